@@ -1,0 +1,1 @@
+//! asciicast v2/v3 (being built)

@@ -1,0 +1,16 @@
+//! termaudit's domain: the types every other crate speaks, the parsing of
+//! untrusted input into valid values, and the rules, as pure functions.
+//!
+//! Nothing here does I/O or reads the clock: where a rule depends on time,
+//! the caller passes `now`.
+
+pub mod asciicast;
+mod error;
+mod permission;
+mod project;
+mod target;
+
+pub use error::{DomainError, FieldError};
+pub use permission::{Permission, PermissionSet};
+pub use project::{ProjectName, ProjectSlug};
+pub use target::{EnvironmentClass, EnvironmentName, TargetKind, TargetName};
