@@ -1,1 +1,165 @@
-//! Test harness.
+//! The end-to-end test harness: [`TestApp::spawn`] starts the real server on
+//! a free port against its own PostgreSQL database, created from a migrated
+//! template and dropped when the test ends, so tests run in parallel.
+
+mod db;
+
+use std::{collections::BTreeMap, path::PathBuf};
+
+use chrono::{Duration, Utc};
+use serde::{Serialize, de::DeserializeOwned};
+use termaudit_api::{AuthConfig, TokenIssuer};
+use termaudit_domain::Permission;
+use termaudit_server::{Application, Settings};
+use termaudit_storage::Store;
+
+pub use db::TestDatabase;
+
+/// The HS256 secret every test server uses.
+pub const TEST_SECRET: &str = "termaudit-test-secret-0123456789abcdef";
+pub const ISSUER: &str = "termaudit";
+pub const AUDIENCE: &str = "termaudit";
+
+/// The repository's root, for fixtures.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn fixture(path: &str) -> PathBuf {
+    repo_root().join("tests/fixtures").join(path)
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    pub db: TestDatabase,
+    issuer: TokenIssuer,
+}
+
+/// Changes to the settings a test server starts with.
+pub type Configure = Box<dyn FnOnce(&mut Settings)>;
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(Box::new(|_| {})).await
+    }
+
+    pub async fn spawn_with(configure: Configure) -> TestApp {
+        let db = TestDatabase::create().await;
+        let data_dir = std::env::temp_dir().join(format!("termaudit-test-{}", db.name()));
+        let mut settings = Settings {
+            database_url: db.url(),
+            bind: "127.0.0.1:0".into(),
+            jwt_secret: Some(TEST_SECRET.into()),
+            jwt_issuer: ISSUER.into(),
+            jwt_audience: AUDIENCE.into(),
+            data_dir,
+            db_pool_size: 4,
+            ..Settings::default()
+        };
+        configure(&mut settings);
+        let app = Application::build(settings).await.expect("the server starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let store = app.store().clone();
+        tokio::spawn(app.run_until_stopped());
+        let issuer = TokenIssuer::new(&AuthConfig {
+            secret: TEST_SECRET.as_bytes().to_vec(),
+            public_key_pem: None,
+            issuer: ISSUER.into(),
+            audience: AUDIENCE.into(),
+        });
+        TestApp { address, client: reqwest::Client::new(), store, db, issuer }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A valid token for `subject` with `permissions` in `project`.
+    pub fn token(&self, subject: &str, project: &str, permissions: &[Permission]) -> String {
+        self.token_for(subject, BTreeMap::from([(project.to_owned(), permissions.to_vec())]))
+    }
+
+    pub fn token_for(&self, subject: &str, grants: BTreeMap<String, Vec<Permission>>) -> String {
+        self.issuer
+            .issue(
+                subject,
+                Some(&format!("{subject} (test)")),
+                grants,
+                Utc::now(),
+                Duration::hours(1),
+            )
+            .expect("a token")
+    }
+
+    /// Signs arbitrary claims with the server's secret.
+    pub fn sign(&self, claims: &impl Serialize) -> String {
+        self.issuer.sign(claims).expect("a token")
+    }
+
+    /// Registers a project the way an operator does.
+    pub async fn create_project(&self, slug: &str) {
+        let slug = termaudit_domain::ProjectSlug::parse(slug).expect("a valid slug");
+        let name =
+            termaudit_domain::ProjectName::parse(&format!("Project {slug}")).expect("a name");
+        self.store.create_project(&slug, &name).await.expect("the project is created");
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("the request is sent")
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &impl Serialize) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("the request is sent")
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: &impl Serialize) -> reqwest::Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("the request is sent")
+    }
+}
+
+/// Asserts the status and reads the JSON body.
+pub async fn json<T: DeserializeOwned>(response: reqwest::Response, status: u16) -> T {
+    let actual = response.status().as_u16();
+    let text = response.text().await.expect("a body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("invalid JSON ({err}): {text}"))
+}
+
+/// Asserts that the response is a problem+json with `status` and `type` suffix
+/// `kind`, and returns it.
+pub async fn problem(response: reqwest::Response, status: u16, kind: &str) -> serde_json::Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    let request_id =
+        response.headers().get("x-request-id").map(|v| v.to_str().unwrap_or_default().to_owned());
+    let body: serde_json::Value = json(response, status).await;
+    assert_eq!(content_type, "application/problem+json", "body: {body}");
+    assert_eq!(body["type"], format!("urn:termaudit:problem:{kind}"), "body: {body}");
+    assert_eq!(body["status"], status, "body: {body}");
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "body: {body}");
+    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()), "body: {body}");
+    assert_eq!(body["request_id"].as_str().map(ToOwned::to_owned), request_id, "body: {body}");
+    body
+}

@@ -1,1 +1,114 @@
-//! (being built)
+//! termaudit's HTTP API.
+//!
+//! Handlers are thin: they authenticate the [`Caller`], parse input into
+//! domain types, call storage and map rows to the DTOs of
+//! `termaudit-api-types`. Every error is RFC 9457 problem+json; the OpenAPI
+//! document is generated from the handlers and served at `/api/openapi.json`.
+
+pub mod auth;
+pub mod error;
+mod health;
+mod openapi;
+mod problems;
+mod projects;
+pub mod request_id;
+mod web_app;
+
+use std::{path::PathBuf, sync::Arc};
+
+use actix_web::{
+    App, Error,
+    body::MessageBody,
+    dev::{ServiceFactory, ServiceRequest, ServiceResponse},
+    middleware::from_fn,
+    web,
+};
+use termaudit_domain::Permission;
+use termaudit_storage::{ProjectRow, Store};
+use utoipa::OpenApi as _;
+use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use auth::{AuthConfig, Authenticator, Caller, TokenIssuer};
+pub use error::{ApiError, ProblemKind};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub store: Store,
+    pub authenticator: Authenticator,
+}
+
+impl AppState {
+    /// The project `slug` if the caller holds `permission` in it: 404 when the
+    /// caller holds nothing there or it does not exist, 403 when the caller is
+    /// a member without that permission.
+    pub async fn authorize(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        permission: Permission,
+    ) -> Result<ProjectRow, ApiError> {
+        caller.require(slug, permission)?;
+        self.store
+            .project_by_slug(slug)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("there is no project {slug:?}")))
+    }
+}
+
+fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(scope::scope("/api/v1").service(projects::list).service(projects::me));
+}
+
+/// The OpenAPI document of this build, as served at `/api/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut spec) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    openapi::apply_conventions(&mut spec);
+    spec
+}
+
+/// The whole HTTP application: the API, its docs and, when `web_dir` holds a
+/// built web app, the web app at `/`.
+pub fn app(
+    state: Arc<AppState>,
+    web_dir: Option<PathBuf>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    let (app, mut spec) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .app_data(web::Data::from(state))
+        .app_data(problems::json_config())
+        .app_data(problems::query_config())
+        .app_data(problems::path_config())
+        .configure(routes)
+        .split_for_parts();
+    openapi::apply_conventions(&mut spec);
+    app.service(web::resource("/api/docs").get(|| async {
+        actix_web::HttpResponse::PermanentRedirect()
+            .insert_header((actix_web::http::header::LOCATION, "/api/docs/"))
+            .finish()
+    }))
+    .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", spec))
+    .configure(|cfg| {
+        if let Some(dir) = web_dir {
+            cfg.service(web_app::files(&dir));
+        }
+    })
+    .default_service(web::to(problems::not_found))
+    .wrap(from_fn(problems::middleware))
+    .wrap(from_fn(request_id::middleware))
+}

@@ -8,9 +8,14 @@ pub mod asciicast;
 mod error;
 mod permission;
 mod project;
+mod session;
 mod target;
 
 pub use error::{DomainError, FieldError};
 pub use permission::{Permission, PermissionSet};
 pub use project::{ProjectName, ProjectSlug};
+pub use session::{
+    CloseReason, DropCause, IllegalTransition, Reason, SessionEvent, SessionMode, SessionState,
+    SessionStatus, grace_deadline,
+};
 pub use target::{EnvironmentClass, EnvironmentName, TargetKind, TargetName};

@@ -1,1 +1,90 @@
-//! (being built)
+//! The termaudit server: wires configuration, the database pool, the HTTP
+//! server and the background tasks together.
+
+mod demo;
+mod secret;
+mod settings;
+
+use std::{net::TcpListener, sync::Arc};
+
+use anyhow::Context;
+use termaudit_api::{AppState, AuthConfig, Authenticator, TokenIssuer};
+use termaudit_storage::{DatabaseUrl, Store};
+
+pub use settings::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings, VARIABLES};
+
+/// Connects to the database, creating it when missing, and applies migrations.
+pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Store> {
+    let url = DatabaseUrl::parse(&settings.database_url).context("DATABASE_URL is invalid")?;
+    termaudit_storage::ensure_database(&url).await?;
+    termaudit_storage::migrate(&url).await?;
+    Ok(Store::new(&url, settings.db_pool_size)?)
+}
+
+pub fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
+    let public_key_pem = match &settings.jwt_public_key_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read the JWT public key {}", path.display()))?,
+        ),
+        None => None,
+    };
+    Ok(AuthConfig {
+        secret: secret::jwt_secret(settings)?,
+        public_key_pem,
+        issuer: settings.jwt_issuer.clone(),
+        audience: settings.jwt_audience.clone(),
+    })
+}
+
+pub fn token_issuer(settings: &Settings) -> anyhow::Result<TokenIssuer> {
+    Ok(TokenIssuer::new(&auth_config(settings)?))
+}
+
+/// A built server, bound to its port but not running yet.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    store: Store,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let store = prepare_database(&settings).await?;
+        if settings.demo {
+            demo::load(&store).await.context("cannot load the demo data")?;
+        }
+        let auth = auth_config(&settings)?;
+        let state =
+            Arc::new(AppState { store: store.clone(), authenticator: Authenticator::new(&auth)? });
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let web_dir = settings.web_dir.clone();
+        if web_dir.is_none() {
+            tracing::warn!(
+                "no built web app found; only the API is served (run scripts/build-frontend.sh)"
+            );
+        }
+        let server =
+            actix_web::HttpServer::new(move || termaudit_api::app(state.clone(), web_dir.clone()))
+                .listen(listener)?
+                .shutdown_timeout(30)
+                .run();
+        Ok(Self { port, server, store })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.await?;
+        Ok(())
+    }
+}

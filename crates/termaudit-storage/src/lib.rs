@@ -1,1 +1,15 @@
-//! (being built)
+//! termaudit's PostgreSQL storage.
+//!
+//! Every SQL statement of the product lives in this crate, most of them in
+//! `.sql` files under `sql/`. Other crates get typed rows, never a
+//! `tokio_postgres::Row`.
+
+mod error;
+mod migrations;
+mod pool;
+mod projects;
+
+pub use error::StorageError;
+pub use migrations::{MigrationStatus, migrate};
+pub use pool::{DatabaseUrl, Store, ensure_database};
+pub use projects::ProjectRow;

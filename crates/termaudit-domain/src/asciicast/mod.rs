@@ -1,1 +1,53 @@
-//! asciicast v2/v3 (being built)
+//! asciicast recordings: parsing uploads (v2, or v3 converted to v2), writing
+//! the v2 lines that are stored and downloaded, and the plain text of output
+//! for search.
+//!
+//! Everything streams: the caller parses the header line, then feeds the
+//! other lines one at a time to a [`Decoder`]; no function needs the whole
+//! file.
+//!
+//! ```
+//! use termaudit_domain::asciicast::{Decoder, EscapeStripper, Micros};
+//!
+//! let cast = [
+//!     r#"{"version": 3, "term": {"cols": 80, "rows": 24}}"#,
+//!     "# v3 files may have comments",
+//!     r#"[0.1, "o", "\u001b[1;31mERROR\u001b[0m"]"#,
+//!     r#"[0.2, "o", "!"]"#,
+//! ];
+//! let (header, mut decoder) = Decoder::from_header_line(cast[0])?;
+//! let mut text = EscapeStripper::new();
+//! let mut stored = vec![header.to_line()];
+//! let mut searchable = String::new();
+//! for line in &cast[1..] {
+//!     if let Some(event) = decoder.decode_line(line)? {
+//!         text.push(&event.data, &mut searchable);
+//!         stored.push(event.to_line());
+//!     }
+//! }
+//! assert_eq!(decoder.last_time(), Micros(300_000));
+//! assert_eq!(stored[2], r#"[0.3, "o", "!"]"#);
+//! assert_eq!(searchable, "ERROR!");
+//! # Ok::<(), termaudit_domain::asciicast::CastError>(())
+//! ```
+//!
+//! Times are integer microseconds ([`Micros`]). In lines they are written as
+//! seconds with at most six decimals and trailing zeros trimmed, keeping at
+//! least one decimal (`0.0`, `1.5`, `12.000003`), as asciinema writes them.
+
+mod decoder;
+mod error;
+mod event;
+mod header;
+mod text;
+mod time;
+
+pub use decoder::Decoder;
+pub use error::CastError;
+pub use event::{Event, EventCode, Resize, ResizeError, first_out_of_order};
+pub use header::{Header, Theme, Version, parse_header_line};
+pub use text::{EscapeStripper, strip_escapes};
+pub use time::{Micros, TimeError};
+
+#[cfg(test)]
+mod tests;

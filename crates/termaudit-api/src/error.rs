@@ -1,0 +1,212 @@
+//! One error type for every handler, rendered as RFC 9457
+//! `application/problem+json`.
+
+use std::fmt;
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header},
+};
+use termaudit_api_types::{Problem, ProblemField};
+use termaudit_domain::{DomainError, FieldError, Permission};
+use termaudit_storage::StorageError;
+
+use crate::request_id;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The kinds of problem the API reports. Each has a stable `type` URI that
+/// clients may branch on; the `detail` says what happened this time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    InvalidInput,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    Unavailable,
+    Internal,
+}
+
+impl ProblemKind {
+    pub const fn slug(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "invalid-input",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not-found",
+            Self::MethodNotAllowed => "method-not-allowed",
+            Self::Conflict => "conflict",
+            Self::PayloadTooLarge => "payload-too-large",
+            Self::Unavailable => "service-unavailable",
+            Self::Internal => "internal-error",
+        }
+    }
+
+    pub const fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidInput => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub const fn title(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "Invalid input",
+            Self::Unauthorized => "Unauthorized",
+            Self::Forbidden => "Forbidden",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::Conflict => "Conflict",
+            Self::PayloadTooLarge => "Payload too large",
+            Self::Unavailable => "Service unavailable",
+            Self::Internal => "Internal server error",
+        }
+    }
+
+    pub fn type_uri(self) -> String {
+        format!("urn:termaudit:problem:{}", self.slug())
+    }
+
+    /// The kind that fits a bare status code (for errors that actix-web
+    /// produces before a handler runs).
+    pub fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => Self::InvalidInput,
+            StatusCode::UNAUTHORIZED => Self::Unauthorized,
+            StatusCode::FORBIDDEN => Self::Forbidden,
+            StatusCode::NOT_FOUND => Self::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::CONFLICT => Self::Conflict,
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable,
+            s if s.is_client_error() => Self::InvalidInput,
+            _ => Self::Internal,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    kind: ProblemKind,
+    detail: String,
+    errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
+        Self { kind, detail: detail.into(), errors: Vec::new() }
+    }
+
+    pub fn kind(&self) -> ProblemKind {
+        self.kind
+    }
+
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        Self::new(ProblemKind::InvalidInput, detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(ProblemKind::Unauthorized, detail)
+    }
+
+    pub fn forbidden(permission: Permission, project: &str) -> Self {
+        Self::new(
+            ProblemKind::Forbidden,
+            format!("this operation needs the permission {permission} in project {project}"),
+        )
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(ProblemKind::NotFound, detail)
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(ProblemKind::Conflict, detail)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            ProblemKind::Internal,
+            "the server failed to handle the request; the request id finds it in the log",
+        )
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        Problem {
+            problem_type: self.kind.type_uri(),
+            title: self.kind.title().to_owned(),
+            status: self.kind.status().as_u16(),
+            detail: self.detail.clone(),
+            request_id: request_id::current(),
+            errors: self
+                .errors
+                .iter()
+                .map(|e| ProblemField { field: e.field.clone(), message: e.message.clone() })
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.slug(), self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type(PROBLEM_JSON);
+        if self.kind == ProblemKind::Unauthorized {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(self.to_problem())
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        let errors = err.field_errors().to_vec();
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            _ => format!("{} fields are invalid", errors.len()),
+        };
+        Self { kind: ProblemKind::InvalidInput, detail, errors }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(err: StorageError) -> Self {
+        match err {
+            StorageError::Unavailable(cause) => {
+                tracing::error!(%cause, "database unavailable");
+                Self::new(
+                    ProblemKind::Unavailable,
+                    "the database is unavailable; try again shortly",
+                )
+            }
+            StorageError::AlreadyExists { constraint } => {
+                Self::conflict(format!("a record with the same key exists already ({constraint})"))
+            }
+            other => {
+                // The detail a client sees never carries SQL; the log does.
+                tracing::error!(error = %other, "storage error");
+                Self::internal()
+            }
+        }
+    }
+}

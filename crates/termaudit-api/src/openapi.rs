@@ -1,0 +1,87 @@
+use utoipa::{
+    OpenApi,
+    openapi::{
+        Content, OpenApi as Spec, RefOr, Response,
+        security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
+    },
+};
+
+use crate::error::{PROBLEM_JSON, ProblemKind};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "termaudit",
+        description = "History and recordings of operators' terminal sessions.\n\nEvery path under `/api/v1/projects/{project}` is scoped to one project; a caller never sees another project's data. Errors are RFC 9457 `application/problem+json`: branch on `type`, show `detail`, quote `request_id` when reporting a problem.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    components(schemas(termaudit_api_types::Problem, termaudit_api_types::ProblemField)),
+    tags(
+        (name = "projects", description = "The projects a caller may see"),
+        (name = "operations", description = "Health and readiness probes"),
+    ),
+)]
+pub struct ApiDoc;
+
+const COMMON_PROBLEMS: [(ProblemKind, &str); 4] = [
+    (ProblemKind::Unauthorized, "The bearer token is missing or invalid"),
+    (ProblemKind::Forbidden, "The caller lacks the permission this operation needs"),
+    (
+        ProblemKind::NotFound,
+        "The project (or a resource in it) does not exist or is not visible to the caller",
+    ),
+    (ProblemKind::Internal, "The server failed; the request id finds the cause in its log"),
+];
+
+/// Applies what every `/api/v1` operation has in common: bearer
+/// authentication and the problem responses any of them may give. (Run on
+/// the finished document: the paths are collected from the app, after
+/// `ApiDoc`'s own modifiers.)
+pub fn apply_conventions(spec: &mut Spec) {
+    {
+        let components = spec.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT: HS256 from `termaudit token`, or RS256/EdDSA from the configured identity provider. Claims: `sub`, `name`, `iss`, `aud`, `exp`, `nbf`, and `projects` mapping project slugs to permission names.",
+                    ))
+                    .build(),
+            ),
+        );
+        for (path, item) in spec.paths.paths.iter_mut() {
+            if !path.starts_with("/api/v1/") {
+                continue;
+            }
+            for operation in
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch]
+                    .into_iter()
+                    .flatten()
+            {
+                operation.security =
+                    Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                for (kind, description) in COMMON_PROBLEMS {
+                    let status = kind.status().as_u16().to_string();
+                    operation
+                        .responses
+                        .responses
+                        .entry(status)
+                        .or_insert_with(|| RefOr::T(problem_response(description)));
+                }
+            }
+        }
+    }
+}
+
+pub fn problem_response(description: &str) -> Response {
+    utoipa::openapi::ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("Problem")))),
+        )
+        .build()
+}

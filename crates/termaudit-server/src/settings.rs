@@ -1,0 +1,168 @@
+//! Configuration: environment variables, then an optional TOML file, then
+//! defaults. Each setting's file key is its variable's name in lowercase
+//! without the `TERMAUDIT_` prefix (`TERMAUDIT_BIND` is `bind`).
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, bail};
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/termaudit";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DATABASE_URL`
+    pub database_url: String,
+    /// `TERMAUDIT_BIND`
+    pub bind: String,
+    /// `TERMAUDIT_JWT_SECRET`: the HS256 secret; a development secret kept in
+    /// the data directory when unset.
+    pub jwt_secret: Option<String>,
+    /// `TERMAUDIT_JWT_PUBLIC_KEY_FILE`: an identity provider's RSA or Ed25519
+    /// public key (PEM) for RS256/EdDSA tokens.
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// `TERMAUDIT_JWT_ISSUER`
+    pub jwt_issuer: String,
+    /// `TERMAUDIT_JWT_AUDIENCE`
+    pub jwt_audience: String,
+    /// `TERMAUDIT_DATA_DIR`: where local state (the development secret) is kept.
+    pub data_dir: PathBuf,
+    /// `TERMAUDIT_WEB_DIR`: the built web app to serve at `/`.
+    pub web_dir: Option<PathBuf>,
+    /// `TERMAUDIT_DB_POOL_SIZE`
+    pub db_pool_size: usize,
+    /// `TERMAUDIT_DEMO`: load demo data and offer demo sign-in.
+    pub demo: bool,
+}
+
+/// The settings a deployment can make, for `--help` and the README.
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("DATABASE_URL", DEFAULT_DATABASE_URL),
+    ("TERMAUDIT_BIND", DEFAULT_BIND),
+    ("TERMAUDIT_JWT_SECRET", "(development secret in the data directory)"),
+    ("TERMAUDIT_JWT_PUBLIC_KEY_FILE", "(none)"),
+    ("TERMAUDIT_JWT_ISSUER", "termaudit"),
+    ("TERMAUDIT_JWT_AUDIENCE", "termaudit"),
+    ("TERMAUDIT_DATA_DIR", "$XDG_DATA_HOME/termaudit or ~/.local/share/termaudit"),
+    ("TERMAUDIT_WEB_DIR", "frontend/dist when it exists"),
+    ("TERMAUDIT_DB_POOL_SIZE", "16"),
+    ("TERMAUDIT_DEMO", "false"),
+];
+
+struct Source {
+    file: BTreeMap<String, String>,
+}
+
+impl Source {
+    fn load(config_file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut file = BTreeMap::new();
+        if let Some(path) = config_file {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("cannot read the configuration file {}", path.display())
+            })?;
+            let table: toml::Table =
+                text.parse().with_context(|| format!("{} is not valid TOML", path.display()))?;
+            for (key, value) in table {
+                let value = match value {
+                    toml::Value::String(s) => s,
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    other => bail!(
+                        "{}: `{key}` must be a string, number or boolean, not {}",
+                        path.display(),
+                        other.type_str()
+                    ),
+                };
+                file.insert(key, value);
+            }
+        }
+        Ok(Self { file })
+    }
+
+    fn get(&self, variable: &str) -> Option<String> {
+        if let Ok(value) = std::env::var(variable) {
+            return Some(value);
+        }
+        let key = variable.trim_start_matches("TERMAUDIT_").to_lowercase();
+        self.file.get(&key).cloned()
+    }
+}
+
+fn parse_bool(variable: &str, value: &str) -> anyhow::Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => bail!("{variable} must be true or false, not {value:?}"),
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("termaudit");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/share/termaudit"),
+        None => PathBuf::from(".termaudit"),
+    }
+}
+
+impl Default for Settings {
+    /// The built-in defaults, reading nothing from the environment.
+    fn default() -> Self {
+        Self {
+            database_url: DEFAULT_DATABASE_URL.into(),
+            bind: DEFAULT_BIND.into(),
+            jwt_secret: None,
+            jwt_public_key_file: None,
+            jwt_issuer: "termaudit".into(),
+            jwt_audience: "termaudit".into(),
+            data_dir: default_data_dir(),
+            web_dir: None,
+            db_pool_size: 16,
+            demo: false,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the settings from the environment and `config_file`.
+    pub fn load(config_file: Option<&Path>) -> anyhow::Result<Self> {
+        let source = Source::load(config_file)?;
+        let db_pool_size = match source.get("TERMAUDIT_DB_POOL_SIZE") {
+            Some(v) => {
+                v.parse::<usize>().ok().filter(|n| (1..=1000).contains(n)).with_context(|| {
+                    format!("TERMAUDIT_DB_POOL_SIZE must be 1 to 1000, not {v:?}")
+                })?
+            }
+            None => 16,
+        };
+        let web_dir = match source.get("TERMAUDIT_WEB_DIR") {
+            Some(dir) if dir.is_empty() => None,
+            Some(dir) => Some(PathBuf::from(dir)),
+            None => Some(PathBuf::from("frontend/dist")).filter(|d| d.join("index.html").exists()),
+        };
+        Ok(Self {
+            database_url: source.get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            bind: source.get("TERMAUDIT_BIND").unwrap_or_else(|| DEFAULT_BIND.into()),
+            jwt_secret: source.get("TERMAUDIT_JWT_SECRET").filter(|s| !s.is_empty()),
+            jwt_public_key_file: source.get("TERMAUDIT_JWT_PUBLIC_KEY_FILE").map(PathBuf::from),
+            jwt_issuer: source.get("TERMAUDIT_JWT_ISSUER").unwrap_or_else(|| "termaudit".into()),
+            jwt_audience: source
+                .get("TERMAUDIT_JWT_AUDIENCE")
+                .unwrap_or_else(|| "termaudit".into()),
+            data_dir: source
+                .get("TERMAUDIT_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(default_data_dir),
+            web_dir,
+            db_pool_size,
+            demo: match source.get("TERMAUDIT_DEMO") {
+                Some(v) => parse_bool("TERMAUDIT_DEMO", &v)?,
+                None => false,
+            },
+        })
+    }
+}

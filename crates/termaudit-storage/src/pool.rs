@@ -1,0 +1,145 @@
+use std::{str::FromStr, time::Duration};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+use crate::StorageError;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A parsed `postgres://` URL.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    config: tokio_postgres::Config,
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, StorageError> {
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|err| StorageError::InvalidUrl(err.to_string()))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_dbname().is_none() {
+            return Err(StorageError::InvalidUrl("the URL names no database".into()));
+        }
+        Ok(Self { config })
+    }
+
+    pub fn database_name(&self) -> &str {
+        self.config.get_dbname().unwrap_or_default()
+    }
+
+    /// The same server, another database.
+    pub fn with_database(&self, name: &str) -> Self {
+        let mut config = self.config.clone();
+        config.dbname(name);
+        Self { config }
+    }
+
+    pub fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+
+    /// Opens a single connection outside the pool (migrations, administration).
+    pub async fn connect(&self) -> Result<tokio_postgres::Client, StorageError> {
+        let (client, connection) = self
+            .config
+            .connect(NoTls)
+            .await
+            .map_err(|err| StorageError::Unavailable(describe_connect_error(self, &err)))?;
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::warn!(error = %err, "database connection ended with an error");
+            }
+        });
+        Ok(client)
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the password.
+        let hosts: Vec<String> = self
+            .config
+            .get_hosts()
+            .iter()
+            .map(|h| match h {
+                tokio_postgres::config::Host::Tcp(host) => host.clone(),
+                tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+            })
+            .collect();
+        write!(
+            f,
+            "postgres://{}@{}:{}/{}",
+            self.config.get_user().unwrap_or("?"),
+            hosts.join(","),
+            self.config.get_ports().first().copied().unwrap_or(5432),
+            self.database_name()
+        )
+    }
+}
+
+fn describe_connect_error(url: &DatabaseUrl, err: &tokio_postgres::Error) -> String {
+    let cause = std::error::Error::source(err).map(ToString::to_string).unwrap_or_default();
+    format!("cannot connect to {url:?}: {err} {cause}").trim_end().to_owned()
+}
+
+/// Creates the URL's database when it does not exist yet, connecting to the
+/// server's `postgres` database to do so.
+pub async fn ensure_database(url: &DatabaseUrl) -> Result<(), StorageError> {
+    let admin = url.with_database("postgres").connect().await?;
+    let exists = admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&url.database_name()])
+        .await?
+        .is_some();
+    if !exists {
+        let statement = format!("CREATE DATABASE {}", quote_identifier(url.database_name()));
+        match admin.batch_execute(&statement).await {
+            Ok(()) => tracing::info!(database = url.database_name(), "created the database"),
+            // Another process created it in the meantime.
+            Err(err)
+                if err.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The handle every other crate uses to reach the database: a connection pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl Store {
+    pub fn new(url: &DatabaseUrl, max_connections: usize) -> Result<Self, StorageError> {
+        let manager = Manager::from_config(
+            url.config().clone(),
+            NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_connections)
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .wait_timeout(Some(Duration::from_secs(10)))
+            .build()
+            .map_err(|err| StorageError::Unavailable(err.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StorageError> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        self.client().await?.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+}

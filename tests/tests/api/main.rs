@@ -1,0 +1,8 @@
+//! The HTTP API, end to end: each test starts the real server against its
+//! own database.
+
+mod auth;
+mod errors;
+mod health;
+mod openapi;
+mod projects;

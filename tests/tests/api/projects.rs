@@ -1,0 +1,37 @@
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use termaudit_domain::Permission;
+use termaudit_tests::{TestApp, json};
+
+#[tokio::test]
+async fn a_caller_sees_only_the_projects_their_token_grants() {
+    let app = TestApp::spawn().await;
+    for slug in ["alpha", "beta", "gamma"] {
+        app.create_project(slug).await;
+    }
+    let token = app.token_for(
+        "alice",
+        BTreeMap::from([
+            ("alpha".to_owned(), vec![Permission::ViewHistory, Permission::ViewRecording]),
+            ("gamma".to_owned(), vec![Permission::Ingest]),
+            // Granted, but no such project: not listed.
+            ("delta".to_owned(), vec![Permission::ViewHistory]),
+        ]),
+    );
+    let body: serde_json::Value = json(app.get("/api/v1/projects", &token).await, 200).await;
+    assert_eq!(
+        body,
+        json!({"items": [
+            {"slug": "alpha", "name": "Project alpha", "permissions": ["terminal.view_history", "terminal.view_recording"]},
+            {"slug": "gamma", "name": "Project gamma", "permissions": ["terminal.ingest"]},
+        ]})
+    );
+
+    let bob = app.token("bob", "beta", &[Permission::ViewHistory]);
+    let body: serde_json::Value = json(app.get("/api/v1/me", &bob).await, 200).await;
+    assert_eq!(body["subject"], "bob");
+    assert_eq!(body["name"], "bob (test)");
+    assert_eq!(body["projects"].as_array().map(Vec::len), Some(1));
+    assert_eq!(body["projects"][0]["slug"], "beta");
+}
