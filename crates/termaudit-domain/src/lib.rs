@@ -7,12 +7,14 @@
 pub mod asciicast;
 mod error;
 mod permission;
+mod policy;
 mod project;
 mod session;
 mod target;
 
 pub use error::{DomainError, FieldError};
 pub use permission::{Permission, PermissionSet};
+pub use policy::{GRACE_SECONDS, RETENTION_DAYS, TerminalPolicy};
 pub use project::{ProjectName, ProjectSlug};
 pub use session::{
     CloseReason, DropCause, IllegalTransition, Reason, SessionEvent, SessionMode, SessionState,
