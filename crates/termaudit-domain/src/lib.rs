@@ -5,6 +5,7 @@
 //! the caller passes `now`.
 
 pub mod asciicast;
+mod audit;
 mod error;
 mod permission;
 mod policy;
@@ -12,6 +13,7 @@ mod project;
 mod session;
 mod target;
 
+pub use audit::AuditEventType;
 pub use error::{DomainError, FieldError};
 pub use permission::{Permission, PermissionSet};
 pub use policy::{GRACE_SECONDS, RETENTION_DAYS, TerminalPolicy};

@@ -4,11 +4,13 @@
 //! `.sql` files under `sql/`. Other crates get typed rows, never a
 //! `tokio_postgres::Row`.
 
+mod audit;
 mod error;
 mod migrations;
 mod pool;
 mod projects;
 
+pub use audit::{NewAuditEvent, append_audit};
 pub use error::StorageError;
 pub use migrations::{MigrationStatus, migrate};
 pub use pool::{DatabaseUrl, Store, ensure_database};
