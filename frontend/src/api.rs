@@ -1,0 +1,303 @@
+//! The one way the app talks to the server.
+//!
+//! [`request`] attaches the caller's token and turns every failure into an
+//! [`ApiError`] a page can show: RFC 9457 problem bodies become
+//! [`Problem`]s, 401 signs the caller out, 403 names the missing permission.
+
+use std::cell::RefCell;
+
+use gloo::net::http::{Method, RequestBuilder};
+use gloo::storage::{LocalStorage, Storage};
+use serde::de::DeserializeOwned;
+use termaudit_api_types::Problem;
+use yew::Callback;
+
+/// Every API path is below this prefix; the web app is served by the same origin.
+pub const API_BASE: &str = "/api/v1";
+
+/// Where the caller's token lives in the browser's local storage.
+const TOKEN_KEY: &str = "termaudit.token";
+
+/// The token this browser signed in with, if any.
+pub fn stored_token() -> Option<String> {
+    LocalStorage::get::<String>(TOKEN_KEY).ok().filter(|token| !token.is_empty())
+}
+
+/// Keeps `token` for later requests and page loads.
+pub fn store_token(token: &str) -> Result<(), ApiError> {
+    LocalStorage::set(TOKEN_KEY, token).map_err(|err| {
+        ApiError::Client(format!(
+            "this browser would not store the token ({err}); is local storage disabled?"
+        ))
+    })
+}
+
+/// Forgets the stored token: the browser is signed out.
+pub fn forget_token() {
+    LocalStorage::delete(TOKEN_KEY);
+}
+
+thread_local! {
+    /// Told when the server rejects the stored token, so the app can show the
+    /// sign-in page whichever page made the request.
+    static ON_SIGNED_OUT: RefCell<Option<Callback<String>>> = const { RefCell::new(None) };
+}
+
+/// Registers the app's reaction to the server rejecting the stored token; it
+/// receives the reason, for the sign-in page to show.
+pub fn set_signed_out_listener(listener: Callback<String>) {
+    ON_SIGNED_OUT.with(|slot| *slot.borrow_mut() = Some(listener));
+}
+
+/// Which token a request carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Token<'a> {
+    /// The one in local storage; a 401 then signs the browser out.
+    Stored,
+    /// One being tried before it is stored (signing in); a 401 only reports.
+    Candidate(&'a str),
+}
+
+/// Why a request did not give the caller what they asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// 401: no token, or one the server does not accept (any more).
+    SignedOut { detail: String },
+    /// 403: the token is valid but lacks a permission.
+    Forbidden {
+        /// The permission the server named, if its detail names one.
+        permission: Option<String>,
+        problem: Option<Box<Problem>>,
+    },
+    /// Any other error the server described as `application/problem+json`.
+    Problem(Box<Problem>),
+    /// An error status without a problem body (a proxy in between, say).
+    Status { status: u16, text: String },
+    /// The server could not be reached.
+    Network(String),
+    /// The server answered, but not with what the app expected, or the
+    /// browser refused to do something.
+    Client(String),
+}
+
+impl ApiError {
+    /// A short heading for the error.
+    pub fn title(&self) -> String {
+        match self {
+            Self::SignedOut { .. } => "The token was not accepted".to_owned(),
+            Self::Forbidden { permission: Some(permission), .. } => {
+                format!("You lack the permission {permission}")
+            }
+            Self::Forbidden { permission: None, .. } => {
+                "You lack a permission this page needs".to_owned()
+            }
+            Self::Problem(problem) => problem.title.clone(),
+            Self::Status { status, text } => format!("The server answered {status} {text}"),
+            Self::Network(_) => "The server could not be reached".to_owned(),
+            Self::Client(_) => "Something went wrong in the web app".to_owned(),
+        }
+    }
+
+    /// What went wrong, for a person to read.
+    pub fn detail(&self) -> String {
+        match self {
+            Self::SignedOut { detail } => detail.clone(),
+            Self::Forbidden { problem: Some(problem), .. } => problem.detail.clone(),
+            Self::Forbidden { problem: None, .. } => {
+                "Ask an administrator for a token that grants it.".to_owned()
+            }
+            Self::Problem(problem) => problem.detail.clone(),
+            Self::Status { .. } => {
+                "The response was not from termaudit's API; a proxy in between may have failed."
+                    .to_owned()
+            }
+            Self::Network(message) => {
+                format!("Check your connection and try again. ({message})")
+            }
+            Self::Client(message) => message.clone(),
+        }
+    }
+
+    /// The server's id for the failed request, to quote to an administrator.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::Problem(problem) | Self::Forbidden { problem: Some(problem), .. } => {
+                problem.request_id.as_deref()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Sends `method path` (relative to [`API_BASE`]) with `token`, and reads a
+/// JSON `T` from a successful answer.
+///
+/// This is the only function that talks HTTP: it attaches
+/// `Authorization: Bearer …` and maps every failure to an [`ApiError`]. A 401
+/// for the stored token also forgets that token and tells the app (see
+/// [`set_signed_out_listener`]).
+pub async fn request<T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    token: Token<'_>,
+) -> Result<T, ApiError> {
+    let bearer = match token {
+        Token::Stored => stored_token(),
+        Token::Candidate(token) => Some(token.to_owned()),
+    };
+    let mut builder = RequestBuilder::new(&format!("{API_BASE}{path}"))
+        .method(method)
+        .header("Accept", "application/json, application/problem+json");
+    if let Some(bearer) = &bearer {
+        builder = builder.header("Authorization", &format!("Bearer {bearer}"));
+    }
+    let request = match body {
+        Some(body) => builder.json(body),
+        None => builder.build(),
+    }
+    .map_err(|err| ApiError::Client(format!("could not build the request: {err}")))?;
+
+    let response = request.send().await.map_err(|err| ApiError::Network(err.to_string()))?;
+    let status = response.status();
+    let text = response.text().await.map_err(|err| ApiError::Network(err.to_string()))?;
+
+    if response.ok() {
+        // An empty body (204) reads as JSON `null`, which is `()` or `None`.
+        let json = if text.trim().is_empty() { "null" } else { &text };
+        return serde_json::from_str(json).map_err(|err| {
+            ApiError::Client(format!(
+                "the server's answer to {path} was not what this app expects ({err}); \
+                 is the web app older than the server? Reload the page."
+            ))
+        });
+    }
+
+    let content_type = response.headers().get("content-type").unwrap_or_default();
+    let error = error_from_response(status, &response.status_text(), &content_type, &text);
+    if matches!(error, ApiError::SignedOut { .. }) && token == Token::Stored {
+        forget_token();
+        let listener = ON_SIGNED_OUT.with(|slot| slot.borrow().clone());
+        if let Some(listener) = listener {
+            listener.emit(error.detail());
+        }
+    }
+    Err(error)
+}
+
+/// `GET path` with the stored token.
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    request(Method::GET, path, None, Token::Stored).await
+}
+
+/// Maps an error response to an [`ApiError`]; pure, so it is tested natively.
+fn error_from_response(status: u16, status_text: &str, content_type: &str, body: &str) -> ApiError {
+    let problem = content_type
+        .contains("json")
+        .then(|| serde_json::from_str::<Problem>(body).ok())
+        .flatten()
+        .map(Box::new);
+    match status {
+        401 => ApiError::SignedOut {
+            detail: problem.map_or_else(
+                || "Your token was not accepted. Sign in again.".to_owned(),
+                |problem| problem.detail,
+            ),
+        },
+        403 => ApiError::Forbidden {
+            permission: problem.as_ref().and_then(|problem| missing_permission(&problem.detail)),
+            problem,
+        },
+        _ => match problem {
+            Some(problem) => ApiError::Problem(problem),
+            None => ApiError::Status { status, text: status_text.to_owned() },
+        },
+    }
+}
+
+/// The permission a 403's detail names: the dotted word after "permission", as
+/// in "this operation needs the permission terminal.view_history in project demo".
+fn missing_permission(detail: &str) -> Option<String> {
+    detail.match_indices("permission ").find_map(|(at, word)| {
+        let name: String = detail[at + word.len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            .collect();
+        let name = name.trim_end_matches('.');
+        name.contains('.').then(|| name.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROBLEM_JSON: &str = "application/problem+json";
+
+    fn problem_body(status: u16, detail: &str) -> String {
+        serde_json::json!({
+            "type": "urn:termaudit:problem:x",
+            "title": "Title",
+            "status": status,
+            "detail": detail,
+            "request_id": "req-1",
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn forbidden_names_the_missing_permission() {
+        let body = problem_body(
+            403,
+            "this operation needs the permission terminal.view_history in project demo",
+        );
+        let error = error_from_response(403, "Forbidden", PROBLEM_JSON, &body);
+        assert_eq!(error.title(), "You lack the permission terminal.view_history");
+        assert_eq!(
+            error.detail(),
+            "this operation needs the permission terminal.view_history in project demo"
+        );
+        assert_eq!(error.request_id(), Some("req-1"));
+    }
+
+    #[test]
+    fn forbidden_without_a_named_permission_still_reads_well() {
+        let error = error_from_response(403, "Forbidden", "text/html", "<h1>no</h1>");
+        assert_eq!(error, ApiError::Forbidden { permission: None, problem: None });
+        assert_eq!(error.title(), "You lack a permission this page needs");
+    }
+
+    #[test]
+    fn unauthorized_is_signed_out_with_the_servers_detail() {
+        let body = problem_body(401, "the token has expired");
+        let error = error_from_response(401, "Unauthorized", PROBLEM_JSON, &body);
+        assert_eq!(error, ApiError::SignedOut { detail: "the token has expired".to_owned() });
+    }
+
+    #[test]
+    fn other_problems_keep_their_body_and_non_problems_their_status() {
+        let body = problem_body(404, "no project named nope");
+        match error_from_response(404, "Not Found", PROBLEM_JSON, &body) {
+            ApiError::Problem(problem) => assert_eq!(problem.detail, "no project named nope"),
+            other => panic!("expected a problem, got {other:?}"),
+        }
+        assert_eq!(
+            error_from_response(502, "Bad Gateway", "text/html", "<html>"),
+            ApiError::Status { status: 502, text: "Bad Gateway".to_owned() }
+        );
+    }
+
+    #[test]
+    fn missing_permission_stops_at_the_name() {
+        assert_eq!(
+            missing_permission("needs the permission recording.export."),
+            Some("recording.export".to_owned())
+        );
+        assert_eq!(missing_permission("permission denied"), None);
+        assert_eq!(
+            missing_permission("permission denied: needs the permission a.b"),
+            Some("a.b".to_owned())
+        );
+        assert_eq!(missing_permission("no such word"), None);
+    }
+}

@@ -1,0 +1,78 @@
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::api;
+use crate::routes::Route;
+use crate::session::{Session, SessionAction, use_session};
+
+#[derive(Properties, PartialEq)]
+pub struct LayoutProps {
+    pub children: Html,
+}
+
+/// The frame around every page: the navigation bar and the main column.
+#[component]
+pub fn Layout(props: &LayoutProps) -> Html {
+    html! {
+        <>
+            <NavBar />
+            <main class="main">{ props.children.clone() }</main>
+        </>
+    }
+}
+
+/// The brand, the links a signed-in caller can follow, and who they are.
+#[component]
+fn NavBar() -> Html {
+    let session = use_session();
+    let navigator = use_navigator();
+    let route = use_route::<Route>();
+
+    let on_sign_out = {
+        let session = session.clone();
+        Callback::from(move |_: MouseEvent| {
+            api::forget_token();
+            session.dispatch(SessionAction::SignedOut { reason: None });
+            if let Some(navigator) = &navigator {
+                navigator.push(&Route::SignIn);
+            }
+        })
+    };
+
+    let projects_active = matches!(route, Some(Route::Projects | Route::Sessions { .. }));
+    let signed_in = match &*session {
+        Session::SignedIn(me) => Some(html! {
+            <>
+                <nav class="nav-links" aria-label="Main">
+                    <Link<Route>
+                        to={Route::Projects}
+                        classes={classes!("nav-link", projects_active.then_some("active"))}
+                    >
+                        { "Projects" }
+                    </Link<Route>>
+                </nav>
+                <div class="nav-user">
+                    <span class="nav-user-name" title={format!("Signed in as {}", me.subject)}>
+                        { &me.name }
+                    </span>
+                    <button type="button" class="button button-quiet" onclick={on_sign_out}>
+                        { "Sign out" }
+                    </button>
+                </div>
+            </>
+        }),
+        _ => None,
+    };
+
+    html! {
+        <header class="navbar">
+            <div class="navbar-inner">
+                <Link<Route> to={Route::Home} classes="brand">
+                    <span class="brand-mark" aria-hidden="true">{ ">_" }</span>
+                    { "termaudit" }
+                </Link<Route>>
+                { for signed_in }
+            </div>
+        </header>
+    }
+}

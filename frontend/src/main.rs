@@ -1,0 +1,83 @@
+//! termaudit's web app: operators' terminal session history and recordings,
+//! in the browser. It talks only to termaudit's own API (`/api/v1`), with the
+//! token the caller pasted on the sign-in page.
+
+mod api;
+mod components;
+mod hooks;
+mod pages;
+mod routes;
+mod session;
+
+use termaudit_api_types::Me;
+use yew::platform::spawn_local;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::api::ApiError;
+use crate::components::Layout;
+use crate::routes::Route;
+use crate::session::{Session, SessionAction, SessionHandle};
+
+#[component]
+fn App() -> Html {
+    let session = use_reducer(|| {
+        if api::stored_token().is_some() {
+            Session::Checking
+        } else {
+            Session::SignedOut { reason: None }
+        }
+    });
+
+    {
+        let session = session.clone();
+        use_effect_with((), move |()| {
+            // Whichever page's request the server rejects with 401, the
+            // browser is then signed out (api::request forgot the token).
+            let on_signed_out = session.clone();
+            api::set_signed_out_listener(Callback::from(move |reason| {
+                on_signed_out.dispatch(SessionAction::SignedOut { reason: Some(reason) });
+            }));
+            // A token from an earlier visit: find out whose it is, or that it
+            // no longer works (a 401 reaches the listener above).
+            if api::stored_token().is_some() {
+                spawn_local(async move {
+                    match api::get::<Me>("/me").await {
+                        Ok(me) => session.dispatch(SessionAction::SignedIn(me)),
+                        Err(ApiError::SignedOut { .. }) => {}
+                        Err(error) => session.dispatch(SessionAction::Unavailable(error)),
+                    }
+                });
+            }
+        });
+    }
+
+    let render = {
+        let session = session.clone();
+        Callback::from(move |route: Route| routes::switch(route, &session))
+    };
+
+    html! {
+        <ContextProvider<SessionHandle> context={session}>
+            <BrowserRouter>
+                <Layout>
+                    <Switch<Route> {render} />
+                </Layout>
+            </BrowserRouter>
+        </ContextProvider<SessionHandle>>
+    }
+}
+
+fn main() {
+    // index.html shows a "Loading…" line in #app until the app replaces it.
+    let document = gloo::utils::document();
+    match document.get_element_by_id("app") {
+        Some(root) => {
+            root.set_inner_html("");
+            yew::Renderer::<App>::with_root(root).render();
+        }
+        None => {
+            yew::Renderer::<App>::new().render();
+        }
+    };
+}

@@ -1,0 +1,11 @@
+//! One module per page; [`crate::routes::switch`] picks the page for a URL.
+
+mod not_found;
+mod projects;
+mod sessions;
+mod sign_in;
+
+pub use not_found::NotFound;
+pub use projects::Projects;
+pub use sessions::Sessions;
+pub use sign_in::SignIn;

@@ -1,0 +1,48 @@
+//! Every page's URL. The server answers unknown non-API paths with
+//! index.html, so each of these can be loaded directly or bookmarked.
+
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::components::{ErrorNotice, Loading};
+use crate::pages::{NotFound, Projects, Sessions, SignIn};
+use crate::session::Session;
+
+#[derive(Debug, Clone, PartialEq, Routable)]
+pub enum Route {
+    #[at("/")]
+    Home,
+    #[at("/sign-in")]
+    SignIn,
+    #[at("/projects")]
+    Projects,
+    #[at("/projects/:slug/sessions")]
+    Sessions { slug: String },
+    #[not_found]
+    #[at("/404")]
+    NotFound,
+}
+
+/// The page for `route` in `session`: pages that need a caller send a
+/// signed-out browser to the sign-in page, and the sign-in page sends a
+/// signed-in one to the projects.
+pub fn switch(route: Route, session: &Session) -> Html {
+    match (route, session) {
+        (Route::NotFound, _) => html! { <NotFound /> },
+        (_, Session::Checking) => html! { <Loading label="Checking your token…" /> },
+        (_, Session::Unavailable(error)) => {
+            // Reloading the page checks the stored token again.
+            let on_retry = Callback::from(|()| {
+                let _ = gloo::utils::window().location().reload();
+            });
+            html! { <ErrorNotice error={error.clone()} {on_retry} /> }
+        }
+        (Route::SignIn, Session::SignedOut { .. }) => html! { <SignIn /> },
+        (_, Session::SignedOut { .. }) => html! { <Redirect<Route> to={Route::SignIn} /> },
+        (Route::SignIn | Route::Home, Session::SignedIn(_)) => {
+            html! { <Redirect<Route> to={Route::Projects} /> }
+        }
+        (Route::Projects, Session::SignedIn(_)) => html! { <Projects /> },
+        (Route::Sessions { slug }, Session::SignedIn(_)) => html! { <Sessions {slug} /> },
+    }
+}
