@@ -46,6 +46,10 @@ impl TestApp {
     }
 
     pub async fn spawn_with(configure: Configure) -> TestApp {
+        if std::env::var_os("TEST_LOG").is_some() {
+            // Shows the server's log (with request ids) for a failing test.
+            let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
+        }
         let db = TestDatabase::create().await;
         let data_dir = std::env::temp_dir().join(format!("termaudit-test-{}", db.name()));
         let mut settings = Settings {

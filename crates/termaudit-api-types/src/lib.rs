@@ -5,7 +5,11 @@
 //! for the OpenAPI document, and its doc comments become the descriptions
 //! there.
 
+mod sessions;
+
 use serde::{Deserialize, Serialize};
+
+pub use sessions::*;
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;

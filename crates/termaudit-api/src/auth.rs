@@ -212,6 +212,18 @@ impl Caller {
             .ok_or_else(|| ApiError::not_found(format!("there is no project {project:?}")))
     }
 
+    /// Requires one of `permissions` (403 naming the first when none is held).
+    pub fn require_any(&self, project: &str, permissions: &[Permission]) -> Result<(), ApiError> {
+        let held = self.member_of(project)?;
+        match permissions.iter().find(|p| held.contains(**p)) {
+            Some(_) => Ok(()),
+            None => Err(ApiError::forbidden(
+                permissions.first().copied().unwrap_or(Permission::ManagePolicy),
+                project,
+            )),
+        }
+    }
+
     pub fn require(&self, project: &str, permission: Permission) -> Result<(), ApiError> {
         if self.member_of(project)?.contains(permission) {
             Ok(())

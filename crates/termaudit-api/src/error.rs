@@ -25,6 +25,10 @@ pub enum ProblemKind {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    /// The session's status does not allow the change.
+    InvalidSessionState,
+    /// A reconnect after the grace window closed.
+    ReconnectWindowClosed,
     PayloadTooLarge,
     Unavailable,
     Internal,
@@ -39,6 +43,8 @@ impl ProblemKind {
             Self::NotFound => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Conflict => "conflict",
+            Self::InvalidSessionState => "invalid-session-state",
+            Self::ReconnectWindowClosed => "reconnect-window-closed",
             Self::PayloadTooLarge => "payload-too-large",
             Self::Unavailable => "service-unavailable",
             Self::Internal => "internal-error",
@@ -52,7 +58,9 @@ impl ProblemKind {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict => StatusCode::CONFLICT,
+            Self::Conflict | Self::InvalidSessionState | Self::ReconnectWindowClosed => {
+                StatusCode::CONFLICT
+            }
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -67,6 +75,8 @@ impl ProblemKind {
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict => "Conflict",
+            Self::InvalidSessionState => "The session's status does not allow this",
+            Self::ReconnectWindowClosed => "The reconnect window has closed",
             Self::PayloadTooLarge => "Payload too large",
             Self::Unavailable => "Service unavailable",
             Self::Internal => "Internal server error",

@@ -6,12 +6,14 @@
 //! document is generated from the handlers and served at `/api/openapi.json`.
 
 pub mod auth;
+mod control;
 pub mod error;
 mod health;
 mod openapi;
 mod problems;
 mod projects;
 pub mod request_id;
+mod sessions;
 mod web_app;
 
 use std::{path::PathBuf, sync::Arc};
@@ -36,6 +38,8 @@ pub use error::{ApiError, ProblemKind};
 pub struct AppState {
     pub store: Store,
     pub authenticator: Authenticator,
+    /// Control events from every replica (LISTEN/NOTIFY), for gateways' streams.
+    pub control: tokio::sync::broadcast::Sender<termaudit_storage::ControlEvent>,
 }
 
 impl AppState {
@@ -49,6 +53,11 @@ impl AppState {
         permission: Permission,
     ) -> Result<ProjectRow, ApiError> {
         caller.require(slug, permission)?;
+        self.project(slug).await
+    }
+
+    /// The project `slug`; callers check the caller's access first.
+    pub async fn project(&self, slug: &str) -> Result<ProjectRow, ApiError> {
         self.store
             .project_by_slug(slug)
             .await?
@@ -57,9 +66,29 @@ impl AppState {
 }
 
 fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(health::healthz)
-        .service(health::readyz)
-        .service(scope::scope("/api/v1").service(projects::list).service(projects::me));
+    cfg.service(health::healthz).service(health::readyz).service(
+        scope::scope("/api/v1")
+            .service(projects::list_projects)
+            .service(projects::me)
+            .service(sessions::create_target)
+            .service(sessions::list_targets)
+            .service(sessions::open_session)
+            .service(sessions::list_sessions)
+            .service(sessions::get_session)
+            .service(sessions::delete_session)
+            .service(sessions::heartbeat)
+            .service(sessions::drop_session)
+            .service(sessions::close_session)
+            .service(sessions::revoke_session)
+            .service(sessions::reconnect)
+            .service(sessions::redeem_reconnect)
+            .service(sessions::append_activity)
+            .service(sessions::list_activity)
+            .service(sessions::append_database_events)
+            .service(sessions::list_database_events)
+            .service(sessions::list_audit_events)
+            .service(control::control_events),
+    );
 }
 
 /// The OpenAPI document of this build, as served at `/api/openapi.json`.

@@ -18,6 +18,10 @@ use crate::error::{PROBLEM_JSON, ProblemKind};
     components(schemas(termaudit_api_types::Problem, termaudit_api_types::ProblemField)),
     tags(
         (name = "projects", description = "The projects a caller may see"),
+        (name = "targets", description = "The application and database targets sessions open on"),
+        (name = "sessions", description = "Terminal sessions: history, lifecycle (the gateway's ingest side), revoke and reconnect"),
+        (name = "audit", description = "The append-only audit log"),
+        (name = "control", description = "Control events for terminal gateways"),
         (name = "operations", description = "Health and readiness probes"),
     ),
 )]

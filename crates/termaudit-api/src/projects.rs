@@ -21,7 +21,7 @@ async fn visible_projects(state: &AppState, caller: &Caller) -> Result<Vec<Proje
 /// in, that exist.
 #[utoipa::path(tag = "projects", responses((status = 200, body = ProjectList)))]
 #[get("/projects")]
-pub async fn list(
+pub async fn list_projects(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<web::Json<ProjectList>, ApiError> {

@@ -38,9 +38,9 @@ impl DomainError {
     }
 }
 
-/// Checks a free-text value: trimmed, non-empty, at most `max` characters and
+/// Checks a free-text value (`field` names it in errors): trimmed, non-empty, at most `max` characters and
 /// without control characters.
-pub(crate) fn parse_text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
+pub fn parse_bounded(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
     let value = raw.trim();
     if value.is_empty() {
         return Err(DomainError::invalid(field, "must not be empty"));

@@ -14,7 +14,7 @@ mod session;
 mod target;
 
 pub use audit::AuditEventType;
-pub use error::{DomainError, FieldError};
+pub use error::{DomainError, FieldError, parse_bounded};
 pub use permission::{Permission, PermissionSet};
 pub use policy::{GRACE_SECONDS, RETENTION_DAYS, TerminalPolicy};
 pub use project::{ProjectName, ProjectSlug};

@@ -1,6 +1,6 @@
 use std::fmt;
 
-use crate::error::{DomainError, parse_text};
+use crate::error::{DomainError, parse_bounded};
 
 /// A project's URL name: 1 to 63 characters of lowercase ASCII letters, digits
 /// and inner hyphens, starting with a letter or digit.
@@ -45,7 +45,7 @@ pub struct ProjectName(String);
 
 impl ProjectName {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        parse_text("name", raw, 200).map(Self)
+        parse_bounded("name", raw, 200).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

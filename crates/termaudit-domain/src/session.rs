@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::error::{DomainError, parse_text};
+use crate::error::{DomainError, parse_bounded};
 use crate::target::str_enum;
 
 /// What kind of access a session is.
@@ -184,7 +184,7 @@ impl Reason {
     pub const MAX_LEN: usize = 500;
 
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        parse_text("reason", raw, Self::MAX_LEN).map(Self)
+        parse_bounded("reason", raw, Self::MAX_LEN).map(Self)
     }
 
     /// Parses an optional reason, which `required` makes mandatory.

@@ -1,6 +1,6 @@
 use std::{fmt, str::FromStr};
 
-use crate::error::{DomainError, parse_text};
+use crate::error::{DomainError, parse_bounded};
 
 /// Every target lives in an environment classified as one of these; the class
 /// decides whether sessions are always recorded and how long recordings stay.
@@ -68,7 +68,7 @@ pub struct TargetName(String);
 
 impl TargetName {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        parse_text("name", raw, 200).map(Self)
+        parse_bounded("name", raw, 200).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -82,7 +82,7 @@ pub struct EnvironmentName(String);
 
 impl EnvironmentName {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        parse_text("environment", raw, 100).map(Self)
+        parse_bounded("environment", raw, 100).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

@@ -5,7 +5,7 @@ mod demo;
 mod secret;
 mod settings;
 
-use std::{net::TcpListener, sync::Arc};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use termaudit_api::{AppState, AuthConfig, Authenticator, TokenIssuer};
@@ -15,10 +15,14 @@ pub use settings::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings, VARIABLES};
 
 /// Connects to the database, creating it when missing, and applies migrations.
 pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Store> {
-    let url = DatabaseUrl::parse(&settings.database_url).context("DATABASE_URL is invalid")?;
+    let url = database_url(settings)?;
     termaudit_storage::ensure_database(&url).await?;
     termaudit_storage::migrate(&url).await?;
     Ok(Store::new(&url, settings.db_pool_size)?)
+}
+
+fn database_url(settings: &Settings) -> anyhow::Result<DatabaseUrl> {
+    DatabaseUrl::parse(&settings.database_url).context("DATABASE_URL is invalid")
 }
 
 pub fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
@@ -46,7 +50,11 @@ pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
     store: Store,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
+
+/// How often dropped sessions and quiet gateways are checked.
+const EXPIRY_INTERVAL: Duration = Duration::from_secs(5);
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
@@ -55,8 +63,19 @@ impl Application {
             demo::load(&store).await.context("cannot load the demo data")?;
         }
         let auth = auth_config(&settings)?;
-        let state =
-            Arc::new(AppState { store: store.clone(), authenticator: Authenticator::new(&auth)? });
+        let (control, _) = tokio::sync::broadcast::channel(1024);
+        let state = Arc::new(AppState {
+            store: store.clone(),
+            authenticator: Authenticator::new(&auth)?,
+            control: control.clone(),
+        });
+        let background = vec![
+            tokio::spawn(termaudit_storage::run_control_listener(
+                database_url(&settings)?,
+                control,
+            )),
+            tokio::spawn(expire_sessions(store.clone(), settings.heartbeat_timeout)),
+        ];
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -71,7 +90,7 @@ impl Application {
                 .listen(listener)?
                 .shutdown_timeout(30)
                 .run();
-        Ok(Self { port, server, store })
+        Ok(Self { port, server, store, background })
     }
 
     pub fn port(&self) -> u16 {
@@ -84,7 +103,28 @@ impl Application {
 
     /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.server.await?;
-        Ok(())
+        let result = self.server.await;
+        for task in self.background {
+            task.abort();
+        }
+        Ok(result?)
+    }
+}
+
+/// Closes dropped sessions whose grace window passed and drops sessions whose
+/// gateway stopped heartbeating (reads close them lazily as well).
+async fn expire_sessions(store: Store, heartbeat_timeout: Duration) {
+    let timeout =
+        chrono::Duration::from_std(heartbeat_timeout).unwrap_or(chrono::Duration::seconds(60));
+    let mut interval = tokio::time::interval(EXPIRY_INTERVAL);
+    loop {
+        interval.tick().await;
+        match store.expire_sessions(chrono::Utc::now(), timeout).await {
+            Ok(report) if report != Default::default() => {
+                tracing::info!(?report, "expired sessions");
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "session expiry failed; retrying"),
+        }
     }
 }

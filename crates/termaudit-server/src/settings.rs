@@ -36,6 +36,9 @@ pub struct Settings {
     pub db_pool_size: usize,
     /// `TERMAUDIT_DEMO`: load demo data and offer demo sign-in.
     pub demo: bool,
+    /// `TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS`: a live session whose gateway
+    /// sends no heartbeat for this long is marked dropped (`gateway_lost`).
+    pub heartbeat_timeout: std::time::Duration,
 }
 
 /// The settings a deployment can make, for `--help` and the README.
@@ -50,6 +53,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("TERMAUDIT_WEB_DIR", "frontend/dist when it exists"),
     ("TERMAUDIT_DB_POOL_SIZE", "16"),
     ("TERMAUDIT_DEMO", "false"),
+    ("TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS", "60"),
 ];
 
 struct Source {
@@ -123,6 +127,7 @@ impl Default for Settings {
             web_dir: None,
             db_pool_size: 16,
             demo: false,
+            heartbeat_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -162,6 +167,18 @@ impl Settings {
             demo: match source.get("TERMAUDIT_DEMO") {
                 Some(v) => parse_bool("TERMAUDIT_DEMO", &v)?,
                 None => false,
+            },
+            heartbeat_timeout: match source.get("TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS") {
+                Some(v) => std::time::Duration::from_secs(
+                    v.parse::<u64>().ok().filter(|n| (5..=86_400).contains(n)).with_context(
+                        || {
+                            format!(
+                                "TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS must be 5 to 86400, not {v:?}"
+                            )
+                        },
+                    )?,
+                ),
+                None => std::time::Duration::from_secs(60),
             },
         })
     }

@@ -1,11 +1,14 @@
 //! The append-only audit log.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::GenericClient;
 use termaudit_domain::AuditEventType;
+use tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
 
-use crate::{StorageError, Store};
+use crate::{
+    StorageError, Store,
+    cursor::{Conditions, Cursor, Page},
+};
 
 /// An entry to append to a project's audit log.
 #[derive(Debug, Clone)]
@@ -82,5 +85,94 @@ pub async fn append_audit(
 impl Store {
     pub async fn append_audit(&self, event: &NewAuditEvent) -> Result<i64, StorageError> {
         append_audit(&**self.client().await?, event).await
+    }
+}
+
+/// An entry of the audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEventRow {
+    pub id: i64,
+    pub occurred_at: DateTime<Utc>,
+    /// The type as stored; newer builds may write types this one does not know.
+    pub event_type: String,
+    pub actor_subject: Option<String>,
+    pub actor_name: Option<String>,
+    pub session_id: Option<Uuid>,
+    pub details: serde_json::Value,
+}
+
+impl TryFrom<Row> for AuditEventRow {
+    type Error = StorageError;
+
+    fn try_from(row: Row) -> Result<Self, StorageError> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            occurred_at: row.try_get("occurred_at")?,
+            event_type: row.try_get("event_type")?,
+            actor_subject: row.try_get("actor_subject")?,
+            actor_name: row.try_get("actor_name")?,
+            session_id: row.try_get("session_id")?,
+            details: row.try_get("details")?,
+        })
+    }
+}
+
+/// The filters of the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub event_type: Option<AuditEventType>,
+    pub actor_subject: Option<String>,
+    pub session_id: Option<Uuid>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// One page of a project's audit log, newest first.
+    pub async fn audit_events(
+        &self,
+        project_id: Uuid,
+        filter: &AuditFilter,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<AuditEventRow>, StorageError> {
+        let mut c = Conditions::new();
+        c.push("e.project_id = {}", vec![Box::new(project_id)]);
+        if let Some(event_type) = filter.event_type {
+            c.push("e.event_type = {}", vec![Box::new(event_type.as_str())]);
+        }
+        if let Some(actor) = &filter.actor_subject {
+            c.push("e.actor_subject = {}", vec![Box::new(actor.clone())]);
+        }
+        if let Some(session) = filter.session_id {
+            c.push("e.session_id = {}", vec![Box::new(session)]);
+        }
+        if let Some(from) = filter.from {
+            c.push("e.occurred_at >= {}", vec![Box::new(from)]);
+        }
+        if let Some(to) = filter.to {
+            c.push("e.occurred_at < {}", vec![Box::new(to)]);
+        }
+        if let Some(cursor) = after {
+            let id = cursor.int().map_err(|_| StorageError::InvalidCursor)?;
+            c.push("(e.occurred_at, e.id) < ({}, {})", vec![Box::new(cursor.time), Box::new(id)]);
+        }
+        let limit_param = c.param(Box::new(limit as i64 + 1));
+        let sql = format!(
+            "{} WHERE {} ORDER BY e.occurred_at DESC, e.id DESC LIMIT {limit_param}",
+            include_str!("sql/audit_columns.sql"),
+            c.where_clause()
+        );
+        let client = self.client().await?;
+        let rows = client.query(&sql, &c.params()).await?;
+        let mut items: Vec<AuditEventRow> =
+            rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|last| Cursor { time: last.occurred_at, id: last.id.to_string() })
+        } else {
+            None
+        };
+        Ok(Page { items, next })
     }
 }

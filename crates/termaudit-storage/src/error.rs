@@ -11,9 +11,15 @@ pub enum StorageError {
     /// The configured database URL is not valid.
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),
+    /// The database holds a value this build cannot read.
+    #[error("unreadable stored value: {0}")]
+    Corrupt(String),
+    /// A pagination cursor that does not fit this list.
+    #[error("the cursor does not belong to this list")]
+    InvalidCursor,
     #[error("migration failed: {0}")]
     Migration(String),
-    #[error("database error: {0}")]
+    #[error("database error: {}", describe(.0))]
     Query(#[source] tokio_postgres::Error),
 }
 
@@ -39,5 +45,13 @@ impl From<deadpool_postgres::PoolError> for StorageError {
             deadpool_postgres::PoolError::Backend(err) => err.into(),
             other => StorageError::Unavailable(other.to_string()),
         }
+    }
+}
+
+/// The server's message when there is one ("db error" alone says nothing).
+fn describe(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => err.to_string(),
     }
 }

@@ -5,13 +5,28 @@
 //! `tokio_postgres::Row`.
 
 mod audit;
+mod control;
+mod cursor;
 mod error;
 mod migrations;
+mod policy;
 mod pool;
 mod projects;
+mod row;
+mod sessions;
+mod targets;
 
-pub use audit::{NewAuditEvent, append_audit};
+pub use audit::{AuditEventRow, AuditFilter, NewAuditEvent, append_audit};
+pub use control::run_control_listener;
+pub use cursor::{Cursor, InvalidCursor, Page};
 pub use error::StorageError;
 pub use migrations::{MigrationStatus, migrate};
+pub use policy::PolicyRow;
 pub use pool::{DatabaseUrl, Store, ensure_database};
 pub use projects::ProjectRow;
+pub use sessions::{
+    Activity, ActivityRow, Actor, AppendError, AppendOutcome, CONTROL_CHANNEL, ControlEvent,
+    DatabaseEvent, DatabaseEventRow, ExpiryReport, NewSession, ReconnectGrant, SessionChange,
+    SessionFilter, SessionRow, TransitionError,
+};
+pub use targets::{NewTarget, TargetRow};

@@ -1,0 +1,791 @@
+//! Targets, sessions and their lifecycle, activity, database events and the
+//! audit log.
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use chrono::Utc;
+use serde::Deserialize;
+use termaudit_api_types as dto;
+use termaudit_domain::{
+    AuditEventType, CloseReason, DropCause, EnvironmentClass, EnvironmentName, Permission, Reason,
+    SessionMode, SessionState, TargetKind, TargetName, grace_deadline,
+};
+use termaudit_storage::{
+    self as storage, Actor, AppendError, Cursor, ProjectRow, SessionChange, SessionFilter,
+    SessionRow, TransitionError,
+};
+use uuid::Uuid;
+
+use crate::{
+    AppState, Caller,
+    error::{ApiError, ProblemKind},
+};
+
+/// `{project}` and `{id}` of a session path.
+#[derive(Deserialize)]
+pub struct SessionPath {
+    project: String,
+    id: Uuid,
+}
+
+const MAX_BATCH: usize = 500;
+const MAX_TEXT: usize = 64 * 1024;
+
+pub(crate) fn cursor_param(cursor: Option<&str>) -> Result<Option<Cursor>, ApiError> {
+    cursor
+        .map(|c| {
+            Cursor::decode(c).map_err(|_| ApiError::invalid("cursor: not a cursor this API issued"))
+        })
+        .transpose()
+}
+
+pub(crate) fn limit_param(limit: Option<u32>, default: u32, max: u32) -> Result<usize, ApiError> {
+    match limit.unwrap_or(default) {
+        n if (1..=max).contains(&n) => Ok(n as usize),
+        n => Err(ApiError::invalid(format!("limit: must be 1 to {max}, not {n}"))),
+    }
+}
+
+pub(crate) fn parse_field<T: std::str::FromStr<Err = termaudit_domain::DomainError>>(
+    value: Option<&str>,
+) -> Result<Option<T>, ApiError> {
+    value.map(|v| v.parse::<T>().map_err(ApiError::from)).transpose()
+}
+
+fn person(subject: &Option<String>, name: &Option<String>) -> Option<dto::Person> {
+    Some(dto::Person { subject: subject.clone()?, name: name.clone().unwrap_or_default() })
+}
+
+pub(crate) async fn session_dto(
+    state: &AppState,
+    project: &ProjectRow,
+    row: SessionRow,
+) -> Result<dto::Session, ApiError> {
+    let reconnect_deadline = match (row.state, row.dropped_at) {
+        (SessionState::Dropped(_), Some(dropped_at)) => {
+            let grace = state.store.policy(project.id).await?.policy.reconnect_grace_seconds;
+            Some(grace_deadline(dropped_at, grace))
+        }
+        _ => None,
+    };
+    Ok(dto::Session {
+        id: row.id,
+        project: project.slug.clone(),
+        target_id: row.target_id,
+        target_name: row.target_name,
+        target_kind: row.target_kind.to_string(),
+        environment: row.environment,
+        environment_class: row.environment_class.to_string(),
+        mode: row.mode.to_string(),
+        reason: row.reason,
+        user: dto::Person { subject: row.user_subject, name: row.user_name },
+        recorded: row.recorded,
+        status: row.state.status().to_string(),
+        opened_at: row.opened_at,
+        last_seen_at: row.last_seen_at,
+        dropped_at: row.dropped_at,
+        drop_cause: row.drop_cause.map(|c| c.to_string()),
+        reconnect_deadline,
+        ended_at: row.ended_at,
+        close_reason: match row.state {
+            SessionState::Closed(reason) => Some(reason.to_string()),
+            _ => None,
+        },
+        revoked_by: person(&row.revoked_by_subject, &row.revoked_by_name),
+        revoke_reason: row.revoke_reason,
+    })
+}
+
+fn target_dto(row: storage::TargetRow) -> dto::Target {
+    dto::Target {
+        id: row.id,
+        name: row.name,
+        kind: row.kind.to_string(),
+        environment: row.environment,
+        environment_class: row.environment_class.to_string(),
+        created_at: row.created_at,
+    }
+}
+
+/// Loads a session of the project (with a passed grace window closed first).
+pub(crate) async fn load_session(
+    state: &AppState,
+    project: &ProjectRow,
+    id: Uuid,
+) -> Result<SessionRow, ApiError> {
+    state.store.session(project.id, id, Utc::now()).await?.ok_or_else(|| {
+        ApiError::not_found(format!("there is no session {id} in project {}", project.slug))
+    })
+}
+
+fn transition_error(err: TransitionError, id: Uuid) -> ApiError {
+    match err {
+        TransitionError::NotFound => ApiError::not_found(format!("there is no session {id}")),
+        TransitionError::Storage(err) => err.into(),
+        TransitionError::Illegal { current, error } => {
+            let status = current.state.status();
+            let detail = match current.state {
+                SessionState::Closed(reason) => format!(
+                    "the session is closed ({reason}{}); it cannot take a {}",
+                    current.ended_at.map(|t| format!(" at {}", t.to_rfc3339())).unwrap_or_default(),
+                    error.event.name()
+                ),
+                _ => format!("the session is {status}; it cannot take a {}", error.event.name()),
+            };
+            ApiError::new(ProblemKind::InvalidSessionState, detail)
+        }
+    }
+}
+
+// ---------------------------------------------------------------- targets
+
+/// Registers a target (the gateway's service token or a policy manager).
+#[utoipa::path(
+    tag = "targets",
+    params(("project" = String, Path, description = "The project's slug")),
+    request_body = dto::NewTarget,
+    responses(
+        (status = 201, body = dto::Target),
+        (status = 400, description = "Invalid fields", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A target with this name exists", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project}/targets")]
+pub async fn create_target(
+    state: web::Data<AppState>,
+    caller: Caller,
+    project: web::Path<String>,
+    body: web::Json<dto::NewTarget>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&project, &[Permission::Ingest, Permission::ManagePolicy])?;
+    let project = state.project(&project).await?;
+    let new = storage::NewTarget {
+        name: TargetName::parse(&body.name)?,
+        kind: body.kind.parse::<TargetKind>()?,
+        environment: EnvironmentName::parse(&body.environment)?,
+        environment_class: body.environment_class.parse::<EnvironmentClass>()?,
+    };
+    let row = state.store.create_target(project.id, &new).await.map_err(|err| match err {
+        storage::StorageError::AlreadyExists { .. } => {
+            ApiError::conflict(format!("a target named {:?} exists already", new.name.as_str()))
+        }
+        other => other.into(),
+    })?;
+    Ok(HttpResponse::Created().json(target_dto(row)))
+}
+
+/// The project's targets, by name.
+#[utoipa::path(
+    tag = "targets",
+    params(("project" = String, Path, description = "The project's slug")),
+    responses((status = 200, body = dto::TargetList))
+)]
+#[get("/projects/{project}/targets")]
+pub async fn list_targets(
+    state: web::Data<AppState>,
+    caller: Caller,
+    project: web::Path<String>,
+) -> Result<web::Json<dto::TargetList>, ApiError> {
+    caller.member_of(&project)?;
+    let project = state.project(&project).await?;
+    let rows = state.store.targets(project.id).await?;
+    Ok(web::Json(dto::TargetList { items: rows.into_iter().map(target_dto).collect() }))
+}
+
+// ---------------------------------------------------------------- sessions
+
+/// Opens a session on a target for a user. The answer says whether it is
+/// recorded: production sessions always are (and need a reason); others when
+/// the project's policy says so.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug")),
+    request_body = dto::OpenSession,
+    responses(
+        (status = 201, body = dto::Session),
+        (status = 400, description = "Invalid fields, or a missing reason", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project}/sessions")]
+pub async fn open_session(
+    state: web::Data<AppState>,
+    caller: Caller,
+    project: web::Path<String>,
+    body: web::Json<dto::OpenSession>,
+) -> Result<HttpResponse, ApiError> {
+    let project = state.authorize(&caller, &project, Permission::Ingest).await?;
+    let body = body.into_inner();
+    let mode: SessionMode = body.mode.parse()?;
+    let user_subject = termaudit_domain::parse_bounded("user.subject", &body.user.subject, 200)?;
+    let user_name = termaudit_domain::parse_bounded("user.name", &body.user.name, 200)?;
+    let target = state.store.target(project.id, body.target_id).await?.ok_or_else(|| {
+        ApiError::invalid(format!("target_id: there is no target {}", body.target_id))
+    })?;
+    let policy = state.store.policy(project.id).await?.policy;
+    let reason = Reason::parse_optional(
+        body.reason.as_deref(),
+        policy.requires_reason(target.environment_class),
+    )?;
+    let recorded = policy.must_record(target.environment_class);
+    let new = storage::NewSession {
+        target: &target,
+        mode,
+        reason,
+        user_subject,
+        user_name,
+        opened_at: Utc::now(),
+    };
+    let row = state.store.open_session(project.id, &new, recorded).await?;
+    Ok(HttpResponse::Created().json(session_dto(&state, &project, row).await?))
+}
+
+/// The project's sessions, newest first, filtered, with keyset paging: pass
+/// `next_cursor` as `cursor` for the next page. Sessions opened meanwhile
+/// never shift later pages.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug"), dto::SessionQuery),
+    responses(
+        (status = 200, body = dto::SessionPage),
+        (status = 400, description = "An invalid filter or cursor", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project}/sessions")]
+pub async fn list_sessions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    project: web::Path<String>,
+    query: web::Query<dto::SessionQuery>,
+) -> Result<web::Json<dto::SessionPage>, ApiError> {
+    let project = state.authorize(&caller, &project, Permission::ViewHistory).await?;
+    let q = query.into_inner();
+    let text = match q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) if t.chars().count() < 2 || t.chars().count() > 200 => {
+            return Err(ApiError::invalid("q: must be 2 to 200 characters"));
+        }
+        other => other.map(ToOwned::to_owned),
+    };
+    let filter = SessionFilter {
+        status: parse_field(q.status.as_deref())?,
+        environment_class: parse_field(q.environment_class.as_deref())?,
+        environment: q.environment.filter(|e| !e.is_empty()),
+        target_id: q.target_id,
+        user_subject: q.user.filter(|u| !u.is_empty()),
+        mode: parse_field(q.mode.as_deref())?,
+        opened_from: q.opened_from,
+        opened_to: q.opened_to,
+        recorded: q.has_recording,
+        text,
+    };
+    let cursor = cursor_param(q.cursor.as_deref())?;
+    let limit = limit_param(q.limit, 50, 200)?;
+    let page =
+        state.store.sessions(project.id, &filter, cursor.as_ref(), limit).await.map_err(|err| {
+            match err {
+                storage::StorageError::InvalidCursor => {
+                    ApiError::invalid("cursor: not a cursor of this list")
+                }
+                other => other.into(),
+            }
+        })?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for row in page.items {
+        items.push(session_dto(&state, &project, row).await?);
+    }
+    Ok(web::Json(dto::SessionPage { items, next_cursor: page.next.map(|c| c.encode()) }))
+}
+
+/// One session's metadata.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    responses((status = 200, body = dto::Session))
+)]
+#[get("/projects/{project}/sessions/{id}")]
+pub async fn get_session(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+) -> Result<web::Json<dto::Session>, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
+    let row = load_session(&state, &project, path.id).await?;
+    Ok(web::Json(session_dto(&state, &project, row).await?))
+}
+
+/// Sessions are never deleted by hand: they stay in history, and their
+/// recordings age out by the retention policy.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    responses((status = 405, description = "Sessions cannot be deleted", body = dto::Problem, content_type = "application/problem+json"))
+)]
+#[delete("/projects/{project}/sessions/{id}")]
+pub async fn delete_session() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        ProblemKind::MethodNotAllowed,
+        "sessions cannot be deleted: they stay in history, and their recordings are purged automatically when the project's retention policy says so",
+    ))
+}
+
+async fn change(
+    state: &AppState,
+    project: &ProjectRow,
+    id: Uuid,
+    change: SessionChange,
+    is_repeat: impl Fn(&SessionRow) -> bool,
+) -> Result<HttpResponse, ApiError> {
+    let row = match state.store.change_session(project.id, id, change, Utc::now()).await {
+        Ok(row) => row,
+        // A gateway retrying a change that already happened gets the same answer.
+        Err(TransitionError::Illegal { current, .. }) if is_repeat(&current) => *current,
+        Err(err) => return Err(transition_error(err, id)),
+    };
+    Ok(HttpResponse::Ok().json(session_dto(state, project, row).await?))
+}
+
+/// The gateway's sign of life for a session. A closed session answers 409,
+/// which tells the gateway to end it.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    responses(
+        (status = 200, body = dto::Session),
+        (status = 409, description = "The session is closed", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project}/sessions/{id}/heartbeat")]
+pub async fn heartbeat(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+) -> Result<HttpResponse, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::Ingest).await?;
+    change(&state, &project, path.id, SessionChange::Heartbeat, |_| false).await
+}
+
+/// The user's connection to the gateway was lost: the session waits for a
+/// reconnect within the project's grace window.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    responses(
+        (status = 200, body = dto::Session),
+        (status = 409, description = "The session is closed", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project}/sessions/{id}/drop")]
+pub async fn drop_session(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+) -> Result<HttpResponse, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::Ingest).await?;
+    let cause = DropCause::ConnectionLost;
+    change(&state, &project, path.id, SessionChange::Drop(cause), |row| {
+        row.state == SessionState::Dropped(cause)
+    })
+    .await
+}
+
+/// The gateway ended the session.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    request_body = dto::CloseSession,
+    responses(
+        (status = 200, body = dto::Session),
+        (status = 400, description = "A reason a gateway may not give", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session is closed already (for another reason)", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project}/sessions/{id}/close")]
+pub async fn close_session(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+    body: web::Json<dto::CloseSession>,
+) -> Result<HttpResponse, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::Ingest).await?;
+    let reason: CloseReason = body.reason.parse()?;
+    if !reason.is_reported_by_gateway() {
+        return Err(ApiError::invalid(format!(
+            "reason: {reason} is set by termaudit itself; a gateway closes with user_exit, target_error, idle_timeout or gateway_lost"
+        )));
+    }
+    change(&state, &project, path.id, SessionChange::Close(reason), |row| {
+        row.state == SessionState::Closed(reason)
+    })
+    .await
+}
+
+/// A policy manager ends an active or dropped session at once. Gateways
+/// learn of it through the control-event stream within a second.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    request_body = dto::RevokeSession,
+    responses(
+        (status = 200, body = dto::Session),
+        (status = 400, description = "A missing reason", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session is closed already", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project}/sessions/{id}/revoke")]
+pub async fn revoke_session(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+    body: web::Json<dto::RevokeSession>,
+) -> Result<HttpResponse, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::ManagePolicy).await?;
+    let reason = Reason::parse(&body.reason)?;
+    let by = Actor { subject: caller.subject.clone(), name: caller.name.clone() };
+    change(&state, &project, path.id, SessionChange::Revoke { by, reason }, |_| false).await
+}
+
+/// The session's own user asks to return to their dropped session: a
+/// single-use, short-lived token the gateway redeems to reattach. Only while
+/// the session is dropped and its grace window lasts.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    responses(
+        (status = 200, body = dto::ReconnectGrant),
+        (status = 409, description = "Not dropped, or the grace window closed (`type` ends in `reconnect-window-closed`)", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project}/sessions/{id}/reconnect")]
+pub async fn reconnect(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+) -> Result<web::Json<dto::ReconnectGrant>, ApiError> {
+    caller.member_of(&path.project)?;
+    let project = state.project(&path.project).await?;
+    let row = load_session(&state, &project, path.id).await?;
+    if row.user_subject != caller.subject {
+        return Err(ApiError::new(
+            ProblemKind::Forbidden,
+            "only the session's own user may reconnect to it",
+        ));
+    }
+    let (row, grant) = state
+        .store
+        .issue_reconnect_token(project.id, path.id, Utc::now())
+        .await
+        .map_err(|err| window_closed_or(err, path.id))?;
+    Ok(web::Json(dto::ReconnectGrant {
+        token: grant.token,
+        expires_at: grant.expires_at,
+        window_closes_at: grant.window_closes_at,
+        session: session_dto(&state, &project, row).await?,
+    }))
+}
+
+/// A reconnect refused because the grace window passed says when it closed.
+fn window_closed_or(err: TransitionError, id: Uuid) -> ApiError {
+    if let TransitionError::Illegal { current, .. } = &err
+        && let SessionState::Closed(reason @ (CloseReason::GraceExpired | CloseReason::GatewayLost)) =
+            current.state
+    {
+        let closed = current.ended_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+        return ApiError::new(
+            ProblemKind::ReconnectWindowClosed,
+            format!("the reconnect window closed at {closed}; the session ended ({reason})"),
+        );
+    }
+    transition_error(err, id)
+}
+
+/// The gateway redeems a reconnect token: the session is active again.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    request_body = dto::RedeemReconnect,
+    responses(
+        (status = 200, body = dto::Session),
+        (status = 400, description = "The token is unknown, used, expired or for another session", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session is no longer dropped or its window closed", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project}/sessions/{id}/reconnect/redeem")]
+pub async fn redeem_reconnect(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+    body: web::Json<dto::RedeemReconnect>,
+) -> Result<web::Json<dto::Session>, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::Ingest).await?;
+    let row = state
+        .store
+        .redeem_reconnect_token(project.id, path.id, &body.token, Utc::now())
+        .await
+        .map_err(|err| window_closed_or(err, path.id))?
+        .ok_or_else(|| {
+            ApiError::invalid("token: unknown, already used, expired or for another session")
+        })?;
+    Ok(web::Json(session_dto(&state, &project, row).await?))
+}
+
+// ------------------------------------------------------ activity and events
+
+fn check_event_id(field: &str, id: &str) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > 200 {
+        return Err(ApiError::invalid(format!("{field}: event_id must be 1 to 200 bytes")));
+    }
+    Ok(())
+}
+
+fn check_batch<T>(items: &[T]) -> Result<(), ApiError> {
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return Err(ApiError::invalid(format!("items: must hold 1 to {MAX_BATCH} events")));
+    }
+    Ok(())
+}
+
+fn append_error(err: AppendError) -> ApiError {
+    match err {
+        AppendError::Conflict(id) => ApiError::conflict(format!(
+            "event_id {id:?} was already used for a different event; nothing was stored"
+        )),
+        AppendError::Storage(err) => err.into(),
+    }
+}
+
+/// Appends explicit command and runbook activity. Retries are idempotent by `event_id`.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    request_body = dto::ActivityBatch,
+    responses(
+        (status = 200, body = dto::AppendResult),
+        (status = 400, description = "Invalid events; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An event id reused for a different event; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project}/sessions/{id}/activity")]
+pub async fn append_activity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+    body: web::Json<dto::ActivityBatch>,
+) -> Result<web::Json<dto::AppendResult>, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::Ingest).await?;
+    check_batch(&body.items)?;
+    let mut items = Vec::with_capacity(body.items.len());
+    for (i, item) in body.items.iter().enumerate() {
+        check_event_id(&format!("items[{i}]"), &item.event_id)?;
+        if !["command", "runbook", "runbook_step"].contains(&item.kind.as_str()) {
+            return Err(ApiError::invalid(format!(
+                "items[{i}].kind: must be command, runbook or runbook_step"
+            )));
+        }
+        if item.text.is_empty() || item.text.len() > MAX_TEXT {
+            return Err(ApiError::invalid(format!("items[{i}].text: must be 1 byte to 64 KiB")));
+        }
+        if item.duration_ms.is_some_and(|d| d < 0) {
+            return Err(ApiError::invalid(format!("items[{i}].duration_ms: must not be negative")));
+        }
+        items.push(storage::Activity {
+            event_id: item.event_id.clone(),
+            kind: item.kind.clone(),
+            text: item.text.clone(),
+            occurred_at: item.occurred_at,
+            exit_code: item.exit_code,
+            duration_ms: item.duration_ms,
+        });
+    }
+    let session = load_session(&state, &project, path.id).await?;
+    let outcome = state.store.append_activity(session.id, &items).await.map_err(append_error)?;
+    Ok(web::Json(dto::AppendResult { stored: outcome.stored, duplicates: outcome.duplicates }))
+}
+
+/// The session's command and runbook timeline, oldest first.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id"), dto::TimelineQuery),
+    responses((status = 200, body = dto::ActivityPage))
+)]
+#[get("/projects/{project}/sessions/{id}/activity")]
+pub async fn list_activity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+    query: web::Query<dto::TimelineQuery>,
+) -> Result<web::Json<dto::ActivityPage>, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
+    let session = load_session(&state, &project, path.id).await?;
+    let cursor = cursor_param(query.cursor.as_deref())?;
+    let limit = limit_param(query.limit, 500, 1000)?;
+    let page =
+        state.store.activity(session.id, cursor.as_ref(), limit).await.map_err(invalid_cursor)?;
+    Ok(web::Json(dto::ActivityPage {
+        items: page
+            .items
+            .into_iter()
+            .map(|row| dto::Activity {
+                event_id: row.activity.event_id,
+                kind: row.activity.kind,
+                text: row.activity.text,
+                occurred_at: row.activity.occurred_at,
+                exit_code: row.activity.exit_code,
+                duration_ms: row.activity.duration_ms,
+            })
+            .collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+pub(crate) fn invalid_cursor(err: storage::StorageError) -> ApiError {
+    match err {
+        storage::StorageError::InvalidCursor => {
+            ApiError::invalid("cursor: not a cursor of this list")
+        }
+        other => other.into(),
+    }
+}
+
+/// Appends statements run in a database shell; each is also an audit event
+/// (`database.statement`). Retries are idempotent by `event_id`.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    request_body = dto::DatabaseEventBatch,
+    responses(
+        (status = 200, body = dto::AppendResult),
+        (status = 400, description = "Invalid events; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An event id reused for a different event; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project}/sessions/{id}/database-events")]
+pub async fn append_database_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+    body: web::Json<dto::DatabaseEventBatch>,
+) -> Result<web::Json<dto::AppendResult>, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::Ingest).await?;
+    check_batch(&body.items)?;
+    let mut events = Vec::with_capacity(body.items.len());
+    for (i, item) in body.items.iter().enumerate() {
+        check_event_id(&format!("items[{i}]"), &item.event_id)?;
+        if item.statement.is_empty() || item.statement.len() > MAX_TEXT {
+            return Err(ApiError::invalid(format!(
+                "items[{i}].statement: must be 1 byte to 64 KiB"
+            )));
+        }
+        if item.duration_ms.is_some_and(|d| d < 0) || item.rows_affected.is_some_and(|r| r < 0) {
+            return Err(ApiError::invalid(format!(
+                "items[{i}]: duration_ms and rows_affected must not be negative"
+            )));
+        }
+        events.push(storage::DatabaseEvent {
+            event_id: item.event_id.clone(),
+            statement: item.statement.clone(),
+            database: item.database.clone(),
+            occurred_at: item.occurred_at,
+            rows_affected: item.rows_affected,
+            duration_ms: item.duration_ms,
+            error: item.error.clone(),
+        });
+    }
+    let session = load_session(&state, &project, path.id).await?;
+    let outcome = state
+        .store
+        .append_database_events(project.id, &session, &events)
+        .await
+        .map_err(append_error)?;
+    Ok(web::Json(dto::AppendResult { stored: outcome.stored, duplicates: outcome.duplicates }))
+}
+
+/// The session's database statements, oldest first.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id"), dto::TimelineQuery),
+    responses((status = 200, body = dto::DatabaseEventPage))
+)]
+#[get("/projects/{project}/sessions/{id}/database-events")]
+pub async fn list_database_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+    query: web::Query<dto::TimelineQuery>,
+) -> Result<web::Json<dto::DatabaseEventPage>, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
+    let session = load_session(&state, &project, path.id).await?;
+    let cursor = cursor_param(query.cursor.as_deref())?;
+    let limit = limit_param(query.limit, 500, 1000)?;
+    let page = state
+        .store
+        .database_events(session.id, cursor.as_ref(), limit)
+        .await
+        .map_err(invalid_cursor)?;
+    Ok(web::Json(dto::DatabaseEventPage {
+        items: page
+            .items
+            .into_iter()
+            .map(|row| dto::DatabaseEvent {
+                event_id: row.event.event_id,
+                statement: row.event.statement,
+                database: row.event.database,
+                occurred_at: row.event.occurred_at,
+                rows_affected: row.event.rows_affected,
+                duration_ms: row.event.duration_ms,
+                error: row.event.error,
+            })
+            .collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+// ----------------------------------------------------------------- audit
+
+/// The project's audit log, newest first: terminal events (`session.*`,
+/// `recording.*`, `history.exported`, `policy.updated`, ...) and database
+/// events (`database.statement`). Append-only.
+#[utoipa::path(
+    tag = "audit",
+    params(("project" = String, Path, description = "The project's slug"), dto::AuditQuery),
+    responses(
+        (status = 200, body = dto::AuditEventPage),
+        (status = 400, description = "An invalid filter or cursor", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project}/audit-events")]
+pub async fn list_audit_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    project: web::Path<String>,
+    query: web::Query<dto::AuditQuery>,
+) -> Result<web::Json<dto::AuditEventPage>, ApiError> {
+    let project = state.authorize(&caller, &project, Permission::ViewHistory).await?;
+    let q = query.into_inner();
+    let filter = storage::AuditFilter {
+        event_type: parse_field::<AuditEventType>(q.event_type.as_deref())?,
+        actor_subject: q.actor.filter(|a| !a.is_empty()),
+        session_id: q.session_id,
+        from: q.from,
+        to: q.to,
+    };
+    let cursor = cursor_param(q.cursor.as_deref())?;
+    let limit = limit_param(q.limit, 50, 200)?;
+    let page = state
+        .store
+        .audit_events(project.id, &filter, cursor.as_ref(), limit)
+        .await
+        .map_err(invalid_cursor)?;
+    Ok(web::Json(dto::AuditEventPage {
+        items: page
+            .items
+            .into_iter()
+            .map(|row| dto::AuditEvent {
+                id: row.id,
+                event_type: row.event_type,
+                occurred_at: row.occurred_at,
+                actor: person(&row.actor_subject, &row.actor_name),
+                session_id: row.session_id,
+                details: row.details,
+            })
+            .collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}

@@ -1,0 +1,946 @@
+//! Sessions: opening, every change of state (one transactional path for
+//! all of them), activity and database events, reconnect tokens, and the
+//! background expiry of quiet gateways and passed grace windows.
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use rand::RngCore;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use termaudit_domain::{
+    AuditEventType, CloseReason, DropCause, EnvironmentClass, IllegalTransition, Reason,
+    SessionEvent, SessionMode, SessionState, SessionStatus, TargetKind, TerminalPolicy,
+    grace_deadline,
+};
+use tokio_postgres::{GenericClient, Row};
+use uuid::Uuid;
+
+use crate::{
+    NewAuditEvent, StorageError, Store, TargetRow, append_audit,
+    cursor::{Conditions, Cursor, Page, contains_pattern},
+    policy::policy,
+    row::{parse_enum, parse_opt_enum},
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub target_id: Uuid,
+    pub target_name: String,
+    pub target_kind: TargetKind,
+    pub environment: String,
+    pub environment_class: EnvironmentClass,
+    pub mode: SessionMode,
+    pub reason: Option<String>,
+    pub user_subject: String,
+    pub user_name: String,
+    pub recorded: bool,
+    pub state: SessionState,
+    pub opened_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// When the session last dropped, and why (kept after a reconnect or close).
+    pub dropped_at: Option<DateTime<Utc>>,
+    pub drop_cause: Option<DropCause>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub revoked_by_subject: Option<String>,
+    pub revoked_by_name: Option<String>,
+    pub revoke_reason: Option<String>,
+}
+
+impl SessionRow {
+    pub fn status(&self) -> SessionStatus {
+        self.state.status()
+    }
+
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        match self.state {
+            SessionState::Closed(reason) => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+impl TryFrom<Row> for SessionRow {
+    type Error = StorageError;
+
+    fn try_from(row: Row) -> Result<Self, StorageError> {
+        let status: SessionStatus = parse_enum(&row, "status")?;
+        let drop_cause: Option<DropCause> = parse_opt_enum(&row, "drop_cause")?;
+        let close_reason: Option<CloseReason> = parse_opt_enum(&row, "close_reason")?;
+        let state = match (status, drop_cause, close_reason) {
+            (SessionStatus::Active, _, _) => SessionState::Active,
+            (SessionStatus::Dropped, Some(cause), _) => SessionState::Dropped(cause),
+            (SessionStatus::Closed, _, Some(reason)) => SessionState::Closed(reason),
+            _ => {
+                return Err(StorageError::Corrupt(format!(
+                    "session status {status} is incomplete"
+                )));
+            }
+        };
+        Ok(Self {
+            id: row.try_get("id")?,
+            project_id: row.try_get("project_id")?,
+            target_id: row.try_get("target_id")?,
+            target_name: row.try_get("target_name")?,
+            target_kind: parse_enum(&row, "target_kind")?,
+            environment: row.try_get("environment")?,
+            environment_class: parse_enum(&row, "environment_class")?,
+            mode: parse_enum(&row, "mode")?,
+            reason: row.try_get("reason")?,
+            user_subject: row.try_get("user_subject")?,
+            user_name: row.try_get("user_name")?,
+            recorded: row.try_get("recorded")?,
+            state,
+            opened_at: row.try_get("opened_at")?,
+            last_seen_at: row.try_get("last_seen_at")?,
+            dropped_at: row.try_get("dropped_at")?,
+            drop_cause,
+            ended_at: row.try_get("ended_at")?,
+            revoked_by_subject: row.try_get("revoked_by_subject")?,
+            revoked_by_name: row.try_get("revoked_by_name")?,
+            revoke_reason: row.try_get("revoke_reason")?,
+        })
+    }
+}
+
+/// A session to open.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub target: &'a TargetRow,
+    pub mode: SessionMode,
+    pub reason: Option<Reason>,
+    pub user_subject: String,
+    pub user_name: String,
+    pub opened_at: DateTime<Utc>,
+}
+
+/// Someone acting on a session (revoke).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub subject: String,
+    pub name: String,
+}
+
+/// A change to a session's state, with what it needs.
+#[derive(Debug, Clone)]
+pub enum SessionChange {
+    Heartbeat,
+    Drop(DropCause),
+    Close(CloseReason),
+    Revoke { by: Actor, reason: Reason },
+    GraceExpired,
+}
+
+impl SessionChange {
+    fn event(&self) -> SessionEvent {
+        match self {
+            Self::Heartbeat => SessionEvent::Heartbeat,
+            Self::Drop(cause) => SessionEvent::Drop(*cause),
+            Self::Close(reason) => SessionEvent::Close(*reason),
+            Self::Revoke { .. } => SessionEvent::Revoke,
+            Self::GraceExpired => SessionEvent::GraceExpired,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error("no such session")]
+    NotFound,
+    /// The change does not apply to the session as it is now.
+    #[error("{error}")]
+    Illegal { current: Box<SessionRow>, error: IllegalTransition },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<tokio_postgres::Error> for TransitionError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        Self::Storage(err.into())
+    }
+}
+
+/// A single-use reconnect token, as handed to the session's user.
+#[derive(Debug, Clone)]
+pub struct ReconnectGrant {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub window_closes_at: DateTime<Utc>,
+}
+
+/// How long a reconnect token lives (capped by the grace window).
+pub const RECONNECT_TOKEN_TTL: Duration = Duration::seconds(60);
+
+fn token_digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// The filters of the history list.
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub status: Option<SessionStatus>,
+    pub environment_class: Option<EnvironmentClass>,
+    pub environment: Option<String>,
+    pub target_id: Option<Uuid>,
+    pub user_subject: Option<String>,
+    pub mode: Option<SessionMode>,
+    pub opened_from: Option<DateTime<Utc>>,
+    pub opened_to: Option<DateTime<Utc>>,
+    pub recorded: Option<bool>,
+    /// Free text over reason, target, user and command text.
+    pub text: Option<String>,
+}
+
+/// Explicit activity the gateway reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    pub event_id: String,
+    pub kind: String,
+    pub text: String,
+    pub occurred_at: DateTime<Utc>,
+    pub exit_code: Option<i32>,
+    pub duration_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityRow {
+    pub id: i64,
+    pub activity: Activity,
+}
+
+impl TryFrom<Row> for ActivityRow {
+    type Error = StorageError;
+
+    fn try_from(row: Row) -> Result<Self, StorageError> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            activity: Activity {
+                event_id: row.try_get("client_event_id")?,
+                kind: row.try_get("kind")?,
+                text: row.try_get("text")?,
+                occurred_at: row.try_get("occurred_at")?,
+                exit_code: row.try_get("exit_code")?,
+                duration_ms: row.try_get("duration_ms")?,
+            },
+        })
+    }
+}
+
+/// A statement run in a database shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseEvent {
+    pub event_id: String,
+    pub statement: String,
+    pub database: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub rows_affected: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseEventRow {
+    pub id: i64,
+    pub event: DatabaseEvent,
+}
+
+impl TryFrom<Row> for DatabaseEventRow {
+    type Error = StorageError;
+
+    fn try_from(row: Row) -> Result<Self, StorageError> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            event: DatabaseEvent {
+                event_id: row.try_get("client_event_id")?,
+                statement: row.try_get("statement")?,
+                database: row.try_get("database")?,
+                occurred_at: row.try_get("occurred_at")?,
+                rows_affected: row.try_get("rows_affected")?,
+                duration_ms: row.try_get("duration_ms")?,
+                error: row.try_get("error")?,
+            },
+        })
+    }
+}
+
+/// How many appended events were new, and how many were retries of events
+/// stored already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AppendOutcome {
+    pub stored: usize,
+    pub duplicates: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// An event id was used before for a different event.
+    #[error("event id {0:?} was already used for a different event")]
+    Conflict(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<tokio_postgres::Error> for AppendError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        Self::Storage(err.into())
+    }
+}
+
+/// What the background expiry did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExpiryReport {
+    pub marked_gateway_lost: usize,
+    pub closed_after_grace: usize,
+}
+
+/// The control event a gateway receives when a session it may hold ends.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ControlEvent {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub project_id: Uuid,
+    pub session_id: Uuid,
+    pub close_reason: Option<String>,
+    pub revoked_by: Option<String>,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+pub const CONTROL_CHANNEL: &str = "termaudit_control";
+
+async fn lock_session(
+    client: &impl GenericClient,
+    project_id: Uuid,
+    id: Uuid,
+) -> Result<Option<SessionRow>, StorageError> {
+    let sql = format!(
+        "{} WHERE s.project_id = $1 AND s.id = $2 FOR UPDATE",
+        include_str!("sql/session_columns.sql")
+    );
+    client.query_opt(&sql, &[&project_id, &id]).await?.map(TryInto::try_into).transpose()
+}
+
+async fn write_state(client: &impl GenericClient, row: &SessionRow) -> Result<(), StorageError> {
+    let (drop_cause, close_reason) = match row.state {
+        SessionState::Active => (None, None),
+        SessionState::Dropped(cause) => (Some(cause.as_str()), None),
+        SessionState::Closed(reason) => (None, Some(reason.as_str())),
+    };
+    // The last drop's cause is kept after a reconnect or close, like dropped_at.
+    let drop_cause =
+        drop_cause.or_else(|| row.dropped_at.map(|_| DropCause::ConnectionLost.as_str()));
+    client
+        .execute(
+            include_str!("sql/session_update_state.sql"),
+            &[
+                &row.id,
+                &row.status().as_str(),
+                &drop_cause,
+                &row.last_seen_at,
+                &row.dropped_at,
+                &row.ended_at,
+                &close_reason,
+                &row.revoked_by_subject,
+                &row.revoked_by_name,
+                &row.revoke_reason,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Applies `change` at `now` to a locked session: checks it with the state
+/// machine, writes the new state, audits it and, when the session ends,
+/// tells the gateways. A dropped session whose grace window has passed is
+/// closed first, so every path sees the state as it truly is.
+async fn apply_change(
+    client: &impl GenericClient,
+    mut row: SessionRow,
+    change: &SessionChange,
+    now: DateTime<Utc>,
+) -> Result<SessionRow, TransitionError> {
+    if !matches!(change, SessionChange::GraceExpired) {
+        row = expire_if_due(client, row, now).await?;
+    }
+    let next = row
+        .state
+        .apply(change.event())
+        .map_err(|error| TransitionError::Illegal { current: Box::new(row.clone()), error })?;
+    let before = row.state;
+    row.state = next;
+    let mut audit = match change {
+        SessionChange::Heartbeat => {
+            row.last_seen_at = now;
+            None
+        }
+        SessionChange::Drop(cause) => {
+            row.dropped_at = Some(now);
+            row.drop_cause = Some(*cause);
+            Some(
+                NewAuditEvent::new(row.project_id, AuditEventType::SessionDropped)
+                    .details(json!({"cause": cause.as_str()})),
+            )
+        }
+        SessionChange::Close(reason) => Some(
+            NewAuditEvent::new(row.project_id, AuditEventType::SessionClosed)
+                .details(json!({"close_reason": reason.as_str()})),
+        ),
+        SessionChange::Revoke { by, reason } => {
+            row.revoked_by_subject = Some(by.subject.clone());
+            row.revoked_by_name = Some(by.name.clone());
+            row.revoke_reason = Some(reason.as_str().to_owned());
+            Some(
+                NewAuditEvent::new(row.project_id, AuditEventType::SessionRevoked)
+                    .actor(&by.subject, &by.name)
+                    .details(json!({"reason": reason.as_str(), "status_before": before.status().as_str()})),
+            )
+        }
+        SessionChange::GraceExpired => {
+            Some(NewAuditEvent::new(row.project_id, AuditEventType::SessionClosed).details(json!({
+                "close_reason": next_close_reason(next),
+                "dropped_at": row.dropped_at,
+            })))
+        }
+    };
+    if let SessionState::Closed(_) = next {
+        row.ended_at = Some(now);
+    }
+    write_state(client, &row).await?;
+    if let Some(event) = audit.take() {
+        append_audit(client, &event.session(row.id).at(now)).await?;
+    }
+    if let SessionState::Closed(reason) = next {
+        notify_closed(client, &row, reason, now).await?;
+    }
+    Ok(row)
+}
+
+fn next_close_reason(state: SessionState) -> Option<&'static str> {
+    match state {
+        SessionState::Closed(reason) => Some(reason.as_str()),
+        _ => None,
+    }
+}
+
+async fn expire_if_due(
+    client: &impl GenericClient,
+    row: SessionRow,
+    now: DateTime<Utc>,
+) -> Result<SessionRow, TransitionError> {
+    let (SessionState::Dropped(_), Some(dropped_at)) = (row.state, row.dropped_at) else {
+        return Ok(row);
+    };
+    let grace = policy(client, row.project_id).await?.policy.reconnect_grace_seconds;
+    let deadline = grace_deadline(dropped_at, grace);
+    if now < deadline {
+        return Ok(row);
+    }
+    // Box the recursion: apply_change calls back here only for other changes.
+    Box::pin(apply_change(client, row, &SessionChange::GraceExpired, deadline)).await
+}
+
+async fn notify_closed(
+    client: &impl GenericClient,
+    row: &SessionRow,
+    reason: CloseReason,
+    at: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let event = ControlEvent {
+        event_type: if reason == CloseReason::Revoked {
+            "session.revoked"
+        } else {
+            "session.closed"
+        }
+        .to_owned(),
+        project_id: row.project_id,
+        session_id: row.id,
+        close_reason: Some(reason.as_str().to_owned()),
+        revoked_by: row.revoked_by_name.clone(),
+        reason: row.revoke_reason.clone(),
+        at,
+    };
+    let payload = serde_json::to_string(&event).unwrap_or_default();
+    client.execute(include_str!("sql/notify_control.sql"), &[&payload]).await?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens a session: recorded and reason decisions are the caller's
+    /// (made from the policy); this stores it and audits `session.opened`.
+    pub async fn open_session(
+        &self,
+        project_id: Uuid,
+        new: &NewSession<'_>,
+        recorded: bool,
+    ) -> Result<SessionRow, StorageError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let target = new.target;
+        let row: SessionRow = tx
+            .query_one(
+                include_str!("sql/session_insert.sql"),
+                &[
+                    &Uuid::now_v7(),
+                    &project_id,
+                    &target.id,
+                    &target.name,
+                    &target.kind.as_str(),
+                    &target.environment,
+                    &target.environment_class.as_str(),
+                    &new.mode.as_str(),
+                    &new.reason.as_ref().map(Reason::as_str),
+                    &new.user_subject,
+                    &new.user_name,
+                    &recorded,
+                    &micros(new.opened_at),
+                ],
+            )
+            .await?
+            .try_into()?;
+        let audit = NewAuditEvent::new(project_id, AuditEventType::SessionOpened)
+            .actor(&row.user_subject, &row.user_name)
+            .session(row.id)
+            .at(row.opened_at)
+            .details(json!({
+                "target": row.target_name,
+                "environment": row.environment,
+                "environment_class": row.environment_class.as_str(),
+                "mode": row.mode.as_str(),
+                "reason": row.reason,
+                "recorded": row.recorded,
+            }));
+        append_audit(&*tx, &audit).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// The session as it is at `now` (a passed grace window is closed first).
+    pub async fn session(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionRow>, StorageError> {
+        let now = micros(now);
+        let mut client = self.client().await?;
+        let sql = format!(
+            "{} WHERE s.project_id = $1 AND s.id = $2",
+            include_str!("sql/session_columns.sql")
+        );
+        let row: Option<SessionRow> = client
+            .query_opt(&sql, &[&project_id, &id])
+            .await?
+            .map(TryInto::try_into)
+            .transpose()?;
+        match row {
+            Some(row) if row.status() == SessionStatus::Dropped => {
+                let tx = client.transaction().await?;
+                let Some(locked) = lock_session(&*tx, project_id, id).await? else {
+                    return Ok(None);
+                };
+                let row = match expire_if_due(&*tx, locked, now).await {
+                    Ok(row) => row,
+                    Err(TransitionError::Storage(err)) => return Err(err),
+                    Err(TransitionError::NotFound) => return Ok(None),
+                    Err(TransitionError::Illegal { current, .. }) => *current,
+                };
+                tx.commit().await?;
+                Ok(Some(row))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Applies a change to a session in its own transaction.
+    pub async fn change_session(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        change: SessionChange,
+        now: DateTime<Utc>,
+    ) -> Result<SessionRow, TransitionError> {
+        let now = micros(now);
+        let mut client = self.client().await.map_err(TransitionError::Storage)?;
+        let tx = client.transaction().await?;
+        let row = lock_session(&*tx, project_id, id).await?.ok_or(TransitionError::NotFound)?;
+        let result = apply_change(&*tx, row, &change, now).await;
+        // An illegal change may still have expired the session: keep that.
+        tx.commit().await?;
+        result
+    }
+
+    /// A single-use token with which the gateway may reattach the session's
+    /// user to their dropped session while its grace window lasts.
+    pub async fn issue_reconnect_token(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(SessionRow, ReconnectGrant), TransitionError> {
+        let now = micros(now);
+        let mut client = self.client().await.map_err(TransitionError::Storage)?;
+        let tx = client.transaction().await?;
+        let row = lock_session(&*tx, project_id, id).await?.ok_or(TransitionError::NotFound)?;
+        let row = expire_if_due(&*tx, row, now).await?;
+        // Only a dropped session can be reconnected; check with the machine.
+        if let Err(error) = row.state.apply(SessionEvent::Reconnect) {
+            tx.commit().await?;
+            return Err(TransitionError::Illegal { current: Box::new(row), error });
+        }
+        let grace = policy(&*tx, project_id).await?.policy.reconnect_grace_seconds;
+        let window_closes_at = grace_deadline(row.dropped_at.unwrap_or(now), grace);
+        let expires_at = (now + RECONNECT_TOKEN_TTL).min(window_closes_at);
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let token =
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+        tx.execute(
+            include_str!("sql/reconnect_token_insert.sql"),
+            &[&token_digest(&token), &row.id, &row.user_subject, &expires_at],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((row, ReconnectGrant { token, expires_at, window_closes_at }))
+    }
+
+    /// Redeems a reconnect token: the session is active again. `None` when
+    /// the token is unknown, used, expired or for another session.
+    pub async fn redeem_reconnect_token(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionRow>, TransitionError> {
+        let now = micros(now);
+        let mut client = self.client().await.map_err(TransitionError::Storage)?;
+        let tx = client.transaction().await?;
+        let row = lock_session(&*tx, project_id, id).await?.ok_or(TransitionError::NotFound)?;
+        let redeemed = tx
+            .query_opt(
+                include_str!("sql/reconnect_token_redeem.sql"),
+                &[&token_digest(token), &id, &now],
+            )
+            .await?;
+        if redeemed.is_none() {
+            return Ok(None);
+        }
+        let mut row = expire_if_due(&*tx, row, now).await?;
+        let next = match row.state.apply(SessionEvent::Reconnect) {
+            Ok(next) => next,
+            Err(error) => {
+                tx.commit().await?;
+                return Err(TransitionError::Illegal { current: Box::new(row), error });
+            }
+        };
+        row.state = next;
+        row.last_seen_at = now;
+        write_state(&*tx, &row).await?;
+        let audit = NewAuditEvent::new(project_id, AuditEventType::SessionReconnected)
+            .actor(&row.user_subject, &row.user_name)
+            .session(row.id)
+            .at(now)
+            .details(json!({"dropped_at": row.dropped_at}));
+        append_audit(&*tx, &audit).await?;
+        tx.commit().await?;
+        Ok(Some(row))
+    }
+
+    /// One page of a project's sessions, newest first.
+    pub async fn sessions(
+        &self,
+        project_id: Uuid,
+        filter: &SessionFilter,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<SessionRow>, StorageError> {
+        let mut c = Conditions::new();
+        c.push("s.project_id = {}", vec![Box::new(project_id)]);
+        if let Some(status) = filter.status {
+            c.push("s.status = {}", vec![Box::new(status.as_str())]);
+        }
+        if let Some(class) = filter.environment_class {
+            c.push("s.environment_class = {}", vec![Box::new(class.as_str())]);
+        }
+        if let Some(environment) = &filter.environment {
+            c.push("s.environment = {}", vec![Box::new(environment.clone())]);
+        }
+        if let Some(target) = filter.target_id {
+            c.push("s.target_id = {}", vec![Box::new(target)]);
+        }
+        if let Some(user) = &filter.user_subject {
+            c.push("s.user_subject = {}", vec![Box::new(user.clone())]);
+        }
+        if let Some(mode) = filter.mode {
+            c.push("s.mode = {}", vec![Box::new(mode.as_str())]);
+        }
+        if let Some(from) = filter.opened_from {
+            c.push("s.opened_at >= {}", vec![Box::new(from)]);
+        }
+        if let Some(to) = filter.opened_to {
+            c.push("s.opened_at < {}", vec![Box::new(to)]);
+        }
+        if let Some(recorded) = filter.recorded {
+            c.push("s.recorded = {}", vec![Box::new(recorded)]);
+        }
+        if let Some(text) = &filter.text {
+            let pattern = contains_pattern(text);
+            c.push(
+                "((coalesce(s.reason, '') || ' ' || s.target_name || ' ' || s.user_subject || ' ' || s.user_name) ILIKE {} \
+                 OR EXISTS (SELECT 1 FROM session_activity a WHERE a.session_id = s.id AND a.text ILIKE {}))",
+                vec![Box::new(pattern.clone()), Box::new(pattern)],
+            );
+        }
+        if let Some(cursor) = after {
+            let id = cursor.uuid().map_err(|_| StorageError::InvalidCursor)?;
+            c.push("(s.opened_at, s.id) < ({}, {})", vec![Box::new(cursor.time), Box::new(id)]);
+        }
+        let limit_param = c.param(Box::new(limit as i64 + 1));
+        let sql = format!(
+            "{} WHERE {} ORDER BY s.opened_at DESC, s.id DESC LIMIT {limit_param}",
+            include_str!("sql/session_columns.sql"),
+            c.where_clause()
+        );
+        let client = self.client().await?;
+        let rows = client.query(&sql, &c.params()).await?;
+        let mut items: Vec<SessionRow> =
+            rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|last| Cursor { time: last.opened_at, id: last.id.to_string() })
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    /// Appends activity idempotently: an event id seen before with the same
+    /// content is a retry and changes nothing.
+    pub async fn append_activity(
+        &self,
+        session_id: Uuid,
+        items: &[Activity],
+    ) -> Result<AppendOutcome, AppendError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let mut outcome = AppendOutcome::default();
+        for item in items {
+            let inserted = tx
+                .query_opt(
+                    include_str!("sql/activity_insert.sql"),
+                    &[
+                        &session_id,
+                        &item.event_id,
+                        &item.kind,
+                        &item.text,
+                        &item.occurred_at,
+                        &item.exit_code,
+                        &item.duration_ms,
+                    ],
+                )
+                .await?;
+            if inserted.is_some() {
+                outcome.stored += 1;
+                continue;
+            }
+            let existing: ActivityRow = tx
+                .query_one(
+                    include_str!("sql/activity_by_event_id.sql"),
+                    &[&session_id, &item.event_id],
+                )
+                .await?
+                .try_into()?;
+            if existing.activity != *item {
+                return Err(AppendError::Conflict(item.event_id.clone()));
+            }
+            outcome.duplicates += 1;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    pub async fn activity(
+        &self,
+        session_id: Uuid,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<ActivityRow>, StorageError> {
+        let (time, id) = start_after(after)?;
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                include_str!("sql/activity_page.sql"),
+                &[&session_id, &time, &id, &(limit as i64 + 1)],
+            )
+            .await?;
+        let items =
+            rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<ActivityRow>, _>>()?;
+        Ok(ascending_page(items, limit, |row| (row.activity.occurred_at, row.id)))
+    }
+
+    /// Appends database events idempotently, each also audited as
+    /// `database.statement` in the same transaction.
+    pub async fn append_database_events(
+        &self,
+        project_id: Uuid,
+        session: &SessionRow,
+        events: &[DatabaseEvent],
+    ) -> Result<AppendOutcome, AppendError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let mut outcome = AppendOutcome::default();
+        for event in events {
+            let inserted = tx
+                .query_opt(
+                    include_str!("sql/database_event_insert.sql"),
+                    &[
+                        &session.id,
+                        &event.event_id,
+                        &event.statement,
+                        &event.database,
+                        &event.occurred_at,
+                        &event.rows_affected,
+                        &event.duration_ms,
+                        &event.error,
+                    ],
+                )
+                .await?;
+            if inserted.is_some() {
+                outcome.stored += 1;
+                let audit = NewAuditEvent::new(project_id, AuditEventType::DatabaseStatement)
+                    .actor(&session.user_subject, &session.user_name)
+                    .session(session.id)
+                    .at(event.occurred_at)
+                    .details(json!({
+                        "statement": event.statement,
+                        "database": event.database,
+                        "rows_affected": event.rows_affected,
+                        "duration_ms": event.duration_ms,
+                        "error": event.error,
+                    }));
+                append_audit(&*tx, &audit).await?;
+                continue;
+            }
+            let existing: DatabaseEventRow = tx
+                .query_one(
+                    include_str!("sql/database_event_by_event_id.sql"),
+                    &[&session.id, &event.event_id],
+                )
+                .await?
+                .try_into()?;
+            if existing.event != *event {
+                return Err(AppendError::Conflict(event.event_id.clone()));
+            }
+            outcome.duplicates += 1;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    pub async fn database_events(
+        &self,
+        session_id: Uuid,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<DatabaseEventRow>, StorageError> {
+        let (time, id) = start_after(after)?;
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                include_str!("sql/database_event_page.sql"),
+                &[&session_id, &time, &id, &(limit as i64 + 1)],
+            )
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<DatabaseEventRow>, _>>()?;
+        Ok(ascending_page(items, limit, |row| (row.event.occurred_at, row.id)))
+    }
+
+    /// Marks sessions whose gateway went quiet as dropped, and closes dropped
+    /// sessions whose grace window has passed. Each session changes in its
+    /// own short transaction; safe to run on several replicas at once.
+    pub async fn expire_sessions(
+        &self,
+        now: DateTime<Utc>,
+        heartbeat_timeout: Duration,
+    ) -> Result<ExpiryReport, StorageError> {
+        let now = micros(now);
+        const BATCH: i64 = 500;
+        let mut report = ExpiryReport::default();
+        let quiet = {
+            let client = self.client().await?;
+            client
+                .query(
+                    include_str!("sql/sessions_gateway_quiet.sql"),
+                    &[&(now - heartbeat_timeout), &BATCH],
+                )
+                .await?
+        };
+        for row in quiet {
+            let (id, project_id): (Uuid, Uuid) = (row.try_get(0)?, row.try_get(1)?);
+            match self
+                .change_session(project_id, id, SessionChange::Drop(DropCause::GatewayLost), now)
+                .await
+            {
+                Ok(_) => report.marked_gateway_lost += 1,
+                // Changed meanwhile (a heartbeat, a close): nothing to do.
+                Err(TransitionError::Illegal { .. } | TransitionError::NotFound) => {}
+                Err(TransitionError::Storage(err)) => return Err(err),
+            }
+        }
+        let default_grace = TerminalPolicy::default().reconnect_grace_seconds as i32;
+        let due = {
+            let client = self.client().await?;
+            client
+                .query(
+                    include_str!("sql/sessions_grace_passed.sql"),
+                    &[&now, &default_grace, &BATCH],
+                )
+                .await?
+        };
+        for row in due {
+            let (id, project_id): (Uuid, Uuid) = (row.try_get(0)?, row.try_get(1)?);
+            // `session` closes it at the deadline, under the row lock.
+            if let Some(session) = self.session(project_id, id, now).await?
+                && session.status() == SessionStatus::Closed
+            {
+                report.closed_after_grace += 1;
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn start_after(after: Option<&Cursor>) -> Result<(Option<DateTime<Utc>>, i64), StorageError> {
+    match after {
+        Some(cursor) => {
+            Ok((Some(cursor.time), cursor.int().map_err(|_| StorageError::InvalidCursor)?))
+        }
+        None => Ok((None, 0)),
+    }
+}
+
+fn ascending_page<T>(
+    mut items: Vec<T>,
+    limit: usize,
+    key: impl Fn(&T) -> (DateTime<Utc>, i64),
+) -> Page<T> {
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|last| {
+            let (time, id) = key(last);
+            Cursor { time, id: id.to_string() }
+        })
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+/// `at` as PostgreSQL stores it (microseconds), so what is returned equals
+/// what is read back later.
+pub(crate) fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(Duration::microseconds(1)).unwrap_or(at)
+}

@@ -1,0 +1,1 @@
+SELECT pg_notify('termaudit_control', $1)

@@ -1,0 +1,3 @@
+SELECT id, project_id, name, kind, environment, environment_class, created_at
+FROM targets
+WHERE project_id = $1 AND id = $2
