@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, the spec, unit and
-# end-to-end tests (against a real PostgreSQL, started when none runs).
+# end-to-end tests against a real PostgreSQL (started when none runs), the
+# web app's build and its browser tests in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/ensure-postgres.sh
+scripts/ensure-chromium.sh
+
+echo "== web app"
+scripts/build-frontend.sh
+(cd frontend && cargo clippy --locked --target wasm32-unknown-unknown -- -D warnings 2>/dev/null \
+    || cargo clippy --locked -- -D warnings)
+(cd frontend && cargo test --locked)
 
 echo "== cargo fmt"
 cargo fmt --all -- --check
+(cd frontend && cargo fmt -- --check)
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"

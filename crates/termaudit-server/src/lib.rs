@@ -69,13 +69,16 @@ impl Application {
             authenticator: Authenticator::new(&auth)?,
             control: control.clone(),
         });
-        let background = vec![
+        let mut background = vec![
             tokio::spawn(termaudit_storage::run_control_listener(
                 database_url(&settings)?,
                 control,
             )),
             tokio::spawn(expire_sessions(store.clone(), settings.heartbeat_timeout)),
         ];
+        if settings.demo {
+            background.push(tokio::spawn(demo::keep_alive(store.clone())));
+        }
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();

@@ -35,3 +35,24 @@ async fn a_caller_sees_only_the_projects_their_token_grants() {
     assert_eq!(body["projects"].as_array().map(Vec::len), Some(1));
     assert_eq!(body["projects"][0]["slug"], "beta");
 }
+
+#[tokio::test]
+async fn demo_mode_loads_a_project_with_sessions_in_every_state() {
+    let app = TestApp::spawn_with(Box::new(|s| s.demo = true)).await;
+    let token = app.token("newcomer", "demo", &[Permission::ViewHistory]);
+    let page: serde_json::Value =
+        json(app.get("/api/v1/projects/demo/sessions", &token).await, 200).await;
+    let sessions = page["items"].as_array().expect("sessions");
+    assert_eq!(sessions.len(), 6);
+    let statuses: std::collections::BTreeSet<&str> =
+        sessions.iter().map(|s| s["status"].as_str().unwrap_or_default()).collect();
+    assert_eq!(statuses, ["active", "closed", "dropped"].into_iter().collect());
+    assert!(sessions.iter().any(|s| s["close_reason"] == "revoked"));
+    assert!(sessions.iter().any(|s| s["environment_class"] == "production"));
+    let audit: serde_json::Value = json(
+        app.get("/api/v1/projects/demo/audit-events?type=database.statement", &token).await,
+        200,
+    )
+    .await;
+    assert!(!audit["items"].as_array().expect("events").is_empty());
+}
