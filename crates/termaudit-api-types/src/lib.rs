@@ -5,10 +5,12 @@
 //! for the OpenAPI document, and its doc comments become the descriptions
 //! there.
 
+mod policy;
 mod sessions;
 
 use serde::{Deserialize, Serialize};
 
+pub use policy::*;
 pub use sessions::*;
 
 #[cfg(feature = "openapi")]

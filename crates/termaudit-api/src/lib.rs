@@ -10,6 +10,7 @@ mod control;
 pub mod error;
 mod health;
 mod openapi;
+mod policy;
 mod problems;
 mod projects;
 pub mod request_id;
@@ -87,7 +88,12 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(sessions::append_database_events)
             .service(sessions::list_database_events)
             .service(sessions::list_audit_events)
-            .service(control::control_events),
+            .service(control::control_events)
+            .service(policy::get_policy)
+            .service(policy::put_policy)
+            .service(policy::get_hold)
+            .service(policy::place_hold)
+            .service(policy::release_hold),
     );
 }
 

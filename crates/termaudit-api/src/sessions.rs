@@ -23,8 +23,8 @@ use crate::{
 /// `{project}` and `{id}` of a session path.
 #[derive(Deserialize)]
 pub struct SessionPath {
-    project: String,
-    id: Uuid,
+    pub project: String,
+    pub id: Uuid,
 }
 
 const MAX_BATCH: usize = 500;
@@ -60,14 +60,29 @@ pub(crate) async fn session_dto(
     project: &ProjectRow,
     row: SessionRow,
 ) -> Result<dto::Session, ApiError> {
+    let grace = match row.state {
+        SessionState::Dropped(_) => {
+            state.store.policy(project.id).await?.policy.reconnect_grace_seconds
+        }
+        _ => 0,
+    };
+    Ok(session_dto_with_grace(project, row, grace))
+}
+
+/// The DTO of a session, given the project's reconnect grace (lists read the
+/// policy once for the page).
+fn session_dto_with_grace(
+    project: &ProjectRow,
+    row: SessionRow,
+    grace_seconds: u32,
+) -> dto::Session {
     let reconnect_deadline = match (row.state, row.dropped_at) {
         (SessionState::Dropped(_), Some(dropped_at)) => {
-            let grace = state.store.policy(project.id).await?.policy.reconnect_grace_seconds;
-            Some(grace_deadline(dropped_at, grace))
+            Some(grace_deadline(dropped_at, grace_seconds))
         }
         _ => None,
     };
-    Ok(dto::Session {
+    dto::Session {
         id: row.id,
         project: project.slug.clone(),
         target_id: row.target_id,
@@ -92,7 +107,7 @@ pub(crate) async fn session_dto(
         },
         revoked_by: person(&row.revoked_by_subject, &row.revoked_by_name),
         revoke_reason: row.revoke_reason,
-    })
+    }
 }
 
 fn target_dto(row: storage::TargetRow) -> dto::Target {
@@ -287,10 +302,9 @@ pub async fn list_sessions(
                 other => other.into(),
             }
         })?;
-    let mut items = Vec::with_capacity(page.items.len());
-    for row in page.items {
-        items.push(session_dto(&state, &project, row).await?);
-    }
+    let grace = state.store.policy(project.id).await?.policy.reconnect_grace_seconds;
+    let items =
+        page.items.into_iter().map(|row| session_dto_with_grace(&project, row, grace)).collect();
     Ok(web::Json(dto::SessionPage { items, next_cursor: page.next.map(|c| c.encode()) }))
 }
 

@@ -21,7 +21,7 @@ pub use control::run_control_listener;
 pub use cursor::{Cursor, InvalidCursor, Page};
 pub use error::StorageError;
 pub use migrations::{MigrationStatus, migrate};
-pub use policy::PolicyRow;
+pub use policy::{HoldRow, PolicyRow};
 pub use pool::{DatabaseUrl, Store, ensure_database};
 pub use projects::ProjectRow;
 pub use sessions::{

@@ -115,7 +115,7 @@ pub struct NewSession<'a> {
 }
 
 /// Someone acting on a session (revoke).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub subject: String,
     pub name: String,

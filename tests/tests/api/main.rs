@@ -5,5 +5,6 @@ mod auth;
 mod errors;
 mod health;
 mod openapi;
+mod policy;
 mod projects;
 mod sessions;
