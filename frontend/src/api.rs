@@ -190,6 +190,41 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     request(Method::GET, path, None, Token::Stored).await
 }
 
+/// `POST path` with a JSON `body` and the stored token.
+pub async fn post<T: DeserializeOwned>(
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<T, ApiError> {
+    request(Method::POST, path, Some(body), Token::Stored).await
+}
+
+/// Percent-encodes `value` for a URL path segment or query value: everything
+/// but RFC 3986's unreserved characters.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+impl ApiError {
+    /// Whether this is a problem of the kind `urn:termaudit:problem:{kind}`.
+    pub fn is_problem(&self, kind: &str) -> bool {
+        match self {
+            Self::Problem(problem) | Self::Forbidden { problem: Some(problem), .. } => problem
+                .problem_type
+                .strip_prefix("urn:termaudit:problem:")
+                .is_some_and(|rest| rest == kind),
+            _ => false,
+        }
+    }
+}
+
 /// Maps an error response to an [`ApiError`]; pure, so it is tested natively.
 fn error_from_response(status: u16, status_text: &str, content_type: &str, body: &str) -> ApiError {
     let problem = content_type
@@ -285,6 +320,27 @@ mod tests {
             error_from_response(502, "Bad Gateway", "text/html", "<html>"),
             ApiError::Status { status: 502, text: "Bad Gateway".to_owned() }
         );
+    }
+
+    #[test]
+    fn encode_keeps_unreserved_and_escapes_the_rest() {
+        assert_eq!(encode("abc-1.2_3~"), "abc-1.2_3~");
+        assert_eq!(encode("INC 42&x=ü/"), "INC%2042%26x%3D%C3%BC%2F");
+        assert_eq!(encode("2026-01-02T03:04:05+00:00"), "2026-01-02T03%3A04%3A05%2B00%3A00");
+    }
+
+    #[test]
+    fn problem_kind_is_matched_on_the_type() {
+        let body = serde_json::json!({
+            "type": "urn:termaudit:problem:reconnect-window-closed",
+            "title": "Reconnect window closed",
+            "status": 409,
+            "detail": "the reconnect window closed",
+        })
+        .to_string();
+        let error = error_from_response(409, "Conflict", PROBLEM_JSON, &body);
+        assert!(error.is_problem("reconnect-window-closed"));
+        assert!(!error.is_problem("conflict"));
     }
 
     #[test]

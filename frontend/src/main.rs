@@ -4,10 +4,12 @@
 
 mod api;
 mod components;
+mod filters;
 mod hooks;
 mod pages;
 mod routes;
 mod session;
+mod time;
 
 use termaudit_api_types::Me;
 use yew::platform::spawn_local;

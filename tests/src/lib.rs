@@ -2,6 +2,7 @@
 //! a free port against its own PostgreSQL database, created from a migrated
 //! template and dropped when the test ends, so tests run in parallel.
 
+pub mod browser;
 mod db;
 
 use std::{collections::BTreeMap, path::PathBuf};

@@ -39,7 +39,10 @@ fn NavBar() -> Html {
         })
     };
 
-    let projects_active = matches!(route, Some(Route::Projects | Route::Sessions { .. }));
+    let projects_active = matches!(
+        route,
+        Some(Route::Projects | Route::Sessions { .. } | Route::SessionDetail { .. })
+    );
     let signed_in = match &*session {
         Session::SignedIn(me) => Some(html! {
             <>

@@ -2,10 +2,12 @@
 
 mod not_found;
 mod projects;
+mod session_detail;
 mod sessions;
 mod sign_in;
 
 pub use not_found::NotFound;
 pub use projects::Projects;
+pub use session_detail::SessionDetail;
 pub use sessions::Sessions;
 pub use sign_in::SignIn;

@@ -1,0 +1,490 @@
+//! One session: its metadata, what happened in it, its audit trail, and the
+//! two actions a person may take on it (revoke, reconnect).
+
+use std::rc::Rc;
+
+use chrono::{DateTime, Utc};
+use gloo::timers::callback::Interval;
+use termaudit_api_types::{
+    ActivityPage, AuditEvent, AuditEventPage, DatabaseEventPage, ReconnectGrant, Session,
+};
+use web_sys::{HtmlDialogElement, HtmlTextAreaElement};
+use yew::platform::spawn_local;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::api::{self, ApiError, encode};
+use crate::components::{Environment, ErrorNotice, Loading, Status, Time, humanize};
+use crate::hooks::{Fetch, use_get};
+use crate::routes::Route;
+use crate::session::use_session;
+use crate::time;
+
+const MANAGE_POLICY: &str = "terminal.manage_policy";
+
+#[derive(Properties, PartialEq)]
+pub struct SessionDetailProps {
+    pub slug: String,
+    pub id: String,
+}
+
+#[component]
+pub fn SessionDetail(props: &SessionDetailProps) -> Html {
+    let me = use_session();
+    let base = format!("/projects/{}/sessions/{}", encode(&props.slug), encode(&props.id));
+    let fetched = use_get::<Session>(base.clone());
+    let activity = use_get::<ActivityPage>(format!("{base}/activity"));
+    let database = use_get::<DatabaseEventPage>(format!("{base}/database-events"));
+    let audit = use_get::<AuditEventPage>(format!(
+        "/projects/{}/audit-events?session_id={}&limit=200",
+        encode(&props.slug),
+        encode(&props.id)
+    ));
+    // The session as an action (revoke, reconnect) left it, newer than `fetched`.
+    let updated = use_state(|| None::<Rc<Session>>);
+
+    let project =
+        me.me().and_then(|me| me.projects.iter().find(|project| project.slug == props.slug));
+    let project_name = project.map_or_else(|| props.slug.clone(), |project| project.name.clone());
+    let may_revoke =
+        project.is_some_and(|project| project.permissions.iter().any(|p| p == MANAGE_POLICY));
+    let subject = me.me().map(|me| me.subject.clone()).unwrap_or_default();
+
+    let breadcrumbs = html! {
+        <nav class="breadcrumbs" aria-label="Breadcrumbs">
+            <Link<Route> to={Route::Projects}>{ "Projects" }</Link<Route>>
+            <span aria-hidden="true">{ " / " }</span>
+            <Link<Route> to={Route::Sessions { slug: props.slug.clone() }}>{ project_name }</Link<Route>>
+            <span aria-hidden="true">{ " / " }</span>
+            <span>{ "Session " }<code>{ short_id(&props.id) }</code></span>
+        </nav>
+    };
+
+    let session = match (&*updated, &fetched.state) {
+        (Some(session), _) => Rc::clone(session),
+        (None, Fetch::Loaded(session)) => Rc::clone(session),
+        (None, Fetch::Loading) => {
+            return html! { <>{ breadcrumbs }<Loading label="Loading the session…" /></> };
+        }
+        (None, Fetch::Failed(error)) => {
+            return html! {
+                <>{ breadcrumbs }<ErrorNotice error={error.clone()} on_retry={fetched.reload.clone()} /></>
+            };
+        }
+    };
+
+    let on_changed = {
+        let (updated, reload_audit) = (updated.clone(), audit.reload.clone());
+        Callback::from(move |session: Session| {
+            updated.set(Some(Rc::new(session)));
+            reload_audit.emit(());
+        })
+    };
+
+    let is_own = session.user.subject == subject;
+    let can_revoke = may_revoke && session.status != "closed";
+    let can_reconnect = is_own && session.status == "dropped";
+
+    html! {
+        <>
+            { breadcrumbs }
+            <div class="page-head detail-head">
+                <h1>{ &session.target_name }</h1>
+                <Environment name={session.environment.clone()} class={session.environment_class.clone()} />
+                <Status status={session.status.clone()} />
+                <div class="head-actions">
+                    if can_revoke {
+                        <RevokeButton path={format!("{base}/revoke")} on_revoked={on_changed.clone()} />
+                    }
+                </div>
+            </div>
+
+            if let (Some(by), "closed") = (&session.revoked_by, session.status.as_str()) {
+                <div class="notice notice-error" role="status" data-testid="revoked-notice">
+                    <p class="notice-title">{ format!("Revoked by {}", by.name) }</p>
+                    <p class="notice-detail">
+                        { session.revoke_reason.clone().unwrap_or_default() }
+                        if let Some(ended) = session.ended_at {
+                            <span class="muted">{ " — " }<Time at={ended} /></span>
+                        }
+                    </p>
+                </div>
+            }
+            if session.status == "dropped" {
+                <DroppedNotice
+                    session={Rc::clone(&session)}
+                    reconnect_path={can_reconnect.then(|| format!("{base}/reconnect"))}
+                    on_changed={on_changed.clone()}
+                    reload={fetched.reload.clone()}
+                />
+            }
+
+            <section class="card" aria-labelledby="meta-h">
+                <h2 id="meta-h">{ "Details" }</h2>
+                { metadata(&session) }
+            </section>
+
+            <section class="card" aria-labelledby="activity-h">
+                <h2 id="activity-h">{ "Commands and runbooks" }</h2>
+                { match &activity.state {
+                    Fetch::Loading => html! { <Loading label="Loading activity…" /> },
+                    Fetch::Failed(error) => html! { <ErrorNotice error={error.clone()} on_retry={activity.reload.clone()} /> },
+                    Fetch::Loaded(page) if page.items.is_empty() => html! { <p class="muted">{ "No commands or runbooks were reported for this session." }</p> },
+                    Fetch::Loaded(page) => html! {
+                        <ol class="timeline" data-testid="activity">
+                            { for page.items.iter().map(|item| html! {
+                                <li class={classes!("timeline-item", format!("kind-{}", item.kind))} key={item.event_id.clone()}>
+                                    <div class="timeline-when"><Time at={item.occurred_at} /></div>
+                                    <div class="timeline-body">
+                                        <span class="chip">{ humanize(&item.kind) }</span>
+                                        <code class="command">{ &item.text }</code>
+                                        <span class="timeline-meta">
+                                            if let Some(code) = item.exit_code {
+                                                <span class={if code == 0 { "exit exit-ok" } else { "exit exit-fail" }}>
+                                                    { format!("exit {code}") }
+                                                </span>
+                                            }
+                                            if let Some(ms) = item.duration_ms {
+                                                <span class="muted">{ time::millis(ms) }</span>
+                                            }
+                                        </span>
+                                    </div>
+                                </li>
+                            }) }
+                        </ol>
+                    },
+                } }
+            </section>
+
+            <section class="card" aria-labelledby="db-h">
+                <h2 id="db-h">{ "Database statements" }</h2>
+                { match &database.state {
+                    Fetch::Loading => html! { <Loading label="Loading database statements…" /> },
+                    Fetch::Failed(error) => html! { <ErrorNotice error={error.clone()} on_retry={database.reload.clone()} /> },
+                    Fetch::Loaded(page) if page.items.is_empty() => html! { <p class="muted">{ "No database statements were reported for this session." }</p> },
+                    Fetch::Loaded(page) => html! {
+                        <div class="table-wrap flat">
+                            <table class="table" data-testid="database-events">
+                                <thead><tr>
+                                    <th scope="col">{ "When" }</th>
+                                    <th scope="col">{ "Database" }</th>
+                                    <th scope="col">{ "Statement" }</th>
+                                    <th scope="col">{ "Rows" }</th>
+                                    <th scope="col">{ "Took" }</th>
+                                </tr></thead>
+                                <tbody>
+                                    { for page.items.iter().map(|event| html! {
+                                        <tr key={event.event_id.clone()}>
+                                            <td class="nowrap"><Time at={event.occurred_at} /></td>
+                                            <td>{ event.database.clone().unwrap_or_else(|| "—".to_owned()) }</td>
+                                            <td>
+                                                <code class="command">{ &event.statement }</code>
+                                                if let Some(error) = &event.error {
+                                                    <div class="statement-error">{ error }</div>
+                                                }
+                                            </td>
+                                            <td>{ event.rows_affected.map_or_else(|| "—".to_owned(), |n| n.to_string()) }</td>
+                                            <td class="nowrap">{ event.duration_ms.map_or_else(|| "—".to_owned(), time::millis) }</td>
+                                        </tr>
+                                    }) }
+                                </tbody>
+                            </table>
+                        </div>
+                    },
+                } }
+            </section>
+
+            <section class="card" aria-labelledby="audit-h">
+                <h2 id="audit-h">{ "Audit trail" }</h2>
+                { match &audit.state {
+                    Fetch::Loading => html! { <Loading label="Loading the audit trail…" /> },
+                    Fetch::Failed(error) => html! { <ErrorNotice error={error.clone()} on_retry={audit.reload.clone()} /> },
+                    Fetch::Loaded(page) if page.items.is_empty() => html! { <p class="muted">{ "No audit events for this session." }</p> },
+                    Fetch::Loaded(page) => html! {
+                        <ol class="audit" data-testid="audit">
+                            { for page.items.iter().map(audit_item) }
+                        </ol>
+                    },
+                } }
+            </section>
+        </>
+    }
+}
+
+fn metadata(session: &Session) -> Html {
+    let row =
+        |term: &str, value: Html| html! { <><dt>{ term.to_owned() }</dt><dd>{ value }</dd></> };
+    let when = |at: Option<DateTime<Utc>>| {
+        at.map_or_else(
+            || html! { <span class="muted">{ "—" }</span> },
+            |at| html! { <Time {at} /> },
+        )
+    };
+    let text = |value: Option<String>| {
+        value.map_or_else(|| html! { <span class="muted">{ "—" }</span> }, |value| html! { value })
+    };
+    html! {
+        <dl class="meta">
+            { row("User", html! { <>{ &session.user.name }<span class="muted">{ format!(" ({})", session.user.subject) }</span></> }) }
+            { row("Target", html! { <>{ &session.target_name }<span class="muted">{ format!(" · {}", session.target_kind) }</span></> }) }
+            { row("Environment", html! { <Environment name={session.environment.clone()} class={session.environment_class.clone()} /> }) }
+            { row("Mode", html! { <span class="chip">{ &session.mode }</span> }) }
+            { row("Reason", text(session.reason.clone())) }
+            { row("Recorded", html! { { if session.recorded { "Yes" } else { "No" } } }) }
+            { row("Opened", when(Some(session.opened_at))) }
+            { row("Last seen", when(Some(session.last_seen_at))) }
+            { row("Dropped", html! { <>{ when(session.dropped_at) }{ for session.drop_cause.as_deref().map(|cause| html! { <span class="muted">{ format!(" ({})", humanize(cause)) }</span> }) }</> }) }
+            { row("Ended", when(session.ended_at)) }
+            { row("Close reason", text(session.close_reason.as_deref().map(humanize))) }
+            { row("Revoked by", text(session.revoked_by.as_ref().map(|by| format!("{} ({})", by.name, by.subject)))) }
+            { row("Revoke reason", text(session.revoke_reason.clone())) }
+            { row("Session id", html! { <code>{ session.id.to_string() }</code> }) }
+        </dl>
+    }
+}
+
+fn audit_item(event: &AuditEvent) -> Html {
+    let details: Vec<(String, String)> = match &event.details {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(key, value)| {
+                let value = match value {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                (key.clone(), value)
+            })
+            .collect(),
+        serde_json::Value::Null => Vec::new(),
+        other => vec![("details".to_owned(), other.to_string())],
+    };
+    html! {
+        <li class="audit-item" key={event.id}>
+            <div class="audit-when"><Time at={event.occurred_at} /></div>
+            <div>
+                <code class="audit-type">{ &event.event_type }</code>
+                <span class="muted">
+                    { " by " }
+                    { event.actor.as_ref().map_or_else(|| "termaudit".to_owned(), |actor| actor.name.clone()) }
+                </span>
+                if !details.is_empty() {
+                    <dl class="audit-details">
+                        { for details.into_iter().map(|(key, value)| html! { <><dt>{ key }</dt><dd>{ value }</dd></> }) }
+                    </dl>
+                }
+            </div>
+        </li>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct RevokeProps {
+    path: String,
+    on_revoked: Callback<Session>,
+}
+
+/// "Revoke" and its confirmation dialog, which asks why.
+#[component]
+fn RevokeButton(props: &RevokeProps) -> Html {
+    let dialog = use_node_ref();
+    let reason = use_state(String::new);
+    let busy = use_state(|| false);
+    let error = use_state(|| None::<ApiError>);
+
+    let open = {
+        let (dialog, error) = (dialog.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            error.set(None);
+            if let Some(dialog) = dialog.cast::<HtmlDialogElement>() {
+                let _ = dialog.show_modal();
+            }
+        })
+    };
+    let close = {
+        let dialog = dialog.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(dialog) = dialog.cast::<HtmlDialogElement>() {
+                dialog.close();
+            }
+        })
+    };
+    let on_input = {
+        let reason = reason.clone();
+        Callback::from(move |event: InputEvent| {
+            reason.set(event.target_unchecked_into::<HtmlTextAreaElement>().value());
+        })
+    };
+    let on_submit = {
+        let (reason, busy, error, dialog) =
+            (reason.clone(), busy.clone(), error.clone(), dialog.clone());
+        let (path, on_revoked) = (props.path.clone(), props.on_revoked.clone());
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            let text = reason.trim().to_owned();
+            if text.is_empty() || *busy {
+                return;
+            }
+            busy.set(true);
+            error.set(None);
+            let (busy, error, dialog, path, on_revoked) =
+                (busy.clone(), error.clone(), dialog.clone(), path.clone(), on_revoked.clone());
+            spawn_local(async move {
+                let result =
+                    api::post::<Session>(&path, &serde_json::json!({ "reason": text })).await;
+                busy.set(false);
+                match result {
+                    Ok(session) => {
+                        if let Some(dialog) = dialog.cast::<HtmlDialogElement>() {
+                            dialog.close();
+                        }
+                        on_revoked.emit(session);
+                    }
+                    Err(failure) => error.set(Some(failure)),
+                }
+            });
+        })
+    };
+
+    html! {
+        <>
+            <button type="button" class="button button-danger" onclick={open}>{ "Revoke session…" }</button>
+            <dialog ref={dialog} class="dialog" aria-labelledby="revoke-h">
+                <form onsubmit={on_submit}>
+                    <h2 id="revoke-h">{ "Revoke this session?" }</h2>
+                    <p class="muted">
+                        { "The gateway ends it within a second and the user cannot reconnect. \
+                           The reason is kept in the audit log." }
+                    </p>
+                    <label for="revoke-reason" class="label">{ "Reason" }</label>
+                    <textarea id="revoke-reason" class="input" rows="3" required=true autofocus=true
+                        placeholder="e.g. Access outside the change window"
+                        value={(*reason).clone()} oninput={on_input} disabled={*busy} />
+                    if let Some(failure) = &*error {
+                        <ErrorNotice error={failure.clone()} />
+                    }
+                    <div class="form-actions">
+                        <button type="button" class="button" onclick={close}>{ "Cancel" }</button>
+                        <button type="submit" class="button button-danger"
+                            disabled={*busy || reason.trim().is_empty()}>
+                            { if *busy { "Revoking…" } else { "Revoke" } }
+                        </button>
+                    </div>
+                </form>
+            </dialog>
+        </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct DroppedProps {
+    session: Rc<Session>,
+    /// Where to ask for a reconnect token, when the caller may.
+    reconnect_path: Option<String>,
+    on_changed: Callback<Session>,
+    reload: Callback<()>,
+}
+
+/// A dropped session: how long its reconnect window still lasts (counting
+/// down), and for its own user the way back in.
+#[component]
+fn DroppedNotice(props: &DroppedProps) -> Html {
+    let now = use_state(Utc::now);
+    {
+        let now = now.clone();
+        use_effect_with((), move |()| {
+            let interval = Interval::new(1000, move || now.set(Utc::now()));
+            move || drop(interval)
+        });
+    }
+    let grant = use_state(|| None::<Rc<ReconnectGrant>>);
+    let busy = use_state(|| false);
+    let error = use_state(|| None::<ApiError>);
+
+    let left = props.session.reconnect_deadline.map(|deadline| (deadline - *now).num_seconds());
+    let open = left.is_some_and(|left| left > 0);
+
+    let on_reconnect = {
+        let (grant, busy, error) = (grant.clone(), busy.clone(), error.clone());
+        let (path, on_changed, reload) =
+            (props.reconnect_path.clone(), props.on_changed.clone(), props.reload.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Some(path) = path.clone() else { return };
+            if *busy {
+                return;
+            }
+            busy.set(true);
+            error.set(None);
+            let (grant, busy, error, on_changed, reload) =
+                (grant.clone(), busy.clone(), error.clone(), on_changed.clone(), reload.clone());
+            spawn_local(async move {
+                let result = api::post::<ReconnectGrant>(&path, &serde_json::json!({})).await;
+                busy.set(false);
+                match result {
+                    Ok(granted) => {
+                        on_changed.emit(granted.session.clone());
+                        grant.set(Some(Rc::new(granted)));
+                    }
+                    Err(failure) => {
+                        if failure.is_problem("reconnect-window-closed") {
+                            reload.emit(());
+                        }
+                        error.set(Some(failure));
+                    }
+                }
+            });
+        })
+    };
+
+    html! {
+        <div class="notice notice-forbidden dropped" role="status" data-testid="dropped-notice">
+            <p class="notice-title">
+                { "The connection dropped" }
+                { for props.session.drop_cause.as_deref().map(|cause| format!(" ({})", humanize(cause))) }
+            </p>
+            { match (left, props.session.reconnect_deadline) {
+                (Some(left), Some(deadline)) if left > 0 => html! {
+                    <p class="notice-detail">
+                        { "Its user can reconnect for another " }
+                        <strong class="countdown" data-testid="time-left">{ time::span(left) }</strong>
+                        { " (until " }<Time at={deadline} />{ ")." }
+                    </p>
+                },
+                (_, Some(_)) => html! { <p class="notice-detail">{ "The reconnect window has closed; the session ends." }</p> },
+                _ => html! {},
+            } }
+            if props.reconnect_path.is_some() {
+                if let Some(grant) = &*grant {
+                    <div class="grant" data-testid="reconnect-grant">
+                        <p class="notice-title">{ "Reconnect token issued" }</p>
+                        <p class="muted">{ "Give it to your terminal client; it works once." }</p>
+                        <code class="token">{ &grant.token }</code>
+                        <p class="small">
+                            { "Valid until " }<Time at={grant.expires_at} />
+                            { "; the window closes at " }<Time at={grant.window_closes_at} />{ "." }
+                        </p>
+                    </div>
+                } else {
+                    <button type="button" class="button button-primary" onclick={on_reconnect}
+                        disabled={*busy || !open}>
+                        { if *busy { "Requesting…" } else { "Reconnect" } }
+                    </button>
+                }
+            }
+            if let Some(failure) = &*error {
+                if failure.is_problem("reconnect-window-closed") {
+                    <div class="notice notice-error" role="alert">
+                        <p class="notice-title">{ "Too late to reconnect" }</p>
+                        <p class="notice-detail">{ failure.detail() }</p>
+                    </div>
+                } else {
+                    <ErrorNotice error={failure.clone()} />
+                }
+            }
+        </div>
+    }
+}
+
+/// The first block of a UUID, enough to tell sessions apart on a page.
+fn short_id(id: &str) -> &str {
+    id.split('-').next().unwrap_or(id)
+}

@@ -1,0 +1,408 @@
+//! Browser tests' harness: headless Chromium driven through `chromedriver`
+//! with the W3C WebDriver protocol.
+//!
+//! The protocol is a handful of JSON-over-HTTP calls, so this speaks it with
+//! the `reqwest` client the other tests use rather than a WebDriver crate:
+//! nothing more to compile, and every wait and error message is ours.
+//!
+//! [`Browser::start`] starts `chromedriver` (`CHROMEDRIVER`, or the one on the
+//! `PATH`) on a free port with a fresh profile; dropping the [`Browser`] ends
+//! the WebDriver session (which quits Chromium) and stops the driver.
+
+use std::{
+    io::{Read, Write},
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+/// How long [`Browser::wait_for`] and friends wait before failing.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The W3C key for an element reference in WebDriver's JSON.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Fails with what to do when the web app has not been built.
+pub fn require_built_frontend() -> PathBuf {
+    let dist = crate::repo_root().join("frontend/dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "the web app is not built: {} is missing. Run scripts/build-frontend.sh first.",
+        dist.join("index.html").display()
+    );
+    dist
+}
+
+/// A headless Chromium, one WebDriver session.
+pub struct Browser {
+    client: reqwest::Client,
+    /// `http://127.0.0.1:{port}/session/{id}`
+    session: String,
+    port: u16,
+    session_id: String,
+    driver: Child,
+    profile: PathBuf,
+}
+
+/// An element on the page.
+#[derive(Debug, Clone)]
+pub struct Element {
+    id: String,
+}
+
+impl Browser {
+    /// Starts `chromedriver` and a headless Chromium with a fresh profile.
+    pub async fn start() -> Browser {
+        let port = free_port();
+        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| {
+                panic!(
+                    "cannot start {chromedriver} ({err}); install Debian's chromium and \
+                     chromium-driver, or set CHROMEDRIVER"
+                )
+            });
+        let client = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let ready = client.get(format!("{base}/status")).send().await.ok();
+            let ready = match ready {
+                Some(response) => response
+                    .json::<Value>()
+                    .await
+                    .is_ok_and(|status| status["value"]["ready"] == true),
+                None => false,
+            };
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not become ready on port {port}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        let profile =
+            std::env::temp_dir().join(format!("termaudit-chromium-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&profile).expect("a profile directory");
+        let mut options = json!({
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        });
+        let binary = std::env::var("CHROMIUM").ok().or_else(|| {
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+                .into_iter()
+                .find(|path| Path::new(path).exists())
+                .map(ToOwned::to_owned)
+        });
+        if let Some(binary) = binary {
+            options["binary"] = json!(binary);
+        }
+        let capabilities = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": options,
+            } }
+        });
+        let response = client
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .expect("chromedriver answers");
+        let body: Value = response.json().await.expect("a JSON answer");
+        let session_id = body["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("Chromium did not start: {body}"))
+            .to_owned();
+        Browser {
+            client,
+            session: format!("{base}/session/{session_id}"),
+            port,
+            session_id,
+            driver,
+            profile,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.session);
+        let mut request = self.client.request(method.clone(), &url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        } else if method == reqwest::Method::POST {
+            request = request.json(&json!({}));
+        }
+        let response = request.send().await.expect("chromedriver answers");
+        let status = response.status();
+        let body: Value = response.json().await.expect("a JSON answer");
+        assert!(status.is_success(), "WebDriver {method} {path} failed: {body}");
+        body["value"].clone()
+    }
+
+    /// Opens `url`.
+    pub async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
+    }
+
+    /// The address the browser shows.
+    pub async fn current_url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) and returns its result.
+    pub async fn execute(&self, script: &str, args: Vec<Value>) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+    }
+
+    /// The elements that match `css` now.
+    pub async fn find_all(&self, css: &str) -> Vec<Element> {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/elements",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await;
+        found
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| item[ELEMENT_KEY].as_str())
+                    .map(|id| Element { id: id.to_owned() })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Waits for an element matching `css`.
+    pub async fn wait_for(&self, css: &str) -> Element {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(element) = self.find_all(css).await.into_iter().next() {
+                return element;
+            }
+            if Instant::now() > deadline {
+                let body = self.body_text().await;
+                panic!("no element matches {css:?} after {WAIT:?}; the page shows:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the text of the first element matching `css` contains `text`;
+    /// returns that element's whole text.
+    pub async fn wait_for_text(&self, css: &str, text: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let mut last = String::new();
+            if let Some(element) = self.find_all(css).await.into_iter().next() {
+                last = self.text(&element).await;
+                if last.contains(text) {
+                    return last;
+                }
+            }
+            if Instant::now() > deadline {
+                panic!("{css:?} did not show {text:?} after {WAIT:?}; it shows {last:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until `count` elements match `css`.
+    pub async fn wait_for_count(&self, css: &str, count: usize) -> Vec<Element> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let found = self.find_all(css).await;
+            if found.len() == count {
+                return found;
+            }
+            if Instant::now() > deadline {
+                let body = self.body_text().await;
+                panic!(
+                    "{css:?} matched {} elements, not {count}, after {WAIT:?}; the page shows:\n{body}",
+                    found.len()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the address contains `part`.
+    pub async fn wait_for_url(&self, part: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let url = self.current_url().await;
+            if url.contains(part) {
+                return url;
+            }
+            assert!(Instant::now() < deadline, "the address stayed {url:?}, without {part:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The page's visible text.
+    pub async fn body_text(&self) -> String {
+        match self.find_all("body").await.into_iter().next() {
+            Some(body) => self.text(&body).await,
+            None => String::new(),
+        }
+    }
+
+    /// An element's rendered text.
+    pub async fn text(&self, element: &Element) -> String {
+        self.call(reqwest::Method::GET, &format!("/element/{}/text", element.id), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// An element's attribute (`None` when it has none).
+    pub async fn attribute(&self, element: &Element, name: &str) -> Option<String> {
+        self.call(reqwest::Method::GET, &format!("/element/{}/attribute/{name}", element.id), None)
+            .await
+            .as_str()
+            .map(ToOwned::to_owned)
+    }
+
+    /// Clicks the element.
+    pub async fn click(&self, element: &Element) {
+        self.call(reqwest::Method::POST, &format!("/element/{}/click", element.id), None).await;
+    }
+
+    /// Waits for `css` and clicks it.
+    pub async fn click_on(&self, css: &str) {
+        let element = self.wait_for(css).await;
+        self.click(&element).await;
+    }
+
+    /// Types `text` into the element, as a person would.
+    pub async fn type_into(&self, element: &Element, text: &str) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", element.id),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    /// Picks the `<option>` with `value` in the `<select>` matching `css`, as a
+    /// person would (the page hears `change`).
+    pub async fn select(&self, css: &str, value: &str) {
+        self.wait_for(css).await;
+        self.click_on(&format!("{css} option[value=\"{value}\"]")).await;
+    }
+
+    /// A PNG of the viewport, written to `path`.
+    pub async fn screenshot(&self, path: &Path) {
+        let encoded = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = decode_base64(encoded.as_str().unwrap_or_default());
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("the screenshot's directory");
+        }
+        std::fs::write(path, png).expect("the screenshot is written");
+    }
+
+    /// Resizes the window (for a screenshot of a whole page, say).
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Async is not available here: end the session (which quits Chromium)
+        // with a plain blocking request, then stop the driver.
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let request = format!(
+                "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.session_id, self.port
+            );
+            if stream.write_all(request.as_bytes()).is_ok() {
+                // The driver answers once Chromium has quit; it may keep the
+                // connection open after that, so read the answer's start only.
+                let mut answer = [0_u8; 512];
+                let _ = stream.read(&mut answer);
+            }
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// Standard base64, as WebDriver sends screenshots.
+fn decode_base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> Option<u32> {
+        match c {
+            b'A'..=b'Z' => Some(u32::from(c - b'A')),
+            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
+            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        }
+    };
+    let digits: Vec<u32> = text.bytes().filter_map(value).collect();
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        let mut n = 0;
+        for (i, digit) in chunk.iter().enumerate() {
+            n |= digit << (18 - 6 * i);
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_base64;
+
+    #[test]
+    fn base64_decodes_with_and_without_padding() {
+        assert_eq!(decode_base64("aGVsbG8="), b"hello");
+        assert_eq!(decode_base64("aGVsbG8h"), b"hello!");
+        assert_eq!(decode_base64("aGk="), b"hi");
+        assert_eq!(decode_base64(""), b"");
+    }
+}
