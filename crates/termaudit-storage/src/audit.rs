@@ -1,8 +1,8 @@
 //! The append-only audit log.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::GenericClient;
 use termaudit_domain::AuditEventType;
+use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::{StorageError, Store};
