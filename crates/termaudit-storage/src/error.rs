@@ -13,6 +13,9 @@ pub enum StorageError {
     InvalidUrl(String),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// Stored data that cannot be read back (a bug or tampering).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
     #[error("database error: {0}")]
     Query(#[source] tokio_postgres::Error),
 }
