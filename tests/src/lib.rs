@@ -3,6 +3,7 @@
 //! template and dropped when the test ends, so tests run in parallel.
 
 mod db;
+pub mod seed;
 
 use std::{collections::BTreeMap, path::PathBuf};
 

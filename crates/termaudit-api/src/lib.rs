@@ -11,6 +11,7 @@ mod health;
 mod openapi;
 mod problems;
 mod projects;
+pub mod recordings;
 pub mod request_id;
 mod web_app;
 
@@ -57,9 +58,19 @@ impl AppState {
 }
 
 fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(health::healthz)
-        .service(health::readyz)
-        .service(scope::scope("/api/v1").service(projects::list).service(projects::me));
+    cfg.service(health::healthz).service(health::readyz).service(
+        scope::scope("/api/v1")
+            .service(projects::list)
+            .service(projects::me)
+            .service(recordings::put_chunk)
+            .service(recordings::get_recording)
+            .service(recordings::get_events)
+            .service(recordings::search)
+            .service(recordings::download)
+            .service(recordings::delete_session)
+            .service(recordings::delete_recording)
+            .service(recordings::delete_recording_part),
+    );
 }
 
 /// The OpenAPI document of this build, as served at `/api/openapi.json`.

@@ -18,6 +18,7 @@ use crate::error::{PROBLEM_JSON, ProblemKind};
     components(schemas(termaudit_api_types::Problem, termaudit_api_types::ProblemField)),
     tags(
         (name = "projects", description = "The projects a caller may see"),
+        (name = "recordings", description = "Sessions' terminal recordings (asciicast v2): ingest in chunks, summary, windows for players, search, download. They cannot be deleted: retention policy purges them."),
         (name = "operations", description = "Health and readiness probes"),
     ),
 )]

@@ -46,6 +46,7 @@ const ZSTD_LEVEL: i32 = 3;
 pub struct RecordedSession {
     pub id: Uuid,
     pub project_id: Uuid,
+    pub target_name: String,
     pub recorded: bool,
     pub environment_class: EnvironmentClass,
     pub status: String,
@@ -769,6 +770,7 @@ impl Store {
         Ok(Some(RecordedSession {
             id: row.get("id"),
             project_id: row.get("project_id"),
+            target_name: row.get("target_name"),
             recorded: row.get("recorded"),
             environment_class: class.parse().map_err(|_| {
                 StorageError::Corrupt(format!("unknown environment class {class:?}"))

@@ -6,3 +6,4 @@ mod errors;
 mod health;
 mod openapi;
 mod projects;
+mod recordings;
