@@ -4,7 +4,7 @@
 //! lines, zstd-compressed, each with the times of its first and last event.
 //! Nothing here holds a whole recording: every read goes through a
 //! [`ChunkCursor`], which fetches a few chunks at a time (at most
-//! [`BATCH_BYTES`] of stored data), and every write handles one chunk.
+//! [`BATCH_BYTES`] once decompressed), and every write handles one chunk.
 //!
 //! The downloadable file is the header line, then the chunks' lines with the
 //! session's explicit commands and runbook steps merged in as markers (`m`):
@@ -32,7 +32,8 @@ use crate::{NewAuditEvent, StorageError, Store, append_audit};
 
 /// The largest chunk body accepted, in bytes.
 pub const MAX_CHUNK_BYTES: usize = 4 << 20;
-/// Stored bytes fetched per query when reading chunks.
+/// Decompressed bytes fetched per query when reading chunks (a single
+/// larger chunk is fetched alone).
 pub const BATCH_BYTES: i64 = 4 << 20;
 /// A snapshot is kept after a chunk once this much output has been played
 /// since the last one...
