@@ -4,6 +4,7 @@
 
 pub mod browser;
 mod db;
+pub mod seed;
 
 use std::{collections::BTreeMap, path::PathBuf};
 

@@ -87,3 +87,161 @@ pub struct Me {
     /// The caller's projects with their permissions, as the token grants them.
     pub projects: Vec<Project>,
 }
+
+// ---------------------------------------------------------------------------
+// Recordings
+//
+// Times inside a recording are seconds since its start (as in asciicast),
+// with microsecond precision.
+
+/// Where a session's recording stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingState {
+    /// The session is live; chunks are still arriving.
+    Recording,
+    /// The session ended and the recording is finalized: it can be played and downloaded.
+    Available,
+    /// Retention removed the recording's content.
+    Purged,
+    /// The session was not recorded (its environment's policy does not record it).
+    NotRecorded,
+}
+
+/// A point on a recording's timeline to jump to: an `m` event of the recording, or an explicit command or runbook step of the session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RecordingMarker {
+    /// Seconds since the start of the recording.
+    #[cfg_attr(feature = "openapi", schema(example = 12.5))]
+    pub time: f64,
+    /// What happens there.
+    #[cfg_attr(feature = "openapi", schema(example = "$ systemctl restart nginx"))]
+    pub label: String,
+}
+
+/// A session's recording: what it is and where it stands, without its content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "session_id": "0194c1d2-7c1a-7e2b-9c55-3f1f6f3d2a10",
+    "state": "available",
+    "header": {"version": 2, "width": 100, "height": 30, "timestamp": 1717430400},
+    "duration": 93.25,
+    "size_bytes": 48211,
+    "event_count": 1312,
+    "chunks": 3,
+    "markers": [{"time": 4.2, "label": "$ psql -c 'select 1'"}],
+    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "finalized_at": "2024-06-03T16:01:33Z",
+    "expires_at": "2025-06-03T16:01:33Z"
+})))]
+pub struct Recording {
+    pub session_id: uuid::Uuid,
+    pub state: RecordingState,
+    /// The asciicast v2 header, once the first chunk arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<serde_json::Value>,
+    /// Seconds from the start to the last event (so far, while recording).
+    pub duration: f64,
+    /// Events: uploaded so far while recording; in the downloadable file (markers included) once available.
+    pub event_count: i64,
+    /// Chunks stored; the next chunk the gateway sends has this number.
+    pub chunks: i32,
+    /// Size of the downloadable `.cast` file in bytes, once available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<i64>,
+    /// Markers in time order.
+    pub markers: Vec<RecordingMarker>,
+    /// SHA-256 of the downloadable `.cast` file, lowercase hex, once available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// When the recording was finalized (its session's end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finalized_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When retention purges the recording: its session's end plus the retention days of the session's environment class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When retention purged it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purged_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why it was purged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purge_reason: Option<String>,
+}
+
+/// A stored chunk of a recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "seq": 3, "events": 420, "first_time": 61.02, "last_time": 90.5, "repeated": false
+})))]
+pub struct ChunkReceipt {
+    pub seq: u32,
+    /// Events in the chunk.
+    pub events: u32,
+    /// Time of its first event (the previous chunk's last time when it has none).
+    pub first_time: f64,
+    /// Time of its last event.
+    pub last_time: f64,
+    /// The chunk had been stored before with the same body; nothing changed.
+    pub repeated: bool,
+}
+
+/// The terminal at a point of a recording, for a player to start from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TerminalState {
+    /// The time it describes: the window's `from`.
+    pub time: f64,
+    pub cols: u16,
+    pub rows: u16,
+    /// Text with escape sequences that brings a fresh terminal of `cols` x `rows` to this state (screen, cursor, modes); feed it to the player's terminal, then the window's events.
+    pub init: String,
+}
+
+/// A window of a recording: the terminal at `from`, and the events from `from` (inclusive) to `to` (exclusive).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "from": 3000.0,
+    "to": 3060.0,
+    "state": {"time": 3000.0, "cols": 120, "rows": 40, "init": "\u{1b}[1;1H$ tail -f app.log"},
+    "events": [[3000.12, "o", "GET /health 200\r\n"], [3012.0, "m", "$ systemctl reload nginx"]]
+})))]
+pub struct RecordingWindow {
+    pub from: f64,
+    /// The window's end; absent for the end of the recording.
+    #[serde(default)]
+    pub to: Option<f64>,
+    pub state: TerminalState,
+    /// asciicast v2 events `[time, code, data]`, markers included.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<serde_json::Value>>))]
+    pub events: Vec<serde_json::Value>,
+}
+
+/// Where a text appears in a recording's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RecordingSearchMatch {
+    /// Seconds since the start: the event where the match begins.
+    pub time: f64,
+    /// The match with up to 40 characters of its line before it, escape sequences removed.
+    pub context: String,
+}
+
+/// Matches of a text in a recording, in time order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "query": "error",
+    "matches": [{"time": 14.2, "context": "psql: ERROR"}],
+    "truncated": false
+})))]
+pub struct RecordingSearchResults {
+    pub query: String,
+    pub matches: Vec<RecordingSearchMatch>,
+    /// More matches exist than the 100 returned.
+    pub truncated: bool,
+}

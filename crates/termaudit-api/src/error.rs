@@ -29,7 +29,9 @@ pub enum ProblemKind {
     InvalidSessionState,
     /// A reconnect after the grace window closed.
     ReconnectWindowClosed,
+    Gone,
     PayloadTooLarge,
+    RangeNotSatisfiable,
     Unavailable,
     Internal,
 }
@@ -45,7 +47,9 @@ impl ProblemKind {
             Self::Conflict => "conflict",
             Self::InvalidSessionState => "invalid-session-state",
             Self::ReconnectWindowClosed => "reconnect-window-closed",
+            Self::Gone => "gone",
             Self::PayloadTooLarge => "payload-too-large",
+            Self::RangeNotSatisfiable => "range-not-satisfiable",
             Self::Unavailable => "service-unavailable",
             Self::Internal => "internal-error",
         }
@@ -61,7 +65,9 @@ impl ProblemKind {
             Self::Conflict | Self::InvalidSessionState | Self::ReconnectWindowClosed => {
                 StatusCode::CONFLICT
             }
+            Self::Gone => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -77,7 +83,9 @@ impl ProblemKind {
             Self::Conflict => "Conflict",
             Self::InvalidSessionState => "The session's status does not allow this",
             Self::ReconnectWindowClosed => "The reconnect window has closed",
+            Self::Gone => "Gone",
             Self::PayloadTooLarge => "Payload too large",
+            Self::RangeNotSatisfiable => "Range not satisfiable",
             Self::Unavailable => "Service unavailable",
             Self::Internal => "Internal server error",
         }
@@ -97,7 +105,9 @@ impl ProblemKind {
             StatusCode::NOT_FOUND => Self::NotFound,
             StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
             StatusCode::CONFLICT => Self::Conflict,
+            StatusCode::GONE => Self::Gone,
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::RANGE_NOT_SATISFIABLE => Self::RangeNotSatisfiable,
             StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable,
             s if s.is_client_error() => Self::InvalidInput,
             _ => Self::Internal,

@@ -13,6 +13,7 @@ mod openapi;
 mod policy;
 mod problems;
 mod projects;
+pub mod recordings;
 pub mod request_id;
 mod sessions;
 mod web_app;
@@ -76,7 +77,6 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(sessions::open_session)
             .service(sessions::list_sessions)
             .service(sessions::get_session)
-            .service(sessions::delete_session)
             .service(sessions::heartbeat)
             .service(sessions::drop_session)
             .service(sessions::close_session)
@@ -93,7 +93,15 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(policy::put_policy)
             .service(policy::get_hold)
             .service(policy::place_hold)
-            .service(policy::release_hold),
+            .service(policy::release_hold)
+            .service(recordings::put_chunk)
+            .service(recordings::get_recording)
+            .service(recordings::get_events)
+            .service(recordings::search)
+            .service(recordings::download)
+            .service(recordings::delete_session)
+            .service(recordings::delete_recording)
+            .service(recordings::delete_recording_part),
     );
 }
 

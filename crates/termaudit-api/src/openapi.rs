@@ -23,6 +23,7 @@ use crate::error::{PROBLEM_JSON, ProblemKind};
         (name = "audit", description = "The append-only audit log"),
         (name = "policy", description = "The terminal policy (retention, recording, reasons, reconnect grace) and legal holds"),
         (name = "control", description = "Control events for terminal gateways"),
+        (name = "recordings", description = "Sessions' terminal recordings (asciicast v2): ingest in chunks, summary, windows for players, search, download. They cannot be deleted: retention policy purges them."),
         (name = "operations", description = "Health and readiness probes"),
     ),
 )]

@@ -1,7 +1,7 @@
 //! Targets, sessions and their lifecycle, activity, database events and the
 //! audit log.
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::Utc;
 use serde::Deserialize;
 use termaudit_api_types as dto;
@@ -323,21 +323,6 @@ pub async fn get_session(
     let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
     let row = load_session(&state, &project, path.id).await?;
     Ok(web::Json(session_dto(&state, &project, row).await?))
-}
-
-/// Sessions are never deleted by hand: they stay in history, and their
-/// recordings age out by the retention policy.
-#[utoipa::path(
-    tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
-    responses((status = 405, description = "Sessions cannot be deleted", body = dto::Problem, content_type = "application/problem+json"))
-)]
-#[delete("/projects/{project}/sessions/{id}")]
-pub async fn delete_session() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
-        ProblemKind::MethodNotAllowed,
-        "sessions cannot be deleted: they stay in history, and their recordings are purged automatically when the project's retention policy says so",
-    ))
 }
 
 async fn change(

@@ -10,6 +10,7 @@ mod error;
 mod permission;
 mod policy;
 mod project;
+mod retention;
 mod session;
 mod target;
 
@@ -18,6 +19,7 @@ pub use error::{DomainError, FieldError, parse_bounded};
 pub use permission::{Permission, PermissionSet};
 pub use policy::{GRACE_SECONDS, RETENTION_DAYS, TerminalPolicy};
 pub use project::{ProjectName, ProjectSlug};
+pub use retention::{recording_expires_at, recording_is_expired};
 pub use session::{
     CloseReason, DropCause, IllegalTransition, Reason, SessionEvent, SessionMode, SessionState,
     SessionStatus, grace_deadline,

@@ -139,10 +139,15 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
                 reason: Reason::parse("Statement outside the approved change")?,
             }),
             2 => Some(SessionChange::Drop(DropCause::ConnectionLost)),
-            _ => None,
+            // Live: their (pretend) gateway has just been heard from.
+            _ => Some(SessionChange::Heartbeat),
         };
         if let Some(change) = change {
-            let at = if i == 2 { now - Duration::seconds(30) } else { ended_at };
+            let at = match i {
+                2 => now - Duration::seconds(30),
+                4 | 5 => now,
+                _ => ended_at,
+            };
             match store.change_session(project.id, session.id, change, at).await {
                 Ok(_) => {}
                 Err(err) => anyhow::bail!("cannot end a demo session: {err}"),

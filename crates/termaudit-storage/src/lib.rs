@@ -12,6 +12,7 @@ mod migrations;
 mod policy;
 mod pool;
 mod projects;
+mod recordings;
 mod row;
 mod sessions;
 mod targets;
@@ -24,6 +25,11 @@ pub use migrations::{MigrationStatus, migrate};
 pub use policy::{HoldRow, PolicyRow};
 pub use pool::{DatabaseUrl, Store, ensure_database};
 pub use projects::ProjectRow;
+pub use recordings::{
+    BATCH_BYTES, ByteRange, ChunkReceipt, IngestError, MAX_CHUNK_BYTES, Marker, RecordedSession,
+    RecordingRow, SNAPSHOT_EVERY, SNAPSHOT_EVERY_OUTPUT, Window, finalize_recording, header_size,
+    purge_recording,
+};
 pub use sessions::{
     Activity, ActivityRow, Actor, AppendError, AppendOutcome, CONTROL_CHANNEL, ControlEvent,
     DatabaseEvent, DatabaseEventRow, ExpiryReport, NewSession, ReconnectGrant, SessionChange,

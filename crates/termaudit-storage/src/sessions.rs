@@ -410,6 +410,8 @@ async fn apply_change(
         append_audit(client, &event.session(row.id).at(now)).await?;
     }
     if let SessionState::Closed(reason) = next {
+        // However a session ends, its recording is finalized with it.
+        crate::recordings::finalize_recording(client, row.id, now).await?;
         notify_closed(client, &row, reason, now).await?;
     }
     Ok(row)

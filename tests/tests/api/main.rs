@@ -7,4 +7,5 @@ mod health;
 mod openapi;
 mod policy;
 mod projects;
+mod recordings;
 mod sessions;

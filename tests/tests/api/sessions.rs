@@ -180,10 +180,11 @@ async fn a_session_lives_from_open_to_revoke() {
             "database.statement",
             "session.dropped",
             "session.reconnected",
-            "session.revoked"
+            "session.revoked",
+            "recording.finalized"
         ]
     );
-    let revoke_event = &audit["items"][0];
+    let revoke_event = &audit["items"][1];
     assert_eq!(revoke_event["actor"]["subject"], "carol");
 
     // The database itself refuses to rewrite the audit log.
@@ -557,4 +558,37 @@ async fn sessions_cannot_be_deleted() {
     let response = f.app.client.delete(url).bearer_auth(&f.manager).send().await.unwrap();
     let body = problem(response, 405, "method-not-allowed").await;
     assert!(body["detail"].as_str().unwrap().contains("retention"));
+}
+
+#[tokio::test]
+async fn a_revoked_session_has_its_recording_finalized_at_once() {
+    let f = fixture().await;
+    let target = f.target("billing", "production").await;
+    let session = f.open(&target, "alice", Some("hotfix")).await;
+    let id = session["id"].as_str().unwrap();
+    let cast =
+        "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.5, \"o\", \"$ uptime\\r\\n\"]\n";
+    let response = f
+        .app
+        .client
+        .put(f.app.url(&format!("/api/v1/projects/demo/sessions/{id}/recording/chunks/0")))
+        .bearer_auth(&f.gateway)
+        .body(cast)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let viewer = f.app.token("vera", "demo", &[ViewRecording]);
+    let live = f.get(&format!("/sessions/{id}/recording"), &viewer).await;
+    assert_eq!(live["state"], "recording");
+
+    json::<Value>(
+        f.post(&format!("/sessions/{id}/revoke"), &f.manager, json!({"reason": "stop"})).await,
+        200,
+    )
+    .await;
+    let finalized = f.get(&format!("/sessions/{id}/recording"), &viewer).await;
+    assert_eq!(finalized["state"], "available");
+    assert_eq!(finalized["event_count"], 1);
+    assert!(finalized["sha256"].as_str().is_some_and(|d| d.len() == 64), "{finalized}");
 }

@@ -27,6 +27,13 @@ impl Decoder {
         Self { version, line: 1, previous: Micros::ZERO }
     }
 
+    /// A decoder that continues a file of `version` whose last event was at
+    /// `previous`, in a later piece of it (a recording uploaded in chunks).
+    /// Line numbers in errors count from the piece's first line.
+    pub fn resume(version: Version, previous: Micros) -> Self {
+        Self { version, line: 0, previous }
+    }
+
     /// Parses the header line and returns it with a decoder for the rest.
     pub fn from_header_line(line: &str) -> Result<(Header, Self), CastError> {
         let (header, version) = parse_header_line(line)?;

@@ -39,6 +39,8 @@ mod decoder;
 mod error;
 mod event;
 mod header;
+mod replay;
+mod search;
 mod text;
 mod time;
 
@@ -46,6 +48,8 @@ pub use decoder::Decoder;
 pub use error::CastError;
 pub use event::{Event, EventCode, Resize, ResizeError, first_out_of_order};
 pub use header::{Header, Theme, Version, parse_header_line};
+pub use replay::{Replay, TerminalSnapshot};
+pub use search::{TextMatch, TextSearch};
 pub use text::{EscapeStripper, strip_escapes};
 pub use time::{Micros, TimeError};
 

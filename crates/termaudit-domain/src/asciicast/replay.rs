@@ -1,0 +1,137 @@
+use super::event::{Event, EventCode};
+
+/// A virtual terminal that plays a recording's events, so the screen at any
+/// time can be known and handed to a player as a [`TerminalSnapshot`]
+/// (terminal emulation by the `avt` crate, as in the asciinema player).
+///
+/// Only the visible screens are kept (no scrollback), so its memory is
+/// bounded by the terminal's size, whatever the recording's length.
+pub struct Replay {
+    terminal: avt::Terminal,
+}
+
+/// A terminal's state as text a player can feed to a fresh terminal of
+/// `cols` x `rows` to show the same screen: the visible buffers, cursor,
+/// modes and an unfinished escape sequence, as escape sequences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalSnapshot {
+    pub cols: u16,
+    pub rows: u16,
+    pub init: String,
+}
+
+impl Replay {
+    /// A blank terminal; a size of zero counts as one.
+    pub fn new(cols: u16, rows: u16) -> Self {
+        let terminal = avt::Terminal::new(usize::from(cols.max(1)), usize::from(rows.max(1)));
+        // Cannot fail: both sizes are at least one.
+        Self { terminal: terminal.unwrap_or_else(|_| unreachable_terminal()) }
+    }
+
+    /// A terminal in the state a snapshot describes.
+    pub fn restore(snapshot: &TerminalSnapshot) -> Self {
+        let mut replay = Self::new(snapshot.cols, snapshot.rows);
+        replay.terminal.feed(snapshot.init.as_str());
+        replay
+    }
+
+    /// Plays one event: output is interpreted, resizes resize, other codes
+    /// (input, markers, unknown ones) leave the screen as it is.
+    pub fn apply(&mut self, event: &Event) {
+        match event.code {
+            EventCode::Output => self.terminal.feed(event.data.as_str()),
+            EventCode::Resize => {
+                if let Some(size) = event.as_resize() {
+                    self.terminal.resize(usize::from(size.cols), usize::from(size.rows));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The terminal's current state.
+    pub fn snapshot(&self) -> TerminalSnapshot {
+        let (cols, rows) = self.terminal.size();
+        TerminalSnapshot {
+            cols: u16::try_from(cols).unwrap_or(u16::MAX),
+            rows: u16::try_from(rows).unwrap_or(u16::MAX),
+            init: self.terminal.dump(),
+        }
+    }
+
+    /// The visible screen, one string per row.
+    pub fn screen_text(&self) -> Vec<String> {
+        self.terminal.screen().text()
+    }
+
+    /// The cursor's column and row.
+    pub fn cursor(&self) -> (usize, usize) {
+        let cursor = self.terminal.cursor();
+        (cursor.col, cursor.row)
+    }
+
+    /// The terminal's columns and rows.
+    pub fn size(&self) -> (usize, usize) {
+        self.terminal.size()
+    }
+}
+
+#[allow(clippy::panic)]
+fn unreachable_terminal() -> avt::Terminal {
+    panic!("a terminal of at least 1x1 is always valid")
+}
+
+impl std::fmt::Debug for Replay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (cols, rows) = self.size();
+        write!(f, "Replay({cols}x{rows})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asciicast::{Micros, Resize};
+
+    fn out(data: &str) -> Event {
+        Event::output(Micros::ZERO, data)
+    }
+
+    #[test]
+    fn a_restored_snapshot_continues_like_the_original() {
+        let events = [
+            out("$ ls\r\n\x1b[1;34mdir\x1b[0m file\r\n$ "),
+            out("vim x\r\n\x1b[?1049h\x1b[H\x1b[2J~\r\n~\x1b[1;1Hhello"),
+            Event::resize(Micros::ZERO, Resize { cols: 40, rows: 10 }),
+            out("\x1b[31"), // split escape sequence
+            out("mred\x1b[?1049l"),
+            out("after\r\n"),
+        ];
+        for cut in 0..=events.len() {
+            let mut whole = Replay::new(80, 24);
+            let mut first = Replay::new(80, 24);
+            for event in &events[..cut] {
+                whole.apply(event);
+                first.apply(event);
+            }
+            let mut resumed = Replay::restore(&first.snapshot());
+            assert_eq!(resumed.screen_text(), whole.screen_text(), "at {cut}");
+            for event in &events[cut..] {
+                whole.apply(event);
+                resumed.apply(event);
+            }
+            assert_eq!(resumed.screen_text(), whole.screen_text(), "after {cut}");
+            assert_eq!(resumed.cursor(), whole.cursor(), "after {cut}");
+            assert_eq!(resumed.size(), (40, 10));
+        }
+    }
+
+    #[test]
+    fn zero_sizes_are_clamped_and_non_screen_events_ignored() {
+        let mut replay = Replay::new(0, 0);
+        assert_eq!(replay.size(), (1, 1));
+        replay.apply(&Event::marker(Micros::ZERO, "x"));
+        replay.apply(&Event::new(Micros::ZERO, crate::asciicast::EventCode::Input, "y"));
+        assert_eq!(replay.screen_text(), vec![String::new()]);
+    }
+}

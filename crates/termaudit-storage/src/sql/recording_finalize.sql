@@ -1,0 +1,9 @@
+UPDATE recordings
+SET finalized_at = $2,
+    size_bytes = $3,
+    event_count = $4,
+    duration_us = $5,
+    sha256 = $6,
+    trailer_offset = $7,
+    live_state = NULL
+WHERE session_id = $1

@@ -1,0 +1,3 @@
+SELECT project_id, recorded, opened_at
+FROM sessions
+WHERE id = $1

@@ -1,0 +1,208 @@
+//! A recording of 1 GiB (RECORDING_BENCH_MB, default 1024) through the real
+//! server: ingest in 4 MiB chunks, finalization, a seek to the middle, and the
+//! download, sampling the process's resident memory throughout. Server and
+//! client share the process; the client streams too, so growth with the
+//! recording's size would show. Needs PostgreSQL like the tests.
+//!
+//!     cargo bench -p termaudit-tests --bench recording_1gb          # release
+//!     cargo test -p termaudit-tests --bench recording_1gb --release  # same
+//!
+//! Figures are recorded in docs/benchmarks.md.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use futures_util::StreamExt as _;
+use sha2::{Digest, Sha256};
+use termaudit_domain::{
+    EnvironmentClass, Permission,
+    asciicast::{Event, Micros},
+};
+use termaudit_tests::{TestApp, seed};
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// Samples RSS every 20 ms and keeps the peak since the last reset.
+struct Sampler {
+    peak: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Sampler {
+    fn start() -> Self {
+        let peak = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, s) = (peak.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                p.fetch_max(rss_kib(), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        Self { peak, stop }
+    }
+
+    fn take_peak(&self) -> u64 {
+        self.peak.swap(rss_kib(), Ordering::Relaxed)
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The chunk `seq` of a synthetic recording: coloured log lines of ~1 KiB,
+/// one event per millisecond.
+fn chunk(seq: u64, first: u64, target: usize) -> (Vec<u8>, u64) {
+    let mut body = String::with_capacity(target + 4096);
+    if seq == 0 {
+        body.push_str(
+            "{\"version\": 2, \"width\": 160, \"height\": 48, \"title\": \"1 GiB bench\"}\n",
+        );
+    }
+    let mut n = 0;
+    while body.len() < target {
+        let i = first + n;
+        let colour = 31 + i % 7;
+        // Varying text, so it compresses like real output rather than to nothing.
+        let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut noise = String::with_capacity(900);
+        while noise.len() < 900 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            noise.push_str(&format!("{:x} ", x % 0xfffff));
+        }
+        let data = format!(
+            "\u{1b}[{colour}m{i:012}\u{1b}[0m GET /api/v1/things 200 {noise} needle-{i}\r\n"
+        );
+        body.push_str(&Event::output(Micros(i * 1000), data).to_line());
+        body.push('\n');
+        n += 1;
+    }
+    (body.into_bytes(), n)
+}
+
+#[tokio::main]
+async fn main() {
+    let megabytes: u64 =
+        std::env::var("RECORDING_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+    let app = TestApp::spawn().await;
+    app.create_project("bench").await;
+    let gateway = app.token("gateway", "bench", &[Permission::Ingest]);
+    let viewer =
+        app.token("viewer", "bench", &[Permission::ViewRecording, Permission::DownloadRecording]);
+    let session = seed::seed_session(&app, "bench", EnvironmentClass::Production, true).await;
+    let base = format!("/api/v1/projects/bench/sessions/{session}/recording");
+    let sampler = Sampler::start();
+    let baseline = rss_kib();
+    println!("baseline RSS: {} MiB", baseline / 1024);
+
+    let started = Instant::now();
+    let target = 4 * 1024 * 1024 - 8192;
+    let chunks = (megabytes * 1024 * 1024).div_ceil(target as u64);
+    let mut sent: u64 = 0;
+    let mut events: u64 = 0;
+    for seq in 0..chunks {
+        let (body, n) = chunk(seq, events, target);
+        sent += body.len() as u64;
+        events += n;
+        let response = app
+            .client
+            .put(app.url(&format!("{base}/chunks/{seq}")))
+            .bearer_auth(&gateway)
+            .body(body)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+    }
+    let ingest = started.elapsed();
+    let ingest_peak = sampler.take_peak();
+    println!(
+        "ingest: {} MiB in {chunks} chunks, {events} events, {:.1} s ({:.0} MiB/s); peak RSS {} MiB",
+        sent >> 20,
+        ingest.as_secs_f64(),
+        (sent >> 20) as f64 / ingest.as_secs_f64(),
+        ingest_peak / 1024
+    );
+
+    let started = Instant::now();
+    seed::end_session(&app, session).await;
+    println!(
+        "finalize: {:.1} s; peak RSS {} MiB",
+        started.elapsed().as_secs_f64(),
+        sampler.take_peak() / 1024
+    );
+
+    let middle = Micros(events / 2 * 1000);
+    let started = Instant::now();
+    let response = app
+        .client
+        .get(app.url(&format!("{base}/events?from={middle}&to={}", Micros(middle.0 + 60_000_000))))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let mut window: u64 = 0;
+    let mut body = response.bytes_stream();
+    while let Some(piece) = body.next().await {
+        window += piece.expect("a piece").len() as u64;
+    }
+    println!(
+        "seek to the middle ({middle} s) + 60 s window ({} KiB, streamed): {:.0} ms; peak RSS {} MiB",
+        window >> 10,
+        started.elapsed().as_secs_f64() * 1000.0,
+        sampler.take_peak() / 1024
+    );
+
+    let started = Instant::now();
+    let response = app.get(&format!("{base}/download"), &viewer).await;
+    assert_eq!(response.status(), 200);
+    let digest = response.headers()["x-recording-sha256"].to_str().expect("hex").to_owned();
+    let mut hasher = Sha256::new();
+    let mut received: u64 = 0;
+    let mut body = response.bytes_stream();
+    while let Some(piece) = body.next().await {
+        let piece = piece.expect("a piece");
+        received += piece.len() as u64;
+        hasher.update(&piece);
+    }
+    let got: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(got, digest, "the download matches its digest");
+    let download = started.elapsed();
+    println!(
+        "download: {} MiB in {:.1} s ({:.0} MiB/s), digest verified; peak RSS {} MiB",
+        received >> 20,
+        download.as_secs_f64(),
+        (received >> 20) as f64 / download.as_secs_f64(),
+        sampler.take_peak() / 1024
+    );
+    let db = app.db.connect().await;
+    let stored: i64 = db
+        .query_one(
+            "SELECT sum(octet_length(data))::int8 FROM recording_chunks WHERE session_id = $1",
+            &[&session],
+        )
+        .await
+        .expect("a query")
+        .get(0);
+    println!("stored (zstd): {} MiB", stored >> 20);
+}

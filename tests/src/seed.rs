@@ -1,0 +1,101 @@
+//! Rows the API has no endpoint for yet (or that a test needs in a given
+//! state), inserted with SQL.
+
+use chrono::{DateTime, Utc};
+use termaudit_domain::EnvironmentClass;
+use uuid::Uuid;
+
+use crate::TestApp;
+
+/// The id of project `slug`, which must exist.
+pub async fn project_id(app: &TestApp, slug: &str) -> Uuid {
+    app.store.project_by_slug(slug).await.expect("a query").expect("the project exists").id
+}
+
+/// Inserts a target and an active session on it, opened now, and returns
+/// the session's id. The database refuses an unrecorded production session.
+pub async fn try_seed_session(
+    app: &TestApp,
+    project: &str,
+    class: EnvironmentClass,
+    recorded: bool,
+) -> Result<Uuid, tokio_postgres::Error> {
+    let project_id = project_id(app, project).await;
+    let db = app.db.connect().await;
+    let target_id = Uuid::now_v7();
+    let session_id = Uuid::now_v7();
+    let name = format!("web-{}", &target_id.simple().to_string()[24..]);
+    db.execute(
+        "INSERT INTO targets (id, project_id, name, kind, environment, environment_class)
+         VALUES ($1, $2, $3, 'application', $4, $5)",
+        &[&target_id, &project_id, &name, &class.as_str(), &class.as_str()],
+    )
+    .await?;
+    db.execute(
+        "INSERT INTO sessions (id, project_id, target_id, target_name, target_kind, environment,
+                               environment_class, mode, reason, user_subject, user_name, recorded,
+                               status, opened_at, last_seen_at)
+         VALUES ($1, $2, $3, $4, 'application', $5, $5, 'shell', 'testing', 'alice', 'Alice',
+                 $6, 'active', now(), now())",
+        &[&session_id, &project_id, &target_id, &name, &class.as_str(), &recorded],
+    )
+    .await?;
+    Ok(session_id)
+}
+
+pub async fn seed_session(
+    app: &TestApp,
+    project: &str,
+    class: EnvironmentClass,
+    recorded: bool,
+) -> Uuid {
+    try_seed_session(app, project, class, recorded).await.expect("the session is inserted")
+}
+
+/// Closes a session as the sessions API does: the row and the recording's
+/// finalization in one transaction.
+pub async fn end_session(app: &TestApp, session_id: Uuid) -> DateTime<Utc> {
+    let mut db = app.db.connect().await;
+    let tx = db.transaction().await.expect("a transaction");
+    let row = tx
+        .query_one(
+            "UPDATE sessions SET status = 'closed', ended_at = now(), close_reason = 'user_exit'
+             WHERE id = $1 RETURNING ended_at",
+            &[&session_id],
+        )
+        .await
+        .expect("the session is closed");
+    let ended_at: DateTime<Utc> = row.get(0);
+    termaudit_storage::finalize_recording(&tx, session_id, ended_at)
+        .await
+        .expect("the recording is finalized");
+    tx.commit().await.expect("commit");
+    ended_at
+}
+
+/// The session's opening time.
+pub async fn opened_at(app: &TestApp, session_id: Uuid) -> DateTime<Utc> {
+    let db = app.db.connect().await;
+    db.query_one("SELECT opened_at FROM sessions WHERE id = $1", &[&session_id])
+        .await
+        .expect("the session exists")
+        .get(0)
+}
+
+/// Appends an explicit command (or runbook step) to the session's activity.
+pub async fn add_activity(
+    app: &TestApp,
+    session_id: Uuid,
+    kind: &str,
+    text: &str,
+    occurred_at: DateTime<Utc>,
+) {
+    let db = app.db.connect().await;
+    db.execute(
+        "INSERT INTO session_activity (session_id, client_event_id, kind, text, occurred_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        &[&session_id, &Uuid::now_v7().to_string(), &kind, &text, &occurred_at],
+    )
+    .await
+    .expect("the activity is inserted");
+}
