@@ -62,6 +62,8 @@ impl TestApp {
             jwt_audience: AUDIENCE.into(),
             data_dir,
             db_pool_size: 4,
+            // Tests drive the sweep themselves, with a chosen `now`.
+            retention_interval: None,
             ..Settings::default()
         };
         configure(&mut settings);
@@ -76,6 +78,11 @@ impl TestApp {
             audience: AUDIENCE.into(),
         });
         TestApp { address, client: reqwest::Client::new(), store, db, issuer }
+    }
+
+    /// The test database's URL, for code that connects on its own (the sweeper lock).
+    pub fn database_url(&self) -> termaudit_storage::DatabaseUrl {
+        termaudit_storage::DatabaseUrl::parse(&self.db.url()).expect("a valid URL")
     }
 
     pub fn url(&self, path: &str) -> String {

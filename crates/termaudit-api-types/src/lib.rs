@@ -6,11 +6,13 @@
 //! there.
 
 mod policy;
+mod retention;
 mod sessions;
 
 use serde::{Deserialize, Serialize};
 
 pub use policy::*;
+pub use retention::*;
 pub use sessions::*;
 
 #[cfg(feature = "openapi")]
@@ -160,7 +162,7 @@ pub struct Recording {
     /// When the recording was finalized (its session's end).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finalized_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// When retention purges the recording: its session's end plus the retention days of the session's environment class.
+    /// When retention purges the recording: its session's end plus the retention days of the session's environment class, under the policy as it is now. Absent while the session runs and while a legal hold lasts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     /// When retention purged it.

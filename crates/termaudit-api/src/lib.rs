@@ -15,6 +15,7 @@ mod problems;
 mod projects;
 pub mod recordings;
 pub mod request_id;
+mod retention;
 mod sessions;
 mod web_app;
 
@@ -42,6 +43,8 @@ pub struct AppState {
     pub authenticator: Authenticator,
     /// Control events from every replica (LISTEN/NOTIFY), for gateways' streams.
     pub control: tokio::sync::broadcast::Sender<termaudit_storage::ControlEvent>,
+    /// How often the retention sweep runs.
+    pub retention_interval: std::time::Duration,
 }
 
 impl AppState {
@@ -68,7 +71,7 @@ impl AppState {
 }
 
 fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(health::healthz).service(health::readyz).service(
+    cfg.service(health::healthz).service(health::readyz).service(retention::metrics).service(
         scope::scope("/api/v1")
             .service(projects::list_projects)
             .service(projects::me)
@@ -94,6 +97,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(policy::get_hold)
             .service(policy::place_hold)
             .service(policy::release_hold)
+            .service(retention::retention_status)
             .service(recordings::put_chunk)
             .service(recordings::get_recording)
             .service(recordings::get_events)

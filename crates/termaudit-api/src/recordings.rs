@@ -205,8 +205,11 @@ pub async fn get_recording(
         return Ok(web::Json(dto));
     }
     dto.state = RecordingState::Recording;
-    if let Some(ended_at) = session.ended_at {
-        let policy = state.store.recording_retention_policy(project.id).await?;
+    // A held recording does not expire while the hold lasts.
+    if let Some(ended_at) = session.ended_at
+        && state.store.hold(project.id, id).await?.is_none()
+    {
+        let policy = state.store.policy(project.id).await?.policy;
         dto.expires_at = Some(recording_expires_at(ended_at, session.environment_class, &policy));
     }
     let Some(recording) = state.store.recording(id).await? else {

@@ -14,7 +14,11 @@ use actix_web::{
 use crate::error::ApiError;
 
 fn is_api_path(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/") || path == "/healthz" || path == "/readyz"
+    path == "/api"
+        || path.starts_with("/api/")
+        || path == "/healthz"
+        || path == "/readyz"
+        || path == "/metrics"
 }
 
 pub fn files(dir: &Path) -> Files {

@@ -1,1 +1,162 @@
-//! (being built)
+//! The retention sweep: purges recordings whose retention has passed.
+//!
+//! One step and one loop: [`sweep_once`] purges everything expired at a given
+//! `now`, in bounded batches of short transactions (writers keep going), and
+//! records the run; [`run`] calls it at start-up and then every interval
+//! until shut down. A PostgreSQL advisory lock lets exactly one sweep run at
+//! a time across replicas; a sweep that dies half way leaves every purged
+//! recording consistent (each batch commits on its own) and the next sweep
+//! finishes the work. Session metadata, activity and audit events stay.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use termaudit_storage::{DatabaseUrl, StorageError, Store};
+use tokio_util::sync::CancellationToken;
+
+/// How a sweep goes about its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepOptions {
+    /// Recordings purged per transaction.
+    pub batch_size: i64,
+    /// Stop after this many batches (the rest is left for the next sweep);
+    /// `None` runs until nothing expired is left.
+    pub max_batches: Option<usize>,
+}
+
+impl Default for SweepOptions {
+    fn default() -> Self {
+        Self { batch_size: 500, max_batches: None }
+    }
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SweepReport {
+    /// Another sweeper held the lock; this one did nothing.
+    Skipped,
+    Completed {
+        run_id: i64,
+        purged: usize,
+        bytes_freed: i64,
+        batches: usize,
+    },
+    /// Stopped by `max_batches` with expired recordings left.
+    Partial {
+        run_id: i64,
+        purged: usize,
+        bytes_freed: i64,
+        batches: usize,
+    },
+}
+
+impl SweepReport {
+    pub fn purged(&self) -> usize {
+        match self {
+            Self::Skipped => 0,
+            Self::Completed { purged, .. } | Self::Partial { purged, .. } => *purged,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RetentionError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Purges every recording expired at `now` (see
+/// `termaudit_domain::recording_expires_at`), unless another sweeper is at
+/// work. Recordings under a legal hold, and sessions not yet ended, are
+/// never purged.
+pub async fn sweep_once(
+    store: &Store,
+    url: &DatabaseUrl,
+    now: DateTime<Utc>,
+    options: SweepOptions,
+) -> Result<SweepReport, RetentionError> {
+    let Some(lock) = store.try_lock_sweeper(url).await? else {
+        tracing::info!("another sweeper is running; skipping this sweep");
+        return Ok(SweepReport::Skipped);
+    };
+    let run_id = store.start_retention_run(Utc::now(), now).await?;
+    let result = purge_all(store, run_id, now, options).await;
+    let finished = Utc::now();
+    let report = match result {
+        Ok((purged, bytes_freed, batches, complete)) => {
+            store
+                .finish_retention_run(
+                    run_id,
+                    finished,
+                    if complete { "completed" } else { "interrupted" },
+                    0,
+                    None,
+                )
+                .await?;
+            if complete {
+                SweepReport::Completed { run_id, purged, bytes_freed, batches }
+            } else {
+                SweepReport::Partial { run_id, purged, bytes_freed, batches }
+            }
+        }
+        Err(err) => {
+            // Record the failure when the database still answers.
+            let detail = err.to_string();
+            if let Err(record) =
+                store.finish_retention_run(run_id, finished, "failed", 1, Some(&detail)).await
+            {
+                tracing::warn!(error = %record, "could not record the failed sweep");
+            }
+            drop(lock.release().await);
+            return Err(err.into());
+        }
+    };
+    lock.release().await?;
+    Ok(report)
+}
+
+async fn purge_all(
+    store: &Store,
+    run_id: i64,
+    now: DateTime<Utc>,
+    options: SweepOptions,
+) -> Result<(usize, i64, usize, bool), StorageError> {
+    let (mut purged, mut bytes_freed, mut batches) = (0, 0, 0);
+    loop {
+        if options.max_batches.is_some_and(|max| batches >= max) {
+            let left = !store.expired_recordings(now, None, 1).await?.is_empty();
+            return Ok((purged, bytes_freed, batches, !left));
+        }
+        let batch = store.purge_expired_batch(run_id, now, options.batch_size).await?;
+        if batch.found == 0 {
+            return Ok((purged, bytes_freed, batches, true));
+        }
+        batches += 1;
+        purged += batch.purged;
+        bytes_freed += batch.bytes_freed;
+        if batch.purged == 0 {
+            // Everything found is being purged by someone else right now.
+            return Ok((purged, bytes_freed, batches, true));
+        }
+    }
+}
+
+/// Sweeps at once and then every `interval` until `shutdown` is cancelled.
+/// A failed sweep is logged and retried at the next tick.
+pub async fn run(store: Store, url: DatabaseUrl, interval: Duration, shutdown: CancellationToken) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        match sweep_once(&store, &url, Utc::now(), SweepOptions::default()).await {
+            Ok(SweepReport::Skipped) => {}
+            Ok(report) => tracing::info!(?report, "retention sweep finished"),
+            Err(err) => {
+                tracing::error!(error = %err, "retention sweep failed; retrying at the next interval")
+            }
+        }
+    }
+}

@@ -21,7 +21,7 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Store> {
     Ok(Store::new(&url, settings.db_pool_size)?)
 }
 
-fn database_url(settings: &Settings) -> anyhow::Result<DatabaseUrl> {
+pub fn database_url(settings: &Settings) -> anyhow::Result<DatabaseUrl> {
     DatabaseUrl::parse(&settings.database_url).context("DATABASE_URL is invalid")
 }
 
@@ -51,6 +51,7 @@ pub struct Application {
     server: actix_web::dev::Server,
     store: Store,
     background: Vec<tokio::task::JoinHandle<()>>,
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// How often dropped sessions and quiet gateways are checked.
@@ -68,7 +69,9 @@ impl Application {
             store: store.clone(),
             authenticator: Authenticator::new(&auth)?,
             control: control.clone(),
+            retention_interval: settings.retention_interval.unwrap_or(Duration::from_secs(3600)),
         });
+        let shutdown = tokio_util::sync::CancellationToken::new();
         let mut background = vec![
             tokio::spawn(termaudit_storage::run_control_listener(
                 database_url(&settings)?,
@@ -78,6 +81,14 @@ impl Application {
         ];
         if settings.demo {
             background.push(tokio::spawn(demo::keep_alive(store.clone())));
+        }
+        if let Some(interval) = settings.retention_interval {
+            background.push(tokio::spawn(termaudit_retention::run(
+                store.clone(),
+                database_url(&settings)?,
+                interval,
+                shutdown.clone(),
+            )));
         }
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -93,7 +104,7 @@ impl Application {
                 .listen(listener)?
                 .shutdown_timeout(30)
                 .run();
-        Ok(Self { port, server, store, background })
+        Ok(Self { port, server, store, background, shutdown })
     }
 
     pub fn port(&self) -> u16 {
@@ -107,6 +118,8 @@ impl Application {
     /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let result = self.server.await;
+        // Let a sweep finish its current batch, then stop whatever is left.
+        self.shutdown.cancel();
         for task in self.background {
             task.abort();
         }

@@ -32,6 +32,29 @@ enum Command {
     Project(ProjectCommand),
     /// Print the OpenAPI document of this build.
     Openapi,
+    /// Run the retention sweep, or show what it would purge.
+    Sweep(SweepArgs),
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct SweepArgs {
+    /// Purge every recording whose retention has passed, now (for cron).
+    #[arg(long)]
+    once: bool,
+    /// List what a sweep would purge and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// With --dry-run: judge expiry as of this time (RFC 3339), e.g. to see
+    /// what next month's sweeps will purge.
+    #[arg(long, requires = "dry_run", value_parser = parse_time)]
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|err| format!("not an RFC 3339 time (like 2026-12-01T00:00:00Z): {err}"))
 }
 
 #[derive(Args)]
@@ -150,6 +173,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 other => other.into(),
             })?;
             println!("created project {} ({})", project.slug, project.name);
+            Ok(())
+        }
+        Command::Sweep(args) => {
+            let store = termaudit_server::prepare_database(&settings).await?;
+            if args.dry_run {
+                let as_of = args.as_of.unwrap_or_else(chrono::Utc::now);
+                let expired = store.expired_recordings(as_of, None, i64::MAX).await?;
+                println!(
+                    "{} recording(s) would be purged as of {}",
+                    expired.len(),
+                    as_of.to_rfc3339()
+                );
+                for r in expired {
+                    println!(
+                        "{}\t{}\t{}\tended {}\t{} days\t{} bytes",
+                        r.session_id,
+                        r.target_name,
+                        r.environment_class,
+                        r.ended_at.to_rfc3339(),
+                        r.retention_days,
+                        r.size_bytes
+                    );
+                }
+                return Ok(());
+            }
+            let url = termaudit_server::database_url(&settings)?;
+            let report = termaudit_retention::sweep_once(
+                &store,
+                &url,
+                chrono::Utc::now(),
+                termaudit_retention::SweepOptions::default(),
+            )
+            .await?;
+            match report {
+                termaudit_retention::SweepReport::Skipped => {
+                    println!("another sweep is running; nothing done")
+                }
+                termaudit_retention::SweepReport::Completed { purged, bytes_freed, .. }
+                | termaudit_retention::SweepReport::Partial { purged, bytes_freed, .. } => {
+                    println!("purged {purged} recording(s), freed {bytes_freed} bytes")
+                }
+            }
             Ok(())
         }
         Command::Openapi => {

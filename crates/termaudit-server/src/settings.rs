@@ -39,6 +39,10 @@ pub struct Settings {
     /// `TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS`: a live session whose gateway
     /// sends no heartbeat for this long is marked dropped (`gateway_lost`).
     pub heartbeat_timeout: std::time::Duration,
+    /// `TERMAUDIT_RETENTION_INTERVAL_SECONDS`: how often the retention sweep
+    /// runs (also once at start-up); `0` turns the in-server sweep off (for
+    /// deployments that run `termaudit sweep --once` from cron instead).
+    pub retention_interval: Option<std::time::Duration>,
 }
 
 /// The settings a deployment can make, for `--help` and the README.
@@ -54,6 +58,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("TERMAUDIT_DB_POOL_SIZE", "16"),
     ("TERMAUDIT_DEMO", "false"),
     ("TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS", "60"),
+    ("TERMAUDIT_RETENTION_INTERVAL_SECONDS", "3600 (0: no sweep in the server)"),
 ];
 
 struct Source {
@@ -128,6 +133,7 @@ impl Default for Settings {
             db_pool_size: 16,
             demo: false,
             heartbeat_timeout: std::time::Duration::from_secs(60),
+            retention_interval: Some(std::time::Duration::from_secs(3600)),
         }
     }
 }
@@ -179,6 +185,16 @@ impl Settings {
                     )?,
                 ),
                 None => std::time::Duration::from_secs(60),
+            },
+            retention_interval: match source.get("TERMAUDIT_RETENTION_INTERVAL_SECONDS") {
+                Some(v) => match v.parse::<u64>() {
+                    Ok(0) => None,
+                    Ok(n) if n <= 7 * 86_400 => Some(std::time::Duration::from_secs(n)),
+                    _ => {
+                        bail!("TERMAUDIT_RETENTION_INTERVAL_SECONDS must be 0 to 604800, not {v:?}")
+                    }
+                },
+                None => Some(std::time::Duration::from_secs(3600)),
             },
         })
     }

@@ -13,6 +13,7 @@ mod policy;
 mod pool;
 mod projects;
 mod recordings;
+mod retention;
 mod row;
 mod sessions;
 mod targets;
@@ -30,6 +31,7 @@ pub use recordings::{
     RecordingRow, SNAPSHOT_EVERY, SNAPSHOT_EVERY_OUTPUT, Window, finalize_recording, header_size,
     purge_recording,
 };
+pub use retention::{BatchOutcome, ExpiredRecording, RetentionRunRow, SweepLock};
 pub use sessions::{
     Activity, ActivityRow, Actor, AppendError, AppendOutcome, CONTROL_CHANNEL, ControlEvent,
     DatabaseEvent, DatabaseEventRow, ExpiryReport, NewSession, ReconnectGrant, SessionChange,

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use sha2::{Digest, Sha256};
 use termaudit_domain::{
-    AuditEventType, EnvironmentClass, TerminalPolicy,
+    AuditEventType, EnvironmentClass,
     asciicast::{
         CastError, Decoder, Event, EventCode, Micros, Replay, TerminalSnapshot, TextMatch,
         TextSearch, Version,
@@ -788,24 +788,6 @@ impl Store {
         let row =
             client.query_opt(include_str!("sql/recording_by_session.sql"), &[&session_id]).await?;
         Ok(row.as_ref().map(RecordingRow::from))
-    }
-
-    /// The project's terminal policy, or the defaults when it has none.
-    pub async fn recording_retention_policy(
-        &self,
-        project_id: Uuid,
-    ) -> Result<TerminalPolicy, StorageError> {
-        let client = self.client().await?;
-        let row =
-            client.query_opt(include_str!("sql/recording_policy.sql"), &[&project_id]).await?;
-        let days = |v: i32| u32::try_from(v).unwrap_or(1);
-        Ok(row.map_or_else(TerminalPolicy::default, |row| TerminalPolicy {
-            retention_days_production: days(row.get(0)),
-            retention_days_non_production: days(row.get(1)),
-            record_non_production: row.get(2),
-            require_reason_non_production: row.get(3),
-            reconnect_grace_seconds: days(row.get(4)),
-        }))
     }
 
     /// Every marker of a recording, in time order: those uploaded in it and

@@ -1,6 +1,8 @@
 //! The HTTP API, end to end: each test starts the real server against its
 //! own database.
 
+#![allow(clippy::unwrap_used)] // A test that cannot unwrap should fail loudly.
+
 mod auth;
 mod errors;
 mod health;
@@ -8,4 +10,5 @@ mod openapi;
 mod policy;
 mod projects;
 mod recordings;
+mod retention;
 mod sessions;

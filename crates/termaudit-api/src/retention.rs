@@ -1,0 +1,131 @@
+//! The retention sweep's status for a project, and the metrics endpoint.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{Duration, Utc};
+use termaudit_api_types as dto;
+use termaudit_domain::recording_expires_at;
+use termaudit_storage::RetentionRunRow;
+
+use crate::{AppState, Caller, error::ApiError};
+
+/// The window `expiring` looks ahead.
+const LOOKAHEAD_DAYS: i64 = 7;
+const LISTED: i64 = 100;
+
+fn next_run(state: &AppState, last: Option<&RetentionRunRow>) -> chrono::DateTime<Utc> {
+    let interval = Duration::from_std(state.retention_interval).unwrap_or(Duration::hours(1));
+    match last {
+        Some(run) => (run.started_at + interval).max(Utc::now()),
+        None => Utc::now(),
+    }
+}
+
+/// When the retention sweep last ran (with what it purged in this project),
+/// when it runs next, and which of the project's recordings expire within
+/// 7 days.
+#[utoipa::path(
+    tag = "policy",
+    params(("project" = String, Path, description = "The project's slug")),
+    responses((status = 200, body = dto::RetentionStatus))
+)]
+#[get("/projects/{project}/retention")]
+pub async fn retention_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+    project: web::Path<String>,
+) -> Result<web::Json<dto::RetentionStatus>, ApiError> {
+    caller.member_of(&project)?;
+    let project = state.project(&project).await?;
+    let last = state.store.last_retention_run(project.id).await?;
+    let horizon = Utc::now() + Duration::days(LOOKAHEAD_DAYS);
+    // One more than listed tells whether the list is cut.
+    let expiring = state.store.expired_recordings(horizon, Some(project.id), 10_000).await?;
+    let policy = state.store.policy(project.id).await?.policy;
+    Ok(web::Json(dto::RetentionStatus {
+        next_run_at: next_run(&state, last.as_ref()),
+        interval_seconds: state.retention_interval.as_secs(),
+        last_run: last.map(|run| dto::RetentionRun {
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            as_of: run.as_of,
+            status: run.status,
+            purged: run.project_purged,
+            bytes_freed: run.project_bytes_freed,
+            errors: run.errors,
+        }),
+        expiring_count: expiring.len(),
+        expiring: expiring
+            .into_iter()
+            .take(LISTED as usize)
+            .map(|r| dto::ExpiringRecording {
+                expires_at: recording_expires_at(r.ended_at, r.environment_class, &policy),
+                session_id: r.session_id,
+                target_name: r.target_name,
+                environment_class: r.environment_class.to_string(),
+                ended_at: r.ended_at,
+                size_bytes: r.size_bytes,
+            })
+            .collect(),
+    }))
+}
+
+/// Prometheus metrics for operators (no token: bind the server where only
+/// your monitoring reaches it). Covers the retention sweep across projects.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String))
+)]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let last = state.store.last_retention_run_any().await?;
+    let expiring = state.store.count_expiring(Utc::now() + Duration::days(LOOKAHEAD_DAYS)).await?;
+    let mut text = String::new();
+    let mut gauge = |name: &str, help: &str, value: f64| {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
+    };
+    if let Some(run) = &last {
+        gauge(
+            "termaudit_retention_last_run_start_seconds",
+            "When the last retention sweep started (Unix time).",
+            run.started_at.timestamp() as f64,
+        );
+        if let Some(finished) = run.finished_at {
+            gauge(
+                "termaudit_retention_last_run_end_seconds",
+                "When the last retention sweep ended (Unix time).",
+                finished.timestamp() as f64,
+            );
+        }
+        gauge(
+            "termaudit_retention_last_run_purged",
+            "Recordings the last sweep purged.",
+            f64::from(run.purged),
+        );
+        gauge(
+            "termaudit_retention_last_run_bytes_freed",
+            "Stored bytes the last sweep freed.",
+            run.bytes_freed as f64,
+        );
+        gauge(
+            "termaudit_retention_last_run_errors",
+            "Errors the last sweep met.",
+            f64::from(run.errors),
+        );
+        gauge(
+            "termaudit_retention_last_run_completed",
+            "1 when the last sweep completed.",
+            f64::from(u8::from(run.status == "completed")),
+        );
+    }
+    gauge(
+        "termaudit_retention_next_run_seconds",
+        "When the next sweep is due (Unix time).",
+        next_run(&state, last.as_ref()).timestamp() as f64,
+    );
+    gauge(
+        "termaudit_retention_expiring_7d",
+        "Recordings that expire within 7 days or await purging.",
+        expiring as f64,
+    );
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text))
+}

@@ -1,0 +1,268 @@
+//! The retention sweep's storage: which recordings have expired, purging
+//! them in short transactions, the record of each run, and the lock that
+//! lets one sweeper run at a time across replicas.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use termaudit_domain::{AuditEventType, EnvironmentClass, TerminalPolicy};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::{
+    DatabaseUrl, NewAuditEvent, StorageError, Store, append_audit, purge_recording,
+    row::parse_enum, sessions::micros,
+};
+
+/// A fixed key for the sweeper's advisory lock ("termswep").
+const SWEEP_LOCK: i64 = 0x7465_726d_7377_6570;
+
+/// A recording whose retention has passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredRecording {
+    pub session_id: Uuid,
+    pub project_id: Uuid,
+    pub target_name: String,
+    pub environment_class: EnvironmentClass,
+    pub ended_at: DateTime<Utc>,
+    pub retention_days: u32,
+    /// The downloadable file's size.
+    pub size_bytes: i64,
+    /// What its stored (compressed) chunks take.
+    pub stored_bytes: i64,
+}
+
+impl TryFrom<Row> for ExpiredRecording {
+    type Error = StorageError;
+
+    fn try_from(row: Row) -> Result<Self, StorageError> {
+        let days: i32 = row.try_get("retention_days")?;
+        Ok(Self {
+            session_id: row.try_get("session_id")?,
+            project_id: row.try_get("project_id")?,
+            target_name: row.try_get("target_name")?,
+            environment_class: parse_enum(&row, "environment_class")?,
+            ended_at: row.try_get("ended_at")?,
+            retention_days: u32::try_from(days).unwrap_or_default(),
+            size_bytes: row.try_get("size_bytes")?,
+            stored_bytes: row.try_get("stored_bytes")?,
+        })
+    }
+}
+
+/// Held while a sweep runs: a session-level advisory lock on its own
+/// connection, released when dropped (or when the process dies).
+pub struct SweepLock {
+    client: tokio_postgres::Client,
+}
+
+impl SweepLock {
+    pub async fn release(self) -> Result<(), StorageError> {
+        self.client.execute("SELECT pg_advisory_unlock($1)", &[&SWEEP_LOCK]).await?;
+        Ok(())
+    }
+}
+
+/// What one purged batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BatchOutcome {
+    /// Recordings found expired in this batch.
+    pub found: usize,
+    pub purged: usize,
+    pub bytes_freed: i64,
+}
+
+/// A run of the sweep, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionRunRow {
+    pub id: i64,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub as_of: DateTime<Utc>,
+    pub status: String,
+    pub purged: i32,
+    pub bytes_freed: i64,
+    pub errors: i32,
+    /// What this run purged in the asking project.
+    pub project_purged: i32,
+    pub project_bytes_freed: i64,
+}
+
+fn defaults() -> (i32, i32) {
+    let d = TerminalPolicy::default();
+    (d.retention_days_production as i32, d.retention_days_non_production as i32)
+}
+
+impl Store {
+    /// The sweeper lock, or `None` when another sweeper holds it.
+    pub async fn try_lock_sweeper(
+        &self,
+        url: &DatabaseUrl,
+    ) -> Result<Option<SweepLock>, StorageError> {
+        let client = url.connect().await?;
+        let row = client.query_one("SELECT pg_try_advisory_lock($1)", &[&SWEEP_LOCK]).await?;
+        Ok(row.get::<_, bool>(0).then_some(SweepLock { client }))
+    }
+
+    /// Recordings expired at `as_of` (all projects, or one), oldest first.
+    pub async fn expired_recordings(
+        &self,
+        as_of: DateTime<Utc>,
+        project_id: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<ExpiredRecording>, StorageError> {
+        let (prod, non_prod) = defaults();
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                include_str!("sql/retention_expired.sql"),
+                &[&as_of, &prod, &non_prod, &limit, &project_id],
+            )
+            .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// How many recordings (all projects) expire by `as_of`.
+    pub async fn count_expiring(&self, as_of: DateTime<Utc>) -> Result<i64, StorageError> {
+        let (prod, non_prod) = defaults();
+        let sql = format!("SELECT count(*) FROM ({}) e", include_str!("sql/retention_expired.sql"));
+        let client = self.client().await?;
+        let row = client
+            .query_one(&sql, &[&micros(as_of), &prod, &non_prod, &i64::MAX, &None::<Uuid>])
+            .await?;
+        Ok(row.get(0))
+    }
+
+    /// The newest run over all projects (for metrics).
+    pub async fn last_retention_run_any(&self) -> Result<Option<RetentionRunRow>, StorageError> {
+        self.last_retention_run(Uuid::nil()).await
+    }
+
+    /// Records the start of a run; runs left `running` by a sweeper that died
+    /// are marked `interrupted` (call while holding the sweeper lock).
+    pub async fn start_retention_run(
+        &self,
+        started_at: DateTime<Utc>,
+        as_of: DateTime<Utc>,
+    ) -> Result<i64, StorageError> {
+        let client = self.client().await?;
+        client
+            .execute(include_str!("sql/retention_run_abandoned.sql"), &[&micros(started_at)])
+            .await?;
+        let row = client
+            .query_one(
+                include_str!("sql/retention_run_start.sql"),
+                &[&micros(started_at), &micros(as_of)],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    /// Purges up to `limit` expired recordings in one short transaction:
+    /// deletes their content, marks them purged, audits `recording.purged`
+    /// in their project and counts them in the run.
+    pub async fn purge_expired_batch(
+        &self,
+        run_id: i64,
+        as_of: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<BatchOutcome, StorageError> {
+        let as_of = micros(as_of);
+        let expired = self.expired_recordings(as_of, None, limit).await?;
+        let mut outcome = BatchOutcome { found: expired.len(), ..Default::default() };
+        if expired.is_empty() {
+            return Ok(outcome);
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let ids: Vec<Uuid> = expired.iter().map(|e| e.session_id).collect();
+        let claimed: Vec<Uuid> = tx
+            .query(include_str!("sql/retention_lock_batch.sql"), &[&ids])
+            .await?
+            .into_iter()
+            .map(|row| row.get(0))
+            .collect();
+        for recording in expired.iter().filter(|e| claimed.contains(&e.session_id)) {
+            let expired_at =
+                recording.ended_at + chrono::Duration::days(i64::from(recording.retention_days));
+            let reason = format!(
+                "retention: {} days for {} sessions, expired {}",
+                recording.retention_days,
+                recording.environment_class,
+                expired_at.to_rfc3339()
+            );
+            if !purge_recording(&*tx, recording.session_id, as_of, &reason).await? {
+                continue;
+            }
+            let audit = NewAuditEvent::new(recording.project_id, AuditEventType::RecordingPurged)
+                .session(recording.session_id)
+                .at(as_of)
+                .details(json!({
+                    "environment_class": recording.environment_class.as_str(),
+                    "ended_at": recording.ended_at,
+                    "retention_days": recording.retention_days,
+                    "expired_at": expired_at,
+                    "size_bytes": recording.size_bytes,
+                    "bytes_freed": recording.stored_bytes,
+                    "run_id": run_id,
+                }));
+            append_audit(&*tx, &audit).await?;
+            tx.execute(
+                include_str!("sql/retention_run_project_progress.sql"),
+                &[&run_id, &recording.project_id, &recording.stored_bytes],
+            )
+            .await?;
+            outcome.purged += 1;
+            outcome.bytes_freed += recording.stored_bytes;
+        }
+        tx.execute(
+            include_str!("sql/retention_run_progress.sql"),
+            &[&run_id, &(outcome.purged as i32), &outcome.bytes_freed],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    pub async fn finish_retention_run(
+        &self,
+        run_id: i64,
+        finished_at: DateTime<Utc>,
+        status: &str,
+        errors: i32,
+        error_detail: Option<&str>,
+    ) -> Result<(), StorageError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                include_str!("sql/retention_run_finish.sql"),
+                &[&run_id, &micros(finished_at), &status, &errors, &error_detail],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The newest run, with what it purged in `project_id`.
+    pub async fn last_retention_run(
+        &self,
+        project_id: Uuid,
+    ) -> Result<Option<RetentionRunRow>, StorageError> {
+        let client = self.client().await?;
+        let row =
+            client.query_opt(include_str!("sql/retention_last_run.sql"), &[&project_id]).await?;
+        row.map(|row| -> Result<RetentionRunRow, StorageError> {
+            Ok(RetentionRunRow {
+                id: row.try_get("id")?,
+                started_at: row.try_get("started_at")?,
+                finished_at: row.try_get("finished_at")?,
+                as_of: row.try_get("as_of")?,
+                status: row.try_get("status")?,
+                purged: row.try_get("purged")?,
+                bytes_freed: row.try_get("bytes_freed")?,
+                errors: row.try_get("errors")?,
+                project_purged: row.try_get("project_purged")?,
+                project_bytes_freed: row.try_get("project_bytes_freed")?,
+            })
+        })
+        .transpose()
+    }
+}
