@@ -37,7 +37,7 @@ enum Command {
 }
 
 #[derive(Args)]
-#[group(required = true, multiple = false)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["once", "dry_run"])))]
 struct SweepArgs {
     /// Purge every recording whose retention has passed, now (for cron).
     #[arg(long)]
