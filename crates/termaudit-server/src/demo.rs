@@ -105,6 +105,18 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
         if !activity.is_empty() {
             store.append_activity(session.id, &activity).await?;
         }
+        if recorded && !commands.is_empty() {
+            let host = target.name.as_str();
+            for (seq, body) in demo_cast(subject, host, commands, Some(opened_at.timestamp()))
+                .into_iter()
+                .enumerate()
+            {
+                store
+                    .append_chunk(project.id, session.id, seq as u32, body.into())
+                    .await
+                    .map_err(|err| anyhow::anyhow!("cannot store a demo recording: {err}"))?;
+            }
+        }
         if mode == SessionMode::Database {
             let statements = [
                 ("SELECT count(*) FROM orders WHERE total IS NULL", Some(1), None),
@@ -184,4 +196,75 @@ async fn heartbeat_live_sessions(store: &Store) -> anyhow::Result<()> {
             .await;
     }
     Ok(())
+}
+
+/// A plausible terminal recording of `commands` being typed and answered, so
+/// the demo's player has something to play: a coloured prompt, typing, and
+/// output with colours, in asciicast v2 split into two chunks.
+fn demo_cast(user: &str, host: &str, commands: &[&str], started: Option<i64>) -> [String; 2] {
+    use termaudit_domain::asciicast::{Event, Header, Micros};
+    let mut header = Header::new(100, 28);
+    header.timestamp = started;
+    header.title = Some(format!("{user}@{host}"));
+    let mut lines = Vec::new();
+    let mut t: u64 = 400_000;
+    let emit = |lines: &mut Vec<String>, t: u64, data: String| {
+        lines.push(Event::output(Micros(t), data).to_line());
+    };
+    let prompt = format!("\u{1b}[1;32m{user}@{host}\u{1b}[0m:\u{1b}[1;34m~\u{1b}[0m$ ");
+    for command in commands {
+        emit(&mut lines, t, prompt.clone());
+        t += 900_000;
+        for ch in command.chars() {
+            emit(&mut lines, t, ch.to_string());
+            t += 70_000 + (u64::from(ch) % 5) * 20_000;
+        }
+        emit(&mut lines, t, "\r\n".into());
+        t += 300_000;
+        for line in demo_output(command) {
+            emit(&mut lines, t, format!("{line}\r\n"));
+            t += 45_000;
+        }
+        t += 1_500_000;
+    }
+    emit(&mut lines, t, prompt);
+    t += 2_000_000;
+    emit(&mut lines, t, "logout\r\n".into());
+    let half = lines.len() / 2;
+    let second = lines.split_off(half);
+    [format!("{}\n{}\n", header.to_line(), lines.join("\n")), format!("{}\n", second.join("\n"))]
+}
+
+fn demo_output(command: &str) -> Vec<String> {
+    let green = |s: &str| format!("\u{1b}[32m{s}\u{1b}[0m");
+    let red = |s: &str| format!("\u{1b}[1;31m{s}\u{1b}[0m");
+    if command.starts_with("systemctl status") {
+        vec![
+            format!("{} invoice-worker.service - Invoice worker", red("●")),
+            "     Loaded: loaded (/etc/systemd/system/invoice-worker.service; enabled)".into(),
+            format!(
+                "     Active: {} since Tue 09:12:01 UTC; 3h ago",
+                red("failed (Result: exit-code)")
+            ),
+            "    Process: 48121 ExecStart=/opt/billing/bin/invoice-worker (code=exited, status=75)"
+                .into(),
+        ]
+    } else if command.starts_with("journalctl") {
+        vec![
+            "09:11:58 invoice-worker[48121]: connecting to queue amqp://billing-mq:5672".into(),
+            format!(
+                "09:12:01 invoice-worker[48121]: {} queue connection refused; giving up",
+                red("ERROR")
+            ),
+        ]
+    } else if command.starts_with("systemctl restart") {
+        vec![]
+    } else if command.starts_with("Check")
+        || command.starts_with("Issue")
+        || command.starts_with("Reload")
+    {
+        vec![format!("[{}] {command}", green("ok"))]
+    } else {
+        vec![format!("{} warmed 12,480 keys in 3.2 s", green("✔"))]
+    }
 }

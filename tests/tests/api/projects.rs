@@ -55,4 +55,22 @@ async fn demo_mode_loads_a_project_with_sessions_in_every_state() {
     )
     .await;
     assert!(!audit["items"].as_array().expect("events").is_empty());
+
+    // The recorded shell sessions have recordings to play.
+    let viewer =
+        app.token("newcomer", "demo", &[Permission::ViewHistory, Permission::ViewRecording]);
+    let shell = sessions
+        .iter()
+        .find(|s| s["mode"] == "shell" && s["recorded"] == true)
+        .expect("a recorded shell session");
+    let path = format!(
+        "/api/v1/projects/demo/sessions/{}/recording",
+        shell["id"].as_str().unwrap_or_default()
+    );
+    let recording: serde_json::Value = json(app.get(&path, &viewer).await, 200).await;
+    assert_eq!(recording["state"], "available", "{recording}");
+    assert!(recording["event_count"].as_i64().unwrap_or_default() > 50, "{recording}");
+    let hits: serde_json::Value =
+        json(app.get(&format!("{path}/search?q=connection%20refused"), &viewer).await, 200).await;
+    assert!(hits["matches"].as_array().is_some_and(|m| !m.is_empty()), "{hits}");
 }
