@@ -5,10 +5,12 @@
 //! for the OpenAPI document, and its doc comments become the descriptions
 //! there.
 
+mod export;
 mod sessions;
 
 use serde::{Deserialize, Serialize};
 
+pub use export::*;
 pub use sessions::*;
 
 #[cfg(feature = "openapi")]

@@ -21,6 +21,7 @@ use crate::error::{PROBLEM_JSON, ProblemKind};
         (name = "targets", description = "The application and database targets sessions open on"),
         (name = "sessions", description = "Terminal sessions: history, lifecycle (the gateway's ingest side), revoke and reconnect"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "export", description = "History export for an external audit trail: CSV, JSON or NDJSON, streamed"),
         (name = "control", description = "Control events for terminal gateways"),
         (name = "operations", description = "Health and readiness probes"),
     ),
