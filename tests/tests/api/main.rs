@@ -3,6 +3,7 @@
 
 mod auth;
 mod errors;
+mod export;
 mod health;
 mod openapi;
 mod projects;
