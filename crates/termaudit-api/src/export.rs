@@ -11,10 +11,10 @@ use actix_web::{
 };
 use chrono::Utc;
 use futures_util::{StreamExt, stream};
-use serde_json::json;
 use termaudit_api_types as dto;
 use termaudit_domain::{
-    AuditEventType, ExportEncoder, ExportFilter, ExportFormat, ExportInclude, Permission,
+    AuditEventType, ExportEncoder, ExportFilter, ExportFormat, ExportInclude, ExportOutcome,
+    Permission, export_audit_details,
 };
 use termaudit_storage::{NewAuditEvent, StorageError, Store};
 use uuid::Uuid;
@@ -126,7 +126,7 @@ fn encode(
                                 Err(err) => {
                                     tracing::error!(error = %err, "the export failed midway");
                                     audit.rows = encoder.records();
-                                    audit.finish("failed").await;
+                                    audit.finish(ExportOutcome::Failed).await;
                                     return Some((Err(err), (records, encoder, audit, Step::Done)));
                                 }
                             }
@@ -136,7 +136,7 @@ fn encode(
                     None => {
                         encoder.finish(&mut out);
                         audit.rows = encoder.records();
-                        audit.finish("completed").await;
+                        audit.finish(ExportOutcome::Completed).await;
                         step = Step::Done;
                     }
                 },
@@ -163,20 +163,13 @@ struct ExportAudit {
 }
 
 impl ExportAudit {
-    fn event(&self, outcome: &str) -> NewAuditEvent {
+    fn event(&self, outcome: ExportOutcome) -> NewAuditEvent {
         NewAuditEvent::new(self.project_id, AuditEventType::HistoryExported)
             .actor(&self.actor.0, &self.actor.1)
-            .details(json!({
-                "via": "api",
-                "format": self.format.as_str(),
-                "filters": self.filter.to_json(),
-                "rows": self.rows,
-                "completed": outcome == "completed",
-                "outcome": outcome,
-            }))
+            .details(export_audit_details("api", self.format, &self.filter, self.rows, outcome))
     }
 
-    async fn finish(&mut self, outcome: &str) {
+    async fn finish(&mut self, outcome: ExportOutcome) {
         self.armed = false;
         if let Err(err) = self.store.append_audit(&self.event(outcome)).await {
             tracing::error!(error = %err, "the export could not be audited");
@@ -190,7 +183,7 @@ impl Drop for ExportAudit {
             return;
         }
         tracing::info!(rows = self.rows, "the client went away during an export");
-        let event = self.event("client_disconnected");
+        let event = self.event(ExportOutcome::ClientDisconnected);
         let store = self.store.clone();
         tokio::spawn(async move {
             if let Err(err) = store.append_audit(&event).await {

@@ -198,6 +198,43 @@ impl ExportFilter {
     }
 }
 
+/// How an export ended, as its `history.exported` audit entry says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExportOutcome {
+    /// Every record was written.
+    Completed,
+    /// Reading the database failed midway.
+    Failed,
+    /// The reader went away before the end.
+    ClientDisconnected,
+}
+
+str_enum!(ExportOutcome, "outcome", {
+    ExportOutcome::Completed => "completed",
+    ExportOutcome::Failed => "failed",
+    ExportOutcome::ClientDisconnected => "client_disconnected",
+});
+
+/// The details of a `history.exported` audit entry: how (`via`: `api` or
+/// `cli`), in which format, with which filters, how many records were
+/// written and how it ended.
+pub fn export_audit_details(
+    via: &str,
+    format: ExportFormat,
+    filter: &ExportFilter,
+    rows: u64,
+    outcome: ExportOutcome,
+) -> serde_json::Value {
+    serde_json::json!({
+        "via": via,
+        "format": format.as_str(),
+        "filters": filter.to_json(),
+        "rows": rows,
+        "completed": outcome == ExportOutcome::Completed,
+        "outcome": outcome.as_str(),
+    })
+}
+
 /// Times are written as RFC 3339 in UTC with microseconds, the precision
 /// they are stored with, so every time has the same width and sorts as text.
 pub fn rfc3339(t: DateTime<Utc>) -> String {

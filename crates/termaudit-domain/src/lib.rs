@@ -17,8 +17,8 @@ mod target;
 pub use audit::AuditEventType;
 pub use error::{DomainError, FieldError, parse_bounded};
 pub use export::{
-    CSV_COLUMNS, ExportEncoder, ExportFilter, ExportFormat, ExportInclude, ExportRecord,
-    RecordType, neutralise_formula, rfc3339, write_csv_row,
+    CSV_COLUMNS, ExportEncoder, ExportFilter, ExportFormat, ExportInclude, ExportOutcome,
+    ExportRecord, RecordType, export_audit_details, neutralise_formula, rfc3339, write_csv_row,
 };
 pub use permission::{Permission, PermissionSet};
 pub use policy::{GRACE_SECONDS, RETENTION_DAYS, TerminalPolicy};
