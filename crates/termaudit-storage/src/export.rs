@@ -203,6 +203,31 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The benchmark's baseline: PostgreSQL's own `COPY (...) TO STDOUT
+    /// (FORMAT csv)` of the same rows, unfiltered, handing each chunk to
+    /// `sink`. Returns the bytes copied.
+    pub async fn export_copy_csv(
+        &self,
+        project_id: Uuid,
+        mut sink: impl FnMut(&[u8]),
+    ) -> Result<u64, StorageError> {
+        use futures_util::TryStreamExt;
+        let (sql, _) = export_query(project_id, &ExportFilter::default());
+        // COPY takes no parameters; the project id is the only one here.
+        let sql = sql.replace("$1", &format!("'{project_id}'::uuid"));
+        let client = self.client().await?;
+        let stream = client.copy_out(&format!("COPY ({sql}) TO STDOUT (FORMAT csv)")).await?;
+        futures_util::pin_mut!(stream);
+        let mut bytes = 0;
+        while let Some(chunk) = stream.try_next().await? {
+            bytes += chunk.len() as u64;
+            sink(&chunk);
+        }
+        Ok(bytes)
+    }
+}
+
 async fn run_export(
     store: Store,
     sql: String,
