@@ -5,12 +5,14 @@
 //! for the OpenAPI document, and its doc comments become the descriptions
 //! there.
 
+mod export;
 mod policy;
 mod retention;
 mod sessions;
 
 use serde::{Deserialize, Serialize};
 
+pub use export::*;
 pub use policy::*;
 pub use retention::*;
 pub use sessions::*;

@@ -8,6 +8,7 @@
 pub mod auth;
 mod control;
 pub mod error;
+mod export;
 mod health;
 mod openapi;
 mod policy;
@@ -91,6 +92,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(sessions::append_database_events)
             .service(sessions::list_database_events)
             .service(sessions::list_audit_events)
+            .service(export::export)
             .service(control::control_events)
             .service(policy::get_policy)
             .service(policy::put_policy)

@@ -22,6 +22,7 @@ use crate::error::{PROBLEM_JSON, ProblemKind};
         (name = "sessions", description = "Terminal sessions: history, lifecycle (the gateway's ingest side), revoke and reconnect"),
         (name = "audit", description = "The append-only audit log"),
         (name = "policy", description = "The terminal policy (retention, recording, reasons, reconnect grace) and legal holds"),
+        (name = "export", description = "History export for an external audit trail: CSV, JSON or NDJSON, streamed"),
         (name = "control", description = "Control events for terminal gateways"),
         (name = "recordings", description = "Sessions' terminal recordings (asciicast v2): ingest in chunks, summary, windows for players, search, download. They cannot be deleted: retention policy purges them."),
         (name = "operations", description = "Health and readiness probes"),

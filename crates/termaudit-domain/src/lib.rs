@@ -7,6 +7,7 @@
 pub mod asciicast;
 mod audit;
 mod error;
+mod export;
 mod permission;
 mod policy;
 mod project;
@@ -16,6 +17,10 @@ mod target;
 
 pub use audit::AuditEventType;
 pub use error::{DomainError, FieldError, parse_bounded};
+pub use export::{
+    CSV_COLUMNS, ExportEncoder, ExportFilter, ExportFormat, ExportInclude, ExportOutcome,
+    ExportRecord, RecordType, export_audit_details, neutralise_formula, rfc3339, write_csv_row,
+};
 pub use permission::{Permission, PermissionSet};
 pub use policy::{GRACE_SECONDS, RETENTION_DAYS, TerminalPolicy};
 pub use project::{ProjectName, ProjectSlug};

@@ -2,6 +2,7 @@
 //! server and the background tasks together.
 
 mod demo;
+mod export;
 mod secret;
 mod settings;
 
@@ -11,6 +12,7 @@ use anyhow::Context;
 use termaudit_api::{AppState, AuthConfig, Authenticator, TokenIssuer};
 use termaudit_storage::{DatabaseUrl, Store};
 
+pub use export::{ExportJob, export_history};
 pub use settings::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings, VARIABLES};
 
 /// Connects to the database, creating it when missing, and applies migrations.

@@ -2,7 +2,7 @@ use std::{collections::BTreeMap, path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use termaudit_domain::{Permission, ProjectName, ProjectSlug};
+use termaudit_domain::{ExportFilter, Permission, ProjectName, ProjectSlug};
 use termaudit_server::{Application, Settings};
 use tracing_subscriber::EnvFilter;
 
@@ -34,6 +34,9 @@ enum Command {
     Openapi,
     /// Run the retention sweep, or show what it would purge.
     Sweep(SweepArgs),
+    /// Export a project's history (sessions, terminal and database events)
+    /// as CSV, JSON or NDJSON, like `GET /api/v1/projects/{project}/export`.
+    Export(ExportArgs),
 }
 
 #[derive(Args)]
@@ -55,6 +58,46 @@ fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&chrono::Utc))
         .map_err(|err| format!("not an RFC 3339 time (like 2026-12-01T00:00:00Z): {err}"))
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The project's slug.
+    #[arg(long)]
+    project: String,
+    /// csv, json or ndjson.
+    #[arg(long, default_value = "csv")]
+    format: String,
+    /// Which records, comma-separated: sessions, terminal_events, database_events.
+    #[arg(long, default_value = "sessions,terminal_events,database_events")]
+    include: String,
+    /// Records at or after this time (RFC 3339).
+    #[arg(long)]
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Records before this time (RFC 3339).
+    #[arg(long)]
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    /// The session's status: active, dropped or closed.
+    #[arg(long)]
+    status: Option<String>,
+    /// production or non_production.
+    #[arg(long)]
+    environment_class: Option<String>,
+    /// An environment's name.
+    #[arg(long)]
+    environment: Option<String>,
+    /// A target's id.
+    #[arg(long)]
+    target_id: Option<uuid::Uuid>,
+    /// The session user's subject.
+    #[arg(long)]
+    user: Option<String>,
+    /// shell, database, runbook or command.
+    #[arg(long)]
+    mode: Option<String>,
+    /// Write to this file instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -217,6 +260,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Export(args) => {
+            let job = termaudit_server::ExportJob {
+                project: args.project,
+                format: args.format.parse()?,
+                filter: ExportFilter {
+                    include: args.include.parse()?,
+                    from: args.from,
+                    to: args.to,
+                    status: parse_opt(args.status)?,
+                    environment_class: parse_opt(args.environment_class)?,
+                    environment: args.environment,
+                    target_id: args.target_id,
+                    user_subject: args.user,
+                    mode: parse_opt(args.mode)?,
+                }
+                .validate()?,
+                output: args.output,
+            };
+            let rows = termaudit_server::export_history(&settings, &job).await?;
+            let to = job.output.map(|p| p.display().to_string()).unwrap_or("stdout".into());
+            eprintln!("exported {rows} records to {to}");
+            Ok(())
+        }
         Command::Openapi => {
             let spec =
                 termaudit_api::openapi().to_pretty_json().context("cannot render the spec")?;
@@ -224,6 +290,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Parses an optional domain value given on the command line.
+fn parse_opt<T: std::str::FromStr<Err = termaudit_domain::DomainError>>(
+    value: Option<String>,
+) -> anyhow::Result<Option<T>> {
+    Ok(value.map(|v| v.parse()).transpose()?)
 }
 
 /// Pairs each `--permission` with the `--project` before it on the command line.

@@ -5,6 +5,7 @@
 
 mod auth;
 mod errors;
+mod export;
 mod health;
 mod openapi;
 mod policy;

@@ -1,0 +1,119 @@
+//! The history export: its query and the record every format carries.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[cfg(feature = "openapi")]
+use utoipa::{IntoParams, ToSchema};
+
+/// What to export: the format, which kinds of record, and the history
+/// filters. Every filter is optional; they combine with AND. The time range
+/// applies to each record's own `time`; the session filters apply to events
+/// through the session they belong to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ExportQuery {
+    /// `csv` (the default), `json` or `ndjson`.
+    #[cfg_attr(feature = "openapi", param(example = "csv"))]
+    pub format: Option<String>,
+    /// Which records, comma-separated: `sessions`, `terminal_events`,
+    /// `database_events` (default: all three).
+    #[cfg_attr(feature = "openapi", param(example = "sessions,terminal_events,database_events"))]
+    pub include: Option<String>,
+    /// Records at or after this time (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Records before this time (RFC 3339); must be later than `from`.
+    pub to: Option<DateTime<Utc>>,
+    /// The session's status: `active`, `dropped` or `closed`.
+    pub status: Option<String>,
+    /// `production` or `non_production`.
+    pub environment_class: Option<String>,
+    /// An environment's name.
+    pub environment: Option<String>,
+    pub target_id: Option<Uuid>,
+    /// The session user's subject.
+    pub user: Option<String>,
+    /// `shell`, `database`, `runbook` or `command`.
+    pub mode: Option<String>,
+}
+
+/// One record of an export. Sessions (at the time they opened), the
+/// terminal events of those sessions (audit events such as `session.opened`,
+/// `session.dropped`, `session.revoked`, `session.closed`) and their database
+/// events (`database.statement`), in one stream ordered by `time`, then
+/// `record_type` (a session before its events at the same instant), then
+/// `session_id` and `event_id`. Audit entries that belong to no session
+/// (policy changes, exports) are not exported; the audit log lists them.
+///
+/// **CSV** (RFC 4180, UTF-8, CRLF line ends, no byte-order mark): a header
+/// row with these field names as columns, always all of them, in this order:
+/// `record_type, time, project, session_id, event_id, event_type, actor,
+/// user, user_name, target, target_kind, environment, environment_class,
+/// mode, reason, status, recorded, ended_at, close_reason, details`. An
+/// absent value is an empty cell, `recorded` is `true`/`false`, `details` is
+/// compact JSON text. A cell that starts with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return gets a leading `'` so a spreadsheet shows it as text
+/// instead of running it as a formula.
+///
+/// **JSON**: one document, an array of these objects (`[]` when nothing
+/// matches). **NDJSON**: one object per line (nothing when nothing matches).
+///
+/// The session columns (`user` to `close_reason`) describe the record's
+/// session as it was when the export read it, repeated on every record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "record_type": "terminal_event", "time": "2026-11-25T10:20:00.000000Z", "project": "demo",
+    "session_id": "0194c1d2-7c1a-7e2b-9c55-3f1f6f3d2a10", "event_id": 1042,
+    "event_type": "session.revoked", "actor": "carol", "user": "alice", "user_name": "Alice Example",
+    "target": "billing-api", "target_kind": "application", "environment": "prod-eu",
+    "environment_class": "production", "mode": "shell", "reason": "INC-4211: restart stuck workers",
+    "status": "closed", "recorded": true, "ended_at": "2026-11-25T10:20:00.000000Z",
+    "close_reason": "revoked", "details": {"reason": "Access outside the change window", "status_before": "active"}
+})))]
+pub struct ExportRecord {
+    /// `session`, `terminal_event` or `database_event`.
+    pub record_type: String,
+    /// A session's opening, an event's occurrence: RFC 3339, UTC, microseconds.
+    pub time: DateTime<Utc>,
+    /// The project's slug.
+    pub project: String,
+    pub session_id: Uuid,
+    /// The audit event's id (as in the audit log); absent for sessions.
+    pub event_id: Option<i64>,
+    /// The audit event's type, e.g. `session.revoked` or `database.statement`; absent for sessions.
+    pub event_type: Option<String>,
+    /// Who did it (a token subject), for events; absent for the system and for sessions.
+    pub actor: Option<String>,
+    /// The session user's subject.
+    pub user: String,
+    /// The session user's display name.
+    pub user_name: String,
+    /// The target's name when the session opened.
+    pub target: String,
+    /// `application` or `database`.
+    pub target_kind: String,
+    pub environment: String,
+    /// `production` or `non_production`.
+    pub environment_class: String,
+    /// `shell`, `database`, `runbook` or `command`.
+    pub mode: String,
+    /// Why the session was opened.
+    pub reason: Option<String>,
+    /// The session's status: `active`, `dropped` or `closed`.
+    pub status: String,
+    /// Whether the session is recorded.
+    pub recorded: bool,
+    /// When the session ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Why the session ended: `user_exit`, `revoked`, `grace_expired`, `gateway_lost`, `target_error` or `idle_timeout`.
+    pub close_reason: Option<String>,
+    /// For events, the audit entry's details (for `database.statement`:
+    /// `statement`, `database`, `rows_affected`, `duration_ms`, `error`); for
+    /// sessions, `drop_cause`, `revoked_by`, `revoked_by_name` and
+    /// `revoke_reason` when set.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub details: serde_json::Value,
+}

@@ -1,0 +1,625 @@
+//! History export: the one record shape every format shares, its fixed
+//! column set, the filters, and the encoders (CSV per RFC 4180 with formula
+//! neutralisation, one JSON document, NDJSON). Pure: the caller feeds records
+//! in and writes the bytes out, so the same code serves the HTTP API and the
+//! `termaudit export` command.
+
+use std::{borrow::Cow, fmt, str::FromStr};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Serialize, Serializer};
+use uuid::Uuid;
+
+use crate::{
+    CloseReason, DomainError, EnvironmentClass, SessionMode, SessionStatus, TargetKind,
+    target::str_enum,
+};
+
+/// The file formats of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExportFormat {
+    /// RFC 4180 CSV, UTF-8, a header row.
+    Csv,
+    /// One JSON document: an array of records.
+    Json,
+    /// Newline-delimited JSON: one record per line.
+    Ndjson,
+}
+
+str_enum!(ExportFormat, "format", {
+    ExportFormat::Csv => "csv",
+    ExportFormat::Json => "json",
+    ExportFormat::Ndjson => "ndjson",
+});
+
+impl ExportFormat {
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv; charset=utf-8; header=present",
+            Self::Json => "application/json",
+            Self::Ndjson => "application/x-ndjson",
+        }
+    }
+
+    pub const fn extension(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+/// What a record of the export is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RecordType {
+    /// A session, at the time it opened.
+    Session,
+    /// An audit event of a session other than a database statement
+    /// (`session.opened`, `session.revoked`, ...).
+    TerminalEvent,
+    /// A statement run in a database shell (`database.statement`).
+    DatabaseEvent,
+}
+
+str_enum!(RecordType, "record_type", {
+    RecordType::Session => "session",
+    RecordType::TerminalEvent => "terminal_event",
+    RecordType::DatabaseEvent => "database_event",
+});
+
+impl RecordType {
+    /// The name `include=` uses for records of this type.
+    pub const fn include_name(self) -> &'static str {
+        match self {
+            Self::Session => "sessions",
+            Self::TerminalEvent => "terminal_events",
+            Self::DatabaseEvent => "database_events",
+        }
+    }
+}
+
+impl Serialize for RecordType {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Which kinds of record an export holds (`include=sessions,terminal_events,database_events`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportInclude {
+    pub sessions: bool,
+    pub terminal_events: bool,
+    pub database_events: bool,
+}
+
+impl Default for ExportInclude {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
+impl ExportInclude {
+    pub const ALL: Self = Self { sessions: true, terminal_events: true, database_events: true };
+    const NAMES: [RecordType; 3] =
+        [RecordType::Session, RecordType::TerminalEvent, RecordType::DatabaseEvent];
+
+    /// Parses a comma-separated list of `sessions`, `terminal_events` and
+    /// `database_events`; at least one, each at most once.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let mut include = Self { sessions: false, terminal_events: false, database_events: false };
+        let expected = "must list one or more of sessions, terminal_events, database_events";
+        for name in raw.split(',').map(str::trim) {
+            let Some(kind) = Self::NAMES.iter().find(|k| k.include_name() == name) else {
+                let shown =
+                    if name.is_empty() { "an empty name".to_owned() } else { format!("{name:?}") };
+                return Err(DomainError::invalid("include", format!("{expected}, not {shown}")));
+            };
+            let slot = include.slot(*kind);
+            if *slot {
+                return Err(DomainError::invalid("include", format!("{name} is listed twice")));
+            }
+            *slot = true;
+        }
+        Ok(include)
+    }
+
+    fn slot(&mut self, kind: RecordType) -> &mut bool {
+        match kind {
+            RecordType::Session => &mut self.sessions,
+            RecordType::TerminalEvent => &mut self.terminal_events,
+            RecordType::DatabaseEvent => &mut self.database_events,
+        }
+    }
+
+    pub fn includes(&self, kind: RecordType) -> bool {
+        match kind {
+            RecordType::Session => self.sessions,
+            RecordType::TerminalEvent => self.terminal_events,
+            RecordType::DatabaseEvent => self.database_events,
+        }
+    }
+
+    /// The included kinds, by their `include=` names.
+    pub fn names(&self) -> Vec<&'static str> {
+        Self::NAMES.iter().filter(|k| self.includes(**k)).map(|k| k.include_name()).collect()
+    }
+}
+
+/// The filters of an export: the history filters, with a time range that
+/// applies to each record's own time (a session's opening, an event's
+/// occurrence). The session filters (status, environment, target, user,
+/// mode) apply to events through the session they belong to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportFilter {
+    pub include: ExportInclude,
+    /// Records at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Records before this time.
+    pub to: Option<DateTime<Utc>>,
+    pub status: Option<SessionStatus>,
+    pub environment_class: Option<EnvironmentClass>,
+    pub environment: Option<String>,
+    pub target_id: Option<Uuid>,
+    pub user_subject: Option<String>,
+    pub mode: Option<SessionMode>,
+}
+
+impl ExportFilter {
+    /// Checks what cannot be checked field by field: the range's order.
+    pub fn validate(self) -> Result<Self, DomainError> {
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && to <= from
+        {
+            return Err(DomainError::invalid("to", "must be later than from"));
+        }
+        Ok(self)
+    }
+
+    /// The filters as the `history.exported` audit entry records them.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "include": self.include.names(),
+            "from": self.from.map(rfc3339),
+            "to": self.to.map(rfc3339),
+            "status": self.status.map(SessionStatus::as_str),
+            "environment_class": self.environment_class.map(EnvironmentClass::as_str),
+            "environment": self.environment,
+            "target_id": self.target_id,
+            "user": self.user_subject,
+            "mode": self.mode.map(SessionMode::as_str),
+        })
+    }
+
+    /// The download's file name: the project and the range, e.g.
+    /// `termaudit-demo-20260101T000000Z-20260201T000000Z.csv`; an open start
+    /// reads `beginning`, an open end the time of the export (`now`).
+    pub fn file_name(&self, project: &str, format: ExportFormat, now: DateTime<Utc>) -> String {
+        let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+        let from = self.from.map(stamp).unwrap_or_else(|| "beginning".to_owned());
+        let to = stamp(self.to.unwrap_or(now));
+        format!("termaudit-{project}-{from}-{to}.{}", format.extension())
+    }
+}
+
+/// How an export ended, as its `history.exported` audit entry says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExportOutcome {
+    /// Every record was written.
+    Completed,
+    /// Reading the database failed midway.
+    Failed,
+    /// The reader went away before the end.
+    ClientDisconnected,
+}
+
+str_enum!(ExportOutcome, "outcome", {
+    ExportOutcome::Completed => "completed",
+    ExportOutcome::Failed => "failed",
+    ExportOutcome::ClientDisconnected => "client_disconnected",
+});
+
+/// The details of a `history.exported` audit entry: how (`via`: `api` or
+/// `cli`), in which format, with which filters, how many records were
+/// written and how it ended.
+pub fn export_audit_details(
+    via: &str,
+    format: ExportFormat,
+    filter: &ExportFilter,
+    rows: u64,
+    outcome: ExportOutcome,
+) -> serde_json::Value {
+    serde_json::json!({
+        "via": via,
+        "format": format.as_str(),
+        "filters": filter.to_json(),
+        "rows": rows,
+        "completed": outcome == ExportOutcome::Completed,
+        "outcome": outcome.as_str(),
+    })
+}
+
+/// Times are written as RFC 3339 in UTC with microseconds, the precision
+/// they are stored with, so every time has the same width and sorts as text.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn ser_time<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*t))
+}
+
+fn ser_opt_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&rfc3339(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+fn ser_display<T: fmt::Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+fn ser_opt_display<T: fmt::Display, S: Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
+}
+
+/// One record of an export. The field names are the CSV columns, in this
+/// order, and the JSON keys; both are part of the API and stay stable.
+///
+/// The session columns (`user` to `close_reason`) describe the session the
+/// record belongs to, as it was when the export read it; they are repeated
+/// on every record so each row stands on its own in a spreadsheet.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExportRecord {
+    pub record_type: RecordType,
+    /// A session's opening, an event's occurrence.
+    #[serde(serialize_with = "ser_time")]
+    pub time: DateTime<Utc>,
+    /// The project's slug.
+    pub project: String,
+    pub session_id: Uuid,
+    /// The audit event's id; none for session records.
+    pub event_id: Option<i64>,
+    /// The audit event's type (`session.revoked`, `database.statement`, ...);
+    /// none for session records.
+    pub event_type: Option<String>,
+    /// Who did it (the token subject), for events; none for the system.
+    pub actor: Option<String>,
+    /// The session's user (subject) and display name.
+    pub user: String,
+    pub user_name: String,
+    /// The target's name and kind as they were when the session opened.
+    pub target: String,
+    #[serde(serialize_with = "ser_display")]
+    pub target_kind: TargetKind,
+    pub environment: String,
+    #[serde(serialize_with = "ser_display")]
+    pub environment_class: EnvironmentClass,
+    #[serde(serialize_with = "ser_display")]
+    pub mode: SessionMode,
+    /// Why the session was opened.
+    pub reason: Option<String>,
+    #[serde(serialize_with = "ser_display")]
+    pub status: SessionStatus,
+    pub recorded: bool,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub ended_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "ser_opt_display")]
+    pub close_reason: Option<CloseReason>,
+    /// The event's details as the audit log holds them; for a session, who
+    /// revoked it and why, and why it last dropped. In CSV, compact JSON text.
+    pub details: serde_json::Value,
+}
+
+/// The CSV columns, in order: [`ExportRecord`]'s fields.
+pub const CSV_COLUMNS: [&str; 20] = [
+    "record_type",
+    "time",
+    "project",
+    "session_id",
+    "event_id",
+    "event_type",
+    "actor",
+    "user",
+    "user_name",
+    "target",
+    "target_kind",
+    "environment",
+    "environment_class",
+    "mode",
+    "reason",
+    "status",
+    "recorded",
+    "ended_at",
+    "close_reason",
+    "details",
+];
+
+impl ExportRecord {
+    /// The record's cells, in [`CSV_COLUMNS`] order, before quoting.
+    pub fn csv_cells(&self) -> [Cow<'_, str>; 20] {
+        [
+            Cow::Borrowed(self.record_type.as_str()),
+            Cow::Owned(rfc3339(self.time)),
+            Cow::Borrowed(self.project.as_str()),
+            Cow::Owned(self.session_id.to_string()),
+            Cow::Owned(self.event_id.map(|i| i.to_string()).unwrap_or_default()),
+            opt(self.event_type.as_deref()),
+            opt(self.actor.as_deref()),
+            Cow::Borrowed(self.user.as_str()),
+            Cow::Borrowed(self.user_name.as_str()),
+            Cow::Borrowed(self.target.as_str()),
+            Cow::Borrowed(self.target_kind.as_str()),
+            Cow::Borrowed(self.environment.as_str()),
+            Cow::Borrowed(self.environment_class.as_str()),
+            Cow::Borrowed(self.mode.as_str()),
+            opt(self.reason.as_deref()),
+            Cow::Borrowed(self.status.as_str()),
+            Cow::Borrowed(if self.recorded { "true" } else { "false" }),
+            Cow::Owned(self.ended_at.map(rfc3339).unwrap_or_default()),
+            opt(self.close_reason.map(CloseReason::as_str)),
+            Cow::Owned(self.details.to_string()),
+        ]
+    }
+}
+
+fn opt(v: Option<&str>) -> Cow<'_, str> {
+    Cow::Borrowed(v.unwrap_or_default())
+}
+
+/// A cell a spreadsheet would run as a formula (it starts with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return) gets a leading `'`, which makes it
+/// text; every other cell is kept as it is (OWASP's advice for CSV injection).
+pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{cell}")),
+        _ => Cow::Borrowed(cell),
+    }
+}
+
+/// Appends one CSV row (RFC 4180): cells joined by commas, a cell quoted
+/// when it holds a comma, a quote or a line break (quotes doubled), CRLF at
+/// the end. Cells are neutralised first.
+pub fn write_csv_row<'a>(out: &mut Vec<u8>, cells: impl IntoIterator<Item = &'a str>) {
+    for (i, cell) in cells.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let cell = neutralise_formula(cell);
+        if cell.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+            out.push(b'"');
+            for b in cell.bytes() {
+                if b == b'"' {
+                    out.push(b'"');
+                }
+                out.push(b);
+            }
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(cell.as_bytes());
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Turns a stream of records into the bytes of one format: call
+/// [`start`](Self::start) once, [`record`](Self::record) per record and
+/// [`finish`](Self::finish) at the end; each appends to `out`. An export
+/// with no record is still a valid document (CSV: the header; JSON: `[]`;
+/// NDJSON: nothing).
+#[derive(Debug)]
+pub struct ExportEncoder {
+    format: ExportFormat,
+    records: u64,
+}
+
+impl ExportEncoder {
+    pub fn new(format: ExportFormat) -> Self {
+        Self { format, records: 0 }
+    }
+
+    pub fn format(&self) -> ExportFormat {
+        self.format
+    }
+
+    /// How many records were encoded so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    pub fn start(&mut self, out: &mut Vec<u8>) {
+        match self.format {
+            ExportFormat::Csv => write_csv_row(out, CSV_COLUMNS),
+            ExportFormat::Json => out.push(b'['),
+            ExportFormat::Ndjson => {}
+        }
+    }
+
+    pub fn record(&mut self, record: &ExportRecord, out: &mut Vec<u8>) {
+        match self.format {
+            ExportFormat::Csv => {
+                let cells = record.csv_cells();
+                write_csv_row(out, cells.iter().map(|c| c.as_ref()));
+            }
+            ExportFormat::Json => {
+                out.extend_from_slice(if self.records == 0 { b"\n" } else { b",\n" });
+                write_json(out, record);
+            }
+            ExportFormat::Ndjson => {
+                write_json(out, record);
+                out.push(b'\n');
+            }
+        }
+        self.records += 1;
+    }
+
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.format == ExportFormat::Json {
+            out.extend_from_slice(if self.records == 0 { b"]\n" } else { b"\n]\n" });
+        }
+    }
+}
+
+fn write_json(out: &mut Vec<u8>, record: &ExportRecord) {
+    // Writing into a Vec cannot fail, and every field serialises.
+    if let Err(err) = serde_json::to_writer(&mut *out, record) {
+        debug_assert!(false, "an export record did not serialise: {err}");
+    }
+}
+
+impl FromStr for ExportInclude {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> ExportRecord {
+        ExportRecord {
+            record_type: RecordType::TerminalEvent,
+            time: DateTime::from_timestamp(1_767_225_600, 123_456_000).unwrap(),
+            project: "demo".into(),
+            session_id: Uuid::nil(),
+            event_id: Some(42),
+            event_type: Some("session.revoked".into()),
+            actor: Some("carol".into()),
+            user: "alice".into(),
+            user_name: "Alice \"Ops\", Example".into(),
+            target: "billing-api".into(),
+            target_kind: TargetKind::Application,
+            environment: "prod-eu".into(),
+            environment_class: EnvironmentClass::Production,
+            mode: SessionMode::Shell,
+            reason: Some("=HYPERLINK(\"http://x\")".into()),
+            status: SessionStatus::Closed,
+            recorded: true,
+            ended_at: None,
+            close_reason: Some(CloseReason::Revoked),
+            details: serde_json::json!({"reason": "line1\nline2"}),
+        }
+    }
+
+    fn encode(format: ExportFormat, records: &[ExportRecord]) -> String {
+        let mut encoder = ExportEncoder::new(format);
+        let mut out = Vec::new();
+        encoder.start(&mut out);
+        for r in records {
+            encoder.record(r, &mut out);
+        }
+        encoder.finish(&mut out);
+        assert_eq!(encoder.records(), records.len() as u64);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised_and_others_kept() {
+        for cell in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralise_formula(cell), format!("'{cell}"));
+        }
+        for cell in ["", "alice", "1", "'=x", " =x", "a=b"] {
+            assert_eq!(neutralise_formula(cell), cell);
+        }
+    }
+
+    #[test]
+    fn csv_rows_quote_what_needs_quoting() {
+        let mut out = Vec::new();
+        write_csv_row(&mut out, ["plain", "a,b", "say \"hi\"", "two\nlines", "", "=cmd"]);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",,'=cmd\r\n"
+        );
+    }
+
+    #[test]
+    fn csv_has_the_header_and_one_row_per_record() {
+        let text = encode(ExportFormat::Csv, &[record()]);
+        let mut lines = text.split("\r\n");
+        assert_eq!(lines.next(), Some(CSV_COLUMNS.join(",").as_str()));
+        let row = lines.next().unwrap();
+        assert!(row.starts_with(
+            "terminal_event,2026-01-01T00:00:00.123456Z,demo,00000000-0000-0000-0000-000000000000,42,session.revoked,carol,alice,\"Alice \"\"Ops\"\", Example\""
+        ));
+        assert!(row.contains(",\"'=HYPERLINK(\"\"http://x\"\")\",closed,true,,revoked,"));
+        assert!(row.ends_with(r#""{""reason"":""line1\nline2""}""#));
+        assert_eq!(encode(ExportFormat::Csv, &[]), format!("{}\r\n", CSV_COLUMNS.join(",")));
+    }
+
+    #[test]
+    fn json_is_one_document_with_the_csv_columns_as_keys() {
+        let text = encode(ExportFormat::Json, &[record(), record()]);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let items = value.as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        let keys: Vec<&str> = items[0].as_object().unwrap().keys().map(String::as_str).collect();
+        let mut expected = CSV_COLUMNS.to_vec();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(sorted, expected);
+        assert_eq!(items[0]["time"], "2026-01-01T00:00:00.123456Z");
+        assert_eq!(items[0]["reason"], "=HYPERLINK(\"http://x\")", "JSON is not a spreadsheet");
+        assert_eq!(items[0]["close_reason"], "revoked");
+        assert_eq!(items[0]["ended_at"], serde_json::Value::Null);
+        assert_eq!(encode(ExportFormat::Json, &[]), "[]\n");
+        let empty: serde_json::Value =
+            serde_json::from_str(&encode(ExportFormat::Json, &[])).unwrap();
+        assert_eq!(empty, serde_json::json!([]));
+    }
+
+    #[test]
+    fn ndjson_is_one_record_per_line() {
+        let text = encode(ExportFormat::Ndjson, &[record(), record()]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        for line in lines {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(value["record_type"], "terminal_event");
+        }
+        assert_eq!(encode(ExportFormat::Ndjson, &[]), "");
+    }
+
+    #[test]
+    fn include_lists_parse() {
+        assert_eq!(
+            ExportInclude::parse("sessions,terminal_events,database_events"),
+            Ok(ExportInclude::ALL)
+        );
+        let only = ExportInclude::parse(" database_events ").unwrap();
+        assert_eq!(only.names(), ["database_events"]);
+        for bad in ["", "sessions,", "session", "sessions,sessions", "SESSIONS"] {
+            let err = ExportInclude::parse(bad).unwrap_err();
+            assert_eq!(err.field_errors()[0].field, "include", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ranges_must_be_ordered_and_name_the_file() {
+        let t = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        let filter = ExportFilter { from: Some(t(10)), to: Some(t(10)), ..Default::default() };
+        assert_eq!(filter.validate().unwrap_err().field_errors()[0].field, "to");
+        let filter = ExportFilter { from: Some(t(0)), to: Some(t(86_400)), ..Default::default() };
+        assert_eq!(
+            filter.file_name("demo", ExportFormat::Ndjson, t(999_999)),
+            "termaudit-demo-19700101T000000Z-19700102T000000Z.ndjson"
+        );
+        assert_eq!(
+            ExportFilter::default().file_name("demo", ExportFormat::Csv, t(60)),
+            "termaudit-demo-beginning-19700101T000100Z.csv"
+        );
+        assert!(ExportFilter { to: Some(t(5)), ..Default::default() }.validate().is_ok());
+    }
+
+    #[test]
+    fn formats_parse_from_their_names() {
+        for format in ExportFormat::ALL {
+            assert_eq!(format.as_str().parse::<ExportFormat>(), Ok(*format));
+        }
+        assert_eq!("xlsx".parse::<ExportFormat>().unwrap_err().field_errors()[0].field, "format");
+    }
+}

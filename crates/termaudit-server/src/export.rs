@@ -1,0 +1,111 @@
+//! `termaudit export`: the history export for operators, in the same formats
+//! as the API, to stdout or a file, with a progress bar when stderr is a
+//! terminal.
+
+use std::{
+    io::{BufWriter, Write},
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context;
+use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use termaudit_domain::{
+    AuditEventType, ExportEncoder, ExportFilter, ExportFormat, ExportOutcome, export_audit_details,
+};
+use termaudit_storage::{NewAuditEvent, Store};
+
+use crate::{Settings, database_url};
+
+/// What to export, and where.
+#[derive(Debug, Clone)]
+pub struct ExportJob {
+    pub project: String,
+    pub format: ExportFormat,
+    pub filter: ExportFilter,
+    /// A file to write; stdout when `None`. A file is written under a
+    /// temporary name and renamed when complete, so a failed export never
+    /// leaves a file that looks whole.
+    pub output: Option<PathBuf>,
+}
+
+/// Runs an export and returns how many records it wrote. The export is
+/// audited as `history.exported` (via `cli`, by the operating-system user).
+pub async fn export_history(settings: &Settings, job: &ExportJob) -> anyhow::Result<u64> {
+    let store = Store::new(&database_url(settings)?, 2)?;
+    let project = store
+        .project_by_slug(&job.project)
+        .await?
+        .with_context(|| format!("there is no project {:?}", job.project))?;
+    let mut records = store.export(project.id, &project.slug, &job.filter, true).await?;
+
+    let progress = ProgressBar::new(records.total().unwrap_or_default());
+    progress.set_style(
+        ProgressStyle::with_template(
+            "{bar:40} {human_pos}/{human_len} records, {per_sec}, {elapsed} (ETA {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+
+    let (sink, partial): (Box<dyn Write>, Option<PathBuf>) = match &job.output {
+        Some(path) => {
+            let partial = partial_path(path);
+            let file = std::fs::File::create(&partial)
+                .with_context(|| format!("cannot create {}", partial.display()))?;
+            (Box::new(file), Some(partial))
+        }
+        None => (Box::new(std::io::stdout().lock()), None),
+    };
+    let mut sink = BufWriter::with_capacity(1 << 16, sink);
+    let mut encoder = ExportEncoder::new(job.format);
+    let mut out = Vec::with_capacity(1 << 16);
+    encoder.start(&mut out);
+    let result: anyhow::Result<()> = async {
+        while let Some(record) = records.next().await {
+            encoder.record(&record?, &mut out);
+            if out.len() >= 1 << 15 {
+                sink.write_all(&out)?;
+                out.clear();
+                progress.set_position(encoder.records());
+            }
+        }
+        encoder.finish(&mut out);
+        sink.write_all(&out)?;
+        sink.flush()?;
+        Ok(())
+    }
+    .await;
+    progress.set_position(encoder.records());
+    drop(sink);
+    let outcome = match &result {
+        Ok(()) => ExportOutcome::Completed,
+        Err(_) => ExportOutcome::Failed,
+    };
+    let operator = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    let audit = NewAuditEvent::new(project.id, AuditEventType::HistoryExported)
+        .actor(&format!("cli:{operator}"), &operator)
+        .details(export_audit_details("cli", job.format, &job.filter, encoder.records(), outcome));
+    store.append_audit(&audit).await.context("cannot audit the export")?;
+    match (result, partial, &job.output) {
+        (Ok(()), Some(partial), Some(path)) => {
+            std::fs::rename(&partial, path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        (Err(err), partial, _) => {
+            if let Some(partial) = partial {
+                let _ = std::fs::remove_file(partial);
+            }
+            progress.abandon();
+            return Err(err);
+        }
+        _ => {}
+    }
+    progress.finish();
+    Ok(encoder.records())
+}
+
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(ToOwned::to_owned).unwrap_or_default();
+    name.push(".partial");
+    path.with_file_name(name)
+}
