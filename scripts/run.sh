@@ -20,7 +20,8 @@ cat <<MSG
 
   termaudit is starting at http://$bind/
   API docs:  http://$bind/api/docs/
-  A token for the demo project (every permission, valid 12 hours):
+  Sign in on the page as one of the demo users, or use this token for the
+  demo project (every permission, valid 12 hours):
 
   $token
 

@@ -5,6 +5,7 @@
 //! for the OpenAPI document, and its doc comments become the descriptions
 //! there.
 
+mod demo;
 mod export;
 mod policy;
 mod retention;
@@ -12,6 +13,7 @@ mod sessions;
 
 use serde::{Deserialize, Serialize};
 
+pub use demo::*;
 pub use export::*;
 pub use policy::*;
 pub use retention::*;

@@ -7,6 +7,7 @@
 
 pub mod auth;
 mod control;
+pub mod demo;
 pub mod error;
 mod export;
 mod health;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub control: tokio::sync::broadcast::Sender<termaudit_storage::ControlEvent>,
     /// How often the retention sweep runs.
     pub retention_interval: std::time::Duration,
+    /// Demo sign-in, when the server runs with demo data.
+    pub demo: Option<demo::DemoMode>,
 }
 
 impl AppState {
@@ -76,6 +79,8 @@ fn routes(cfg: &mut ServiceConfig) {
         scope::scope("/api/v1")
             .service(projects::list_projects)
             .service(projects::me)
+            .service(demo::users)
+            .service(demo::token)
             .service(sessions::create_target)
             .service(sessions::list_targets)
             .service(sessions::open_session)

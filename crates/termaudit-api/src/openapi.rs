@@ -25,6 +25,7 @@ use crate::error::{PROBLEM_JSON, ProblemKind};
         (name = "export", description = "History export for an external audit trail: CSV, JSON or NDJSON, streamed"),
         (name = "control", description = "Control events for terminal gateways"),
         (name = "recordings", description = "Sessions' terminal recordings (asciicast v2): ingest in chunks, summary, windows for players, search, download. They cannot be deleted: retention policy purges them."),
+        (name = "demo", description = "Demo sign-in, offered only when the server runs with demo data (no token needed)"),
         (name = "operations", description = "Health and readiness probes"),
     ),
 )]
@@ -60,7 +61,8 @@ pub fn apply_conventions(spec: &mut Spec) {
             ),
         );
         for (path, item) in spec.paths.paths.iter_mut() {
-            if !path.starts_with("/api/v1/") {
+            // Demo sign-in is how one gets a token in demo mode.
+            if !path.starts_with("/api/v1/") || path.starts_with("/api/v1/demo/") {
                 continue;
             }
             for operation in

@@ -72,6 +72,9 @@ impl Application {
             authenticator: Authenticator::new(&auth)?,
             control: control.clone(),
             retention_interval: settings.retention_interval.unwrap_or(Duration::from_secs(3600)),
+            demo: settings
+                .demo
+                .then(|| termaudit_api::demo::DemoMode { issuer: TokenIssuer::new(&auth) }),
         });
         let shutdown = tokio_util::sync::CancellationToken::new();
         let mut background = vec![

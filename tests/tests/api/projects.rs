@@ -74,3 +74,47 @@ async fn demo_mode_loads_a_project_with_sessions_in_every_state() {
         json(app.get(&format!("{path}/search?q=connection%20refused"), &viewer).await, 200).await;
     assert!(hits["matches"].as_array().is_some_and(|m| !m.is_empty()), "{hits}");
 }
+
+#[tokio::test]
+async fn demo_sign_in_is_offered_only_in_demo_mode() {
+    let plain = TestApp::spawn().await;
+    let response = plain.client.get(plain.url("/api/v1/demo/users")).send().await.expect("sent");
+    termaudit_tests::problem(response, 404, "not-found").await;
+
+    let app = TestApp::spawn_with(Box::new(|s| s.demo = true)).await;
+    let users: serde_json::Value =
+        json(app.client.get(app.url("/api/v1/demo/users")).send().await.expect("sent"), 200).await;
+    let subjects: Vec<&str> = users["items"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .filter_map(|u| u["subject"].as_str())
+        .collect();
+    assert_eq!(subjects, ["vera", "aaron", "carol", "alice"]);
+
+    let signed: serde_json::Value = json(
+        app.client
+            .post(app.url("/api/v1/demo/token"))
+            .json(&json!({"subject": "carol"}))
+            .send()
+            .await
+            .expect("sent"),
+        200,
+    )
+    .await;
+    let token = signed["token"].as_str().expect("a token");
+    let me: serde_json::Value = json(app.get("/api/v1/me", token).await, 200).await;
+    assert_eq!(me["name"], "Carol Reyes");
+    let permissions = me["projects"][0]["permissions"].as_array().expect("permissions");
+    assert!(permissions.contains(&json!("terminal.manage_policy")));
+    assert!(!permissions.contains(&json!("terminal.ingest")), "no demo user can ingest");
+
+    let unknown = app
+        .client
+        .post(app.url("/api/v1/demo/token"))
+        .json(&json!({"subject": "root"}))
+        .send()
+        .await
+        .expect("sent");
+    termaudit_tests::problem(unknown, 400, "invalid-input").await;
+}
