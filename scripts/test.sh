@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 
 scripts/ensure-postgres.sh
 scripts/ensure-chromium.sh
+# The real asciinema CLI checks that downloads play as they were recorded.
+if ! command -v asciinema >/dev/null; then
+    python3 -m pip install --quiet asciinema 2>/dev/null \
+        || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq asciinema >/dev/null; }
+fi
 
 echo "== web app"
 scripts/build-frontend.sh

@@ -690,3 +690,57 @@ async fn purged_recordings_are_gone_and_nothing_can_be_deleted() {
         assert!(body["detail"].as_str().unwrap().contains("retention policy"), "{rest}: {body}");
     }
 }
+
+/// What the real asciinema CLI (`asciinema cat`, installed by scripts/test.sh)
+/// prints for a cast file: the terminal output it would play.
+fn asciinema_cat(cast: &[u8]) -> Vec<u8> {
+    let dir = std::env::temp_dir().join(format!("termaudit-cast-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let file = dir.join("recording.cast");
+    std::fs::write(&file, cast).expect("the cast is written");
+    let output = std::process::Command::new("asciinema").arg("cat").arg(&file).output().expect(
+        "the asciinema CLI is installed (scripts/test.sh installs it: pip install asciinema)",
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        output.status.success(),
+        "asciinema cat failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+#[tokio::test]
+async fn downloads_play_in_the_asciinema_cli_exactly_as_uploaded() {
+    let (app, t) = setup().await;
+    for name in FIXTURES {
+        let cast = read_fixture(name);
+        let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
+        upload(&app, &t.gateway, session, &cast, 4).await;
+        end_session(&app, session).await;
+        let response = download(&app, &t.downloader, session).await;
+        assert_eq!(response.status(), 200, "{name}");
+        let downloaded = response.bytes().await.expect("a body");
+        let played = asciinema_cat(&downloaded);
+        assert!(!played.is_empty(), "{name}: asciinema printed nothing");
+        // asciinema 2 reads v2 uploads itself; a v3 upload's output is what
+        // its output events say.
+        let expected = if cast.starts_with("{\"version\": 3") || cast.starts_with("{\"version\":3")
+        {
+            let (_, events) = parse(&cast);
+            events
+                .iter()
+                .filter(|e| e.code == termaudit_domain::asciicast::EventCode::Output)
+                .map(|e| e.data.as_str())
+                .collect::<String>()
+                .into_bytes()
+        } else {
+            asciinema_cat(cast.as_bytes())
+        };
+        assert_eq!(
+            String::from_utf8_lossy(&played),
+            String::from_utf8_lossy(&expected),
+            "{name}: the download plays differently from the upload"
+        );
+    }
+}
