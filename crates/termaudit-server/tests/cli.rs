@@ -115,3 +115,91 @@ async fn export_writes_the_api_formats_to_stdout_or_a_file_and_is_audited() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_termaudit"));
+    command.args(args).env_remove("TERMAUDIT_CONFIG").env_remove("TERMAUDIT_JWT_SECRET");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("termaudit runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn token_mints_a_token_with_the_development_secret_kept_for_serve() {
+    let data = std::env::temp_dir().join(format!("termaudit-cli-{}", uuid::Uuid::new_v4()));
+    let data_dir = data.to_str().expect("a path");
+    let args =
+        ["token", "--sub", "alice", "--project", "demo", "--permission", "terminal.view_history"];
+    let first = run(&args, &[("TERMAUDIT_DATA_DIR", data_dir)]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(text(&first.stderr).contains("DEVELOPMENT secret"), "a loud warning");
+    let secret = std::fs::read_to_string(data.join("dev-jwt-secret")).expect("the secret is kept");
+    assert_eq!(secret.len(), 64);
+    let second = run(&args, &[("TERMAUDIT_DATA_DIR", data_dir)]);
+    assert_eq!(
+        std::fs::read_to_string(data.join("dev-jwt-secret")).expect("kept"),
+        secret,
+        "reused"
+    );
+    // Both tokens verify with the kept secret.
+    for output in [first, second] {
+        let token = text(&output.stdout);
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.set_audience(&["termaudit"]);
+        let claims = jsonwebtoken::decode::<serde_json::Value>(
+            token.trim(),
+            &jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
+            &validation,
+        )
+        .expect("a valid token")
+        .claims;
+        assert_eq!(claims["projects"]["demo"], serde_json::json!(["terminal.view_history"]));
+    }
+    std::fs::remove_dir_all(&data).ok();
+
+    let bad = run(
+        &["token", "--sub", "a", "--project", "demo", "--permission", "terminal.delete"],
+        &[("TERMAUDIT_DATA_DIR", data_dir)],
+    );
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("unknown permission"), "{}", text(&bad.stderr));
+}
+
+#[test]
+fn an_unreachable_database_is_a_clear_error_not_a_panic() {
+    let output =
+        run(&["migrate"], &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/termaudit")]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with("error: the database is unavailable"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[tokio::test]
+async fn projects_are_created_once_and_sweeps_run_from_the_command_line() {
+    let db = TestDatabase::create().await;
+    let created = termaudit(&db, &["project", "create", "ops", "--name", "Operations"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert_eq!(text(&created.stdout).trim(), "created project ops (Operations)");
+    let again = termaudit(&db, &["project", "create", "ops", "--name", "Operations"]);
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("exists already"));
+    let bad = termaudit(&db, &["project", "create", "Not A Slug", "--name", "x"]);
+    assert!(!bad.status.success());
+
+    let dry = termaudit(&db, &["sweep", "--dry-run", "--as-of", "2099-01-01T00:00:00Z"]);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    assert!(
+        text(&dry.stdout).starts_with("0 recording(s) would be purged as of 2099-01-01"),
+        "{}",
+        text(&dry.stdout)
+    );
+    let once = termaudit(&db, &["sweep", "--once"]);
+    assert!(once.status.success(), "{}", text(&once.stderr));
+    assert!(text(&once.stdout).contains("purged 0 recording(s)"));
+}
