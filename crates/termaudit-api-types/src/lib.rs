@@ -5,6 +5,7 @@
 //! for the OpenAPI document, and its doc comments become the descriptions
 //! there.
 
+pub mod gateway;
 mod policy;
 mod sessions;
 
