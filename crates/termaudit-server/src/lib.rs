@@ -2,6 +2,7 @@
 //! server and the background tasks together.
 
 mod demo;
+pub mod gateway;
 mod secret;
 mod settings;
 
@@ -51,6 +52,7 @@ pub struct Application {
     server: actix_web::dev::Server,
     store: Store,
     background: Vec<tokio::task::JoinHandle<()>>,
+    gateway: Option<termaudit_gateway::Gateway>,
 }
 
 /// How often dropped sessions and quiet gateways are checked.
@@ -88,12 +90,37 @@ impl Application {
                 "no built web app found; only the API is served (run scripts/build-frontend.sh)"
             );
         }
-        let server =
-            actix_web::HttpServer::new(move || termaudit_api::app(state.clone(), web_dir.clone()))
-                .listen(listener)?
-                .shutdown_timeout(30)
-                .run();
-        Ok(Self { port, server, store, background })
+        let gateway = match &settings.gateway_targets {
+            Some(targets) => {
+                Some(gateway::in_process(targets, &auth, listener.local_addr()?).with_context(
+                    || format!("cannot set up the gateway from {}", targets.display()),
+                )?)
+            }
+            None => None,
+        };
+        let routes = gateway.clone();
+        let server = actix_web::HttpServer::new(move || {
+            let routes = routes.clone();
+            termaudit_api::app(state.clone(), web_dir.clone(), move |cfg| {
+                if let Some(gateway) = routes {
+                    gateway.configure(cfg);
+                }
+            })
+        })
+        .listen(listener)?
+        .shutdown_timeout(30);
+        let server = match &gateway {
+            Some(gateway) => {
+                // The gateway's shells end before the API they report to stops.
+                let server = server.disable_signals().run();
+                gateway.start();
+                background
+                    .push(tokio::spawn(gateway::stop_on_signal(gateway.clone(), server.handle())));
+                server
+            }
+            None => server.run(),
+        };
+        Ok(Self { port, server, store, background, gateway })
     }
 
     pub fn port(&self) -> u16 {
@@ -102,6 +129,11 @@ impl Application {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The in-process terminal gateway, when `TERMAUDIT_GATEWAY_TARGETS` is set.
+    pub fn gateway(&self) -> Option<&termaudit_gateway::Gateway> {
+        self.gateway.as_ref()
     }
 
     /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.

@@ -39,6 +39,9 @@ pub struct Settings {
     /// `TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS`: a live session whose gateway
     /// sends no heartbeat for this long is marked dropped (`gateway_lost`).
     pub heartbeat_timeout: std::time::Duration,
+    /// `TERMAUDIT_GATEWAY_TARGETS`: a targets file; when set, the terminal
+    /// gateway runs inside the server at `/gateway/v1`.
+    pub gateway_targets: Option<PathBuf>,
 }
 
 /// The settings a deployment can make, for `--help` and the README.
@@ -54,6 +57,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("TERMAUDIT_DB_POOL_SIZE", "16"),
     ("TERMAUDIT_DEMO", "false"),
     ("TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS", "60"),
+    ("TERMAUDIT_GATEWAY_TARGETS", "(none: no in-process gateway)"),
 ];
 
 struct Source {
@@ -128,6 +132,7 @@ impl Default for Settings {
             db_pool_size: 16,
             demo: false,
             heartbeat_timeout: std::time::Duration::from_secs(60),
+            gateway_targets: None,
         }
     }
 }
@@ -180,6 +185,10 @@ impl Settings {
                 ),
                 None => std::time::Duration::from_secs(60),
             },
+            gateway_targets: source
+                .get("TERMAUDIT_GATEWAY_TARGETS")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
         })
     }
 }
