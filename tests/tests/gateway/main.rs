@@ -329,3 +329,130 @@ async fn terminals_need_a_valid_token_membership_and_for_production_a_reason() {
     terminal.closes().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A TCP proxy in front of the API that the test can take down: while down
+/// it cuts every open connection and refuses new ones, as an API restart does.
+struct Proxy {
+    address: String,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Proxy {
+    async fn start(upstream: &str) -> Proxy {
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let address = format!("http://{}", listener.local_addr().expect("an address"));
+        let (up, watch) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut watch = watch.clone();
+                if !*watch.borrow() {
+                    continue;
+                }
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = watch.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Proxy { address, up }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.send_replace(up);
+    }
+}
+
+#[tokio::test]
+async fn an_api_outage_loses_and_repeats_no_output_and_a_gateway_stop_closes_gateway_lost() {
+    let (app, dir) = spawn().await;
+    let alice = app.token("alice", PROJECT, &[ViewHistory, ViewRecording, DownloadRecording]);
+    // A standalone gateway, reaching the API through the proxy.
+    let proxy = Proxy::start(&app.address).await;
+    let targets = termaudit_gateway::Targets::load(&dir.join("targets.toml")).expect("targets");
+    let service = termaudit_gateway::ServiceToken::Fixed(app.token("gw", PROJECT, &[Ingest]));
+    let gateway = termaudit_gateway::Gateway::new(
+        targets,
+        termaudit_gateway::ApiClient::new(&proxy.address, service),
+        termaudit_gateway::UserAuth::Remote,
+    );
+    gateway.start();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let gateway_address = format!("ws://{}", listener.local_addr().expect("an address"));
+    let server = termaudit_gateway::server(gateway.clone(), listener).expect("a server");
+    let server_handle = server.handle();
+    tokio::spawn(server);
+    let open = |query: &str| {
+        let url = format!(
+            "{gateway_address}/gateway/v1/projects/{PROJECT}/terminals?{query}&token={alice}"
+        );
+        async move { Terminal::connect(&url).await }
+    };
+
+    let mut terminal = open("target=web").await;
+    let session =
+        terminal.message("opened").await["session"]["id"].as_str().expect("an id").to_owned();
+    terminal.output("$ ").await;
+    terminal.type_keys("echo before-outage\r").await;
+    terminal.output("\nbefore-outage").await;
+
+    proxy.set_up(false);
+    terminal.type_keys("for i in 1 2 3 4 5; do echo during-$i; done\r").await;
+    terminal.output("\nduring-5").await;
+    // Several flushes fail meanwhile, and are retried.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    proxy.set_up(true);
+    terminal.type_keys("echo after-outage\r").await;
+    terminal.output("\nafter-outage").await;
+    terminal.type_keys("exit\r").await;
+    assert_eq!(terminal.message("ended").await["reason"], "user_exit");
+
+    let closed = get(&app, &format!("/sessions/{session}"), &alice).await;
+    assert_eq!(closed["close_reason"], "user_exit");
+    let cast = app
+        .get(&format!("/api/v1/projects/{PROJECT}/sessions/{session}/recording/download"), &alice)
+        .await
+        .text()
+        .await
+        .expect("the recording");
+    let printed: String = cast
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str::<Value>(l).expect("an event"))
+        .filter(|e| e[1] == "o")
+        .map(|e| e[2].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for line in ["before-outage", "during-1", "during-3", "during-5", "after-outage"] {
+        assert_eq!(
+            printed.matches(&format!("\n{line}\r")).count(),
+            1,
+            "{line:?} should be recorded once: {printed:?}"
+        );
+    }
+    let activity = get(&app, &format!("/sessions/{session}/activity"), &alice).await;
+    assert_eq!(activity["items"].as_array().map(Vec::len), Some(4), "{activity}");
+
+    // The gateway stops with a shell open: the session closes gateway_lost
+    // and its recording is finalized.
+    let mut terminal = open("target=web").await;
+    let session =
+        terminal.message("opened").await["session"]["id"].as_str().expect("an id").to_owned();
+    terminal.output("$ ").await;
+    terminal.type_keys("echo last-words\r").await;
+    terminal.output("\nlast-words").await;
+    gateway.shutdown(Duration::from_secs(10)).await;
+    assert_eq!(terminal.message("ended").await["reason"], "gateway_lost");
+    terminal.closes().await;
+    server_handle.stop(true).await;
+    let closed = get(&app, &format!("/sessions/{session}"), &alice).await;
+    assert_eq!(closed["close_reason"], "gateway_lost");
+    let recording = get(&app, &format!("/sessions/{session}/recording"), &alice).await;
+    assert_eq!(recording["state"], "available", "{recording}");
+    let _ = std::fs::remove_dir_all(dir);
+}
