@@ -7,6 +7,7 @@
 
 mod demo;
 mod export;
+pub mod gateway;
 mod policy;
 mod retention;
 mod sessions;

@@ -127,11 +127,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     spec
 }
 
-/// The whole HTTP application: the API, its docs and, when `web_dir` holds a
-/// built web app, the web app at `/`.
+/// The whole HTTP application: the API, its docs, the routes `extra` adds
+/// (the in-process terminal gateway) and, when `web_dir` holds a built web
+/// app, the web app at `/`.
 pub fn app(
     state: Arc<AppState>,
     web_dir: Option<PathBuf>,
+    extra: impl FnOnce(&mut web::ServiceConfig),
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -157,6 +159,7 @@ pub fn app(
             .finish()
     }))
     .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", spec))
+    .configure(extra)
     .configure(|cfg| {
         if let Some(dir) = web_dir {
             cfg.service(web_app::files(&dir));

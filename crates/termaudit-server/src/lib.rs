@@ -3,6 +3,7 @@
 
 mod demo;
 mod export;
+pub mod gateway;
 mod secret;
 mod settings;
 
@@ -54,6 +55,7 @@ pub struct Application {
     store: Store,
     background: Vec<tokio::task::JoinHandle<()>>,
     shutdown: tokio_util::sync::CancellationToken,
+    gateway: Option<termaudit_gateway::Gateway>,
 }
 
 /// How often dropped sessions and quiet gateways are checked.
@@ -104,12 +106,37 @@ impl Application {
                 "no built web app found; only the API is served (run scripts/build-frontend.sh)"
             );
         }
-        let server =
-            actix_web::HttpServer::new(move || termaudit_api::app(state.clone(), web_dir.clone()))
-                .listen(listener)?
-                .shutdown_timeout(30)
-                .run();
-        Ok(Self { port, server, store, background, shutdown })
+        let gateway = match &settings.gateway_targets {
+            Some(targets) => {
+                Some(gateway::in_process(targets, &auth, listener.local_addr()?).with_context(
+                    || format!("cannot set up the gateway from {}", targets.display()),
+                )?)
+            }
+            None => None,
+        };
+        let routes = gateway.clone();
+        let server = actix_web::HttpServer::new(move || {
+            let routes = routes.clone();
+            termaudit_api::app(state.clone(), web_dir.clone(), move |cfg| {
+                if let Some(gateway) = routes {
+                    gateway.configure(cfg);
+                }
+            })
+        })
+        .listen(listener)?
+        .shutdown_timeout(30);
+        let server = match &gateway {
+            Some(gateway) => {
+                // The gateway's shells end before the API they report to stops.
+                let server = server.disable_signals().run();
+                gateway.start();
+                background
+                    .push(tokio::spawn(gateway::stop_on_signal(gateway.clone(), server.handle())));
+                server
+            }
+            None => server.run(),
+        };
+        Ok(Self { port, server, store, background, shutdown, gateway })
     }
 
     pub fn port(&self) -> u16 {
@@ -118,6 +145,11 @@ impl Application {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The in-process terminal gateway, when `TERMAUDIT_GATEWAY_TARGETS` is set.
+    pub fn gateway(&self) -> Option<&termaudit_gateway::Gateway> {
+        self.gateway.as_ref()
     }
 
     /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.

@@ -23,6 +23,8 @@ struct Cli {
 enum Command {
     /// Serve the API and the web app (applies migrations first).
     Serve(ServeArgs),
+    /// Run the terminal gateway on its own, reporting to a termaudit API.
+    Gateway(GatewayArgs),
     /// Apply database migrations, creating the database when missing.
     Migrate,
     /// Mint a bearer token signed with the configured HS256 secret.
@@ -111,6 +113,24 @@ struct ServeArgs {
 }
 
 #[derive(Args)]
+struct GatewayArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    bind: String,
+    /// The termaudit API's base URL.
+    #[arg(long, env = "TERMAUDIT_API_URL", default_value = "http://127.0.0.1:8080")]
+    api_url: String,
+    /// The targets file (TOML; see the termaudit-gateway crate's docs).
+    #[arg(long, env = "TERMAUDIT_GATEWAY_TARGETS")]
+    targets: PathBuf,
+    /// The gateway's service token, with terminal.ingest in each project of
+    /// its targets (`termaudit token --sub gateway --project P --permission
+    /// terminal.ingest`).
+    #[arg(long = "token-env", default_value = "TERMAUDIT_GATEWAY_TOKEN")]
+    token_env: String,
+}
+
+#[derive(Args)]
 struct TokenArgs {
     /// The subject: who the token speaks for.
     #[arg(long)]
@@ -186,6 +206,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = Application::build(settings).await?;
             tracing::info!(port = app.port(), "termaudit is serving");
             app.run_until_stopped().await
+        }
+        Command::Gateway(args) => {
+            let token =
+                std::env::var(&args.token_env).ok().filter(|t| !t.is_empty()).with_context(
+                    || format!("set {} to the gateway's service token", args.token_env),
+                )?;
+            termaudit_server::gateway::run_standalone(
+                &args.bind,
+                &args.api_url,
+                &args.targets,
+                token,
+            )
+            .await
         }
         Command::Migrate => {
             termaudit_server::prepare_database(&settings).await?;

@@ -43,6 +43,9 @@ pub struct Settings {
     /// runs (also once at start-up); `0` turns the in-server sweep off (for
     /// deployments that run `termaudit sweep --once` from cron instead).
     pub retention_interval: Option<std::time::Duration>,
+    /// `TERMAUDIT_GATEWAY_TARGETS`: a targets file; when set, the terminal
+    /// gateway runs inside the server at `/gateway/v1`.
+    pub gateway_targets: Option<PathBuf>,
 }
 
 /// The settings a deployment can make, for `--help` and the README.
@@ -59,6 +62,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("TERMAUDIT_DEMO", "false"),
     ("TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS", "60"),
     ("TERMAUDIT_RETENTION_INTERVAL_SECONDS", "3600 (0: no sweep in the server)"),
+    ("TERMAUDIT_GATEWAY_TARGETS", "(none: no in-process gateway)"),
 ];
 
 struct Source {
@@ -134,6 +138,7 @@ impl Default for Settings {
             demo: false,
             heartbeat_timeout: std::time::Duration::from_secs(60),
             retention_interval: Some(std::time::Duration::from_secs(3600)),
+            gateway_targets: None,
         }
     }
 }
@@ -196,6 +201,10 @@ impl Settings {
                 },
                 None => Some(std::time::Duration::from_secs(3600)),
             },
+            gateway_targets: source
+                .get("TERMAUDIT_GATEWAY_TARGETS")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
         })
     }
 }

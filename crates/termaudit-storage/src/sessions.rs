@@ -752,7 +752,10 @@ impl Store {
                 )
                 .await?
                 .try_into()?;
-            if existing.activity != *item {
+            // Times are stored to the microsecond: a retry sent with finer
+            // times is the same event.
+            let sent = Activity { occurred_at: micros(item.occurred_at), ..item.clone() };
+            if existing.activity != sent {
                 return Err(AppendError::Conflict(item.event_id.clone()));
             }
             outcome.duplicates += 1;
@@ -830,7 +833,8 @@ impl Store {
                 )
                 .await?
                 .try_into()?;
-            if existing.event != *event {
+            let sent = DatabaseEvent { occurred_at: micros(event.occurred_at), ..event.clone() };
+            if existing.event != sent {
                 return Err(AppendError::Conflict(event.event_id.clone()));
             }
             outcome.duplicates += 1;

@@ -80,6 +80,13 @@ async fn a_session_lives_from_open_to_revoke() {
     let retried: Value =
         json(f.post(&format!("{base}/activity"), &f.gateway, batch).await, 200).await;
     assert_eq!(retried, json!({"stored": 0, "duplicates": 2}));
+    // Times finer than the stored microseconds do not make a retry a new event.
+    let fine = json!({"items": [{"event_id": "e0", "kind": "command", "text": "uptime", "occurred_at": "2026-11-25T10:15:00.123456789Z"}]});
+    let first: Value =
+        json(f.post(&format!("{base}/activity"), &f.gateway, fine.clone()).await, 200).await;
+    assert_eq!(first, json!({"stored": 1, "duplicates": 0}));
+    let again: Value = json(f.post(&format!("{base}/activity"), &f.gateway, fine).await, 200).await;
+    assert_eq!(again, json!({"stored": 0, "duplicates": 1}));
     let reused = json!({"items": [activity("e3", "ls"), activity("e1", "rm -rf /")]});
     problem(f.post(&format!("{base}/activity"), &f.gateway, reused).await, 409, "conflict").await;
     let timeline = f.get(&format!("{base}/activity"), &f.viewer).await;
@@ -87,7 +94,7 @@ async fn a_session_lives_from_open_to_revoke() {
         timeline["items"].as_array().unwrap().iter().map(|a| a["text"].as_str().unwrap()).collect();
     assert_eq!(
         texts,
-        ["systemctl restart workers", "journalctl -u workers"],
+        ["systemctl restart workers", "journalctl -u workers", "uptime"],
         "the rejected batch stored nothing"
     );
 

@@ -1,0 +1,458 @@
+//! The terminal gateway end to end: a WebSocket client (as the web app will
+//! be) opens real shells through the gateway running inside the server, and
+//! the API's history and recordings are checked afterwards.
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use termaudit_domain::Permission::*;
+use termaudit_tests::{TestApp, json};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream, connect_async,
+    tungstenite::{self, Message, client::IntoClientRequest as _},
+};
+
+const PROJECT: &str = "acme";
+
+/// A server with the gateway inside, an `acme` project recording its
+/// non-production sessions, and its targets: `web` (`/bin/sh` in a temp
+/// dir) and `prod-web` (production).
+async fn spawn() -> (TestApp, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("termaudit-gateway-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let targets = dir.join("targets.toml");
+    let target = |name: &str, class: &str| {
+        format!(
+            "[[target]]\nproject = \"{PROJECT}\"\nname = \"{name}\"\nkind = \"application\"\n\
+             environment = \"{class}-env\"\nenvironment_class = \"{class}\"\n\
+             command = [\"/bin/sh\"]\ncwd = \"{}\"\nenv = {{ PS1 = \"$ \", HOME = \"{0}\" }}\n\n",
+            dir.display()
+        )
+    };
+    let text = format!("{}{}", target("web", "non_production"), target("prod-web", "production"));
+    std::fs::write(&targets, text).expect("the targets file is written");
+    let app =
+        TestApp::spawn_with(Box::new(move |s| s.gateway_targets = Some(targets.clone()))).await;
+    app.create_project(PROJECT).await;
+    let manager = app.token("carol", PROJECT, &[ManagePolicy]);
+    let policy = json!({
+        "retention_days_production": 365, "retention_days_non_production": 30,
+        "record_non_production": true, "require_reason_non_production": false,
+        "reconnect_grace_seconds": 60,
+    });
+    let response = app.put(&format!("/api/v1/projects/{PROJECT}/policy"), &manager, &policy).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+    (app, dir)
+}
+
+fn ws_url(app: &TestApp, path_and_query: &str) -> String {
+    format!("{}{path_and_query}", app.address.replace("http://", "ws://"))
+}
+
+/// A browser's terminal: what it was sent, as text.
+struct Terminal {
+    socket: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+    screen: String,
+    messages: Vec<Value>,
+    closed: bool,
+}
+
+impl Terminal {
+    async fn connect(url: &str) -> Terminal {
+        let (socket, _) = connect_async(url).await.expect("the WebSocket opens");
+        Terminal { socket, screen: String::new(), messages: Vec::new(), closed: false }
+    }
+
+    async fn open(app: &TestApp, user: &str, query: &str) -> Terminal {
+        let url =
+            ws_url(app, &format!("/gateway/v1/projects/{PROJECT}/terminals?{query}&token={user}"));
+        Terminal::connect(&url).await
+    }
+
+    /// Reads until `done` holds, at most `limit`.
+    async fn read_until(&mut self, limit: Duration, done: impl Fn(&Terminal) -> bool) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !done(self) {
+            let next = tokio::time::timeout_at(deadline, self.socket.next()).await;
+            match next {
+                Err(_) => panic!(
+                    "timed out; screen so far: {:?}; messages: {:?}",
+                    self.screen, self.messages
+                ),
+                Ok(Some(Ok(Message::Binary(bytes)))) => {
+                    self.screen.push_str(&String::from_utf8_lossy(&bytes));
+                }
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    self.messages.push(serde_json::from_str(&text).expect("JSON control"));
+                }
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => {
+                    self.closed = true;
+                    assert!(
+                        done(self),
+                        "closed early; screen: {:?}; messages: {:?}",
+                        self.screen,
+                        self.messages
+                    );
+                    return;
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
+    async fn output(&mut self, needle: &str) {
+        let needle = needle.to_owned();
+        self.read_until(Duration::from_secs(10), move |t| t.screen.contains(&needle)).await;
+    }
+
+    async fn message(&mut self, kind: &str) -> Value {
+        let kind = kind.to_owned();
+        self.read_until(Duration::from_secs(10), |t| t.messages.iter().any(|m| m["type"] == kind))
+            .await;
+        self.messages.iter().find(|m| m["type"] == kind).cloned().expect("the message")
+    }
+
+    async fn type_keys(&mut self, keys: &str) {
+        self.socket.send(Message::binary(keys.as_bytes().to_vec())).await.expect("sent");
+    }
+
+    async fn closes(&mut self) {
+        self.read_until(Duration::from_secs(5), |t| t.closed).await;
+    }
+}
+
+/// The pid the shell printed after `pid=` (the typed `pid=$$` has no digits).
+fn shell_pid(screen: &str) -> Option<u32> {
+    screen.split("pid=").skip(1).find_map(|rest| {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let complete = rest.len() > digits.len();
+        if complete { digits.parse().ok() } else { None }
+    })
+}
+
+async fn get(app: &TestApp, path: &str, token: &str) -> Value {
+    json(app.get(&format!("/api/v1/projects/{PROJECT}{path}"), token).await, 200).await
+}
+
+async fn wait_for_status(app: &TestApp, session: &str, token: &str, status: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let current = get(app, &format!("/sessions/{session}"), token).await;
+        if current["status"] == status {
+            return current;
+        }
+        assert!(Instant::now() < deadline, "the session stayed {}", current["status"]);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_shell_outlives_a_dropped_connection_and_its_history_and_recording_are_complete() {
+    let (app, dir) = spawn().await;
+    let alice = app.token("alice", PROJECT, &[ViewHistory, ViewRecording, DownloadRecording]);
+
+    let mut terminal = Terminal::open(&app, &alice, "target=web&cols=100&rows=30").await;
+    let opened = terminal.message("opened").await;
+    let session = opened["session"]["id"].as_str().expect("a session id").to_owned();
+    assert_eq!(opened["session"]["user"]["subject"], "alice");
+    assert_eq!(opened["session"]["recorded"], true);
+    assert_eq!((opened["cols"].as_u64(), opened["rows"].as_u64()), (Some(100), Some(30)));
+    terminal.output("$ ").await;
+    terminal.type_keys("MARK=alpha-42; echo hello-termaudit\r").await;
+    terminal.output("\nhello-termaudit").await;
+    terminal.type_keys("pwd\r").await;
+    terminal.output(&format!("\n{}", dir.display())).await;
+
+    // The browser goes away; the shell does not.
+    drop(terminal);
+    let dropped = wait_for_status(&app, &session, &alice, "dropped").await;
+    assert_eq!(dropped["drop_cause"], "connection_lost");
+
+    let grant: Value = json(
+        app.post(
+            &format!("/api/v1/projects/{PROJECT}/sessions/{session}/reconnect"),
+            &alice,
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let token = grant["token"].as_str().expect("a reconnect token");
+    let url = ws_url(
+        &app,
+        &format!(
+            "/gateway/v1/projects/{PROJECT}/terminals/{session}/attach?reconnect_token={token}&token={alice}"
+        ),
+    );
+    let mut terminal = Terminal::connect(&url).await;
+    let reopened = terminal.message("opened").await;
+    assert_eq!(reopened["session"]["status"], "active");
+    assert_eq!((reopened["cols"].as_u64(), reopened["rows"].as_u64()), (Some(100), Some(30)));
+    // The screen as it was: what was printed before the drop.
+    terminal.output("hello-termaudit").await;
+    // The same shell: its variable is still set.
+    terminal.type_keys("echo again-$MARK\r").await;
+    terminal.output("\nagain-alpha-42").await;
+    terminal.type_keys("exit\r").await;
+    let ended = terminal.message("ended").await;
+    assert_eq!(ended["reason"], "user_exit");
+    terminal.closes().await;
+
+    // The history, as the web app will show it.
+    let closed = get(&app, &format!("/sessions/{session}"), &alice).await;
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["close_reason"], "user_exit");
+    let activity = get(&app, &format!("/sessions/{session}/activity"), &alice).await;
+    let commands: Vec<&str> = activity["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|a| a["text"].as_str())
+        .collect();
+    assert_eq!(
+        commands,
+        ["MARK=alpha-42; echo hello-termaudit", "pwd", "echo again-$MARK", "exit"]
+    );
+    let recording = get(&app, &format!("/sessions/{session}/recording"), &alice).await;
+    assert_eq!(recording["state"], "available", "{recording}");
+    assert!(recording["finalized_at"].is_string(), "{recording}");
+    let cast = app
+        .get(&format!("/api/v1/projects/{PROJECT}/sessions/{session}/recording/download"), &alice)
+        .await
+        .text()
+        .await
+        .expect("the recording");
+    let mut lines = cast.lines();
+    let header: Value = serde_json::from_str(lines.next().expect("a header")).expect("JSON");
+    assert_eq!((header["width"].as_u64(), header["height"].as_u64()), (Some(100), Some(30)));
+    let printed: String = lines
+        .map(|l| serde_json::from_str::<Value>(l).expect("an event"))
+        .filter(|e| e[1] == "o")
+        .map(|e| e[2].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for expected in
+        ["echo hello-termaudit", "\nhello-termaudit", "echo again-$MARK", "\nagain-alpha-42"]
+    {
+        assert!(printed.contains(expected), "{expected:?} is not in the recording: {printed:?}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_revoked_shell_is_killed_within_a_second_and_the_user_is_told_by_whom() {
+    let (app, dir) = spawn().await;
+    let alice = app.token("alice", PROJECT, &[ViewHistory]);
+    let carol = app.token("carol", PROJECT, &[ManagePolicy, ViewHistory]);
+    let mut terminal =
+        Terminal::open(&app, &alice, "target=prod-web&reason=INC-7%3A+restart").await;
+    let opened = terminal.message("opened").await;
+    let session = opened["session"]["id"].as_str().expect("an id").to_owned();
+    assert_eq!(opened["session"]["reason"], "INC-7: restart");
+    terminal.type_keys("echo pid=$$\r").await;
+    terminal.read_until(Duration::from_secs(10), |t| shell_pid(&t.screen).is_some()).await;
+    let pid = shell_pid(&terminal.screen).expect("the shell's pid");
+    assert!(PathBuf::from(format!("/proc/{pid}")).exists());
+
+    let revoked_at = Instant::now();
+    let response = app
+        .post(
+            &format!("/api/v1/projects/{PROJECT}/sessions/{session}/revoke"),
+            &carol,
+            &json!({"reason": "outside the change window"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let ended = terminal.message("ended").await;
+    let took = revoked_at.elapsed();
+    assert!(took < Duration::from_secs(1), "the shell ended {took:?} after the revoke");
+    assert_eq!(ended["reason"], "revoked");
+    assert_eq!(ended["by"], "carol (test)");
+    assert_eq!(ended["detail"], "outside the change window");
+    assert!(
+        terminal
+            .screen
+            .contains("[termaudit] session revoked by carol (test): outside the change window"),
+        "{:?}",
+        terminal.screen
+    );
+    terminal.closes().await;
+    assert!(
+        !PathBuf::from(format!("/proc/{pid}")).exists(),
+        "the shell (pid {pid}) still runs after the revoke"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn terminals_need_a_valid_token_membership_and_for_production_a_reason() {
+    let (app, dir) = spawn().await;
+    let alice = app.token("alice", PROJECT, &[ViewHistory]);
+    let stranger = app.token("mallory", "elsewhere", &[ViewHistory]);
+    let refused = |query: String| {
+        let url = ws_url(&app, &format!("/gateway/v1/projects/{PROJECT}/terminals?{query}"));
+        async move {
+            match connect_async(url.into_client_request().expect("a request")).await {
+                Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+                other => panic!("the upgrade was not refused: {:?}", other.map(|_| ())),
+            }
+        }
+    };
+    assert_eq!(refused("target=web".into()).await, 401);
+    assert_eq!(refused("target=web&token=not-a-jwt".into()).await, 401);
+    assert_eq!(refused(format!("target=web&token={stranger}")).await, 404);
+    assert_eq!(refused(format!("target=nope&token={alice}")).await, 404);
+
+    // The token as a subprotocol, as browsers send it.
+    let mut request =
+        ws_url(&app, &format!("/gateway/v1/projects/{PROJECT}/terminals?target=prod-web"))
+            .into_client_request()
+            .expect("a request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("termaudit.v1, bearer.{alice}").parse().expect("a header"),
+    );
+    let (socket, response) = connect_async(request).await.expect("upgraded");
+    assert_eq!(
+        response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()),
+        Some("termaudit.v1")
+    );
+    let mut terminal =
+        Terminal { socket, screen: String::new(), messages: Vec::new(), closed: false };
+    let error = terminal.message("error").await;
+    assert_eq!(error["status"], 400);
+    assert!(error["detail"].as_str().is_some_and(|d| d.contains("reason")), "{error}");
+    terminal.closes().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A TCP proxy in front of the API that the test can take down: while down
+/// it cuts every open connection and refuses new ones, as an API restart does.
+struct Proxy {
+    address: String,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Proxy {
+    async fn start(upstream: &str) -> Proxy {
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let address = format!("http://{}", listener.local_addr().expect("an address"));
+        let (up, watch) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut watch = watch.clone();
+                if !*watch.borrow() {
+                    continue;
+                }
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = watch.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Proxy { address, up }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.send_replace(up);
+    }
+}
+
+#[tokio::test]
+async fn an_api_outage_loses_and_repeats_no_output_and_a_gateway_stop_closes_gateway_lost() {
+    let (app, dir) = spawn().await;
+    let alice = app.token("alice", PROJECT, &[ViewHistory, ViewRecording, DownloadRecording]);
+    // A standalone gateway, reaching the API through the proxy.
+    let proxy = Proxy::start(&app.address).await;
+    let targets = termaudit_gateway::Targets::load(&dir.join("targets.toml")).expect("targets");
+    let service = termaudit_gateway::ServiceToken::Fixed(app.token("gw", PROJECT, &[Ingest]));
+    let gateway = termaudit_gateway::Gateway::new(
+        targets,
+        termaudit_gateway::ApiClient::new(&proxy.address, service),
+        termaudit_gateway::UserAuth::Remote,
+    );
+    gateway.start();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let gateway_address = format!("ws://{}", listener.local_addr().expect("an address"));
+    let server = termaudit_gateway::server(gateway.clone(), listener).expect("a server");
+    let server_handle = server.handle();
+    tokio::spawn(server);
+    let open = |query: &str| {
+        let url = format!(
+            "{gateway_address}/gateway/v1/projects/{PROJECT}/terminals?{query}&token={alice}"
+        );
+        async move { Terminal::connect(&url).await }
+    };
+
+    let mut terminal = open("target=web").await;
+    let session =
+        terminal.message("opened").await["session"]["id"].as_str().expect("an id").to_owned();
+    terminal.output("$ ").await;
+    terminal.type_keys("echo before-outage\r").await;
+    terminal.output("\nbefore-outage").await;
+
+    proxy.set_up(false);
+    terminal.type_keys("for i in 1 2 3 4 5; do echo during-$i; done\r").await;
+    terminal.output("\nduring-5").await;
+    // Several flushes fail meanwhile, and are retried.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    proxy.set_up(true);
+    terminal.type_keys("echo after-outage\r").await;
+    terminal.output("\nafter-outage").await;
+    terminal.type_keys("exit\r").await;
+    assert_eq!(terminal.message("ended").await["reason"], "user_exit");
+
+    let closed = get(&app, &format!("/sessions/{session}"), &alice).await;
+    assert_eq!(closed["close_reason"], "user_exit");
+    let cast = app
+        .get(&format!("/api/v1/projects/{PROJECT}/sessions/{session}/recording/download"), &alice)
+        .await
+        .text()
+        .await
+        .expect("the recording");
+    let printed: String = cast
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str::<Value>(l).expect("an event"))
+        .filter(|e| e[1] == "o")
+        .map(|e| e[2].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for line in ["before-outage", "during-1", "during-3", "during-5", "after-outage"] {
+        assert_eq!(
+            printed.matches(&format!("\n{line}\r")).count(),
+            1,
+            "{line:?} should be recorded once: {printed:?}"
+        );
+    }
+    let activity = get(&app, &format!("/sessions/{session}/activity"), &alice).await;
+    assert_eq!(activity["items"].as_array().map(Vec::len), Some(4), "{activity}");
+
+    // The gateway stops with a shell open: the session closes gateway_lost
+    // and its recording is finalized.
+    let mut terminal = open("target=web").await;
+    let session =
+        terminal.message("opened").await["session"]["id"].as_str().expect("an id").to_owned();
+    terminal.output("$ ").await;
+    terminal.type_keys("echo last-words\r").await;
+    terminal.output("\nlast-words").await;
+    gateway.shutdown(Duration::from_secs(10)).await;
+    assert_eq!(terminal.message("ended").await["reason"], "gateway_lost");
+    terminal.closes().await;
+    server_handle.stop(true).await;
+    let closed = get(&app, &format!("/sessions/{session}"), &alice).await;
+    assert_eq!(closed["close_reason"], "gateway_lost");
+    let recording = get(&app, &format!("/sessions/{session}/recording"), &alice).await;
+    assert_eq!(recording["state"], "available", "{recording}");
+    let _ = std::fs::remove_dir_all(dir);
+}
