@@ -6,10 +6,11 @@
 
 use std::cell::RefCell;
 
-use gloo::net::http::{Method, RequestBuilder};
+use gloo::net::http::{Method, RequestBuilder, Response};
 use gloo::storage::{LocalStorage, Storage};
 use serde::de::DeserializeOwned;
 use termaudit_api_types::Problem;
+use wasm_bindgen::JsCast as _;
 use yew::Callback;
 
 /// Every API path is below this prefix; the web app is served by the same origin.
@@ -132,23 +133,44 @@ impl ApiError {
 /// Sends `method path` (relative to [`API_BASE`]) with `token`, and reads a
 /// JSON `T` from a successful answer.
 ///
-/// This is the only function that talks HTTP: it attaches
-/// `Authorization: Bearer …` and maps every failure to an [`ApiError`]. A 401
-/// for the stored token also forgets that token and tells the app (see
-/// [`set_signed_out_listener`]).
+/// This and [`download`] are the only functions that talk HTTP, both through
+/// [`send`]: it attaches `Authorization: Bearer …` and maps every failure to
+/// an [`ApiError`]. A 401 for the stored token also forgets that token and
+/// tells the app (see [`set_signed_out_listener`]).
 pub async fn request<T: DeserializeOwned>(
     method: Method,
     path: &str,
     body: Option<&serde_json::Value>,
     token: Token<'_>,
 ) -> Result<T, ApiError> {
+    let response = send(method, path, body, token, "application/json").await?;
+    let text = response.text().await.map_err(|err| ApiError::Network(err.to_string()))?;
+    // An empty body (204) reads as JSON `null`, which is `()` or `None`.
+    let json = if text.trim().is_empty() { "null" } else { &text };
+    serde_json::from_str(json).map_err(|err| {
+        ApiError::Client(format!(
+            "the server's answer to {path} was not what this app expects ({err}); \
+             is the web app older than the server? Reload the page."
+        ))
+    })
+}
+
+/// Sends the request and returns a successful response unread; every
+/// failure becomes an [`ApiError`].
+async fn send(
+    method: Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    token: Token<'_>,
+    accept: &str,
+) -> Result<Response, ApiError> {
     let bearer = match token {
         Token::Stored => stored_token(),
         Token::Candidate(token) => Some(token.to_owned()),
     };
     let mut builder = RequestBuilder::new(&format!("{API_BASE}{path}"))
         .method(method)
-        .header("Accept", "application/json, application/problem+json");
+        .header("Accept", &format!("{accept}, application/problem+json"));
     if let Some(bearer) = &bearer {
         builder = builder.header("Authorization", &format!("Bearer {bearer}"));
     }
@@ -159,20 +181,11 @@ pub async fn request<T: DeserializeOwned>(
     .map_err(|err| ApiError::Client(format!("could not build the request: {err}")))?;
 
     let response = request.send().await.map_err(|err| ApiError::Network(err.to_string()))?;
+    if response.ok() {
+        return Ok(response);
+    }
     let status = response.status();
     let text = response.text().await.map_err(|err| ApiError::Network(err.to_string()))?;
-
-    if response.ok() {
-        // An empty body (204) reads as JSON `null`, which is `()` or `None`.
-        let json = if text.trim().is_empty() { "null" } else { &text };
-        return serde_json::from_str(json).map_err(|err| {
-            ApiError::Client(format!(
-                "the server's answer to {path} was not what this app expects ({err}); \
-                 is the web app older than the server? Reload the page."
-            ))
-        });
-    }
-
     let content_type = response.headers().get("content-type").unwrap_or_default();
     let error = error_from_response(status, &response.status_text(), &content_type, &text);
     if matches!(error, ApiError::SignedOut { .. }) && token == Token::Stored {
@@ -183,6 +196,77 @@ pub async fn request<T: DeserializeOwned>(
         }
     }
     Err(error)
+}
+
+/// A file the server sent, held by the browser.
+pub struct Download {
+    /// The name from `Content-Disposition`, or `fallback`.
+    pub file_name: String,
+    pub blob: web_sys::Blob,
+}
+
+/// `GET path` with the stored token, for a file: the body as a blob and the
+/// file name the server gave it.
+pub async fn download(path: &str, accept: &str, fallback: &str) -> Result<Download, ApiError> {
+    let response = send(Method::GET, path, None, Token::Stored, accept).await?;
+    let file_name = response
+        .headers()
+        .get("content-disposition")
+        .and_then(|value| disposition_file_name(&value))
+        .unwrap_or_else(|| fallback.to_owned());
+    let promise = web_sys::Response::from(response)
+        .blob()
+        .map_err(|_| ApiError::Client("the browser would not read the download".to_owned()))?;
+    let blob = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|_| ApiError::Network("the download was interrupted".to_owned()))?
+        .dyn_into::<web_sys::Blob>()
+        .map_err(|_| ApiError::Client("the download is not a file".to_owned()))?;
+    Ok(Download { file_name, blob })
+}
+
+/// The file name in a `Content-Disposition` value: `filename*=UTF-8''…`
+/// (percent-decoded) over `filename="…"`; path separators are dropped.
+pub fn disposition_file_name(value: &str) -> Option<String> {
+    let mut plain = None;
+    let mut extended = None;
+    for part in value.split(';').map(str::trim) {
+        let Some((key, raw)) = part.split_once('=') else { continue };
+        match key.trim().to_ascii_lowercase().as_str() {
+            "filename" => plain = Some(raw.trim().trim_matches('"').replace("\\\"", "\"")),
+            "filename*" => {
+                extended = raw
+                    .trim()
+                    .split_once("''")
+                    .and_then(|(charset, encoded)| {
+                        charset.eq_ignore_ascii_case("utf-8").then(|| percent_decode(encoded))
+                    })
+                    .flatten();
+            }
+            _ => {}
+        }
+    }
+    extended
+        .or(plain)
+        .map(|name| name.replace(['/', '\\'], "_"))
+        .filter(|name| !name.trim().is_empty())
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// `GET path` with the stored token.
@@ -196,6 +280,19 @@ pub async fn post<T: DeserializeOwned>(
     body: &serde_json::Value,
 ) -> Result<T, ApiError> {
     request(Method::POST, path, Some(body), Token::Stored).await
+}
+
+/// `PUT path` with a JSON `body` and the stored token.
+pub async fn put<T: DeserializeOwned>(path: &str, body: &serde_json::Value) -> Result<T, ApiError> {
+    request(Method::PUT, path, Some(body), Token::Stored).await
+}
+
+/// `DELETE path` with a JSON `body` (a reason, say) and the stored token.
+pub async fn delete<T: DeserializeOwned>(
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<T, ApiError> {
+    request(Method::DELETE, path, Some(body), Token::Stored).await
 }
 
 /// Percent-encodes `value` for a URL path segment or query value: everything
@@ -213,6 +310,29 @@ pub fn encode(value: &str) -> String {
 }
 
 impl ApiError {
+    /// The HTTP status the server answered with, when it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::SignedOut { .. } => Some(401),
+            Self::Forbidden { .. } => Some(403),
+            Self::Problem(problem) => Some(problem.status),
+            Self::Status { status, .. } => Some(*status),
+            Self::Network(_) | Self::Client(_) => None,
+        }
+    }
+
+    /// For invalid input: the message for each rejected field, by field name.
+    pub fn field_errors(&self) -> Vec<(String, String)> {
+        match self {
+            Self::Problem(problem) => problem
+                .errors
+                .iter()
+                .map(|field| (field.field.clone(), field.message.clone()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether this is a problem of the kind `urn:termaudit:problem:{kind}`.
     pub fn is_problem(&self, kind: &str) -> bool {
         match self {
@@ -341,6 +461,46 @@ mod tests {
         let error = error_from_response(409, "Conflict", PROBLEM_JSON, &body);
         assert!(error.is_problem("reconnect-window-closed"));
         assert!(!error.is_problem("conflict"));
+    }
+
+    #[test]
+    fn file_names_come_from_content_disposition() {
+        assert_eq!(
+            disposition_file_name(
+                "attachment; filename=\"demo_api_20260102T030405Z_0194c1d2.cast\""
+            ),
+            Some("demo_api_20260102T030405Z_0194c1d2.cast".to_owned())
+        );
+        assert_eq!(
+            disposition_file_name(
+                "attachment; filename=\"a.cast\"; filename*=UTF-8''%C3%BC%20b.cast"
+            ),
+            Some("ü b.cast".to_owned())
+        );
+        assert_eq!(
+            disposition_file_name("attachment; filename=\"../etc/passwd\""),
+            Some(".._etc_passwd".to_owned())
+        );
+        assert_eq!(disposition_file_name("attachment"), None);
+        assert_eq!(disposition_file_name("attachment; filename=\"\""), None);
+    }
+
+    #[test]
+    fn invalid_input_names_its_fields() {
+        let body = serde_json::json!({
+            "type": "urn:termaudit:problem:invalid-input",
+            "title": "Invalid input",
+            "status": 400,
+            "detail": "retention_days_production: must be 1 to 3650 days",
+            "errors": [{ "field": "retention_days_production", "message": "must be 1 to 3650 days" }],
+        })
+        .to_string();
+        let error = error_from_response(400, "Bad Request", PROBLEM_JSON, &body);
+        assert_eq!(error.status(), Some(400));
+        assert_eq!(
+            error.field_errors(),
+            [("retention_days_production".to_owned(), "must be 1 to 3650 days".to_owned())]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod components;
 mod filters;
 mod hooks;
 mod pages;
+mod player;
 mod routes;
 mod session;
 mod time;

@@ -47,6 +47,22 @@ impl Session {
             _ => None,
         }
     }
+
+    /// Whether the caller's token grants `permission` in project `slug`.
+    pub fn can(&self, slug: &str, permission: &str) -> bool {
+        self.me().is_some_and(|me| {
+            me.projects.iter().any(|project| {
+                project.slug == slug && project.permissions.iter().any(|p| p == permission)
+            })
+        })
+    }
+}
+
+/// The permissions the pages ask about, as the API names them.
+pub mod permission {
+    pub const VIEW_RECORDING: &str = "terminal.view_recording";
+    pub const DOWNLOAD_RECORDING: &str = "terminal.download_recording";
+    pub const MANAGE_POLICY: &str = "terminal.manage_policy";
 }
 
 /// The handle pages get from context: read it, or dispatch a [`SessionAction`].

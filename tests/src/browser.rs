@@ -45,6 +45,7 @@ pub struct Browser {
     session_id: String,
     driver: Child,
     profile: PathBuf,
+    downloads: PathBuf,
 }
 
 /// An element on the page.
@@ -92,7 +93,14 @@ impl Browser {
         let profile =
             std::env::temp_dir().join(format!("termaudit-chromium-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&profile).expect("a profile directory");
+        let downloads = profile.join("downloads");
+        std::fs::create_dir_all(&downloads).expect("a downloads directory");
         let mut options = json!({
+            // Files the page saves land here without asking.
+            "prefs": {
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false,
+            },
             "args": [
                 "--headless=new",
                 "--no-sandbox",
@@ -140,6 +148,7 @@ impl Browser {
             session_id,
             driver,
             profile,
+            downloads,
         }
     }
 
@@ -288,6 +297,46 @@ impl Browser {
             .await
             .as_str()
             .map(ToOwned::to_owned)
+    }
+
+    /// An element's DOM property (`value`, `checked`, `disabled`…), as JSON.
+    pub async fn property(&self, element: &Element, name: &str) -> Value {
+        self.call(reqwest::Method::GET, &format!("/element/{}/property/{name}", element.id), None)
+            .await
+    }
+
+    /// The element as a script argument for [`Browser::execute`].
+    pub fn reference(&self, element: &Element) -> Value {
+        json!({ ELEMENT_KEY: element.id })
+    }
+
+    /// Empties an `<input>` or `<textarea>`.
+    pub async fn clear(&self, element: &Element) {
+        self.call(reqwest::Method::POST, &format!("/element/{}/clear", element.id), None).await;
+    }
+
+    /// Where files the page saves (downloads) are written.
+    pub fn download_dir(&self) -> &Path {
+        &self.downloads
+    }
+
+    /// Waits for a finished download named `name`; returns its bytes.
+    pub async fn wait_for_download(&self, name: &str) -> Vec<u8> {
+        let path = self.downloads.join(name);
+        let deadline = Instant::now() + WAIT;
+        loop {
+            // Chromium writes `name.crdownload` and renames it when done.
+            if let Ok(bytes) = std::fs::read(&path) {
+                return bytes;
+            }
+            if Instant::now() > deadline {
+                let present: Vec<_> = std::fs::read_dir(&self.downloads)
+                    .map(|entries| entries.flatten().map(|entry| entry.file_name()).collect())
+                    .unwrap_or_default();
+                panic!("no download {name:?} after {WAIT:?}; the folder holds {present:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Clicks the element.

@@ -41,7 +41,12 @@ fn NavBar() -> Html {
 
     let projects_active = matches!(
         route,
-        Some(Route::Projects | Route::Sessions { .. } | Route::SessionDetail { .. })
+        Some(
+            Route::Projects
+                | Route::Sessions { .. }
+                | Route::SessionDetail { .. }
+                | Route::Policy { .. }
+        )
     );
     let signed_in = match &*session {
         Session::SignedIn(me) => Some(html! {

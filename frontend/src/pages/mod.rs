@@ -1,12 +1,15 @@
 //! One module per page; [`crate::routes::switch`] picks the page for a URL.
 
 mod not_found;
+mod policy;
 mod projects;
+pub(crate) mod recording;
 mod session_detail;
 mod sessions;
 mod sign_in;
 
 pub use not_found::NotFound;
+pub use policy::PolicyPage;
 pub use projects::Projects;
 pub use session_detail::SessionDetail;
 pub use sessions::Sessions;

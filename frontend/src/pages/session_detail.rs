@@ -16,11 +16,10 @@ use yew_router::prelude::*;
 use crate::api::{self, ApiError, encode};
 use crate::components::{Environment, ErrorNotice, Loading, Status, Time, humanize};
 use crate::hooks::{Fetch, use_get};
+use crate::pages::recording::{HoldCard, RecordingCard};
 use crate::routes::Route;
-use crate::session::use_session;
+use crate::session::{permission, use_session};
 use crate::time;
-
-const MANAGE_POLICY: &str = "terminal.manage_policy";
 
 #[derive(Properties, PartialEq)]
 pub struct SessionDetailProps {
@@ -46,8 +45,7 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
     let project =
         me.me().and_then(|me| me.projects.iter().find(|project| project.slug == props.slug));
     let project_name = project.map_or_else(|| props.slug.clone(), |project| project.name.clone());
-    let may_revoke =
-        project.is_some_and(|project| project.permissions.iter().any(|p| p == MANAGE_POLICY));
+    let may_revoke = me.can(&props.slug, permission::MANAGE_POLICY);
     let subject = me.me().map(|me| me.subject.clone()).unwrap_or_default();
 
     let breadcrumbs = html! {
@@ -123,6 +121,9 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
                 <h2 id="meta-h">{ "Details" }</h2>
                 { metadata(&session) }
             </section>
+
+            <RecordingCard slug={props.slug.clone()} base={base.clone()} />
+            <HoldCard slug={props.slug.clone()} base={base.clone()} />
 
             <section class="card" aria-labelledby="activity-h">
                 <h2 id="activity-h">{ "Commands and runbooks" }</h2>

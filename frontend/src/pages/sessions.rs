@@ -213,6 +213,11 @@ pub fn Sessions(props: &SessionsProps) -> Html {
             </nav>
             <div class="page-head">
                 <h1>{ "Session history" }</h1>
+                <div class="head-actions">
+                    <Link<Route> to={Route::Policy { slug: props.slug.clone() }} classes="button" >
+                        { "Policy" }
+                    </Link<Route>>
+                </div>
             </div>
             <FilterBar filters={filters.clone()} targets={targets_list} on_apply={apply} />
             { body }

@@ -1,0 +1,342 @@
+//! A project's terminal policy: how long recordings are kept, what is
+//! recorded, when a reason is required, how long a dropped session waits.
+//! Any member reads it; `terminal.manage_policy` edits it. The server
+//! validates; its 400 names each bad field, shown next to that field.
+
+use std::rc::Rc;
+
+use termaudit_api_types::{Policy, PolicyView};
+use web_sys::HtmlInputElement;
+use yew::platform::spawn_local;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::api::{self, ApiError, encode};
+use crate::components::{ErrorNotice, Loading, Time};
+use crate::hooks::{Fetch, use_get};
+use crate::routes::Route;
+use crate::session::{permission, use_session};
+
+#[derive(Properties, PartialEq)]
+pub struct PolicyPageProps {
+    pub slug: String,
+}
+
+#[component]
+pub fn PolicyPage(props: &PolicyPageProps) -> Html {
+    let session = use_session();
+    let path = format!("/projects/{}/policy", encode(&props.slug));
+    let fetched = use_get::<PolicyView>(path.clone());
+    let saved = use_state(|| None::<Rc<PolicyView>>);
+    let may_manage = session.can(&props.slug, permission::MANAGE_POLICY);
+    let project_name = session
+        .me()
+        .and_then(|me| me.projects.iter().find(|project| project.slug == props.slug))
+        .map_or_else(|| props.slug.clone(), |project| project.name.clone());
+
+    let body = match (&*saved, &fetched.state) {
+        (Some(view), _) | (None, Fetch::Loaded(view)) => {
+            let on_saved = {
+                let saved = saved.clone();
+                Callback::from(move |view: PolicyView| saved.set(Some(Rc::new(view))))
+            };
+            html! {
+                <PolicyForm view={Rc::clone(view)} editable={may_manage} {path} {on_saved}
+                    just_saved={saved.is_some()} />
+            }
+        }
+        (None, Fetch::Loading) => html! { <Loading label="Loading the policy…" /> },
+        (None, Fetch::Failed(error)) => {
+            html! { <ErrorNotice error={error.clone()} on_retry={fetched.reload.clone()} /> }
+        }
+    };
+
+    html! {
+        <>
+            <nav class="breadcrumbs" aria-label="Breadcrumbs">
+                <Link<Route> to={Route::Projects}>{ "Projects" }</Link<Route>>
+                <span aria-hidden="true">{ " / " }</span>
+                <Link<Route> to={Route::Sessions { slug: props.slug.clone() }}>{ project_name }</Link<Route>>
+                <span aria-hidden="true">{ " / " }</span>
+                <span>{ "Policy" }</span>
+            </nav>
+            <div class="page-head">
+                <h1>{ "Terminal policy" }</h1>
+            </div>
+            if !may_manage {
+                <div class="notice notice-info" role="status" data-testid="policy-read-only">
+                    <p class="notice-title">{ "Read only" }</p>
+                    <p class="notice-detail">
+                        { "Changing the policy needs the permission " }<code>{ permission::MANAGE_POLICY }</code>{ "." }
+                    </p>
+                </div>
+            }
+            { body }
+        </>
+    }
+}
+
+/// The fields as typed: numbers stay text until they are sent.
+#[derive(Debug, Clone, PartialEq)]
+struct Draft {
+    retention_days_production: String,
+    retention_days_non_production: String,
+    record_non_production: bool,
+    require_reason_non_production: bool,
+    reconnect_grace_seconds: String,
+}
+
+impl Draft {
+    fn of(policy: &Policy) -> Draft {
+        Draft {
+            retention_days_production: policy.retention_days_production.to_string(),
+            retention_days_non_production: policy.retention_days_non_production.to_string(),
+            record_non_production: policy.record_non_production,
+            require_reason_non_production: policy.require_reason_non_production,
+            reconnect_grace_seconds: policy.reconnect_grace_seconds.to_string(),
+        }
+    }
+
+    /// The policy to send, or the fields that are not whole numbers (the
+    /// server checks the bounds and says so per field).
+    fn parse(&self) -> Result<Policy, Vec<(String, String)>> {
+        let mut errors = Vec::new();
+        let mut number = |field: &str, text: &str| {
+            text.trim().parse::<u32>().unwrap_or_else(|_| {
+                errors.push((field.to_owned(), "must be a whole number".to_owned()));
+                0
+            })
+        };
+        let policy = Policy {
+            retention_days_production: number(
+                "retention_days_production",
+                &self.retention_days_production,
+            ),
+            retention_days_non_production: number(
+                "retention_days_non_production",
+                &self.retention_days_non_production,
+            ),
+            record_non_production: self.record_non_production,
+            require_reason_non_production: self.require_reason_non_production,
+            reconnect_grace_seconds: number(
+                "reconnect_grace_seconds",
+                &self.reconnect_grace_seconds,
+            ),
+        };
+        if errors.is_empty() { Ok(policy) } else { Err(errors) }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct PolicyFormProps {
+    view: Rc<PolicyView>,
+    editable: bool,
+    path: String,
+    on_saved: Callback<PolicyView>,
+    just_saved: bool,
+}
+
+#[component]
+fn PolicyForm(props: &PolicyFormProps) -> Html {
+    let draft = use_state(|| Draft::of(&props.view.policy));
+    let errors = use_state(Vec::<(String, String)>::new);
+    let failure = use_state(|| None::<ApiError>);
+    let busy = use_state(|| false);
+    let editable = props.editable;
+    let dirty = *draft != Draft::of(&props.view.policy);
+
+    let set = |change: fn(&mut Draft, &HtmlInputElement), field: &'static str| {
+        edit(draft.clone(), errors.clone(), change, field)
+    };
+    let on_submit = {
+        let (draft, errors, failure, busy) =
+            (draft.clone(), errors.clone(), failure.clone(), busy.clone());
+        let (path, on_saved) = (props.path.clone(), props.on_saved.clone());
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            if *busy {
+                return;
+            }
+            failure.set(None);
+            let policy = match draft.parse() {
+                Ok(policy) => policy,
+                Err(local) => {
+                    errors.set(local);
+                    return;
+                }
+            };
+            errors.set(Vec::new());
+            busy.set(true);
+            let (errors, failure, busy, path, on_saved) =
+                (errors.clone(), failure.clone(), busy.clone(), path.clone(), on_saved.clone());
+            spawn_local(async move {
+                let body = serde_json::to_value(&policy).unwrap_or_default();
+                let result = api::put::<PolicyView>(&path, &body).await;
+                busy.set(false);
+                match result {
+                    Ok(view) => on_saved.emit(view),
+                    Err(error) => {
+                        let fields = error.field_errors();
+                        if fields.is_empty() {
+                            failure.set(Some(error));
+                        } else {
+                            errors.set(fields);
+                        }
+                    }
+                }
+            });
+        })
+    };
+
+    let error_of = |field: &str| {
+        errors.iter().find(|(name, _)| name == field).map(|(_, message)| message.clone())
+    };
+    let number_field = |field: &'static str,
+                        label: &str,
+                        unit: &str,
+                        help: &str,
+                        value: &str,
+                        (min, max): (u32, u32),
+                        oninput: Callback<InputEvent>| {
+        let error = error_of(field);
+        let id = format!("policy-{field}");
+        let error_id = format!("{id}-error");
+        html! {
+            <div class={classes!("policy-field", error.is_some().then_some("has-error"))}>
+                <label for={id.clone()} class="label">{ label.to_owned() }</label>
+                <div class="input-with-unit">
+                    <input id={id} name={field} class="input" type="number" inputmode="numeric"
+                        min={min.to_string()} max={max.to_string()} step="1"
+                        value={value.to_owned()} {oninput} disabled={!editable}
+                        aria-invalid={error.is_some().to_string()}
+                        aria-describedby={error_id.clone()} />
+                    <span class="unit">{ unit.to_owned() }</span>
+                </div>
+                <p class="help small muted">{ help.to_owned() }</p>
+                if let Some(message) = error {
+                    <p class="field-error" id={error_id} data-field={field} role="alert">{ message }</p>
+                }
+            </div>
+        }
+    };
+    let check_field = |field: &'static str,
+                       label: &str,
+                       help: &str,
+                       checked: bool,
+                       onchange: Callback<Event>| {
+        let id = format!("policy-{field}");
+        html! {
+            <div class="policy-field policy-check">
+                <label for={id.clone()} class="check">
+                    <input id={id} name={field} type="checkbox" {checked} {onchange} disabled={!editable} />
+                    { " " }{ label.to_owned() }
+                </label>
+                <p class="help small muted">{ help.to_owned() }</p>
+            </div>
+        }
+    };
+
+    let view = &props.view;
+    html! {
+        <form class="card policy-form" onsubmit={on_submit} novalidate=true data-testid="policy-form">
+            <fieldset disabled={!editable || *busy}>
+                <legend class="policy-legend">{ "Retention of recordings" }</legend>
+                <div class="policy-grid">
+                    { number_field("retention_days_production", "Production", "days",
+                        "After the session ends; 1 to 3650.", &draft.retention_days_production, (1, 3650),
+                        set(|d, input| d.retention_days_production = input.value(), "retention_days_production")) }
+                    { number_field("retention_days_non_production", "Non-production", "days",
+                        "After the session ends; 1 to 3650.", &draft.retention_days_non_production, (1, 3650),
+                        set(|d, input| d.retention_days_non_production = input.value(), "retention_days_non_production")) }
+                </div>
+                <p class="small muted">
+                    { "A change applies to stored recordings at the next sweep: a shorter retention purges what is now past it; a longer one cannot bring purged recordings back. Legal holds keep a recording whatever the retention." }
+                </p>
+            </fieldset>
+            <fieldset disabled={!editable || *busy}>
+                <legend class="policy-legend">{ "Non-production sessions" }</legend>
+                { check_field("record_non_production", "Record non-production sessions",
+                    "Production sessions are always recorded.", draft.record_non_production,
+                    edit(draft.clone(), errors.clone(), |d, input| d.record_non_production = input.checked(), "record_non_production")) }
+                { check_field("require_reason_non_production", "Require a reason for non-production sessions",
+                    "Production sessions always need one.", draft.require_reason_non_production,
+                    edit(draft.clone(), errors.clone(), |d, input| d.require_reason_non_production = input.checked(), "require_reason_non_production")) }
+            </fieldset>
+            <fieldset disabled={!editable || *busy}>
+                <legend class="policy-legend">{ "Dropped connections" }</legend>
+                <div class="policy-grid">
+                    { number_field("reconnect_grace_seconds", "Reconnect grace", "seconds",
+                        "How long a dropped session waits for its user; 0 to 86400.", &draft.reconnect_grace_seconds, (0, 86_400),
+                        set(|d, input| d.reconnect_grace_seconds = input.value(), "reconnect_grace_seconds")) }
+                </div>
+            </fieldset>
+            if let Some(error) = &*failure {
+                <ErrorNotice error={error.clone()} />
+            }
+            <div class="policy-foot">
+                <p class="small muted" data-testid="policy-updated">
+                    { match (&view.updated_at, &view.updated_by) {
+                        (Some(at), by) => html! {
+                            <>{ "Last changed " }<Time at={*at} />{ by.as_ref().map(|by| format!(" by {by}")).unwrap_or_default() }</>
+                        },
+                        (None, _) => html! { "The defaults: never changed." },
+                    } }
+                </p>
+                if props.just_saved && !dirty {
+                    <span class="saved" role="status" data-testid="policy-saved">{ "Saved" }</span>
+                }
+                if editable {
+                    <button type="submit" class="button button-primary" disabled={*busy || !dirty}>
+                        { if *busy { "Saving…" } else { "Save policy" } }
+                    </button>
+                }
+            </div>
+        </form>
+    }
+}
+
+/// A field's handler: `change` copies the input into the draft, and the
+/// field's error goes (it is about a value no longer there).
+fn edit<E: TargetCast + 'static>(
+    draft: UseStateHandle<Draft>,
+    errors: UseStateHandle<Vec<(String, String)>>,
+    change: fn(&mut Draft, &HtmlInputElement),
+    field: &'static str,
+) -> Callback<E> {
+    Callback::from(move |event: E| {
+        let input = event.target_unchecked_into::<HtmlInputElement>();
+        let mut next = (*draft).clone();
+        change(&mut next, &input);
+        draft.set(next);
+        errors.set(errors.iter().filter(|(name, _)| name != field).cloned().collect());
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_draft_sends_numbers_or_names_what_is_not_one() {
+        let policy = Policy {
+            retention_days_production: 365,
+            retention_days_non_production: 90,
+            record_non_production: false,
+            require_reason_non_production: true,
+            reconnect_grace_seconds: 300,
+        };
+        let mut draft = Draft::of(&policy);
+        assert_eq!(draft.parse(), Ok(policy));
+        draft.retention_days_production = " 400 ".to_owned();
+        assert_eq!(draft.parse().map(|p| p.retention_days_production), Ok(400));
+        draft.retention_days_non_production = "-1".to_owned();
+        draft.reconnect_grace_seconds = "soon".to_owned();
+        assert_eq!(
+            draft.parse(),
+            Err(vec![
+                ("retention_days_non_production".to_owned(), "must be a whole number".to_owned()),
+                ("reconnect_grace_seconds".to_owned(), "must be a whole number".to_owned()),
+            ])
+        );
+    }
+}
