@@ -148,6 +148,7 @@ impl Store {
         let now = crate::sessions::micros(now);
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        tx.query_opt(include_str!("sql/hold_lock_recording.sql"), &[&session_id]).await?;
         let placed = tx
             .query_opt(
                 include_str!("sql/hold_insert.sql"),
