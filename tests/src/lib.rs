@@ -6,7 +6,7 @@ pub mod browser;
 mod db;
 pub mod seed;
 
-use std::{collections::BTreeMap, path::PathBuf};
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
 use chrono::{Duration, Utc};
 use serde::{Serialize, de::DeserializeOwned};
@@ -35,7 +35,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub store: Store,
-    pub db: TestDatabase,
+    /// Shared with the replicas of [`TestApp::spawn_replica`]; dropped with the last.
+    pub db: Arc<TestDatabase>,
     issuer: TokenIssuer,
 }
 
@@ -52,7 +53,16 @@ impl TestApp {
             // Shows the server's log (with request ids) for a failing test.
             let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
         }
-        let db = TestDatabase::create().await;
+        Self::start(Arc::new(TestDatabase::create().await), configure).await
+    }
+
+    /// A second server on the same database, as a second replica behind a
+    /// load balancer: its own pool, control listener and background tasks.
+    pub async fn spawn_replica(&self) -> TestApp {
+        Self::start(self.db.clone(), Box::new(|_| {})).await
+    }
+
+    async fn start(db: Arc<TestDatabase>, configure: Configure) -> TestApp {
         let data_dir = std::env::temp_dir().join(format!("termaudit-test-{}", db.name()));
         let mut settings = Settings {
             database_url: db.url(),

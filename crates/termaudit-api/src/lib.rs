@@ -38,6 +38,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use auth::{AuthConfig, Authenticator, Caller, TokenIssuer};
 pub use error::{ApiError, ProblemKind};
+pub use sessions::{HistoryQuery, history_query};
 
 /// What every handler can reach.
 pub struct AppState {

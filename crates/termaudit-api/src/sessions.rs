@@ -253,26 +253,16 @@ pub async fn open_session(
     Ok(HttpResponse::Created().json(session_dto(&state, &project, row).await?))
 }
 
-/// The project's sessions, newest first, filtered, with keyset paging: pass
-/// `next_cursor` as `cursor` for the next page. Sessions opened meanwhile
-/// never shift later pages.
-#[utoipa::path(
-    tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug"), dto::SessionQuery),
-    responses(
-        (status = 200, body = dto::SessionPage),
-        (status = 400, description = "An invalid filter or cursor", body = dto::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project}/sessions")]
-pub async fn list_sessions(
-    state: web::Data<AppState>,
-    caller: Caller,
-    project: web::Path<String>,
-    query: web::Query<dto::SessionQuery>,
-) -> Result<web::Json<dto::SessionPage>, ApiError> {
-    let project = state.authorize(&caller, &project, Permission::ViewHistory).await?;
-    let q = query.into_inner();
+/// The history list's query string, parsed: untrusted input becomes a
+/// filter, a cursor and a page size, or a 400 naming the field.
+#[derive(Debug, Clone)]
+pub struct HistoryQuery {
+    pub filter: SessionFilter,
+    pub cursor: Option<Cursor>,
+    pub limit: usize,
+}
+
+pub fn history_query(q: dto::SessionQuery) -> Result<HistoryQuery, ApiError> {
     let text = match q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) if t.chars().count() < 2 || t.chars().count() > 200 => {
             return Err(ApiError::invalid("q: must be 2 to 200 characters"));
@@ -293,6 +283,29 @@ pub async fn list_sessions(
     };
     let cursor = cursor_param(q.cursor.as_deref())?;
     let limit = limit_param(q.limit, 50, 200)?;
+    Ok(HistoryQuery { filter, cursor, limit })
+}
+
+/// The project's sessions, newest first, filtered, with keyset paging: pass
+/// `next_cursor` as `cursor` for the next page. Sessions opened meanwhile
+/// never shift later pages.
+#[utoipa::path(
+    tag = "sessions",
+    params(("project" = String, Path, description = "The project's slug"), dto::SessionQuery),
+    responses(
+        (status = 200, body = dto::SessionPage),
+        (status = 400, description = "An invalid filter or cursor", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project}/sessions")]
+pub async fn list_sessions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    project: web::Path<String>,
+    query: web::Query<dto::SessionQuery>,
+) -> Result<web::Json<dto::SessionPage>, ApiError> {
+    let project = state.authorize(&caller, &project, Permission::ViewHistory).await?;
+    let HistoryQuery { filter, cursor, limit } = history_query(query.into_inner())?;
     let page =
         state.store.sessions(project.id, &filter, cursor.as_ref(), limit).await.map_err(|err| {
             match err {
@@ -787,4 +800,67 @@ pub async fn list_audit_events(
             .collect(),
         next_cursor: page.next.map(|c| c.encode()),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{ResponseError, web::Query};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Query strings made of the history list's own keys and values, broken
+    /// in every way, plus arbitrary text.
+    fn query_string() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(vec![
+            "status",
+            "environment_class",
+            "environment",
+            "target_id",
+            "user",
+            "mode",
+            "opened_from",
+            "opened_to",
+            "has_recording",
+            "q",
+            "cursor",
+            "limit",
+            "x",
+        ]);
+        let value = prop_oneof![
+            any::<String>(),
+            Just("closed".to_owned()),
+            Just("production".to_owned()),
+            Just("2026-01-01T00:00:00Z".to_owned()),
+            Just("eyJ0IjoiMjAyNi0wMS0wMVQwMDowMDowMFoiLCJpZCI6IngifQ".to_owned()),
+            (0u64..500).prop_map(|n| n.to_string()),
+            "[a-zA-Z0-9%+_.~-]{0,12}",
+        ];
+        prop_oneof![
+            prop::collection::vec((key, value), 0..6).prop_map(|pairs| {
+                pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+            }),
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        /// Any query string is either a valid history query or a 400; never a
+        /// panic, never another status.
+        #[test]
+        fn any_query_string_parses_or_is_a_400(query in query_string()) {
+            match Query::<dto::SessionQuery>::from_query(&query) {
+                Err(_) => {} // actix answers 400 itself
+                Ok(Query(q)) => match history_query(q) {
+                    Ok(parsed) => {
+                        prop_assert!((1..=200).contains(&parsed.limit));
+                        if let Some(text) = parsed.filter.text {
+                            prop_assert!((2..=200).contains(&text.chars().count()));
+                        }
+                    }
+                    Err(err) => prop_assert_eq!(err.status_code().as_u16(), 400),
+                },
+            }
+        }
+    }
 }

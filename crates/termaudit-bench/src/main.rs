@@ -1,29 +1,48 @@
-//! `cargo run --release -p termaudit-bench -- export [RECORDS]`: seeds a
-//! project with RECORDS export records (default one million: a tenth
-//! sessions, each with its `session.opened` and eight database statements),
-//! serves it with the real server in this process, downloads the export in
-//! each format while sampling this process's resident memory, and compares
-//! the throughput with PostgreSQL's own `COPY (...) TO STDOUT (FORMAT csv)`
-//! of the same rows. `BENCH_DATABASE_URL` names the server (default: the
-//! local one); the database `termaudit_bench` is created and reused.
+//! Benchmarks that need a real PostgreSQL, each measured side by side with
+//! PostgreSQL doing the bare work in the same run (the machine is shared, so
+//! ratios say more than absolute times):
+//!
+//! - `export [RECORDS]` (default 1 000 000): the history export against
+//!   `COPY (...) TO STDOUT (FORMAT csv)`, with the server's memory sampled;
+//! - `history [SESSIONS]` (default 1 000 000): p50/p99 of a history page
+//!   under realistic filters against the storage query alone, then requests
+//!   per second with `wrk` against the same query from as many connections;
+//! - `sweep [RECORDINGS]` (default 100 000): the retention sweep's purge rate
+//!   and the API's p99 during the sweep against without, and the same purge
+//!   as a handful of set-based SQL statements.
+//!
+//! `BENCH_DATABASE_URL` names the PostgreSQL server (default: the local one);
+//! each benchmark creates its own database there and reuses it on later runs
+//! (`DROP DATABASE` them when done: see `docs/benchmarks.md`).
 
-use std::{
-    collections::BTreeMap,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::{Duration, Instant},
-};
+mod export;
+mod history;
+mod sweep;
 
-use anyhow::Context;
-use futures_util::StreamExt;
+use std::{collections::BTreeMap, time::Duration};
+
 use termaudit_api::{AuthConfig, TokenIssuer};
-use termaudit_domain::{Permission, ProjectName, ProjectSlug};
+use termaudit_domain::Permission;
 use termaudit_server::{Application, Settings};
-use termaudit_storage::{DatabaseUrl, Store};
+use termaudit_storage::DatabaseUrl;
 
 const SECRET: &str = "termaudit-bench-secret-0123456789abcdef";
+
+const USAGE: &str =
+    "usage: termaudit-bench export [RECORDS] | history [SESSIONS] | sweep [RECORDINGS]";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next();
+    let count: Option<i64> = args.next().map(|n| n.parse()).transpose()?;
+    match command.as_deref() {
+        Some("export") => export::run(count.unwrap_or(1_000_000)).await,
+        Some("history") => history::run(count.unwrap_or(1_000_000)).await,
+        Some("sweep") => sweep::run(count.unwrap_or(100_000)).await,
+        _ => anyhow::bail!(USAGE),
+    }
+}
 
 /// This process's resident set size, in KiB.
 fn rss_kib() -> u64 {
@@ -37,128 +56,10 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    anyhow::ensure!(
-        args.next().as_deref() == Some("export"),
-        "usage: termaudit-bench export [RECORDS]"
-    );
-    let records: i64 = args.next().map(|n| n.parse()).transpose()?.unwrap_or(1_000_000);
-    let sessions = records / 10;
-
-    let server = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let url = DatabaseUrl::parse(&server)?.with_database("termaudit_bench");
-    termaudit_storage::ensure_database(&url).await?;
-    termaudit_storage::migrate(&url).await?;
-    let store = Store::new(&url, 4)?;
-    let slug = format!("bench-{records}");
-    let project = match store.project_by_slug(&slug).await? {
-        Some(project) => project,
-        None => {
-            eprintln!("seeding {records} records...");
-            let project = store
-                .create_project(&ProjectSlug::parse(&slug)?, &ProjectName::parse("Benchmark")?)
-                .await?;
-            let client = url.connect().await?;
-            let seed = include_str!("seed.sql")
-                .replace("{project}", &project.id.to_string())
-                .replace("{sessions}", &sessions.to_string());
-            client.batch_execute(&seed).await.context("seeding")?;
-            project
-        }
-    };
-
-    let settings = Settings {
-        database_url: url_string(&server, "termaudit_bench"),
-        bind: "127.0.0.1:0".into(),
-        jwt_secret: Some(SECRET.into()),
-        data_dir: std::env::temp_dir().join("termaudit-bench"),
-        ..Settings::default()
-    };
-    let issuer_config = AuthConfig {
-        secret: SECRET.as_bytes().to_vec(),
-        public_key_pem: None,
-        issuer: settings.jwt_issuer.clone(),
-        audience: settings.jwt_audience.clone(),
-    };
-    let app = Application::build(settings).await?;
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let token = TokenIssuer::new(&issuer_config).issue(
-        "bench",
-        Some("Benchmark"),
-        BTreeMap::from([(slug.clone(), vec![Permission::ViewHistory])]),
-        chrono::Utc::now(),
-        chrono::Duration::hours(1),
-    )?;
-
-    let peak = Arc::new(AtomicU64::new(0));
-    {
-        let peak = peak.clone();
-        tokio::spawn(async move {
-            loop {
-                peak.fetch_max(rss_kib(), Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        });
-    }
-    let client = reqwest::Client::new();
-    println!(
-        "| run | records | bytes | first byte | total | MB/s | records/s | RSS before → peak |"
-    );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for format in ["csv", "ndjson", "json"] {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let before = rss_kib();
-        peak.store(before, Ordering::Relaxed);
-        let started = Instant::now();
-        let response = client
-            .get(format!("{address}/api/v1/projects/{slug}/export?format={format}"))
-            .bearer_auth(&token)
-            .send()
-            .await?
-            .error_for_status()?;
-        let mut body = response.bytes_stream();
-        let mut first = None;
-        let mut bytes = 0u64;
-        while let Some(chunk) = body.next().await {
-            first.get_or_insert_with(|| started.elapsed());
-            bytes += chunk?.len() as u64;
-        }
-        let total = started.elapsed();
-        report(
-            &format!("API `{format}`"),
-            records,
-            bytes,
-            first,
-            total,
-            before,
-            peak.load(Ordering::Relaxed),
-        );
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = rss_kib();
-    peak.store(before, Ordering::Relaxed);
-    let started = Instant::now();
-    let mut first = None;
-    let bytes = store
-        .export_copy_csv(project.id, |_| {
-            first.get_or_insert_with(|| started.elapsed());
-        })
-        .await?;
-    let total = started.elapsed();
-    report(
-        "`COPY ... (FORMAT csv)`",
-        records,
-        bytes,
-        first,
-        total,
-        before,
-        peak.load(Ordering::Relaxed),
-    );
-    Ok(())
+/// The PostgreSQL server the benchmarks use (any database on it).
+fn server_url() -> String {
+    std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn url_string(server: &str, database: &str) -> String {
@@ -168,23 +69,72 @@ fn url_string(server: &str, database: &str) -> String {
     }
 }
 
-fn report(
-    run: &str,
-    records: i64,
-    bytes: u64,
-    first: Option<Duration>,
-    total: Duration,
-    before: u64,
-    peak: u64,
-) {
-    let secs = total.as_secs_f64();
-    println!(
-        "| {run} | {records} | {:.1} MB | {} ms | {secs:.2} s | {:.1} | {:.0} | {:.1} → {:.1} MiB |",
-        bytes as f64 / 1e6,
-        first.map(|f| f.as_millis()).unwrap_or_default(),
-        bytes as f64 / 1e6 / secs,
-        records as f64 / secs,
-        before as f64 / 1024.0,
-        peak as f64 / 1024.0,
-    );
+/// A migrated database named `name` on the benchmark server.
+async fn database(name: &str) -> anyhow::Result<DatabaseUrl> {
+    let url = DatabaseUrl::parse(&server_url())?.with_database(name);
+    termaudit_storage::ensure_database(&url).await?;
+    termaudit_storage::migrate(&url).await?;
+    Ok(url)
+}
+
+/// Starts the real server in this process on a free port, without
+/// background work that would write during a measurement (no scheduled
+/// sweep, no heartbeat expiry within the run). Returns its base address.
+async fn serve(database: &str) -> anyhow::Result<String> {
+    let settings = Settings {
+        database_url: url_string(&server_url(), database),
+        bind: "127.0.0.1:0".into(),
+        jwt_secret: Some(SECRET.into()),
+        data_dir: std::env::temp_dir().join("termaudit-bench"),
+        retention_interval: None,
+        heartbeat_timeout: Duration::from_secs(30 * 86_400),
+        ..Settings::default()
+    };
+    let app = Application::build(settings).await?;
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    Ok(address)
+}
+
+/// A token for `slug` with `permissions`, valid for a day.
+fn token(slug: &str, permissions: Vec<Permission>) -> anyhow::Result<String> {
+    let defaults = Settings::default();
+    let issuer = TokenIssuer::new(&AuthConfig {
+        secret: SECRET.as_bytes().to_vec(),
+        public_key_pem: None,
+        issuer: defaults.jwt_issuer,
+        audience: defaults.jwt_audience,
+    });
+    Ok(issuer.issue(
+        "bench",
+        Some("Benchmark"),
+        BTreeMap::from([(slug.to_owned(), permissions)]),
+        chrono::Utc::now(),
+        chrono::Duration::days(1),
+    )?)
+}
+
+/// Latencies of a run, for percentiles.
+#[derive(Debug, Default, Clone)]
+struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    fn push(&mut self, d: Duration) {
+        self.0.push(d);
+    }
+
+    /// The `p`th percentile (nearest rank), in milliseconds.
+    fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.0.clone();
+        sorted.sort();
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+        sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1e3
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
 }

@@ -79,3 +79,64 @@ mod tests {
         assert!(recording_is_expired(expires, expires + Duration::days(1)));
     }
 }
+
+/// Property tests of the retention rules over any policy, class and times.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn policy() -> impl Strategy<Value = TerminalPolicy> {
+        (crate::RETENTION_DAYS, crate::RETENTION_DAYS).prop_map(|(production, non_production)| {
+            TerminalPolicy {
+                retention_days_production: production,
+                retention_days_non_production: non_production,
+                ..TerminalPolicy::default()
+            }
+        })
+    }
+
+    fn class() -> impl Strategy<Value = EnvironmentClass> {
+        prop_oneof![Just(EnvironmentClass::Production), Just(EnvironmentClass::NonProduction)]
+    }
+
+    fn time() -> impl Strategy<Value = DateTime<Utc>> {
+        // 1970 to about 2096, to the microsecond.
+        (0i64..4_000_000_000_000_000)
+            .prop_map(|micros| DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or_default())
+    }
+
+    proptest! {
+        #[test]
+        fn a_recording_expires_exactly_its_class_retention_after_the_end(
+            ended in time(), class in class(), policy in policy(),
+        ) {
+            let expires = recording_expires_at(ended, class, &policy);
+            prop_assert_eq!(expires - ended, Duration::days(i64::from(policy.retention_days(class))));
+            prop_assert!(!recording_is_expired(expires, expires - Duration::microseconds(1)));
+            prop_assert!(recording_is_expired(expires, expires));
+        }
+
+        #[test]
+        fn expiry_is_monotonic_in_time_and_in_the_retention(
+            ended in time(), class in class(), policy in policy(), now in time(), later in 0i64..10_000_000_000,
+            longer in 0u32..100,
+        ) {
+            let expires = recording_expires_at(ended, class, &policy);
+            // Once expired, always expired.
+            if recording_is_expired(expires, now) {
+                prop_assert!(recording_is_expired(expires, now + Duration::microseconds(later)));
+            }
+            // A longer retention never expires a recording sooner.
+            let mut kept = policy;
+            kept.retention_days_production = (policy.retention_days_production + longer).min(3650);
+            kept.retention_days_non_production = (policy.retention_days_non_production + longer).min(3650);
+            let kept_until = recording_expires_at(ended, class, &kept);
+            prop_assert!(kept_until >= expires);
+            if !recording_is_expired(expires, now) {
+                prop_assert!(!recording_is_expired(kept_until, now));
+            }
+        }
+    }
+}

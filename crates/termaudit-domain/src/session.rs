@@ -316,3 +316,72 @@ mod tests {
         assert_eq!(grace_deadline(dropped, 300).timestamp(), 1_300);
     }
 }
+
+/// Property tests: any sequence of events, legal or not, keeps the machine
+/// in a state it can explain.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn event() -> impl Strategy<Value = SessionEvent> {
+        prop_oneof![
+            Just(SessionEvent::Heartbeat),
+            Just(SessionEvent::Drop(DropCause::ConnectionLost)),
+            Just(SessionEvent::Drop(DropCause::GatewayLost)),
+            Just(SessionEvent::Reconnect),
+            Just(SessionEvent::Revoke),
+            Just(SessionEvent::GraceExpired),
+            prop::sample::select(CloseReason::ALL.to_vec()).prop_map(SessionEvent::Close),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_event_sequence_keeps_the_machine_sound(events in prop::collection::vec(event(), 0..40)) {
+            let mut state = SessionState::Active;
+            for event in events {
+                match state.apply(event) {
+                    Ok(next) => {
+                        // Closed is final: nothing leads out of it.
+                        prop_assert!(!matches!(state, SessionState::Closed(_)), "{state:?} took {event:?}");
+                        // Heartbeats never change the state.
+                        if event == SessionEvent::Heartbeat {
+                            prop_assert_eq!(next, state);
+                        }
+                        // A revoke always ends the session as revoked.
+                        if event == SessionEvent::Revoke {
+                            prop_assert_eq!(next, SessionState::Closed(CloseReason::Revoked));
+                        }
+                        // A reconnect only brings a dropped session back.
+                        if event == SessionEvent::Reconnect {
+                            prop_assert!(matches!(state, SessionState::Dropped(_)));
+                            prop_assert_eq!(next, SessionState::Active);
+                        }
+                        state = next;
+                    }
+                    Err(error) => {
+                        // A refused event leaves the state as it was and says why.
+                        prop_assert_eq!(error, IllegalTransition { from: state, event });
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn a_closed_session_refuses_every_event(reason in prop::sample::select(CloseReason::ALL.to_vec()), event in event()) {
+            prop_assert!(SessionState::Closed(reason).apply(event).is_err());
+        }
+
+        #[test]
+        fn the_grace_deadline_is_exactly_the_grace_after_the_drop(
+            micros in 0i64..4_000_000_000_000_000,
+            grace in 0u32..=86_400,
+        ) {
+            let dropped = DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or_default();
+            let deadline = grace_deadline(dropped, grace);
+            prop_assert_eq!(deadline - dropped, chrono::Duration::seconds(i64::from(grace)));
+        }
+    }
+}

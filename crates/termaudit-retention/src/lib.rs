@@ -122,12 +122,17 @@ async fn purge_all(
     options: SweepOptions,
 ) -> Result<(usize, i64, usize, bool), StorageError> {
     let (mut purged, mut bytes_freed, mut batches) = (0, 0, 0);
+    // Each batch starts after the last one's last recording: purged rows
+    // stay in the time index, and starting again from the oldest made every
+    // batch walk past all of them (quadratic in the recordings purged).
+    let mut after = None;
     loop {
         if options.max_batches.is_some_and(|max| batches >= max) {
             let left = !store.expired_recordings(now, None, 1).await?.is_empty();
             return Ok((purged, bytes_freed, batches, !left));
         }
-        let batch = store.purge_expired_batch(run_id, now, options.batch_size).await?;
+        let batch = store.purge_expired_batch(run_id, now, after, options.batch_size).await?;
+        after = batch.last;
         if batch.found == 0 {
             return Ok((purged, bytes_freed, batches, true));
         }

@@ -31,9 +31,9 @@ pub use projects::ProjectRow;
 pub use recordings::{
     BATCH_BYTES, ByteRange, ChunkReceipt, IngestError, MAX_CHUNK_BYTES, Marker, RecordedSession,
     RecordingRow, SNAPSHOT_EVERY, SNAPSHOT_EVERY_OUTPUT, Window, finalize_recording, header_size,
-    purge_recording,
+    purge_recording, purge_recordings,
 };
-pub use retention::{BatchOutcome, ExpiredRecording, RetentionRunRow, SweepLock};
+pub use retention::{BatchOutcome, ExpiredRecording, RetentionRunRow, SweepKey, SweepLock};
 pub use sessions::{
     Activity, ActivityRow, Actor, AppendError, AppendOutcome, CONTROL_CHANNEL, ControlEvent,
     DatabaseEvent, DatabaseEventRow, ExpiryReport, NewSession, ReconnectGrant, SessionChange,

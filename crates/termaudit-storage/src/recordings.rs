@@ -733,6 +733,35 @@ pub async fn purge_recording(
     Ok(true)
 }
 
+/// [`purge_recording`] for many recordings in a handful of statements (the
+/// retention sweep's batches): `recordings` pairs each session id with its
+/// purge reason. Returns the ids it purged (finalized and not purged yet).
+pub async fn purge_recordings(
+    client: &impl GenericClient,
+    recordings: &[(Uuid, String)],
+    purged_at: DateTime<Utc>,
+) -> Result<Vec<Uuid>, StorageError> {
+    let (ids, reasons): (Vec<Uuid>, Vec<&str>) =
+        recordings.iter().map(|(id, reason)| (*id, reason.as_str())).unzip();
+    let purged: Vec<Uuid> = client
+        .query(include_str!("sql/recordings_purge_many.sql"), &[&ids, &reasons, &purged_at])
+        .await?
+        .into_iter()
+        .map(|row| row.get(0))
+        .collect();
+    if purged.is_empty() {
+        return Ok(purged);
+    }
+    for statement in [
+        "DELETE FROM recording_snapshots WHERE session_id = ANY ($1)",
+        "DELETE FROM recording_markers WHERE session_id = ANY ($1)",
+        "DELETE FROM recording_chunks WHERE session_id = ANY ($1)",
+    ] {
+        client.execute(statement, &[&purged]).await?;
+    }
+    Ok(purged)
+}
+
 // ----------------------------------------------------------------------------
 // Reading
 

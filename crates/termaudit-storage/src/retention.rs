@@ -9,8 +9,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::{
-    DatabaseUrl, NewAuditEvent, StorageError, Store, append_audit, purge_recording,
-    row::parse_enum, sessions::micros,
+    DatabaseUrl, StorageError, Store, purge_recordings, row::parse_enum, sessions::micros,
 };
 
 /// A fixed key for the sweeper's advisory lock ("termswep").
@@ -62,6 +61,10 @@ impl SweepLock {
     }
 }
 
+/// Where a batch of the sweep ended: the session end and id of the last
+/// recording it found, after which the next batch starts.
+pub type SweepKey = (DateTime<Utc>, Uuid);
+
 /// What one purged batch did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct BatchOutcome {
@@ -69,6 +72,8 @@ pub struct BatchOutcome {
     pub found: usize,
     pub purged: usize,
     pub bytes_freed: i64,
+    /// The key of the last recording found, for the next batch.
+    pub last: Option<SweepKey>,
 }
 
 /// A run of the sweep, as recorded.
@@ -110,12 +115,23 @@ impl Store {
         project_id: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<ExpiredRecording>, StorageError> {
+        self.expired_after(as_of, project_id, None, limit).await
+    }
+
+    async fn expired_after(
+        &self,
+        as_of: DateTime<Utc>,
+        project_id: Option<Uuid>,
+        after: Option<SweepKey>,
+        limit: i64,
+    ) -> Result<Vec<ExpiredRecording>, StorageError> {
         let (prod, non_prod) = defaults();
+        let (after_time, after_id) = (after.map(|a| a.0), after.map(|a| a.1));
         let client = self.client().await?;
         let rows = client
             .query(
                 include_str!("sql/retention_expired.sql"),
-                &[&as_of, &prod, &non_prod, &limit, &project_id],
+                &[&as_of, &prod, &non_prod, &limit, &project_id, &after_time, &after_id],
             )
             .await?;
         rows.into_iter().map(TryInto::try_into).collect()
@@ -127,7 +143,18 @@ impl Store {
         let sql = format!("SELECT count(*) FROM ({}) e", include_str!("sql/retention_expired.sql"));
         let client = self.client().await?;
         let row = client
-            .query_one(&sql, &[&micros(as_of), &prod, &non_prod, &i64::MAX, &None::<Uuid>])
+            .query_one(
+                &sql,
+                &[
+                    &micros(as_of),
+                    &prod,
+                    &non_prod,
+                    &i64::MAX,
+                    &None::<Uuid>,
+                    &None::<DateTime<Utc>>,
+                    &None::<Uuid>,
+                ],
+            )
             .await?;
         Ok(row.get(0))
     }
@@ -157,18 +184,24 @@ impl Store {
         Ok(row.get(0))
     }
 
-    /// Purges up to `limit` expired recordings in one short transaction:
-    /// deletes their content, marks them purged, audits `recording.purged`
-    /// in their project and counts them in the run.
+    /// Purges up to `limit` expired recordings (after `after`, oldest first)
+    /// in one short transaction: deletes their content, marks them purged,
+    /// audits `recording.purged` in their project and counts them in the
+    /// run. A batch is a handful of set-based statements, whatever its size.
     pub async fn purge_expired_batch(
         &self,
         run_id: i64,
         as_of: DateTime<Utc>,
+        after: Option<SweepKey>,
         limit: i64,
     ) -> Result<BatchOutcome, StorageError> {
         let as_of = micros(as_of);
-        let expired = self.expired_recordings(as_of, None, limit).await?;
-        let mut outcome = BatchOutcome { found: expired.len(), ..Default::default() };
+        let expired = self.expired_after(as_of, None, after, limit).await?;
+        let mut outcome = BatchOutcome {
+            found: expired.len(),
+            last: expired.last().map(|e| (e.ended_at, e.session_id)),
+            ..Default::default()
+        };
         if expired.is_empty() {
             return Ok(outcome);
         }
@@ -181,39 +214,69 @@ impl Store {
             .into_iter()
             .map(|row| row.get(0))
             .collect();
-        for recording in expired.iter().filter(|e| claimed.contains(&e.session_id)) {
-            let expired_at =
-                recording.ended_at + chrono::Duration::days(i64::from(recording.retention_days));
-            let reason = format!(
-                "retention: {} days for {} sessions, expired {}",
-                recording.retention_days,
-                recording.environment_class,
-                expired_at.to_rfc3339()
-            );
-            if !purge_recording(&*tx, recording.session_id, as_of, &reason).await? {
-                continue;
-            }
-            let audit = NewAuditEvent::new(recording.project_id, AuditEventType::RecordingPurged)
-                .session(recording.session_id)
-                .at(as_of)
-                .details(json!({
-                    "environment_class": recording.environment_class.as_str(),
-                    "ended_at": recording.ended_at,
-                    "retention_days": recording.retention_days,
-                    "expired_at": expired_at,
-                    "size_bytes": recording.size_bytes,
-                    "bytes_freed": recording.stored_bytes,
-                    "run_id": run_id,
-                }));
-            append_audit(&*tx, &audit).await?;
+        let claimed: Vec<&ExpiredRecording> =
+            expired.iter().filter(|e| claimed.contains(&e.session_id)).collect();
+        let expiry =
+            |r: &ExpiredRecording| r.ended_at + chrono::Duration::days(i64::from(r.retention_days));
+        let reasons: Vec<(Uuid, String)> = claimed
+            .iter()
+            .map(|r| {
+                let reason = format!(
+                    "retention: {} days for {} sessions, expired {}",
+                    r.retention_days,
+                    r.environment_class,
+                    expiry(r).to_rfc3339()
+                );
+                (r.session_id, reason)
+            })
+            .collect();
+        let purged = purge_recordings(&*tx, &reasons, as_of).await?;
+        let purged: Vec<&ExpiredRecording> =
+            claimed.into_iter().filter(|r| purged.contains(&r.session_id)).collect();
+        if !purged.is_empty() {
+            let projects: Vec<Uuid> = purged.iter().map(|r| r.project_id).collect();
+            let sessions: Vec<Uuid> = purged.iter().map(|r| r.session_id).collect();
+            let details: Vec<serde_json::Value> = purged
+                .iter()
+                .map(|r| {
+                    json!({
+                        "environment_class": r.environment_class.as_str(),
+                        "ended_at": r.ended_at,
+                        "retention_days": r.retention_days,
+                        "expired_at": expiry(r),
+                        "size_bytes": r.size_bytes,
+                        "bytes_freed": r.stored_bytes,
+                        "run_id": run_id,
+                    })
+                })
+                .collect();
             tx.execute(
-                include_str!("sql/retention_run_project_progress.sql"),
-                &[&run_id, &recording.project_id, &recording.stored_bytes],
+                include_str!("sql/audit_insert_many.sql"),
+                &[
+                    &projects,
+                    &as_of,
+                    &AuditEventType::RecordingPurged.as_str(),
+                    &sessions,
+                    &details,
+                ],
             )
             .await?;
-            outcome.purged += 1;
-            outcome.bytes_freed += recording.stored_bytes;
+            let mut per_project: std::collections::BTreeMap<Uuid, (i32, i64)> = Default::default();
+            for r in &purged {
+                let entry = per_project.entry(r.project_id).or_default();
+                entry.0 += 1;
+                entry.1 += r.stored_bytes;
+            }
+            for (project, (count, bytes)) in per_project {
+                tx.execute(
+                    include_str!("sql/retention_run_project_progress.sql"),
+                    &[&run_id, &project, &count, &bytes],
+                )
+                .await?;
+            }
         }
+        outcome.purged = purged.len();
+        outcome.bytes_freed = purged.iter().map(|r| r.stored_bytes).sum();
         tx.execute(
             include_str!("sql/retention_run_progress.sql"),
             &[&run_id, &(outcome.purged as i32), &outcome.bytes_freed],

@@ -685,24 +685,31 @@ impl Store {
         if let Some(recorded) = filter.recorded {
             c.push("s.recorded = {}", vec![Box::new(recorded)]);
         }
-        if let Some(text) = &filter.text {
-            let pattern = contains_pattern(text);
-            c.push(
-                "((coalesce(s.reason, '') || ' ' || s.target_name || ' ' || s.user_subject || ' ' || s.user_name) ILIKE {} \
-                 OR EXISTS (SELECT 1 FROM session_activity a WHERE a.session_id = s.id AND a.text ILIKE {}))",
-                vec![Box::new(pattern.clone()), Box::new(pattern)],
-            );
-        }
         if let Some(cursor) = after {
             let id = cursor.uuid().map_err(|_| StorageError::InvalidCursor)?;
             c.push("(s.opened_at, s.id) < ({}, {})", vec![Box::new(cursor.time), Box::new(id)]);
         }
+        let text = filter.text.as_deref().map(|text| c.param(Box::new(contains_pattern(text))));
         let limit_param = c.param(Box::new(limit as i64 + 1));
-        let sql = format!(
-            "{} WHERE {} ORDER BY s.opened_at DESC, s.id DESC LIMIT {limit_param}",
-            include_str!("sql/session_columns.sql"),
-            c.where_clause()
-        );
+        let columns = include_str!("sql/session_columns.sql");
+        let order = format!("ORDER BY s.opened_at DESC, s.id DESC LIMIT {limit_param}");
+        let sql = match text {
+            None => format!("{columns} WHERE {} {order}", c.where_clause()),
+            // Free text matches the session's own text or its activity. As
+            // one `... OR EXISTS (...)` the planner can use neither trigram
+            // index and walks the whole history for a rare word (seconds at
+            // ten million sessions); as a union of two newest-first pages
+            // each side picks its own plan: the trigram index for a rare
+            // word, the time index for a common one.
+            Some(pattern) => format!(
+                "SELECT * FROM (
+                     ({columns} WHERE {w} AND (coalesce(s.reason, '') || ' ' || s.target_name || ' ' || s.user_subject || ' ' || s.user_name) ILIKE {pattern} {order})
+                     UNION
+                     ({columns} WHERE {w} AND EXISTS (SELECT 1 FROM session_activity a WHERE a.session_id = s.id AND a.text ILIKE {pattern}) {order})
+                 ) s {order}",
+                w = c.where_clause()
+            ),
+        };
         let client = self.client().await?;
         let rows = client.query(&sql, &c.params()).await?;
         let mut items: Vec<SessionRow> =

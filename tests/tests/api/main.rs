@@ -6,6 +6,7 @@
 mod auth;
 mod errors;
 mod export;
+mod faults;
 mod health;
 mod openapi;
 mod policy;

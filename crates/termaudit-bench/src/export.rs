@@ -1,0 +1,162 @@
+//! `export [RECORDS]`: seeds a project with RECORDS export records (a tenth
+//! sessions, each with its `session.opened` and eight database statements),
+//! serves it with the real server in this process, downloads the export in
+//! each format while sampling this process's resident memory, and compares
+//! the throughput with PostgreSQL's own `COPY (...) TO STDOUT (FORMAT csv)`
+//! of the same rows. The database `termaudit_bench` is created and reused.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use futures_util::StreamExt;
+use termaudit_api::{AuthConfig, TokenIssuer};
+use termaudit_domain::{Permission, ProjectName, ProjectSlug};
+use termaudit_server::{Application, Settings};
+use termaudit_storage::{DatabaseUrl, Store};
+
+use crate::{SECRET, rss_kib, url_string};
+
+pub async fn run(records: i64) -> anyhow::Result<()> {
+    let sessions = records / 10;
+
+    let server = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let url = DatabaseUrl::parse(&server)?.with_database("termaudit_bench");
+    termaudit_storage::ensure_database(&url).await?;
+    termaudit_storage::migrate(&url).await?;
+    let store = Store::new(&url, 4)?;
+    let slug = format!("bench-{records}");
+    let project = match store.project_by_slug(&slug).await? {
+        Some(project) => project,
+        None => {
+            eprintln!("seeding {records} records...");
+            let project = store
+                .create_project(&ProjectSlug::parse(&slug)?, &ProjectName::parse("Benchmark")?)
+                .await?;
+            let client = url.connect().await?;
+            let seed = include_str!("seed.sql")
+                .replace("{project}", &project.id.to_string())
+                .replace("{sessions}", &sessions.to_string());
+            client.batch_execute(&seed).await.context("seeding")?;
+            project
+        }
+    };
+
+    let settings = Settings {
+        database_url: url_string(&server, "termaudit_bench"),
+        bind: "127.0.0.1:0".into(),
+        jwt_secret: Some(SECRET.into()),
+        data_dir: std::env::temp_dir().join("termaudit-bench"),
+        ..Settings::default()
+    };
+    let issuer_config = AuthConfig {
+        secret: SECRET.as_bytes().to_vec(),
+        public_key_pem: None,
+        issuer: settings.jwt_issuer.clone(),
+        audience: settings.jwt_audience.clone(),
+    };
+    let app = Application::build(settings).await?;
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let token = TokenIssuer::new(&issuer_config).issue(
+        "bench",
+        Some("Benchmark"),
+        BTreeMap::from([(slug.clone(), vec![Permission::ViewHistory])]),
+        chrono::Utc::now(),
+        chrono::Duration::hours(1),
+    )?;
+
+    let peak = Arc::new(AtomicU64::new(0));
+    {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(rss_kib(), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+    }
+    let client = reqwest::Client::new();
+    println!(
+        "| run | records | bytes | first byte | total | MB/s | records/s | RSS before → peak |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for format in ["csv", "ndjson", "json"] {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let before = rss_kib();
+        peak.store(before, Ordering::Relaxed);
+        let started = Instant::now();
+        let response = client
+            .get(format!("{address}/api/v1/projects/{slug}/export?format={format}"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?;
+        let mut body = response.bytes_stream();
+        let mut first = None;
+        let mut bytes = 0u64;
+        while let Some(chunk) = body.next().await {
+            first.get_or_insert_with(|| started.elapsed());
+            bytes += chunk?.len() as u64;
+        }
+        let total = started.elapsed();
+        report(
+            &format!("API `{format}`"),
+            records,
+            bytes,
+            first,
+            total,
+            before,
+            peak.load(Ordering::Relaxed),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = rss_kib();
+    peak.store(before, Ordering::Relaxed);
+    let started = Instant::now();
+    let mut first = None;
+    let bytes = store
+        .export_copy_csv(project.id, |_| {
+            first.get_or_insert_with(|| started.elapsed());
+        })
+        .await?;
+    let total = started.elapsed();
+    report(
+        "`COPY ... (FORMAT csv)`",
+        records,
+        bytes,
+        first,
+        total,
+        before,
+        peak.load(Ordering::Relaxed),
+    );
+    Ok(())
+}
+
+fn report(
+    run: &str,
+    records: i64,
+    bytes: u64,
+    first: Option<Duration>,
+    total: Duration,
+    before: u64,
+    peak: u64,
+) {
+    let secs = total.as_secs_f64();
+    println!(
+        "| {run} | {records} | {:.1} MB | {} ms | {secs:.2} s | {:.1} | {:.0} | {:.1} → {:.1} MiB |",
+        bytes as f64 / 1e6,
+        first.map(|f| f.as_millis()).unwrap_or_default(),
+        bytes as f64 / 1e6 / secs,
+        records as f64 / secs,
+        before as f64 / 1024.0,
+        peak as f64 / 1024.0,
+    );
+}

@@ -1,0 +1,312 @@
+//! `history [SESSIONS]`: the history list at scale.
+//!
+//! Seeds the database `termaudit_bench_history_{SESSIONS}` once (see
+//! `history_seed.sql`), starts the real server, and for each realistic
+//! filter sends 500 different page requests (`GET
+//! /api/v1/projects/history/sessions?...`, 50 per page), each followed by
+//! the same page straight from the storage query (`Store::sessions`: the SQL
+//! and its rows, nothing else), so both see the same machine at the same
+//! moment. Then requests per second with `wrk` on loopback, against the same
+//! storage query from as many concurrent connections.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use termaudit_domain::{EnvironmentClass, Permission, ProjectName, ProjectSlug, SessionStatus};
+use termaudit_storage::{Cursor, SessionFilter, Store};
+use uuid::Uuid;
+
+use crate::{Latencies, database, serve, token};
+
+const SLUG: &str = "history";
+const REQUESTS: usize = 500;
+const PAGE: usize = 50;
+
+/// One request: its query string and the same page for the storage layer.
+struct Case {
+    query: String,
+    filter: SessionFilter,
+    cursor: Option<Cursor>,
+}
+
+/// What the cases draw from, sampled from the seeded data.
+struct Samples {
+    targets: Vec<Uuid>,
+    cursors: Vec<Cursor>,
+    changes: Vec<String>,
+    sessions: i64,
+}
+
+fn pick<T: Clone>(items: &[T], i: usize) -> T {
+    items[(i * 7919) % items.len()].clone()
+}
+
+/// Makes the `i`th request of a scenario.
+type MakeCase = fn(&Samples, usize) -> Case;
+
+fn scenarios() -> Vec<(&'static str, MakeCase)> {
+    vec![
+        ("no filter, first page", |_, _| Case {
+            query: String::new(),
+            filter: SessionFilter::default(),
+            cursor: None,
+        }),
+        ("status (active, dropped, closed)", |_, i| {
+            let status =
+                [SessionStatus::Active, SessionStatus::Dropped, SessionStatus::Closed][i % 3];
+            Case {
+                query: format!("status={}", status.as_str()),
+                filter: SessionFilter { status: Some(status), ..Default::default() },
+                cursor: None,
+            }
+        }),
+        ("user (1 of 500)", |_, i| {
+            let user = format!("user{}", (i * 37) % 500);
+            Case {
+                query: format!("user={user}"),
+                filter: SessionFilter { user_subject: Some(user), ..Default::default() },
+                cursor: None,
+            }
+        }),
+        ("environment_class", |_, i| {
+            let class = [EnvironmentClass::Production, EnvironmentClass::NonProduction][i % 2];
+            Case {
+                query: format!("environment_class={}", class.as_str()),
+                filter: SessionFilter { environment_class: Some(class), ..Default::default() },
+                cursor: None,
+            }
+        }),
+        ("target (1 of 40)", |s, i| {
+            let target = pick(&s.targets, i);
+            Case {
+                query: format!("target_id={target}"),
+                filter: SessionFilter { target_id: Some(target), ..Default::default() },
+                cursor: None,
+            }
+        }),
+        ("user + status=dropped + production", |_, i| {
+            let user = format!("user{}", (i * 37) % 500);
+            Case {
+                query: format!("user={user}&status=dropped&environment_class=production"),
+                filter: SessionFilter {
+                    user_subject: Some(user),
+                    status: Some(SessionStatus::Dropped),
+                    environment_class: Some(EnvironmentClass::Production),
+                    ..Default::default()
+                },
+                cursor: None,
+            }
+        }),
+        ("q common word (\"replication\")", |_, _| Case {
+            query: "q=replication".into(),
+            filter: SessionFilter { text: Some("replication".into()), ..Default::default() },
+            cursor: None,
+        }),
+        ("q one ticket in a reason (\"INC-123456:\")", |s, i| {
+            let ticket = format!("INC-{}:", 1 + (i as i64 * 104_729) % s.sessions);
+            Case {
+                query: format!("q={ticket}"),
+                filter: SessionFilter { text: Some(ticket), ..Default::default() },
+                cursor: None,
+            }
+        }),
+        ("q one change in a command (\"CHG-...\")", |s, i| {
+            let change = pick(&s.changes, i);
+            Case {
+                query: format!("q={change}"),
+                filter: SessionFilter { text: Some(change), ..Default::default() },
+                cursor: None,
+            }
+        }),
+        ("deep cursor page (anywhere in 2 years)", |s, i| {
+            let cursor = pick(&s.cursors, i);
+            Case {
+                query: format!("cursor={}", cursor.encode()),
+                filter: SessionFilter::default(),
+                cursor: Some(cursor),
+            }
+        }),
+        ("deep cursor + user", |s, i| {
+            let cursor = pick(&s.cursors, i);
+            let user = format!("user{}", (i * 37) % 500);
+            Case {
+                query: format!("user={user}&cursor={}", cursor.encode()),
+                filter: SessionFilter { user_subject: Some(user), ..Default::default() },
+                cursor: Some(cursor),
+            }
+        }),
+    ]
+}
+
+pub async fn run(sessions: i64) -> anyhow::Result<()> {
+    let name = format!("termaudit_bench_history_{sessions}");
+    let url = database(&name).await?;
+    let store = Store::new(&url, 16)?;
+    let project = match store.project_by_slug(SLUG).await? {
+        Some(project) => project,
+        None => {
+            eprintln!("seeding {sessions} sessions into {name}...");
+            let started = Instant::now();
+            let project = store
+                .create_project(&ProjectSlug::parse(SLUG)?, &ProjectName::parse("History")?)
+                .await?;
+            let client = url.connect().await?;
+            let seed = include_str!("history_seed.sql")
+                .replace("{project}", &project.id.to_string())
+                .replace("{sessions}", &sessions.to_string());
+            client.batch_execute(&seed).await.context("seeding")?;
+            client.batch_execute("VACUUM ANALYZE sessions").await?;
+            client.batch_execute("VACUUM ANALYZE session_activity").await?;
+            eprintln!("seeded in {:.0} s", started.elapsed().as_secs_f64());
+            project
+        }
+    };
+    let samples = {
+        let client = url.connect().await?;
+        let targets = client
+            .query("SELECT id FROM targets WHERE project_id = $1 ORDER BY name", &[&project.id])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let cursors = client
+            .query("SELECT opened_at, id FROM sessions TABLESAMPLE BERNOULLI (0.1) LIMIT 500", &[])
+            .await?
+            .iter()
+            .map(|r| Cursor {
+                time: r.get::<_, DateTime<Utc>>(0),
+                id: r.get::<_, Uuid>(1).to_string(),
+            })
+            .collect();
+        let changes = client
+            .query(
+                "SELECT substring(text from 'CHG-[0-9]+') FROM session_activity TABLESAMPLE BERNOULLI (1) LIMIT 500",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        Samples { targets, cursors, changes, sessions }
+    };
+
+    let address = serve(&name).await?;
+    let token = token(SLUG, vec![Permission::ViewHistory])?;
+    let client = reqwest::Client::new();
+    let base = format!("{address}/api/v1/projects/{SLUG}/sessions");
+
+    println!("### {sessions} sessions, {REQUESTS} pages of {PAGE} per filter");
+    println!();
+    println!("| filter | API p50 | API p99 | SQL p50 | SQL p99 | API/SQL p99 | rows/page |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (name, make) in scenarios() {
+        let (mut api, mut sql) = (Latencies::default(), Latencies::default());
+        let mut rows = 0;
+        for i in 0..REQUESTS + 10 {
+            let case = make(&samples, i);
+            let started = Instant::now();
+            let response = client
+                .get(format!("{base}?limit={PAGE}&{}", case.query))
+                .bearer_auth(&token)
+                .send()
+                .await?;
+            anyhow::ensure!(response.status().is_success(), "{name}: {}", response.status());
+            let body = response.bytes().await?;
+            let api_time = started.elapsed();
+            let started = Instant::now();
+            let page = store.sessions(project.id, &case.filter, case.cursor.as_ref(), PAGE).await?;
+            let sql_time = started.elapsed();
+            drop(body);
+            // The first ten warm the connections and caches.
+            if i >= 10 {
+                api.push(api_time);
+                sql.push(sql_time);
+                rows += page.items.len();
+            }
+        }
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.1} | {:.0} |",
+            api.percentile(50.0),
+            api.percentile(99.0),
+            sql.percentile(50.0),
+            sql.percentile(99.0),
+            api.percentile(99.0) / sql.percentile(99.0),
+            rows as f64 / api.len() as f64,
+        );
+    }
+
+    throughput(&store, project.id, &base, &token).await
+}
+
+/// Requests per second for the first page, unfiltered: `wrk` against the
+/// server, then the storage query alone from as many concurrent tasks.
+async fn throughput(store: &Store, project: Uuid, base: &str, token: &str) -> anyhow::Result<()> {
+    const CONNECTIONS: usize = 16;
+    const SECONDS: u64 = 10;
+    println!();
+    let url = format!("{base}?limit={PAGE}");
+    let header = format!("Authorization: Bearer {token}");
+    let wrk = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("wrk")
+            .args(["-t2", &format!("-c{CONNECTIONS}"), &format!("-d{SECONDS}s"), "--latency"])
+            .args(["-H", &header, &url])
+            .output()
+    })
+    .await?;
+    let api = match wrk {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            eprintln!("{text}");
+            anyhow::ensure!(!text.contains("Non-2xx"), "wrk saw error responses:\n{text}");
+            text.lines()
+                .find_map(|l| l.strip_prefix("Requests/sec:"))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        }
+        Ok(out) => {
+            eprintln!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
+            None
+        }
+        Err(err) => {
+            eprintln!("wrk not run ({err}): apt-get install wrk");
+            None
+        }
+    };
+
+    let done = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (store, done, count) = (store.clone(), done.clone(), count.clone());
+        tasks.push(tokio::spawn(async move {
+            while !done.load(Ordering::Relaxed) {
+                store.sessions(project, &SessionFilter::default(), None, PAGE).await?;
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(SECONDS)).await;
+    done.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await??;
+    }
+    let sql = count.load(Ordering::Relaxed) as f64 / SECONDS as f64;
+    println!("| first page, {CONNECTIONS} connections, {SECONDS} s | requests/s |");
+    println!("| --- | ---: |");
+    match api {
+        Some(api) => println!("| API (`wrk -t2 -c{CONNECTIONS}`) | {api:.0} |"),
+        None => println!("| API (`wrk`) | not run |"),
+    }
+    println!("| storage query alone ({CONNECTIONS} tasks, pool of 16) | {sql:.0} |");
+    if let Some(api) = api {
+        println!("| ratio API / storage query | {:.2} |", api / sql);
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! `sweep [RECORDINGS]`: the retention sweep's purge rate, and what it does
+//! to the API meanwhile.
+//!
+//! Seeds `termaudit_bench_sweep_{RECORDINGS}` once (see `sweep_seed.sql`) and
+//! copies it (`CREATE DATABASE ... TEMPLATE`) for each run, so every run
+//! starts from the same data:
+//!
+//! 1. the bare work: the same purge as a handful of set-based statements in
+//!    one transaction (what PostgreSQL can do at best);
+//! 2. the sweep (`termaudit_retention::sweep_once`, default options) while
+//!    a client reads the first history page in a loop; its latencies are
+//!    compared with the same loop for a few seconds before the sweep.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use termaudit_domain::{Permission, ProjectName, ProjectSlug};
+use termaudit_retention::{SweepOptions, SweepReport, sweep_once};
+use termaudit_storage::{DatabaseUrl, Store};
+use tokio_util::sync::CancellationToken;
+
+use crate::{Latencies, database, serve, server_url, token};
+
+const SLUG: &str = "sweep";
+const RUN_DB: &str = "termaudit_bench_sweep_run";
+
+/// The same purge as set-based statements: expired, unheld, unpurged
+/// recordings of ended sessions under the default policy (the seed sets no
+/// policy), their content deleted, the rows marked and audited.
+const BARE_PURGE: &[&str] = &[
+    "CREATE TEMP TABLE expired ON COMMIT DROP AS
+     SELECT r.session_id, s.project_id, s.ended_at FROM sessions s
+     JOIN recordings r ON r.session_id = s.id AND r.purged_at IS NULL AND r.finalized_at IS NOT NULL
+     WHERE s.recorded AND s.ended_at IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.session_id = s.id)
+       AND s.ended_at + make_interval(days => CASE s.environment_class WHEN 'production' THEN 365 ELSE 90 END) <= now()",
+    "UPDATE recordings r SET purged_at = now(), purge_reason = 'retention', live_state = NULL
+     FROM expired e WHERE r.session_id = e.session_id",
+    "DELETE FROM recording_snapshots x USING expired e WHERE x.session_id = e.session_id",
+    "DELETE FROM recording_markers x USING expired e WHERE x.session_id = e.session_id",
+    "DELETE FROM recording_chunks x USING expired e WHERE x.session_id = e.session_id",
+    "INSERT INTO audit_events (project_id, occurred_at, event_type, session_id, details)
+     SELECT e.project_id, now(), 'recording.purged', e.session_id, jsonb_build_object('ended_at', e.ended_at)
+     FROM expired e",
+];
+
+pub async fn run(recordings: i64) -> anyhow::Result<()> {
+    let seed_name = format!("termaudit_bench_sweep_{recordings}");
+    let seed_url = database(&seed_name).await?;
+    {
+        let store = Store::new(&seed_url, 1)?;
+        if store.project_by_slug(SLUG).await?.is_none() {
+            eprintln!("seeding {recordings} recordings into {seed_name}...");
+            let project = store
+                .create_project(&ProjectSlug::parse(SLUG)?, &ProjectName::parse("Sweep")?)
+                .await?;
+            let seed = include_str!("sweep_seed.sql")
+                .replace("{project}", &project.id.to_string())
+                .replace("{recordings}", &recordings.to_string());
+            seed_url.connect().await?.batch_execute(&seed).await.context("seeding")?;
+        }
+        drop(store);
+    }
+
+    // 1. The bare work.
+    let run_url = copy(&seed_url, &seed_name).await?;
+    let mut client = run_url.connect().await?;
+    let started = Instant::now();
+    let tx = client.transaction().await?;
+    let mut expired = 0;
+    for (i, statement) in BARE_PURGE.iter().enumerate() {
+        let n = tx.execute(*statement, &[]).await?;
+        if i == 0 {
+            expired = n;
+        }
+    }
+    tx.commit().await?;
+    let bare = started.elapsed();
+    drop(client);
+
+    // 2. The sweep, with the API read meanwhile.
+    let run_url = copy(&seed_url, &seed_name).await?;
+    let address = serve(RUN_DB).await?;
+    let token = token(SLUG, vec![Permission::ViewHistory])?;
+    let page = format!("{address}/api/v1/projects/{SLUG}/sessions?limit=50");
+    let http = reqwest::Client::new();
+    let probe = |stop: CancellationToken| {
+        let (http, page, token) = (http.clone(), page.clone(), token.clone());
+        tokio::spawn(async move {
+            let mut latencies = Latencies::default();
+            while !stop.is_cancelled() {
+                let started = Instant::now();
+                let response = http.get(&page).bearer_auth(&token).send().await?;
+                anyhow::ensure!(response.status().is_success(), "{}", response.status());
+                response.bytes().await?;
+                latencies.push(started.elapsed());
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            anyhow::Ok(latencies)
+        })
+    };
+    let stop = CancellationToken::new();
+    let before = probe(stop.clone());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    stop.cancel();
+    let before = before.await??;
+
+    let store = Store::new(&run_url, 4)?;
+    let stop = CancellationToken::new();
+    let during = probe(stop.clone());
+    let started = Instant::now();
+    let report = sweep_once(&store, &run_url, Utc::now(), SweepOptions::default()).await?;
+    let sweep = started.elapsed();
+    stop.cancel();
+    let during = during.await??;
+    let SweepReport::Completed { purged, batches, .. } = report else {
+        anyhow::bail!("the sweep did not complete: {report:?}");
+    };
+    anyhow::ensure!(purged as u64 == expired, "the sweep purged {purged}, expected {expired}");
+
+    let per_minute = |n: u64, d: Duration| n as f64 * 60.0 / d.as_secs_f64();
+    println!("### {recordings} recordings, {expired} expired");
+    println!();
+    println!("| run | purged | time | recordings/min | ratio to bare SQL |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    println!(
+        "| bare SQL (6 set-based statements, 1 transaction) | {expired} | {:.2} s | {:.0} | 1 |",
+        bare.as_secs_f64(),
+        per_minute(expired, bare)
+    );
+    println!(
+        "| `sweep_once` ({batches} batches of {}) | {purged} | {:.2} s | {:.0} | {:.2} |",
+        SweepOptions::default().batch_size,
+        sweep.as_secs_f64(),
+        per_minute(purged as u64, sweep),
+        bare.as_secs_f64() / sweep.as_secs_f64(),
+    );
+    println!();
+    println!("| first history page | requests | p50 | p99 | max |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for (name, l) in [("without a sweep (5 s before)", &before), ("during the sweep", &during)] {
+        println!(
+            "| {name} | {} | {:.2} ms | {:.2} ms | {:.2} ms |",
+            l.len(),
+            l.percentile(50.0),
+            l.percentile(99.0),
+            l.percentile(100.0)
+        );
+    }
+    println!(
+        "| ratio p99 during / without | | | {:.2} | |",
+        during.percentile(99.0) / before.percentile(99.0)
+    );
+    Ok(())
+}
+
+/// A fresh copy of the seeded database as `RUN_DB`.
+async fn copy(seed: &DatabaseUrl, seed_name: &str) -> anyhow::Result<DatabaseUrl> {
+    let admin = DatabaseUrl::parse(&server_url())?.connect().await?;
+    // The template must have no connections (the seeding's are closing).
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            &[&seed_name],
+        )
+        .await?;
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {RUN_DB} WITH (FORCE)")).await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {RUN_DB} TEMPLATE {seed_name}"))
+        .await
+        .context("copying the seeded database")?;
+    Ok(seed.with_database(RUN_DB))
+}
