@@ -4,6 +4,11 @@
 //! client share the process; the client streams too, so growth with the
 //! recording's size would show. Needs PostgreSQL like the tests.
 //!
+//! Side by side with the bare work: the same bytes through PostgreSQL's
+//! `COPY ... FROM STDIN` (one row per line), and the seek to minute 50 of
+//! the big recording against the same seek in a 1 MiB recording of the same
+//! length (both span 72 minutes: one event every 4 ms, or every 4.3 s).
+//!
 //!     cargo bench -p termaudit-tests --bench recording_1gb          # release
 //!     cargo test -p termaudit-tests --bench recording_1gb --release  # same
 //!
@@ -68,8 +73,8 @@ impl Drop for Sampler {
 }
 
 /// The chunk `seq` of a synthetic recording: coloured log lines of ~1 KiB,
-/// one event per millisecond.
-fn chunk(seq: u64, first: u64, target: usize) -> (Vec<u8>, u64) {
+/// one event every `step_us`.
+fn chunk(seq: u64, first: u64, target: usize, step_us: u64) -> (Vec<u8>, u64) {
     let mut body = String::with_capacity(target + 4096);
     if seq == 0 {
         body.push_str(
@@ -92,11 +97,38 @@ fn chunk(seq: u64, first: u64, target: usize) -> (Vec<u8>, u64) {
         let data = format!(
             "\u{1b}[{colour}m{i:012}\u{1b}[0m GET /api/v1/things 200 {noise} needle-{i}\r\n"
         );
-        body.push_str(&Event::output(Micros(i * 1000), data).to_line());
+        body.push_str(&Event::output(Micros(i * step_us), data).to_line());
         body.push('\n');
         n += 1;
     }
     (body.into_bytes(), n)
+}
+
+/// One event every 4 ms: 1 GiB spans about 72 minutes.
+const STEP_US: u64 = 4000;
+
+/// Time to the first byte, and to the end, of a one-second window at minute
+/// 50 (the terminal's state there, then its events).
+async fn seek_minute_50(app: &TestApp, token: &str, base: &str) -> (Duration, Duration, u64) {
+    let from = Micros(50 * 60 * 1_000_000);
+    let to = Micros(from.0 + 1_000_000);
+    let started = Instant::now();
+    let response = app
+        .client
+        .get(app.url(&format!("{base}/events?from={from}&to={to}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    let mut first = None;
+    let mut bytes = 0;
+    while let Some(piece) = body.next().await {
+        first.get_or_insert_with(|| started.elapsed());
+        bytes += piece.expect("a piece").len() as u64;
+    }
+    (first.unwrap_or_default(), started.elapsed(), bytes)
 }
 
 #[tokio::main]
@@ -120,7 +152,7 @@ async fn main() {
     let mut sent: u64 = 0;
     let mut events: u64 = 0;
     for seq in 0..chunks {
-        let (body, n) = chunk(seq, events, target);
+        let (body, n) = chunk(seq, events, target, STEP_US);
         sent += body.len() as u64;
         events += n;
         let response = app
@@ -151,7 +183,70 @@ async fn main() {
         sampler.take_peak() / 1024
     );
 
-    let middle = Micros(events / 2 * 1000);
+    // The bare work: the same bytes through COPY ... FROM STDIN.
+    let db = app.db.connect().await;
+    db.batch_execute("CREATE TABLE ingest_copy (line text)").await.expect("a table");
+    let started = Instant::now();
+    let sink = db
+        .copy_in::<_, std::io::Cursor<Vec<u8>>>(
+            "COPY ingest_copy (line) FROM STDIN (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')",
+        )
+        .await
+        .expect("COPY starts");
+    futures_util::pin_mut!(sink);
+    let mut copied_events = 0;
+    for seq in 0..chunks {
+        let (body, n) = chunk(seq, copied_events, target, STEP_US);
+        copied_events += n;
+        futures_util::SinkExt::send(&mut sink, std::io::Cursor::new(body)).await.expect("sent");
+    }
+    let rows = sink.finish().await.expect("COPY ends");
+    let copy = started.elapsed();
+    assert_eq!(rows, events + 1, "one row per line");
+    println!(
+        "COPY ... FROM STDIN of the same bytes: {:.1} s ({:.0} MiB/s); ingest/COPY rate: {:.2}",
+        copy.as_secs_f64(),
+        (sent >> 20) as f64 / copy.as_secs_f64(),
+        copy.as_secs_f64() / ingest.as_secs_f64()
+    );
+    db.batch_execute("DROP TABLE ingest_copy").await.expect("dropped");
+
+    // Minute 50 of the big recording against minute 50 of a 1 MiB one of
+    // the same length (about 1000 events, 4.3 s apart, in one chunk).
+    let small = seed::seed_session(&app, "bench", EnvironmentClass::Production, true).await;
+    let small_base = format!("/api/v1/projects/bench/sessions/{small}/recording");
+    let span = events * STEP_US;
+    let (_, small_events) = chunk(0, 0, 1024 * 1024, 1);
+    let (body, _) = chunk(0, 0, 1024 * 1024, span / small_events);
+    let response = app
+        .client
+        .put(app.url(&format!("{small_base}/chunks/0")))
+        .bearer_auth(&gateway)
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 201);
+    seed::end_session(&app, small).await;
+    let mut big_first = Vec::new();
+    let mut small_first = Vec::new();
+    for _ in 0..5 {
+        let (first, _, _) = seek_minute_50(&app, &viewer, &base).await;
+        big_first.push(first);
+        let (first, _, _) = seek_minute_50(&app, &viewer, &small_base).await;
+        small_first.push(first);
+    }
+    big_first.sort();
+    small_first.sort();
+    println!(
+        "seek to minute 50, first byte (median of 5): {} MiB recording {:.1} ms, 1 MiB recording {:.1} ms; ratio {:.2}",
+        sent >> 20,
+        big_first[2].as_secs_f64() * 1000.0,
+        small_first[2].as_secs_f64() * 1000.0,
+        big_first[2].as_secs_f64() / small_first[2].as_secs_f64()
+    );
+
+    let middle = Micros(events / 2 * STEP_US);
     let started = Instant::now();
     let response = app
         .client
@@ -195,7 +290,6 @@ async fn main() {
         (received >> 20) as f64 / download.as_secs_f64(),
         sampler.take_peak() / 1024
     );
-    let db = app.db.connect().await;
     let stored: i64 = db
         .query_one(
             "SELECT sum(octet_length(data))::int8 FROM recording_chunks WHERE session_id = $1",
