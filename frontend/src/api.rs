@@ -57,6 +57,8 @@ pub enum Token<'a> {
     Stored,
     /// One being tried before it is stored (signing in); a 401 only reports.
     Candidate(&'a str),
+    /// None: for what the server offers before sign-in (the demo users).
+    Anonymous,
 }
 
 /// Why a request did not give the caller what they asked for.
@@ -167,6 +169,7 @@ async fn send(
     let bearer = match token {
         Token::Stored => stored_token(),
         Token::Candidate(token) => Some(token.to_owned()),
+        Token::Anonymous => None,
     };
     let mut builder = RequestBuilder::new(&format!("{API_BASE}{path}"))
         .method(method)
@@ -222,6 +225,53 @@ pub async fn download(path: &str, accept: &str, fallback: &str) -> Result<Downlo
         .map_err(|_| ApiError::Network("the download was interrupted".to_owned()))?
         .dyn_into::<web_sys::Blob>()
         .map_err(|_| ApiError::Client("the download is not a file".to_owned()))?;
+    Ok(Download { file_name, blob })
+}
+
+/// `GET path` with the stored token, for a file of unknown size: the body is
+/// read as it streams in, `on_progress` hearing the bytes received so far.
+pub async fn download_with_progress(
+    path: &str,
+    accept: &str,
+    fallback: &str,
+    on_progress: impl Fn(u64),
+) -> Result<Download, ApiError> {
+    let response = send(Method::GET, path, None, Token::Stored, accept).await?;
+    let file_name = response
+        .headers()
+        .get("content-disposition")
+        .and_then(|value| disposition_file_name(&value))
+        .unwrap_or_else(|| fallback.to_owned());
+    let content_type = response.headers().get("content-type").unwrap_or_default();
+    let interrupted = || ApiError::Network("the download was interrupted".to_owned());
+    let parts = js_sys::Array::new();
+    if let Some(body) = web_sys::Response::from(response).body() {
+        let reader = body.get_reader().unchecked_into::<web_sys::ReadableStreamDefaultReader>();
+        let mut received = 0_u64;
+        loop {
+            let chunk = wasm_bindgen_futures::JsFuture::from(reader.read())
+                .await
+                .map_err(|_| interrupted())?;
+            let done = js_sys::Reflect::get(&chunk, &"done".into())
+                .ok()
+                .and_then(|done| done.as_bool())
+                .unwrap_or(true);
+            if done {
+                break;
+            }
+            let bytes = js_sys::Reflect::get(&chunk, &"value".into())
+                .ok()
+                .and_then(|value| value.dyn_into::<js_sys::Uint8Array>().ok())
+                .ok_or_else(interrupted)?;
+            received += u64::from(bytes.length());
+            parts.push(&bytes);
+            on_progress(received);
+        }
+    }
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(&content_type);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .map_err(|_| ApiError::Client("the browser would not hold the download".to_owned()))?;
     Ok(Download { file_name, blob })
 }
 

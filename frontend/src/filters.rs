@@ -99,6 +99,41 @@ impl Filters {
         query.push(format!("limit={PAGE_SIZE}"));
         format!("/projects/{}/sessions?{}", encode(slug), query.join("&"))
     }
+
+    /// The path of the project's export (`GET /export`) in `format` for
+    /// records from `from` to `to` (RFC 3339, either may be empty), with the
+    /// filters the export shares with the history. The free text and the
+    /// recording filter are the history's own; the export has no such filter.
+    pub fn export_path(&self, slug: &str, format: &str, from: &str, to: &str) -> String {
+        let mut query = vec![format!("format={}", encode(format))];
+        for (name, value) in [("from", from.trim()), ("to", to.trim())] {
+            if !value.is_empty() {
+                query.push(format!("{name}={}", encode(value)));
+            }
+        }
+        for (name, value) in self.pairs() {
+            if Self::EXPORTED.contains(&name) {
+                query.push(format!("{name}={}", encode(value)));
+            }
+        }
+        format!("/projects/{}/export?{}", encode(slug), query.join("&"))
+    }
+
+    /// The filters `GET /export` takes as well (`ExportQuery`).
+    const EXPORTED: [&str; 6] =
+        ["status", "environment_class", "environment", "target_id", "user", "mode"];
+
+    /// The history's filters the export cannot apply, by their labels.
+    pub fn not_exported(&self) -> Vec<&'static str> {
+        let mut left = Vec::new();
+        if !self.q.trim().is_empty() {
+            left.push("search");
+        }
+        if !self.has_recording.trim().is_empty() {
+            left.push("recording");
+        }
+        left
+    }
 }
 
 #[cfg(test)]
@@ -123,6 +158,26 @@ mod tests {
         );
         assert_eq!(filters.count(), 3);
         assert!(Filters::default().is_empty());
+    }
+
+    #[test]
+    fn the_export_path_holds_the_format_range_and_shared_filters() {
+        let filters = Filters {
+            status: "closed".into(),
+            user: "bob".into(),
+            q: "ignored".into(),
+            opened_from: "2026-11-25T10:15:00Z".into(),
+            ..Filters::default()
+        };
+        assert_eq!(
+            filters.export_path("demo", "csv", "2026-11-25T10:00:00Z", ""),
+            "/projects/demo/export?format=csv&from=2026-11-25T10%3A00%3A00Z&status=closed&user=bob"
+        );
+        assert_eq!(filters.not_exported(), ["search"]);
+        assert_eq!(
+            Filters::default().export_path("demo", "ndjson", "", "2026-11-26T00:00:00Z"),
+            "/projects/demo/export?format=ndjson&to=2026-11-26T00%3A00%3A00Z"
+        );
     }
 
     #[test]

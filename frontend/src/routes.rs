@@ -5,7 +5,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::components::{ErrorNotice, Loading};
-use crate::pages::{NotFound, PolicyPage, Projects, SessionDetail, Sessions, SignIn};
+use crate::pages::{NotFound, PolicyPage, Projects, SessionDetail, Sessions, SignIn, TerminalPage};
 use crate::session::Session;
 
 #[derive(Debug, Clone, PartialEq, Routable)]
@@ -20,6 +20,8 @@ pub enum Route {
     Sessions { slug: String },
     #[at("/projects/:slug/policy")]
     Policy { slug: String },
+    #[at("/projects/:slug/terminal")]
+    Terminal { slug: String },
     #[at("/projects/:slug/sessions/:id")]
     SessionDetail { slug: String, id: String },
     #[not_found]
@@ -49,6 +51,7 @@ pub fn switch(route: Route, session: &Session) -> Html {
         (Route::Projects, Session::SignedIn(_)) => html! { <Projects /> },
         (Route::Sessions { slug }, Session::SignedIn(_)) => html! { <Sessions {slug} /> },
         (Route::Policy { slug }, Session::SignedIn(_)) => html! { <PolicyPage {slug} /> },
+        (Route::Terminal { slug }, Session::SignedIn(_)) => html! { <TerminalPage {slug} /> },
         (Route::SessionDetail { slug, id }, Session::SignedIn(_)) => {
             html! { <SessionDetail {slug} {id} /> }
         }

@@ -230,7 +230,8 @@ impl Browser {
         loop {
             let mut last = String::new();
             if let Some(element) = self.find_all(css).await.into_iter().next() {
-                last = self.text(&element).await;
+                // The page may replace the element between finding and reading it.
+                last = self.text_if_present(&element).await.unwrap_or_default();
                 if last.contains(text) {
                     return last;
                 }
@@ -289,6 +290,19 @@ impl Browser {
             .as_str()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    /// An element's rendered text, or `None` when the page has removed it since.
+    async fn text_if_present(&self, element: &Element) -> Option<String> {
+        let url = format!("{}/element/{}/text", self.session, element.id);
+        let response = self.client.get(&url).send().await.expect("chromedriver answers");
+        let ok = response.status().is_success();
+        let body: Value = response.json().await.expect("a JSON answer");
+        if !ok && body["value"]["error"] == "stale element reference" {
+            return None;
+        }
+        assert!(ok, "WebDriver GET /element/{}/text failed: {body}", element.id);
+        Some(body["value"].as_str().unwrap_or_default().to_owned())
     }
 
     /// An element's attribute (`None` when it has none).

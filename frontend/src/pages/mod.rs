@@ -1,5 +1,6 @@
 //! One module per page; [`crate::routes::switch`] picks the page for a URL.
 
+mod export;
 mod not_found;
 mod policy;
 mod projects;
@@ -7,10 +8,13 @@ pub(crate) mod recording;
 mod session_detail;
 mod sessions;
 mod sign_in;
+mod terminal;
 
+pub use export::ExportDialog;
 pub use not_found::NotFound;
 pub use policy::PolicyPage;
 pub use projects::Projects;
 pub use session_detail::SessionDetail;
 pub use sessions::Sessions;
 pub use sign_in::SignIn;
+pub use terminal::{AttachQuery, TerminalPage};

@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use termaudit_api_types::{Policy, PolicyView};
+use termaudit_api_types::{Policy, PolicyView, RetentionStatus};
 use web_sys::HtmlInputElement;
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -72,7 +72,106 @@ pub fn PolicyPage(props: &PolicyPageProps) -> Html {
                 </div>
             }
             { body }
+            <RetentionCard slug={props.slug.clone()} />
         </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct RetentionCardProps {
+    slug: String,
+}
+
+/// The retention sweep: when it last ran and what it purged here, when it
+/// runs next, and the recordings that expire within 7 days.
+#[component]
+fn RetentionCard(props: &RetentionCardProps) -> Html {
+    let status = use_get::<RetentionStatus>(format!("/projects/{}/retention", encode(&props.slug)));
+    let body = match &status.state {
+        Fetch::Loading => html! { <Loading label="Loading the retention status…" /> },
+        Fetch::Failed(error) => {
+            html! { <ErrorNotice error={error.clone()} on_retry={status.reload.clone()} /> }
+        }
+        Fetch::Loaded(status) => html! {
+            <>
+                <dl class="meta">
+                    <dt>{ "Last sweep" }</dt>
+                    <dd data-testid="retention-last-run">
+                        { match &status.last_run {
+                            None => html! { <span class="muted">{ "Not run yet" }</span> },
+                            Some(run) => html! {
+                                <>
+                                    <Time at={run.started_at} />
+                                    { format!(
+                                        " — {}: purged {} here, {} freed{}",
+                                        run.status,
+                                        plural(i64::from(run.purged), "recording", "recordings"),
+                                        bytes(run.bytes_freed),
+                                        if run.errors > 0 { format!(", {} errors", run.errors) } else { String::new() },
+                                    ) }
+                                </>
+                            },
+                        } }
+                    </dd>
+                    <dt>{ "Next sweep" }</dt>
+                    <dd data-testid="retention-next-run">
+                        <Time at={status.next_run_at} />
+                        { format!(" (every {})", crate::time::span(i64::try_from(status.interval_seconds).unwrap_or(i64::MAX))) }
+                    </dd>
+                    <dt>{ "Expiring within 7 days" }</dt>
+                    <dd data-testid="retention-expiring-count">
+                        { plural(i64::try_from(status.expiring_count).unwrap_or(i64::MAX), "recording", "recordings") }
+                    </dd>
+                </dl>
+                if !status.expiring.is_empty() {
+                    <div class="table-wrap">
+                        <table class="table" data-testid="retention-expiring">
+                            <thead><tr>
+                                <th scope="col">{ "Session" }</th>
+                                <th scope="col">{ "Target" }</th>
+                                <th scope="col">{ "Ended" }</th>
+                                <th scope="col">{ "Expires" }</th>
+                                <th scope="col">{ "Size" }</th>
+                            </tr></thead>
+                            <tbody>
+                                { for status.expiring.iter().map(|item| html! {
+                                    <tr key={item.session_id.to_string()}>
+                                        <td>
+                                            <Link<Route> to={Route::SessionDetail { slug: props.slug.clone(), id: item.session_id.to_string() }}>
+                                                { item.session_id.to_string().split('-').next().unwrap_or_default().to_owned() }
+                                            </Link<Route>>
+                                        </td>
+                                        <td>{ &item.target_name }<span class="muted small">{ format!(" {}", item.environment_class.replace('_', "-")) }</span></td>
+                                        <td><Time at={item.ended_at} /></td>
+                                        <td><Time at={item.expires_at} /></td>
+                                        <td>{ bytes(item.size_bytes) }</td>
+                                    </tr>
+                                }) }
+                            </tbody>
+                        </table>
+                    </div>
+                }
+            </>
+        },
+    };
+    html! {
+        <section class="card" aria-labelledby="retention-h" data-testid="retention">
+            <h2 id="retention-h">{ "Retention" }</h2>
+            { body }
+        </section>
+    }
+}
+
+fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Bytes for people: `812 B`, `14.2 KiB`, `3.1 MiB`.
+fn bytes(n: i64) -> String {
+    match n {
+        ..1024 => format!("{n} B"),
+        1024..1_048_576 => format!("{:.1} KiB", n as f64 / 1024.0),
+        _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
     }
 }
 

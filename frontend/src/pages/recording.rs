@@ -180,7 +180,7 @@ fn DownloadButton(props: &DownloadProps) -> Html {
 }
 
 /// Offers `blob` to the browser as the download `file_name`.
-fn save(blob: &web_sys::Blob, file_name: &str) -> Result<(), ApiError> {
+pub(crate) fn save(blob: &web_sys::Blob, file_name: &str) -> Result<(), ApiError> {
     let failed = || ApiError::Client("the browser would not save the file".to_owned());
     let url = web_sys::Url::create_object_url_with_blob(blob).map_err(|_| failed())?;
     let document = gloo::utils::document();

@@ -16,6 +16,7 @@ use yew_router::prelude::*;
 use crate::api::{self, ApiError, encode};
 use crate::components::{Environment, ErrorNotice, Loading, Status, Time, humanize};
 use crate::hooks::{Fetch, use_get};
+use crate::pages::AttachQuery;
 use crate::pages::recording::{HoldCard, RecordingCard};
 use crate::routes::Route;
 use crate::session::{permission, use_session};
@@ -110,6 +111,7 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
             }
             if session.status == "dropped" {
                 <DroppedNotice
+                    slug={props.slug.clone()}
                     session={Rc::clone(&session)}
                     reconnect_path={can_reconnect.then(|| format!("{base}/reconnect"))}
                     on_changed={on_changed.clone()}
@@ -378,6 +380,7 @@ fn RevokeButton(props: &RevokeProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct DroppedProps {
+    slug: String,
     session: Rc<Session>,
     /// Where to ask for a reconnect token, when the caller may.
     reconnect_path: Option<String>,
@@ -398,6 +401,7 @@ fn DroppedNotice(props: &DroppedProps) -> Html {
         });
     }
     let grant = use_state(|| None::<Rc<ReconnectGrant>>);
+    let navigator = use_navigator();
     let busy = use_state(|| false);
     let error = use_state(|| None::<ApiError>);
 
@@ -436,6 +440,17 @@ fn DroppedNotice(props: &DroppedProps) -> Html {
         })
     };
 
+    // The grant's token reattaches the shell on the terminal page.
+    let on_attach = {
+        let grant = grant.clone();
+        let (slug, id) = (props.slug.clone(), props.session.id.to_string());
+        Callback::from(move |_: MouseEvent| {
+            let (Some(grant), Some(navigator)) = (&*grant, &navigator) else { return };
+            let query = AttachQuery { session: id.clone(), reconnect_token: grant.token.clone() };
+            let _ = navigator.push_with_query(&Route::Terminal { slug: slug.clone() }, &query);
+        })
+    };
+
     html! {
         <div class="notice notice-forbidden dropped" role="status" data-testid="dropped-notice">
             <p class="notice-title">
@@ -463,6 +478,10 @@ fn DroppedNotice(props: &DroppedProps) -> Html {
                             { "Valid until " }<Time at={grant.expires_at} />
                             { "; the window closes at " }<Time at={grant.window_closes_at} />{ "." }
                         </p>
+                        <button type="button" class="button button-primary" onclick={on_attach}
+                            data-testid="reconnect-in-browser">
+                            { "Reconnect in the browser" }
+                        </button>
                     </div>
                 } else {
                     <button type="button" class="button button-primary" onclick={on_reconnect}

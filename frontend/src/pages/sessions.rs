@@ -55,6 +55,8 @@ pub fn Sessions(props: &SessionsProps) -> Html {
         .map_or_else(|| slug.clone(), |project| project.name.clone());
 
     let targets = use_get::<TargetList>(format!("/projects/{}/targets", encode(&slug)));
+    let is_member =
+        session.me().is_some_and(|me| me.projects.iter().any(|project| project.slug == slug));
 
     // The first page whenever the filters change; later pages are appended.
     let list = use_state(|| Fetch::<Loaded>::Loading);
@@ -214,6 +216,12 @@ pub fn Sessions(props: &SessionsProps) -> Html {
             <div class="page-head">
                 <h1>{ "Session history" }</h1>
                 <div class="head-actions">
+                    if is_member {
+                        <Link<Route> to={Route::Terminal { slug: props.slug.clone() }} classes="button" >
+                            { "Open a shell" }
+                        </Link<Route>>
+                    }
+                    <crate::pages::ExportDialog slug={props.slug.clone()} filters={filters.clone()} />
                     <Link<Route> to={Route::Policy { slug: props.slug.clone() }} classes="button" >
                         { "Policy" }
                     </Link<Route>>

@@ -1,5 +1,5 @@
 use gloo::net::http::Method;
-use termaudit_api_types::Me;
+use termaudit_api_types::{DemoToken, DemoUser, DemoUserList, Me};
 use web_sys::HtmlTextAreaElement;
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -9,6 +9,13 @@ use crate::api::{self, ApiError, Token};
 use crate::components::ErrorNotice;
 use crate::routes::Route;
 use crate::session::{Session, SessionAction, use_session};
+
+/// Checks `candidate` with `GET /me` and keeps it when the server accepts it.
+async fn check_and_store(candidate: &str) -> Result<Me, ApiError> {
+    let me = api::request::<Me>(Method::GET, "/me", None, Token::Candidate(candidate)).await?;
+    api::store_token(candidate)?;
+    Ok(me)
+}
 
 /// Paste a token; it is checked with `GET /me` and kept only if the server
 /// accepts it.
@@ -45,10 +52,7 @@ pub fn SignIn() -> Html {
             let session = session.clone();
             let navigator = navigator.clone();
             spawn_local(async move {
-                let result =
-                    api::request::<Me>(Method::GET, "/me", None, Token::Candidate(&candidate))
-                        .await
-                        .and_then(|me| api::store_token(&candidate).map(|()| me));
+                let result = check_and_store(&candidate).await;
                 checking.set(false);
                 match result {
                     Ok(me) => {
@@ -83,6 +87,7 @@ pub fn SignIn() -> Html {
                    until you sign out." }
             </p>
             { for reason }
+            <DemoUsers />
             <form onsubmit={on_submit}>
                 <label for="token" class="label">{ "Access token" }</label>
                 <textarea
@@ -110,5 +115,104 @@ pub fn SignIn() -> Html {
                 </div>
             </form>
         </section>
+    }
+}
+
+/// In demo mode (`GET /demo/users` answers), the demo users as buttons: one
+/// click asks for that user's token and signs in with it. Otherwise nothing.
+#[component]
+fn DemoUsers() -> Html {
+    let session = use_session();
+    let navigator = use_navigator();
+    let users = use_state(|| None::<Vec<DemoUser>>);
+    let busy = use_state(|| None::<String>);
+    let error = use_state(|| None::<ApiError>);
+    {
+        let users = users.clone();
+        use_effect_with((), move |()| {
+            spawn_local(async move {
+                // 404 outside demo mode; any other failure also means no demo
+                // sign-in, and the token form still works.
+                let listed = api::request::<DemoUserList>(
+                    Method::GET,
+                    "/demo/users",
+                    None,
+                    Token::Anonymous,
+                )
+                .await;
+                if let Ok(list) = listed {
+                    users.set(Some(list.items));
+                }
+            });
+        });
+    }
+    let Some(list) = &*users else { return html! {} };
+
+    let pick = |subject: String| {
+        let (busy, error, session, navigator) =
+            (busy.clone(), error.clone(), session.clone(), navigator.clone());
+        Callback::from(move |_: MouseEvent| {
+            if busy.is_some() {
+                return;
+            }
+            busy.set(Some(subject.clone()));
+            error.set(None);
+            let (busy, error, session, navigator) =
+                (busy.clone(), error.clone(), session.clone(), navigator.clone());
+            let body = serde_json::json!({ "subject": subject });
+            spawn_local(async move {
+                let result = async {
+                    let granted = api::request::<DemoToken>(
+                        Method::POST,
+                        "/demo/token",
+                        Some(&body),
+                        Token::Anonymous,
+                    )
+                    .await?;
+                    check_and_store(&granted.token).await
+                }
+                .await;
+                busy.set(None);
+                match result {
+                    Ok(me) => {
+                        session.dispatch(SessionAction::SignedIn(me));
+                        if let Some(navigator) = navigator {
+                            navigator.push(&Route::Projects);
+                        }
+                    }
+                    Err(failure) => error.set(Some(failure)),
+                }
+            });
+        })
+    };
+
+    html! {
+        <div class="demo-users" data-testid="demo-users">
+            <h2>{ "Try it as a demo user" }</h2>
+            <p class="muted">{ "This server runs with demo data. Pick a user to sign in with their token." }</p>
+            <ul class="demo-list">
+                { for list.iter().map(|user| html! {
+                    <li key={user.subject.clone()}>
+                        <button type="button" class="button demo-user" data-subject={user.subject.clone()}
+                            onclick={pick(user.subject.clone())} disabled={busy.is_some()}>
+                            <span class="demo-name">{ &user.name }</span>
+                            <span class="demo-role muted small">{ &user.role }</span>
+                            <span class="demo-permissions">
+                                { for user.permissions.iter().map(|permission| html! {
+                                    <span class="chip small">{ permission }</span>
+                                }) }
+                            </span>
+                            if busy.as_deref() == Some(user.subject.as_str()) {
+                                <span class="muted small">{ "Signing in…" }</span>
+                            }
+                        </button>
+                    </li>
+                }) }
+            </ul>
+            if let Some(failure) = &*error {
+                <ErrorNotice error={failure.clone()} />
+            }
+            <p class="muted small">{ "Or paste a token:" }</p>
+        </div>
     }
 }

@@ -12,6 +12,7 @@
 mod frames;
 mod playback;
 mod render;
+pub mod screen;
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};

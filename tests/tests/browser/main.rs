@@ -3,7 +3,10 @@
 //! the HTTP API. Build the app first: `scripts/build-frontend.sh`.
 //!
 //! `TERMAUDIT_SCREENSHOTS=1` also writes `docs/screenshots/history.png`,
-//! `session.png`, `player.png` and `policy.png`.
+//! `session.png`, `player.png`, `policy.png` and (in `workflows.rs`)
+//! `terminal.png`.
+
+mod workflows;
 
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
