@@ -10,6 +10,7 @@
 //! most every tenth of a second while playing.
 
 mod frames;
+mod painted;
 mod playback;
 mod render;
 pub mod screen;

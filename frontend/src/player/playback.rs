@@ -9,10 +9,9 @@
 
 use std::collections::VecDeque;
 
-use avt::{Terminal, observer::DirtyRows};
 use termaudit_api_types::RecordingWindow;
 
-use super::render::line_html;
+use super::painted::PaintedTerminal;
 
 /// Seconds of recording one window request asks for.
 pub const WINDOW_SECONDS: f64 = 30.0;
@@ -66,12 +65,7 @@ pub enum Progress {
 }
 
 pub struct Playback {
-    terminal: Terminal,
-    dirty: DirtyRows,
-    /// Rows to paint again.
-    changed: Vec<bool>,
-    /// Where the cursor was last painted.
-    painted_cursor: Option<(usize, usize)>,
+    terminal: PaintedTerminal,
     /// Loaded events not yet applied, in time order.
     pending: VecDeque<Event>,
     /// Events are loaded up to here (exclusive).
@@ -87,20 +81,15 @@ impl Playback {
     pub fn start(window: &RecordingWindow, duration: f64) -> Result<Playback, String> {
         let cols = usize::from(window.state.cols);
         let rows = usize::from(window.state.rows);
-        let terminal = Terminal::new(cols, rows).map_err(|err| err.to_string())?;
         let mut playback = Playback {
-            terminal,
-            dirty: DirtyRows::new(),
-            changed: vec![true; rows],
-            painted_cursor: None,
+            terminal: PaintedTerminal::new(cols, rows)?,
             pending: window.events.iter().filter_map(Event::parse).collect(),
             loaded_to: window.to.unwrap_or(f64::INFINITY),
             position: window.from,
             last_event: window.from,
             duration,
         };
-        let rows = playback.terminal.feed_with(window.state.init.as_str(), &mut playback.dirty);
-        playback.mark(&rows);
+        playback.terminal.feed(&window.state.init);
         playback.apply_due();
         Ok(playback)
     }
@@ -141,27 +130,11 @@ impl Playback {
         self.pending.is_empty() && self.fully_loaded() && self.position >= self.duration
     }
 
-    fn mark(&mut self, rows: &[usize]) {
-        for &row in rows {
-            if let Some(changed) = self.changed.get_mut(row) {
-                *changed = true;
-            }
-        }
-    }
-
     fn apply(&mut self, event: Event) {
         self.last_event = event.time;
         match event.action {
-            Action::Output(text) => {
-                let rows = self.terminal.feed_with(text.as_str(), &mut self.dirty);
-                self.mark(&rows);
-            }
-            Action::Resize { cols, rows } => {
-                self.terminal.resize_with(cols, rows, &mut self.dirty);
-                let rows = self.terminal.size().1;
-                self.changed = vec![true; rows];
-                self.painted_cursor = None;
-            }
+            Action::Output(text) => self.terminal.feed(&text),
+            Action::Resize { cols, rows } => self.terminal.resize(cols, rows),
             Action::Nothing => {}
         }
     }
@@ -226,42 +199,20 @@ impl Playback {
         true
     }
 
-    /// The rows to paint again since the last call (changed, or where the
-    /// cursor was or is).
+    /// The rows to paint again since the last call.
     pub fn take_repaint(&mut self) -> Vec<usize> {
-        let cursor = self.terminal.cursor().position();
-        if cursor != self.painted_cursor {
-            for (_, row) in [self.painted_cursor, cursor].into_iter().flatten() {
-                if let Some(changed) = self.changed.get_mut(row) {
-                    *changed = true;
-                }
-            }
-            self.painted_cursor = cursor;
-        }
-        let rows = self
-            .changed
-            .iter()
-            .enumerate()
-            .filter_map(|(row, &changed)| changed.then_some(row))
-            .collect();
-        self.changed.fill(false);
-        rows
+        self.terminal.take_repaint()
     }
 
     /// The HTML of visible row `row`, cursor included.
     pub fn line_html(&self, row: usize) -> String {
-        let cursor = self.terminal.cursor().position().filter(|&(_, at)| at == row);
-        self.terminal
-            .screen()
-            .line(row)
-            .map(|line| line_html(line, cursor.map(|(col, _)| col)))
-            .unwrap_or_default()
+        self.terminal.line_html(row)
     }
 
     /// The visible text, for tests.
     #[cfg(test)]
     fn text(&self) -> String {
-        self.terminal.screen().text().join("\n").trim_end().to_owned()
+        self.terminal.text()
     }
 }
 

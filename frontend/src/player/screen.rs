@@ -5,30 +5,17 @@
 //! recorded events; both draw rows with [`super::render::line_html`]. Pure,
 //! so it is tested natively.
 
-use avt::{Terminal, observer::DirtyRows};
-
-use super::render::line_html;
+use super::painted::PaintedTerminal;
 
 pub struct Screen {
-    terminal: Terminal,
-    dirty: DirtyRows,
-    changed: Vec<bool>,
-    painted_cursor: Option<(usize, usize)>,
+    terminal: PaintedTerminal,
     /// The start of a UTF-8 character whose end has not arrived yet.
     partial: Vec<u8>,
 }
 
 impl Screen {
     pub fn new(cols: usize, rows: usize) -> Result<Screen, String> {
-        let terminal = Terminal::new(cols.max(1), rows.max(1)).map_err(|err| err.to_string())?;
-        let rows = terminal.size().1;
-        Ok(Screen {
-            terminal,
-            dirty: DirtyRows::new(),
-            changed: vec![true; rows],
-            painted_cursor: None,
-            partial: Vec::new(),
-        })
+        Ok(Screen { terminal: PaintedTerminal::new(cols, rows)?, partial: Vec::new() })
     }
 
     /// Feeds the terminal output `bytes`.
@@ -44,19 +31,12 @@ impl Screen {
         let rest = self.partial.split_off(complete);
         let text = String::from_utf8_lossy(&self.partial).into_owned();
         self.partial = rest;
-        let rows = self.terminal.feed_with(text.as_str(), &mut self.dirty);
-        for row in rows {
-            if let Some(changed) = self.changed.get_mut(row) {
-                *changed = true;
-            }
-        }
+        self.terminal.feed(&text);
     }
 
     /// Resizes the terminal; every row is painted again.
     pub fn resize(&mut self, cols: usize, rows: usize) {
-        self.terminal.resize_with(cols.max(1), rows.max(1), &mut self.dirty);
-        self.changed = vec![true; self.terminal.size().1];
-        self.painted_cursor = None;
+        self.terminal.resize(cols, rows);
     }
 
     /// `(cols, rows)`.
@@ -64,42 +44,20 @@ impl Screen {
         self.terminal.size()
     }
 
-    /// The rows to paint again since the last call (changed, or where the
-    /// cursor was or is).
+    /// The rows to paint again since the last call.
     pub fn take_repaint(&mut self) -> Vec<usize> {
-        let cursor = self.terminal.cursor().position();
-        if cursor != self.painted_cursor {
-            for (_, row) in [self.painted_cursor, cursor].into_iter().flatten() {
-                if let Some(changed) = self.changed.get_mut(row) {
-                    *changed = true;
-                }
-            }
-            self.painted_cursor = cursor;
-        }
-        let rows = self
-            .changed
-            .iter()
-            .enumerate()
-            .filter_map(|(row, &changed)| changed.then_some(row))
-            .collect();
-        self.changed.fill(false);
-        rows
+        self.terminal.take_repaint()
     }
 
     /// The HTML of visible row `row`, cursor included.
     pub fn line_html(&self, row: usize) -> String {
-        let cursor = self.terminal.cursor().position().filter(|&(_, at)| at == row);
-        self.terminal
-            .screen()
-            .line(row)
-            .map(|line| line_html(line, cursor.map(|(col, _)| col)))
-            .unwrap_or_default()
+        self.terminal.line_html(row)
     }
 
     /// The visible text, for tests.
     #[cfg(test)]
     fn text(&self) -> String {
-        self.terminal.screen().text().join("\n").trim_end().to_owned()
+        self.terminal.text()
     }
 }
 
