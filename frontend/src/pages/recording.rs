@@ -6,12 +6,12 @@ use std::rc::Rc;
 
 use termaudit_api_types::{Hold, Recording, RecordingState};
 use wasm_bindgen::JsCast as _;
-use web_sys::{HtmlAnchorElement, HtmlDialogElement, HtmlTextAreaElement};
+use web_sys::HtmlAnchorElement;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::{self, ApiError};
-use crate::components::{ErrorNotice, Loading, Time};
+use crate::components::{ErrorNotice, Loading, ReasonDialog, Time};
 use crate::hooks::{Fetch, use_get};
 use crate::player::Player;
 use crate::session::{permission, use_session};
@@ -282,50 +282,11 @@ struct HoldDialogProps {
 /// "Place legal hold…" or "Release hold…", each asking why.
 #[component]
 fn HoldDialog(props: &HoldDialogProps) -> Html {
-    let dialog = use_node_ref();
-    let reason = use_state(String::new);
-    let busy = use_state(|| false);
-    let error = use_state(|| None::<ApiError>);
     let held = props.held;
-
-    let open = {
-        let (dialog, error, reason) = (dialog.clone(), error.clone(), reason.clone());
-        Callback::from(move |_: MouseEvent| {
-            error.set(None);
-            reason.set(String::new());
-            if let Some(dialog) = dialog.cast::<HtmlDialogElement>() {
-                let _ = dialog.show_modal();
-            }
-        })
-    };
-    let close = {
-        let dialog = dialog.clone();
-        Callback::from(move |_: MouseEvent| {
-            if let Some(dialog) = dialog.cast::<HtmlDialogElement>() {
-                dialog.close();
-            }
-        })
-    };
-    let on_input = {
-        let reason = reason.clone();
-        Callback::from(move |event: InputEvent| {
-            reason.set(event.target_unchecked_into::<HtmlTextAreaElement>().value());
-        })
-    };
     let on_submit = {
-        let (reason, busy, error, dialog) =
-            (reason.clone(), busy.clone(), error.clone(), dialog.clone());
         let (path, on_done) = (props.path.clone(), props.on_done.clone());
-        Callback::from(move |event: SubmitEvent| {
-            event.prevent_default();
-            let text = reason.trim().to_owned();
-            if text.is_empty() || *busy {
-                return;
-            }
-            busy.set(true);
-            error.set(None);
-            let (busy, error, dialog, path, on_done) =
-                (busy.clone(), error.clone(), dialog.clone(), path.clone(), on_done.clone());
+        Callback::from(move |(text, done): (String, Callback<Option<ApiError>>)| {
+            let (path, on_done) = (path.clone(), on_done.clone());
             spawn_local(async move {
                 let body = serde_json::json!({ "reason": text });
                 let result = if held {
@@ -333,25 +294,21 @@ fn HoldDialog(props: &HoldDialogProps) -> Html {
                 } else {
                     api::post::<Hold>(&path, &body).await.map(Some)
                 };
-                busy.set(false);
                 match result {
                     Ok(hold) => {
-                        if let Some(dialog) = dialog.cast::<HtmlDialogElement>() {
-                            dialog.close();
-                        }
+                        done.emit(None);
                         on_done.emit(hold);
                     }
-                    Err(failure) => error.set(Some(failure)),
+                    Err(failure) => done.emit(Some(failure)),
                 }
             });
         })
     };
-
     let (open_label, title, text, confirm, working) = if held {
         (
             "Release hold…",
             "Release the legal hold?",
-            "The recording then ages out by the retention policy again; one already past its retention is purged at the next sweep.",
+            "The recording then ages out by the retention policy again; one already past its retention is purged at the next sweep. The reason is kept in the audit log.",
             "Release",
             "Releasing…",
         )
@@ -359,34 +316,15 @@ fn HoldDialog(props: &HoldDialogProps) -> Html {
         (
             "Place legal hold…",
             "Place a legal hold?",
-            "The recording is kept until the hold is released, whatever the retention policy says.",
+            "The recording is kept until the hold is released, whatever the retention policy says. The reason is kept in the audit log.",
             "Place hold",
             "Placing…",
         )
     };
     html! {
-        <>
-            <button type="button" class="button" data-testid="hold-button" onclick={open}>{ open_label }</button>
-            <dialog ref={dialog} class="dialog" aria-labelledby="hold-dialog-h">
-                <form onsubmit={on_submit}>
-                    <h2 id="hold-dialog-h">{ title }</h2>
-                    <p class="muted">{ text }{ " The reason is kept in the audit log." }</p>
-                    <label for="hold-reason" class="label">{ "Reason" }</label>
-                    <textarea id="hold-reason" class="input" rows="3" required=true
-                        placeholder="e.g. Litigation LIT-2026-014"
-                        value={(*reason).clone()} oninput={on_input} disabled={*busy} />
-                    if let Some(failure) = &*error {
-                        <ErrorNotice error={failure.clone()} />
-                    }
-                    <div class="form-actions">
-                        <button type="button" class="button" onclick={close}>{ "Cancel" }</button>
-                        <button type="submit" class="button button-primary"
-                            disabled={*busy || reason.trim().is_empty()}>
-                            { if *busy { working } else { confirm } }
-                        </button>
-                    </div>
-                </form>
-            </dialog>
-        </>
+        <ReasonDialog id="hold" open_label={open_label} open_class="button" open_testid="hold-button"
+            title={title} text={text} placeholder="e.g. Litigation LIT-2026-014"
+            confirm={confirm} confirm_class="button button-primary" working={working}
+            on_submit={on_submit} />
     }
 }

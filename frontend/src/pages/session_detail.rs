@@ -8,13 +8,12 @@ use gloo::timers::callback::Interval;
 use termaudit_api_types::{
     ActivityPage, AuditEvent, AuditEventPage, DatabaseEventPage, ReconnectGrant, Session,
 };
-use web_sys::{HtmlDialogElement, HtmlTextAreaElement};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError, encode};
-use crate::components::{Environment, ErrorNotice, Loading, Status, Time, humanize};
+use crate::components::{Environment, ErrorNotice, Loading, ReasonDialog, Status, Time, humanize};
 use crate::hooks::{Fetch, use_get};
 use crate::pages::AttachQuery;
 use crate::pages::recording::{HoldCard, RecordingCard};
@@ -289,92 +288,28 @@ struct RevokeProps {
 /// "Revoke" and its confirmation dialog, which asks why.
 #[component]
 fn RevokeButton(props: &RevokeProps) -> Html {
-    let dialog = use_node_ref();
-    let reason = use_state(String::new);
-    let busy = use_state(|| false);
-    let error = use_state(|| None::<ApiError>);
-
-    let open = {
-        let (dialog, error) = (dialog.clone(), error.clone());
-        Callback::from(move |_: MouseEvent| {
-            error.set(None);
-            if let Some(dialog) = dialog.cast::<HtmlDialogElement>() {
-                let _ = dialog.show_modal();
-            }
-        })
-    };
-    let close = {
-        let dialog = dialog.clone();
-        Callback::from(move |_: MouseEvent| {
-            if let Some(dialog) = dialog.cast::<HtmlDialogElement>() {
-                dialog.close();
-            }
-        })
-    };
-    let on_input = {
-        let reason = reason.clone();
-        Callback::from(move |event: InputEvent| {
-            reason.set(event.target_unchecked_into::<HtmlTextAreaElement>().value());
-        })
-    };
     let on_submit = {
-        let (reason, busy, error, dialog) =
-            (reason.clone(), busy.clone(), error.clone(), dialog.clone());
         let (path, on_revoked) = (props.path.clone(), props.on_revoked.clone());
-        Callback::from(move |event: SubmitEvent| {
-            event.prevent_default();
-            let text = reason.trim().to_owned();
-            if text.is_empty() || *busy {
-                return;
-            }
-            busy.set(true);
-            error.set(None);
-            let (busy, error, dialog, path, on_revoked) =
-                (busy.clone(), error.clone(), dialog.clone(), path.clone(), on_revoked.clone());
+        Callback::from(move |(text, done): (String, Callback<Option<ApiError>>)| {
+            let (path, on_revoked) = (path.clone(), on_revoked.clone());
             spawn_local(async move {
-                let result =
-                    api::post::<Session>(&path, &serde_json::json!({ "reason": text })).await;
-                busy.set(false);
-                match result {
+                match api::post::<Session>(&path, &serde_json::json!({ "reason": text })).await {
                     Ok(session) => {
-                        if let Some(dialog) = dialog.cast::<HtmlDialogElement>() {
-                            dialog.close();
-                        }
+                        done.emit(None);
                         on_revoked.emit(session);
                     }
-                    Err(failure) => error.set(Some(failure)),
+                    Err(failure) => done.emit(Some(failure)),
                 }
             });
         })
     };
-
     html! {
-        <>
-            <button type="button" class="button button-danger" onclick={open}>{ "Revoke session…" }</button>
-            <dialog ref={dialog} class="dialog" aria-labelledby="revoke-h">
-                <form onsubmit={on_submit}>
-                    <h2 id="revoke-h">{ "Revoke this session?" }</h2>
-                    <p class="muted">
-                        { "The gateway ends it within a second and the user cannot reconnect. \
-                           The reason is kept in the audit log." }
-                    </p>
-                    <label for="revoke-reason" class="label">{ "Reason" }</label>
-                    <textarea id="revoke-reason" class="input" rows="3" required=true autofocus=true
-                        placeholder="e.g. Access outside the change window"
-                        value={(*reason).clone()} oninput={on_input} disabled={*busy} />
-                    if let Some(failure) = &*error {
-                        <ErrorNotice error={failure.clone()} />
-                    }
-                    <div class="form-actions">
-                        <button type="button" class="button" onclick={close}>{ "Cancel" }</button>
-                        <button type="submit" class="button button-danger"
-                            disabled={*busy || reason.trim().is_empty()}>
-                            { if *busy { "Revoking…" } else { "Revoke" } }
-                        </button>
-                    </div>
-                </form>
-            </dialog>
-        </>
+        <ReasonDialog id="revoke" open_label="Revoke session…" open_class="button button-danger"
+            title="Revoke this session?"
+            text="The gateway ends it within a second and the user cannot reconnect. The reason is kept in the audit log."
+            placeholder="e.g. Access outside the change window"
+            confirm="Revoke" confirm_class="button button-danger" working="Revoking…" autofocus=true
+            on_submit={on_submit} />
     }
 }
 
