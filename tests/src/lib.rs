@@ -186,3 +186,23 @@ pub async fn problem(response: reqwest::Response, status: u16, kind: &str) -> se
     assert_eq!(body["request_id"].as_str().map(ToOwned::to_owned), request_id, "body: {body}");
     body
 }
+
+/// Writes a gateway targets file for `project` in a new temp dir: `web`
+/// (non-production) and `prod-web` (production), both `/bin/sh` with a `$ `
+/// prompt in that dir. Returns the dir and the file.
+pub fn shell_targets(project: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("termaudit-gw-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let target = |name: &str, class: &str| {
+        format!(
+            "[[target]]\nproject = \"{project}\"\nname = \"{name}\"\nkind = \"application\"\n\
+             environment = \"{class}-env\"\nenvironment_class = \"{class}\"\n\
+             command = [\"/bin/sh\"]\ncwd = \"{}\"\nenv = {{ PS1 = \"$ \", HOME = \"{0}\" }}\n\n",
+            dir.display()
+        )
+    };
+    let targets = dir.join("targets.toml");
+    let text = format!("{}{}", target("web", "non_production"), target("prod-web", "production"));
+    std::fs::write(&targets, text).expect("the targets file is written");
+    (dir, targets)
+}

@@ -138,19 +138,7 @@ async fn the_policy_page_shows_the_last_and_next_sweep_and_what_expires_soon() {
 /// lists them.
 async fn gateway_app() -> (TestApp, PathBuf) {
     let dist = require_built_frontend();
-    let dir = std::env::temp_dir().join(format!("termaudit-browser-gw-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    let targets = dir.join("targets.toml");
-    let target = |name: &str, class: &str| {
-        format!(
-            "[[target]]\nproject = \"{PROJECT}\"\nname = \"{name}\"\nkind = \"application\"\n\
-             environment = \"{class}-env\"\nenvironment_class = \"{class}\"\n\
-             command = [\"/bin/sh\"]\ncwd = \"{}\"\nenv = {{ PS1 = \"$ \", HOME = \"{0}\" }}\n\n",
-            dir.display()
-        )
-    };
-    let text = format!("{}{}", target("web", "non_production"), target("prod-web", "production"));
-    std::fs::write(&targets, text).expect("the targets file is written");
+    let (dir, targets) = termaudit_tests::shell_targets(PROJECT);
     let app = TestApp::spawn_with(Box::new(move |s| {
         s.gateway_targets = Some(targets.clone());
         s.web_dir = Some(dist);

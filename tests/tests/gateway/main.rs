@@ -22,19 +22,7 @@ const PROJECT: &str = "acme";
 /// non-production sessions, and its targets: `web` (`/bin/sh` in a temp
 /// dir) and `prod-web` (production).
 async fn spawn() -> (TestApp, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("termaudit-gateway-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    let targets = dir.join("targets.toml");
-    let target = |name: &str, class: &str| {
-        format!(
-            "[[target]]\nproject = \"{PROJECT}\"\nname = \"{name}\"\nkind = \"application\"\n\
-             environment = \"{class}-env\"\nenvironment_class = \"{class}\"\n\
-             command = [\"/bin/sh\"]\ncwd = \"{}\"\nenv = {{ PS1 = \"$ \", HOME = \"{0}\" }}\n\n",
-            dir.display()
-        )
-    };
-    let text = format!("{}{}", target("web", "non_production"), target("prod-web", "production"));
-    std::fs::write(&targets, text).expect("the targets file is written");
+    let (dir, targets) = termaudit_tests::shell_targets(PROJECT);
     let app =
         TestApp::spawn_with(Box::new(move |s| s.gateway_targets = Some(targets.clone()))).await;
     app.create_project(PROJECT).await;
