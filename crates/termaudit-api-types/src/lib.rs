@@ -49,6 +49,9 @@ pub struct Problem {
     /// For invalid input: each rejected field with the reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
+    /// For a change refused because the session has ended: how it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<SessionEnding>,
 }
 
 /// One rejected field of a request.

@@ -57,6 +57,24 @@ pub struct Person {
     pub name: String,
 }
 
+/// How a session ended: sent with the `invalid-session-state` problem of a
+/// change refused because the session has ended, so that a gateway can tell
+/// its user who ended it without a second call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SessionEnding {
+    /// Why the session ended: `user_exit`, `revoked`, `grace_expired`, `gateway_lost`, `idle_timeout` or `target_error`.
+    #[cfg_attr(feature = "openapi", schema(example = "revoked"))]
+    pub close_reason: String,
+    pub ended_at: DateTime<Utc>,
+    /// Who revoked it (revoked sessions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<Person>,
+    /// The reason the policy manager gave (revoked sessions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_reason: Option<String>,
+}
+
 /// A terminal session, with the target and environment as they were when it opened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -7,7 +7,7 @@ use actix_web::{
     HttpResponse, ResponseError,
     http::{StatusCode, header},
 };
-use termaudit_api_types::{Problem, ProblemField};
+use termaudit_api_types::{Problem, ProblemField, SessionEnding};
 use termaudit_domain::{DomainError, FieldError, Permission};
 use termaudit_storage::StorageError;
 
@@ -120,11 +120,18 @@ pub struct ApiError {
     kind: ProblemKind,
     detail: String,
     errors: Vec<FieldError>,
+    ended: Option<Box<SessionEnding>>,
 }
 
 impl ApiError {
     pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into(), errors: Vec::new() }
+        Self { kind, detail: detail.into(), errors: Vec::new(), ended: None }
+    }
+
+    /// The problem names how the session it is about ended.
+    pub fn with_ending(mut self, ended: SessionEnding) -> Self {
+        self.ended = Some(Box::new(ended));
+        self
     }
 
     pub fn kind(&self) -> ProblemKind {
@@ -173,6 +180,7 @@ impl ApiError {
                 .iter()
                 .map(|e| ProblemField { field: e.field.clone(), message: e.message.clone() })
                 .collect(),
+            ended: self.ended.as_deref().cloned(),
         }
     }
 }
@@ -205,7 +213,7 @@ impl From<DomainError> for ApiError {
             [one] => format!("{}: {}", one.field, one.message),
             _ => format!("{} fields are invalid", errors.len()),
         };
-        Self { kind: ProblemKind::InvalidInput, detail, errors }
+        Self { kind: ProblemKind::InvalidInput, detail, errors, ended: None }
     }
 }
 

@@ -138,15 +138,26 @@ fn transition_error(err: TransitionError, id: Uuid) -> ApiError {
         TransitionError::Storage(err) => err.into(),
         TransitionError::Illegal { current, error } => {
             let status = current.state.status();
-            let detail = match current.state {
-                SessionState::Closed(reason) => format!(
-                    "the session is closed ({reason}{}); it cannot take a {}",
-                    current.ended_at.map(|t| format!(" at {}", t.to_rfc3339())).unwrap_or_default(),
-                    error.event.name()
-                ),
-                _ => format!("the session is {status}; it cannot take a {}", error.event.name()),
+            let SessionState::Closed(reason) = current.state else {
+                let detail =
+                    format!("the session is {status}; it cannot take a {}", error.event.name());
+                return ApiError::new(ProblemKind::InvalidSessionState, detail);
             };
-            ApiError::new(ProblemKind::InvalidSessionState, detail)
+            let detail = format!(
+                "the session is closed ({reason}{}); it cannot take a {}",
+                current.ended_at.map(|t| format!(" at {}", t.to_rfc3339())).unwrap_or_default(),
+                error.event.name()
+            );
+            let problem = ApiError::new(ProblemKind::InvalidSessionState, detail);
+            match current.ended_at {
+                Some(ended_at) => problem.with_ending(dto::SessionEnding {
+                    close_reason: reason.to_string(),
+                    ended_at,
+                    revoked_by: person(&current.revoked_by_subject, &current.revoked_by_name),
+                    revoke_reason: current.revoke_reason.clone(),
+                }),
+                None => problem,
+            }
         }
     }
 }

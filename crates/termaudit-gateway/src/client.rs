@@ -34,7 +34,12 @@ pub enum CallError {
     Unavailable(String),
     /// The API refused the call (4xx): retrying changes nothing.
     #[error("the API answered {status}: {detail}")]
-    Refused { status: u16, detail: String },
+    Refused {
+        status: u16,
+        detail: String,
+        /// How the session ended, when the call was refused for that.
+        ended: Option<Box<dto::SessionEnding>>,
+    },
 }
 
 impl CallError {
@@ -111,16 +116,13 @@ impl ApiClient {
                 .await
                 .map_err(|err| CallError::Unavailable(format!("an unreadable answer: {err}")));
         }
-        let detail = response
-            .json::<serde_json::Value>()
-            .await
-            .ok()
-            .and_then(|body| body.get("detail").and_then(|d| d.as_str()).map(ToOwned::to_owned))
-            .unwrap_or_else(|| status.to_string());
+        let problem = response.json::<dto::Problem>().await.ok();
+        let detail = problem.as_ref().map_or_else(|| status.to_string(), |p| p.detail.clone());
         if status.is_server_error() || status.as_u16() == 429 {
             Err(CallError::Unavailable(format!("{status}: {detail}")))
         } else {
-            Err(CallError::Refused { status: status.as_u16(), detail })
+            let ended = problem.and_then(|p| p.ended).map(Box::new);
+            Err(CallError::Refused { status: status.as_u16(), detail, ended })
         }
     }
 

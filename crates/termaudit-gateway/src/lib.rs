@@ -183,7 +183,7 @@ impl Gateway {
                     name: me.name,
                     projects: me.projects.into_iter().map(|p| p.slug).collect(),
                 }),
-                Err(CallError::Refused { status: 401, detail }) => {
+                Err(CallError::Refused { status: 401, detail, .. }) => {
                     Err(ws::GatewayError::Unauthorized(detail))
                 }
                 Err(err) => Err(ws::GatewayError::Unavailable(err.to_string())),
@@ -247,6 +247,7 @@ impl Gateway {
                 Err(CallError::Refused {
                     status: 502,
                     detail: format!("the target's shell could not be started: {err}"),
+                    ended: None,
                 })
             }
         }

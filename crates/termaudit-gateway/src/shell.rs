@@ -554,7 +554,19 @@ async fn close(api: &ApiClient, project: &str, session: Uuid, reason: &str) {
 }
 
 /// The ending of a session the API refused a call for: closed (409) or gone.
+/// The refusal says how the session ended; that matters, as it can reach
+/// the shell before the control event that names the revoker, and the first
+/// ending wins.
 fn closed_by(err: &CallError) -> Ending {
+    if let CallError::Refused { ended: Some(ended), detail, .. } = err {
+        return match ended.close_reason.as_str() {
+            "revoked" => Ending::revoked(
+                ended.revoked_by.as_ref().map(|p| p.name.clone()),
+                ended.revoke_reason.clone(),
+            ),
+            _ => Ending::closed(Some(ended.close_reason.clone()), Some(detail.clone())),
+        };
+    }
     let detail = match err {
         CallError::Refused { detail, .. } => Some(detail.clone()),
         CallError::Unavailable(why) => Some(why.clone()),
@@ -566,4 +578,38 @@ fn closed_by(err: &CallError) -> Ending {
             .map(ToOwned::to_owned)
     });
     Ending::closed(reason, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(ended: Option<dto::SessionEnding>) -> CallError {
+        CallError::Refused {
+            status: 409,
+            detail: "the session is closed (revoked at 2026-11-25T10:00:00+00:00); it cannot take a heartbeat".into(),
+            ended: ended.map(Box::new),
+        }
+    }
+
+    #[test]
+    fn a_refusal_that_says_who_revoked_ends_the_shell_as_the_control_event_would() {
+        let ended = dto::SessionEnding {
+            close_reason: "revoked".into(),
+            ended_at: Utc::now(),
+            revoked_by: Some(dto::Person { subject: "carol".into(), name: "Carol".into() }),
+            revoke_reason: Some("outside the change window".into()),
+        };
+        assert_eq!(
+            closed_by(&refused(Some(ended))),
+            Ending::revoked(Some("Carol".into()), Some("outside the change window".into()))
+        );
+    }
+
+    #[test]
+    fn a_bare_refusal_still_names_the_close_reason() {
+        let ending = closed_by(&refused(None));
+        assert_eq!((ending.reason.as_str(), ending.by), ("revoked", None));
+        assert!(!ending.report_close);
+    }
 }

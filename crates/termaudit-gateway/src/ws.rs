@@ -199,7 +199,7 @@ pub async fn attach(
 
 async fn refuse(socket: &mut Session, err: CallError) {
     let (status, detail) = match err {
-        CallError::Refused { status, detail } => (status, detail),
+        CallError::Refused { status, detail, .. } => (status, detail),
         CallError::Unavailable(why) => (503, format!("termaudit's API is unavailable: {why}")),
     };
     let message = ServerMessage::Error { status, detail };

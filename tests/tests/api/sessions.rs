@@ -163,6 +163,16 @@ async fn a_session_lives_from_open_to_revoke() {
     )
     .await;
     assert!(late["detail"].as_str().unwrap().contains("closed (revoked"), "{late}");
+    // The refusal says who ended the session, so a gateway needs no second call.
+    assert_eq!(
+        late["ended"],
+        json!({
+            "close_reason": "revoked",
+            "ended_at": revoked["ended_at"],
+            "revoked_by": {"subject": "carol", "name": "carol (test)"},
+            "revoke_reason": "outside the change window",
+        })
+    );
     problem(
         f.post(&format!("{base}/close"), &f.gateway, json!({"reason": "user_exit"})).await,
         409,
@@ -232,12 +242,16 @@ async fn gateways_close_with_their_reasons_only_and_retries_are_idempotent() {
     )
     .await;
     assert_eq!(retry, closed);
-    problem(
+    let conflict = problem(
         f.post(&format!("{base}/close"), &f.gateway, json!({"reason": "target_error"})).await,
         409,
         "invalid-session-state",
     )
     .await;
+    assert_eq!(
+        conflict["ended"],
+        json!({"close_reason": "user_exit", "ended_at": closed["ended_at"]})
+    );
     problem(
         f.post(
             &format!("{base}/reconnect"),
