@@ -52,8 +52,8 @@ pub async fn seed_session(
     try_seed_session(app, project, class, recorded).await.expect("the session is inserted")
 }
 
-/// Closes a session as the sessions API does: the row and the recording's
-/// finalization in one transaction.
+/// Closes a session and finalizes its recording (in one transaction; the
+/// API commits the end first and finalizes right after).
 pub async fn end_session(app: &TestApp, session_id: Uuid) -> DateTime<Utc> {
     let mut db = app.db.connect().await;
     let tx = db.transaction().await.expect("a transaction");

@@ -616,10 +616,11 @@ impl Tally {
 /// chunk's offset in the file for range requests, and appends
 /// `recording.finalized` to the audit log.
 ///
-/// Call it from every path that ends a session, inside the same
-/// transaction, after the session's row is updated. Idempotent; a no-op for
-/// an unknown or unrecorded session; a recorded session without any chunk
-/// gets an empty recording.
+/// Every path that ends a session queues it, and `Store::finalize_queued`
+/// calls this once the end has committed (chunks arriving after that are
+/// refused as the session is closed). Idempotent; a no-op for an unknown or
+/// unrecorded session; a recorded session without any chunk gets an empty
+/// recording.
 pub async fn finalize_recording(
     client: &impl GenericClient,
     session_id: Uuid,
@@ -785,6 +786,42 @@ pub struct Window<S> {
 }
 
 impl Store {
+    /// Finalizes the recording of an ended session queued by the transaction
+    /// that ended it, in a transaction of its own, and takes it off the
+    /// queue. Returns whether this call finalized it (`false`: nothing was
+    /// queued, or a concurrent call did it first; this one waited for it).
+    pub async fn finalize_queued(&self, session_id: Uuid) -> Result<bool, StorageError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let Some(queued) = tx
+            .query_opt(include_str!("sql/recording_finalization_lock.sql"), &[&session_id])
+            .await?
+        else {
+            return Ok(false);
+        };
+        finalize_recording(&*tx, session_id, queued.try_get("ended_at")?).await?;
+        tx.execute(include_str!("sql/recording_finalization_done.sql"), &[&session_id]).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Finalizes up to `limit` queued recordings, oldest first: those whose
+    /// finalization right after the session ended did not happen (a crash,
+    /// a lost connection). Returns how many it finalized.
+    pub async fn finalize_pending(&self, limit: i64) -> Result<usize, StorageError> {
+        let due = {
+            let client = self.client().await?;
+            client.query(include_str!("sql/recording_finalizations_due.sql"), &[&limit]).await?
+        };
+        let mut finalized = 0;
+        for row in due {
+            if self.finalize_queued(row.try_get("session_id")?).await? {
+                finalized += 1;
+            }
+        }
+        Ok(finalized)
+    }
+
     pub async fn recording_session(
         &self,
         project_id: Uuid,

@@ -291,6 +291,9 @@ impl From<tokio_postgres::Error> for AppendError {
 pub struct ExpiryReport {
     pub marked_gateway_lost: usize,
     pub closed_after_grace: usize,
+    /// Recordings left unfinalized when their session ended (a crash
+    /// between the end and its finalization), finalized now.
+    pub recordings_finalized: usize,
 }
 
 /// The control event a gateway receives when a session it may hold ends.
@@ -410,8 +413,13 @@ async fn apply_change(
         append_audit(client, &event.session(row.id).at(now)).await?;
     }
     if let SessionState::Closed(reason) = next {
-        // However a session ends, its recording is finalized with it.
-        crate::recordings::finalize_recording(client, row.id, now).await?;
+        // However a session ends, its recording is finalized: queued here,
+        // done once this commits (`Store::finalize_queued`).
+        if row.recorded {
+            client
+                .execute(include_str!("sql/recording_finalization_queue.sql"), &[&row.id, &now])
+                .await?;
+        }
         notify_closed(client, &row, reason, now).await?;
     }
     Ok(row)
@@ -540,6 +548,7 @@ impl Store {
                 let Some(locked) = lock_session(&*tx, project_id, id).await? else {
                     return Ok(None);
                 };
+                let open = locked.status() != SessionStatus::Closed;
                 let row = match expire_if_due(&*tx, locked, now).await {
                     Ok(row) => row,
                     Err(TransitionError::Storage(err)) => return Err(err),
@@ -547,6 +556,8 @@ impl Store {
                     Err(TransitionError::Illegal { current, .. }) => *current,
                 };
                 tx.commit().await?;
+                drop(client);
+                self.finalize_if_ended(open, &row).await;
                 Ok(Some(row))
             }
             other => Ok(other),
@@ -565,10 +576,33 @@ impl Store {
         let mut client = self.client().await.map_err(TransitionError::Storage)?;
         let tx = client.transaction().await?;
         let row = lock_session(&*tx, project_id, id).await?.ok_or(TransitionError::NotFound)?;
+        let open = row.status() != SessionStatus::Closed;
         let result = apply_change(&*tx, row, &change, now).await;
         // An illegal change may still have expired the session: keep that.
         tx.commit().await?;
+        drop(client);
+        let ended = match &result {
+            Ok(row) => Some(row),
+            Err(TransitionError::Illegal { current, .. }) => Some(&**current),
+            Err(_) => None,
+        };
+        if let Some(row) = ended {
+            self.finalize_if_ended(open, row).await;
+        }
         result
+    }
+
+    /// Finalizes the recording of a session this call ended (`open`: it was
+    /// not closed before), now that the end has committed.
+    async fn finalize_if_ended(&self, open: bool, row: &SessionRow) {
+        if !(open && row.recorded && row.status() == SessionStatus::Closed) {
+            return;
+        }
+        // The end is committed either way; what fails here the background
+        // expiry finishes (`finalize_pending`).
+        if let Err(err) = self.finalize_queued(row.id).await {
+            tracing::warn!(session = %row.id, error = %err, "cannot finalize the recording yet");
+        }
     }
 
     /// A single-use token with which the gateway may reattach the session's
@@ -583,10 +617,13 @@ impl Store {
         let mut client = self.client().await.map_err(TransitionError::Storage)?;
         let tx = client.transaction().await?;
         let row = lock_session(&*tx, project_id, id).await?.ok_or(TransitionError::NotFound)?;
+        let open = row.status() != SessionStatus::Closed;
         let row = expire_if_due(&*tx, row, now).await?;
         // Only a dropped session can be reconnected; check with the machine.
         if let Err(error) = row.state.apply(SessionEvent::Reconnect) {
             tx.commit().await?;
+            drop(client);
+            self.finalize_if_ended(open, &row).await;
             return Err(TransitionError::Illegal { current: Box::new(row), error });
         }
         let grace = policy(&*tx, project_id).await?.policy.reconnect_grace_seconds;
@@ -627,11 +664,14 @@ impl Store {
         if redeemed.is_none() {
             return Ok(None);
         }
+        let open = row.status() != SessionStatus::Closed;
         let mut row = expire_if_due(&*tx, row, now).await?;
         let next = match row.state.apply(SessionEvent::Reconnect) {
             Ok(next) => next,
             Err(error) => {
                 tx.commit().await?;
+                drop(client);
+                self.finalize_if_ended(open, &row).await;
                 return Err(TransitionError::Illegal { current: Box::new(row), error });
             }
         };
@@ -871,8 +911,9 @@ impl Store {
         Ok(ascending_page(items, limit, |row| (row.event.occurred_at, row.id)))
     }
 
-    /// Marks sessions whose gateway went quiet as dropped, and closes dropped
-    /// sessions whose grace window has passed. Each session changes in its
+    /// Marks sessions whose gateway went quiet as dropped, closes dropped
+    /// sessions whose grace window has passed, and finalizes recordings a
+    /// crash left unfinalized. Each session changes in its
     /// own short transaction; safe to run on several replicas at once.
     pub async fn expire_sessions(
         &self,
@@ -922,6 +963,7 @@ impl Store {
                 report.closed_after_grace += 1;
             }
         }
+        report.recordings_finalized = self.finalize_pending(BATCH).await?;
         Ok(report)
     }
 }

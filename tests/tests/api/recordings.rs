@@ -512,6 +512,102 @@ async fn a_recording_without_chunks_is_finalized_once() {
 }
 
 #[tokio::test]
+async fn a_session_ends_before_its_recording_is_finalized_and_a_lost_finalization_is_finished() {
+    use futures_util::StreamExt;
+    let (app, t) = setup().await;
+    let cast = read_fixture("colours.cast");
+    let events = parse(&cast).1.len();
+    let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
+    upload(&app, &t.gateway, session, &cast, 10).await;
+    let control = app
+        .client
+        .get(app.url(&format!("/api/v1/projects/{PROJECT}/control-events")))
+        .bearer_auth(&t.gateway)
+        .send()
+        .await
+        .expect("the control stream");
+    let mut control = control.bytes_stream();
+    control.next().await.expect("the opening comment").expect("bytes");
+
+    // A finalization that takes long (a huge recording): another
+    // transaction holds the recording's row.
+    let mut db = app.db.connect().await;
+    let holder = db.transaction().await.expect("a transaction");
+    holder
+        .execute("SELECT 1 FROM recordings WHERE session_id = $1 FOR UPDATE", &[&session])
+        .await
+        .expect("the row is locked");
+    let manager = app.token("carol", PROJECT, &[Permission::ManagePolicy]);
+    let revoke = {
+        let (client, url) = (
+            app.client.clone(),
+            app.url(&format!("/api/v1/projects/{PROJECT}/sessions/{session}/revoke")),
+        );
+        tokio::spawn(async move {
+            client.post(url).bearer_auth(manager).json(&json!({"reason": "stop"})).send().await
+        })
+    };
+    // The gateways hear of the end, and the session reads as closed, while
+    // the finalization still waits.
+    let mut seen = String::new();
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(Ok(piece)) = control.next().await {
+            seen.push_str(&String::from_utf8_lossy(&piece));
+            if seen.contains("event: session.revoked") {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "no revoke event while the recording was being finalized: {seen:?}");
+    let history = app.token("vera", PROJECT, &[Permission::ViewHistory]);
+    let read: Value = json(
+        app.get(&format!("/api/v1/projects/{PROJECT}/sessions/{session}"), &history).await,
+        200,
+    )
+    .await;
+    assert_eq!(read["close_reason"], "revoked");
+    let summary: Value = json(app.get(&path(session, ""), &t.viewer).await, 200).await;
+    assert_eq!(summary["state"], "recording", "{summary}");
+    assert!(!revoke.is_finished(), "the revoke answers once the recording is finalized");
+    holder.rollback().await.expect("the lock is released");
+    let revoked = revoke.await.expect("the task").expect("the response");
+    assert_eq!(revoked.status(), 200);
+    let summary: Value = json(app.get(&path(session, ""), &t.viewer).await, 200).await;
+    assert_eq!(summary["state"], "available");
+    assert_eq!(summary["event_count"], events);
+
+    // A crash between the end and its finalization leaves the session
+    // queued; the background expiry finishes it, once.
+    let lost = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
+    upload(&app, &t.gateway, lost, &cast, 25).await;
+    db.batch_execute(&format!(
+        "UPDATE sessions SET status = 'closed', ended_at = now(), close_reason = 'gateway_lost'
+         WHERE id = '{lost}';
+         INSERT INTO recording_finalizations (session_id, ended_at)
+         SELECT id, ended_at FROM sessions WHERE id = '{lost}';"
+    ))
+    .await
+    .expect("a lost finalization");
+    let summary: Value = json(app.get(&path(lost, ""), &t.viewer).await, 200).await;
+    assert_eq!(summary["state"], "recording");
+    let now = chrono::Utc::now();
+    let report = app.store.expire_sessions(now, Duration::seconds(60)).await.expect("expiry");
+    assert_eq!(report.recordings_finalized, 1);
+    let again = app.store.expire_sessions(now, Duration::seconds(60)).await.expect("expiry");
+    assert_eq!(again.recordings_finalized, 0);
+    let summary: Value = json(app.get(&path(lost, ""), &t.viewer).await, 200).await;
+    assert_eq!(summary["state"], "available");
+    assert_eq!(summary["event_count"], events);
+    let queued: i64 = db
+        .query_one("SELECT count(*) FROM recording_finalizations", &[])
+        .await
+        .expect("a query")
+        .get(0);
+    assert_eq!(queued, 0);
+}
+
+#[tokio::test]
 async fn commands_and_runbook_steps_become_markers_in_every_view() {
     let (app, t) = setup().await;
     let cast = read_fixture("colours.cast");

@@ -1,0 +1,2 @@
+DELETE FROM recording_finalizations
+WHERE session_id = $1

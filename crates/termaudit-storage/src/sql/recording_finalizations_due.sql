@@ -1,0 +1,4 @@
+SELECT session_id
+FROM recording_finalizations
+ORDER BY queued_at
+LIMIT $1
