@@ -28,10 +28,14 @@ impl<T> Clone for Fetch<T> {
     }
 }
 
-/// What [`use_get`] gives a page: the current state and a way to ask again.
+/// What [`use_get`] gives a page: the current state and two ways to ask
+/// again: `reload` shows the loading state meanwhile (a retry), `refresh`
+/// keeps showing what it has until the new answer arrives, and keeps it if
+/// that fails (a poll).
 pub struct UseGet<T> {
     pub state: Fetch<T>,
     pub reload: Callback<()>,
+    pub refresh: Callback<()>,
 }
 
 /// `GET path` (below `/api/v1`) with the stored token, again whenever `path`
@@ -46,7 +50,7 @@ where
     let attempt = use_state(|| 0_u32);
     {
         let state = state.clone();
-        use_effect_with((path, *attempt), move |(path, _)| {
+        use_effect_with((path.clone(), *attempt), move |(path, _)| {
             state.set(Fetch::Loading);
             let current = Rc::new(Cell::new(true));
             let still_current = Rc::clone(&current);
@@ -63,9 +67,31 @@ where
             move || current.set(false)
         });
     }
+    let refreshes = use_state(|| 0_u32);
+    {
+        let (state, path) = (state.clone(), path.clone());
+        use_effect_with(*refreshes, move |refreshes| {
+            let current = Rc::new(Cell::new(*refreshes > 0));
+            let still_current = Rc::clone(&current);
+            if current.get() {
+                spawn_local(async move {
+                    if let Ok(value) = api::get::<T>(&path).await
+                        && still_current.get()
+                    {
+                        state.set(Fetch::Loaded(Rc::new(value)));
+                    }
+                });
+            }
+            move || current.set(false)
+        });
+    }
     let reload = {
         let attempt = attempt.clone();
         Callback::from(move |()| attempt.set(attempt.wrapping_add(1)))
     };
-    UseGet { state: (*state).clone(), reload }
+    let refresh = {
+        let refreshes = refreshes.clone();
+        Callback::from(move |()| refreshes.set(refreshes.wrapping_add(1)))
+    };
+    UseGet { state: (*state).clone(), reload, refresh }
 }

@@ -21,6 +21,9 @@ use crate::routes::Route;
 use crate::session::{permission, use_session};
 use crate::time;
 
+/// How often the page asks again about a live session.
+const LIVE_REFRESH_MS: u32 = 3_000;
+
 #[derive(Properties, PartialEq)]
 pub struct SessionDetailProps {
     pub slug: String,
@@ -39,8 +42,37 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
         encode(&props.slug),
         encode(&props.id)
     ));
-    // The session as an action (revoke, reconnect) left it, newer than `fetched`.
+    // The session as an action (revoke, reconnect) left it, newer than
+    // `fetched` until the next answer to a fetch arrives.
     let updated = use_state(|| None::<Rc<Session>>);
+    {
+        let updated = updated.clone();
+        use_effect_with(fetched.state.clone(), move |_| updated.set(None));
+    }
+    let live = match (&*updated, &fetched.state) {
+        (Some(session), _) | (None, Fetch::Loaded(session)) => session.status != "closed",
+        _ => false,
+    };
+    // A live session changes under the reader's eyes (dropped, reattached,
+    // revoked elsewhere, commands arriving): ask again while it lives.
+    {
+        let refreshes = [
+            fetched.refresh.clone(),
+            activity.refresh.clone(),
+            database.refresh.clone(),
+            audit.refresh.clone(),
+        ];
+        use_effect_with(live, move |live| {
+            let poll = live.then(|| {
+                Interval::new(LIVE_REFRESH_MS, move || {
+                    for refresh in &refreshes {
+                        refresh.emit(());
+                    }
+                })
+            });
+            move || drop(poll)
+        });
+    }
 
     let project =
         me.me().and_then(|me| me.projects.iter().find(|project| project.slug == props.slug));
@@ -73,8 +105,12 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
 
     let on_changed = {
         let (updated, reload_audit) = (updated.clone(), audit.reload.clone());
+        // A poll sent before the action must not bring back the state before
+        // it: asking again supersedes it.
+        let refresh = fetched.refresh.clone();
         Callback::from(move |session: Session| {
             updated.set(Some(Rc::new(session)));
+            refresh.emit(());
             reload_audit.emit(());
         })
     };
@@ -123,7 +159,9 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
                 { metadata(&session) }
             </section>
 
-            <RecordingCard slug={props.slug.clone()} base={base.clone()} />
+            // Fetched again when the session's status changes (a recording is
+            // finalized as its session ends).
+            <RecordingCard key={session.status.clone()} slug={props.slug.clone()} base={base.clone()} />
             <HoldCard slug={props.slug.clone()} base={base.clone()} />
 
             <section class="card" aria-labelledby="activity-h">

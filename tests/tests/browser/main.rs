@@ -446,6 +446,43 @@ async fn a_policy_manager_revokes_a_live_session_with_a_reason() {
 }
 
 #[tokio::test]
+async fn an_open_session_page_follows_the_session_without_a_reload() {
+    let seeded = Seeded::new().await;
+    let browser = Browser::start().await;
+    let viewer = seeded.app.token("vera", PROJECT, &[Permission::ViewHistory]);
+    seeded.sign_in(&browser, &viewer).await;
+    browser.goto(&seeded.url(&seeded.session_path(&seeded.live))).await;
+    browser.wait_for_text(".detail-head", "LIVE").await;
+    let base = format!("/api/v1{}", seeded.session_path(&seeded.live));
+    let gateway = seeded.app.token("gateway", PROJECT, &[Permission::Ingest]);
+
+    // Elsewhere: the user runs a command, the gateway loses the connection,
+    // a policy manager revokes the session. The page shows each in turn.
+    let activity = json!({ "items": [{ "event_id": "a3", "kind": "command",
+        "text": "journalctl -u workers --since today", "occurred_at": Utc::now() }] });
+    json::<Value>(seeded.app.post(&format!("{base}/activity"), &gateway, &activity).await, 200)
+        .await;
+    browser.wait_for_text("[data-testid=activity]", "journalctl -u workers --since today").await;
+    json::<Value>(seeded.app.post(&format!("{base}/drop"), &gateway, &json!({})).await, 200).await;
+    browser.wait_for_text(".detail-head", "DROPPED").await;
+    browser.wait_for("[data-testid=dropped-notice]").await;
+    let manager = seeded.app.token("carol", PROJECT, &[Permission::ManagePolicy]);
+    json::<Value>(
+        seeded
+            .app
+            .post(&format!("{base}/revoke"), &manager, &json!({ "reason": "Stop now" }))
+            .await,
+        200,
+    )
+    .await;
+    let notice = browser.wait_for_text("[data-testid=revoked-notice]", "Revoked by carol").await;
+    assert!(notice.contains("Stop now"), "{notice:?}");
+    browser.wait_for_text(".detail-head", "CLOSED").await;
+    browser.wait_for_text("[data-testid=audit]", "session.revoked").await;
+    assert!(browser.find_all("[data-testid=dropped-notice]").await.is_empty());
+}
+
+#[tokio::test]
 async fn a_user_reconnects_to_their_own_dropped_session() {
     let seeded = Seeded::new().await;
     let browser = Browser::start().await;
