@@ -7,8 +7,10 @@
 //!
 //! 1. the bare work: the same purge as a handful of set-based statements in
 //!    one transaction (what PostgreSQL can do at best);
-//! 2. the sweep (`termaudit_retention::sweep_once`, default options) while
-//!    a client reads the first history page in a loop; its latencies are
+//! 2. the sweep (`termaudit_retention::sweep_once`), with the options it had
+//!    before (batches of 500, flat out) and its default options (smaller
+//!    batches, a rest between them), each on a fresh copy while a
+//!    client reads the first history page in a loop; its latencies are
 //!    compared with the same loop for a few seconds before the sweep.
 
 use std::time::{Duration, Instant};
@@ -79,8 +81,83 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
     let bare = started.elapsed();
     drop(client);
 
-    // 2. The sweep, with the API read meanwhile.
-    let run_url = copy(&seed_url, &seed_name).await?;
+    // 2. The sweep, with the API read meanwhile: flat out (no rest between
+    // batches), then as the server runs it (the default options).
+    // What the server ran before (batches of 500, flat out), and what it
+    // runs now.
+    let before = SweepOptions { batch_size: 500, rest: 0.0, ..SweepOptions::default() };
+    let mut runs = Vec::new();
+    for (name, options) in
+        [("batches of 500, no rest (before)", before), ("default", SweepOptions::default())]
+    {
+        let run = sweep_under_reads(&seed_url, &seed_name, options).await?;
+        anyhow::ensure!(
+            run.purged as u64 == expired,
+            "the sweep purged {}, expected {expired}",
+            run.purged
+        );
+        runs.push((name, options, run));
+    }
+
+    let per_minute = |n: u64, d: Duration| n as f64 * 60.0 / d.as_secs_f64();
+    println!("### {recordings} recordings, {expired} expired");
+    println!();
+    println!("| run | purged | time | recordings/min | ratio to bare SQL |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    println!(
+        "| bare SQL (6 set-based statements, 1 transaction) | {expired} | {:.2} s | {:.0} | 1 |",
+        bare.as_secs_f64(),
+        per_minute(expired, bare)
+    );
+    for (name, options, run) in &runs {
+        println!(
+            "| `sweep_once` {name}: {} batches of {}, rest {} | {} | {:.2} s | {:.0} | {:.2} |",
+            run.batches,
+            options.batch_size,
+            options.rest,
+            run.purged,
+            run.took.as_secs_f64(),
+            per_minute(run.purged as u64, run.took),
+            bare.as_secs_f64() / run.took.as_secs_f64(),
+        );
+    }
+    println!();
+    println!("| first history page, every 5 ms | requests | p50 | p99 | max | p99 / p99 without |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for (name, _, run) in &runs {
+        for (when, l) in
+            [("without a sweep (5 s before)", &run.before), ("during the sweep", &run.during)]
+        {
+            println!(
+                "| {name}: {when} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} |",
+                l.len(),
+                l.percentile(50.0),
+                l.percentile(99.0),
+                l.percentile(100.0),
+                l.percentile(99.0) / run.before.percentile(99.0),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// One sweep and the API's latencies without and during it.
+struct SweepRun {
+    purged: usize,
+    batches: usize,
+    took: Duration,
+    before: Latencies,
+    during: Latencies,
+}
+
+/// Copies the seed, serves the copy, reads the first history page every
+/// 5 ms for 5 s, then sweeps with `options` while reading on.
+async fn sweep_under_reads(
+    seed_url: &DatabaseUrl,
+    seed_name: &str,
+    options: SweepOptions,
+) -> anyhow::Result<SweepRun> {
+    let run_url = copy(seed_url, seed_name).await?;
     let address = serve(RUN_DB).await?;
     let token = token(SLUG, vec![Permission::ViewHistory])?;
     let page = format!("{address}/api/v1/projects/{SLUG}/sessions?limit=50");
@@ -110,49 +187,14 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let during = probe(stop.clone());
     let started = Instant::now();
-    let report = sweep_once(&store, &run_url, Utc::now(), SweepOptions::default()).await?;
-    let sweep = started.elapsed();
+    let report = sweep_once(&store, &run_url, Utc::now(), options).await?;
+    let took = started.elapsed();
     stop.cancel();
     let during = during.await??;
     let SweepReport::Completed { purged, batches, .. } = report else {
         anyhow::bail!("the sweep did not complete: {report:?}");
     };
-    anyhow::ensure!(purged as u64 == expired, "the sweep purged {purged}, expected {expired}");
-
-    let per_minute = |n: u64, d: Duration| n as f64 * 60.0 / d.as_secs_f64();
-    println!("### {recordings} recordings, {expired} expired");
-    println!();
-    println!("| run | purged | time | recordings/min | ratio to bare SQL |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
-    println!(
-        "| bare SQL (6 set-based statements, 1 transaction) | {expired} | {:.2} s | {:.0} | 1 |",
-        bare.as_secs_f64(),
-        per_minute(expired, bare)
-    );
-    println!(
-        "| `sweep_once` ({batches} batches of {}) | {purged} | {:.2} s | {:.0} | {:.2} |",
-        SweepOptions::default().batch_size,
-        sweep.as_secs_f64(),
-        per_minute(purged as u64, sweep),
-        bare.as_secs_f64() / sweep.as_secs_f64(),
-    );
-    println!();
-    println!("| first history page | requests | p50 | p99 | max |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
-    for (name, l) in [("without a sweep (5 s before)", &before), ("during the sweep", &during)] {
-        println!(
-            "| {name} | {} | {:.2} ms | {:.2} ms | {:.2} ms |",
-            l.len(),
-            l.percentile(50.0),
-            l.percentile(99.0),
-            l.percentile(100.0)
-        );
-    }
-    println!(
-        "| ratio p99 during / without | | | {:.2} | |",
-        during.percentile(99.0) / before.percentile(99.0)
-    );
-    Ok(())
+    Ok(SweepRun { purged, batches, took, before, during })
 }
 
 /// A fresh copy of the seeded database as `RUN_DB`.

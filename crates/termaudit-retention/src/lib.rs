@@ -15,18 +15,26 @@ use termaudit_storage::{DatabaseUrl, StorageError, Store};
 use tokio_util::sync::CancellationToken;
 
 /// How a sweep goes about its work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SweepOptions {
     /// Recordings purged per transaction.
     pub batch_size: i64,
     /// Stop after this many batches (the rest is left for the next sweep);
     /// `None` runs until nothing expired is left.
     pub max_batches: Option<usize>,
+    /// After each batch, rest this many times as long as the batch took,
+    /// so that the sweep leaves the database (and the cores it shares with
+    /// the API) to the API's requests part of the time: 1.0 sweeps half the
+    /// time, 0.0 flat out. See docs/benchmarks.md, "Retention sweep".
+    pub rest: f64,
 }
 
 impl Default for SweepOptions {
     fn default() -> Self {
-        Self { batch_size: 500, max_batches: None }
+        // Measured (docs/benchmarks.md, "Retention sweep"): a request that
+        // meets a batch waits for it, so short batches keep the API's p99
+        // near its quiet value; the rest shares the database.
+        Self { batch_size: 100, max_batches: None, rest: 0.5 }
     }
 }
 
@@ -131,7 +139,9 @@ async fn purge_all(
             let left = !store.expired_recordings(now, None, 1).await?.is_empty();
             return Ok((purged, bytes_freed, batches, !left));
         }
+        let started = tokio::time::Instant::now();
         let batch = store.purge_expired_batch(run_id, now, after, options.batch_size).await?;
+        let took = started.elapsed();
         after = batch.last;
         if batch.found == 0 {
             return Ok((purged, bytes_freed, batches, true));
@@ -142,6 +152,10 @@ async fn purge_all(
         if batch.purged == 0 {
             // Everything found is being purged by someone else right now.
             return Ok((purged, bytes_freed, batches, true));
+        }
+        if options.rest > 0.0 {
+            let rest = Duration::try_from_secs_f64(took.as_secs_f64() * options.rest);
+            tokio::time::sleep(rest.unwrap_or_default()).await;
         }
     }
 }

@@ -165,7 +165,7 @@ async fn sweeps_on_two_replicas_purge_each_recording_once() {
     }
     // Well past the default production retention (365 days).
     let now = chrono::Utc::now() + chrono::Duration::days(400);
-    let options = SweepOptions { batch_size: 2, max_batches: None };
+    let options = SweepOptions { batch_size: 2, max_batches: None, rest: 0.0 };
     let (url_a, url_b) = (r.a.database_url(), r.b.database_url());
     let mut purged = 0;
     // Several rounds, both replicas at once: whichever holds the lock purges.

@@ -227,7 +227,7 @@ async fn an_interrupted_sweep_leaves_a_consistent_state_the_next_one_finishes() 
         ids.push(f.recorded(&f.staging, false).await.0);
     }
     let now = Utc::now() + Duration::days(2);
-    let options = SweepOptions { batch_size: 2, max_batches: Some(1) };
+    let options = SweepOptions { batch_size: 2, max_batches: Some(1), rest: 0.0 };
     let first = sweep_once(&f.app.store, &f.app.database_url(), now, options).await.unwrap();
     assert!(matches!(first, SweepReport::Partial { purged: 2, .. }), "{first:?}");
     let mut states = Vec::new();
@@ -256,7 +256,7 @@ async fn two_sweepers_at_once_purge_each_recording_exactly_once() {
         f.recorded(&f.staging, false).await;
     }
     let now = Utc::now() + Duration::days(2);
-    let options = SweepOptions { batch_size: 1, max_batches: None };
+    let options = SweepOptions { batch_size: 1, max_batches: None, rest: 0.0 };
     let url = f.app.database_url();
     let (a, b) = tokio::join!(
         sweep_once(&f.app.store, &url, now, options),
