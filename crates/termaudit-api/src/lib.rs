@@ -107,6 +107,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(policy::release_hold)
             .service(retention::retention_status)
             .service(recordings::put_chunk)
+            .service(recordings::finalize)
             .service(recordings::get_recording)
             .service(recordings::get_events)
             .service(recordings::search)

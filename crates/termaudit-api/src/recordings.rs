@@ -5,7 +5,7 @@
 use actix_web::{
     HttpRequest, HttpResponse, delete, get,
     http::header::{self, HeaderValue},
-    put, web,
+    post, put, web,
 };
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt as _, TryStreamExt as _, stream};
@@ -161,6 +161,56 @@ pub async fn put_chunk(
         repeated: receipt.repeated,
     };
     Ok(if receipt.repeated { HttpResponse::Ok() } else { HttpResponse::Created() }.json(dto))
+}
+
+/// Says that the gateway has sent the last chunk of an ended session's
+/// recording, so that it is finalized now (the gateway, after the shell is
+/// gone).
+///
+/// When termaudit ends a session itself (a revoke, an expired grace window),
+/// the gateway still holds what the shell printed in its last moments: the
+/// recording takes chunks for 10 s more and is finalized then, or as soon as
+/// the gateway calls this. When the gateway closes the session, the
+/// recording is finalized with the close and this changes nothing.
+/// Idempotent.
+#[utoipa::path(
+    tag = "recordings",
+    params(
+        ("project" = String, Path, description = "The project's slug", example = "demo"),
+        ("id" = Uuid, Path, description = "The session's id"),
+    ),
+    responses(
+        (status = 204, description = "The recording is finalized"),
+        (status = 404, description = "No such session, or it was not recorded", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session has not ended", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project}/sessions/{id}/recording/finalize")]
+pub async fn finalize(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (project, id) = path.into_inner();
+    let project = state.authorize(&caller, &project, Permission::Ingest).await?;
+    let session = state
+        .store
+        .recording_session(project.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("there is no such session"))?;
+    if !session.recorded {
+        return Err(ApiError::not_found(
+            "this session was not recorded: the policy does not record its environment",
+        ));
+    }
+    if session.ended_at.is_none() {
+        return Err(ApiError::new(
+            ProblemKind::InvalidSessionState,
+            "the session has not ended: its recording is finalized when it ends",
+        ));
+    }
+    state.store.finish_recording(id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// A session's recording: state, header, duration, size, event count,

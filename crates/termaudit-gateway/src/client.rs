@@ -105,16 +105,25 @@ impl ApiClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, CallError> {
+        self.send_for(request)
+            .await?
+            .json()
+            .await
+            .map_err(|err| CallError::Unavailable(format!("an unreadable answer: {err}")))
+    }
+
+    /// Sends `request`: the response when it succeeded, or why not.
+    async fn send_for(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, CallError> {
         let response = request
             .send()
             .await
             .map_err(|err| CallError::Unavailable(err.without_url().to_string()))?;
         let status = response.status();
         if status.is_success() {
-            return response
-                .json()
-                .await
-                .map_err(|err| CallError::Unavailable(format!("an unreadable answer: {err}")));
+            return Ok(response);
         }
         let problem = response.json::<dto::Problem>().await.ok();
         let detail = problem.as_ref().map_or_else(|| status.to_string(), |p| p.detail.clone());
@@ -165,6 +174,12 @@ impl ApiClient {
 
     fn session_path(project: &str, id: Uuid, action: &str) -> String {
         format!("/projects/{project}/sessions/{id}/{action}")
+    }
+
+    /// The last chunk of an ended session is sent: finalize its recording.
+    pub async fn finalize_recording(&self, project: &str, id: Uuid) -> Result<(), CallError> {
+        let url = self.url(&format!("/projects/{project}/sessions/{id}/recording/finalize"));
+        self.send_for(self.http.post(url).bearer_auth(self.token.get())).await.map(drop)
     }
 
     pub async fn heartbeat(&self, project: &str, id: Uuid) -> Result<dto::Session, CallError> {

@@ -484,11 +484,12 @@ impl Shell {
             let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::HUP);
         }
         let _ = self.child.start_kill();
-        if ending.report_close {
-            self.drain().await;
-        }
+        // What the shell wrote before it died belongs in the recording, the
+        // API's endings included (it takes the last chunks for a while).
+        self.drain().await;
         let _ = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
         self.flush(true);
+        let recorded = self.recorder.is_some();
         let Shell { gateway, session, project, reporter, attached, .. } = self;
         gateway.shells.lock().unwrap_or_else(|e| e.into_inner()).remove(&session);
         let client = attached.map(|(_, client)| client);
@@ -498,6 +499,13 @@ impl Shell {
         }
         if let Some(reporter) = reporter {
             reporter.finish(FINISH_LIMIT).await;
+        }
+        if recorded && !ending.report_close {
+            // The API took the shell's last output since it ended the
+            // session; it is all sent now.
+            if let Err(err) = gateway.api.finalize_recording(&project, session).await {
+                tracing::warn!(%session, error = %err, "cannot finalize the recording; the API will");
+            }
         }
         if ending.report_close {
             close(&gateway.api, &project, session, &ending.reason).await;

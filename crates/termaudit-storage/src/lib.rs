@@ -36,7 +36,7 @@ pub use recordings::{
 pub use retention::{BatchOutcome, ExpiredRecording, RetentionRunRow, SweepKey, SweepLock};
 pub use sessions::{
     Activity, ActivityRow, Actor, AppendError, AppendOutcome, CONTROL_CHANNEL, ControlEvent,
-    DatabaseEvent, DatabaseEventRow, ExpiryReport, NewSession, ReconnectGrant, SessionChange,
-    SessionFilter, SessionRow, TransitionError,
+    DatabaseEvent, DatabaseEventRow, ExpiryReport, NewSession, RECORDING_SETTLE, ReconnectGrant,
+    SessionChange, SessionFilter, SessionRow, TransitionError,
 };
 pub use targets::{NewTarget, TargetRow};

@@ -483,7 +483,12 @@ impl Store {
         let Some(recording) = recording else {
             return Err(IngestError::Gap { seq, expected: 0 });
         };
-        if status == "closed" || recording.finalized_at.is_some() {
+        let settling = status == "closed"
+            && tx
+                .query_opt(include_str!("sql/recording_settling.sql"), &[&session_id, &Utc::now()])
+                .await?
+                .is_some();
+        if recording.finalized_at.is_some() || (status == "closed" && !settling) {
             return Err(IngestError::Ended);
         }
         if db_seq != recording.next_seq {
@@ -788,9 +793,30 @@ pub struct Window<S> {
 impl Store {
     /// Finalizes the recording of an ended session queued by the transaction
     /// that ended it, in a transaction of its own, and takes it off the
-    /// queue. Returns whether this call finalized it (`false`: nothing was
-    /// queued, or a concurrent call did it first; this one waited for it).
-    pub async fn finalize_queued(&self, session_id: Uuid) -> Result<bool, StorageError> {
+    /// queue; unless it still takes the gateway's last chunks at `now`.
+    /// Returns whether this call finalized it (`false`: nothing was queued,
+    /// it is not due, or a concurrent call did it first and this one waited).
+    pub async fn finalize_queued(
+        &self,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        self.finalize(session_id, Some(now)).await
+    }
+
+    /// The gateway has sent the last chunk of an ended session: finalizes
+    /// its recording now, without waiting for the rest of
+    /// [`RECORDING_SETTLE`](crate::RECORDING_SETTLE). `false` when there was
+    /// nothing to finalize (done before, or the session has not ended).
+    pub async fn finish_recording(&self, session_id: Uuid) -> Result<bool, StorageError> {
+        self.finalize(session_id, None).await
+    }
+
+    async fn finalize(
+        &self,
+        session_id: Uuid,
+        unless_settling_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StorageError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let Some(queued) = tx
@@ -799,23 +825,37 @@ impl Store {
         else {
             return Ok(false);
         };
+        let settling_until: Option<DateTime<Utc>> = queued.try_get("accepts_chunks_until")?;
+        if let (Some(now), Some(until)) = (unless_settling_at, settling_until)
+            && now < until
+        {
+            return Ok(false);
+        }
         finalize_recording(&*tx, session_id, queued.try_get("ended_at")?).await?;
         tx.execute(include_str!("sql/recording_finalization_done.sql"), &[&session_id]).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    /// Finalizes up to `limit` queued recordings, oldest first: those whose
-    /// finalization right after the session ended did not happen (a crash,
-    /// a lost connection). Returns how many it finalized.
-    pub async fn finalize_pending(&self, limit: i64) -> Result<usize, StorageError> {
+    /// Finalizes up to `limit` queued recordings that are due at `now`,
+    /// oldest first: those whose window for the gateway's last chunks has
+    /// closed, and those whose finalization right after the session ended
+    /// did not happen (a crash, a lost connection). Returns how many it
+    /// finalized.
+    pub async fn finalize_pending(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<usize, StorageError> {
         let due = {
             let client = self.client().await?;
-            client.query(include_str!("sql/recording_finalizations_due.sql"), &[&limit]).await?
+            client
+                .query(include_str!("sql/recording_finalizations_due.sql"), &[&now, &limit])
+                .await?
         };
         let mut finalized = 0;
         for row in due {
-            if self.finalize_queued(row.try_get("session_id")?).await? {
+            if self.finalize_queued(row.try_get("session_id")?, now).await? {
                 finalized += 1;
             }
         }

@@ -286,13 +286,19 @@ impl From<tokio_postgres::Error> for AppendError {
     }
 }
 
+/// How long the recording of a session that termaudit ended (a revoke, an
+/// expired grace window) still takes chunks: the gateway flushes what the
+/// shell printed in its last moments when it hears of the end. A gateway
+/// that says it is done (`Store::finish_recording`) ends the wait early.
+pub const RECORDING_SETTLE: Duration = Duration::seconds(10);
+
 /// What the background expiry did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ExpiryReport {
     pub marked_gateway_lost: usize,
     pub closed_after_grace: usize,
-    /// Recordings left unfinalized when their session ended (a crash
-    /// between the end and its finalization), finalized now.
+    /// Recordings of ended sessions finalized now: those whose window for
+    /// the gateway's last chunks closed, and those a crash left queued.
     pub recordings_finalized: usize,
 }
 
@@ -414,10 +420,20 @@ async fn apply_change(
     }
     if let SessionState::Closed(reason) = next {
         // However a session ends, its recording is finalized: queued here,
-        // done once this commits (`Store::finalize_queued`).
+        // done once this commits (`Store::finalize_queued`). When the end
+        // is termaudit's, the gateway's last output is still on its way.
         if row.recorded {
+            let accepts_chunks_until = match change {
+                SessionChange::Revoke { .. } | SessionChange::GraceExpired => {
+                    Some(now + RECORDING_SETTLE)
+                }
+                _ => None,
+            };
             client
-                .execute(include_str!("sql/recording_finalization_queue.sql"), &[&row.id, &now])
+                .execute(
+                    include_str!("sql/recording_finalization_queue.sql"),
+                    &[&row.id, &now, &accepts_chunks_until],
+                )
                 .await?;
         }
         notify_closed(client, &row, reason, now).await?;
@@ -600,7 +616,7 @@ impl Store {
         }
         // The end is committed either way; what fails here the background
         // expiry finishes (`finalize_pending`).
-        if let Err(err) = self.finalize_queued(row.id).await {
+        if let Err(err) = self.finalize_queued(row.id, Utc::now()).await {
             tracing::warn!(session = %row.id, error = %err, "cannot finalize the recording yet");
         }
     }
@@ -912,8 +928,8 @@ impl Store {
     }
 
     /// Marks sessions whose gateway went quiet as dropped, closes dropped
-    /// sessions whose grace window has passed, and finalizes recordings a
-    /// crash left unfinalized. Each session changes in its
+    /// sessions whose grace window has passed, and finalizes the recordings
+    /// of ended sessions that are due (see [`RECORDING_SETTLE`]). Each session changes in its
     /// own short transaction; safe to run on several replicas at once.
     pub async fn expire_sessions(
         &self,
@@ -963,7 +979,7 @@ impl Store {
                 report.closed_after_grace += 1;
             }
         }
-        report.recordings_finalized = self.finalize_pending(BATCH).await?;
+        report.recordings_finalized = self.finalize_pending(now, BATCH).await?;
         Ok(report)
     }
 }

@@ -119,6 +119,16 @@ async fn fixture() -> Fixture {
         json!({"reason": "+ outside the change window"}),
     )
     .await;
+    // The gateway has sent its last chunks: the recording is finalized.
+    let finalized = f
+        .app
+        .post(
+            &format!("/api/v1/projects/demo/sessions/{a}/recording/finalize"),
+            &f.gateway,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(finalized.status(), 204);
     f
 }
 

@@ -537,14 +537,15 @@ async fn a_session_ends_before_its_recording_is_finalized_and_a_lost_finalizatio
         .execute("SELECT 1 FROM recordings WHERE session_id = $1 FOR UPDATE", &[&session])
         .await
         .expect("the row is locked");
-    let manager = app.token("carol", PROJECT, &[Permission::ManagePolicy]);
-    let revoke = {
-        let (client, url) = (
+    // The gateway closes the session (the user left the shell).
+    let close = {
+        let (client, url, gateway) = (
             app.client.clone(),
-            app.url(&format!("/api/v1/projects/{PROJECT}/sessions/{session}/revoke")),
+            app.url(&format!("/api/v1/projects/{PROJECT}/sessions/{session}/close")),
+            t.gateway.clone(),
         );
         tokio::spawn(async move {
-            client.post(url).bearer_auth(manager).json(&json!({"reason": "stop"})).send().await
+            client.post(url).bearer_auth(gateway).json(&json!({"reason": "user_exit"})).send().await
         })
     };
     // The gateways hear of the end, and the session reads as closed, while
@@ -553,26 +554,26 @@ async fn a_session_ends_before_its_recording_is_finalized_and_a_lost_finalizatio
     let heard = tokio::time::timeout(std::time::Duration::from_secs(10), async {
         while let Some(Ok(piece)) = control.next().await {
             seen.push_str(&String::from_utf8_lossy(&piece));
-            if seen.contains("event: session.revoked") {
+            if seen.contains("event: session.closed") {
                 return;
             }
         }
     })
     .await;
-    assert!(heard.is_ok(), "no revoke event while the recording was being finalized: {seen:?}");
+    assert!(heard.is_ok(), "no close event while the recording was being finalized: {seen:?}");
     let history = app.token("vera", PROJECT, &[Permission::ViewHistory]);
     let read: Value = json(
         app.get(&format!("/api/v1/projects/{PROJECT}/sessions/{session}"), &history).await,
         200,
     )
     .await;
-    assert_eq!(read["close_reason"], "revoked");
+    assert_eq!(read["close_reason"], "user_exit");
     let summary: Value = json(app.get(&path(session, ""), &t.viewer).await, 200).await;
     assert_eq!(summary["state"], "recording", "{summary}");
-    assert!(!revoke.is_finished(), "the revoke answers once the recording is finalized");
+    assert!(!close.is_finished(), "the close answers once the recording is finalized");
     holder.rollback().await.expect("the lock is released");
-    let revoked = revoke.await.expect("the task").expect("the response");
-    assert_eq!(revoked.status(), 200);
+    let closed = close.await.expect("the task").expect("the response");
+    assert_eq!(closed.status(), 200);
     let summary: Value = json(app.get(&path(session, ""), &t.viewer).await, 200).await;
     assert_eq!(summary["state"], "available");
     assert_eq!(summary["event_count"], events);

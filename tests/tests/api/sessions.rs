@@ -198,10 +198,11 @@ async fn a_session_lives_from_open_to_revoke() {
             "session.dropped",
             "session.reconnected",
             "session.revoked",
-            "recording.finalized"
+            // The recording is finalized once the gateway has sent its
+            // last chunks (a_revoked_sessions_recording_takes_...).
         ]
     );
-    let revoke_event = &audit["items"][1];
+    let revoke_event = &audit["items"][0];
     assert_eq!(revoke_event["actor"]["subject"], "carol");
 
     // The database itself refuses to rewrite the audit log.
@@ -525,6 +526,7 @@ async fn each_endpoint_checks_its_permission_and_the_project() {
             Ingest,
         ),
         ("POST", format!("/sessions/{id}/heartbeat"), json!({}), Ingest),
+        ("POST", format!("/sessions/{id}/recording/finalize"), json!({}), Ingest),
         ("POST", format!("/sessions/{id}/reconnect/redeem"), json!({"token": "x"}), Ingest),
         ("GET", "/control-events".into(), Value::Null, Ingest),
         ("POST", format!("/sessions/{id}/revoke"), json!({"reason": "r"}), ManagePolicy),
@@ -582,34 +584,82 @@ async fn sessions_cannot_be_deleted() {
 }
 
 #[tokio::test]
-async fn a_revoked_session_has_its_recording_finalized_at_once() {
+async fn a_revoked_sessions_recording_takes_the_gateways_last_chunks_then_is_finalized() {
     let f = fixture().await;
     let target = f.target("billing", "production").await;
-    let session = f.open(&target, "alice", Some("hotfix")).await;
-    let id = session["id"].as_str().unwrap();
-    let cast =
-        "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.5, \"o\", \"$ uptime\\r\\n\"]\n";
-    let response = f
-        .app
-        .client
-        .put(f.app.url(&format!("/api/v1/projects/demo/sessions/{id}/recording/chunks/0")))
-        .bearer_auth(&f.gateway)
-        .body(cast)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
     let viewer = f.app.token("vera", "demo", &[ViewRecording]);
-    let live = f.get(&format!("/sessions/{id}/recording"), &viewer).await;
-    assert_eq!(live["state"], "recording");
+    let chunk = |id: String, seq: u32, body: &'static str| {
+        let request = f
+            .app
+            .client
+            .put(f.app.url(&format!("/api/v1/projects/demo/sessions/{id}/recording/chunks/{seq}")))
+            .bearer_auth(&f.gateway)
+            .body(body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let header_and_uptime =
+        "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.5, \"o\", \"$ uptime\\r\\n\"]\n";
+    let last_words = "[0.7, \"o\", \" 10:00:01 up 3 days\\r\\n\"]\n";
 
+    let session = f.open(&target, "alice", Some("hotfix")).await;
+    let id = session["id"].as_str().unwrap().to_owned();
+    assert_eq!(chunk(id.clone(), 0, header_and_uptime).await, 201);
+    problem(
+        f.post(&format!("/sessions/{id}/recording/finalize"), &f.gateway, json!({})).await,
+        409,
+        "invalid-session-state",
+    )
+    .await;
     json::<Value>(
         f.post(&format!("/sessions/{id}/revoke"), &f.manager, json!({"reason": "stop"})).await,
         200,
     )
     .await;
+    // The gateway still holds what the shell printed before it was killed.
+    let settling = f.get(&format!("/sessions/{id}/recording"), &viewer).await;
+    assert_eq!(settling["state"], "recording", "{settling}");
+    assert_eq!(chunk(id.clone(), 1, last_words).await, 201);
+    let done = f
+        .app
+        .post(
+            &format!("/api/v1/projects/demo/sessions/{id}/recording/finalize"),
+            &f.gateway,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(done.status(), 204);
+    let finalized = f.get(&format!("/sessions/{id}/recording"), &viewer).await;
+    assert_eq!(finalized["state"], "available");
+    assert_eq!(finalized["event_count"], 2);
+    assert!(finalized["sha256"].as_str().is_some_and(|d| d.len() == 64), "{finalized}");
+    assert_eq!(chunk(id.clone(), 2, last_words).await, 409, "finalized: no more chunks");
+    let again = f
+        .app
+        .post(
+            &format!("/api/v1/projects/demo/sessions/{id}/recording/finalize"),
+            &f.gateway,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(again.status(), 204, "idempotent");
+
+    // A gateway that never says it is done: the recording is finalized
+    // when the window for the last chunks closes.
+    let session = f.open(&target, "alice", Some("hotfix")).await;
+    let id = session["id"].as_str().unwrap().to_owned();
+    assert_eq!(chunk(id.clone(), 0, header_and_uptime).await, 201);
+    json::<Value>(
+        f.post(&format!("/sessions/{id}/revoke"), &f.manager, json!({"reason": "stop"})).await,
+        200,
+    )
+    .await;
+    let now = chrono::Utc::now();
+    let report = f.app.store.expire_sessions(now, chrono::Duration::seconds(60)).await.unwrap();
+    assert_eq!(report.recordings_finalized, 0, "the window is open");
+    let later = now + termaudit_storage::RECORDING_SETTLE + chrono::Duration::seconds(1);
+    let report = f.app.store.expire_sessions(later, chrono::Duration::seconds(60)).await.unwrap();
+    assert_eq!(report.recordings_finalized, 1);
     let finalized = f.get(&format!("/sessions/{id}/recording"), &viewer).await;
     assert_eq!(finalized["state"], "available");
     assert_eq!(finalized["event_count"], 1);
-    assert!(finalized["sha256"].as_str().is_some_and(|d| d.len() == 64), "{finalized}");
 }

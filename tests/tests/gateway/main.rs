@@ -234,7 +234,7 @@ async fn a_shell_outlives_a_dropped_connection_and_its_history_and_recording_are
 #[tokio::test]
 async fn a_revoked_shell_is_killed_within_a_second_and_the_user_is_told_by_whom() {
     let (app, dir) = spawn().await;
-    let alice = app.token("alice", PROJECT, &[ViewHistory]);
+    let alice = app.token("alice", PROJECT, &[ViewHistory, ViewRecording, DownloadRecording]);
     let carol = app.token("carol", PROJECT, &[ManagePolicy, ViewHistory]);
     let mut terminal =
         Terminal::open(&app, &alice, "target=prod-web&reason=INC-7%3A+restart").await;
@@ -245,6 +245,10 @@ async fn a_revoked_shell_is_killed_within_a_second_and_the_user_is_told_by_whom(
     terminal.read_until(Duration::from_secs(10), |t| shell_pid(&t.screen).is_some()).await;
     let pid = shell_pid(&terminal.screen).expect("the shell's pid");
     assert!(PathBuf::from(format!("/proc/{pid}")).exists());
+    // The last thing the shell prints before the revoke is still on its way
+    // to the API (chunks go every 250 ms) when the session ends.
+    terminal.type_keys("echo last-$((6*7))-words\r").await;
+    terminal.read_until(Duration::from_secs(10), |t| t.screen.contains("\nlast-42-words")).await;
 
     let revoked_at = Instant::now();
     let response = app
@@ -276,6 +280,20 @@ async fn a_revoked_shell_is_killed_within_a_second_and_the_user_is_told_by_whom(
         !PathBuf::from(format!("/proc/{pid}")).exists(),
         "the shell (pid {pid}) still runs after the revoke"
     );
+    // The gateway sends the rest and says it is done; the recording has it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get(&app, &format!("/sessions/{session}/recording"), &alice).await["state"] != "available"
+    {
+        assert!(Instant::now() < deadline, "the recording was not finalized");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let cast = app
+        .get(&format!("/api/v1/projects/{PROJECT}/sessions/{session}/recording/download"), &alice)
+        .await
+        .text()
+        .await
+        .expect("the recording");
+    assert!(cast.contains("last-42-words"), "the shell's last output is missing: {cast}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

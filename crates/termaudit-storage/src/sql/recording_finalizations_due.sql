@@ -1,4 +1,5 @@
 SELECT session_id
 FROM recording_finalizations
-ORDER BY queued_at
-LIMIT $1
+WHERE coalesce(accepts_chunks_until, ended_at) <= $1
+ORDER BY coalesce(accepts_chunks_until, ended_at)
+LIMIT $2
