@@ -2,6 +2,7 @@
 //! (not recorded, purged, nothing received yet); how long it is kept; the
 //! download; and the legal hold that keeps it longer.
 
+use gloo::timers::callback::Interval;
 use std::rc::Rc;
 
 use termaudit_api_types::{Hold, Recording, RecordingState};
@@ -43,6 +44,9 @@ pub fn RecordingCard(props: &RecordingCardProps) -> Html {
     }
 }
 
+/// How often a recording still arriving is asked about again.
+const RECORDING_REFRESH_MS: u32 = 3_000;
+
 #[derive(Properties, PartialEq)]
 struct RecordingBodyProps {
     /// `/projects/{p}/sessions/{id}/recording`
@@ -53,6 +57,18 @@ struct RecordingBodyProps {
 #[component]
 fn RecordingBody(props: &RecordingBodyProps) -> Html {
     let summary = use_get::<Recording>(props.base.clone());
+    // A recording still arriving (a live session, or the last chunks of one
+    // that just ended) grows, and becomes available: ask again meanwhile.
+    let arriving =
+        matches!(&summary.state, Fetch::Loaded(r) if r.state == RecordingState::Recording);
+    {
+        let refresh = summary.refresh.clone();
+        use_effect_with(arriving, move |arriving| {
+            let poll =
+                arriving.then(|| Interval::new(RECORDING_REFRESH_MS, move || refresh.emit(())));
+            move || drop(poll)
+        });
+    }
     let recording = match &summary.state {
         Fetch::Loading => return html! { <Loading label="Loading the recording…" /> },
         Fetch::Failed(error) => {

@@ -449,15 +449,29 @@ async fn a_policy_manager_revokes_a_live_session_with_a_reason() {
 async fn an_open_session_page_follows_the_session_without_a_reload() {
     let seeded = Seeded::new().await;
     let browser = Browser::start().await;
-    let viewer = seeded.app.token("vera", PROJECT, &[Permission::ViewHistory]);
+    let viewer =
+        seeded.app.token("vera", PROJECT, &[Permission::ViewHistory, Permission::ViewRecording]);
     seeded.sign_in(&browser, &viewer).await;
     browser.goto(&seeded.url(&seeded.session_path(&seeded.live))).await;
     browser.wait_for_text(".detail-head", "LIVE").await;
     let base = format!("/api/v1{}", seeded.session_path(&seeded.live));
     let gateway = seeded.app.token("gateway", PROJECT, &[Permission::Ingest]);
 
-    // Elsewhere: the user runs a command, the gateway loses the connection,
-    // a policy manager revokes the session. The page shows each in turn.
+    // Elsewhere: the recording arrives, the user runs a command, the gateway
+    // loses the connection, a policy manager revokes the session, the
+    // gateway sends its last chunks. The page shows each in turn.
+    let chunk = seeded
+        .app
+        .client
+        .put(seeded.app.url(&format!("{base}/recording/chunks/0")))
+        .bearer_auth(&gateway)
+        .header("content-type", "application/x-asciicast")
+        .body(CAST)
+        .send()
+        .await
+        .expect("the chunk is sent");
+    assert_eq!(chunk.status().as_u16(), 201);
+    browser.wait_for_text("[data-testid=recording] .badge-live", "RECORDING").await;
     let activity = json!({ "items": [{ "event_id": "a3", "kind": "command",
         "text": "journalctl -u workers --since today", "occurred_at": Utc::now() }] });
     json::<Value>(seeded.app.post(&format!("{base}/activity"), &gateway, &activity).await, 200)
@@ -480,6 +494,15 @@ async fn an_open_session_page_follows_the_session_without_a_reload() {
     browser.wait_for_text(".detail-head", "CLOSED").await;
     browser.wait_for_text("[data-testid=audit]", "session.revoked").await;
     assert!(browser.find_all("[data-testid=dropped-notice]").await.is_empty());
+    let finalized =
+        seeded.app.post(&format!("{base}/recording/finalize"), &gateway, &json!({})).await;
+    assert_eq!(finalized.status().as_u16(), 204);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !browser.find_all("[data-testid=recording] .badge-live").await.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the recording still shows as arriving");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    browser.wait_for("[data-testid=recording] [data-testid=expires]").await;
 }
 
 #[tokio::test]
