@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, the spec, unit and
 # end-to-end tests against a real PostgreSQL (started when none runs), the
-# web app's build and its browser tests in headless Chromium.
+# web app's build and its browser tests in headless Chromium, and a bounded
+# run of the fuzz targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,3 +27,5 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== fuzzing (bounded)"
+scripts/fuzz.sh 20
