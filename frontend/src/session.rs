@@ -63,6 +63,7 @@ pub mod permission {
     pub const VIEW_RECORDING: &str = "terminal.view_recording";
     pub const DOWNLOAD_RECORDING: &str = "terminal.download_recording";
     pub const MANAGE_POLICY: &str = "terminal.manage_policy";
+    pub const CONNECT: &str = "terminal.connect";
 }
 
 /// The handle pages get from context: read it, or dispatch a [`SessionAction`].

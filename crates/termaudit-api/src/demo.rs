@@ -37,8 +37,8 @@ const USERS: &[(&str, &str, &str, &[Permission])] = &[
     (
         "alice",
         "Alice Martin",
-        "Operator: owns demo sessions and may reconnect to her dropped one",
-        &[ViewHistory, ViewRecording],
+        "Operator: opens shells, owns demo sessions and may reconnect to her dropped one",
+        &[ViewHistory, ViewRecording, Connect],
     ),
 ];
 

@@ -16,15 +16,19 @@ pub enum Permission {
     /// The terminal gateway's service permission: open sessions, append
     /// activity and recordings.
     Ingest,
+    /// Open shells on the project's targets through termaudit's own
+    /// gateway, and reattach to one's own dropped shell.
+    Connect,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 6] = [
         Permission::ViewHistory,
         Permission::ViewRecording,
         Permission::DownloadRecording,
         Permission::ManagePolicy,
         Permission::Ingest,
+        Permission::Connect,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -34,6 +38,7 @@ impl Permission {
             Permission::DownloadRecording => "terminal.download_recording",
             Permission::ManagePolicy => "terminal.manage_policy",
             Permission::Ingest => "terminal.ingest",
+            Permission::Connect => "terminal.connect",
         }
     }
 }

@@ -68,7 +68,7 @@ use std::{
 
 use actix_web::{App, HttpServer, web};
 use termaudit_api_types as dto;
-use termaudit_domain::TargetKind;
+use termaudit_domain::{Permission, TargetKind};
 use uuid::Uuid;
 
 pub use client::{ApiClient, CallError, ServiceToken};
@@ -85,6 +85,8 @@ pub struct User {
     pub name: String,
     /// The projects the token grants any permission in.
     pub projects: Vec<String>,
+    /// The projects whose shells the user may open (`terminal.connect`).
+    pub may_connect: Vec<String>,
 }
 
 /// A verified token's holder, or why the token was refused.
@@ -181,6 +183,12 @@ impl Gateway {
                 Ok(me) => Ok(User {
                     subject: me.subject,
                     name: me.name,
+                    may_connect: me
+                        .projects
+                        .iter()
+                        .filter(|p| p.permissions.iter().any(|p| p == Permission::Connect.as_str()))
+                        .map(|p| p.slug.clone())
+                        .collect(),
                     projects: me.projects.into_iter().map(|p| p.slug).collect(),
                 }),
                 Err(CallError::Refused { status: 401, detail, .. }) => {

@@ -10,6 +10,7 @@ use actix_ws::{Message, MessageStream, Session};
 use bytes::Bytes;
 use serde::Deserialize;
 use termaudit_api_types::gateway::{ClientMessage, ServerMessage};
+use termaudit_domain::Permission;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -105,12 +106,19 @@ fn bearer(req: &HttpRequest, query: Option<&str>) -> Result<String, GatewayError
         })
 }
 
-fn member(user: &User, project: &str) -> Result<(), GatewayError> {
-    if user.projects.iter().any(|p| p == project) {
-        Ok(())
-    } else {
-        Err(GatewayError::NotFound(format!("there is no project {project:?}")))
+/// A shell of `project` is the user's to open or reattach: 404 for a
+/// project they hold nothing in, 403 without `terminal.connect`.
+fn may_connect(user: &User, project: &str) -> Result<(), GatewayError> {
+    if !user.projects.iter().any(|p| p == project) {
+        return Err(GatewayError::NotFound(format!("there is no project {project:?}")));
     }
+    if !user.may_connect.iter().any(|p| p == project) {
+        return Err(GatewayError::Forbidden(format!(
+            "a terminal needs the permission {} in project {project}",
+            Permission::Connect
+        )));
+    }
+    Ok(())
 }
 
 fn upgrade(
@@ -129,7 +137,7 @@ pub async fn open(
     gateway: web::Data<Gateway>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let user = gateway.authenticate(&bearer(&req, query.token.as_deref())?).await?;
-    member(&user, &project)?;
+    may_connect(&user, &project)?;
     let target = gateway.inner.targets.get(&project, &query.target).cloned().ok_or_else(|| {
         GatewayError::NotFound(format!(
             "this gateway has no target {:?} in project {}",
@@ -164,7 +172,7 @@ pub async fn attach(
 ) -> Result<HttpResponse, actix_web::Error> {
     let (project, id) = path.into_inner();
     let user = gateway.authenticate(&bearer(&req, query.token.as_deref())?).await?;
-    member(&user, &project)?;
+    may_connect(&user, &project)?;
     let shell = gateway
         .inner
         .shells

@@ -37,6 +37,11 @@ pub fn in_process(targets: &Path, auth: &AuthConfig, api: SocketAddr) -> anyhow:
             subject: caller.subject.clone(),
             name: caller.name.clone(),
             projects: caller.grants().map(|(slug, _)| slug.to_owned()).collect(),
+            may_connect: caller
+                .grants()
+                .filter(|(_, held)| held.contains(Permission::Connect))
+                .map(|(slug, _)| slug.to_owned())
+                .collect(),
         })
     };
     let host = if api.ip().is_unspecified() {

@@ -365,6 +365,7 @@ struct DroppedProps {
 /// down), and for its own user the way back in.
 #[component]
 fn DroppedNotice(props: &DroppedProps) -> Html {
+    let may_connect = use_session().can(&props.slug, permission::CONNECT);
     let now = use_state(Utc::now);
     {
         let now = now.clone();
@@ -451,10 +452,12 @@ fn DroppedNotice(props: &DroppedProps) -> Html {
                             { "Valid until " }<Time at={grant.expires_at} />
                             { "; the window closes at " }<Time at={grant.window_closes_at} />{ "." }
                         </p>
-                        <button type="button" class="button button-primary" onclick={on_attach}
-                            data-testid="reconnect-in-browser">
-                            { "Reconnect in the browser" }
-                        </button>
+                        if may_connect {
+                            <button type="button" class="button button-primary" onclick={on_attach}
+                                data-testid="reconnect-in-browser">
+                                { "Reconnect in the browser" }
+                            </button>
+                        }
                     </div>
                 } else {
                     <button type="button" class="button button-primary" onclick={on_reconnect}

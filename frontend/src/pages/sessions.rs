@@ -55,8 +55,7 @@ pub fn Sessions(props: &SessionsProps) -> Html {
         .map_or_else(|| slug.clone(), |project| project.name.clone());
 
     let targets = use_get::<TargetList>(format!("/projects/{}/targets", encode(&slug)));
-    let is_member =
-        session.me().is_some_and(|me| me.projects.iter().any(|project| project.slug == slug));
+    let may_connect = session.can(&slug, crate::session::permission::CONNECT);
 
     // The first page whenever the filters change; later pages are appended.
     let list = use_state(|| Fetch::<Loaded>::Loading);
@@ -216,7 +215,7 @@ pub fn Sessions(props: &SessionsProps) -> Html {
             <div class="page-head">
                 <h1>{ "Session history" }</h1>
                 <div class="head-actions">
-                    if is_member {
+                    if may_connect {
                         <Link<Route> to={Route::Terminal { slug: props.slug.clone() }} classes="button" >
                             { "Open a shell" }
                         </Link<Route>>

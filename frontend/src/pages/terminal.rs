@@ -25,7 +25,7 @@ use crate::components::{Environment, ErrorNotice, Loading, humanize};
 use crate::hooks::{Fetch, use_get};
 use crate::player::screen::{Screen, key_bytes};
 use crate::routes::Route;
-use crate::session::use_session;
+use crate::session::{permission, use_session};
 
 /// The page's query in attach mode.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -332,6 +332,7 @@ pub fn TerminalPage(props: &TerminalProps) -> Html {
     let phase = use_state(|| Phase::Choosing);
     let node = use_node_ref();
     let slot: Slot = use_mut_ref(|| None::<Live>);
+    let allowed = session.can(&slug, permission::CONNECT);
 
     let start = {
         let (slot, node, set_phase) = (slot.clone(), node.clone(), phase.setter());
@@ -356,8 +357,8 @@ pub fn TerminalPage(props: &TerminalProps) -> Html {
     // Attach mode connects at once; leaving the page closes the socket.
     {
         let (start, slot, slug) = (start.clone(), slot.clone(), slug.clone());
-        use_effect_with(attach.clone(), move |attach| {
-            if let Some(attach) = attach {
+        use_effect_with((attach.clone(), allowed), move |(attach, allowed)| {
+            if let (Some(attach), true) = (attach, *allowed) {
                 start.emit(format!(
                     "/projects/{}/terminals/{}/attach?reconnect_token={}",
                     encode(&slug),
@@ -442,6 +443,15 @@ pub fn TerminalPage(props: &TerminalProps) -> Html {
         .map_or_else(|| slug.clone(), |project| project.name.clone());
 
     let chooser = match (&*phase, &targets.state) {
+        _ if !allowed => html! {
+            <div class="notice notice-forbidden" role="status" data-testid="terminal-forbidden">
+                <p class="notice-title">{ "You may not open shells in this project" }</p>
+                <p class="notice-detail">
+                    { "Opening or reattaching a shell needs the permission " }
+                    <code>{ permission::CONNECT }</code>{ "; ask a project administrator for it." }
+                </p>
+            </div>
+        },
         (Phase::Choosing, _) if attach.is_some() => html! {},
         (Phase::Choosing, Fetch::Loading) => html! { <Loading label="Loading targets…" /> },
         (Phase::Choosing, Fetch::Failed(error)) => {

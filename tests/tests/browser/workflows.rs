@@ -177,17 +177,41 @@ async fn wait_for_line(browser: &Browser, line: &str) -> String {
 }
 
 #[tokio::test]
+async fn members_without_terminal_connect_are_not_offered_a_shell() {
+    let (app, dir) = gateway_app().await;
+    let browser = Browser::start().await;
+    let vera = app.token("vera", PROJECT, &[Permission::ViewHistory, Permission::ManagePolicy]);
+    browser.goto(&app.url("/sign-in")).await;
+    let input = browser.wait_for("textarea#token").await;
+    browser.type_into(&input, &vera).await;
+    browser.click_on("form button[type=submit]").await;
+    browser.wait_for(".nav-user-name").await;
+
+    browser.goto(&app.url(&format!("/projects/{PROJECT}/sessions"))).await;
+    browser.wait_for_text(".page-head", "Session history").await;
+    browser.wait_for(".head-actions").await;
+    assert!(
+        browser.find_all(&format!("a[href=\"/projects/{PROJECT}/terminal\"]")).await.is_empty(),
+        "no shell is offered"
+    );
+    browser.goto(&app.url(&format!("/projects/{PROJECT}/terminal"))).await;
+    browser.wait_for_text("[data-testid=terminal-forbidden]", "terminal.connect").await;
+    assert!(browser.find_all("[data-testid=terminal-form]").await.is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
 async fn a_shell_in_the_browser_runs_commands_and_tells_who_revoked_it() {
     let (app, dir) = gateway_app().await;
     let browser = Browser::start().await;
-    let alice = app.token("alice", PROJECT, &[Permission::ViewHistory]);
+    let alice = app.token("alice", PROJECT, &[Permission::ViewHistory, Permission::Connect]);
     browser.goto(&app.url("/sign-in")).await;
     let input = browser.wait_for("textarea#token").await;
     browser.type_into(&input, &alice).await;
     browser.click_on("form button[type=submit]").await;
     browser.wait_for(".nav-user-name").await;
 
-    // Members find the terminal from the history.
+    // Members who may connect find the terminal from the history.
     browser.goto(&app.url(&format!("/projects/{PROJECT}/sessions"))).await;
     browser.click_on(&format!("a[href=\"/projects/{PROJECT}/terminal\"]")).await;
     browser.wait_for_url("/terminal").await;
@@ -238,7 +262,7 @@ async fn a_shell_in_the_browser_runs_commands_and_tells_who_revoked_it() {
 async fn a_dropped_shell_is_reattached_from_the_session_page_with_its_screen() {
     let (app, dir) = gateway_app().await;
     let browser = Browser::start().await;
-    let alice = app.token("alice", PROJECT, &[Permission::ViewHistory]);
+    let alice = app.token("alice", PROJECT, &[Permission::ViewHistory, Permission::Connect]);
     browser.goto(&app.url("/sign-in")).await;
     let input = browser.wait_for("textarea#token").await;
     browser.type_into(&input, &alice).await;

@@ -141,7 +141,8 @@ async fn wait_for_status(app: &TestApp, session: &str, token: &str, status: &str
 #[tokio::test]
 async fn a_shell_outlives_a_dropped_connection_and_its_history_and_recording_are_complete() {
     let (app, dir) = spawn().await;
-    let alice = app.token("alice", PROJECT, &[ViewHistory, ViewRecording, DownloadRecording]);
+    let alice =
+        app.token("alice", PROJECT, &[ViewHistory, ViewRecording, DownloadRecording, Connect]);
 
     let mut terminal = Terminal::open(&app, &alice, "target=web&cols=100&rows=30").await;
     let opened = terminal.message("opened").await;
@@ -234,7 +235,8 @@ async fn a_shell_outlives_a_dropped_connection_and_its_history_and_recording_are
 #[tokio::test]
 async fn a_revoked_shell_is_killed_within_a_second_and_the_user_is_told_by_whom() {
     let (app, dir) = spawn().await;
-    let alice = app.token("alice", PROJECT, &[ViewHistory, ViewRecording, DownloadRecording]);
+    let alice =
+        app.token("alice", PROJECT, &[ViewHistory, ViewRecording, DownloadRecording, Connect]);
     let carol = app.token("carol", PROJECT, &[ManagePolicy, ViewHistory]);
     let mut terminal =
         Terminal::open(&app, &alice, "target=prod-web&reason=INC-7%3A+restart").await;
@@ -298,10 +300,10 @@ async fn a_revoked_shell_is_killed_within_a_second_and_the_user_is_told_by_whom(
 }
 
 #[tokio::test]
-async fn terminals_need_a_valid_token_membership_and_for_production_a_reason() {
+async fn terminals_need_a_valid_token_the_connect_permission_and_for_production_a_reason() {
     let (app, dir) = spawn().await;
-    let alice = app.token("alice", PROJECT, &[ViewHistory]);
-    let stranger = app.token("mallory", "elsewhere", &[ViewHistory]);
+    let alice = app.token("alice", PROJECT, &[ViewHistory, Connect]);
+    let stranger = app.token("mallory", "elsewhere", &[ViewHistory, Connect]);
     let refused = |query: String| {
         let url = ws_url(&app, &format!("/gateway/v1/projects/{PROJECT}/terminals?{query}"));
         async move {
@@ -315,6 +317,9 @@ async fn terminals_need_a_valid_token_membership_and_for_production_a_reason() {
     assert_eq!(refused("target=web&token=not-a-jwt".into()).await, 401);
     assert_eq!(refused(format!("target=web&token={stranger}")).await, 404);
     assert_eq!(refused(format!("target=nope&token={alice}")).await, 404);
+    // A member who may read the history but not open shells.
+    let viewer = app.token("vera", PROJECT, &[ViewHistory, ViewRecording, ManagePolicy]);
+    assert_eq!(refused(format!("target=prod-web&reason=x&token={viewer}")).await, 403);
 
     // The token as a subprotocol, as browsers send it.
     let mut request =
@@ -381,7 +386,8 @@ impl Proxy {
 #[tokio::test]
 async fn an_api_outage_loses_and_repeats_no_output_and_a_gateway_stop_closes_gateway_lost() {
     let (app, dir) = spawn().await;
-    let alice = app.token("alice", PROJECT, &[ViewHistory, ViewRecording, DownloadRecording]);
+    let alice =
+        app.token("alice", PROJECT, &[ViewHistory, ViewRecording, DownloadRecording, Connect]);
     // A standalone gateway, reaching the API through the proxy.
     let proxy = Proxy::start(&app.address).await;
     let targets = termaudit_gateway::Targets::load(&dir.join("targets.toml")).expect("targets");
