@@ -162,6 +162,15 @@ async fn gateway_app() -> (TestApp, PathBuf) {
     (app, dir)
 }
 
+/// Signs in on the sign-in page with a pasted `token`, as a person does.
+async fn sign_in(browser: &Browser, app: &TestApp, token: &str) {
+    browser.goto(&app.url("/sign-in")).await;
+    let input = browser.wait_for("textarea#token").await;
+    browser.type_into(&input, token).await;
+    browser.click_on("form button[type=submit]").await;
+    browser.wait_for(".nav-user-name").await;
+}
+
 /// Waits until the live terminal shows a line that is exactly `line`.
 async fn wait_for_line(browser: &Browser, line: &str) -> String {
     let deadline = Instant::now() + WAIT;
@@ -181,11 +190,7 @@ async fn members_without_terminal_connect_are_not_offered_a_shell() {
     let (app, dir) = gateway_app().await;
     let browser = Browser::start().await;
     let vera = app.token("vera", PROJECT, &[Permission::ViewHistory, Permission::ManagePolicy]);
-    browser.goto(&app.url("/sign-in")).await;
-    let input = browser.wait_for("textarea#token").await;
-    browser.type_into(&input, &vera).await;
-    browser.click_on("form button[type=submit]").await;
-    browser.wait_for(".nav-user-name").await;
+    sign_in(&browser, &app, &vera).await;
 
     browser.goto(&app.url(&format!("/projects/{PROJECT}/sessions"))).await;
     browser.wait_for_text(".page-head", "Session history").await;
@@ -205,11 +210,7 @@ async fn a_shell_in_the_browser_runs_commands_and_tells_who_revoked_it() {
     let (app, dir) = gateway_app().await;
     let browser = Browser::start().await;
     let alice = app.token("alice", PROJECT, &[Permission::ViewHistory, Permission::Connect]);
-    browser.goto(&app.url("/sign-in")).await;
-    let input = browser.wait_for("textarea#token").await;
-    browser.type_into(&input, &alice).await;
-    browser.click_on("form button[type=submit]").await;
-    browser.wait_for(".nav-user-name").await;
+    sign_in(&browser, &app, &alice).await;
 
     // Members who may connect find the terminal from the history.
     browser.goto(&app.url(&format!("/projects/{PROJECT}/sessions"))).await;
@@ -263,11 +264,7 @@ async fn a_dropped_shell_is_reattached_from_the_session_page_with_its_screen() {
     let (app, dir) = gateway_app().await;
     let browser = Browser::start().await;
     let alice = app.token("alice", PROJECT, &[Permission::ViewHistory, Permission::Connect]);
-    browser.goto(&app.url("/sign-in")).await;
-    let input = browser.wait_for("textarea#token").await;
-    browser.type_into(&input, &alice).await;
-    browser.click_on("form button[type=submit]").await;
-    browser.wait_for(".nav-user-name").await;
+    sign_in(&browser, &app, &alice).await;
 
     browser.goto(&app.url(&format!("/projects/{PROJECT}/terminal"))).await;
     browser.select("#t-target", "web").await;

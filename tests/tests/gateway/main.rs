@@ -126,6 +126,15 @@ async fn get(app: &TestApp, path: &str, token: &str) -> Value {
     json(app.get(&format!("/api/v1/projects/{PROJECT}{path}"), token).await, 200).await
 }
 
+/// The session's recording as the `.cast` file a user downloads.
+async fn download(app: &TestApp, session: &str, token: &str) -> String {
+    app.get(&format!("/api/v1/projects/{PROJECT}/sessions/{session}/recording/download"), token)
+        .await
+        .text()
+        .await
+        .expect("the recording")
+}
+
 async fn wait_for_status(app: &TestApp, session: &str, token: &str, status: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -210,12 +219,7 @@ async fn a_shell_outlives_a_dropped_connection_and_its_history_and_recording_are
     let recording = get(&app, &format!("/sessions/{session}/recording"), &alice).await;
     assert_eq!(recording["state"], "available", "{recording}");
     assert!(recording["finalized_at"].is_string(), "{recording}");
-    let cast = app
-        .get(&format!("/api/v1/projects/{PROJECT}/sessions/{session}/recording/download"), &alice)
-        .await
-        .text()
-        .await
-        .expect("the recording");
+    let cast = download(&app, &session, &alice).await;
     let mut lines = cast.lines();
     let header: Value = serde_json::from_str(lines.next().expect("a header")).expect("JSON");
     assert_eq!((header["width"].as_u64(), header["height"].as_u64()), (Some(100), Some(30)));
@@ -289,12 +293,7 @@ async fn a_revoked_shell_is_killed_within_a_second_and_the_user_is_told_by_whom(
         assert!(Instant::now() < deadline, "the recording was not finalized");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let cast = app
-        .get(&format!("/api/v1/projects/{PROJECT}/sessions/{session}/recording/download"), &alice)
-        .await
-        .text()
-        .await
-        .expect("the recording");
+    let cast = download(&app, &session, &alice).await;
     assert!(cast.contains("last-42-words"), "the shell's last output is missing: {cast}");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -430,12 +429,7 @@ async fn an_api_outage_loses_and_repeats_no_output_and_a_gateway_stop_closes_gat
 
     let closed = get(&app, &format!("/sessions/{session}"), &alice).await;
     assert_eq!(closed["close_reason"], "user_exit");
-    let cast = app
-        .get(&format!("/api/v1/projects/{PROJECT}/sessions/{session}/recording/download"), &alice)
-        .await
-        .text()
-        .await
-        .expect("the recording");
+    let cast = download(&app, &session, &alice).await;
     let printed: String = cast
         .lines()
         .skip(1)
