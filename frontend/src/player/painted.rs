@@ -7,6 +7,17 @@ use avt::{Terminal, observer::DirtyRows};
 
 use super::render::line_html;
 
+/// The largest screen drawn, as on the server (`Replay` in
+/// termaudit-domain): a recording may declare up to 65535 x 65535, which
+/// would take the browser tens of GiB to emulate.
+const MAX_COLS: usize = 1000;
+const MAX_ROWS: usize = 500;
+
+/// `cols` x `rows` within 1 x 1 and [`MAX_COLS`] x [`MAX_ROWS`].
+fn bounded(cols: usize, rows: usize) -> (usize, usize) {
+    (cols.clamp(1, MAX_COLS), rows.clamp(1, MAX_ROWS))
+}
+
 pub struct PaintedTerminal {
     terminal: Terminal,
     dirty: DirtyRows,
@@ -18,7 +29,8 @@ pub struct PaintedTerminal {
 
 impl PaintedTerminal {
     pub fn new(cols: usize, rows: usize) -> Result<PaintedTerminal, String> {
-        let terminal = Terminal::new(cols.max(1), rows.max(1)).map_err(|err| err.to_string())?;
+        let (cols, rows) = bounded(cols, rows);
+        let terminal = Terminal::new(cols, rows).map_err(|err| err.to_string())?;
         let rows = terminal.size().1;
         Ok(PaintedTerminal {
             terminal,
@@ -39,7 +51,8 @@ impl PaintedTerminal {
 
     /// Resizes the terminal; every row is painted again.
     pub fn resize(&mut self, cols: usize, rows: usize) {
-        self.terminal.resize_with(cols.max(1), rows.max(1), &mut self.dirty);
+        let (cols, rows) = bounded(cols, rows);
+        self.terminal.resize_with(cols, rows, &mut self.dirty);
         self.changed = vec![true; self.terminal.size().1];
         self.painted_cursor = None;
     }
@@ -85,5 +98,20 @@ impl PaintedTerminal {
     #[cfg(test)]
     pub fn text(&self) -> String {
         self.terminal.screen().text().join("\n").trim_end().to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_declared_size_is_drawn_on_a_bounded_screen() {
+        let mut terminal = PaintedTerminal::new(65535, 65535).unwrap();
+        assert_eq!(terminal.size(), (MAX_COLS, MAX_ROWS));
+        terminal.resize(usize::MAX, 0);
+        assert_eq!(terminal.size(), (MAX_COLS, 1));
+        terminal.feed("still drawn");
+        assert_eq!(terminal.text(), "still drawn");
     }
 }

@@ -20,10 +20,26 @@ pub struct TerminalSnapshot {
     pub init: String,
 }
 
+/// The largest screen the emulation keeps: a recording may declare any
+/// size up to 65535 x 65535, but a screen of that size would take billions
+/// of cells (tens of GiB) to emulate, so larger sizes are played on a
+/// screen this big. Real terminals stay far inside it.
+pub const MAX_COLS: u16 = 1000;
+/// See [`MAX_COLS`].
+pub const MAX_ROWS: u16 = 500;
+
+/// The size the emulation uses for a declared size: at least 1 x 1, at
+/// most [`MAX_COLS`] x [`MAX_ROWS`].
+fn emulated(cols: u16, rows: u16) -> (usize, usize) {
+    (usize::from(cols.clamp(1, MAX_COLS)), usize::from(rows.clamp(1, MAX_ROWS)))
+}
+
 impl Replay {
-    /// A blank terminal; a size of zero counts as one.
+    /// A blank terminal; a size of zero counts as one, a size beyond
+    /// [`MAX_COLS`] x [`MAX_ROWS`] as that.
     pub fn new(cols: u16, rows: u16) -> Self {
-        let terminal = avt::Terminal::new(usize::from(cols.max(1)), usize::from(rows.max(1)));
+        let (cols, rows) = emulated(cols, rows);
+        let terminal = avt::Terminal::new(cols, rows);
         // Cannot fail: both sizes are at least one.
         Self { terminal: terminal.unwrap_or_else(|_| unreachable_terminal()) }
     }
@@ -35,14 +51,16 @@ impl Replay {
         replay
     }
 
-    /// Plays one event: output is interpreted, resizes resize, other codes
+    /// Plays one event: output is interpreted, resizes resize (within the
+    /// same bounds as [`Replay::new`]), other codes
     /// (input, markers, unknown ones) leave the screen as it is.
     pub fn apply(&mut self, event: &Event) {
         match event.code {
             EventCode::Output => self.terminal.feed(event.data.as_str()),
             EventCode::Resize => {
                 if let Some(size) = event.as_resize() {
-                    self.terminal.resize(usize::from(size.cols), usize::from(size.rows));
+                    let (cols, rows) = emulated(size.cols, size.rows);
+                    self.terminal.resize(cols, rows);
                 }
             }
             _ => {}
@@ -124,6 +142,20 @@ mod tests {
             assert_eq!(resumed.cursor(), whole.cursor(), "after {cut}");
             assert_eq!(resumed.size(), (40, 10));
         }
+    }
+
+    #[test]
+    fn huge_declared_sizes_are_emulated_on_a_bounded_screen() {
+        // 65535 x 65535 cells would take tens of GiB: found by fuzzing.
+        let mut replay = Replay::new(u16::MAX, u16::MAX);
+        assert_eq!(replay.size(), (usize::from(MAX_COLS), usize::from(MAX_ROWS)));
+        replay.apply(&out("hello"));
+        replay.apply(&Event::resize(Micros::ZERO, Resize { cols: u16::MAX, rows: 3 }));
+        assert_eq!(replay.size(), (usize::from(MAX_COLS), 3));
+        replay.apply(&Event::resize(Micros::ZERO, Resize { cols: 0, rows: u16::MAX }));
+        assert_eq!(replay.size(), (1, usize::from(MAX_ROWS)));
+        let restored = Replay::restore(&Replay::new(u16::MAX, 7).snapshot());
+        assert_eq!(restored.size(), (usize::from(MAX_COLS), 7));
     }
 
     #[test]
