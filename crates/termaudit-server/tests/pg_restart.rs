@@ -127,8 +127,11 @@ async fn an_export_to_a_file_cut_by_a_restart_fails_and_leaves_no_file() {
         .spawn()
         .unwrap();
     let before = read_fifo(&mut fifo, Some(256 * 1024));
-    pg.restart(StopMode::Fast).await;
+    // The export fails while the database is down, so its audit entry has
+    // to wait for it.
+    pg.stop(StopMode::Fast).await;
     let after = read_fifo(&mut fifo, None);
+    pg.start_again().await;
     wait_for_exit(&mut export);
     let out = export.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

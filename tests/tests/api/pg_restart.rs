@@ -84,10 +84,10 @@ async fn an_export_cut_by_a_restart_ends_in_error_and_is_audited_as_failed() {
     let retry_after = down.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
     problem(down, 503, "service-unavailable").await;
     assert_eq!(retry_after.as_deref(), Some("5"));
-    pg.start_again().await;
 
-    // The rest of the export: it must end in a transport error (the
-    // chunked body's last chunk never comes), not as a complete response.
+    // The rest of the export, read while the database is still down: it
+    // must end in a transport error (the chunked body's last chunk never
+    // comes), not as a complete response.
     let end = loop {
         match export.chunk().await {
             Ok(Some(chunk)) => body.extend_from_slice(&chunk),
@@ -102,8 +102,10 @@ async fn an_export_cut_by_a_restart_ends_in_error_and_is_audited_as_failed() {
         body.len()
     );
     assert!(lines < SESSIONS as usize + 1, "every row arrived ({lines} lines)");
+    pg.start_again().await;
 
-    // The API answers again, and the export is audited as failed, once.
+    // The API answers again, and the export is audited as failed, once: the
+    // entry waited for the database.
     eventually("the API answers after the restart", || async {
         app.get("/api/v1/projects/demo/sessions?limit=1", &viewer).await.status() == 200
     })
