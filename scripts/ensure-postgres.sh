@@ -3,7 +3,9 @@
 # trust auth for the user postgres. When none answers, starts a private one
 # from Debian's packages (installing them when missing), as the postgres
 # user since initdb refuses root. TERMAUDIT_PRIVATE_PG=1 skips the system
-# cluster and always uses the private one in $TERMAUDIT_PGDATA.
+# cluster and always uses the private one in $TERMAUDIT_PGDATA. Either way it
+# installs the server's binaries (package postgresql) when they are missing:
+# the restart tests start servers of their own.
 set -euo pipefail
 
 port="${PGPORT:-5432}"
@@ -16,18 +18,21 @@ answers() {
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if command -v pg_isready >/dev/null && answers; then
-    exit 0
-fi
-
+# The server's binaries, even when a server answers already: the tests that
+# restart PostgreSQL (pg_restart.rs) start one of their own with initdb and
+# pg_ctl, and fail when these are missing.
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-if [ -z "$bindir" ]; then
+if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ] || [ ! -x "$bindir/pg_ctl" ]; then
     echo "ensure-postgres: installing PostgreSQL from Debian's packages"
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
     bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 export PATH="$bindir:$PATH"
+
+if command -v pg_isready >/dev/null && answers; then
+    exit 0
+fi
 
 # The package may have started its own cluster; use it when it lets us in.
 if command -v pg_ctlcluster >/dev/null && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; then

@@ -37,6 +37,8 @@ const TEMPLATE_LOCK: i64 = 0x7465_7374_7465_6d70; // "testtemp"
 pub struct TestDatabase {
     name: String,
     url: DatabaseUrl,
+    /// Created here and dropped with this value (not so for [`TestDatabase::existing`]).
+    owned: bool,
 }
 
 impl TestDatabase {
@@ -78,7 +80,13 @@ impl TestDatabase {
                 Err(err) => panic!("cannot create the test database: {err}"),
             }
         }
-        TestDatabase { url: server.with_database(&name), name }
+        TestDatabase { url: server.with_database(&name), name, owned: true }
+    }
+
+    /// A database elsewhere (a test's private server), left as it is when dropped.
+    pub fn existing(url: &str) -> TestDatabase {
+        let url = DatabaseUrl::parse(url).expect("a valid database URL");
+        TestDatabase { name: url.database_name().to_owned(), url, owned: false }
     }
 
     pub fn name(&self) -> &str {
@@ -120,6 +128,9 @@ async fn rename_when_idle(admin: &tokio_postgres::Client, from: &str, to: &str) 
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         let server = server_url();
         let name = self.name.clone();
         // Drop runs outside async code: use a thread with its own runtime.

@@ -4,6 +4,7 @@
 
 pub mod browser;
 mod db;
+pub mod private_pg;
 pub mod seed;
 
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
@@ -16,6 +17,7 @@ use termaudit_server::{Application, Settings};
 use termaudit_storage::Store;
 
 pub use db::TestDatabase;
+pub use private_pg::{PrivatePg, StopMode};
 
 /// The HS256 secret every test server uses.
 pub const TEST_SECRET: &str = "termaudit-test-secret-0123456789abcdef";
@@ -54,6 +56,13 @@ impl TestApp {
             let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
         }
         Self::start(Arc::new(TestDatabase::create().await), configure).await
+    }
+
+    /// The server against `database_url` (a test's [`PrivatePg`]): it creates
+    /// the database when missing and applies the migrations, as in production.
+    /// The database is left as it is when the test ends.
+    pub async fn spawn_on(database_url: &str) -> TestApp {
+        Self::start(Arc::new(TestDatabase::existing(database_url)), Box::new(|_| {})).await
     }
 
     /// A second server on the same database, as a second replica behind a

@@ -15,6 +15,10 @@ use crate::request_id;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Seconds a client is asked to wait before retrying a 503: about what a
+/// PostgreSQL restart takes.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
 /// The kinds of problem the API reports. Each has a stable `type` URI that
 /// clients may branch on; the `detail` says what happened this time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,8 +203,14 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.content_type(PROBLEM_JSON);
-        if self.kind == ProblemKind::Unauthorized {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        match self.kind {
+            ProblemKind::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ProblemKind::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
+            }
+            _ => {}
         }
         response.json(self.to_problem())
     }

@@ -4,6 +4,8 @@
 //! when it ends: with its row count, and whether it completed, failed or the
 //! client went away.
 
+use std::time::Duration;
+
 use actix_web::{
     HttpResponse, get,
     http::header::{self, ContentDisposition, DispositionParam, DispositionType},
@@ -124,9 +126,15 @@ fn encode(
                             match record {
                                 Ok(record) => encoder.record(&record, &mut out),
                                 Err(err) => {
+                                    // The error makes actix-web abort the connection
+                                    // without the chunked body's last chunk, so the
+                                    // client sees an incomplete response, never a
+                                    // shorter file that ends well. The audit entry
+                                    // waits for the database in the background when
+                                    // its absence is what failed the export.
                                     tracing::error!(error = %err, "the export failed midway");
                                     audit.rows = encoder.records();
-                                    audit.finish(ExportOutcome::Failed).await;
+                                    audit.finish_in_background(ExportOutcome::Failed);
                                     return Some((Err(err), (records, encoder, audit, Step::Done)));
                                 }
                             }
@@ -150,6 +158,10 @@ fn encode(
     })
 }
 
+/// How long the entry of an export that failed or was abandoned waits for
+/// the database (a restart, a failover) before it is given up and logged.
+const AUDIT_PATIENCE: Duration = Duration::from_secs(600);
+
 /// The `history.exported` entry, written when the export ends; if the
 /// response is dropped first (the client went away), on drop.
 struct ExportAudit {
@@ -169,11 +181,25 @@ impl ExportAudit {
             .details(export_audit_details("api", self.format, &self.filter, self.rows, outcome))
     }
 
+    /// Written before the complete export's last byte.
     async fn finish(&mut self, outcome: ExportOutcome) {
         self.armed = false;
         if let Err(err) = self.store.append_audit(&self.event(outcome)).await {
             tracing::error!(error = %err, "the export could not be audited");
         }
+    }
+
+    /// Written by a task of its own, retried while the database cannot be
+    /// reached, so the response ends at once.
+    fn finish_in_background(&mut self, outcome: ExportOutcome) {
+        self.armed = false;
+        let event = self.event(outcome);
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(err) = store.append_audit_retrying(&event, AUDIT_PATIENCE).await {
+                tracing::error!(error = %err, ?outcome, "the export could not be audited");
+            }
+        });
     }
 }
 
@@ -183,12 +209,6 @@ impl Drop for ExportAudit {
             return;
         }
         tracing::info!(rows = self.rows, "the client went away during an export");
-        let event = self.event(ExportOutcome::ClientDisconnected);
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            if let Err(err) = store.append_audit(&event).await {
-                tracing::error!(error = %err, "the export could not be audited");
-            }
-        });
+        self.finish_in_background(ExportOutcome::ClientDisconnected);
     }
 }

@@ -31,7 +31,7 @@ use crate::error::{PROBLEM_JSON, ProblemKind};
 )]
 pub struct ApiDoc;
 
-const COMMON_PROBLEMS: [(ProblemKind, &str); 4] = [
+const COMMON_PROBLEMS: [(ProblemKind, &str); 5] = [
     (ProblemKind::Unauthorized, "The bearer token is missing or invalid"),
     (ProblemKind::Forbidden, "The caller lacks the permission this operation needs"),
     (
@@ -39,6 +39,10 @@ const COMMON_PROBLEMS: [(ProblemKind, &str); 4] = [
         "The project (or a resource in it) does not exist or is not visible to the caller",
     ),
     (ProblemKind::Internal, "The server failed; the request id finds the cause in its log"),
+    (
+        ProblemKind::Unavailable,
+        "The database cannot be reached right now (restarting, or down): try again after `Retry-After` seconds",
+    ),
 ];
 
 /// Applies what every `/api/v1` operation has in common: bearer
@@ -78,11 +82,27 @@ pub fn apply_conventions(spec: &mut Spec) {
                         .responses
                         .responses
                         .entry(status)
-                        .or_insert_with(|| RefOr::T(problem_response(description)));
+                        .or_insert_with(|| RefOr::T(problem_response_for(kind, description)));
                 }
             }
         }
     }
+}
+
+/// A problem response; a 503 also names its `Retry-After` header.
+fn problem_response_for(kind: ProblemKind, description: &str) -> Response {
+    let mut response = problem_response(description);
+    if kind == ProblemKind::Unavailable {
+        let seconds = utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .build();
+        let header = utoipa::openapi::header::HeaderBuilder::new()
+            .schema(Some(seconds))
+            .description(Some("Seconds to wait before trying again"))
+            .build();
+        response.headers.insert("Retry-After".into(), RefOr::T(header));
+    }
+    response
 }
 
 pub fn problem_response(description: &str) -> Response {

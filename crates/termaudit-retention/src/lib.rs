@@ -4,14 +4,17 @@
 //! `now`, in bounded batches of short transactions (writers keep going), and
 //! records the run; [`run`] calls it at start-up and then every interval
 //! until shut down. A PostgreSQL advisory lock lets exactly one sweep run at
-//! a time across replicas; a sweep that dies half way leaves every purged
-//! recording consistent (each batch commits on its own) and the next sweep
-//! finishes the work. Session metadata, activity and audit events stay.
+//! a time across replicas; a sweep that dies half way (or whose database
+//! restarts under it) leaves every purged recording consistent (each batch
+//! commits on its own) and the next sweep finishes the work. The lock lives
+//! on the sweep's own connection: a sweep checks it before each batch and
+//! stops with [`RetentionError::LockLost`] when that connection has ended.
+//! Session metadata, activity and audit events stay.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use termaudit_storage::{DatabaseUrl, StorageError, Store};
+use termaudit_storage::{DatabaseUrl, StorageError, Store, SweepLock};
 use tokio_util::sync::CancellationToken;
 
 /// How a sweep goes about its work.
@@ -71,6 +74,11 @@ impl SweepReport {
 pub enum RetentionError {
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The sweeper lock's connection ended (a database restart): another
+    /// sweeper may hold the lock now, so this one stops before its next
+    /// batch. What it committed stays; the next sweep does the rest.
+    #[error("the sweeper lock was lost (its database connection ended); the next sweep finishes")]
+    LockLost,
 }
 
 /// Purges every recording expired at `now` (see
@@ -88,7 +96,7 @@ pub async fn sweep_once(
         return Ok(SweepReport::Skipped);
     };
     let run_id = store.start_retention_run(Utc::now(), now).await?;
-    let result = purge_all(store, run_id, now, options).await;
+    let result = purge_all(store, &lock, run_id, now, options).await;
     let finished = Utc::now();
     let report = match result {
         Ok((purged, bytes_freed, batches, complete)) => {
@@ -116,7 +124,7 @@ pub async fn sweep_once(
                 tracing::warn!(error = %record, "could not record the failed sweep");
             }
             drop(lock.release().await);
-            return Err(err.into());
+            return Err(err);
         }
     };
     lock.release().await?;
@@ -125,10 +133,11 @@ pub async fn sweep_once(
 
 async fn purge_all(
     store: &Store,
+    lock: &SweepLock,
     run_id: i64,
     now: DateTime<Utc>,
     options: SweepOptions,
-) -> Result<(usize, i64, usize, bool), StorageError> {
+) -> Result<(usize, i64, usize, bool), RetentionError> {
     let (mut purged, mut bytes_freed, mut batches) = (0, 0, 0);
     // Each batch starts after the last one's last recording: purged rows
     // stay in the time index, and starting again from the oldest made every
@@ -138,6 +147,9 @@ async fn purge_all(
         if options.max_batches.is_some_and(|max| batches >= max) {
             let left = !store.expired_recordings(now, None, 1).await?.is_empty();
             return Ok((purged, bytes_freed, batches, !left));
+        }
+        if !lock.is_held().await {
+            return Err(RetentionError::LockLost);
         }
         let started = tokio::time::Instant::now();
         let batch = store.purge_expired_batch(run_id, now, after, options.batch_size).await?;

@@ -81,28 +81,43 @@ pub async fn export_history(settings: &Settings, job: &ExportJob) -> anyhow::Res
         Ok(()) => ExportOutcome::Completed,
         Err(_) => ExportOutcome::Failed,
     };
+    // A failed export leaves no file: not FILE, and not its `.partial`.
+    if let (Err(_), Some(partial)) = (&result, &partial) {
+        let _ = std::fs::remove_file(partial);
+    }
     let operator = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     let audit = NewAuditEvent::new(project.id, AuditEventType::HistoryExported)
         .actor(&format!("cli:{operator}"), &operator)
         .details(export_audit_details("cli", job.format, &job.filter, encoder.records(), outcome));
-    store.append_audit(&audit).await.context("cannot audit the export")?;
-    match (result, partial, &job.output) {
-        (Ok(()), Some(partial), Some(path)) => {
-            std::fs::rename(&partial, path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        (Err(err), partial, _) => {
-            if let Some(partial) = partial {
+    // The database may be what failed the export: its entry waits for it.
+    let audited = store.append_audit_retrying(&audit, AUDIT_PATIENCE).await;
+    let result = match (result, audited) {
+        (Err(err), Ok(_)) => Err(err.context("the export failed; nothing was written")),
+        (Err(err), Err(audit)) => Err(err.context(format!(
+            "the export failed; nothing was written, and it could not be audited ({audit})"
+        ))),
+        (Ok(()), Err(audit)) => {
+            if let Some(partial) = &partial {
                 let _ = std::fs::remove_file(partial);
             }
-            progress.abandon();
-            return Err(err);
+            Err(anyhow::Error::new(audit).context("cannot audit the export; nothing was written"))
         }
-        _ => {}
+        (Ok(()), Ok(_)) => match (partial, &job.output) {
+            (Some(partial), Some(path)) => std::fs::rename(&partial, path)
+                .with_context(|| format!("cannot write {}", path.display())),
+            _ => Ok(()),
+        },
+    };
+    if let Err(err) = result {
+        progress.abandon();
+        return Err(err);
     }
     progress.finish();
     Ok(encoder.records())
 }
+
+/// How long an export's audit entry waits for the database (a restart).
+const AUDIT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn partial_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().map(ToOwned::to_owned).unwrap_or_default();

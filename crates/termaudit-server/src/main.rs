@@ -281,7 +281,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 chrono::Utc::now(),
                 termaudit_retention::SweepOptions::default(),
             )
-            .await?;
+            .await
+            .context(
+                "the sweep stopped; what it purged stays purged, the next sweep does the rest",
+            )?;
             match report {
                 termaudit_retention::SweepReport::Skipped => {
                     println!("another sweep is running; nothing done")

@@ -86,6 +86,34 @@ impl Store {
     pub async fn append_audit(&self, event: &NewAuditEvent) -> Result<i64, StorageError> {
         append_audit(&**self.client().await?, event).await
     }
+
+    /// Appends `event`, trying again while the database cannot be reached
+    /// (a restart, a failover) for up to `patience`: for entries about a
+    /// failure that the database's absence may have caused. The entry keeps
+    /// the time it is first tried at. (An insert whose commit was lost with
+    /// the connection may be appended twice; an audit log errs on that side.)
+    pub async fn append_audit_retrying(
+        &self,
+        event: &NewAuditEvent,
+        patience: std::time::Duration,
+    ) -> Result<i64, StorageError> {
+        let mut event = event.clone();
+        event.occurred_at.get_or_insert_with(Utc::now);
+        let deadline = tokio::time::Instant::now() + patience;
+        let mut pause = std::time::Duration::from_millis(200);
+        loop {
+            match self.append_audit(&event).await {
+                Err(StorageError::Unavailable(cause))
+                    if tokio::time::Instant::now() + pause < deadline =>
+                {
+                    tracing::warn!(%cause, "cannot write an audit entry yet; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(5));
+                }
+                result => return result,
+            }
+        }
+    }
 }
 
 /// An entry of the audit log.

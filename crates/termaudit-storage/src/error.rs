@@ -29,14 +29,48 @@ impl From<tokio_postgres::Error> for StorageError {
             Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION => StorageError::AlreadyExists {
                 constraint: db.constraint().unwrap_or_default().to_owned(),
             },
+            Some(db) if is_unavailable(db.code()) => StorageError::Unavailable(describe(&err)),
             Some(_) => StorageError::Query(err),
-            // No server-side error: the connection itself failed.
-            None if err.is_closed() || err.to_string().contains("connect") => {
-                StorageError::Unavailable(err.to_string())
-            }
+            // No server-side error: the connection itself failed (closed,
+            // reset, refused, timed out).
+            None if is_connection_failure(&err) => StorageError::Unavailable(err.to_string()),
             None => StorageError::Query(err),
         }
     }
+}
+
+/// SQLSTATEs that say the server is going away or not there yet, not that
+/// the statement is wrong: connection exceptions (class 08), an
+/// administrator's shutdown (57P01), a crash of another backend (57P02), a
+/// server still starting (57P03).
+fn is_unavailable(code: &SqlState) -> bool {
+    code.code().starts_with("08")
+        || [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW]
+            .contains(code)
+}
+
+/// tokio-postgres does not expose its error kinds; these are the ones that
+/// are about the connection (`Closed`, `Io`, `Connect`, `Timeout`): closed,
+/// or caused by an I/O error.
+fn is_connection_failure(err: &tokio_postgres::Error) -> bool {
+    if err.is_closed() {
+        return true;
+    }
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    let text = err.to_string();
+    [
+        "error connecting to server",
+        "timeout waiting for server",
+        "error communicating with the server",
+    ]
+    .iter()
+    .any(|kind| text.starts_with(kind))
 }
 
 impl From<deadpool_postgres::PoolError> for StorageError {

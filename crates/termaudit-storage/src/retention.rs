@@ -55,6 +55,13 @@ pub struct SweepLock {
 }
 
 impl SweepLock {
+    /// Whether the lock is still held: it lives as long as its connection,
+    /// which a database restart (or a terminated backend) ends, and then
+    /// another sweeper may take it.
+    pub async fn is_held(&self) -> bool {
+        !self.client.is_closed() && self.client.simple_query("SELECT 1").await.is_ok()
+    }
+
     pub async fn release(self) -> Result<(), StorageError> {
         self.client.execute("SELECT pg_advisory_unlock($1)", &[&SWEEP_LOCK]).await?;
         Ok(())

@@ -9,6 +9,7 @@ mod export;
 mod faults;
 mod health;
 mod openapi;
+mod pg_restart;
 mod policy;
 mod projects;
 mod recordings;

@@ -42,7 +42,7 @@ fn every_api_operation_documents_auth_and_problems() {
     for (path, item) in paths.iter().filter(|(p, _)| authenticated(p)) {
         for (method, op) in item.as_object().expect("an item") {
             assert!(op["security"].is_array(), "{method} {path} has no security requirement");
-            for status in ["401", "403", "404", "500"] {
+            for status in ["401", "403", "404", "500", "503"] {
                 let content = &op["responses"][status]["content"]["application/problem+json"];
                 assert!(content.is_object(), "{method} {path} does not document {status}");
             }
