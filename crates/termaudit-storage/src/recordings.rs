@@ -40,9 +40,9 @@ pub const BATCH_BYTES: i64 = 4 << 20;
 pub const SNAPSHOT_EVERY_OUTPUT: u64 = 256 << 10;
 /// ... or this much recording time has passed.
 pub const SNAPSHOT_EVERY: Micros = Micros(60_000_000);
-/// Chunks are compressed at zstd's fastest level: ingest runs at the
-/// gateway's pace, and level 3 stored the bench's output only ~2% smaller
-/// for twice the compression time (docs/benchmarks.md).
+/// Chunks are compressed at zstd's fastest level: at level 3 compression
+/// was 15% of the ingest bench's time (3% at level 1), and level 1 stored
+/// its output 5% smaller (484 against 511 MiB of 1026; docs/benchmarks.md).
 const ZSTD_LEVEL: i32 = 1;
 /// A chunk's canonical lines are compressed in parts of about this size, on
 /// threads of their own, while the rest is parsed and played. The stored
@@ -440,7 +440,7 @@ fn process_chunk(input: ChunkInput) -> Result<ProcessedChunk, IngestError> {
                     batch_bytes += event.data.len() + 16;
                     batch.push(event);
                     if batch_bytes >= SCREEN_BATCH_BYTES {
-                        // The emulator only stops early when this thread has returned.
+                        // Fails only if the emulator panicked, which its join reports.
                         let _ = to_screen.send(std::mem::take(&mut batch));
                         batch_bytes = 0;
                     }
