@@ -12,6 +12,11 @@
 //!     cargo bench -p termaudit-tests --bench recording_1gb          # release
 //!     cargo test -p termaudit-tests --bench recording_1gb --release  # same
 //!
+//! RECORDING_BENCH_SESSIONS=N (default 1) uploads the same bytes as N
+//! recordings at once, as a gateway uploads its sessions' chunks
+//! concurrently; the COPY side then runs N streams too, and the later
+//! phases use the first recording (1/N of the bytes).
+//!
 //! Figures are recorded in docs/benchmarks.md.
 
 use std::{
@@ -140,35 +145,85 @@ async fn main() {
     let gateway = app.token("gateway", "bench", &[Permission::Ingest]);
     let viewer =
         app.token("viewer", "bench", &[Permission::ViewRecording, Permission::DownloadRecording]);
-    let session = seed::seed_session(&app, "bench", EnvironmentClass::Production, true).await;
+    let sessions: u64 = std::env::var("RECORDING_BENCH_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let mut recordings = Vec::new();
+    for _ in 0..sessions {
+        recordings
+            .push(seed::seed_session(&app, "bench", EnvironmentClass::Production, true).await);
+    }
+    let session = recordings[0];
     let base = format!("/api/v1/projects/bench/sessions/{session}/recording");
     let sampler = Sampler::start();
     let baseline = rss_kib();
     println!("baseline RSS: {} MiB", baseline / 1024);
 
-    let started = Instant::now();
     let target = 4 * 1024 * 1024 - 8192;
     let chunks = (megabytes * 1024 * 1024).div_ceil(target as u64);
+    // Recording i gets every sessions-th chunk of the total, numbered from 0.
+    let share = |i: u64| chunks / sessions + u64::from(i < chunks % sessions);
+
+    // What the client alone costs: the bytes are generated while timing both
+    // the ingest and COPY.
+    let started = Instant::now();
+    let mut generated: u64 = 0;
+    for i in 0..sessions {
+        let mut first = 0;
+        for seq in 0..share(i) {
+            let (body, n) = chunk(seq, first, target, STEP_US);
+            generated += body.len() as u64;
+            first += n;
+        }
+    }
+    let generation = started.elapsed();
+    println!(
+        "generating the bytes alone: {} MiB in {:.1} s",
+        generated >> 20,
+        generation.as_secs_f64()
+    );
+
+    let started = Instant::now();
+    let uploads = recordings.iter().enumerate().map(|(i, id)| {
+        let client = app.client.clone();
+        let url = app.url(&format!("/api/v1/projects/bench/sessions/{id}/recording/chunks"));
+        let gateway = gateway.clone();
+        let count = share(i as u64);
+        tokio::spawn(async move {
+            let (mut sent, mut events) = (0u64, 0u64);
+            for seq in 0..count {
+                let (body, n) = chunk(seq, events, target, STEP_US);
+                sent += body.len() as u64;
+                events += n;
+                let response = client
+                    .put(format!("{url}/{seq}"))
+                    .bearer_auth(&gateway)
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("sent");
+                assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+            }
+            (sent, events)
+        })
+    });
     let mut sent: u64 = 0;
-    let mut events: u64 = 0;
-    for seq in 0..chunks {
-        let (body, n) = chunk(seq, events, target, STEP_US);
-        sent += body.len() as u64;
-        events += n;
-        let response = app
-            .client
-            .put(app.url(&format!("{base}/chunks/{seq}")))
-            .bearer_auth(&gateway)
-            .body(body)
-            .send()
-            .await
-            .expect("sent");
-        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+    let mut all_events: u64 = 0;
+    let (mut first_sent, mut events) = (0, 0);
+    for (i, upload) in futures_util::future::join_all(uploads).await.into_iter().enumerate() {
+        let (s, n) = upload.expect("an upload");
+        sent += s;
+        all_events += n;
+        if i == 0 {
+            (first_sent, events) = (s, n);
+        }
     }
     let ingest = started.elapsed();
     let ingest_peak = sampler.take_peak();
     println!(
-        "ingest: {} MiB in {chunks} chunks, {events} events, {:.1} s ({:.0} MiB/s); peak RSS {} MiB",
+        "ingest: {} MiB in {chunks} chunks as {sessions} recording(s) at once, {all_events} events, {:.1} s ({:.0} MiB/s); peak RSS {} MiB",
         sent >> 20,
         ingest.as_secs_f64(),
         (sent >> 20) as f64 / ingest.as_secs_f64(),
@@ -176,40 +231,57 @@ async fn main() {
     );
 
     let started = Instant::now();
-    seed::end_session(&app, session).await;
+    for id in &recordings {
+        seed::end_session(&app, *id).await;
+    }
     println!(
-        "finalize: {:.1} s; peak RSS {} MiB",
+        "finalize ({sessions} recording(s)): {:.1} s; peak RSS {} MiB",
         started.elapsed().as_secs_f64(),
         sampler.take_peak() / 1024
     );
 
-    // The bare work: the same bytes through COPY ... FROM STDIN.
+    // The bare work: the same bytes through COPY ... FROM STDIN, in as many
+    // streams as there were recordings.
     let db = app.db.connect().await;
     db.batch_execute("CREATE TABLE ingest_copy (line text)").await.expect("a table");
-    let started = Instant::now();
-    let sink = db
-        .copy_in::<_, std::io::Cursor<Vec<u8>>>(
-            "COPY ingest_copy (line) FROM STDIN (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')",
-        )
-        .await
-        .expect("COPY starts");
-    futures_util::pin_mut!(sink);
-    let mut copied_events = 0;
-    for seq in 0..chunks {
-        let (body, n) = chunk(seq, copied_events, target, STEP_US);
-        copied_events += n;
-        futures_util::SinkExt::send(&mut sink, std::io::Cursor::new(body)).await.expect("sent");
+    let mut copy_db = Vec::new();
+    for _ in 0..sessions {
+        copy_db.push(app.db.connect().await);
     }
-    let rows = sink.finish().await.expect("COPY ends");
+    let started = Instant::now();
+    let copies = copy_db.iter().enumerate().map(|(i, db)| async move {
+        let sink = db
+            .copy_in::<_, std::io::Cursor<Vec<u8>>>(
+                "COPY ingest_copy (line) FROM STDIN (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')",
+            )
+            .await
+            .expect("COPY starts");
+        futures_util::pin_mut!(sink);
+        let mut copied_events = 0;
+        for seq in 0..share(i as u64) {
+            let (body, n) = chunk(seq, copied_events, target, STEP_US);
+            copied_events += n;
+            futures_util::SinkExt::send(&mut sink, std::io::Cursor::new(body))
+                .await
+                .expect("sent");
+        }
+        sink.finish().await.expect("COPY ends")
+    });
+    let rows: u64 = futures_util::future::join_all(copies).await.into_iter().sum();
     let copy = started.elapsed();
-    assert_eq!(rows, events + 1, "one row per line");
+    assert_eq!(rows, all_events + sessions, "one row per line");
     println!(
-        "COPY ... FROM STDIN of the same bytes: {:.1} s ({:.0} MiB/s); ingest/COPY rate: {:.2}",
+        "COPY ... FROM STDIN of the same bytes ({sessions} stream(s)): {:.1} s ({:.0} MiB/s); ingest/COPY rate: {:.2}",
         copy.as_secs_f64(),
         (sent >> 20) as f64 / copy.as_secs_f64(),
         copy.as_secs_f64() / ingest.as_secs_f64()
     );
     db.batch_execute("DROP TABLE ingest_copy").await.expect("dropped");
+    drop(copy_db);
+    if sessions > 1 {
+        println!("the phases below use the first recording: {} MiB", first_sent >> 20);
+    }
+    let sent = first_sent;
 
     // Minute 50 of the big recording against minute 50 of a 1 MiB one of
     // the same length (about 1000 events, 4.3 s apart, in one chunk).

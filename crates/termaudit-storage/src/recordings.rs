@@ -40,7 +40,18 @@ pub const BATCH_BYTES: i64 = 4 << 20;
 pub const SNAPSHOT_EVERY_OUTPUT: u64 = 256 << 10;
 /// ... or this much recording time has passed.
 pub const SNAPSHOT_EVERY: Micros = Micros(60_000_000);
-const ZSTD_LEVEL: i32 = 3;
+/// Chunks are compressed at zstd's fastest level: at level 3 compression
+/// was 15% of the ingest bench's time (3% at level 1), and level 1 stored
+/// its output 5% smaller (484 against 511 MiB of 1026; docs/benchmarks.md).
+const ZSTD_LEVEL: i32 = 1;
+/// A chunk's canonical lines are compressed in parts of about this size, on
+/// threads of their own, while the rest is parsed and played. The stored
+/// chunk is the parts' zstd frames one after another, which zstd
+/// decompresses as a whole exactly like the single frame of a chunk stored
+/// before (and of any chunk under this size).
+const PART_BYTES: usize = 1 << 20;
+/// Output is handed to the terminal emulator in batches of about this size.
+const SCREEN_BATCH_BYTES: usize = 64 << 10;
 
 /// A session as recordings see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -367,7 +378,11 @@ struct ProcessedChunk {
 }
 
 /// Parses, converts and plays one chunk. CPU-bound: run it off the async
-/// threads.
+/// threads. Three kinds of work overlap on scoped threads: this thread
+/// parses and writes the canonical lines; one thread plays the output
+/// through the terminal emulator as batches of it are parsed; and each
+/// [`PART_BYTES`] of canonical text is compressed on a thread of its own as
+/// soon as it is complete.
 fn process_chunk(input: ChunkInput) -> Result<ProcessedChunk, IngestError> {
     let seq = input.seq;
     let text = std::str::from_utf8(&input.body).map_err(|_| IngestError::NotUtf8)?;
@@ -389,45 +404,90 @@ fn process_chunk(input: ChunkInput) -> Result<ProcessedChunk, IngestError> {
             (None, Decoder::resume(version, input.last_time), replay)
         }
     };
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    let mut events = 0u32;
-    let mut first_time = None;
-    let mut markers = Vec::new();
-    let mut output = input.output_since_snapshot;
-    for line in lines {
-        let Some(event) = decoder.decode_line(line).map_err(cast)? else { continue };
-        first_time.get_or_insert(event.time);
-        if event.code == EventCode::Output {
-            output = output.saturating_add(event.data.len() as u64);
+    let capacity = (text.len() + text.len() / 8).min(PART_BYTES + PART_BYTES / 4);
+    std::thread::scope(|scope| {
+        let (to_screen, screen_events) = std::sync::mpsc::channel::<Vec<Event>>();
+        let emulator = scope.spawn(move || {
+            for batch in screen_events {
+                for event in &batch {
+                    replay.apply(event);
+                }
+            }
+            let live = replay.snapshot();
+            let compressed = compress(live.init.as_bytes());
+            (live, compressed)
+        });
+        let mut parts = Vec::new();
+        let mut out = String::with_capacity(capacity);
+        let mut data_bytes = 0;
+        let mut batch = Vec::new();
+        let mut batch_bytes = 0;
+        let mut events = 0u32;
+        let mut first_time = None;
+        let mut markers = Vec::new();
+        let mut output = input.output_since_snapshot;
+        for line in lines {
+            let Some(event) = decoder.decode_line(line).map_err(cast)? else { continue };
+            first_time.get_or_insert(event.time);
+            event.write_line(&mut out);
+            out.push('\n');
+            events += 1;
+            match event.code {
+                EventCode::Output | EventCode::Resize => {
+                    if event.code == EventCode::Output {
+                        output = output.saturating_add(event.data.len() as u64);
+                    }
+                    batch_bytes += event.data.len() + 16;
+                    batch.push(event);
+                    if batch_bytes >= SCREEN_BATCH_BYTES {
+                        // Fails only if the emulator panicked, which its join reports.
+                        let _ = to_screen.send(std::mem::take(&mut batch));
+                        batch_bytes = 0;
+                    }
+                }
+                EventCode::Marker => markers.push((event.time, event.data)),
+                _ => {}
+            }
+            if out.len() >= PART_BYTES {
+                data_bytes += out.len();
+                let part = std::mem::replace(&mut out, String::with_capacity(capacity));
+                parts.push(scope.spawn(move || compress(part.as_bytes())));
+            }
         }
-        replay.apply(&event);
-        out.push_str(&event.to_line());
-        out.push('\n');
-        if event.code == EventCode::Marker {
-            markers.push((event.time, event.data));
+        let _ = to_screen.send(batch);
+        drop(to_screen);
+        data_bytes += out.len();
+        let mut data = Vec::new();
+        for part in parts {
+            data.extend_from_slice(&part.join().map_err(|_| panicked("compression"))??);
         }
-        events += 1;
-    }
-    let last_time = decoder.last_time();
-    let data = compress(out.as_bytes())?;
-    let live = replay.snapshot();
-    let live_compressed = compress(live.init.as_bytes())?;
-    let snapshot = output >= SNAPSHOT_EVERY_OUTPUT
-        || last_time.0.saturating_sub(input.last_snapshot.0) >= SNAPSHOT_EVERY.0;
-    Ok(ProcessedChunk {
-        header,
-        data,
-        data_bytes: out.len(),
-        events,
-        first_time: first_time.unwrap_or(input.last_time),
-        last_time,
-        markers,
-        live,
-        live_compressed,
-        output_since_snapshot: if snapshot { 0 } else { output },
-        last_snapshot: if snapshot { last_time } else { input.last_snapshot },
-        snapshot,
+        if !out.is_empty() || data.is_empty() {
+            data.extend_from_slice(&compress(out.as_bytes())?);
+        }
+        let (live, live_compressed) = emulator.join().map_err(|_| panicked("emulation"))?;
+        let live_compressed = live_compressed?;
+        let last_time = decoder.last_time();
+        let snapshot = output >= SNAPSHOT_EVERY_OUTPUT
+            || last_time.0.saturating_sub(input.last_snapshot.0) >= SNAPSHOT_EVERY.0;
+        Ok(ProcessedChunk {
+            header,
+            data,
+            data_bytes,
+            events,
+            first_time: first_time.unwrap_or(input.last_time),
+            last_time,
+            markers,
+            live,
+            live_compressed,
+            output_since_snapshot: if snapshot { 0 } else { output },
+            last_snapshot: if snapshot { last_time } else { input.last_snapshot },
+            snapshot,
+        })
     })
+}
+
+fn panicked(work: &str) -> IngestError {
+    IngestError::Storage(StorageError::Corrupt(format!("chunk {work} panicked")))
 }
 
 impl Store {
@@ -441,6 +501,12 @@ impl Store {
         seq: u32,
         body: Bytes,
     ) -> Result<ChunkReceipt, IngestError> {
+        // The digest of a 4 MiB body takes a few milliseconds: it is taken
+        // off the async threads while the checks below query the database.
+        let digest = tokio::task::spawn_blocking({
+            let body = body.clone();
+            move || Sha256::digest(&body).to_vec()
+        });
         let mut client = self.client().await.map_err(IngestError::Storage)?;
         let tx = client.transaction().await?;
         let session = tx
@@ -462,7 +528,8 @@ impl Store {
             .await?
             .map(|row| RecordingRow::from(&row));
 
-        let upload_sha256 = Sha256::digest(&body).to_vec();
+        let upload_sha256 =
+            digest.await.map_err(|e| StorageError::Corrupt(format!("digest failed: {e}")))?;
         if let Some(existing) = tx
             .query_opt(include_str!("sql/recording_chunk_by_seq.sql"), &[&session_id, &db_seq])
             .await?
@@ -1240,6 +1307,7 @@ pub fn header_size(header: &str) -> (u16, u16) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use termaudit_domain::asciicast::Resize;
 
     fn collect(lines: &str, markers: &[(u64, &str)]) -> Vec<String> {
         let mut queue: VecDeque<Marker> = markers
@@ -1279,6 +1347,65 @@ mod tests {
     fn line_times_are_read_from_canonical_lines() {
         assert_eq!(line_time("[12.000003, \"o\", \"x\"]"), Micros(12_000_003));
         assert_eq!(line_time("[0.0, \"m\", \"\"]"), Micros::ZERO);
+    }
+
+    #[test]
+    fn large_chunks_are_compressed_in_parts_and_played_whole() {
+        let mut body = String::from("{\"version\": 2, \"width\": 40, \"height\": 10}\n");
+        let mut events = Vec::new();
+        let mut i = 0u64;
+        while body.len() < 2 * PART_BYTES + PART_BYTES / 2 {
+            let time = Micros(i * 1000);
+            let event = match i % 1000 {
+                999 => Event::resize(time, Resize { cols: 30 + (i % 7) as u16, rows: 8 }),
+                500 => Event::marker(time, format!("mark {i}")),
+                _ => Event::output(
+                    time,
+                    format!(
+                        "\u{1b}[3{}mline {i}\u{1b}[0m {}\r\n",
+                        i % 8,
+                        "x".repeat((i % 97) as usize)
+                    ),
+                ),
+            };
+            body.push_str(&event.to_line());
+            body.push('\n');
+            events.push(event);
+            i += 1;
+        }
+        let input = ChunkInput {
+            seq: 0,
+            body: Bytes::from(body),
+            version: None,
+            last_time: Micros::ZERO,
+            live: None,
+            output_since_snapshot: 0,
+            last_snapshot: Micros::ZERO,
+        };
+        let chunk = process_chunk(input).map_err(|e| e.to_string()).expect("valid");
+        let expected: String = events.iter().map(|e| e.to_line() + "\n").collect();
+        assert_eq!(chunk.data_bytes, expected.len());
+        assert_eq!(decompress_text(&chunk.data, chunk.data_bytes).expect("text"), expected);
+        let first_frame =
+            zstd::zstd_safe::find_frame_compressed_size(&chunk.data).expect("a frame");
+        assert!(first_frame < chunk.data.len(), "several frames");
+        // A chunk stored before as one frame, at the former level, reads the same.
+        let whole = zstd::bulk::compress(expected.as_bytes(), 3).expect("compressed");
+        assert_eq!(decompress_text(&whole, expected.len()).expect("text"), expected);
+
+        let mut reference = Replay::new(40, 10);
+        for event in &events {
+            reference.apply(event);
+        }
+        assert_eq!(chunk.live, reference.snapshot());
+        let markers: Vec<(Micros, String)> = events
+            .iter()
+            .filter(|e| e.code == EventCode::Marker)
+            .map(|e| (e.time, e.data.clone()))
+            .collect();
+        assert_eq!(chunk.markers, markers);
+        assert_eq!(chunk.events as usize, events.len());
+        assert!(chunk.snapshot);
     }
 
     #[test]

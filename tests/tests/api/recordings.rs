@@ -185,6 +185,27 @@ async fn every_fixture_downloads_with_identical_events_and_its_digest() {
     assert_eq!((counts.get::<_, i64>(0), counts.get::<_, i64>(1)), (5, 5));
 }
 
+#[tokio::test]
+async fn chunks_over_a_mebibyte_download_exactly() {
+    let (app, t) = setup().await;
+    let cast = busy_cast_of(4600, 20);
+    assert!(cast.len() > 5 << 19, "{} bytes", cast.len());
+    let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
+    upload(&app, &t.gateway, session, &cast, 2300).await;
+    end_session(&app, session).await;
+    let response = download(&app, &t.downloader, session).await;
+    assert_eq!(response.status(), 200);
+    let digest = response.headers()["x-recording-sha256"].to_str().expect("ascii").to_owned();
+    let body = response.bytes().await.expect("a body");
+    assert_eq!(hex(&Sha256::digest(&body)), digest);
+    let (header, events) = parse(&cast);
+    let expected: String = std::iter::once(header)
+        .chain(events.iter().map(Event::to_line))
+        .map(|l| l + "\n")
+        .collect();
+    assert!(body == expected.as_bytes(), "the download is the canonical lines");
+}
+
 /// The screen after every event before `time`, replayed from zero.
 fn replay_until(header_width: u16, header_height: u16, events: &[Event], time: Micros) -> Replay {
     let mut replay = Replay::new(header_width, header_height);
@@ -204,13 +225,19 @@ async fn window(app: &TestApp, token: &str, session: Uuid, from: &str, to: Optio
 
 /// A long recording whose output passes the snapshot interval several times.
 fn busy_cast() -> String {
+    busy_cast_of(6000, 2)
+}
+
+/// `lines` coloured lines of `words` times two words each, an alternate
+/// screen from line 3000 to 4000 and a resize there.
+fn busy_cast_of(lines: u32, words: usize) -> String {
     let mut cast = String::from("{\"version\": 2, \"width\": 80, \"height\": 24}\n");
-    for i in 0..6000u32 {
+    for i in 0..lines {
         let time = f64::from(i) * 0.05;
         let colour = 31 + i % 7;
         let line = format!(
             "\u{1b}[{colour}mline {i:05}\u{1b}[0m {}\r\n",
-            "lorem ipsum dolor sit amet ".repeat(2)
+            "lorem ipsum dolor sit amet ".repeat(words)
         );
         cast.push_str(&Event::output(Micros((time * 1e6).round() as u64), line).to_line());
         cast.push('\n');
@@ -235,6 +262,8 @@ async fn seeking_anywhere_equals_a_replay_from_zero() {
         ("input-v3", read_fixture("input-v3.cast"), 5),
         ("resize-unicode", read_fixture("resize-unicode.cast"), 4),
         ("busy", busy, 500),
+        // Chunks over 1 MiB are compressed in parts while they are played.
+        ("busy, chunks of 1.3 MiB", busy_cast_of(4600, 20), 2300),
     ];
     for (name, cast, per_chunk) in casts {
         let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;

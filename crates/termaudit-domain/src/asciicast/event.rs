@@ -99,14 +99,22 @@ impl Event {
     /// exactly as `serde_json` escapes them.
     pub fn to_line(&self) -> String {
         let mut line = String::with_capacity(self.data.len() + 24);
-        line.push('[');
-        line.push_str(&self.time.to_string());
-        line.push_str(", ");
-        push_json_str(&mut line, self.code.as_str());
-        line.push_str(", ");
-        push_json_str(&mut line, &self.data);
-        line.push(']');
+        self.write_line(&mut line);
         line
+    }
+
+    /// Appends [`Event::to_line`]'s line to `out`, without allocating a
+    /// line of its own (ingest writes a chunk's lines into one buffer).
+    pub fn write_line(&self, out: &mut String) {
+        use fmt::Write as _;
+        out.push('[');
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{}", self.time);
+        out.push_str(", ");
+        push_json_str(out, self.code.as_str());
+        out.push_str(", ");
+        push_json_str(out, &self.data);
+        out.push(']');
     }
 }
 
