@@ -711,7 +711,8 @@ async fn free_text_finds_what_ilike_finds_with_or_without_whole_words() {
         // A whole word between separators: the word index pre-filters.
         ("INC-123456:", &[&activity_only, &ticket]),
         ("-123456:", &[&activity_only, &ticket]),
-        (" 123456: ", &[]),
+        // The API trims q: this is `123456:`.
+        (" 123456: ", &[&activity_only, &ticket]),
         // The same digits as part of longer or shorter numbers.
         ("INC-12345", &[&activity_only, &shorter, &longer, &ticket]),
         ("nc-123", &[&activity_only, &shorter, &longer, &ticket]),
@@ -752,7 +753,11 @@ async fn free_text_finds_what_ilike_finds_with_or_without_whole_words() {
         let found: Vec<String> = page["items"].as_array().unwrap().iter().map(id).collect();
         let expected: Vec<String> = expected.iter().map(|s| id(s)).collect();
         assert_eq!(found, expected, "q={q:?}");
-        assert_eq!(found, ilike_reference(&db, project, q).await, "q={q:?} as ILIKE finds it");
+        assert_eq!(
+            found,
+            ilike_reference(&db, project, q.trim()).await,
+            "q={q:?} as ILIKE finds it"
+        );
     }
 }
 
