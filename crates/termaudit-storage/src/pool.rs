@@ -1,13 +1,12 @@
-use std::{
-    str::FromStr,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
-use crate::{StorageError, words::CommonWords};
+use crate::{
+    StorageError,
+    words::{CommonWords, CommonWordsCache},
+};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -122,7 +121,7 @@ pub(crate) fn quote_identifier(name: &str) -> String {
 pub struct Store {
     pool: Pool,
     /// The word indexes' most common words, and when they were read.
-    common_words: Arc<Mutex<Option<(Instant, Arc<CommonWords>)>>>,
+    common_words: CommonWordsCache,
 }
 
 impl Store {
@@ -139,7 +138,7 @@ impl Store {
             .wait_timeout(Some(Duration::from_secs(10)))
             .build()
             .map_err(|err| StorageError::Unavailable(err.to_string()))?;
-        Ok(Self { pool, common_words: Arc::default() })
+        Ok(Self { pool, common_words: CommonWordsCache::default() })
     }
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StorageError> {
@@ -153,11 +152,8 @@ impl Store {
         &self,
         client: &deadpool_postgres::Object,
     ) -> Result<Arc<CommonWords>, StorageError> {
-        if let Some((read_at, words)) =
-            &*self.common_words.lock().unwrap_or_else(|e| e.into_inner())
-            && read_at.elapsed() < COMMON_WORDS_TTL
-        {
-            return Ok(words.clone());
+        if let Some(words) = self.common_words.fresh(COMMON_WORDS_TTL) {
+            return Ok(words);
         }
         let mut words = CommonWords::default();
         for row in client.query(include_str!("sql/common_words.sql"), &[]).await? {
@@ -171,8 +167,7 @@ impl Store {
             }
         }
         let words = Arc::new(words);
-        *self.common_words.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((Instant::now(), words.clone()));
+        self.common_words.put(words.clone());
         Ok(words)
     }
 

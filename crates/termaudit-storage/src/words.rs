@@ -17,7 +17,11 @@
 //! itself, with PostgreSQL's `lower`; this module only decides whether to
 //! use it, so its own lower-casing (Rust's) never decides what matches.
 
-use std::collections::HashSet;
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 /// `history_words` keeps the first 64 characters of a word.
 const WORD_CHARS: usize = 64;
@@ -92,6 +96,29 @@ pub(crate) struct WithPrefix(pub(crate) bool);
 pub(crate) struct CommonWords {
     pub(crate) sessions: HashSet<String>,
     pub(crate) activity: HashSet<String>,
+}
+
+/// The last [`CommonWords`] read, and when, shared by a store's clones.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CommonWordsCache(Arc<Mutex<Option<CommonWordsRead>>>);
+
+#[derive(Debug)]
+struct CommonWordsRead {
+    at: Instant,
+    words: Arc<CommonWords>,
+}
+
+impl CommonWordsCache {
+    /// The words read less than `ttl` ago, if any.
+    pub(crate) fn fresh(&self, ttl: Duration) -> Option<Arc<CommonWords>> {
+        let cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        cached.as_ref().filter(|read| read.at.elapsed() < ttl).map(|read| read.words.clone())
+    }
+
+    pub(crate) fn put(&self, words: Arc<CommonWords>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(CommonWordsRead { at: Instant::now(), words });
+    }
 }
 
 #[cfg(test)]
