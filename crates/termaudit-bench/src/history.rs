@@ -117,6 +117,23 @@ fn scenarios() -> Vec<(&'static str, MakeCase)> {
                 cursor: None,
             }
         }),
+        ("q a bare ticket number (\"123456\": no separator, trigrams)", |s, i| {
+            // Six digits and more (q takes 2 to 200 characters).
+            let number = (100_000 + (i as i64 * 104_729) % (s.sessions - 100_000)).to_string();
+            Case {
+                query: format!("q={number}"),
+                filter: SessionFilter { text: Some(number), ..Default::default() },
+                cursor: None,
+            }
+        }),
+        ("q common words (\"check replication lag\")", |_, _| Case {
+            query: "q=check%20replication%20lag".into(),
+            filter: SessionFilter {
+                text: Some("check replication lag".into()),
+                ..Default::default()
+            },
+            cursor: None,
+        }),
         ("q one change in a command (\"CHG-...\")", |s, i| {
             let change = pick(&s.changes, i);
             Case {

@@ -18,6 +18,7 @@ mod retention;
 mod row;
 mod sessions;
 mod targets;
+mod words;
 
 pub use audit::{AuditEventRow, AuditFilter, NewAuditEvent, append_audit};
 pub use control::run_control_listener;

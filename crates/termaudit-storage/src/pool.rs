@@ -1,11 +1,17 @@
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
-use crate::StorageError;
+use crate::{
+    StorageError,
+    words::{CommonWords, CommonWordsCache},
+};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the word indexes' statistics are kept before being read again.
+const COMMON_WORDS_TTL: Duration = Duration::from_secs(300);
 
 /// A parsed `postgres://` URL.
 #[derive(Clone)]
@@ -114,6 +120,8 @@ pub(crate) fn quote_identifier(name: &str) -> String {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// The word indexes' most common words, and when they were read.
+    common_words: CommonWordsCache,
 }
 
 impl Store {
@@ -130,11 +138,37 @@ impl Store {
             .wait_timeout(Some(Duration::from_secs(10)))
             .build()
             .map_err(|err| StorageError::Unavailable(err.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self { pool, common_words: CommonWordsCache::default() })
     }
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StorageError> {
         Ok(self.pool.get().await?)
+    }
+
+    /// The word indexes' most common words as ANALYZE last saw them, read
+    /// again when older than [`COMMON_WORDS_TTL`] (autovacuum's ANALYZE
+    /// changes them slowly, and a stale list costs speed, never results).
+    pub(crate) async fn common_words(
+        &self,
+        client: &deadpool_postgres::Object,
+    ) -> Result<Arc<CommonWords>, StorageError> {
+        if let Some(words) = self.common_words.fresh(COMMON_WORDS_TTL) {
+            return Ok(words);
+        }
+        let mut words = CommonWords::default();
+        for row in client.query(include_str!("sql/common_words.sql"), &[]).await? {
+            let index: String = row.try_get("index")?;
+            let list: Vec<String> =
+                row.try_get::<_, Option<Vec<String>>>("words")?.unwrap_or_default();
+            match index.as_str() {
+                "sessions_words" => words.sessions.extend(list),
+                "session_activity_words" => words.activity.extend(list),
+                _ => {}
+            }
+        }
+        let words = Arc::new(words);
+        self.common_words.put(words.clone());
+        Ok(words)
     }
 
     /// Whether the database answers a trivial query.

@@ -19,6 +19,7 @@ use crate::{
     cursor::{Conditions, Cursor, Page, contains_pattern},
     policy::policy,
     row::{parse_enum, parse_opt_enum},
+    words::{QueryWords, WithPrefix},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,6 +190,16 @@ pub struct SessionFilter {
     pub recorded: Option<bool>,
     /// Free text over reason, target, user and command text.
     pub text: Option<String>,
+}
+
+/// The text `q` searches in a session, as its trigram and word indexes
+/// (`sessions_text`, `sessions_words`) cover it.
+const SESSION_TEXT: &str = "(coalesce(s.reason, '') || ' ' || s.target_name || ' ' || s.user_subject || ' ' || s.user_name)";
+
+/// A free-text filter, as conditions on a session's text and on its activity.
+struct TextConditions {
+    session: String,
+    activity: String,
 }
 
 /// Explicit activity the gateway reports.
@@ -745,7 +756,11 @@ impl Store {
             let id = cursor.uuid().map_err(|_| StorageError::InvalidCursor)?;
             c.push("(s.opened_at, s.id) < ({}, {})", vec![Box::new(cursor.time), Box::new(id)]);
         }
-        let text = filter.text.as_deref().map(|text| c.param(Box::new(contains_pattern(text))));
+        let client = self.client().await?;
+        let text = match filter.text.as_deref() {
+            Some(text) => Some(self.text_conditions(&client, &mut c, text).await?),
+            None => None,
+        };
         let limit_param = c.param(Box::new(limit as i64 + 1));
         let columns = include_str!("sql/session_columns.sql");
         let order = format!("ORDER BY s.opened_at DESC, s.id DESC LIMIT {limit_param}");
@@ -755,18 +770,17 @@ impl Store {
             // one `... OR EXISTS (...)` the planner can use neither trigram
             // index and walks the whole history for a rare word (seconds at
             // ten million sessions); as a union of two newest-first pages
-            // each side picks its own plan: the trigram index for a rare
-            // word, the time index for a common one.
-            Some(pattern) => format!(
+            // each side picks its own plan: the word or trigram index for a
+            // rare word, the time index for a common one.
+            Some(TextConditions { session, activity }) => format!(
                 "SELECT * FROM (
-                     ({columns} WHERE {w} AND (coalesce(s.reason, '') || ' ' || s.target_name || ' ' || s.user_subject || ' ' || s.user_name) ILIKE {pattern} {order})
+                     ({columns} WHERE {w} AND {session} {order})
                      UNION
-                     ({columns} WHERE {w} AND EXISTS (SELECT 1 FROM session_activity a WHERE a.session_id = s.id AND a.text ILIKE {pattern}) {order})
+                     ({columns} WHERE {w} AND EXISTS (SELECT 1 FROM session_activity a WHERE a.session_id = s.id AND {activity}) {order})
                  ) s {order}",
                 w = c.where_clause()
             ),
         };
-        let client = self.client().await?;
         let rows = client.query(&sql, &c.params()).await?;
         let mut items: Vec<SessionRow> =
             rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
@@ -777,6 +791,42 @@ impl Store {
             None
         };
         Ok(Page { items, next })
+    }
+
+    /// The free-text conditions on a session's text and on its activity:
+    /// `ILIKE '%q%'`, with the word index as a pre-filter where `q` has a
+    /// word that must be whole (or start a word) in every match and that
+    /// is rare in that index (see [`crate::words`]).
+    async fn text_conditions(
+        &self,
+        client: &deadpool_postgres::Object,
+        c: &mut Conditions,
+        text: &str,
+    ) -> Result<TextConditions, StorageError> {
+        let pattern = c.param(Box::new(contains_pattern(text)));
+        let words = QueryWords::of(text);
+        let common = if words.is_empty() { None } else { Some(self.common_words(client).await?) };
+        let mut q = None;
+        let mut condition = |text_expr: &str, plan: Option<WithPrefix>| match plan {
+            None => format!("{text_expr} ILIKE {pattern}"),
+            // `|| ''` keeps the trigram index out of this plan: the
+            // planner, misjudging its cost, would AND it with the word
+            // index and read the long posting lists this avoids.
+            Some(WithPrefix(with_prefix)) => {
+                let q = q.get_or_insert_with(|| c.param(Box::new(text.to_owned())));
+                format!(
+                    "history_words({text_expr}) @@ history_words_query({q}, {with_prefix}) \
+                     AND ({text_expr} || '') ILIKE {pattern}"
+                )
+            }
+        };
+        let session = condition(
+            SESSION_TEXT,
+            common.as_ref().and_then(|common| words.plan(&common.sessions)),
+        );
+        let activity =
+            condition("a.text", common.as_ref().and_then(|common| words.plan(&common.activity)));
+        Ok(TextConditions { session, activity })
     }
 
     /// Appends activity idempotently: an event id seen before with the same

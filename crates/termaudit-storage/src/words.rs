@@ -1,0 +1,171 @@
+//! The history search's word indexes (migration V7): which words of a
+//! free-text query every match must contain, and whether they are rare
+//! enough that the word index should find the candidates.
+//!
+//! `q` matches a text when `lower(q)` occurs in `lower(text)` (that is what
+//! `ILIKE '%q%'` tests). `history_words` splits a text into words at ASCII
+//! characters other than letters and digits; `lower` maps no character to
+//! or from those (checked over every code point), so the separators of
+//! `q` are separators of the text wherever `q` occurs in it. Hence every
+//! piece of `q` between two separators is a whole word of any matching
+//! text, and the piece after the last separator is the start of one. The
+//! piece before the first separator may be the end of a longer word: it
+//! says nothing. The word condition is therefore true of every row that
+//! `ILIKE` matches, and `ILIKE` stays the exact test.
+//!
+//! The SQL function `history_words_query` computes the condition from `q`
+//! itself, with PostgreSQL's `lower`; this module only decides whether to
+//! use it, so its own lower-casing (Rust's) never decides what matches.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+/// `history_words` keeps the first 64 characters of a word.
+const WORD_CHARS: usize = 64;
+
+/// A prefix shorter than this may start a great many different words
+/// (`1`, `12`: every number), which the index would read and merge.
+const MIN_PREFIX_CHARS: usize = 4;
+
+/// The separators of `history_words` (`[\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]`).
+fn is_separator(c: char) -> bool {
+    c.is_ascii() && c != '\0' && !c.is_ascii_alphanumeric()
+}
+
+/// How the index keeps a word, near enough to compare with its statistics.
+fn normalized(word: &str) -> String {
+    word.to_lowercase().chars().take(WORD_CHARS).collect()
+}
+
+/// The words of a query that every match contains.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct QueryWords {
+    /// Pieces between two separators: whole words of any match.
+    pub(crate) whole: Vec<String>,
+    /// The piece after the last separator: the start of a word of any match.
+    pub(crate) prefix: Option<String>,
+}
+
+impl QueryWords {
+    pub(crate) fn of(q: &str) -> Self {
+        let pieces: Vec<&str> = q.split(is_separator).collect();
+        let [_first, interior @ .., last] = pieces.as_slice() else {
+            // No separator: one piece, maybe part of a longer word.
+            return Self::default();
+        };
+        Self {
+            whole: interior.iter().filter(|p| !p.is_empty()).map(|p| normalized(p)).collect(),
+            prefix: (!last.is_empty()).then(|| normalized(last)),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.whole.is_empty() && self.prefix.is_none()
+    }
+
+    /// Whether the word index should pre-filter, judged against the words
+    /// ANALYZE found most common in it: `None` when every word is common
+    /// (the index would read long lists; the trigram or time index does
+    /// better), else whether to include the prefix. A rare whole word is
+    /// enough on its own; a common prefix is left out, since the index
+    /// merges the lists of every word it starts.
+    pub(crate) fn plan(&self, common: &HashSet<String>) -> Option<WithPrefix> {
+        let rare_prefix = self.prefix.as_ref().is_some_and(|prefix| {
+            prefix.chars().count() >= MIN_PREFIX_CHARS
+                && !common.iter().any(|word| word.starts_with(prefix.as_str()))
+        });
+        if rare_prefix {
+            Some(WithPrefix(true))
+        } else if self.whole.iter().any(|word| !common.contains(word)) {
+            Some(WithPrefix(false))
+        } else {
+            None
+        }
+    }
+}
+
+/// Whether `history_words_query` includes the prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WithPrefix(pub(crate) bool);
+
+/// The most common words of each word index, from `pg_stats`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CommonWords {
+    pub(crate) sessions: HashSet<String>,
+    pub(crate) activity: HashSet<String>,
+}
+
+/// The last [`CommonWords`] read, and when, shared by a store's clones.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CommonWordsCache(Arc<Mutex<Option<CommonWordsRead>>>);
+
+#[derive(Debug)]
+struct CommonWordsRead {
+    at: Instant,
+    words: Arc<CommonWords>,
+}
+
+impl CommonWordsCache {
+    /// The words read less than `ttl` ago, if any.
+    pub(crate) fn fresh(&self, ttl: Duration) -> Option<Arc<CommonWords>> {
+        let cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        cached.as_ref().filter(|read| read.at.elapsed() < ttl).map(|read| read.words.clone())
+    }
+
+    pub(crate) fn put(&self, words: Arc<CommonWords>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(CommonWordsRead { at: Instant::now(), words });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(whole: &[&str], prefix: Option<&str>) -> QueryWords {
+        QueryWords {
+            whole: whole.iter().map(|w| w.to_string()).collect(),
+            prefix: prefix.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn only_pieces_after_a_separator_count() {
+        assert_eq!(QueryWords::of("replication"), words(&[], None));
+        assert_eq!(QueryWords::of("INC-123456:"), words(&["123456"], None));
+        assert_eq!(QueryWords::of("nc-123"), words(&[], Some("123")));
+        assert_eq!(QueryWords::of("CHG-42"), words(&[], Some("42")));
+        assert_eq!(
+            QueryWords::of(" Check Replication lag"),
+            words(&["check", "replication"], Some("lag"))
+        );
+        assert_eq!(QueryWords::of("a--b__c "), words(&["b", "c"], None));
+        assert_eq!(QueryWords::of("-"), words(&[], None));
+        assert_eq!(QueryWords::of(""), words(&[], None));
+        assert_eq!(
+            QueryWords::of("x Ünïcödé\u{a0}wörd y"),
+            words(&["ünïcödé\u{a0}wörd"], Some("y"))
+        );
+        assert_eq!(QueryWords::of("100%_a\\b"), words(&["a"], Some("b")));
+        let long = "x".repeat(100);
+        assert_eq!(QueryWords::of(&format!("a {long} b")).whole, ["x".repeat(64)]);
+    }
+
+    #[test]
+    fn common_words_leave_the_trigram_path() {
+        let common: HashSet<String> =
+            ["replication", "lag", "inc", "fix", "1"].iter().map(|w| w.to_string()).collect();
+        assert_eq!(QueryWords::of("INC-123456:").plan(&common), Some(WithPrefix(false)));
+        assert_eq!(QueryWords::of("INC-123456: fix").plan(&common), Some(WithPrefix(false)));
+        assert_eq!(QueryWords::of("CHG-1954786194").plan(&common), Some(WithPrefix(true)));
+        assert_eq!(QueryWords::of("check replication lag").plan(&common), None);
+        assert_eq!(QueryWords::of("INC-12").plan(&common), None, "a short prefix");
+        assert_eq!(QueryWords::of("x-repl").plan(&common), None, "starts a common word");
+        assert_eq!(QueryWords::of("replication").plan(&common), None);
+        assert_eq!(QueryWords::of("zzz-1").plan(&HashSet::new()), None);
+        assert_eq!(QueryWords::of("a b c").plan(&HashSet::new()), Some(WithPrefix(false)));
+    }
+}
