@@ -81,7 +81,10 @@ async fn a_session_lives_from_open_to_revoke() {
         json(f.post(&format!("{base}/activity"), &f.gateway, batch).await, 200).await;
     assert_eq!(retried, json!({"stored": 0, "duplicates": 2}));
     // Times finer than the stored microseconds do not make a retry a new event.
-    let fine = json!({"items": [{"event_id": "e0", "kind": "command", "text": "uptime", "occurred_at": "2026-11-25T10:15:00.123456789Z"}]});
+    // (A minute from now, so that it comes last in the timeline.)
+    let later = chrono::Utc::now() + chrono::Duration::minutes(1);
+    let nanos = format!("{}789Z", later.format("%Y-%m-%dT%H:%M:%S%.6f"));
+    let fine = json!({"items": [{"event_id": "e0", "kind": "command", "text": "uptime", "occurred_at": nanos}]});
     let first: Value =
         json(f.post(&format!("{base}/activity"), &f.gateway, fine.clone()).await, 200).await;
     assert_eq!(first, json!({"stored": 1, "duplicates": 0}));
