@@ -15,6 +15,7 @@ use termaudit_domain::Permission::*;
 use termaudit_retention::{RetentionError, SweepOptions, SweepReport, sweep_once};
 use termaudit_tests::{
     PrivatePg, StopMode, TestApp, json, problem,
+    retention::purged_once,
     seed::{project_id, seed_closed_sessions},
 };
 use uuid::Uuid;
@@ -169,41 +170,11 @@ struct Sweep {
 const RECORDINGS: i32 = 350;
 const BATCH: i64 = 100;
 
-/// Purged recordings, and `recording.purged` entries per session.
-async fn purged(app: &TestApp) -> (Vec<Uuid>, Vec<(Uuid, i64)>) {
-    let db = app.db.connect().await;
-    let recordings = db
-        .query("SELECT session_id FROM recordings WHERE purged_at IS NOT NULL", &[])
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|row| row.get(0))
-        .collect();
-    let audits = db
-        .query(
-            "SELECT session_id, count(*) FROM audit_events WHERE event_type = 'recording.purged'
-             GROUP BY session_id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
-    (recordings, audits)
-}
-
 /// Exactly `expected` are purged, each with one `recording.purged`.
 async fn assert_purged_once(app: &TestApp, expected: &[Uuid]) {
-    let (mut recordings, audits) = purged(app).await;
-    recordings.sort();
     let mut expected = expected.to_vec();
     expected.sort();
-    assert_eq!(recordings, expected, "purged recordings");
-    assert!(audits.iter().all(|(_, n)| *n == 1), "a recording purged twice: {audits:?}");
-    let mut audited: Vec<Uuid> = audits.into_iter().map(|(id, _)| id).collect();
-    audited.sort();
-    assert_eq!(audited, expected, "recording.purged entries");
+    assert_eq!(purged_once(&app.db.connect().await).await, expected, "purged recordings");
 }
 
 async fn run_statuses(app: &TestApp) -> Vec<String> {
