@@ -13,6 +13,7 @@ mod policy;
 mod project;
 mod retention;
 mod session;
+mod storable;
 mod target;
 
 pub use audit::AuditEventType;
@@ -29,4 +30,5 @@ pub use session::{
     CloseReason, DropCause, IllegalTransition, Reason, SessionEvent, SessionMode, SessionState,
     SessionStatus, grace_deadline,
 };
+pub use storable::{TimeBounds, check_optional_text, check_storable_time, check_text};
 pub use target::{EnvironmentClass, EnvironmentName, TargetKind, TargetName};
