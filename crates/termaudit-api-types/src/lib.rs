@@ -8,6 +8,8 @@
 mod demo;
 mod export;
 pub mod gateway;
+pub mod integer;
+mod names;
 mod policy;
 mod retention;
 mod sessions;
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use demo::*;
 pub use export::*;
+pub use names::*;
 pub use policy::*;
 pub use retention::*;
 pub use sessions::*;
