@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 mod export;
 mod health;
+mod methods;
 mod openapi;
 mod policy;
 mod problems;
@@ -155,19 +156,20 @@ pub fn app(
         .configure(routes)
         .split_for_parts();
     openapi::apply_conventions(&mut spec);
-    app.service(web::resource("/api/docs").get(|| async {
-        actix_web::HttpResponse::PermanentRedirect()
-            .insert_header((actix_web::http::header::LOCATION, "/api/docs/"))
-            .finish()
-    }))
-    .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", spec))
-    .configure(extra)
-    .configure(|cfg| {
-        if let Some(dir) = web_dir {
-            cfg.service(web_app::files(&dir));
-        }
-    })
-    .default_service(web::to(problems::not_found))
-    .wrap(from_fn(problems::middleware))
-    .wrap(from_fn(request_id::middleware))
+    app.app_data(web::Data::new(methods::MethodTable::from_spec(&spec)))
+        .service(web::resource("/api/docs").get(|| async {
+            actix_web::HttpResponse::PermanentRedirect()
+                .insert_header((actix_web::http::header::LOCATION, "/api/docs/"))
+                .finish()
+        }))
+        .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", spec))
+        .configure(extra)
+        .configure(|cfg| {
+            if let Some(dir) = web_dir {
+                cfg.service(web_app::files(&dir));
+            }
+        })
+        .default_service(web::to(problems::not_found))
+        .wrap(from_fn(problems::middleware))
+        .wrap(from_fn(request_id::middleware))
 }
