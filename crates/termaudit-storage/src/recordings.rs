@@ -28,7 +28,11 @@ use termaudit_domain::{
 use tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
 
-use crate::{NewAuditEvent, StorageError, Store, append_audit};
+use crate::{
+    StorageError, Store,
+    audit::{NewAuditEvent, append_audit},
+    time::{micros_from_db, micros_to_db, seconds},
+};
 
 /// The largest chunk body accepted, in bytes.
 pub const MAX_CHUNK_BYTES: usize = 4 << 20;
@@ -109,14 +113,14 @@ impl From<&Row> for RecordingRow {
             started_at: row.get("started_at"),
             next_seq: row.get("next_seq"),
             chunk_events: row.get("chunk_events"),
-            last_time: micros(row.get("last_time_us")),
+            last_time: micros_from_db(row.get("last_time_us")),
             live,
             output_since_snapshot: row.get("output_since_snapshot"),
-            last_snapshot: micros(row.get("last_snapshot_us")),
+            last_snapshot: micros_from_db(row.get("last_snapshot_us")),
             finalized_at: row.get("finalized_at"),
             size_bytes: row.get("size_bytes"),
             event_count: row.get("event_count"),
-            duration: row.get::<_, Option<i64>>("duration_us").map(micros),
+            duration: row.get::<_, Option<i64>>("duration_us").map(micros_from_db),
             sha256: row.get("sha256"),
             trailer_offset: row.get("trailer_offset"),
             purged_at: row.get("purged_at"),
@@ -181,14 +185,6 @@ impl From<tokio_postgres::Error> for IngestError {
     fn from(err: tokio_postgres::Error) -> Self {
         Self::Storage(err.into())
     }
-}
-
-fn micros(value: i64) -> Micros {
-    Micros(u64::try_from(value).unwrap_or(0))
-}
-
-fn db_time(time: Micros) -> i64 {
-    i64::try_from(time.0).unwrap_or(i64::MAX)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -270,13 +266,13 @@ async fn activity_markers(
     let rows = client
         .query(
             include_str!("sql/recording_activity_markers.sql"),
-            &[&session_id, &started_at, &db_time(from)],
+            &[&session_id, &started_at, &micros_to_db(from)],
         )
         .await?;
     Ok(rows
         .iter()
         .map(|row| Marker {
-            time: micros(row.get(0)),
+            time: micros_from_db(row.get(0)),
             label: activity_label(row.get(1), row.get(2)),
         })
         .collect())
@@ -308,7 +304,7 @@ async fn fetch_chunks(
             let size = usize::try_from(row.get::<_, i32>("data_bytes")).unwrap_or(0);
             Ok(StoredChunk {
                 seq: row.get("seq"),
-                last_time: micros(row.get("last_time_us")),
+                last_time: micros_from_db(row.get("last_time_us")),
                 lines: decompress_text(row.get("data"), size)?,
             })
         })
@@ -538,8 +534,8 @@ impl Store {
                 Ok(ChunkReceipt {
                     seq,
                     events: u32::try_from(existing.get::<_, i32>("events")).unwrap_or(0),
-                    first_time: micros(existing.get("first_time_us")),
-                    last_time: micros(existing.get("last_time_us")),
+                    first_time: micros_from_db(existing.get("first_time_us")),
+                    last_time: micros_from_db(existing.get("last_time_us")),
                     repeated: true,
                 })
             } else {
@@ -591,8 +587,8 @@ impl Store {
             &[
                 &session_id,
                 &db_seq,
-                &db_time(chunk.first_time),
-                &db_time(chunk.last_time),
+                &micros_to_db(chunk.first_time),
+                &micros_to_db(chunk.last_time),
                 &events,
                 &data_bytes,
                 &chunk.data,
@@ -602,7 +598,7 @@ impl Store {
         .await?;
         if !chunk.markers.is_empty() {
             let ordinals: Vec<i32> = (0..).take(chunk.markers.len()).collect();
-            let times: Vec<i64> = chunk.markers.iter().map(|(t, _)| db_time(*t)).collect();
+            let times: Vec<i64> = chunk.markers.iter().map(|(t, _)| micros_to_db(*t)).collect();
             let labels: Vec<&str> = chunk.markers.iter().map(|(_, l)| l.as_str()).collect();
             tx.execute(
                 include_str!("sql/recording_markers_insert.sql"),
@@ -626,12 +622,12 @@ impl Store {
                 &source_version,
                 &i64::from(chunk.events),
                 &i64::from(data_bytes),
-                &db_time(chunk.last_time),
+                &micros_to_db(chunk.last_time),
                 &cols,
                 &rows,
                 &chunk.live_compressed,
                 &i64::try_from(chunk.output_since_snapshot).unwrap_or(i64::MAX),
-                &db_time(chunk.last_snapshot),
+                &micros_to_db(chunk.last_snapshot),
             ],
         )
         .await?;
@@ -641,7 +637,7 @@ impl Store {
                 &[
                     &session_id,
                     &db_seq,
-                    &db_time(chunk.last_time),
+                    &micros_to_db(chunk.last_time),
                     &cols,
                     &rows,
                     &chunk.live_compressed,
@@ -756,7 +752,7 @@ pub async fn finalize_recording(
                 &ended_at,
                 &size,
                 &events,
-                &db_time(duration),
+                &micros_to_db(duration),
                 &sha256,
                 &i64::try_from(trailer_offset).unwrap_or(i64::MAX),
             ],
@@ -765,7 +761,7 @@ pub async fn finalize_recording(
     let details = serde_json::json!({
         "size_bytes": size,
         "event_count": events,
-        "duration_seconds": duration.to_string().parse::<f64>().unwrap_or(0.0),
+        "duration_seconds": seconds(duration),
         "sha256": hex(&sha256),
         "chunks": recording.next_seq,
     });
@@ -977,7 +973,7 @@ impl Store {
         let activity = activity_markers(&**client, session_id, started_at, Micros::ZERO).await?;
         let mut markers: Vec<Marker> = uploaded
             .iter()
-            .map(|row| Marker { time: micros(row.get(0)), label: row.get(1) })
+            .map(|row| Marker { time: micros_from_db(row.get(0)), label: row.get(1) })
             .chain(activity)
             .collect();
         markers.sort_by_key(|m| m.time);
@@ -1107,7 +1103,7 @@ impl Store {
                                 .await?;
                             let seq: i32 = row.get(0);
                             s.position = u64::try_from(row.get::<_, i64>(1)).unwrap_or(0);
-                            let previous = micros(row.get(2));
+                            let previous = micros_from_db(row.get(2));
                             s.markers =
                                 activity_markers(&**client, s.session_id, s.started_at, previous)
                                     .await?;
@@ -1172,7 +1168,7 @@ impl Store {
         let snapshot = client
             .query_opt(
                 include_str!("sql/recording_snapshot_before.sql"),
-                &[&session_id, &db_time(from)],
+                &[&session_id, &micros_to_db(from)],
             )
             .await?;
         let (mut replay, first_seq) = match &snapshot {

@@ -2,7 +2,7 @@
 //! all of them), activity and database events, reconnect tokens, and the
 //! background expiry of quiet gateways and passed grace windows.
 
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -15,10 +15,13 @@ use tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
 
 use crate::{
-    NewAuditEvent, StorageError, Store, TargetRow, append_audit,
-    cursor::{Conditions, Cursor, Page, contains_pattern},
+    StorageError, Store, TargetRow,
+    audit::{Actor, NewAuditEvent, append_audit},
+    cursor::{Cursor, Page},
     policy::policy,
     row::{parse_enum, parse_opt_enum},
+    sql::{Conditions, contains_pattern},
+    time::truncate_to_micros,
     words::{QueryWords, WithPrefix},
 };
 
@@ -113,13 +116,6 @@ pub struct NewSession<'a> {
     pub user_subject: String,
     pub user_name: String,
     pub opened_at: DateTime<Utc>,
-}
-
-/// Someone acting on a session (revoke).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub subject: String,
-    pub name: String,
 }
 
 /// A change to a session's state, with what it needs.
@@ -529,7 +525,7 @@ impl Store {
                     &new.user_subject,
                     &new.user_name,
                     &recorded,
-                    &micros(new.opened_at),
+                    &truncate_to_micros(new.opened_at),
                 ],
             )
             .await?
@@ -558,7 +554,7 @@ impl Store {
         id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRow>, StorageError> {
-        let now = micros(now);
+        let now = truncate_to_micros(now);
         let mut client = self.client().await?;
         let sql = format!(
             "{} WHERE s.project_id = $1 AND s.id = $2",
@@ -599,7 +595,7 @@ impl Store {
         change: SessionChange,
         now: DateTime<Utc>,
     ) -> Result<SessionRow, TransitionError> {
-        let now = micros(now);
+        let now = truncate_to_micros(now);
         let mut client = self.client().await.map_err(TransitionError::Storage)?;
         let tx = client.transaction().await?;
         let row = lock_session(&*tx, project_id, id).await?.ok_or(TransitionError::NotFound)?;
@@ -640,7 +636,7 @@ impl Store {
         id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(SessionRow, ReconnectGrant), TransitionError> {
-        let now = micros(now);
+        let now = truncate_to_micros(now);
         let mut client = self.client().await.map_err(TransitionError::Storage)?;
         let tx = client.transaction().await?;
         let row = lock_session(&*tx, project_id, id).await?.ok_or(TransitionError::NotFound)?;
@@ -678,7 +674,7 @@ impl Store {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRow>, TransitionError> {
-        let now = micros(now);
+        let now = truncate_to_micros(now);
         let mut client = self.client().await.map_err(TransitionError::Storage)?;
         let tx = client.transaction().await?;
         let row = lock_session(&*tx, project_id, id).await?.ok_or(TransitionError::NotFound)?;
@@ -867,7 +863,8 @@ impl Store {
                 .try_into()?;
             // Times are stored to the microsecond: a retry sent with finer
             // times is the same event.
-            let sent = Activity { occurred_at: micros(item.occurred_at), ..item.clone() };
+            let sent =
+                Activity { occurred_at: truncate_to_micros(item.occurred_at), ..item.clone() };
             if existing.activity != sent {
                 return Err(AppendError::Conflict(item.event_id.clone()));
             }
@@ -946,7 +943,10 @@ impl Store {
                 )
                 .await?
                 .try_into()?;
-            let sent = DatabaseEvent { occurred_at: micros(event.occurred_at), ..event.clone() };
+            let sent = DatabaseEvent {
+                occurred_at: truncate_to_micros(event.occurred_at),
+                ..event.clone()
+            };
             if existing.event != sent {
                 return Err(AppendError::Conflict(event.event_id.clone()));
             }
@@ -986,7 +986,7 @@ impl Store {
         now: DateTime<Utc>,
         heartbeat_timeout: Duration,
     ) -> Result<ExpiryReport, StorageError> {
-        let now = micros(now);
+        let now = truncate_to_micros(now);
         const BATCH: i64 = 500;
         let mut report = ExpiryReport::default();
         let quiet = {
@@ -1058,10 +1058,4 @@ fn ascending_page<T>(
         None
     };
     Page { items, next }
-}
-
-/// `at` as PostgreSQL stores it (microseconds), so what is returned equals
-/// what is read back later.
-pub(crate) fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
-    at.duration_trunc(Duration::microseconds(1)).unwrap_or(at)
 }
