@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use termaudit_domain::AuditEventType;
-use tokio_postgres::Row;
+use tokio_postgres::{Row, types::ToSql};
 use uuid::Uuid;
 
 use super::lifecycle::SessionRow;
@@ -111,7 +111,121 @@ impl From<tokio_postgres::Error> for AppendError {
     }
 }
 
+/// An event the gateway sends with an id of its own, stored once: a retry
+/// of an event stored already changes nothing, and the same id for a
+/// different event is a conflict. Activity and database events are both
+/// appended this way, by [`Store::append_once`].
+trait StoredOnce: Clone + PartialEq {
+    /// Inserts the event unless its id is taken in the session, returning a
+    /// row only when it inserted (`ON CONFLICT DO NOTHING RETURNING`).
+    const INSERT: &'static str;
+    /// The stored event with a session's event id.
+    const BY_EVENT_ID: &'static str;
+
+    fn event_id(&self) -> &str;
+    /// The parameters of [`Self::INSERT`].
+    fn insert_params<'a>(&'a self, session_id: &'a Uuid) -> Vec<&'a (dyn ToSql + Sync)>;
+    /// The event as read back with [`Self::BY_EVENT_ID`].
+    fn from_stored(row: Row) -> Result<Self, StorageError>;
+    /// The event as it would be stored: times to the microsecond.
+    fn as_stored(&self) -> Self;
+}
+
+impl StoredOnce for Activity {
+    const INSERT: &'static str = include_str!("../sql/activity_insert.sql");
+    const BY_EVENT_ID: &'static str = include_str!("../sql/activity_by_event_id.sql");
+
+    fn event_id(&self) -> &str {
+        &self.event_id
+    }
+
+    fn insert_params<'a>(&'a self, session_id: &'a Uuid) -> Vec<&'a (dyn ToSql + Sync)> {
+        vec![
+            session_id,
+            &self.event_id,
+            &self.kind,
+            &self.text,
+            &self.occurred_at,
+            &self.exit_code,
+            &self.duration_ms,
+        ]
+    }
+
+    fn from_stored(row: Row) -> Result<Self, StorageError> {
+        ActivityRow::try_from(row).map(|row| row.activity)
+    }
+
+    fn as_stored(&self) -> Self {
+        Self { occurred_at: truncate_to_micros(self.occurred_at), ..self.clone() }
+    }
+}
+
+impl StoredOnce for DatabaseEvent {
+    const INSERT: &'static str = include_str!("../sql/database_event_insert.sql");
+    const BY_EVENT_ID: &'static str = include_str!("../sql/database_event_by_event_id.sql");
+
+    fn event_id(&self) -> &str {
+        &self.event_id
+    }
+
+    fn insert_params<'a>(&'a self, session_id: &'a Uuid) -> Vec<&'a (dyn ToSql + Sync)> {
+        vec![
+            session_id,
+            &self.event_id,
+            &self.statement,
+            &self.database,
+            &self.occurred_at,
+            &self.rows_affected,
+            &self.duration_ms,
+            &self.error,
+        ]
+    }
+
+    fn from_stored(row: Row) -> Result<Self, StorageError> {
+        DatabaseEventRow::try_from(row).map(|row| row.event)
+    }
+
+    fn as_stored(&self) -> Self {
+        Self { occurred_at: truncate_to_micros(self.occurred_at), ..self.clone() }
+    }
+}
+
 impl Store {
+    /// Appends `events` to session `session_id` in one transaction, each
+    /// once by its event id (see [`StoredOnce`]); `audit` gives the audit
+    /// entry, if any, that an event stored now commits with.
+    async fn append_once<E: StoredOnce>(
+        &self,
+        session_id: Uuid,
+        events: &[E],
+        audit: impl Fn(&E) -> Option<NewAuditEvent>,
+    ) -> Result<AppendOutcome, AppendError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let mut outcome = AppendOutcome::default();
+        for event in events {
+            let inserted = tx.query_opt(E::INSERT, &event.insert_params(&session_id)).await?;
+            if inserted.is_some() {
+                outcome.stored += 1;
+                if let Some(entry) = audit(event) {
+                    append_audit(&*tx, &entry).await?;
+                }
+                continue;
+            }
+            let stored = E::from_stored(
+                tx.query_one(E::BY_EVENT_ID, &[&session_id, &event.event_id()]).await?,
+            )?;
+            // Times are stored to the microsecond: a retry sent with finer
+            // times is the same event.
+            if stored != event.as_stored() {
+                return Err(AppendError::Conflict(event.event_id().to_owned()));
+            }
+            outcome.duplicates += 1;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
     /// Appends activity idempotently: an event id seen before with the same
     /// content is a retry and changes nothing.
     pub async fn append_activity(
@@ -119,46 +233,7 @@ impl Store {
         session_id: Uuid,
         items: &[Activity],
     ) -> Result<AppendOutcome, AppendError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let mut outcome = AppendOutcome::default();
-        for item in items {
-            let inserted = tx
-                .query_opt(
-                    include_str!("../sql/activity_insert.sql"),
-                    &[
-                        &session_id,
-                        &item.event_id,
-                        &item.kind,
-                        &item.text,
-                        &item.occurred_at,
-                        &item.exit_code,
-                        &item.duration_ms,
-                    ],
-                )
-                .await?;
-            if inserted.is_some() {
-                outcome.stored += 1;
-                continue;
-            }
-            let existing: ActivityRow = tx
-                .query_one(
-                    include_str!("../sql/activity_by_event_id.sql"),
-                    &[&session_id, &item.event_id],
-                )
-                .await?
-                .try_into()?;
-            // Times are stored to the microsecond: a retry sent with finer
-            // times is the same event.
-            let sent =
-                Activity { occurred_at: truncate_to_micros(item.occurred_at), ..item.clone() };
-            if existing.activity != sent {
-                return Err(AppendError::Conflict(item.event_id.clone()));
-            }
-            outcome.duplicates += 1;
-        }
-        tx.commit().await?;
-        Ok(outcome)
+        self.append_once(session_id, items, |_| None).await
     }
 
     pub async fn activity(
@@ -188,28 +263,9 @@ impl Store {
         session: &SessionRow,
         events: &[DatabaseEvent],
     ) -> Result<AppendOutcome, AppendError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let mut outcome = AppendOutcome::default();
-        for event in events {
-            let inserted = tx
-                .query_opt(
-                    include_str!("../sql/database_event_insert.sql"),
-                    &[
-                        &session.id,
-                        &event.event_id,
-                        &event.statement,
-                        &event.database,
-                        &event.occurred_at,
-                        &event.rows_affected,
-                        &event.duration_ms,
-                        &event.error,
-                    ],
-                )
-                .await?;
-            if inserted.is_some() {
-                outcome.stored += 1;
-                let audit = NewAuditEvent::new(project_id, AuditEventType::DatabaseStatement)
+        self.append_once(session.id, events, |event| {
+            Some(
+                NewAuditEvent::new(project_id, AuditEventType::DatabaseStatement)
                     .actor(&session.user_subject, &session.user_name)
                     .session(session.id)
                     .at(event.occurred_at)
@@ -219,28 +275,10 @@ impl Store {
                         "rows_affected": event.rows_affected,
                         "duration_ms": event.duration_ms,
                         "error": event.error,
-                    }));
-                append_audit(&*tx, &audit).await?;
-                continue;
-            }
-            let existing: DatabaseEventRow = tx
-                .query_one(
-                    include_str!("../sql/database_event_by_event_id.sql"),
-                    &[&session.id, &event.event_id],
-                )
-                .await?
-                .try_into()?;
-            let sent = DatabaseEvent {
-                occurred_at: truncate_to_micros(event.occurred_at),
-                ..event.clone()
-            };
-            if existing.event != sent {
-                return Err(AppendError::Conflict(event.event_id.clone()));
-            }
-            outcome.duplicates += 1;
-        }
-        tx.commit().await?;
-        Ok(outcome)
+                    })),
+            )
+        })
+        .await
     }
 
     pub async fn database_events(
