@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{
     chunks::{activity_markers, fetch_chunks},
     codec::{flush_markers, hex, merge_chunk},
-    types::RecordingRow,
+    types::{RECORDING_LOCK, RecordingRow},
 };
 use crate::{
     StorageError, Store,
@@ -66,7 +66,7 @@ pub async fn finalize_recording(
     let project_id: Uuid = session.get("project_id");
     let opened_at: DateTime<Utc> = session.get("opened_at");
     client.execute(include_str!("../sql/recording_create.sql"), &[&session_id, &opened_at]).await?;
-    let row = client.query_one(include_str!("../sql/recording_lock.sql"), &[&session_id]).await?;
+    let row = client.query_one(RECORDING_LOCK, &[&session_id]).await?;
     let recording = RecordingRow::from(&row);
     if recording.finalized_at.is_some() {
         return Ok(());

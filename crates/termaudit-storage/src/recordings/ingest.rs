@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{
     codec::{compress, decompress_snapshot},
-    types::RecordingRow,
+    types::{RECORDING_LOCK, RecordingRow},
 };
 use crate::{
     StorageError, Store,
@@ -254,10 +254,8 @@ impl Store {
             tx.execute(include_str!("../sql/recording_create.sql"), &[&session_id, &opened_at])
                 .await?;
         }
-        let recording = tx
-            .query_opt(include_str!("../sql/recording_lock.sql"), &[&session_id])
-            .await?
-            .map(|row| RecordingRow::from(&row));
+        let recording =
+            tx.query_opt(RECORDING_LOCK, &[&session_id]).await?.map(|row| RecordingRow::from(&row));
 
         let upload_sha256 =
             digest.await.map_err(|e| StorageError::Corrupt(format!("digest failed: {e}")))?;

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{
     chunks::{ChunkCursor, activity_markers},
     codec::{decompress_snapshot, flush_markers, header_size, merge_chunk},
-    types::{Marker, RecordedSession, RecordingRow},
+    types::{Marker, RECORDING_BY_SESSION, RecordedSession, RecordingRow},
 };
 use crate::{
     StorageError, Store,
@@ -72,9 +72,7 @@ impl Store {
 
     pub async fn recording(&self, session_id: Uuid) -> Result<Option<RecordingRow>, StorageError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(include_str!("../sql/recording_by_session.sql"), &[&session_id])
-            .await?;
+        let row = client.query_opt(RECORDING_BY_SESSION, &[&session_id]).await?;
         Ok(row.as_ref().map(RecordingRow::from))
     }
 

@@ -22,6 +22,13 @@ pub struct RecordedSession {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
+/// A recording's stored summary by session id (`$1`), as [`RecordingRow`]
+/// reads it.
+pub(super) const RECORDING_BY_SESSION: &str = include_str!("../sql/recording_by_session.sql");
+/// The same, locked until the transaction ends (ingest and finalization).
+pub(super) const RECORDING_LOCK: &str =
+    concat!(include_str!("../sql/recording_by_session.sql"), "FOR UPDATE\n");
+
 /// A recording's stored summary.
 #[derive(Debug, Clone)]
 pub struct RecordingRow {
@@ -93,4 +100,15 @@ impl RecordingRow {
 pub struct Marker {
     pub time: Micros,
     pub label: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_reads_the_same_columns() {
+        assert_eq!(RECORDING_LOCK.strip_suffix("FOR UPDATE\n"), Some(RECORDING_BY_SESSION));
+        assert!(RECORDING_BY_SESSION.ends_with("WHERE session_id = $1\n"));
+    }
 }
