@@ -13,10 +13,6 @@ use crate::StorageError;
 /// its output 5% smaller (484 against 511 MiB of 1026; docs/benchmarks.md).
 const ZSTD_LEVEL: i32 = 1;
 
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 pub(super) fn compress(data: &[u8]) -> Result<Vec<u8>, StorageError> {
     zstd::bulk::compress(data, ZSTD_LEVEL).map_err(|e| StorageError::Corrupt(e.to_string()))
 }

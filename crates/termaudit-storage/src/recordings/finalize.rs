@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::{
     chunks::{activity_markers, fetch_chunks},
-    codec::{flush_markers, hex, merge_chunk},
-    types::{RECORDING_LOCK, RecordingRow},
+    codec::{flush_markers, merge_chunk},
+    types::{RECORDING_LOCK, RecordingRow, hex},
 };
 use crate::{
     StorageError, Store,

@@ -6,7 +6,6 @@ use termaudit_domain::{EnvironmentClass, asciicast::Micros};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::codec::hex;
 use crate::time::micros_from_db;
 
 /// A session as recordings see it.
@@ -93,6 +92,11 @@ impl RecordingRow {
     pub fn sha256_hex(&self) -> Option<String> {
         self.sha256.as_deref().map(hex)
     }
+}
+
+/// A digest as lowercase hex, as the API and the audit log show it.
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A marker on a recording's timeline.
