@@ -25,22 +25,17 @@ impl Fixture {
 
     /// Everything stored for a session's recording, as JSON.
     async fn recording_rows(&self, session_id: Uuid) -> Value {
-        let row = self
-            .db
-            .query_one(
-                "SELECT json_build_object(
-                     'recording', (SELECT row_to_json(r) FROM recordings r WHERE r.session_id = $1),
-                     'chunks', (SELECT json_agg(c ORDER BY c.seq) FROM recording_chunks c
-                                WHERE c.session_id = $1),
-                     'markers', (SELECT json_agg(m) FROM recording_markers m
-                                 WHERE m.session_id = $1),
-                     'snapshots', (SELECT json_agg(s) FROM recording_snapshots s
-                                   WHERE s.session_id = $1))::text",
-                &[&session_id],
-            )
-            .await
-            .unwrap();
-        serde_json::from_str(row.get(0)).unwrap()
+        self.query_json(
+            "SELECT json_build_object(
+                 'recording', (SELECT row_to_json(r) FROM recordings r WHERE r.session_id = $1),
+                 'chunks', (SELECT json_agg(c ORDER BY c.seq) FROM recording_chunks c
+                            WHERE c.session_id = $1),
+                 'markers', (SELECT json_agg(m) FROM recording_markers m WHERE m.session_id = $1),
+                 'snapshots', (SELECT json_agg(s) FROM recording_snapshots s
+                               WHERE s.session_id = $1))::text",
+            session_id,
+        )
+        .await
     }
 }
 

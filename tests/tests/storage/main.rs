@@ -76,25 +76,27 @@ impl Fixture {
         self.open_at(recorded, now()).await
     }
 
+    /// The JSON that `sql` (one `::text` value) gives for a session id.
+    async fn query_json(&self, sql: &str, session_id: Uuid) -> Value {
+        let row = self.db.query_one(sql, &[&session_id]).await.unwrap();
+        serde_json::from_str(row.get(0)).unwrap()
+    }
+
     /// Everything the database holds about a session's state, as JSON: its
     /// row, its audit entries (oldest first) and its finalization queue.
     async fn session_rows(&self, id: Uuid) -> Value {
-        let row = self
-            .db
-            .query_one(
-                "SELECT json_build_object(
-                     'session', (SELECT row_to_json(s) FROM sessions s WHERE s.id = $1),
-                     'audit', (SELECT coalesce(json_agg(json_build_object(
-                                   'type', e.event_type, 'actor', e.actor_subject,
-                                   'at', e.occurred_at, 'details', e.details) ORDER BY e.id), '[]')
-                               FROM audit_events e WHERE e.session_id = $1),
-                     'queued', (SELECT row_to_json(f) FROM recording_finalizations f
-                                WHERE f.session_id = $1))::text",
-                &[&id],
-            )
-            .await
-            .unwrap();
-        serde_json::from_str(row.get(0)).unwrap()
+        self.query_json(
+            "SELECT json_build_object(
+                 'session', (SELECT row_to_json(s) FROM sessions s WHERE s.id = $1),
+                 'audit', (SELECT coalesce(json_agg(json_build_object(
+                               'type', e.event_type, 'actor', e.actor_subject,
+                               'at', e.occurred_at, 'details', e.details) ORDER BY e.id), '[]')
+                           FROM audit_events e WHERE e.session_id = $1),
+                 'queued', (SELECT row_to_json(f) FROM recording_finalizations f
+                            WHERE f.session_id = $1))::text",
+            id,
+        )
+        .await
     }
 
     /// The session's row as stored.

@@ -33,8 +33,7 @@ impl Fixture {
             "SELECT coalesce(json_agg(t ORDER BY t.id), '[]')::text FROM {table} t
              WHERE t.session_id = $1"
         );
-        let row = self.db.query_one(&sql, &[&session_id]).await.unwrap();
-        serde_json::from_str(row.get(0)).unwrap()
+        self.query_json(&sql, session_id).await
     }
 }
 
