@@ -10,6 +10,7 @@ mod pages;
 mod player;
 mod routes;
 mod session;
+mod terminal;
 mod time;
 
 use termaudit_api_types::Me;

@@ -14,18 +14,16 @@ use termaudit_api_types::gateway::{ClientMessage, ServerMessage};
 use termaudit_api_types::{Session, Target, TargetList};
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::Closure;
-use web_sys::{
-    BinaryType, CloseEvent, Element, HtmlElement, HtmlInputElement, MessageEvent, WebSocket,
-};
+use web_sys::{BinaryType, CloseEvent, HtmlElement, HtmlInputElement, MessageEvent, WebSocket};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, encode};
 use crate::components::{Environment, ErrorNotice, Loading, humanize};
 use crate::hooks::{Fetch, use_get};
-use crate::player::screen::{Screen, key_bytes};
 use crate::routes::Route;
 use crate::session::{permission, use_session};
+use crate::terminal::{Paintable as _, Screen, fitting_size, key_bytes, paint};
 
 /// The page's query in attach mode.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -98,7 +96,7 @@ impl Live {
             return;
         }
         screen.resize(cols, rows);
-        paint(&mut screen, &self.node);
+        paint(&mut *screen, &self.node);
         let message = ClientMessage::Resize {
             cols: u16::try_from(cols).unwrap_or(u16::MAX),
             rows: u16::try_from(rows).unwrap_or(u16::MAX),
@@ -107,57 +105,6 @@ impl Live {
             && let Ok(text) = serde_json::to_string(&message)
         {
             let _ = self.socket.send_with_str(&text);
-        }
-    }
-}
-
-/// Rows of the terminal never go below or above these.
-const MIN_ROWS: usize = 10;
-const MAX_ROWS: usize = 50;
-
-/// The terminal size that fits the element's frame and the window: a
-/// character's size is measured with a probe in the terminal's font.
-fn fitting_size(node: &NodeRef) -> Option<(usize, usize)> {
-    let term = node.cast::<Element>()?;
-    let frame = term.parent_element()?;
-    let document = gloo::utils::document();
-    // A hidden line of the terminal: its height is a row's, its width 50 cells.
-    let probe = document.create_element("div").ok()?;
-    probe.set_class_name("term-line");
-    probe.set_text_content(Some(&"M".repeat(50)));
-    probe.set_attribute("style", "position:absolute;visibility:hidden;width:max-content").ok()?;
-    term.append_child(&probe).ok()?;
-    let rect = probe.get_bounding_client_rect();
-    let _ = term.remove_child(&probe);
-    let (char_width, line_height) = (rect.width() / 50.0, rect.height());
-    if char_width <= 0.0 || line_height <= 0.0 {
-        return None;
-    }
-    let frame_html = frame.dyn_ref::<HtmlElement>()?;
-    // 28px: the frame's horizontal padding.
-    let width = f64::from(frame_html.client_width()) - 28.0;
-    let top = frame.get_bounding_client_rect().top().max(0.0);
-    let window_height = gloo::utils::window().inner_height().ok()?.as_f64().unwrap_or(800.0);
-    let height = window_height - top - 48.0;
-    let cols = ((width / char_width).floor() as usize).clamp(20, 400);
-    let rows = ((height / line_height).floor() as usize).clamp(MIN_ROWS, MAX_ROWS);
-    Some((cols, rows))
-}
-
-/// Paints the rows that changed since the last paint.
-fn paint(screen: &mut Screen, node: &NodeRef) {
-    let Some(term) = node.cast::<Element>() else { return };
-    let (cols, rows) = screen.size();
-    let _ = term.set_attribute("style", &format!("--cols: {cols}; --rows: {rows}"));
-    let lines = term.children();
-    let mut repaint = screen.take_repaint();
-    if lines.length() as usize != rows {
-        term.set_inner_html(&"<div class=\"term-line\"></div>".repeat(rows));
-        repaint = (0..rows).collect();
-    }
-    for row in repaint {
-        if let Some(line) = lines.item(row as u32) {
-            line.set_inner_html(&screen.line_html(row));
         }
     }
 }
@@ -214,7 +161,7 @@ fn connect(
                 let bytes = js_sys::Uint8Array::new(buffer).to_vec();
                 let mut screen = screen.borrow_mut();
                 screen.feed(&bytes);
-                paint(&mut screen, &node);
+                paint(&mut *screen, &node);
                 return;
             }
             let Some(text) = data.as_string() else { return };
@@ -222,7 +169,7 @@ fn connect(
                 Ok(ServerMessage::Opened { session, cols, rows }) => {
                     let mut screen = screen.borrow_mut();
                     screen.resize(usize::from(cols), usize::from(rows));
-                    paint(&mut screen, &node);
+                    paint(&mut *screen, &node);
                     set_phase.set(Phase::Open(Rc::new(*session)));
                     if let Some(term) = node.cast::<HtmlElement>() {
                         let _ = term.focus();
