@@ -5,6 +5,7 @@
 mod api;
 mod components;
 mod filters;
+mod gateway_socket;
 mod hooks;
 mod pages;
 mod player;
