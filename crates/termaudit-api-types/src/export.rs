@@ -20,8 +20,8 @@ pub struct ExportQuery {
     /// `/export.ndjson`) replace.
     #[cfg_attr(feature = "openapi", param(ignore))]
     pub format: Option<String>,
-    /// Which records (default: all three kinds), comma-separated, each at most once.
-    #[cfg_attr(feature = "openapi", param(value_type = Option<std::collections::BTreeSet<crate::ExportInclude>>, style = Form, explode = false, min_items = 1, example = json!(["sessions", "terminal_events"])))]
+    /// Which records (default: all three kinds), each at most once: repeat the parameter (`include=sessions&include=terminal_events`) or separate them with commas.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<std::collections::BTreeSet<crate::ExportInclude>>, min_items = 1, example = json!(["sessions", "terminal_events"])))]
     pub include: Option<String>,
     /// Records at or after this time (RFC 3339).
     pub from: Option<DateTime<Utc>>,

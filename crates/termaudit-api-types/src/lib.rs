@@ -129,7 +129,7 @@ pub struct RecordingMarker {
     /// Seconds since the start of the recording.
     #[cfg_attr(feature = "openapi", schema(example = 12.5))]
     pub time: f64,
-    /// What happens there.
+    /// What happens there. A U+0000 in an uploaded marker's label shows as U+FFFD here; the download keeps it.
     #[cfg_attr(feature = "openapi", schema(example = "$ systemctl restart nginx"))]
     pub label: String,
 }

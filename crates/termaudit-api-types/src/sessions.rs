@@ -250,8 +250,8 @@ pub struct DatabaseEvent {
         schema(min_length = 1, max_length = 65536, pattern = r"^[^\x00]*$")
     )]
     pub statement: String,
-    /// The database it ran in.
-    #[cfg_attr(feature = "openapi", schema(max_length = 65536, pattern = r"^[^\x00]*$"))]
+    /// The database it ran in (any text but U+0000).
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\x00]*$"))]
     pub database: Option<String>,
     /// When it ran (RFC 3339), 4713 BC or later.
     pub occurred_at: DateTime<Utc>,
@@ -262,8 +262,8 @@ pub struct DatabaseEvent {
     #[serde(default, deserialize_with = "crate::integer::optional")]
     #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub duration_ms: Option<i64>,
-    /// The error the statement ended with, if any.
-    #[cfg_attr(feature = "openapi", schema(max_length = 65536, pattern = r"^[^\x00]*$"))]
+    /// The error the statement ended with, if any (any text but U+0000).
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\x00]*$"))]
     pub error: Option<String>,
 }
 

@@ -6,6 +6,7 @@
 
 use serde::Deserialize;
 use termaudit_api_types as dto;
+use termaudit_domain::TimeBounds;
 use termaudit_storage::{Cursor, StorageError};
 use utoipa::{
     IntoParams,
@@ -53,11 +54,17 @@ impl IntoParams for SessionPathExample {
     }
 }
 
-/// A `cursor` parameter: one this API issued, or a 400.
+/// A `cursor` parameter: one this API issued, or a 400. A cursor is
+/// opaque but not signed, so a forged one may hold any time or id: one
+/// whose time the database could not have issued is refused here.
 pub fn cursor_param(cursor: Option<&str>) -> Result<Option<Cursor>, ApiError> {
+    let forged = || ApiError::invalid("cursor: not a cursor this API issued");
     cursor
         .map(|c| {
-            Cursor::decode(c).map_err(|_| ApiError::invalid("cursor: not a cursor this API issued"))
+            let cursor = Cursor::decode(c).map_err(|_| forged())?;
+            TimeBounds::STORABLE.check("cursor", cursor.time).map_err(|_| forged())?;
+            termaudit_domain::check_text("cursor", &cursor.id).map_err(|_| forged())?;
+            Ok(cursor)
         })
         .transpose()
 }

@@ -4,7 +4,7 @@
 //! works wherever GET does (§9.3.2). actix-web's method guards make a route
 //! that does not match the method invisible, hence this table.
 
-use actix_web::{dev::ResourceDef, http::Method};
+use actix_web::{HttpRequest, dev::ResourceDef, http::Method, web};
 use utoipa::openapi::{OpenApi as Spec, path::Operation};
 
 /// Marks a HEAD request that is being served as a GET (the response goes
@@ -70,6 +70,13 @@ impl MethodTable {
     pub fn allow_header(methods: &[Method]) -> String {
         methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ")
     }
+}
+
+/// The `Allow` header's value for the request's path, when it is known:
+/// the empty list when it takes no method at all.
+pub fn allow_header(req: &HttpRequest) -> Option<String> {
+    let table = req.app_data::<web::Data<MethodTable>>()?;
+    Some(MethodTable::allow_header(&table.allowed(req.path()).unwrap_or_default()))
 }
 
 const ORDER: [Method; 6] =

@@ -5,7 +5,8 @@ use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::Utc;
 use termaudit_api_types as dto;
 use termaudit_domain::{
-    CloseReason, DropCause, Permission, Reason, SessionMode, SessionState, grace_deadline,
+    CloseReason, DropCause, Permission, Reason, SessionMode, SessionState, TimeBounds,
+    check_optional_text, check_text, grace_deadline,
 };
 use termaudit_storage::{
     self as storage, Cursor, ProjectRow, SessionChange, SessionFilter, SessionRow, TransitionError,
@@ -115,7 +116,7 @@ fn transition_error(err: TransitionError, id: Uuid) -> ApiError {
     params(ProjectPath),
     request_body = dto::OpenSession,
     responses(
-        (status = 201, body = dto::Session),
+        (status = 201, description = "The session is open; `recorded` says whether it is recorded", body = dto::Session),
         (status = 400, description = "Invalid fields, or a missing reason", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -162,6 +163,9 @@ pub struct HistoryQuery {
 }
 
 pub fn history_query(q: dto::SessionQuery) -> Result<HistoryQuery, ApiError> {
+    check_optional_text("q", q.q.as_deref())?;
+    check_optional_text("environment", q.environment.as_deref())?;
+    check_optional_text("user", q.user.as_deref())?;
     let text = match q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) if t.chars().count() < 2 || t.chars().count() > 200 => {
             return Err(ApiError::invalid("q: must be 2 to 200 characters"));
@@ -175,8 +179,8 @@ pub fn history_query(q: dto::SessionQuery) -> Result<HistoryQuery, ApiError> {
         target_id: q.target_id,
         user_subject: q.user.filter(|u| !u.is_empty()),
         mode: parse_field(q.mode.as_deref())?,
-        opened_from: q.opened_from,
-        opened_to: q.opened_to,
+        opened_from: TimeBounds::STORABLE.check_optional("opened_from", q.opened_from)?,
+        opened_to: TimeBounds::STORABLE.check_optional("opened_to", q.opened_to)?,
         recorded: q.has_recording,
         text,
     };
@@ -192,7 +196,7 @@ pub fn history_query(q: dto::SessionQuery) -> Result<HistoryQuery, ApiError> {
     tag = "sessions",
     params(ProjectPath, dto::SessionQuery),
     responses(
-        (status = 200, body = dto::SessionPage),
+        (status = 200, description = "A page of sessions, newest first", body = dto::SessionPage),
         (status = 400, description = "An invalid filter or cursor", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -220,7 +224,7 @@ pub async fn list_sessions(
 #[utoipa::path(
     tag = "sessions",
     params(SessionPath),
-    responses((status = 200, body = dto::Session))
+    responses((status = 200, description = "The session", body = dto::Session))
 )]
 #[get("/projects/{project}/sessions/{id}")]
 pub async fn get_session(
@@ -255,7 +259,7 @@ async fn change(
     tag = "sessions",
     params(SessionPath),
     responses(
-        (status = 200, body = dto::Session),
+        (status = 200, description = "The session, seen alive", body = dto::Session),
         (status = 409, description = "The session is closed", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -275,7 +279,7 @@ pub async fn heartbeat(
     tag = "sessions",
     params(SessionPath),
     responses(
-        (status = 200, body = dto::Session),
+        (status = 200, description = "The session, dropped (or dropped already)", body = dto::Session),
         (status = 409, description = "The session is closed", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -299,7 +303,7 @@ pub async fn drop_session(
     params(SessionPath),
     request_body = dto::CloseSession,
     responses(
-        (status = 200, body = dto::Session),
+        (status = 200, description = "The session, closed (or closed already for this reason)", body = dto::Session),
         (status = 400, description = "A reason a gateway may not give", body = dto::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The session is closed already (for another reason)", body = dto::Problem, content_type = "application/problem+json"),
     )
@@ -331,7 +335,7 @@ pub async fn close_session(
     params(SessionPath),
     request_body = dto::RevokeSession,
     responses(
-        (status = 200, body = dto::Session),
+        (status = 200, description = "The session, closed as revoked", body = dto::Session),
         (status = 400, description = "A missing reason", body = dto::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The session is closed already", body = dto::Problem, content_type = "application/problem+json"),
     )
@@ -356,7 +360,7 @@ pub async fn revoke_session(
     tag = "sessions",
     params(SessionPath),
     responses(
-        (status = 200, body = dto::ReconnectGrant),
+        (status = 200, description = "A single-use token to reattach, and the session", body = dto::ReconnectGrant),
         (status = 409, description = "Not dropped, or the grace window closed (`type` ends in `reconnect-window-closed`)", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -409,7 +413,7 @@ fn window_closed_or(err: TransitionError, id: Uuid) -> ApiError {
     params(SessionPath),
     request_body = dto::RedeemReconnect,
     responses(
-        (status = 200, body = dto::Session),
+        (status = 200, description = "The session, active again", body = dto::Session),
         (status = 400, description = "The token is unknown, used, expired or for another session", body = dto::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The session is no longer dropped or its window closed", body = dto::Problem, content_type = "application/problem+json"),
     )
@@ -422,6 +426,7 @@ pub async fn redeem_reconnect(
     body: web::Json<dto::RedeemReconnect>,
 ) -> Result<web::Json<dto::Session>, ApiError> {
     let project = state.authorize(&caller, &path.project, Permission::Ingest).await?;
+    check_text("token", &body.token)?;
     let row = state
         .store
         .redeem_reconnect_token(project.id, path.id, &body.token, Utc::now())
@@ -442,11 +447,12 @@ pub async fn redeem_reconnect(
 #[delete("/projects/{project}/sessions/{id}")]
 pub async fn delete_session(
     caller: Caller,
+    req: actix_web::HttpRequest,
     // Only `{project}`: any `{id}`, a UUID or not, gets the 405.
     path: web::Path<ProjectPath>,
 ) -> Result<HttpResponse, ApiError> {
     caller.member_of(&path.project)?;
-    Ok(no_delete())
+    Ok(no_delete(&req))
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //! statements the gateway reports, appended idempotently by `event_id`.
 
 use actix_web::{get, post, web};
+use chrono::{DateTime, Utc};
 use termaudit_api_types as dto;
-use termaudit_domain::Permission;
+use termaudit_domain::{DomainError, Permission, TimeBounds, check_optional_text, check_text};
 use termaudit_storage::{self as storage, AppendError};
 
 use crate::{
@@ -13,14 +14,34 @@ use crate::{
 };
 
 const MAX_BATCH: usize = 500;
-const MAX_TEXT: usize = 64 * 1024;
+/// Characters of a command, step or statement, at most.
+const MAX_TEXT: usize = 65_536;
+/// Characters of an event id, at most.
+const MAX_EVENT_ID: usize = 200;
 
-fn check_event_id(field: &str, id: &str) -> Result<(), ApiError> {
-    if id.is_empty() || id.len() > 200 {
-        return Err(ApiError::invalid(format!("{field}: event_id must be 1 to 200 bytes")));
+/// Free text of an event: 1 to `max` characters, any but U+0000.
+fn check_event_text(field: &str, value: &str, max: usize) -> Result<(), DomainError> {
+    check_text(field, value)?;
+    if value.is_empty() || value.chars().count() > max {
+        return Err(DomainError::invalid(field, format!("must be 1 to {max} characters")));
     }
     Ok(())
 }
+
+/// An event's time: one PostgreSQL can store.
+fn check_occurred_at(field: &str, time: DateTime<Utc>) -> Result<DateTime<Utc>, DomainError> {
+    TimeBounds::STORABLE.check(field, time)
+}
+
+fn check_not_negative(field: &str, value: Option<i64>) -> Result<(), DomainError> {
+    if value.is_some_and(|v| v < 0) {
+        return Err(DomainError::invalid(field, "must not be negative"));
+    }
+    Ok(())
+}
+
+/// The kinds of explicit activity (`ActivityKind` in the OpenAPI document).
+pub(crate) const ACTIVITY_KINDS: [&str; 3] = ["command", "runbook", "runbook_step"];
 
 fn check_batch<T>(items: &[T]) -> Result<(), ApiError> {
     if items.is_empty() || items.len() > MAX_BATCH {
@@ -44,7 +65,7 @@ fn append_error(err: AppendError) -> ApiError {
     params(SessionPath),
     request_body = dto::ActivityBatch,
     responses(
-        (status = 200, body = dto::AppendResult),
+        (status = 200, description = "What was stored and what were retries", body = dto::AppendResult),
         (status = 400, description = "Invalid events; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
         (status = 409, description = "An event id reused for a different event; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
     )
@@ -60,23 +81,22 @@ pub async fn append_activity(
     check_batch(&body.items)?;
     let mut items = Vec::with_capacity(body.items.len());
     for (i, item) in body.items.iter().enumerate() {
-        check_event_id(&format!("items[{i}]"), &item.event_id)?;
-        if !["command", "runbook", "runbook_step"].contains(&item.kind.as_str()) {
-            return Err(ApiError::invalid(format!(
-                "items[{i}].kind: must be command, runbook or runbook_step"
-            )));
+        let field = |name: &str| format!("items[{i}].{name}");
+        check_event_text(&field("event_id"), &item.event_id, MAX_EVENT_ID)?;
+        if !ACTIVITY_KINDS.contains(&item.kind.as_str()) {
+            return Err(DomainError::invalid(
+                field("kind"),
+                format!("must be one of: {}", ACTIVITY_KINDS.join(", ")),
+            )
+            .into());
         }
-        if item.text.is_empty() || item.text.len() > MAX_TEXT {
-            return Err(ApiError::invalid(format!("items[{i}].text: must be 1 byte to 64 KiB")));
-        }
-        if item.duration_ms.is_some_and(|d| d < 0) {
-            return Err(ApiError::invalid(format!("items[{i}].duration_ms: must not be negative")));
-        }
+        check_event_text(&field("text"), &item.text, MAX_TEXT)?;
+        check_not_negative(&field("duration_ms"), item.duration_ms)?;
         items.push(storage::Activity {
             event_id: item.event_id.clone(),
             kind: item.kind.clone(),
             text: item.text.clone(),
-            occurred_at: item.occurred_at,
+            occurred_at: check_occurred_at(&field("occurred_at"), item.occurred_at)?,
             exit_code: item.exit_code,
             duration_ms: item.duration_ms,
         });
@@ -90,7 +110,7 @@ pub async fn append_activity(
 #[utoipa::path(
     tag = "sessions",
     params(SessionPath, dto::TimelineQuery),
-    responses((status = 200, body = dto::ActivityPage))
+    responses((status = 200, description = "A page of the session's activity, oldest first", body = dto::ActivityPage))
 )]
 #[get("/projects/{project}/sessions/{id}/activity")]
 pub async fn list_activity(
@@ -129,7 +149,7 @@ pub async fn list_activity(
     params(SessionPath),
     request_body = dto::DatabaseEventBatch,
     responses(
-        (status = 200, body = dto::AppendResult),
+        (status = 200, description = "What was stored and what were retries", body = dto::AppendResult),
         (status = 400, description = "Invalid events; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
         (status = 409, description = "An event id reused for a different event; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
     )
@@ -145,22 +165,18 @@ pub async fn append_database_events(
     check_batch(&body.items)?;
     let mut events = Vec::with_capacity(body.items.len());
     for (i, item) in body.items.iter().enumerate() {
-        check_event_id(&format!("items[{i}]"), &item.event_id)?;
-        if item.statement.is_empty() || item.statement.len() > MAX_TEXT {
-            return Err(ApiError::invalid(format!(
-                "items[{i}].statement: must be 1 byte to 64 KiB"
-            )));
-        }
-        if item.duration_ms.is_some_and(|d| d < 0) || item.rows_affected.is_some_and(|r| r < 0) {
-            return Err(ApiError::invalid(format!(
-                "items[{i}]: duration_ms and rows_affected must not be negative"
-            )));
-        }
+        let field = |name: &str| format!("items[{i}].{name}");
+        check_event_text(&field("event_id"), &item.event_id, MAX_EVENT_ID)?;
+        check_event_text(&field("statement"), &item.statement, MAX_TEXT)?;
+        check_optional_text(&field("database"), item.database.as_deref())?;
+        check_optional_text(&field("error"), item.error.as_deref())?;
+        check_not_negative(&field("rows_affected"), item.rows_affected)?;
+        check_not_negative(&field("duration_ms"), item.duration_ms)?;
         events.push(storage::DatabaseEvent {
             event_id: item.event_id.clone(),
             statement: item.statement.clone(),
             database: item.database.clone(),
-            occurred_at: item.occurred_at,
+            occurred_at: check_occurred_at(&field("occurred_at"), item.occurred_at)?,
             rows_affected: item.rows_affected,
             duration_ms: item.duration_ms,
             error: item.error.clone(),
@@ -179,7 +195,7 @@ pub async fn append_database_events(
 #[utoipa::path(
     tag = "sessions",
     params(SessionPath, dto::TimelineQuery),
-    responses((status = 200, body = dto::DatabaseEventPage))
+    responses((status = 200, description = "A page of the session's database statements, oldest first", body = dto::DatabaseEventPage))
 )]
 #[get("/projects/{project}/sessions/{id}/database-events")]
 pub async fn list_database_events(

@@ -38,6 +38,12 @@ use crate::error::{PROBLEM_JSON, ProblemKind};
 )]
 pub struct ApiDoc;
 
+/// Bytes, for a request or response body of a media type that generated
+/// clients should hand over as they are (`type: string, format: binary`).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Binary(#[allow(dead_code)] Vec<u8>);
+
 const COMMON_PROBLEMS: [(ProblemKind, &str); 6] = [
     (
         ProblemKind::InvalidInput,
@@ -128,4 +134,60 @@ pub fn problem_response(description: &str) -> Response {
             Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("Problem")))),
         )
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use termaudit_domain::{
+        AuditEventType, CloseReason, DropCause, EnvironmentClass, RecordType, SessionMode,
+        SessionStatus, TargetKind,
+    };
+
+    /// The enumerations of the document, as `termaudit-api-types` declares
+    /// them for the DTOs' string fields, hold exactly the domain's values.
+    #[test]
+    fn the_documents_enums_are_the_domains_values() {
+        let spec = serde_json::to_value(crate::openapi()).expect("the spec serialises");
+        let values = |name: &str| -> Vec<String> {
+            let schema = &spec["components"]["schemas"][name]["enum"];
+            let values = schema.as_array().unwrap_or_else(|| panic!("{name} is an enum"));
+            values.iter().map(|v| v.as_str().expect("a string").to_owned()).collect()
+        };
+        fn names<'a>(all: impl Iterator<Item = &'a str>) -> Vec<String> {
+            all.map(ToOwned::to_owned).collect()
+        }
+        let domain: [(&str, Vec<String>); 10] = [
+            ("SessionMode", names(SessionMode::ALL.iter().map(|v| v.as_str()))),
+            ("SessionStatus", names(SessionStatus::ALL.iter().map(|v| v.as_str()))),
+            ("EnvironmentClass", names(EnvironmentClass::ALL.iter().map(|v| v.as_str()))),
+            ("TargetKind", names(TargetKind::ALL.iter().map(|v| v.as_str()))),
+            ("CloseReason", names(CloseReason::ALL.iter().map(|v| v.as_str()))),
+            (
+                "GatewayCloseReason",
+                CloseReason::ALL
+                    .iter()
+                    .filter(|r| r.is_reported_by_gateway())
+                    .map(|r| r.as_str().to_owned())
+                    .collect(),
+            ),
+            ("DropCause", names(DropCause::ALL.iter().map(|v| v.as_str()))),
+            ("AuditEventType", names(AuditEventType::ALL.iter().map(|v| v.as_str()))),
+            ("RecordType", names(RecordType::ALL.iter().map(|v| v.as_str()))),
+            ("ActivityKind", names(crate::timeline::ACTIVITY_KINDS.into_iter())),
+        ];
+        for (name, expected) in domain {
+            let mut documented = values(name);
+            let mut expected = expected;
+            documented.sort();
+            expected.sort();
+            assert_eq!(documented, expected, "{name}");
+        }
+        let include: Vec<String> =
+            RecordType::ALL.iter().map(|r| r.include_name().to_owned()).collect();
+        let mut documented = values("ExportInclude");
+        documented.sort();
+        let mut include = include;
+        include.sort();
+        assert_eq!(documented, include, "ExportInclude");
+    }
 }

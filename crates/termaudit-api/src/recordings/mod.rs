@@ -63,11 +63,12 @@ async fn recorded_session(
 #[delete("/projects/{project}/sessions/{id}/recording")]
 pub async fn delete_recording(
     caller: Caller,
+    req: actix_web::HttpRequest,
     // Only `{project}`: any `{id}`, a UUID or not, gets the 405.
     path: web::Path<ProjectPath>,
 ) -> Result<HttpResponse, ApiError> {
     caller.member_of(&path.project)?;
-    Ok(no_delete())
+    Ok(no_delete(&req))
 }
 
 /// Nothing below a recording can be deleted either (405).
@@ -82,8 +83,9 @@ pub async fn delete_recording(
 #[delete("/projects/{project}/sessions/{id}/recording/{rest:.*}")]
 pub async fn delete_recording_part(
     caller: Caller,
+    req: actix_web::HttpRequest,
     path: web::Path<ProjectPath>,
 ) -> Result<HttpResponse, ApiError> {
     caller.member_of(&path.project)?;
-    Ok(no_delete())
+    Ok(no_delete(&req))
 }
