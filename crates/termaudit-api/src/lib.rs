@@ -129,9 +129,17 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(recordings::playback::get_events)
             .service(recordings::playback::search)
             .service(recordings::playback::download)
-            .service(sessions::delete_session)
-            .service(recordings::delete_recording)
-            .service(recordings::delete_recording_part),
+            // Not operations of the document: 405s that say why history
+            // cannot be deleted.
+            .route("/projects/{project}/sessions/{id}", web::delete().to(sessions::delete_session))
+            .route(
+                "/projects/{project}/sessions/{id}/recording",
+                web::delete().to(recordings::delete_recording),
+            )
+            .route(
+                "/projects/{project}/sessions/{id}/recording/{rest:.*}",
+                web::delete().to(recordings::delete_recording_part),
+            ),
     );
 }
 

@@ -66,6 +66,16 @@ pub async fn middleware(
             rebuilt.append_header((name.clone(), value.clone()));
         }
     }
+    // A 405 that actix-web wrote itself (the web app's static files) names
+    // what the path takes, as ours do.
+    if status == actix_web::http::StatusCode::METHOD_NOT_ALLOWED
+        && !response.headers().contains_key(header::ALLOW)
+    {
+        let allow = crate::methods::allow_header(response.request())
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| "GET, HEAD".to_owned());
+        rebuilt.insert_header((header::ALLOW, allow));
+    }
     let rebuilt = rebuilt.json(problem);
     Ok(response.into_response(rebuilt).map_into_right_body())
 }

@@ -1,7 +1,7 @@
 //! Sessions: opening, the history list, one session, the lifecycle the
 //! gateway reports (heartbeat, drop, close), revoke and reconnect.
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::Utc;
 use termaudit_api_types as dto;
 use termaudit_domain::{
@@ -17,8 +17,7 @@ use crate::{
     AppState, Caller,
     error::{ApiError, ProblemKind, no_delete},
     extract::{
-        ProjectPath, SessionPath, SessionPathExample, cursor_param, invalid_cursor, limit_param,
-        parse_field, person,
+        ProjectPath, SessionPath, cursor_param, invalid_cursor, limit_param, parse_field, person,
     },
 };
 
@@ -438,13 +437,9 @@ pub async fn redeem_reconnect(
     Ok(web::Json(session_dto(&state, &project, row).await?))
 }
 
-/// Sessions cannot be deleted: they age out by retention policy (405).
-#[utoipa::path(
-    tag = "recordings",
-    params(SessionPathExample),
-    responses((status = 405, description = "Always: history ages out by retention policy", body = termaudit_api_types::Problem, content_type = "application/problem+json"))
-)]
-#[delete("/projects/{project}/sessions/{id}")]
+/// `DELETE` of a session: 405, history ages out by retention policy. Not
+/// an operation of the OpenAPI document (it takes no DELETE); served so that
+/// the 405 says why, after the caller is known.
 pub async fn delete_session(
     caller: Caller,
     req: actix_web::HttpRequest,

@@ -225,8 +225,12 @@ pub async fn get_events(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// The text to find (1 to 200 characters), ignoring case.
-    #[param(example = "error")]
+    /// The text to find, ignoring case: 1 to 200 characters, not blank, no control characters.
+    #[param(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        example = "error"
+    )]
     q: String,
 }
 
