@@ -8,6 +8,7 @@ mod errors;
 mod export;
 mod faults;
 mod health;
+mod history_filters;
 mod history_search;
 mod openapi;
 mod pg_restart;
