@@ -8,6 +8,7 @@ pub mod asciicast;
 mod audit;
 mod error;
 mod export;
+mod history;
 mod permission;
 mod policy;
 mod project;
@@ -21,6 +22,9 @@ pub use error::{DomainError, FieldError, parse_bounded};
 pub use export::{
     CSV_COLUMNS, ExportEncoder, ExportFilter, ExportFormat, ExportInclude, ExportOutcome,
     ExportRecord, RecordType, export_audit_details, neutralise_formula, rfc3339, write_csv_row,
+};
+pub use history::{
+    HistoryFilter, HistoryParams, SessionListFilter, TEXT_MAX_CHARS, TEXT_MIN_CHARS,
 };
 pub use permission::{Permission, PermissionSet};
 pub use policy::{GRACE_SECONDS, RETENTION_DAYS, TerminalPolicy};

@@ -150,5 +150,9 @@ async fn the_export_holds_exactly_the_sessions_the_list_shows_for_every_shared_f
     }
     // The cases are not vacuous: most match some sessions, the unfiltered one all.
     assert_eq!(f.listed("").await.len(), 24);
-    assert!(matched_something * 10 >= queries.len() * 8, "{matched_something} of {}", queries.len());
+    assert!(
+        matched_something * 10 >= queries.len() * 8,
+        "{matched_something} of {}",
+        queries.len()
+    );
 }

@@ -14,7 +14,7 @@ mod lifecycle;
 mod timeline;
 
 pub use expiry::ExpiryReport;
-pub use history::SessionFilter;
+pub(crate) use history::history_conditions;
 pub use lifecycle::{
     CONTROL_CHANNEL, ControlEvent, NewSession, RECORDING_SETTLE, ReconnectGrant, SessionChange,
     SessionRow, TransitionError,
