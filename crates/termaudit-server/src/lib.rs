@@ -18,16 +18,44 @@ pub use settings::{
     DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings, Variable, variables, variables_markdown,
 };
 
-/// Connects to the database, creating it when missing, and applies migrations.
+/// Creates the database when missing and applies migrations, both as the
+/// tables' owner (`TERMAUDIT_MIGRATE_DATABASE_URL`), then connects as the
+/// server's role (`DATABASE_URL`).
 pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Store> {
-    let url = database_url(settings)?;
-    termaudit_storage::ensure_database(&url).await?;
-    termaudit_storage::migrate(&url).await?;
-    Ok(Store::new(&url, settings.db_pool_size)?)
+    let owner = migrate_database_url(settings)?;
+    termaudit_storage::ensure_database(&owner).await?;
+    termaudit_storage::migrate(&owner).await?;
+    Ok(Store::new(&database_url(settings)?, settings.db_pool_size)?)
 }
 
+/// What the server serves with.
 pub fn database_url(settings: &Settings) -> anyhow::Result<DatabaseUrl> {
     DatabaseUrl::parse(&settings.database_url).context("DATABASE_URL is invalid")
+}
+
+/// What migrations run with: `TERMAUDIT_MIGRATE_DATABASE_URL`, else `DATABASE_URL`.
+pub fn migrate_database_url(settings: &Settings) -> anyhow::Result<DatabaseUrl> {
+    match &settings.migrate_database_url {
+        Some(url) => DatabaseUrl::parse(url).context("TERMAUDIT_MIGRATE_DATABASE_URL is invalid"),
+        None => database_url(settings),
+    }
+}
+
+/// Warns when the server's role could rewrite the audit log: it owns the
+/// tables or is a superuser (one URL for both migrating and serving).
+async fn warn_if_owner(store: &Store) -> anyhow::Result<()> {
+    let role = store.serving_role().await?;
+    if role.superuser || role.owns_tables {
+        tracing::warn!(
+            role = %role.name,
+            superuser = role.superuser,
+            "termaudit serves as the tables' owner: the audit log is then append-only only \
+             against polite statements (an owner can disable its triggers or drop it); set \
+             DATABASE_URL to the role termaudit_app and TERMAUDIT_MIGRATE_DATABASE_URL to the \
+             owner (README, Database roles)"
+        );
+    }
+    Ok(())
 }
 
 pub fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
@@ -66,6 +94,7 @@ const EXPIRY_INTERVAL: Duration = Duration::from_secs(5);
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let store = prepare_database(&settings).await?;
+        warn_if_owner(&store).await?;
         if settings.demo {
             demo::load(&store).await.context("cannot load the demo data")?;
         }

@@ -40,7 +40,8 @@ async fn start(db: &TestDatabase) -> Server {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_termaudit"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", db.url())
+        .env("DATABASE_URL", db.app_url())
+        .env("TERMAUDIT_MIGRATE_DATABASE_URL", db.url())
         .env("TERMAUDIT_JWT_SECRET", TEST_SECRET)
         .env(
             "TERMAUDIT_DATA_DIR",

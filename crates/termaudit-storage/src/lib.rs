@@ -25,7 +25,7 @@ pub use control::run_control_listener;
 pub use cursor::{Cursor, InvalidCursor, Page};
 pub use error::StorageError;
 pub use export::ExportStream;
-pub use migrations::{MigrationStatus, migrate};
+pub use migrations::{MigrationStatus, ServingRole, migrate};
 pub use policy::{HoldRow, PolicyRow};
 pub use pool::{DatabaseUrl, Store, ensure_database};
 pub use projects::ProjectRow;

@@ -14,4 +14,5 @@ mod policy;
 mod projects;
 mod recordings;
 mod retention;
+mod roles;
 mod sessions;
