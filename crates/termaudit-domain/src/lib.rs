@@ -7,6 +7,7 @@
 pub mod asciicast;
 mod audit;
 mod error;
+mod event_time;
 mod export;
 mod permission;
 mod policy;
@@ -17,6 +18,7 @@ mod target;
 
 pub use audit::AuditEventType;
 pub use error::{DomainError, FieldError, parse_bounded};
+pub use event_time::{CLOCK_SKEW_ALLOWANCE, EventWindow, happened_after_end};
 pub use export::{
     CSV_COLUMNS, ExportEncoder, ExportFilter, ExportFormat, ExportInclude, ExportOutcome,
     ExportRecord, RecordType, export_audit_details, neutralise_formula, rfc3339, write_csv_row,
