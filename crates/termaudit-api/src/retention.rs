@@ -6,7 +6,7 @@ use termaudit_api_types as dto;
 use termaudit_domain::recording_expires_at;
 use termaudit_storage::RetentionRunRow;
 
-use crate::{AppState, Caller, error::ApiError};
+use crate::{AppState, Caller, error::ApiError, extract::ProjectPath};
 
 /// The window `expiring` looks ahead.
 const LOOKAHEAD_DAYS: i64 = 7;
@@ -25,17 +25,17 @@ fn next_run(state: &AppState, last: Option<&RetentionRunRow>) -> chrono::DateTim
 /// 7 days.
 #[utoipa::path(
     tag = "policy",
-    params(("project" = String, Path, description = "The project's slug")),
+    params(ProjectPath),
     responses((status = 200, body = dto::RetentionStatus))
 )]
 #[get("/projects/{project}/retention")]
 pub async fn retention_status(
     state: web::Data<AppState>,
     caller: Caller,
-    project: web::Path<String>,
+    path: web::Path<ProjectPath>,
 ) -> Result<web::Json<dto::RetentionStatus>, ApiError> {
-    caller.member_of(&project)?;
-    let project = state.project(&project).await?;
+    caller.member_of(&path.project)?;
+    let project = state.project(&path.project).await?;
     let last = state.store.last_retention_run(project.id).await?;
     let horizon = Utc::now() + Duration::days(LOOKAHEAD_DAYS);
     // One more than listed tells whether the list is cut.
