@@ -7,6 +7,7 @@ mod auth;
 mod errors;
 mod export;
 mod faults;
+mod finality;
 mod health;
 mod openapi;
 mod pg_restart;
