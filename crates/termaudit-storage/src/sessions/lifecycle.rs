@@ -540,7 +540,9 @@ impl Store {
     }
 
     /// A single-use token with which the gateway may reattach the session's
-    /// user to their dropped session while its grace window lasts.
+    /// user to their dropped session while its grace window lasts. It
+    /// supersedes the session's earlier tokens, and is audited
+    /// (`session.reconnect_granted`; the token itself is never stored).
     pub async fn issue_reconnect_token(
         &self,
         project_id: Uuid,
@@ -567,11 +569,20 @@ impl Store {
         rand::rng().fill_bytes(&mut bytes);
         let token =
             base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+        // Only the newest token redeems: a token handed out before (and
+        // perhaps intercepted) stops counting now.
+        tx.execute(include_str!("../sql/reconnect_tokens_supersede.sql"), &[&row.id, &now]).await?;
         tx.execute(
             include_str!("../sql/reconnect_token_insert.sql"),
             &[&token_digest(&token), &row.id, &row.user_subject, &expires_at],
         )
         .await?;
+        let audit = NewAuditEvent::new(project_id, AuditEventType::SessionReconnectGranted)
+            .actor(&row.user_subject, &row.user_name)
+            .session(row.id)
+            .at(now)
+            .details(json!({"expires_at": expires_at, "window_closes_at": window_closes_at}));
+        append_audit(&*tx, &audit).await?;
         tx.commit().await?;
         Ok((row, ReconnectGrant { token, expires_at, window_closes_at }))
     }
