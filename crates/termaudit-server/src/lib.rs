@@ -88,7 +88,7 @@ pub struct Application {
     gateway: Option<termaudit_gateway::Gateway>,
 }
 
-/// How often dropped sessions and quiet gateways are checked.
+/// How often dropped sessions, quiet gateways and abandoned exports are checked.
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(5);
 
 impl Application {
@@ -116,6 +116,7 @@ impl Application {
                 control,
             )),
             tokio::spawn(expire_sessions(store.clone(), settings.heartbeat_timeout)),
+            tokio::spawn(end_abandoned_exports(store.clone())),
         ];
         if settings.demo {
             background.push(tokio::spawn(demo::keep_alive(store.clone())));
@@ -192,6 +193,23 @@ impl Application {
             task.abort();
         }
         Ok(result?)
+    }
+}
+
+/// Ends as `interrupted` the exports whose process died (on any replica,
+/// or a `termaudit export` killed), at start-up and then every
+/// [`EXPIRY_INTERVAL`].
+async fn end_abandoned_exports(store: Store) {
+    let mut interval = tokio::time::interval(EXPIRY_INTERVAL);
+    loop {
+        interval.tick().await;
+        match store.end_abandoned_exports().await {
+            Ok(0) => {}
+            Ok(ended) => tracing::warn!(ended, "ended exports whose process died"),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot check for abandoned exports; retrying")
+            }
+        }
     }
 }
 
