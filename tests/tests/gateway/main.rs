@@ -518,7 +518,7 @@ async fn a_revoke_keeps_the_queued_last_statement_and_nothing_typed_after_the_en
     terminal.type_keys("echo first-statement;\r").await;
     terminal.output("\nfirst-statement").await;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while statements(&app, &session, &carol).await.len() < 1 {
+    while statements(&app, &session, &carol).await.is_empty() {
         assert!(Instant::now() < deadline, "the first statement was not reported");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
