@@ -382,26 +382,43 @@ impl Proxy {
     }
 }
 
+/// A standalone gateway for `targets`, serving on a port of its own and
+/// reaching the API through a [`Proxy`] the test can take down.
+struct Standalone {
+    proxy: Proxy,
+    gateway: termaudit_gateway::Gateway,
+    /// `ws://host:port`
+    address: String,
+    server_handle: actix_web::dev::ServerHandle,
+}
+
+impl Standalone {
+    async fn start(app: &TestApp, targets: &std::path::Path) -> Standalone {
+        let proxy = Proxy::start(&app.address).await;
+        let service = termaudit_gateway::ServiceToken::Fixed(app.token("gw", PROJECT, &[Ingest]));
+        let gateway = termaudit_gateway::Gateway::new(
+            termaudit_gateway::Targets::load(targets).expect("targets"),
+            termaudit_gateway::ApiClient::new(&proxy.address, service),
+            termaudit_gateway::UserAuth::Remote,
+        );
+        gateway.start();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let address = format!("ws://{}", listener.local_addr().expect("an address"));
+        let server = termaudit_gateway::server(gateway.clone(), listener).expect("a server");
+        let server_handle = server.handle();
+        tokio::spawn(server);
+        Standalone { proxy, gateway, address, server_handle }
+    }
+}
+
 #[tokio::test]
 async fn an_api_outage_loses_and_repeats_no_output_and_a_gateway_stop_closes_gateway_lost() {
     let (app, dir) = spawn().await;
     let alice =
         app.token("alice", PROJECT, &[ViewHistory, ViewRecording, DownloadRecording, Connect]);
     // A standalone gateway, reaching the API through the proxy.
-    let proxy = Proxy::start(&app.address).await;
-    let targets = termaudit_gateway::Targets::load(&dir.join("targets.toml")).expect("targets");
-    let service = termaudit_gateway::ServiceToken::Fixed(app.token("gw", PROJECT, &[Ingest]));
-    let gateway = termaudit_gateway::Gateway::new(
-        targets,
-        termaudit_gateway::ApiClient::new(&proxy.address, service),
-        termaudit_gateway::UserAuth::Remote,
-    );
-    gateway.start();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-    let gateway_address = format!("ws://{}", listener.local_addr().expect("an address"));
-    let server = termaudit_gateway::server(gateway.clone(), listener).expect("a server");
-    let server_handle = server.handle();
-    tokio::spawn(server);
+    let Standalone { proxy, gateway, address: gateway_address, server_handle } =
+        Standalone::start(&app, &dir.join("targets.toml")).await;
     let open = |query: &str| {
         let url = format!(
             "{gateway_address}/gateway/v1/projects/{PROJECT}/terminals?{query}&token={alice}"
@@ -496,19 +513,8 @@ async fn a_revoke_keeps_the_queued_last_statement_and_nothing_typed_after_the_en
     .expect("the targets file");
     let alice = app.token("alice", PROJECT, &[ViewHistory, Connect]);
     let carol = app.token("carol", PROJECT, &[ManagePolicy, ViewHistory]);
-    let proxy = Proxy::start(&app.address).await;
-    let service = termaudit_gateway::ServiceToken::Fixed(app.token("gw", PROJECT, &[Ingest]));
-    let gateway = termaudit_gateway::Gateway::new(
-        termaudit_gateway::Targets::load(&targets).expect("targets"),
-        termaudit_gateway::ApiClient::new(&proxy.address, service),
-        termaudit_gateway::UserAuth::Remote,
-    );
-    gateway.start();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-    let address = format!("ws://{}", listener.local_addr().expect("an address"));
-    let server = termaudit_gateway::server(gateway.clone(), listener).expect("a server");
-    let server_handle = server.handle();
-    tokio::spawn(server);
+    let Standalone { proxy, gateway, address, server_handle } =
+        Standalone::start(&app, &targets).await;
     let url =
         format!("{address}/gateway/v1/projects/{PROJECT}/terminals?target=orders-db&token={alice}");
     let mut terminal = Terminal::connect(&url).await;
