@@ -499,6 +499,28 @@ impl FromStr for ExportInclude {
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_exports_end_repeats_its_start_and_says_how_it_ended() {
+        let filter = ExportFilter { user_subject: Some("alice".into()), ..Default::default() };
+        let started = export_started_details("api", ExportFormat::Csv, &filter);
+        assert_eq!(started["via"], "api");
+        assert_eq!(started["filters"]["user"], "alice");
+        assert!(started.get("rows").is_none() && started.get("outcome").is_none());
+        let ended = export_ended_details(&started, 7, Some(42), ExportOutcome::Completed);
+        assert_eq!((ended["started_id"].as_i64(), ended["rows"].as_u64()), (Some(7), Some(42)));
+        assert_eq!(
+            (ended["completed"].as_bool(), ended["outcome"].as_str()),
+            (Some(true), Some("completed"))
+        );
+        assert_eq!(ended["filters"], started["filters"]);
+        let cut = export_ended_details(&started, 7, None, ExportOutcome::Interrupted);
+        assert!(cut["rows"].is_null());
+        assert_eq!(
+            (cut["completed"].as_bool(), cut["outcome"].as_str()),
+            (Some(false), Some("interrupted"))
+        );
+    }
+
     fn record() -> ExportRecord {
         ExportRecord {
             record_type: RecordType::TerminalEvent,
