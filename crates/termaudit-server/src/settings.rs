@@ -28,6 +28,10 @@ pub struct Settings {
     pub jwt_issuer: String,
     /// `TERMAUDIT_JWT_AUDIENCE`
     pub jwt_audience: String,
+    /// `TERMAUDIT_IDENTITY_PROVIDER_ORIGIN`: the origin of the identity
+    /// provider the web app signs in through (`https://login.example.com`),
+    /// which the content security policy then lets the app reach.
+    pub identity_provider_origin: Option<String>,
     /// `TERMAUDIT_DATA_DIR`: where local state (the development secret) is kept.
     pub data_dir: PathBuf,
     /// `TERMAUDIT_WEB_DIR`: the built web app to serve at `/`.
@@ -56,6 +60,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("TERMAUDIT_JWT_PUBLIC_KEY_FILE", "(none)"),
     ("TERMAUDIT_JWT_ISSUER", "termaudit"),
     ("TERMAUDIT_JWT_AUDIENCE", "termaudit"),
+    ("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN", "(none)"),
     ("TERMAUDIT_DATA_DIR", "$XDG_DATA_HOME/termaudit or ~/.local/share/termaudit"),
     ("TERMAUDIT_WEB_DIR", "frontend/dist when it exists"),
     ("TERMAUDIT_DB_POOL_SIZE", "16"),
@@ -132,6 +137,7 @@ impl Default for Settings {
             jwt_public_key_file: None,
             jwt_issuer: "termaudit".into(),
             jwt_audience: "termaudit".into(),
+            identity_provider_origin: None,
             data_dir: default_data_dir(),
             web_dir: None,
             db_pool_size: 16,
@@ -169,6 +175,9 @@ impl Settings {
             jwt_audience: source
                 .get("TERMAUDIT_JWT_AUDIENCE")
                 .unwrap_or_else(|| "termaudit".into()),
+            identity_provider_origin: source
+                .get("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN")
+                .filter(|o| !o.is_empty()),
             data_dir: source
                 .get("TERMAUDIT_DATA_DIR")
                 .map(PathBuf::from)
