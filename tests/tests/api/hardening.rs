@@ -1,13 +1,14 @@
 //! Web hardening, as a client sees it: the security headers on every kind of
 //! response, the web app's files compressed by negotiation and cached by
-//! name, and the gateway's paths without a gateway.
+//! name, the gateway's paths without a gateway, and the permissions of
+//! reconnecting, the retention status and the policy.
 
 use std::path::PathBuf;
 
 use reqwest::{Method, Response, header::HeaderMap};
 use serde_json::{Value, json};
 use termaudit_domain::{EnvironmentClass, Permission, Permission::*};
-use termaudit_tests::{TestApp, problem, seed};
+use termaudit_tests::{TestApp, json, problem, seed};
 
 const POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
@@ -228,4 +229,46 @@ async fn gateway_and_api_paths_are_problems_not_the_web_app() {
     let bare = TestApp::spawn().await;
     problem(send(&bare, Method::GET, "/gateway/v1/x", &[]).await, 404, "not-found").await;
     problem(send(&bare, Method::GET, "/", &[]).await, 404, "not-found").await;
+}
+
+/// Who may reconnect to their own dropped session, read the retention
+/// status and read the policy, permission by permission (the README's table).
+#[tokio::test]
+async fn reconnect_retention_and_policy_reads_follow_the_permission_table() {
+    let app = TestApp::spawn().await;
+    app.create_project("demo").await;
+    let gateway = app.token("gateway", "demo", &[Ingest]);
+    // Alice's session, dropped.
+    let session = seed::seed_session(&app, "demo", EnvironmentClass::NonProduction, false).await;
+    let base = format!("/api/v1/projects/demo/sessions/{session}");
+    json::<Value>(app.post(&format!("{base}/drop"), &gateway, &json!({})).await, 200).await;
+
+    let rows: [(&str, String, &[Permission]); 3] = [
+        ("POST", format!("{base}/reconnect"), &[Connect]),
+        ("GET", "/api/v1/projects/demo/retention".into(), &[ViewHistory, ManagePolicy]),
+        ("GET", "/api/v1/projects/demo/policy".into(), &Permission::ALL),
+    ];
+    for (method, path, allowed) in &rows {
+        for permission in Permission::ALL {
+            let token = app.token("alice", "demo", &[permission]);
+            let response = match *method {
+                "POST" => app.post(path, &token, &json!({})).await,
+                _ => app.get(path, &token).await,
+            };
+            let what = format!("{method} {path} with {permission}");
+            if allowed.contains(&permission) {
+                assert_eq!(response.status().as_u16(), 200, "{what}");
+            } else {
+                let body = problem(response, 403, "forbidden").await;
+                let detail = body["detail"].as_str().unwrap();
+                for needed in *allowed {
+                    assert!(detail.contains(needed.as_str()), "{what}: {detail}");
+                }
+            }
+        }
+    }
+    // terminal.connect is not enough for someone else's session.
+    let bob = app.token("bob", "demo", &Permission::ALL);
+    let body = problem(app.post(&rows[0].1, &bob, &json!({})).await, 403, "forbidden").await;
+    assert!(body["detail"].as_str().unwrap().contains("own user"), "{body}");
 }
