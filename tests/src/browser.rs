@@ -219,26 +219,32 @@ impl Browser {
         self.call(reqwest::Method::POST, "/chromium/network_conditions", Some(conditions)).await;
     }
 
-    /// The content security policy violations the console has shown so far.
-    pub async fn csp_violations(&self) -> Vec<String> {
+    /// The content security policy violations the console has shown since
+    /// the last call; they no longer fail the test (for a test that causes one
+    /// on purpose).
+    pub async fn take_csp_violations(&self) -> Vec<String> {
         let entries =
             self.call(reqwest::Method::POST, "/se/log", Some(json!({ "type": "browser" }))).await;
-        self.record_csp_violations(&entries)
+        self.record_csp_violations(&entries);
+        std::mem::take(&mut *self.seen_csp_violations())
     }
 
     /// Fails the test when a page violated the content security policy.
     pub async fn assert_no_csp_violations(&self) {
-        let violations = self.csp_violations().await;
+        let violations = self.take_csp_violations().await;
         assert!(
             violations.is_empty(),
             "the content security policy was violated:\n{violations:#?}"
         );
     }
 
+    fn seen_csp_violations(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.csp_violations.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Keeps the violations among console `entries` (WebDriver's log format).
-    fn record_csp_violations(&self, entries: &Value) -> Vec<String> {
-        let mut seen = self.csp_violations.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        seen.extend(
+    fn record_csp_violations(&self, entries: &Value) {
+        self.seen_csp_violations().extend(
             entries
                 .as_array()
                 .into_iter()
@@ -247,7 +253,13 @@ impl Browser {
                 .filter(|message| message.contains("Content Security Policy"))
                 .map(ToOwned::to_owned),
         );
-        seen.clone()
+    }
+
+    /// Makes the document in `frame` (an `<iframe>`), or the page's own with
+    /// `None`, the one later calls act in.
+    pub async fn switch_to_frame(&self, frame: Option<&Element>) {
+        let id = frame.map_or(Value::Null, |frame| self.reference(frame));
+        self.call(reqwest::Method::POST, "/frame", Some(json!({ "id": id }))).await;
     }
 
     /// Opens `url`.
@@ -497,10 +509,10 @@ impl Drop for Browser {
             &format!("{session}/se/log"),
             r#"{"type":"browser"}"#,
         );
-        let violations = match log.and_then(|body| serde_json::from_str::<Value>(&body).ok()) {
-            Some(body) => self.record_csp_violations(&body["value"]),
-            None => self.csp_violations.lock().map(|seen| seen.clone()).unwrap_or_default(),
-        };
+        if let Some(body) = log.and_then(|body| serde_json::from_str::<Value>(&body).ok()) {
+            self.record_csp_violations(&body["value"]);
+        }
+        let violations = std::mem::take(&mut *self.seen_csp_violations());
         blocking_request(self.port, "DELETE", &session, "");
         let _ = self.driver.kill();
         let _ = self.driver.wait();

@@ -6,6 +6,7 @@
 //! `session.png`, `player.png`, `policy.png` and (in `workflows.rs`)
 //! `terminal.png`.
 
+mod hardening;
 mod workflows;
 
 use chrono::{Duration, Utc};
