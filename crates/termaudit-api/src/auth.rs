@@ -13,6 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use termaudit_domain::{Permission, PermissionSet};
+use termaudit_storage::Actor;
 
 use crate::{AppState, error::ApiError};
 
@@ -214,6 +215,11 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller as the actor of a change (a revoke, a policy, a hold).
+    pub fn actor(&self) -> Actor {
+        Actor { subject: self.subject.clone(), name: self.name.clone() }
+    }
+
     /// The projects the token names, with the permissions it grants there.
     pub fn grants(&self) -> impl Iterator<Item = (&str, &PermissionSet)> {
         self.grants.iter().filter(|(_, p)| !p.is_empty()).map(|(slug, p)| (slug.as_str(), p))

@@ -9,7 +9,7 @@ use futures_util::StreamExt as _;
 use termaudit_domain::Permission;
 use tokio_stream::wrappers::{BroadcastStream, IntervalStream, errors::BroadcastStreamRecvError};
 
-use crate::{AppState, Caller, error::ApiError};
+use crate::{AppState, Caller, error::ApiError, extract::ProjectPath};
 
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
@@ -20,16 +20,16 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 /// gets a `lagged` event and should re-check its sessions' status.
 #[utoipa::path(
     tag = "control",
-    params(("project" = String, Path, description = "The project's slug")),
+    params(ProjectPath),
     responses((status = 200, description = "Server-sent events", content_type = "text/event-stream", body = String))
 )]
 #[get("/projects/{project}/control-events")]
 pub async fn control_events(
     state: web::Data<AppState>,
     caller: Caller,
-    project: web::Path<String>,
+    path: web::Path<ProjectPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = state.authorize(&caller, &project, Permission::Ingest).await?;
+    let project = state.authorize(&caller, &path.project, Permission::Ingest).await?;
     let project_id = project.id;
     let events =
         BroadcastStream::new(state.control.subscribe()).filter_map(move |message| async move {

@@ -216,6 +216,18 @@ impl ResponseError for ApiError {
     }
 }
 
+const NO_DELETE: &str = "recordings and session history cannot be deleted through the API: they \
+    age out by the project's retention policy (set with terminal.manage_policy), and legal holds \
+    keep them longer";
+
+/// The 405 of a `DELETE` on a session or its recording, which only `GET`
+/// reads: history ages out by retention policy.
+pub fn no_delete() -> HttpResponse {
+    let mut response = ApiError::new(ProblemKind::MethodNotAllowed, NO_DELETE).error_response();
+    response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET"));
+    response
+}
+
 impl From<DomainError> for ApiError {
     fn from(err: DomainError) -> Self {
         let errors = err.field_errors().to_vec();

@@ -21,7 +21,11 @@ use termaudit_domain::{
 use termaudit_storage::{NewAuditEvent, StorageError, Store};
 use uuid::Uuid;
 
-use crate::{AppState, Caller, error::ApiError, sessions::parse_field};
+use crate::{
+    AppState, Caller,
+    error::ApiError,
+    extract::{ProjectPath, parse_field},
+};
 
 /// Records taken from the cursor per chunk written, at most.
 const RECORDS_PER_CHUNK: usize = 512;
@@ -33,7 +37,7 @@ const RECORDS_PER_CHUNK: usize = 512;
 /// as it is read. The export is itself audited as `history.exported`.
 #[utoipa::path(
     tag = "export",
-    params(("project" = String, Path, description = "The project's slug"), dto::ExportQuery),
+    params(ProjectPath, dto::ExportQuery),
     responses(
         (status = 200,
             description = "The export, as an attachment. A filter that matches nothing gives a valid empty document: the CSV header, `[]`, or an empty NDJSON body. A response that ends without its last chunk is incomplete (the server failed midway).",
@@ -51,10 +55,10 @@ const RECORDS_PER_CHUNK: usize = 512;
 pub async fn export(
     state: web::Data<AppState>,
     caller: Caller,
-    project: web::Path<String>,
+    path: web::Path<ProjectPath>,
     query: web::Query<dto::ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = state.authorize(&caller, &project, Permission::ViewHistory).await?;
+    let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
     let q = query.into_inner();
     let format = parse_field::<ExportFormat>(q.format.as_deref())?.unwrap_or(ExportFormat::Csv);
     let filter = ExportFilter {

@@ -5,11 +5,13 @@
 //! `termaudit-api-types`. Every error is RFC 9457 problem+json; the OpenAPI
 //! document is generated from the handlers and served at `/api/openapi.json`.
 
+mod audit;
 pub mod auth;
 mod control;
 pub mod demo;
 pub mod error;
 mod export;
+mod extract;
 mod health;
 mod openapi;
 mod policy;
@@ -20,6 +22,8 @@ pub mod request_id;
 mod retention;
 mod security_headers;
 mod sessions;
+mod targets;
+mod timeline;
 mod web_app;
 
 use std::{path::PathBuf, sync::Arc};
@@ -32,10 +36,11 @@ use actix_web::{
     web,
 };
 use termaudit_domain::Permission;
-use termaudit_storage::{ProjectRow, Store};
+use termaudit_storage::{ProjectRow, SessionRow, Store};
 use utoipa::OpenApi as _;
 use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
 use utoipa_swagger_ui::SwaggerUi;
+use uuid::Uuid;
 
 pub use auth::{AuthConfig, Authenticator, Caller, TokenIssuer};
 pub use error::{ApiError, ProblemKind};
@@ -77,6 +82,14 @@ impl AppState {
             .await?
             .ok_or_else(|| ApiError::not_found(format!("there is no project {slug:?}")))
     }
+
+    /// The session `id` of `project` (with a passed grace window closed
+    /// first); callers authorize the project first.
+    pub async fn session(&self, project: &ProjectRow, id: Uuid) -> Result<SessionRow, ApiError> {
+        self.store.session(project.id, id, chrono::Utc::now()).await?.ok_or_else(|| {
+            ApiError::not_found(format!("there is no session {id} in project {}", project.slug))
+        })
+    }
 }
 
 fn routes(cfg: &mut ServiceConfig) {
@@ -86,8 +99,8 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(projects::me)
             .service(demo::users)
             .service(demo::token)
-            .service(sessions::create_target)
-            .service(sessions::list_targets)
+            .service(targets::create_target)
+            .service(targets::list_targets)
             .service(sessions::open_session)
             .service(sessions::list_sessions)
             .service(sessions::get_session)
@@ -97,11 +110,11 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(sessions::revoke_session)
             .service(sessions::reconnect)
             .service(sessions::redeem_reconnect)
-            .service(sessions::append_activity)
-            .service(sessions::list_activity)
-            .service(sessions::append_database_events)
-            .service(sessions::list_database_events)
-            .service(sessions::list_audit_events)
+            .service(timeline::append_activity)
+            .service(timeline::list_activity)
+            .service(timeline::append_database_events)
+            .service(timeline::list_database_events)
+            .service(audit::list_audit_events)
             .service(export::export)
             .service(control::control_events)
             .service(policy::get_policy)
@@ -110,13 +123,13 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(policy::place_hold)
             .service(policy::release_hold)
             .service(retention::retention_status)
-            .service(recordings::put_chunk)
-            .service(recordings::finalize)
-            .service(recordings::get_recording)
-            .service(recordings::get_events)
-            .service(recordings::search)
-            .service(recordings::download)
-            .service(recordings::delete_session)
+            .service(recordings::ingest::put_chunk)
+            .service(recordings::ingest::finalize)
+            .service(recordings::playback::get_recording)
+            .service(recordings::playback::get_events)
+            .service(recordings::playback::search)
+            .service(recordings::playback::download)
+            .service(sessions::delete_session)
             .service(recordings::delete_recording)
             .service(recordings::delete_recording_part),
     );

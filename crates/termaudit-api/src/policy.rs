@@ -4,12 +4,12 @@ use actix_web::{HttpResponse, delete, get, post, put, web};
 use chrono::Utc;
 use termaudit_api_types as dto;
 use termaudit_domain::{Permission, Reason, TerminalPolicy};
-use termaudit_storage::{Actor, HoldRow, PolicyRow};
+use termaudit_storage::{HoldRow, PolicyRow};
 
 use crate::{
     AppState, Caller,
     error::{ApiError, ProblemKind},
-    sessions::{SessionPath, load_session},
+    extract::{ProjectPath, SessionPath},
 };
 
 fn policy_view(row: PolicyRow) -> dto::PolicyView {
@@ -36,24 +36,20 @@ fn hold_dto(row: HoldRow) -> dto::Hold {
     }
 }
 
-fn actor(caller: &Caller) -> Actor {
-    Actor { subject: caller.subject.clone(), name: caller.name.clone() }
-}
-
 /// The project's terminal policy (any member of the project may read it).
 #[utoipa::path(
     tag = "policy",
-    params(("project" = String, Path, description = "The project's slug")),
+    params(ProjectPath),
     responses((status = 200, body = dto::PolicyView))
 )]
 #[get("/projects/{project}/policy")]
 pub async fn get_policy(
     state: web::Data<AppState>,
     caller: Caller,
-    project: web::Path<String>,
+    path: web::Path<ProjectPath>,
 ) -> Result<web::Json<dto::PolicyView>, ApiError> {
-    caller.member_of(&project)?;
-    let project = state.project(&project).await?;
+    caller.member_of(&path.project)?;
+    let project = state.project(&path.project).await?;
     Ok(web::Json(policy_view(state.store.policy(project.id).await?)))
 }
 
@@ -63,7 +59,7 @@ pub async fn get_policy(
 /// one keeps what is still stored but cannot restore purged recordings.
 #[utoipa::path(
     tag = "policy",
-    params(("project" = String, Path, description = "The project's slug")),
+    params(ProjectPath),
     request_body = dto::Policy,
     responses(
         (status = 200, body = dto::PolicyView),
@@ -74,10 +70,10 @@ pub async fn get_policy(
 pub async fn put_policy(
     state: web::Data<AppState>,
     caller: Caller,
-    project: web::Path<String>,
+    path: web::Path<ProjectPath>,
     body: web::Json<dto::Policy>,
 ) -> Result<web::Json<dto::PolicyView>, ApiError> {
-    let project = state.authorize(&caller, &project, Permission::ManagePolicy).await?;
+    let project = state.authorize(&caller, &path.project, Permission::ManagePolicy).await?;
     let policy = TerminalPolicy {
         retention_days_production: body.retention_days_production,
         retention_days_non_production: body.retention_days_non_production,
@@ -86,14 +82,14 @@ pub async fn put_policy(
         reconnect_grace_seconds: body.reconnect_grace_seconds,
     }
     .validate()?;
-    let row = state.store.update_policy(project.id, &policy, &actor(&caller), Utc::now()).await?;
+    let row = state.store.update_policy(project.id, &policy, &caller.actor(), Utc::now()).await?;
     Ok(web::Json(policy_view(row)))
 }
 
 /// The session's legal hold, if it has one.
 #[utoipa::path(
     tag = "policy",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = uuid::Uuid, Path, description = "The session's id")),
+    params(SessionPath),
     responses((status = 200, body = dto::Hold))
 )]
 #[get("/projects/{project}/sessions/{id}/hold")]
@@ -103,7 +99,7 @@ pub async fn get_hold(
     path: web::Path<SessionPath>,
 ) -> Result<web::Json<dto::Hold>, ApiError> {
     let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
-    let session = load_session(&state, &project, path.id).await?;
+    let session = state.session(&project, path.id).await?;
     let hold =
         state.store.hold(project.id, session.id).await?.ok_or_else(|| {
             ApiError::not_found(format!("session {} has no legal hold", session.id))
@@ -114,7 +110,7 @@ pub async fn get_hold(
 /// Places a legal hold: the session's recording is not purged while it lasts.
 #[utoipa::path(
     tag = "policy",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = uuid::Uuid, Path, description = "The session's id")),
+    params(SessionPath),
     request_body = dto::HoldReason,
     responses(
         (status = 201, body = dto::Hold),
@@ -131,10 +127,10 @@ pub async fn place_hold(
 ) -> Result<HttpResponse, ApiError> {
     let project = state.authorize(&caller, &path.project, Permission::ManagePolicy).await?;
     let reason = Reason::parse(&body.reason)?;
-    let session = load_session(&state, &project, path.id).await?;
+    let session = state.session(&project, path.id).await?;
     match state
         .store
-        .place_hold(project.id, session.id, reason.as_str(), &actor(&caller), Utc::now())
+        .place_hold(project.id, session.id, reason.as_str(), &caller.actor(), Utc::now())
         .await?
     {
         Ok(hold) => Ok(HttpResponse::Created().json(hold_dto(hold))),
@@ -149,7 +145,7 @@ pub async fn place_hold(
 /// Releases a legal hold; the recording then ages out by the policy again.
 #[utoipa::path(
     tag = "policy",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = uuid::Uuid, Path, description = "The session's id")),
+    params(SessionPath),
     request_body = dto::HoldReason,
     responses(
         (status = 200, description = "The released hold", body = dto::Hold),
@@ -165,10 +161,10 @@ pub async fn release_hold(
 ) -> Result<web::Json<dto::Hold>, ApiError> {
     let project = state.authorize(&caller, &path.project, Permission::ManagePolicy).await?;
     let reason = Reason::parse(&body.reason)?;
-    let session = load_session(&state, &project, path.id).await?;
+    let session = state.session(&project, path.id).await?;
     let released = state
         .store
-        .release_hold(project.id, session.id, Some(reason.as_str()), &actor(&caller), Utc::now())
+        .release_hold(project.id, session.id, Some(reason.as_str()), &caller.actor(), Utc::now())
         .await?
         .ok_or_else(|| {
             ApiError::new(

@@ -6,7 +6,7 @@ use termaudit_api_types as dto;
 use termaudit_domain::{Permission, recording_expires_at};
 use termaudit_storage::RetentionRunRow;
 
-use crate::{AppState, Caller, error::ApiError};
+use crate::{AppState, Caller, error::ApiError, extract::ProjectPath};
 
 /// The window `expiring` looks ahead.
 const LOOKAHEAD_DAYS: i64 = 7;
@@ -26,17 +26,17 @@ fn next_run(state: &AppState, last: Option<&RetentionRunRow>) -> chrono::DateTim
 /// list names sessions and targets.
 #[utoipa::path(
     tag = "policy",
-    params(("project" = String, Path, description = "The project's slug")),
+    params(ProjectPath),
     responses((status = 200, body = dto::RetentionStatus))
 )]
 #[get("/projects/{project}/retention")]
 pub async fn retention_status(
     state: web::Data<AppState>,
     caller: Caller,
-    project: web::Path<String>,
+    path: web::Path<ProjectPath>,
 ) -> Result<web::Json<dto::RetentionStatus>, ApiError> {
-    caller.require_any(&project, &[Permission::ViewHistory, Permission::ManagePolicy])?;
-    let project = state.project(&project).await?;
+    caller.require_any(&path.project, &[Permission::ViewHistory, Permission::ManagePolicy])?;
+    let project = state.project(&path.project).await?;
     let last = state.store.last_retention_run(project.id).await?;
     let horizon = Utc::now() + Duration::days(LOOKAHEAD_DAYS);
     // One more than listed tells whether the list is cut.

@@ -1,61 +1,28 @@
-//! Targets, sessions and their lifecycle, activity, database events and the
-//! audit log.
+//! Sessions: opening, the history list, one session, the lifecycle the
+//! gateway reports (heartbeat, drop, close), revoke and reconnect.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::Utc;
-use serde::Deserialize;
 use termaudit_api_types as dto;
 use termaudit_domain::{
-    AuditEventType, CloseReason, DropCause, EnvironmentClass, EnvironmentName, Permission, Reason,
-    SessionMode, SessionState, TargetKind, TargetName, grace_deadline,
+    CloseReason, DropCause, Permission, Reason, SessionMode, SessionState, grace_deadline,
 };
 use termaudit_storage::{
-    self as storage, Actor, AppendError, Cursor, ProjectRow, SessionChange, SessionFilter,
-    SessionRow, TransitionError,
+    self as storage, Cursor, ProjectRow, SessionChange, SessionFilter, SessionRow, TransitionError,
 };
 use uuid::Uuid;
 
 use crate::{
     AppState, Caller,
-    error::{ApiError, ProblemKind},
+    error::{ApiError, ProblemKind, no_delete},
+    extract::{
+        ProjectPath, SessionPath, SessionPathExample, cursor_param, invalid_cursor, limit_param,
+        parse_field, person,
+    },
 };
 
-/// `{project}` and `{id}` of a session path.
-#[derive(Deserialize)]
-pub struct SessionPath {
-    pub project: String,
-    pub id: Uuid,
-}
-
-const MAX_BATCH: usize = 500;
-const MAX_TEXT: usize = 64 * 1024;
-
-pub(crate) fn cursor_param(cursor: Option<&str>) -> Result<Option<Cursor>, ApiError> {
-    cursor
-        .map(|c| {
-            Cursor::decode(c).map_err(|_| ApiError::invalid("cursor: not a cursor this API issued"))
-        })
-        .transpose()
-}
-
-pub(crate) fn limit_param(limit: Option<u32>, default: u32, max: u32) -> Result<usize, ApiError> {
-    match limit.unwrap_or(default) {
-        n if (1..=max).contains(&n) => Ok(n as usize),
-        n => Err(ApiError::invalid(format!("limit: must be 1 to {max}, not {n}"))),
-    }
-}
-
-pub(crate) fn parse_field<T: std::str::FromStr<Err = termaudit_domain::DomainError>>(
-    value: Option<&str>,
-) -> Result<Option<T>, ApiError> {
-    value.map(|v| v.parse::<T>().map_err(ApiError::from)).transpose()
-}
-
-fn person(subject: &Option<String>, name: &Option<String>) -> Option<dto::Person> {
-    Some(dto::Person { subject: subject.clone()?, name: name.clone().unwrap_or_default() })
-}
-
-pub(crate) async fn session_dto(
+/// A session's DTO, with its reconnect deadline while it is dropped.
+async fn session_dto(
     state: &AppState,
     project: &ProjectRow,
     row: SessionRow,
@@ -110,28 +77,6 @@ fn session_dto_with_grace(
     }
 }
 
-fn target_dto(row: storage::TargetRow) -> dto::Target {
-    dto::Target {
-        id: row.id,
-        name: row.name,
-        kind: row.kind.to_string(),
-        environment: row.environment,
-        environment_class: row.environment_class.to_string(),
-        created_at: row.created_at,
-    }
-}
-
-/// Loads a session of the project (with a passed grace window closed first).
-pub(crate) async fn load_session(
-    state: &AppState,
-    project: &ProjectRow,
-    id: Uuid,
-) -> Result<SessionRow, ApiError> {
-    state.store.session(project.id, id, Utc::now()).await?.ok_or_else(|| {
-        ApiError::not_found(format!("there is no session {id} in project {}", project.slug))
-    })
-}
-
 fn transition_error(err: TransitionError, id: Uuid) -> ApiError {
     match err {
         TransitionError::NotFound => ApiError::not_found(format!("there is no session {id}")),
@@ -162,69 +107,12 @@ fn transition_error(err: TransitionError, id: Uuid) -> ApiError {
     }
 }
 
-// ---------------------------------------------------------------- targets
-
-/// Registers a target (the gateway's service token or a policy manager).
-#[utoipa::path(
-    tag = "targets",
-    params(("project" = String, Path, description = "The project's slug")),
-    request_body = dto::NewTarget,
-    responses(
-        (status = 201, body = dto::Target),
-        (status = 400, description = "Invalid fields", body = dto::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A target with this name exists", body = dto::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project}/targets")]
-pub async fn create_target(
-    state: web::Data<AppState>,
-    caller: Caller,
-    project: web::Path<String>,
-    body: web::Json<dto::NewTarget>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require_any(&project, &[Permission::Ingest, Permission::ManagePolicy])?;
-    let project = state.project(&project).await?;
-    let new = storage::NewTarget {
-        name: TargetName::parse(&body.name)?,
-        kind: body.kind.parse::<TargetKind>()?,
-        environment: EnvironmentName::parse(&body.environment)?,
-        environment_class: body.environment_class.parse::<EnvironmentClass>()?,
-    };
-    let row = state.store.create_target(project.id, &new).await.map_err(|err| match err {
-        storage::StorageError::AlreadyExists { .. } => {
-            ApiError::conflict(format!("a target named {:?} exists already", new.name.as_str()))
-        }
-        other => other.into(),
-    })?;
-    Ok(HttpResponse::Created().json(target_dto(row)))
-}
-
-/// The project's targets, by name.
-#[utoipa::path(
-    tag = "targets",
-    params(("project" = String, Path, description = "The project's slug")),
-    responses((status = 200, body = dto::TargetList))
-)]
-#[get("/projects/{project}/targets")]
-pub async fn list_targets(
-    state: web::Data<AppState>,
-    caller: Caller,
-    project: web::Path<String>,
-) -> Result<web::Json<dto::TargetList>, ApiError> {
-    caller.member_of(&project)?;
-    let project = state.project(&project).await?;
-    let rows = state.store.targets(project.id).await?;
-    Ok(web::Json(dto::TargetList { items: rows.into_iter().map(target_dto).collect() }))
-}
-
-// ---------------------------------------------------------------- sessions
-
 /// Opens a session on a target for a user. The answer says whether it is
 /// recorded: production sessions always are (and need a reason); others when
 /// the project's policy says so.
 #[utoipa::path(
     tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug")),
+    params(ProjectPath),
     request_body = dto::OpenSession,
     responses(
         (status = 201, body = dto::Session),
@@ -235,10 +123,10 @@ pub async fn list_targets(
 pub async fn open_session(
     state: web::Data<AppState>,
     caller: Caller,
-    project: web::Path<String>,
+    path: web::Path<ProjectPath>,
     body: web::Json<dto::OpenSession>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = state.authorize(&caller, &project, Permission::Ingest).await?;
+    let project = state.authorize(&caller, &path.project, Permission::Ingest).await?;
     let body = body.into_inner();
     let mode: SessionMode = body.mode.parse()?;
     let user_subject = termaudit_domain::parse_bounded("user.subject", &body.user.subject, 200)?;
@@ -302,7 +190,7 @@ pub fn history_query(q: dto::SessionQuery) -> Result<HistoryQuery, ApiError> {
 /// never shift later pages.
 #[utoipa::path(
     tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug"), dto::SessionQuery),
+    params(ProjectPath, dto::SessionQuery),
     responses(
         (status = 200, body = dto::SessionPage),
         (status = 400, description = "An invalid filter or cursor", body = dto::Problem, content_type = "application/problem+json"),
@@ -312,20 +200,16 @@ pub fn history_query(q: dto::SessionQuery) -> Result<HistoryQuery, ApiError> {
 pub async fn list_sessions(
     state: web::Data<AppState>,
     caller: Caller,
-    project: web::Path<String>,
+    path: web::Path<ProjectPath>,
     query: web::Query<dto::SessionQuery>,
 ) -> Result<web::Json<dto::SessionPage>, ApiError> {
-    let project = state.authorize(&caller, &project, Permission::ViewHistory).await?;
+    let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
     let HistoryQuery { filter, cursor, limit } = history_query(query.into_inner())?;
-    let page =
-        state.store.sessions(project.id, &filter, cursor.as_ref(), limit).await.map_err(|err| {
-            match err {
-                storage::StorageError::InvalidCursor => {
-                    ApiError::invalid("cursor: not a cursor of this list")
-                }
-                other => other.into(),
-            }
-        })?;
+    let page = state
+        .store
+        .sessions(project.id, &filter, cursor.as_ref(), limit)
+        .await
+        .map_err(invalid_cursor)?;
     let grace = state.store.policy(project.id).await?.policy.reconnect_grace_seconds;
     let items =
         page.items.into_iter().map(|row| session_dto_with_grace(&project, row, grace)).collect();
@@ -335,7 +219,7 @@ pub async fn list_sessions(
 /// One session's metadata.
 #[utoipa::path(
     tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    params(SessionPath),
     responses((status = 200, body = dto::Session))
 )]
 #[get("/projects/{project}/sessions/{id}")]
@@ -345,7 +229,7 @@ pub async fn get_session(
     path: web::Path<SessionPath>,
 ) -> Result<web::Json<dto::Session>, ApiError> {
     let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
-    let row = load_session(&state, &project, path.id).await?;
+    let row = state.session(&project, path.id).await?;
     Ok(web::Json(session_dto(&state, &project, row).await?))
 }
 
@@ -369,7 +253,7 @@ async fn change(
 /// which tells the gateway to end it.
 #[utoipa::path(
     tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    params(SessionPath),
     responses(
         (status = 200, body = dto::Session),
         (status = 409, description = "The session is closed", body = dto::Problem, content_type = "application/problem+json"),
@@ -389,7 +273,7 @@ pub async fn heartbeat(
 /// reconnect within the project's grace window.
 #[utoipa::path(
     tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    params(SessionPath),
     responses(
         (status = 200, body = dto::Session),
         (status = 409, description = "The session is closed", body = dto::Problem, content_type = "application/problem+json"),
@@ -412,7 +296,7 @@ pub async fn drop_session(
 /// The gateway ended the session.
 #[utoipa::path(
     tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    params(SessionPath),
     request_body = dto::CloseSession,
     responses(
         (status = 200, body = dto::Session),
@@ -444,7 +328,7 @@ pub async fn close_session(
 /// learn of it through the control-event stream within a second.
 #[utoipa::path(
     tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    params(SessionPath),
     request_body = dto::RevokeSession,
     responses(
         (status = 200, body = dto::Session),
@@ -461,7 +345,7 @@ pub async fn revoke_session(
 ) -> Result<HttpResponse, ApiError> {
     let project = state.authorize(&caller, &path.project, Permission::ManagePolicy).await?;
     let reason = Reason::parse(&body.reason)?;
-    let by = Actor { subject: caller.subject.clone(), name: caller.name.clone() };
+    let by = caller.actor();
     change(&state, &project, path.id, SessionChange::Revoke { by, reason }, |_| false).await
 }
 
@@ -471,7 +355,7 @@ pub async fn revoke_session(
 /// `terminal.connect`.
 #[utoipa::path(
     tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    params(SessionPath),
     responses(
         (status = 200, body = dto::ReconnectGrant),
         (status = 409, description = "Not dropped, or the grace window closed (`type` ends in `reconnect-window-closed`)", body = dto::Problem, content_type = "application/problem+json"),
@@ -484,7 +368,7 @@ pub async fn reconnect(
     path: web::Path<SessionPath>,
 ) -> Result<web::Json<dto::ReconnectGrant>, ApiError> {
     let project = state.authorize(&caller, &path.project, Permission::Connect).await?;
-    let row = load_session(&state, &project, path.id).await?;
+    let row = state.session(&project, path.id).await?;
     if row.user_subject != caller.subject {
         return Err(ApiError::new(
             ProblemKind::Forbidden,
@@ -522,7 +406,7 @@ fn window_closed_or(err: TransitionError, id: Uuid) -> ApiError {
 /// The gateway redeems a reconnect token: the session is active again.
 #[utoipa::path(
     tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
+    params(SessionPath),
     request_body = dto::RedeemReconnect,
     responses(
         (status = 200, body = dto::Session),
@@ -549,268 +433,20 @@ pub async fn redeem_reconnect(
     Ok(web::Json(session_dto(&state, &project, row).await?))
 }
 
-// ------------------------------------------------------ activity and events
-
-fn check_event_id(field: &str, id: &str) -> Result<(), ApiError> {
-    if id.is_empty() || id.len() > 200 {
-        return Err(ApiError::invalid(format!("{field}: event_id must be 1 to 200 bytes")));
-    }
-    Ok(())
-}
-
-fn check_batch<T>(items: &[T]) -> Result<(), ApiError> {
-    if items.is_empty() || items.len() > MAX_BATCH {
-        return Err(ApiError::invalid(format!("items: must hold 1 to {MAX_BATCH} events")));
-    }
-    Ok(())
-}
-
-fn append_error(err: AppendError) -> ApiError {
-    match err {
-        AppendError::Conflict(id) => ApiError::conflict(format!(
-            "event_id {id:?} was already used for a different event; nothing was stored"
-        )),
-        AppendError::Storage(err) => err.into(),
-    }
-}
-
-/// Appends explicit command and runbook activity. Retries are idempotent by `event_id`.
+/// Sessions cannot be deleted: they age out by retention policy (405).
 #[utoipa::path(
-    tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
-    request_body = dto::ActivityBatch,
-    responses(
-        (status = 200, body = dto::AppendResult),
-        (status = 400, description = "Invalid events; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An event id reused for a different event; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
-    )
+    tag = "recordings",
+    params(SessionPathExample),
+    responses((status = 405, description = "Always: history ages out by retention policy", body = termaudit_api_types::Problem, content_type = "application/problem+json"))
 )]
-#[post("/projects/{project}/sessions/{id}/activity")]
-pub async fn append_activity(
-    state: web::Data<AppState>,
+#[delete("/projects/{project}/sessions/{id}")]
+pub async fn delete_session(
     caller: Caller,
-    path: web::Path<SessionPath>,
-    body: web::Json<dto::ActivityBatch>,
-) -> Result<web::Json<dto::AppendResult>, ApiError> {
-    let project = state.authorize(&caller, &path.project, Permission::Ingest).await?;
-    check_batch(&body.items)?;
-    let mut items = Vec::with_capacity(body.items.len());
-    for (i, item) in body.items.iter().enumerate() {
-        check_event_id(&format!("items[{i}]"), &item.event_id)?;
-        if !["command", "runbook", "runbook_step"].contains(&item.kind.as_str()) {
-            return Err(ApiError::invalid(format!(
-                "items[{i}].kind: must be command, runbook or runbook_step"
-            )));
-        }
-        if item.text.is_empty() || item.text.len() > MAX_TEXT {
-            return Err(ApiError::invalid(format!("items[{i}].text: must be 1 byte to 64 KiB")));
-        }
-        if item.duration_ms.is_some_and(|d| d < 0) {
-            return Err(ApiError::invalid(format!("items[{i}].duration_ms: must not be negative")));
-        }
-        items.push(storage::Activity {
-            event_id: item.event_id.clone(),
-            kind: item.kind.clone(),
-            text: item.text.clone(),
-            occurred_at: item.occurred_at,
-            exit_code: item.exit_code,
-            duration_ms: item.duration_ms,
-        });
-    }
-    let session = load_session(&state, &project, path.id).await?;
-    let outcome = state.store.append_activity(session.id, &items).await.map_err(append_error)?;
-    Ok(web::Json(dto::AppendResult { stored: outcome.stored, duplicates: outcome.duplicates }))
-}
-
-/// The session's command and runbook timeline, oldest first.
-#[utoipa::path(
-    tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id"), dto::TimelineQuery),
-    responses((status = 200, body = dto::ActivityPage))
-)]
-#[get("/projects/{project}/sessions/{id}/activity")]
-pub async fn list_activity(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<SessionPath>,
-    query: web::Query<dto::TimelineQuery>,
-) -> Result<web::Json<dto::ActivityPage>, ApiError> {
-    let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
-    let session = load_session(&state, &project, path.id).await?;
-    let cursor = cursor_param(query.cursor.as_deref())?;
-    let limit = limit_param(query.limit, 500, 1000)?;
-    let page =
-        state.store.activity(session.id, cursor.as_ref(), limit).await.map_err(invalid_cursor)?;
-    Ok(web::Json(dto::ActivityPage {
-        items: page
-            .items
-            .into_iter()
-            .map(|row| dto::Activity {
-                event_id: row.activity.event_id,
-                kind: row.activity.kind,
-                text: row.activity.text,
-                occurred_at: row.activity.occurred_at,
-                exit_code: row.activity.exit_code,
-                duration_ms: row.activity.duration_ms,
-            })
-            .collect(),
-        next_cursor: page.next.map(|c| c.encode()),
-    }))
-}
-
-pub(crate) fn invalid_cursor(err: storage::StorageError) -> ApiError {
-    match err {
-        storage::StorageError::InvalidCursor => {
-            ApiError::invalid("cursor: not a cursor of this list")
-        }
-        other => other.into(),
-    }
-}
-
-/// Appends statements run in a database shell; each is also an audit event
-/// (`database.statement`). Retries are idempotent by `event_id`.
-#[utoipa::path(
-    tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id")),
-    request_body = dto::DatabaseEventBatch,
-    responses(
-        (status = 200, body = dto::AppendResult),
-        (status = 400, description = "Invalid events; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An event id reused for a different event; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project}/sessions/{id}/database-events")]
-pub async fn append_database_events(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<SessionPath>,
-    body: web::Json<dto::DatabaseEventBatch>,
-) -> Result<web::Json<dto::AppendResult>, ApiError> {
-    let project = state.authorize(&caller, &path.project, Permission::Ingest).await?;
-    check_batch(&body.items)?;
-    let mut events = Vec::with_capacity(body.items.len());
-    for (i, item) in body.items.iter().enumerate() {
-        check_event_id(&format!("items[{i}]"), &item.event_id)?;
-        if item.statement.is_empty() || item.statement.len() > MAX_TEXT {
-            return Err(ApiError::invalid(format!(
-                "items[{i}].statement: must be 1 byte to 64 KiB"
-            )));
-        }
-        if item.duration_ms.is_some_and(|d| d < 0) || item.rows_affected.is_some_and(|r| r < 0) {
-            return Err(ApiError::invalid(format!(
-                "items[{i}]: duration_ms and rows_affected must not be negative"
-            )));
-        }
-        events.push(storage::DatabaseEvent {
-            event_id: item.event_id.clone(),
-            statement: item.statement.clone(),
-            database: item.database.clone(),
-            occurred_at: item.occurred_at,
-            rows_affected: item.rows_affected,
-            duration_ms: item.duration_ms,
-            error: item.error.clone(),
-        });
-    }
-    let session = load_session(&state, &project, path.id).await?;
-    let outcome = state
-        .store
-        .append_database_events(project.id, &session, &events)
-        .await
-        .map_err(append_error)?;
-    Ok(web::Json(dto::AppendResult { stored: outcome.stored, duplicates: outcome.duplicates }))
-}
-
-/// The session's database statements, oldest first.
-#[utoipa::path(
-    tag = "sessions",
-    params(("project" = String, Path, description = "The project's slug"), ("id" = Uuid, Path, description = "The session's id"), dto::TimelineQuery),
-    responses((status = 200, body = dto::DatabaseEventPage))
-)]
-#[get("/projects/{project}/sessions/{id}/database-events")]
-pub async fn list_database_events(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<SessionPath>,
-    query: web::Query<dto::TimelineQuery>,
-) -> Result<web::Json<dto::DatabaseEventPage>, ApiError> {
-    let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
-    let session = load_session(&state, &project, path.id).await?;
-    let cursor = cursor_param(query.cursor.as_deref())?;
-    let limit = limit_param(query.limit, 500, 1000)?;
-    let page = state
-        .store
-        .database_events(session.id, cursor.as_ref(), limit)
-        .await
-        .map_err(invalid_cursor)?;
-    Ok(web::Json(dto::DatabaseEventPage {
-        items: page
-            .items
-            .into_iter()
-            .map(|row| dto::DatabaseEvent {
-                event_id: row.event.event_id,
-                statement: row.event.statement,
-                database: row.event.database,
-                occurred_at: row.event.occurred_at,
-                rows_affected: row.event.rows_affected,
-                duration_ms: row.event.duration_ms,
-                error: row.event.error,
-            })
-            .collect(),
-        next_cursor: page.next.map(|c| c.encode()),
-    }))
-}
-
-// ----------------------------------------------------------------- audit
-
-/// The project's audit log, newest first: terminal events (`session.*`,
-/// `recording.*`, `history.exported`, `policy.updated`, ...) and database
-/// events (`database.statement`). Append-only.
-#[utoipa::path(
-    tag = "audit",
-    params(("project" = String, Path, description = "The project's slug"), dto::AuditQuery),
-    responses(
-        (status = 200, body = dto::AuditEventPage),
-        (status = 400, description = "An invalid filter or cursor", body = dto::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project}/audit-events")]
-pub async fn list_audit_events(
-    state: web::Data<AppState>,
-    caller: Caller,
-    project: web::Path<String>,
-    query: web::Query<dto::AuditQuery>,
-) -> Result<web::Json<dto::AuditEventPage>, ApiError> {
-    let project = state.authorize(&caller, &project, Permission::ViewHistory).await?;
-    let q = query.into_inner();
-    let filter = storage::AuditFilter {
-        event_type: parse_field::<AuditEventType>(q.event_type.as_deref())?,
-        actor_subject: q.actor.filter(|a| !a.is_empty()),
-        session_id: q.session_id,
-        from: q.from,
-        to: q.to,
-    };
-    let cursor = cursor_param(q.cursor.as_deref())?;
-    let limit = limit_param(q.limit, 50, 200)?;
-    let page = state
-        .store
-        .audit_events(project.id, &filter, cursor.as_ref(), limit)
-        .await
-        .map_err(invalid_cursor)?;
-    Ok(web::Json(dto::AuditEventPage {
-        items: page
-            .items
-            .into_iter()
-            .map(|row| dto::AuditEvent {
-                id: row.id,
-                event_type: row.event_type,
-                occurred_at: row.occurred_at,
-                actor: person(&row.actor_subject, &row.actor_name),
-                session_id: row.session_id,
-                details: row.details,
-            })
-            .collect(),
-        next_cursor: page.next.map(|c| c.encode()),
-    }))
+    // Only `{project}`: any `{id}`, a UUID or not, gets the 405.
+    path: web::Path<ProjectPath>,
+) -> Result<HttpResponse, ApiError> {
+    caller.member_of(&path.project)?;
+    Ok(no_delete())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod export;
 mod permission;
 mod policy;
 mod project;
+mod recording;
 mod retention;
 mod session;
 mod target;
@@ -24,6 +25,7 @@ pub use export::{
 pub use permission::{Permission, PermissionSet};
 pub use policy::{GRACE_SECONDS, RETENTION_DAYS, TerminalPolicy};
 pub use project::{ProjectName, ProjectSlug};
+pub use recording::RecordingState;
 pub use retention::{recording_expires_at, recording_is_expired};
 pub use session::{
     CloseReason, DropCause, IllegalTransition, Reason, SessionEvent, SessionMode, SessionState,

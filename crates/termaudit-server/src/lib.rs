@@ -14,7 +14,9 @@ use termaudit_api::{AppState, AuthConfig, Authenticator, SecurityHeaders, TokenI
 use termaudit_storage::{DatabaseUrl, Store};
 
 pub use export::{ExportJob, export_history};
-pub use settings::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings, VARIABLES};
+pub use settings::{
+    DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings, Variable, variables, variables_markdown,
+};
 
 /// Connects to the database, creating it when missing, and applies migrations.
 pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Store> {

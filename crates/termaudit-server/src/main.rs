@@ -165,8 +165,9 @@ enum ProjectCommand {
 
 fn configuration_help() -> String {
     let mut help = String::from("Configuration (environment variables):\n");
-    for (name, default) in termaudit_server::VARIABLES {
-        help.push_str(&format!("  {name:<32} {default}\n"));
+    for variable in termaudit_server::variables() {
+        let default = variable.default.replace('`', "");
+        help.push_str(&format!("  {:<38} {default}\n", variable.name));
     }
     help
 }

@@ -11,6 +11,8 @@ use anyhow::{Context, bail};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/termaudit";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Where `scripts/build-frontend.sh` puts the web app.
+const DEFAULT_WEB_DIR: &str = "frontend/dist";
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -52,23 +54,96 @@ pub struct Settings {
     pub gateway_targets: Option<PathBuf>,
 }
 
-/// The settings a deployment can make, for `--help` and the README.
-pub const VARIABLES: &[(&str, &str)] = &[
-    ("DATABASE_URL", DEFAULT_DATABASE_URL),
-    ("TERMAUDIT_BIND", DEFAULT_BIND),
-    ("TERMAUDIT_JWT_SECRET", "(development secret in the data directory)"),
-    ("TERMAUDIT_JWT_PUBLIC_KEY_FILE", "(none)"),
-    ("TERMAUDIT_JWT_ISSUER", "termaudit"),
-    ("TERMAUDIT_JWT_AUDIENCE", "termaudit"),
-    ("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN", "(none)"),
-    ("TERMAUDIT_DATA_DIR", "$XDG_DATA_HOME/termaudit or ~/.local/share/termaudit"),
-    ("TERMAUDIT_WEB_DIR", "frontend/dist when it exists"),
-    ("TERMAUDIT_DB_POOL_SIZE", "16"),
-    ("TERMAUDIT_DEMO", "false"),
-    ("TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS", "60"),
-    ("TERMAUDIT_RETENTION_INTERVAL_SECONDS", "3600 (0: no sweep in the server)"),
-    ("TERMAUDIT_GATEWAY_TARGETS", "(none: no in-process gateway)"),
-];
+/// One setting a deployment can make: its variable, its default as the
+/// README and `--help` show it, and what it means. [`variables`] lists them
+/// all; a test checks the README's configuration table against that list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variable {
+    pub name: &'static str,
+    /// Markdown: code in backticks, or words for a default that depends on
+    /// the machine.
+    pub default: String,
+    pub meaning: &'static str,
+}
+
+/// Every setting, with the defaults of [`Settings::default`] (the one place
+/// they are written) rendered for people.
+pub fn variables() -> Vec<Variable> {
+    let defaults = Settings::default();
+    let code = |value: &dyn std::fmt::Display| format!("`{value}`");
+    let seconds = |duration: Option<std::time::Duration>| match duration {
+        Some(d) => code(&d.as_secs()),
+        None => code(&0),
+    };
+    let row = |name, default, meaning| Variable { name, default, meaning };
+    vec![
+        row("DATABASE_URL", code(&defaults.database_url), "the database; created when missing"),
+        row("TERMAUDIT_BIND", code(&defaults.bind), "address to listen on"),
+        row(
+            "TERMAUDIT_JWT_SECRET",
+            "a development secret kept in the data directory (with a warning; refused when \
+             group or others may read it, or shorter than 32 bytes)"
+                .into(),
+            "HS256 secret, at least 32 bytes",
+        ),
+        row(
+            "TERMAUDIT_JWT_PUBLIC_KEY_FILE",
+            "none".into(),
+            "an identity provider's RSA or Ed25519 public key (PEM): RS256/EdDSA tokens",
+        ),
+        row("TERMAUDIT_JWT_ISSUER", code(&defaults.jwt_issuer), "required `iss`"),
+        row("TERMAUDIT_JWT_AUDIENCE", code(&defaults.jwt_audience), "required `aud`"),
+        row(
+            "TERMAUDIT_IDENTITY_PROVIDER_ORIGIN",
+            "none".into(),
+            "the identity provider the web app signs in through (`https://login.example.com`): \
+             the content security policy lets the app reach it (`connect-src`, `form-action`)",
+        ),
+        row(
+            "TERMAUDIT_DATA_DIR",
+            "`$XDG_DATA_HOME/termaudit` or `~/.local/share/termaudit`".into(),
+            "local state",
+        ),
+        row(
+            "TERMAUDIT_WEB_DIR",
+            format!("`{DEFAULT_WEB_DIR}` when built"),
+            "the web app to serve at `/`",
+        ),
+        row("TERMAUDIT_DB_POOL_SIZE", code(&defaults.db_pool_size), "database connections"),
+        row("TERMAUDIT_DEMO", code(&defaults.demo), "load demo data and offer demo sign-in"),
+        row(
+            "TERMAUDIT_RETENTION_INTERVAL_SECONDS",
+            seconds(defaults.retention_interval),
+            "how often the retention sweep runs (also at start-up); `0` turns it off in the \
+             server (run `termaudit sweep --once` from cron instead)",
+        ),
+        row(
+            "TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS",
+            seconds(Some(defaults.heartbeat_timeout)),
+            "a live session whose gateway sends no heartbeat this long is marked dropped \
+             (`gateway_lost`)",
+        ),
+        row(
+            "TERMAUDIT_GATEWAY_TARGETS",
+            "none".into(),
+            "a targets file: the terminal gateway runs inside `termaudit serve` at `/gateway/v1`",
+        ),
+        row(
+            "TERMAUDIT_LOG_FORMAT",
+            "text".into(),
+            "`json` for structured logs; `RUST_LOG` filters",
+        ),
+    ]
+}
+
+/// The README's configuration table, as [`variables`] renders it.
+pub fn variables_markdown() -> String {
+    let mut table = String::from("| variable | default | meaning |\n| --- | --- | --- |\n");
+    for v in variables() {
+        table.push_str(&format!("| `{}` | {} | {} |\n", v.name, v.default, v.meaning));
+    }
+    table
+}
 
 struct Source {
     file: BTreeMap<String, String>,
@@ -153,67 +228,72 @@ impl Settings {
     /// Reads the settings from the environment and `config_file`.
     pub fn load(config_file: Option<&Path>) -> anyhow::Result<Self> {
         let source = Source::load(config_file)?;
-        let db_pool_size = match source.get("TERMAUDIT_DB_POOL_SIZE") {
-            Some(v) => {
-                v.parse::<usize>().ok().filter(|n| (1..=1000).contains(n)).with_context(|| {
-                    format!("TERMAUDIT_DB_POOL_SIZE must be 1 to 1000, not {v:?}")
-                })?
-            }
-            None => 16,
-        };
-        let web_dir = match source.get("TERMAUDIT_WEB_DIR") {
+        let mut settings = Self::default();
+        if let Some(v) = source.get("DATABASE_URL") {
+            settings.database_url = v;
+        }
+        if let Some(v) = source.get("TERMAUDIT_BIND") {
+            settings.bind = v;
+        }
+        settings.jwt_secret = source.get("TERMAUDIT_JWT_SECRET").filter(|s| !s.is_empty());
+        settings.jwt_public_key_file =
+            source.get("TERMAUDIT_JWT_PUBLIC_KEY_FILE").map(PathBuf::from);
+        if let Some(v) = source.get("TERMAUDIT_JWT_ISSUER") {
+            settings.jwt_issuer = v;
+        }
+        if let Some(v) = source.get("TERMAUDIT_JWT_AUDIENCE") {
+            settings.jwt_audience = v;
+        }
+        settings.identity_provider_origin =
+            source.get("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN").filter(|o| !o.is_empty());
+        if let Some(v) = source.get("TERMAUDIT_DATA_DIR") {
+            settings.data_dir = PathBuf::from(v);
+        }
+        settings.web_dir = match source.get("TERMAUDIT_WEB_DIR") {
             Some(dir) if dir.is_empty() => None,
             Some(dir) => Some(PathBuf::from(dir)),
-            None => Some(PathBuf::from("frontend/dist")).filter(|d| d.join("index.html").exists()),
+            None => Some(PathBuf::from(DEFAULT_WEB_DIR)).filter(|d| d.join("index.html").exists()),
         };
-        Ok(Self {
-            database_url: source.get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
-            bind: source.get("TERMAUDIT_BIND").unwrap_or_else(|| DEFAULT_BIND.into()),
-            jwt_secret: source.get("TERMAUDIT_JWT_SECRET").filter(|s| !s.is_empty()),
-            jwt_public_key_file: source.get("TERMAUDIT_JWT_PUBLIC_KEY_FILE").map(PathBuf::from),
-            jwt_issuer: source.get("TERMAUDIT_JWT_ISSUER").unwrap_or_else(|| "termaudit".into()),
-            jwt_audience: source
-                .get("TERMAUDIT_JWT_AUDIENCE")
-                .unwrap_or_else(|| "termaudit".into()),
-            identity_provider_origin: source
-                .get("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN")
-                .filter(|o| !o.is_empty()),
-            data_dir: source
-                .get("TERMAUDIT_DATA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(default_data_dir),
-            web_dir,
-            db_pool_size,
-            demo: match source.get("TERMAUDIT_DEMO") {
-                Some(v) => parse_bool("TERMAUDIT_DEMO", &v)?,
-                None => false,
-            },
-            heartbeat_timeout: match source.get("TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS") {
-                Some(v) => std::time::Duration::from_secs(
-                    v.parse::<u64>().ok().filter(|n| (5..=86_400).contains(n)).with_context(
-                        || {
-                            format!(
-                                "TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS must be 5 to 86400, not {v:?}"
-                            )
-                        },
-                    )?,
-                ),
-                None => std::time::Duration::from_secs(60),
-            },
-            retention_interval: match source.get("TERMAUDIT_RETENTION_INTERVAL_SECONDS") {
-                Some(v) => match v.parse::<u64>() {
-                    Ok(0) => None,
-                    Ok(n) if n <= 7 * 86_400 => Some(std::time::Duration::from_secs(n)),
-                    _ => {
-                        bail!("TERMAUDIT_RETENTION_INTERVAL_SECONDS must be 0 to 604800, not {v:?}")
-                    }
-                },
-                None => Some(std::time::Duration::from_secs(3600)),
-            },
-            gateway_targets: source
-                .get("TERMAUDIT_GATEWAY_TARGETS")
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from),
-        })
+        if let Some(v) = source.get("TERMAUDIT_DB_POOL_SIZE") {
+            settings.db_pool_size =
+                v.parse::<usize>().ok().filter(|n| (1..=1000).contains(n)).with_context(|| {
+                    format!("TERMAUDIT_DB_POOL_SIZE must be 1 to 1000, not {v:?}")
+                })?;
+        }
+        if let Some(v) = source.get("TERMAUDIT_DEMO") {
+            settings.demo = parse_bool("TERMAUDIT_DEMO", &v)?;
+        }
+        if let Some(v) = source.get("TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS") {
+            let seconds =
+                v.parse::<u64>().ok().filter(|n| (5..=86_400).contains(n)).with_context(|| {
+                    format!("TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS must be 5 to 86400, not {v:?}")
+                })?;
+            settings.heartbeat_timeout = std::time::Duration::from_secs(seconds);
+        }
+        if let Some(v) = source.get("TERMAUDIT_RETENTION_INTERVAL_SECONDS") {
+            settings.retention_interval = match v.parse::<u64>() {
+                Ok(0) => None,
+                Ok(n) if n <= 7 * 86_400 => Some(std::time::Duration::from_secs(n)),
+                _ => bail!("TERMAUDIT_RETENTION_INTERVAL_SECONDS must be 0 to 604800, not {v:?}"),
+            };
+        }
+        settings.gateway_targets =
+            source.get("TERMAUDIT_GATEWAY_TARGETS").filter(|p| !p.is_empty()).map(PathBuf::from);
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_lists_every_setting_with_its_default() {
+        let readme = include_str!("../../../README.md");
+        let expected = variables_markdown();
+        assert!(
+            readme.contains(&expected),
+            "the README's configuration table differs from the code; it should read:\n{expected}"
+        );
     }
 }

@@ -7,8 +7,17 @@ use uuid::Uuid;
 
 use crate::{
     StorageError, Store,
-    cursor::{Conditions, Cursor, Page},
+    cursor::{Cursor, Page},
+    sql::Conditions,
 };
+
+/// Someone acting on a project's sessions, policy or holds: a user, as the
+/// audit log names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub subject: String,
+    pub name: String,
+}
 
 /// An entry to append to a project's audit log.
 #[derive(Debug, Clone)]

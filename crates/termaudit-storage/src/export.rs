@@ -22,8 +22,8 @@ use uuid::Uuid;
 
 use crate::{
     StorageError, Store,
-    cursor::Conditions,
     row::{parse_enum, parse_opt_enum},
+    sql::Conditions,
 };
 
 /// Rows fetched from the cursor at a time.

@@ -17,10 +17,12 @@ mod recordings;
 mod retention;
 mod row;
 mod sessions;
+mod sql;
 mod targets;
+mod time;
 mod words;
 
-pub use audit::{AuditEventRow, AuditFilter, NewAuditEvent, append_audit};
+pub use audit::{Actor, AuditEventRow, AuditFilter, NewAuditEvent, append_audit};
 pub use control::run_control_listener;
 pub use cursor::{Cursor, InvalidCursor, Page};
 pub use error::StorageError;
@@ -36,7 +38,7 @@ pub use recordings::{
 };
 pub use retention::{BatchOutcome, ExpiredRecording, RetentionRunRow, SweepKey, SweepLock};
 pub use sessions::{
-    Activity, ActivityRow, Actor, AppendError, AppendOutcome, CONTROL_CHANNEL, ControlEvent,
+    Activity, ActivityRow, AppendError, AppendOutcome, CONTROL_CHANNEL, ControlEvent,
     DatabaseEvent, DatabaseEventRow, ExpiryReport, NewSession, RECORDING_SETTLE, ReconnectGrant,
     SessionChange, SessionFilter, SessionRow, TransitionError,
 };

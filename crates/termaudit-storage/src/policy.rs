@@ -3,7 +3,11 @@ use termaudit_domain::TerminalPolicy;
 use tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
 
-use crate::{NewAuditEvent, StorageError, Store, append_audit, sessions::Actor};
+use crate::{
+    StorageError, Store,
+    audit::{Actor, NewAuditEvent, append_audit},
+    time::truncate_to_micros,
+};
 use termaudit_domain::AuditEventType;
 
 /// A project's policy, with when and by whom it was last changed (`None`
@@ -95,7 +99,7 @@ impl Store {
         by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<PolicyRow, StorageError> {
-        let now = crate::sessions::micros(now);
+        let now = truncate_to_micros(now);
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         tx.query_one(include_str!("sql/policy_lock.sql"), &[&project_id]).await?;
@@ -145,7 +149,7 @@ impl Store {
         by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Result<HoldRow, HoldRow>, StorageError> {
-        let now = crate::sessions::micros(now);
+        let now = truncate_to_micros(now);
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         tx.query_opt(include_str!("sql/hold_lock_recording.sql"), &[&session_id]).await?;
@@ -180,7 +184,7 @@ impl Store {
         by: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Option<HoldRow>, StorageError> {
-        let now = crate::sessions::micros(now);
+        let now = truncate_to_micros(now);
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let Some(released) =

@@ -9,7 +9,8 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::{
-    DatabaseUrl, StorageError, Store, purge_recordings, row::parse_enum, sessions::micros,
+    DatabaseUrl, StorageError, Store, recordings::purge_recordings, row::parse_enum,
+    time::truncate_to_micros,
 };
 
 /// A fixed key for the sweeper's advisory lock ("termswep").
@@ -153,7 +154,7 @@ impl Store {
             .query_one(
                 &sql,
                 &[
-                    &micros(as_of),
+                    &truncate_to_micros(as_of),
                     &prod,
                     &non_prod,
                     &i64::MAX,
@@ -180,12 +181,15 @@ impl Store {
     ) -> Result<i64, StorageError> {
         let client = self.client().await?;
         client
-            .execute(include_str!("sql/retention_run_abandoned.sql"), &[&micros(started_at)])
+            .execute(
+                include_str!("sql/retention_run_abandoned.sql"),
+                &[&truncate_to_micros(started_at)],
+            )
             .await?;
         let row = client
             .query_one(
                 include_str!("sql/retention_run_start.sql"),
-                &[&micros(started_at), &micros(as_of)],
+                &[&truncate_to_micros(started_at), &truncate_to_micros(as_of)],
             )
             .await?;
         Ok(row.get(0))
@@ -202,7 +206,7 @@ impl Store {
         after: Option<SweepKey>,
         limit: i64,
     ) -> Result<BatchOutcome, StorageError> {
-        let as_of = micros(as_of);
+        let as_of = truncate_to_micros(as_of);
         let expired = self.expired_after(as_of, None, after, limit).await?;
         let mut outcome = BatchOutcome {
             found: expired.len(),
@@ -305,7 +309,7 @@ impl Store {
         client
             .execute(
                 include_str!("sql/retention_run_finish.sql"),
-                &[&run_id, &micros(finished_at), &status, &errors, &error_detail],
+                &[&run_id, &truncate_to_micros(finished_at), &status, &errors, &error_detail],
             )
             .await?;
         Ok(())

@@ -3,17 +3,14 @@
 //! position, so a long recording starts at once and a seek fetches only
 //! what it shows.
 //!
-//! The terminal's rows are painted by hand (one `innerHTML` per changed row,
-//! on animation frames); Yew draws everything around them: controls, seek
+//! The terminal's rows are painted by hand ([`crate::terminal::paint`], on
+//! animation frames); Yew draws everything around them: controls, seek
 //! bar with markers, search. [`Driver`] owns the playback and the frame
 //! loop; the component sees it through [`Ui`] snapshots, which change at
 //! most every tenth of a second while playing.
 
 mod frames;
-mod painted;
 mod playback;
-mod render;
-pub mod screen;
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -26,6 +23,7 @@ use yew::prelude::*;
 
 use crate::api::{self, ApiError, encode};
 use crate::components::ErrorNotice;
+use crate::terminal::{Paintable as _, paint, size_style};
 use frames::Frames;
 use playback::{DEFAULT_IDLE_LIMIT, Playback, Progress, WINDOW_SECONDS, clock, query_seconds};
 
@@ -102,22 +100,8 @@ impl Driver {
 
     /// Paints the rows that changed since the last paint.
     fn paint(&mut self) {
-        let (Some(playback), Some(screen)) =
-            (self.playback.as_mut(), self.screen.cast::<Element>())
-        else {
-            return;
-        };
-        let rows = playback.size().1;
-        let lines = screen.children();
-        let mut repaint = playback.take_repaint();
-        if lines.length() as usize != rows {
-            screen.set_inner_html(&"<div class=\"term-line\"></div>".repeat(rows));
-            repaint = (0..rows).collect();
-        }
-        for row in repaint {
-            if let Some(line) = lines.item(row as u32) {
-                line.set_inner_html(&playback.line_html(row));
-            }
+        if let Some(playback) = self.playback.as_mut() {
+            paint(playback, &self.screen);
         }
     }
 
@@ -478,7 +462,7 @@ pub fn Player(props: &PlayerProps) -> Html {
             <div class="term-frame" onclick={on_toggle.clone()}>
                 <div class="term" ref={screen} data-testid="terminal"
                     data-position={format!("{position:.1}")}
-                    style={format!("--cols: {}; --rows: {};", ui.cols.max(1), ui.rows.max(1))}>
+                    style={size_style(ui.cols.max(1), ui.rows.max(1))}>
                 </div>
                 if !ui.ready && ui.error.is_none() {
                     <div class="term-overlay"><span class="spinner" aria-hidden="true"></span>{ " Loading the recording…" }</div>

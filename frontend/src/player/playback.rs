@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use termaudit_api_types::RecordingWindow;
 
-use super::painted::PaintedTerminal;
+use crate::terminal::{Paintable, PaintedTerminal};
 
 /// Seconds of recording one window request asks for.
 pub const WINDOW_SECONDS: f64 = 30.0;
@@ -109,10 +109,6 @@ impl Playback {
         self.position
     }
 
-    pub fn size(&self) -> (usize, usize) {
-        self.terminal.size()
-    }
-
     pub fn loaded_to(&self) -> f64 {
         self.loaded_to
     }
@@ -199,20 +195,24 @@ impl Playback {
         true
     }
 
-    /// The rows to paint again since the last call.
-    pub fn take_repaint(&mut self) -> Vec<usize> {
-        self.terminal.take_repaint()
-    }
-
-    /// The HTML of visible row `row`, cursor included.
-    pub fn line_html(&self, row: usize) -> String {
-        self.terminal.line_html(row)
-    }
-
     /// The visible text, for tests.
     #[cfg(test)]
     fn text(&self) -> String {
         self.terminal.text()
+    }
+}
+
+impl Paintable for Playback {
+    fn size(&self) -> (usize, usize) {
+        self.terminal.size()
+    }
+
+    fn take_repaint(&mut self) -> Vec<usize> {
+        self.terminal.take_repaint()
+    }
+
+    fn line_html(&self, row: usize) -> String {
+        self.terminal.line_html(row)
     }
 }
 

@@ -9,6 +9,7 @@ mod export;
 mod faults;
 mod hardening;
 mod health;
+mod history_search;
 mod openapi;
 mod pg_restart;
 mod policy;

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use termaudit_domain::Permission;
 use termaudit_tests::browser::Browser;
 
-use super::{PROJECT, Seeded};
+use crate::PROJECT;
+use crate::seed::Seeded;
 
 /// The resource timing of the page's wasm: name, bytes over the wire,
 /// bytes as encoded (compressed) and decoded.

@@ -13,7 +13,8 @@ use termaudit_tests::{
     json, repo_root,
 };
 
-use super::{PROJECT, Seeded};
+use crate::PROJECT;
+use crate::seed::Seeded;
 
 /// WebDriver's code for Enter.
 const ENTER: &str = "\u{E007}";

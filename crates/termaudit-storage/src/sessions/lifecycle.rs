@@ -1,25 +1,30 @@
-//! Sessions: opening, every change of state (one transactional path for
-//! all of them), activity and database events, reconnect tokens, and the
-//! background expiry of quiet gateways and passed grace windows.
+//! A session's life: opening it, and the one transactional path every
+//! change of state takes (heartbeat, drop, close, revoke, grace expiry,
+//! reconnect): lock the row, check the change with the domain's state
+//! machine, write it, audit it, and when the session ends queue its
+//! recording's finalization and tell the gateways.
+//!
+//! The grace expiry of a dropped session ([`expire_if_due`]) lives here and
+//! not in `expiry.rs`: every change applies it first, and it is itself a
+//! change, so the two call each other.
 
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use termaudit_domain::{
     AuditEventType, CloseReason, DropCause, EnvironmentClass, IllegalTransition, Reason,
-    SessionEvent, SessionMode, SessionState, SessionStatus, TargetKind, TerminalPolicy,
-    grace_deadline,
+    SessionEvent, SessionMode, SessionState, SessionStatus, TargetKind, grace_deadline,
 };
 use tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
 
 use crate::{
-    NewAuditEvent, StorageError, Store, TargetRow, append_audit,
-    cursor::{Conditions, Cursor, Page, contains_pattern},
+    StorageError, Store, TargetRow,
+    audit::{Actor, NewAuditEvent, append_audit},
     policy::policy,
     row::{parse_enum, parse_opt_enum},
-    words::{QueryWords, WithPrefix},
+    time::truncate_to_micros,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,13 +120,6 @@ pub struct NewSession<'a> {
     pub opened_at: DateTime<Utc>,
 }
 
-/// Someone acting on a session (revoke).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub subject: String,
-    pub name: String,
-}
-
 /// A change to a session's state, with what it needs.
 #[derive(Debug, Clone)]
 pub enum SessionChange {
@@ -176,142 +174,11 @@ fn token_digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// The filters of the history list.
-#[derive(Debug, Clone, Default)]
-pub struct SessionFilter {
-    pub status: Option<SessionStatus>,
-    pub environment_class: Option<EnvironmentClass>,
-    pub environment: Option<String>,
-    pub target_id: Option<Uuid>,
-    pub user_subject: Option<String>,
-    pub mode: Option<SessionMode>,
-    pub opened_from: Option<DateTime<Utc>>,
-    pub opened_to: Option<DateTime<Utc>>,
-    pub recorded: Option<bool>,
-    /// Free text over reason, target, user and command text.
-    pub text: Option<String>,
-}
-
-/// The text `q` searches in a session, as its trigram and word indexes
-/// (`sessions_text`, `sessions_words`) cover it.
-const SESSION_TEXT: &str = "(coalesce(s.reason, '') || ' ' || s.target_name || ' ' || s.user_subject || ' ' || s.user_name)";
-
-/// A free-text filter, as conditions on a session's text and on its activity.
-struct TextConditions {
-    session: String,
-    activity: String,
-}
-
-/// Explicit activity the gateway reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Activity {
-    pub event_id: String,
-    pub kind: String,
-    pub text: String,
-    pub occurred_at: DateTime<Utc>,
-    pub exit_code: Option<i32>,
-    pub duration_ms: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActivityRow {
-    pub id: i64,
-    pub activity: Activity,
-}
-
-impl TryFrom<Row> for ActivityRow {
-    type Error = StorageError;
-
-    fn try_from(row: Row) -> Result<Self, StorageError> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            activity: Activity {
-                event_id: row.try_get("client_event_id")?,
-                kind: row.try_get("kind")?,
-                text: row.try_get("text")?,
-                occurred_at: row.try_get("occurred_at")?,
-                exit_code: row.try_get("exit_code")?,
-                duration_ms: row.try_get("duration_ms")?,
-            },
-        })
-    }
-}
-
-/// A statement run in a database shell.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseEvent {
-    pub event_id: String,
-    pub statement: String,
-    pub database: Option<String>,
-    pub occurred_at: DateTime<Utc>,
-    pub rows_affected: Option<i64>,
-    pub duration_ms: Option<i64>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseEventRow {
-    pub id: i64,
-    pub event: DatabaseEvent,
-}
-
-impl TryFrom<Row> for DatabaseEventRow {
-    type Error = StorageError;
-
-    fn try_from(row: Row) -> Result<Self, StorageError> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            event: DatabaseEvent {
-                event_id: row.try_get("client_event_id")?,
-                statement: row.try_get("statement")?,
-                database: row.try_get("database")?,
-                occurred_at: row.try_get("occurred_at")?,
-                rows_affected: row.try_get("rows_affected")?,
-                duration_ms: row.try_get("duration_ms")?,
-                error: row.try_get("error")?,
-            },
-        })
-    }
-}
-
-/// How many appended events were new, and how many were retries of events
-/// stored already.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct AppendOutcome {
-    pub stored: usize,
-    pub duplicates: usize,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum AppendError {
-    /// An event id was used before for a different event.
-    #[error("event id {0:?} was already used for a different event")]
-    Conflict(String),
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-}
-
-impl From<tokio_postgres::Error> for AppendError {
-    fn from(err: tokio_postgres::Error) -> Self {
-        Self::Storage(err.into())
-    }
-}
-
 /// How long the recording of a session that termaudit ended (a revoke, an
 /// expired grace window) still takes chunks: the gateway flushes what the
 /// shell printed in its last moments when it hears of the end. A gateway
 /// that says it is done (`Store::finish_recording`) ends the wait early.
 pub const RECORDING_SETTLE: Duration = Duration::seconds(10);
-
-/// What the background expiry did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ExpiryReport {
-    pub marked_gateway_lost: usize,
-    pub closed_after_grace: usize,
-    /// Recordings of ended sessions finalized now: those whose window for
-    /// the gateway's last chunks closed, and those a crash left queued.
-    pub recordings_finalized: usize,
-}
 
 /// The control event a gateway receives when a session it may hold ends.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -335,7 +202,7 @@ async fn lock_session(
 ) -> Result<Option<SessionRow>, StorageError> {
     let sql = format!(
         "{} WHERE s.project_id = $1 AND s.id = $2 FOR UPDATE",
-        include_str!("sql/session_columns.sql")
+        include_str!("../sql/session_columns.sql")
     );
     client.query_opt(&sql, &[&project_id, &id]).await?.map(TryInto::try_into).transpose()
 }
@@ -351,7 +218,7 @@ async fn write_state(client: &impl GenericClient, row: &SessionRow) -> Result<()
         drop_cause.or_else(|| row.dropped_at.map(|_| DropCause::ConnectionLost.as_str()));
     client
         .execute(
-            include_str!("sql/session_update_state.sql"),
+            include_str!("../sql/session_update_state.sql"),
             &[
                 &row.id,
                 &row.status().as_str(),
@@ -442,7 +309,7 @@ async fn apply_change(
             };
             client
                 .execute(
-                    include_str!("sql/recording_finalization_queue.sql"),
+                    include_str!("../sql/recording_finalization_queue.sql"),
                     &[&row.id, &now, &accepts_chunks_until],
                 )
                 .await?;
@@ -497,7 +364,7 @@ async fn notify_closed(
         at,
     };
     let payload = serde_json::to_string(&event).unwrap_or_default();
-    client.execute(include_str!("sql/notify_control.sql"), &[&payload]).await?;
+    client.execute(include_str!("../sql/notify_control.sql"), &[&payload]).await?;
     Ok(())
 }
 
@@ -515,7 +382,7 @@ impl Store {
         let target = new.target;
         let row: SessionRow = tx
             .query_one(
-                include_str!("sql/session_insert.sql"),
+                include_str!("../sql/session_insert.sql"),
                 &[
                     &Uuid::now_v7(),
                     &project_id,
@@ -529,7 +396,7 @@ impl Store {
                     &new.user_subject,
                     &new.user_name,
                     &recorded,
-                    &micros(new.opened_at),
+                    &truncate_to_micros(new.opened_at),
                 ],
             )
             .await?
@@ -558,11 +425,11 @@ impl Store {
         id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRow>, StorageError> {
-        let now = micros(now);
+        let now = truncate_to_micros(now);
         let mut client = self.client().await?;
         let sql = format!(
             "{} WHERE s.project_id = $1 AND s.id = $2",
-            include_str!("sql/session_columns.sql")
+            include_str!("../sql/session_columns.sql")
         );
         let row: Option<SessionRow> = client
             .query_opt(&sql, &[&project_id, &id])
@@ -599,7 +466,7 @@ impl Store {
         change: SessionChange,
         now: DateTime<Utc>,
     ) -> Result<SessionRow, TransitionError> {
-        let now = micros(now);
+        let now = truncate_to_micros(now);
         let mut client = self.client().await.map_err(TransitionError::Storage)?;
         let tx = client.transaction().await?;
         let row = lock_session(&*tx, project_id, id).await?.ok_or(TransitionError::NotFound)?;
@@ -640,7 +507,7 @@ impl Store {
         id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(SessionRow, ReconnectGrant), TransitionError> {
-        let now = micros(now);
+        let now = truncate_to_micros(now);
         let mut client = self.client().await.map_err(TransitionError::Storage)?;
         let tx = client.transaction().await?;
         let row = lock_session(&*tx, project_id, id).await?.ok_or(TransitionError::NotFound)?;
@@ -661,7 +528,7 @@ impl Store {
         let token =
             base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
         tx.execute(
-            include_str!("sql/reconnect_token_insert.sql"),
+            include_str!("../sql/reconnect_token_insert.sql"),
             &[&token_digest(&token), &row.id, &row.user_subject, &expires_at],
         )
         .await?;
@@ -678,13 +545,13 @@ impl Store {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRow>, TransitionError> {
-        let now = micros(now);
+        let now = truncate_to_micros(now);
         let mut client = self.client().await.map_err(TransitionError::Storage)?;
         let tx = client.transaction().await?;
         let row = lock_session(&*tx, project_id, id).await?.ok_or(TransitionError::NotFound)?;
         let redeemed = tx
             .query_opt(
-                include_str!("sql/reconnect_token_redeem.sql"),
+                include_str!("../sql/reconnect_token_redeem.sql"),
                 &[&token_digest(token), &id, &now],
             )
             .await?;
@@ -714,354 +581,4 @@ impl Store {
         tx.commit().await?;
         Ok(Some(row))
     }
-
-    /// One page of a project's sessions, newest first.
-    pub async fn sessions(
-        &self,
-        project_id: Uuid,
-        filter: &SessionFilter,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Page<SessionRow>, StorageError> {
-        let mut c = Conditions::new();
-        c.push("s.project_id = {}", vec![Box::new(project_id)]);
-        if let Some(status) = filter.status {
-            c.push("s.status = {}", vec![Box::new(status.as_str())]);
-        }
-        if let Some(class) = filter.environment_class {
-            c.push("s.environment_class = {}", vec![Box::new(class.as_str())]);
-        }
-        if let Some(environment) = &filter.environment {
-            c.push("s.environment = {}", vec![Box::new(environment.clone())]);
-        }
-        if let Some(target) = filter.target_id {
-            c.push("s.target_id = {}", vec![Box::new(target)]);
-        }
-        if let Some(user) = &filter.user_subject {
-            c.push("s.user_subject = {}", vec![Box::new(user.clone())]);
-        }
-        if let Some(mode) = filter.mode {
-            c.push("s.mode = {}", vec![Box::new(mode.as_str())]);
-        }
-        if let Some(from) = filter.opened_from {
-            c.push("s.opened_at >= {}", vec![Box::new(from)]);
-        }
-        if let Some(to) = filter.opened_to {
-            c.push("s.opened_at < {}", vec![Box::new(to)]);
-        }
-        if let Some(recorded) = filter.recorded {
-            c.push("s.recorded = {}", vec![Box::new(recorded)]);
-        }
-        if let Some(cursor) = after {
-            let id = cursor.uuid().map_err(|_| StorageError::InvalidCursor)?;
-            c.push("(s.opened_at, s.id) < ({}, {})", vec![Box::new(cursor.time), Box::new(id)]);
-        }
-        let client = self.client().await?;
-        let text = match filter.text.as_deref() {
-            Some(text) => Some(self.text_conditions(&client, &mut c, text).await?),
-            None => None,
-        };
-        let limit_param = c.param(Box::new(limit as i64 + 1));
-        let columns = include_str!("sql/session_columns.sql");
-        let order = format!("ORDER BY s.opened_at DESC, s.id DESC LIMIT {limit_param}");
-        let sql = match text {
-            None => format!("{columns} WHERE {} {order}", c.where_clause()),
-            // Free text matches the session's own text or its activity. As
-            // one `... OR EXISTS (...)` the planner can use neither trigram
-            // index and walks the whole history for a rare word (seconds at
-            // ten million sessions); as a union of two newest-first pages
-            // each side picks its own plan: the word or trigram index for a
-            // rare word, the time index for a common one.
-            Some(TextConditions { session, activity }) => format!(
-                "SELECT * FROM (
-                     ({columns} WHERE {w} AND {session} {order})
-                     UNION
-                     ({columns} WHERE {w} AND EXISTS (SELECT 1 FROM session_activity a WHERE a.session_id = s.id AND {activity}) {order})
-                 ) s {order}",
-                w = c.where_clause()
-            ),
-        };
-        let rows = client.query(&sql, &c.params()).await?;
-        let mut items: Vec<SessionRow> =
-            rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|last| Cursor { time: last.opened_at, id: last.id.to_string() })
-        } else {
-            None
-        };
-        Ok(Page { items, next })
-    }
-
-    /// The free-text conditions on a session's text and on its activity:
-    /// `ILIKE '%q%'`, with the word index as a pre-filter where `q` has a
-    /// word that must be whole (or start a word) in every match and that
-    /// is rare in that index (see [`crate::words`]).
-    async fn text_conditions(
-        &self,
-        client: &deadpool_postgres::Object,
-        c: &mut Conditions,
-        text: &str,
-    ) -> Result<TextConditions, StorageError> {
-        let pattern = c.param(Box::new(contains_pattern(text)));
-        let words = QueryWords::of(text);
-        let common = if words.is_empty() { None } else { Some(self.common_words(client).await?) };
-        let mut q = None;
-        let mut condition = |text_expr: &str, plan: Option<WithPrefix>| match plan {
-            None => format!("{text_expr} ILIKE {pattern}"),
-            // `|| ''` keeps the trigram index out of this plan: the
-            // planner, misjudging its cost, would AND it with the word
-            // index and read the long posting lists this avoids.
-            Some(WithPrefix(with_prefix)) => {
-                let q = q.get_or_insert_with(|| c.param(Box::new(text.to_owned())));
-                format!(
-                    "history_words({text_expr}) @@ history_words_query({q}, {with_prefix}) \
-                     AND ({text_expr} || '') ILIKE {pattern}"
-                )
-            }
-        };
-        let session = condition(
-            SESSION_TEXT,
-            common.as_ref().and_then(|common| words.plan(&common.sessions)),
-        );
-        let activity =
-            condition("a.text", common.as_ref().and_then(|common| words.plan(&common.activity)));
-        Ok(TextConditions { session, activity })
-    }
-
-    /// Appends activity idempotently: an event id seen before with the same
-    /// content is a retry and changes nothing.
-    pub async fn append_activity(
-        &self,
-        session_id: Uuid,
-        items: &[Activity],
-    ) -> Result<AppendOutcome, AppendError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let mut outcome = AppendOutcome::default();
-        for item in items {
-            let inserted = tx
-                .query_opt(
-                    include_str!("sql/activity_insert.sql"),
-                    &[
-                        &session_id,
-                        &item.event_id,
-                        &item.kind,
-                        &item.text,
-                        &item.occurred_at,
-                        &item.exit_code,
-                        &item.duration_ms,
-                    ],
-                )
-                .await?;
-            if inserted.is_some() {
-                outcome.stored += 1;
-                continue;
-            }
-            let existing: ActivityRow = tx
-                .query_one(
-                    include_str!("sql/activity_by_event_id.sql"),
-                    &[&session_id, &item.event_id],
-                )
-                .await?
-                .try_into()?;
-            // Times are stored to the microsecond: a retry sent with finer
-            // times is the same event.
-            let sent = Activity { occurred_at: micros(item.occurred_at), ..item.clone() };
-            if existing.activity != sent {
-                return Err(AppendError::Conflict(item.event_id.clone()));
-            }
-            outcome.duplicates += 1;
-        }
-        tx.commit().await?;
-        Ok(outcome)
-    }
-
-    pub async fn activity(
-        &self,
-        session_id: Uuid,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Page<ActivityRow>, StorageError> {
-        let (time, id) = start_after(after)?;
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                include_str!("sql/activity_page.sql"),
-                &[&session_id, &time, &id, &(limit as i64 + 1)],
-            )
-            .await?;
-        let items =
-            rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<ActivityRow>, _>>()?;
-        Ok(ascending_page(items, limit, |row| (row.activity.occurred_at, row.id)))
-    }
-
-    /// Appends database events idempotently, each also audited as
-    /// `database.statement` in the same transaction.
-    pub async fn append_database_events(
-        &self,
-        project_id: Uuid,
-        session: &SessionRow,
-        events: &[DatabaseEvent],
-    ) -> Result<AppendOutcome, AppendError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let mut outcome = AppendOutcome::default();
-        for event in events {
-            let inserted = tx
-                .query_opt(
-                    include_str!("sql/database_event_insert.sql"),
-                    &[
-                        &session.id,
-                        &event.event_id,
-                        &event.statement,
-                        &event.database,
-                        &event.occurred_at,
-                        &event.rows_affected,
-                        &event.duration_ms,
-                        &event.error,
-                    ],
-                )
-                .await?;
-            if inserted.is_some() {
-                outcome.stored += 1;
-                let audit = NewAuditEvent::new(project_id, AuditEventType::DatabaseStatement)
-                    .actor(&session.user_subject, &session.user_name)
-                    .session(session.id)
-                    .at(event.occurred_at)
-                    .details(json!({
-                        "statement": event.statement,
-                        "database": event.database,
-                        "rows_affected": event.rows_affected,
-                        "duration_ms": event.duration_ms,
-                        "error": event.error,
-                    }));
-                append_audit(&*tx, &audit).await?;
-                continue;
-            }
-            let existing: DatabaseEventRow = tx
-                .query_one(
-                    include_str!("sql/database_event_by_event_id.sql"),
-                    &[&session.id, &event.event_id],
-                )
-                .await?
-                .try_into()?;
-            let sent = DatabaseEvent { occurred_at: micros(event.occurred_at), ..event.clone() };
-            if existing.event != sent {
-                return Err(AppendError::Conflict(event.event_id.clone()));
-            }
-            outcome.duplicates += 1;
-        }
-        tx.commit().await?;
-        Ok(outcome)
-    }
-
-    pub async fn database_events(
-        &self,
-        session_id: Uuid,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Page<DatabaseEventRow>, StorageError> {
-        let (time, id) = start_after(after)?;
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                include_str!("sql/database_event_page.sql"),
-                &[&session_id, &time, &id, &(limit as i64 + 1)],
-            )
-            .await?;
-        let items = rows
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect::<Result<Vec<DatabaseEventRow>, _>>()?;
-        Ok(ascending_page(items, limit, |row| (row.event.occurred_at, row.id)))
-    }
-
-    /// Marks sessions whose gateway went quiet as dropped, closes dropped
-    /// sessions whose grace window has passed, and finalizes the recordings
-    /// of ended sessions that are due (see [`RECORDING_SETTLE`]). Each session changes in its
-    /// own short transaction; safe to run on several replicas at once.
-    pub async fn expire_sessions(
-        &self,
-        now: DateTime<Utc>,
-        heartbeat_timeout: Duration,
-    ) -> Result<ExpiryReport, StorageError> {
-        let now = micros(now);
-        const BATCH: i64 = 500;
-        let mut report = ExpiryReport::default();
-        let quiet = {
-            let client = self.client().await?;
-            client
-                .query(
-                    include_str!("sql/sessions_gateway_quiet.sql"),
-                    &[&(now - heartbeat_timeout), &BATCH],
-                )
-                .await?
-        };
-        for row in quiet {
-            let (id, project_id): (Uuid, Uuid) = (row.try_get(0)?, row.try_get(1)?);
-            match self
-                .change_session(project_id, id, SessionChange::Drop(DropCause::GatewayLost), now)
-                .await
-            {
-                Ok(_) => report.marked_gateway_lost += 1,
-                // Changed meanwhile (a heartbeat, a close): nothing to do.
-                Err(TransitionError::Illegal { .. } | TransitionError::NotFound) => {}
-                Err(TransitionError::Storage(err)) => return Err(err),
-            }
-        }
-        let default_grace = TerminalPolicy::default().reconnect_grace_seconds as i32;
-        let due = {
-            let client = self.client().await?;
-            client
-                .query(
-                    include_str!("sql/sessions_grace_passed.sql"),
-                    &[&now, &default_grace, &BATCH],
-                )
-                .await?
-        };
-        for row in due {
-            let (id, project_id): (Uuid, Uuid) = (row.try_get(0)?, row.try_get(1)?);
-            // `session` closes it at the deadline, under the row lock.
-            if let Some(session) = self.session(project_id, id, now).await?
-                && session.status() == SessionStatus::Closed
-            {
-                report.closed_after_grace += 1;
-            }
-        }
-        report.recordings_finalized = self.finalize_pending(now, BATCH).await?;
-        Ok(report)
-    }
-}
-
-fn start_after(after: Option<&Cursor>) -> Result<(Option<DateTime<Utc>>, i64), StorageError> {
-    match after {
-        Some(cursor) => {
-            Ok((Some(cursor.time), cursor.int().map_err(|_| StorageError::InvalidCursor)?))
-        }
-        None => Ok((None, 0)),
-    }
-}
-
-fn ascending_page<T>(
-    mut items: Vec<T>,
-    limit: usize,
-    key: impl Fn(&T) -> (DateTime<Utc>, i64),
-) -> Page<T> {
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|last| {
-            let (time, id) = key(last);
-            Cursor { time, id: id.to_string() }
-        })
-    } else {
-        None
-    };
-    Page { items, next }
-}
-
-/// `at` as PostgreSQL stores it (microseconds), so what is returned equals
-/// what is read back later.
-pub(crate) fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
-    at.duration_trunc(Duration::microseconds(1)).unwrap_or(at)
 }

@@ -1,7 +1,6 @@
 //! An avt terminal that remembers which rows changed since they were last
-//! painted, so the page redraws only those. The recording player
-//! ([`super::playback`]) and the live terminal ([`super::screen`]) both draw
-//! through it.
+//! painted, so the page redraws only those. The recording player's
+//! playback and the live terminal ([`super::Screen`]) both draw through it.
 
 use avt::{Terminal, observer::DirtyRows};
 

@@ -1,10 +1,11 @@
 //! A live terminal's model, without the browser: an avt terminal fed with
 //! the gateway's output bytes as they arrive (a UTF-8 character split across
 //! two frames waits for its end), and the rows that changed since the last
-//! paint. The recording player's [`super::playback`] does the same for
-//! recorded events; both draw rows with [`super::render::line_html`]. Pure,
-//! so it is tested natively.
+//! paint. The recording player's playback does the same for recorded
+//! events; both draw rows with [`super::render::line_html`]. Pure, so it is
+//! tested natively.
 
+use super::paint::Paintable;
 use super::painted::PaintedTerminal;
 
 pub struct Screen {
@@ -39,25 +40,24 @@ impl Screen {
         self.terminal.resize(cols, rows);
     }
 
-    /// `(cols, rows)`.
-    pub fn size(&self) -> (usize, usize) {
-        self.terminal.size()
-    }
-
-    /// The rows to paint again since the last call.
-    pub fn take_repaint(&mut self) -> Vec<usize> {
-        self.terminal.take_repaint()
-    }
-
-    /// The HTML of visible row `row`, cursor included.
-    pub fn line_html(&self, row: usize) -> String {
-        self.terminal.line_html(row)
-    }
-
     /// The visible text, for tests.
     #[cfg(test)]
     fn text(&self) -> String {
         self.terminal.text()
+    }
+}
+
+impl Paintable for Screen {
+    fn size(&self) -> (usize, usize) {
+        self.terminal.size()
+    }
+
+    fn take_repaint(&mut self) -> Vec<usize> {
+        self.terminal.take_repaint()
+    }
+
+    fn line_html(&self, row: usize) -> String {
+        self.terminal.line_html(row)
     }
 }
 

@@ -1,80 +1,50 @@
-//! Recordings: ingest from the gateway, the summary, windows of events for
-//! players, search, and the `.cast` download. Content is streamed both ways;
-//! no handler holds more than a chunk of a recording.
+//! A recording's playback: the summary, windows of events for players,
+//! search, and the `.cast` download.
 
 use actix_web::{
-    HttpRequest, HttpResponse, delete, get,
+    HttpRequest, HttpResponse, get,
     http::header::{self, HeaderValue},
-    post, put, web,
+    web,
 };
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 use serde::Deserialize;
 use termaudit_api_types::{
-    ChunkReceipt, Recording, RecordingMarker, RecordingSearchMatch, RecordingSearchResults,
-    RecordingState, RecordingWindow,
+    self as dto, Recording, RecordingMarker, RecordingSearchMatch, RecordingSearchResults,
+    RecordingWindow,
 };
 use termaudit_domain::{
-    AuditEventType, Permission,
+    AuditEventType, Permission, RecordingState,
     asciicast::{Micros, TextSearch},
     recording_expires_at,
 };
-use termaudit_storage::{
-    ByteRange, IngestError, MAX_CHUNK_BYTES, NewAuditEvent, ProjectRow, RecordedSession,
-    RecordingRow,
-};
+use termaudit_storage::{ByteRange, NewAuditEvent, ProjectRow, RecordedSession, RecordingRow};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use crate::{AppState, Caller, error::ApiError, error::ProblemKind};
+use super::{ASCIICAST, recorded_session, recording_session, seconds};
+use crate::{
+    AppState, Caller,
+    error::{ApiError, ProblemKind},
+    extract::{SessionPath, SessionPathExample},
+};
 
-/// The media type of asciicast files.
-pub const ASCIICAST: &str = "application/x-asciicast";
 /// Most matches a search returns.
 const SEARCH_LIMIT: usize = 100;
 
-fn seconds(time: Micros) -> f64 {
-    time.to_string().parse().unwrap_or(0.0)
-}
-
-impl From<IngestError> for ApiError {
-    fn from(err: IngestError) -> Self {
-        match err {
-            IngestError::SessionNotFound => ApiError::not_found("there is no such session"),
-            IngestError::NotRecorded
-            | IngestError::Ended
-            | IngestError::Gap { .. }
-            | IngestError::Differs { .. } => ApiError::conflict(err.to_string()),
-            IngestError::MissingHeader | IngestError::NotUtf8 | IngestError::Cast { .. } => {
-                ApiError::invalid(err.to_string())
-            }
-            IngestError::Storage(err) => err.into(),
-        }
-    }
-}
-
-/// A session of `project` and its recording, for reading: 404 when the
-/// session does not exist or was not recorded, 410 when purged, 404 when
+/// A session of `path.project` and its recording, for reading: 404 when
+/// the session does not exist or was not recorded, 410 when purged, 404 when
 /// nothing has been recorded yet.
 async fn readable(
     state: &AppState,
     caller: &Caller,
-    project: &str,
-    id: Uuid,
+    path: &SessionPath,
     permission: Permission,
 ) -> Result<(ProjectRow, RecordedSession, RecordingRow), ApiError> {
-    let project = state.authorize(caller, project, permission).await?;
-    let session = state
-        .store
-        .recording_session(project.id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("there is no such session"))?;
-    if !session.recorded {
-        return Err(ApiError::not_found(
-            "this session was not recorded: the policy does not record its environment",
-        ));
-    }
-    let recording = state.store.recording(id).await?;
+    let project = state.authorize(caller, &path.project, permission).await?;
+    let session = recorded_session(state, &project, path.id).await?;
+    let recording = state.store.recording(path.id).await?;
     if let Some(purged_at) = recording.as_ref().and_then(|r| r.purged_at) {
         let why = recording.as_ref().and_then(|r| r.purge_reason.clone()).unwrap_or_default();
         return Err(ApiError::new(
@@ -90,207 +60,87 @@ async fn readable(
     }
 }
 
-/// Uploads a chunk of a session's recording (the terminal gateway, while the
-/// session runs).
-///
-/// The body is asciicast lines: chunk 0 starts with the header line (v2, or
-/// v3, which is converted to v2 exactly), every chunk holds whole event
-/// lines. Chunks are numbered from 0 without gaps. Sending a chunk again with
-/// the same body is accepted (200) and changes nothing, so the gateway can
-/// retry safely. A chunk is at most 4 MiB. A refused chunk stores nothing.
-#[utoipa::path(
-    tag = "recordings",
-    params(
-        ("project" = String, Path, description = "The project's slug", example = "demo"),
-        ("id" = Uuid, Path, description = "The session's id"),
-        ("seq" = u32, Path, description = "The chunk's number, from 0", example = 0),
-    ),
-    request_body(
-        content = String,
-        content_type = "application/x-asciicast",
-        description = "asciicast lines; chunk 0 starts with the header",
-        example = "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.25, \"o\", \"$ \"]\n"
-    ),
-    responses(
-        (status = 201, description = "The chunk is stored", body = ChunkReceipt),
-        (status = 200, description = "The same chunk was stored before; nothing changed", body = ChunkReceipt),
-        (status = 400, description = "A line is malformed, a time goes backwards, chunk 0 has no header, or the body is not UTF-8", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The session is not recorded or has ended, the chunk leaves a gap, or a different chunk with this number is stored", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The chunk is over 4 MiB", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[put("/projects/{project}/sessions/{id}/recording/chunks/{seq}")]
-pub async fn put_chunk(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<(String, Uuid, u32)>,
-    req: HttpRequest,
-    mut payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let (project, id, seq) = path.into_inner();
-    let project = state.authorize(&caller, &project, Permission::Ingest).await?;
-    let too_large = || {
-        ApiError::new(
-            ProblemKind::PayloadTooLarge,
-            format!("a chunk is at most {MAX_CHUNK_BYTES} bytes; send smaller chunks"),
-        )
-    };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_CHUNK_BYTES as u64) {
-        return Err(too_large());
-    }
-    // Room for the declared body at once, so a 4 MiB chunk is not copied
-    // again each time the buffer grows.
-    let mut body = BytesMut::with_capacity(declared.map_or(0, |len| len as usize));
-    while let Some(piece) = payload.next().await {
-        let piece =
-            piece.map_err(|err| ApiError::invalid(format!("the body could not be read: {err}")))?;
-        if body.len() + piece.len() > MAX_CHUNK_BYTES {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&piece);
-    }
-    let receipt = state.store.append_chunk(project.id, id, seq, body.freeze()).await?;
-    let dto = ChunkReceipt {
-        seq: receipt.seq,
-        events: receipt.events,
-        first_time: seconds(receipt.first_time),
-        last_time: seconds(receipt.last_time),
-        repeated: receipt.repeated,
-    };
-    Ok(if receipt.repeated { HttpResponse::Ok() } else { HttpResponse::Created() }.json(dto))
-}
-
-/// Says that the gateway has sent the last chunk of an ended session's
-/// recording, so that it is finalized now (the gateway, after the shell is
-/// gone).
-///
-/// When termaudit ends a session itself (a revoke, an expired grace window),
-/// the gateway still holds what the shell printed in its last moments: the
-/// recording takes chunks for 10 s more and is finalized then, or as soon as
-/// the gateway calls this. When the gateway closes the session, the
-/// recording is finalized with the close and this changes nothing.
-/// Idempotent.
-#[utoipa::path(
-    tag = "recordings",
-    params(
-        ("project" = String, Path, description = "The project's slug", example = "demo"),
-        ("id" = Uuid, Path, description = "The session's id"),
-    ),
-    responses(
-        (status = 204, description = "The recording is finalized"),
-        (status = 404, description = "No such session, or it was not recorded", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The session has not ended", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project}/sessions/{id}/recording/finalize")]
-pub async fn finalize(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<(String, Uuid)>,
-) -> Result<HttpResponse, ApiError> {
-    let (project, id) = path.into_inner();
-    let project = state.authorize(&caller, &project, Permission::Ingest).await?;
-    let session = state
-        .store
-        .recording_session(project.id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("there is no such session"))?;
-    if !session.recorded {
-        return Err(ApiError::not_found(
-            "this session was not recorded: the policy does not record its environment",
-        ));
-    }
-    if session.ended_at.is_none() {
-        return Err(ApiError::new(
-            ProblemKind::InvalidSessionState,
-            "the session has not ended: its recording is finalized when it ends",
-        ));
-    }
-    state.store.finish_recording(id).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
 /// A session's recording: state, header, duration, size, event count,
 /// markers, digest, and when retention purges it.
 #[utoipa::path(
     tag = "recordings",
-    params(
-        ("project" = String, Path, description = "The project's slug", example = "demo"),
-        ("id" = Uuid, Path, description = "The session's id"),
-    ),
+    params(SessionPathExample),
     responses((status = 200, body = Recording))
 )]
 #[get("/projects/{project}/sessions/{id}/recording")]
 pub async fn get_recording(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(String, Uuid)>,
+    path: web::Path<SessionPath>,
 ) -> Result<web::Json<Recording>, ApiError> {
-    let (project, id) = path.into_inner();
-    let project = state.authorize(&caller, &project, Permission::ViewRecording).await?;
-    let session = state
-        .store
-        .recording_session(project.id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("there is no such session"))?;
-    let mut dto = Recording {
-        session_id: id,
-        state: RecordingState::NotRecorded,
-        header: None,
-        duration: 0.0,
-        event_count: 0,
-        chunks: 0,
-        size_bytes: None,
-        markers: Vec::new(),
-        sha256: None,
-        finalized_at: None,
-        expires_at: None,
-        purged_at: None,
-        purge_reason: None,
-    };
-    if !session.recorded {
-        return Ok(web::Json(dto));
+    let project = state.authorize(&caller, &path.project, Permission::ViewRecording).await?;
+    let id = path.id;
+    // TODO(layout): one storage call: `recording_session`, `hold`, `policy`,
+    // `recording` and `recording_markers` read as one recording summary,
+    // once the storage split lands.
+    let session = recording_session(&state, &project, id).await?;
+    let mut expires_at = None;
+    let mut recording = None;
+    if session.recorded {
+        // A held recording does not expire while the hold lasts.
+        if let Some(ended_at) = session.ended_at
+            && state.store.hold(project.id, id).await?.is_none()
+        {
+            let policy = state.store.policy(project.id).await?.policy;
+            expires_at = Some(recording_expires_at(ended_at, session.environment_class, &policy));
+        }
+        recording = state.store.recording(id).await?;
     }
-    dto.state = RecordingState::Recording;
-    // A held recording does not expire while the hold lasts.
-    if let Some(ended_at) = session.ended_at
-        && state.store.hold(project.id, id).await?.is_none()
-    {
-        let policy = state.store.policy(project.id).await?.policy;
-        dto.expires_at = Some(recording_expires_at(ended_at, session.environment_class, &policy));
-    }
-    let Some(recording) = state.store.recording(id).await? else {
-        return Ok(web::Json(dto));
-    };
-    dto.header = recording.header.as_deref().and_then(|h| serde_json::from_str(h).ok());
-    dto.chunks = recording.next_seq;
-    dto.duration = seconds(recording.duration.unwrap_or(recording.last_time));
-    dto.event_count = recording.event_count.unwrap_or(recording.chunk_events);
-    dto.size_bytes = recording.size_bytes;
-    dto.sha256 = recording.sha256_hex();
-    dto.finalized_at = recording.finalized_at;
-    if recording.finalized_at.is_some() {
-        dto.state = RecordingState::Available;
-    }
-    if recording.purged_at.is_some() {
-        dto.state = RecordingState::Purged;
-        dto.purged_at = recording.purged_at;
-        dto.purge_reason = recording.purge_reason.clone();
-    } else {
-        dto.markers = state
+    let recording_state = RecordingState::derive(
+        session.recorded,
+        recording.as_ref().is_some_and(|r| r.finalized_at.is_some()),
+        recording.as_ref().is_some_and(|r| r.purged_at.is_some()),
+    );
+    let markers = match &recording {
+        Some(recording) if recording_state.has_content() => state
             .store
             .recording_markers(id, recording.started_at)
             .await?
             .into_iter()
             .map(|m| RecordingMarker { time: seconds(m.time), label: m.label })
-            .collect();
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(web::Json(recording_dto(id, recording_state, expires_at, recording.as_ref(), markers)))
+}
+
+/// The summary of a recording in `state`; `recording` is `None` while no
+/// chunk has arrived (or the session is not recorded).
+fn recording_dto(
+    session_id: Uuid,
+    state: RecordingState,
+    expires_at: Option<DateTime<Utc>>,
+    recording: Option<&RecordingRow>,
+    markers: Vec<RecordingMarker>,
+) -> Recording {
+    let purged = state == RecordingState::Purged;
+    Recording {
+        session_id,
+        state: match state {
+            RecordingState::NotRecorded => dto::RecordingState::NotRecorded,
+            RecordingState::Recording => dto::RecordingState::Recording,
+            RecordingState::Available => dto::RecordingState::Available,
+            RecordingState::Purged => dto::RecordingState::Purged,
+        },
+        header: recording
+            .and_then(|r| r.header.as_deref())
+            .and_then(|h| serde_json::from_str(h).ok()),
+        duration: recording.map_or(0.0, |r| seconds(r.duration.unwrap_or(r.last_time))),
+        event_count: recording.map_or(0, |r| r.event_count.unwrap_or(r.chunk_events)),
+        chunks: recording.map_or(0, |r| r.next_seq),
+        size_bytes: recording.and_then(|r| r.size_bytes),
+        markers,
+        sha256: recording.and_then(RecordingRow::sha256_hex),
+        finalized_at: recording.and_then(|r| r.finalized_at),
+        expires_at,
+        purged_at: recording.and_then(|r| r.purged_at).filter(|_| purged),
+        purge_reason: recording.and_then(|r| r.purge_reason.clone()).filter(|_| purged),
     }
-    Ok(web::Json(dto))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -323,11 +173,7 @@ fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<Micros>, ApiError
 /// Audited as `recording.viewed`, once per viewer and session per hour.
 #[utoipa::path(
     tag = "recordings",
-    params(
-        ("project" = String, Path, description = "The project's slug", example = "demo"),
-        ("id" = Uuid, Path, description = "The session's id"),
-        WindowQuery,
-    ),
+    params(SessionPathExample, WindowQuery),
     responses(
         (status = 200, body = RecordingWindow),
         (status = 400, description = "`from` or `to` is not a time, or `to` is not after `from`", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
@@ -338,17 +184,17 @@ fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<Micros>, ApiError
 pub async fn get_events(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(String, Uuid)>,
+    path: web::Path<SessionPath>,
     query: web::Query<WindowQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (project, id) = path.into_inner();
+    let id = path.id;
     let from = parse_time("from", query.from.as_deref())?.unwrap_or(Micros::ZERO);
     let to = parse_time("to", query.to.as_deref())?;
     if to.is_some_and(|to| to <= from) {
         return Err(termaudit_domain::DomainError::invalid("to", "must be after `from`").into());
     }
     let (project, _, recording) =
-        readable(&state, &caller, &project, id, Permission::ViewRecording).await?;
+        readable(&state, &caller, &path, Permission::ViewRecording).await?;
     let window =
         state.store.recording_window(id, &recording, from, to.unwrap_or(Micros(u64::MAX))).await?;
     state
@@ -389,11 +235,7 @@ pub struct SearchQuery {
 /// Audited as `recording.viewed`, once per viewer and session per hour.
 #[utoipa::path(
     tag = "recordings",
-    params(
-        ("project" = String, Path, description = "The project's slug", example = "demo"),
-        ("id" = Uuid, Path, description = "The session's id"),
-        SearchQuery,
-    ),
+    params(SessionPathExample, SearchQuery),
     responses(
         (status = 200, body = RecordingSearchResults),
         (status = 400, description = "`q` is missing, empty, too long or holds control characters", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
@@ -404,13 +246,13 @@ pub struct SearchQuery {
 pub async fn search(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(String, Uuid)>,
+    path: web::Path<SessionPath>,
     query: web::Query<SearchQuery>,
 ) -> Result<web::Json<RecordingSearchResults>, ApiError> {
-    let (project, id) = path.into_inner();
+    let id = path.id;
     let search = TextSearch::new(&query.q)?;
     let (project, _, recording) =
-        readable(&state, &caller, &project, id, Permission::ViewRecording).await?;
+        readable(&state, &caller, &path, Permission::ViewRecording).await?;
     let (matches, truncated) =
         state.store.recording_search(id, &recording, search, SEARCH_LIMIT).await?;
     state
@@ -507,8 +349,7 @@ fn base64(bytes: &[u8]) -> String {
 #[utoipa::path(
     tag = "recordings",
     params(
-        ("project" = String, Path, description = "The project's slug", example = "demo"),
-        ("id" = Uuid, Path, description = "The session's id"),
+        SessionPathExample,
         ("Range" = Option<String>, Header, description = "One byte range, `bytes=START-END`", example = "bytes=0-1023"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier download"),
     ),
@@ -531,16 +372,16 @@ fn base64(bytes: &[u8]) -> String {
 pub async fn download(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(String, Uuid)>,
+    path: web::Path<SessionPath>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (slug, id) = path.into_inner();
+    let id = path.id;
     let (project, session, recording) =
-        readable(&state, &caller, &slug, id, Permission::DownloadRecording).await?;
+        readable(&state, &caller, &path, Permission::DownloadRecording).await?;
     let mut response = HttpResponse::Ok();
     response.content_type(ASCIICAST).insert_header((
         header::CONTENT_DISPOSITION,
-        format!("attachment; filename=\"{}\"", file_name(&slug, &session)),
+        format!("attachment; filename=\"{}\"", file_name(&path.project, &session)),
     ));
     let mut range = None;
     let mut length = None;
@@ -596,74 +437,6 @@ pub async fn download(
         Some(length) => response.body(actix_web::body::SizedStream::new(length, body)),
         None => response.streaming(body),
     })
-}
-
-const NO_DELETE: &str = "recordings and session history cannot be deleted through the API: they \
-    age out by the project's retention policy (set with terminal.manage_policy), and legal holds \
-    keep them longer";
-
-fn method_not_allowed() -> HttpResponse {
-    let mut response = actix_web::ResponseError::error_response(&ApiError::new(
-        ProblemKind::MethodNotAllowed,
-        NO_DELETE,
-    ));
-    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
-    response
-}
-
-/// Sessions cannot be deleted: they age out by retention policy (405).
-#[utoipa::path(
-    tag = "recordings",
-    params(
-        ("project" = String, Path, description = "The project's slug", example = "demo"),
-        ("id" = Uuid, Path, description = "The session's id"),
-    ),
-    responses((status = 405, description = "Always: history ages out by retention policy", body = termaudit_api_types::Problem, content_type = "application/problem+json"))
-)]
-#[delete("/projects/{project}/sessions/{id}")]
-pub async fn delete_session(
-    caller: Caller,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    caller.member_of(&path.0)?;
-    Ok(method_not_allowed())
-}
-
-/// Recordings cannot be deleted: they age out by retention policy (405).
-#[utoipa::path(
-    tag = "recordings",
-    params(
-        ("project" = String, Path, description = "The project's slug", example = "demo"),
-        ("id" = Uuid, Path, description = "The session's id"),
-    ),
-    responses((status = 405, description = "Always: recordings age out by retention policy", body = termaudit_api_types::Problem, content_type = "application/problem+json"))
-)]
-#[delete("/projects/{project}/sessions/{id}/recording")]
-pub async fn delete_recording(
-    caller: Caller,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    caller.member_of(&path.0)?;
-    Ok(method_not_allowed())
-}
-
-/// Nothing below a recording can be deleted either (405).
-#[utoipa::path(
-    tag = "recordings",
-    params(
-        ("project" = String, Path, description = "The project's slug", example = "demo"),
-        ("id" = Uuid, Path, description = "The session's id"),
-        ("rest" = String, Path, description = "Any path below the recording, such as `chunks/0` or `download`"),
-    ),
-    responses((status = 405, description = "Always: recordings age out by retention policy", body = termaudit_api_types::Problem, content_type = "application/problem+json"))
-)]
-#[delete("/projects/{project}/sessions/{id}/recording/{rest:.*}")]
-pub async fn delete_recording_part(
-    caller: Caller,
-    path: web::Path<(String, String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    caller.member_of(&path.0)?;
-    Ok(method_not_allowed())
 }
 
 #[cfg(test)]

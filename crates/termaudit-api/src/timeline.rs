@@ -1,0 +1,216 @@
+//! A session's timeline: the command and runbook activity and the database
+//! statements the gateway reports, appended idempotently by `event_id`.
+
+use actix_web::{get, post, web};
+use termaudit_api_types as dto;
+use termaudit_domain::Permission;
+use termaudit_storage::{self as storage, AppendError};
+
+use crate::{
+    AppState, Caller,
+    error::ApiError,
+    extract::{SessionPath, cursor_param, invalid_cursor, limit_param},
+};
+
+const MAX_BATCH: usize = 500;
+const MAX_TEXT: usize = 64 * 1024;
+
+fn check_event_id(field: &str, id: &str) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > 200 {
+        return Err(ApiError::invalid(format!("{field}: event_id must be 1 to 200 bytes")));
+    }
+    Ok(())
+}
+
+fn check_batch<T>(items: &[T]) -> Result<(), ApiError> {
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return Err(ApiError::invalid(format!("items: must hold 1 to {MAX_BATCH} events")));
+    }
+    Ok(())
+}
+
+fn append_error(err: AppendError) -> ApiError {
+    match err {
+        AppendError::Conflict(id) => ApiError::conflict(format!(
+            "event_id {id:?} was already used for a different event; nothing was stored"
+        )),
+        AppendError::Storage(err) => err.into(),
+    }
+}
+
+/// Appends explicit command and runbook activity. Retries are idempotent by `event_id`.
+#[utoipa::path(
+    tag = "sessions",
+    params(SessionPath),
+    request_body = dto::ActivityBatch,
+    responses(
+        (status = 200, body = dto::AppendResult),
+        (status = 400, description = "Invalid events; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An event id reused for a different event; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project}/sessions/{id}/activity")]
+pub async fn append_activity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+    body: web::Json<dto::ActivityBatch>,
+) -> Result<web::Json<dto::AppendResult>, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::Ingest).await?;
+    check_batch(&body.items)?;
+    let mut items = Vec::with_capacity(body.items.len());
+    for (i, item) in body.items.iter().enumerate() {
+        check_event_id(&format!("items[{i}]"), &item.event_id)?;
+        if !["command", "runbook", "runbook_step"].contains(&item.kind.as_str()) {
+            return Err(ApiError::invalid(format!(
+                "items[{i}].kind: must be command, runbook or runbook_step"
+            )));
+        }
+        if item.text.is_empty() || item.text.len() > MAX_TEXT {
+            return Err(ApiError::invalid(format!("items[{i}].text: must be 1 byte to 64 KiB")));
+        }
+        if item.duration_ms.is_some_and(|d| d < 0) {
+            return Err(ApiError::invalid(format!("items[{i}].duration_ms: must not be negative")));
+        }
+        items.push(storage::Activity {
+            event_id: item.event_id.clone(),
+            kind: item.kind.clone(),
+            text: item.text.clone(),
+            occurred_at: item.occurred_at,
+            exit_code: item.exit_code,
+            duration_ms: item.duration_ms,
+        });
+    }
+    let session = state.session(&project, path.id).await?;
+    let outcome = state.store.append_activity(session.id, &items).await.map_err(append_error)?;
+    Ok(web::Json(dto::AppendResult { stored: outcome.stored, duplicates: outcome.duplicates }))
+}
+
+/// The session's command and runbook timeline, oldest first.
+#[utoipa::path(
+    tag = "sessions",
+    params(SessionPath, dto::TimelineQuery),
+    responses((status = 200, body = dto::ActivityPage))
+)]
+#[get("/projects/{project}/sessions/{id}/activity")]
+pub async fn list_activity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+    query: web::Query<dto::TimelineQuery>,
+) -> Result<web::Json<dto::ActivityPage>, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
+    let session = state.session(&project, path.id).await?;
+    let cursor = cursor_param(query.cursor.as_deref())?;
+    let limit = limit_param(query.limit, 500, 1000)?;
+    let page =
+        state.store.activity(session.id, cursor.as_ref(), limit).await.map_err(invalid_cursor)?;
+    Ok(web::Json(dto::ActivityPage {
+        items: page
+            .items
+            .into_iter()
+            .map(|row| dto::Activity {
+                event_id: row.activity.event_id,
+                kind: row.activity.kind,
+                text: row.activity.text,
+                occurred_at: row.activity.occurred_at,
+                exit_code: row.activity.exit_code,
+                duration_ms: row.activity.duration_ms,
+            })
+            .collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+/// Appends statements run in a database shell; each is also an audit event
+/// (`database.statement`). Retries are idempotent by `event_id`.
+#[utoipa::path(
+    tag = "sessions",
+    params(SessionPath),
+    request_body = dto::DatabaseEventBatch,
+    responses(
+        (status = 200, body = dto::AppendResult),
+        (status = 400, description = "Invalid events; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An event id reused for a different event; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project}/sessions/{id}/database-events")]
+pub async fn append_database_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+    body: web::Json<dto::DatabaseEventBatch>,
+) -> Result<web::Json<dto::AppendResult>, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::Ingest).await?;
+    check_batch(&body.items)?;
+    let mut events = Vec::with_capacity(body.items.len());
+    for (i, item) in body.items.iter().enumerate() {
+        check_event_id(&format!("items[{i}]"), &item.event_id)?;
+        if item.statement.is_empty() || item.statement.len() > MAX_TEXT {
+            return Err(ApiError::invalid(format!(
+                "items[{i}].statement: must be 1 byte to 64 KiB"
+            )));
+        }
+        if item.duration_ms.is_some_and(|d| d < 0) || item.rows_affected.is_some_and(|r| r < 0) {
+            return Err(ApiError::invalid(format!(
+                "items[{i}]: duration_ms and rows_affected must not be negative"
+            )));
+        }
+        events.push(storage::DatabaseEvent {
+            event_id: item.event_id.clone(),
+            statement: item.statement.clone(),
+            database: item.database.clone(),
+            occurred_at: item.occurred_at,
+            rows_affected: item.rows_affected,
+            duration_ms: item.duration_ms,
+            error: item.error.clone(),
+        });
+    }
+    let session = state.session(&project, path.id).await?;
+    let outcome = state
+        .store
+        .append_database_events(project.id, &session, &events)
+        .await
+        .map_err(append_error)?;
+    Ok(web::Json(dto::AppendResult { stored: outcome.stored, duplicates: outcome.duplicates }))
+}
+
+/// The session's database statements, oldest first.
+#[utoipa::path(
+    tag = "sessions",
+    params(SessionPath, dto::TimelineQuery),
+    responses((status = 200, body = dto::DatabaseEventPage))
+)]
+#[get("/projects/{project}/sessions/{id}/database-events")]
+pub async fn list_database_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<SessionPath>,
+    query: web::Query<dto::TimelineQuery>,
+) -> Result<web::Json<dto::DatabaseEventPage>, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
+    let session = state.session(&project, path.id).await?;
+    let cursor = cursor_param(query.cursor.as_deref())?;
+    let limit = limit_param(query.limit, 500, 1000)?;
+    let page = state
+        .store
+        .database_events(session.id, cursor.as_ref(), limit)
+        .await
+        .map_err(invalid_cursor)?;
+    Ok(web::Json(dto::DatabaseEventPage {
+        items: page
+            .items
+            .into_iter()
+            .map(|row| dto::DatabaseEvent {
+                event_id: row.event.event_id,
+                statement: row.event.statement,
+                database: row.event.database,
+                occurred_at: row.event.occurred_at,
+                rows_affected: row.event.rows_affected,
+                duration_ms: row.event.duration_ms,
+                error: row.event.error,
+            })
+            .collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}

@@ -1,0 +1,118 @@
+//! Reading a recording's chunks back in order, a batch at a time, and the
+//! session's activity that is merged into them as markers.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+use termaudit_domain::asciicast::Micros;
+use tokio_postgres::GenericClient;
+use uuid::Uuid;
+
+use super::{codec::decompress_text, types::Marker};
+use crate::{
+    StorageError, Store,
+    time::{micros_from_db, micros_to_db},
+};
+
+/// Decompressed bytes fetched per query when reading chunks (a single
+/// larger chunk is fetched alone).
+pub const BATCH_BYTES: i64 = 4 << 20;
+
+fn activity_label(kind: &str, text: &str) -> String {
+    match kind {
+        "command" => format!("$ {text}"),
+        "runbook" => format!("runbook: {text}"),
+        "runbook_step" => format!("step: {text}"),
+        other => format!("{other}: {text}"),
+    }
+}
+
+/// The session's commands and runbook steps from `from` on, as markers in
+/// recording time.
+pub(super) async fn activity_markers(
+    client: &impl GenericClient,
+    session_id: Uuid,
+    started_at: DateTime<Utc>,
+    from: Micros,
+) -> Result<VecDeque<Marker>, StorageError> {
+    let rows = client
+        .query(
+            include_str!("../sql/recording_activity_markers.sql"),
+            &[&session_id, &started_at, &micros_to_db(from)],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| Marker {
+            time: micros_from_db(row.get(0)),
+            label: activity_label(row.get(1), row.get(2)),
+        })
+        .collect())
+}
+
+/// A chunk read back.
+#[derive(Debug)]
+pub(super) struct StoredChunk {
+    pub(super) seq: i32,
+    pub(super) last_time: Micros,
+    /// Canonical v2 lines, each ending with a newline.
+    pub(super) lines: String,
+}
+
+pub(super) async fn fetch_chunks(
+    client: &impl GenericClient,
+    session_id: Uuid,
+    from_seq: i32,
+    end_seq: i32,
+) -> Result<Vec<StoredChunk>, StorageError> {
+    let rows = client
+        .query(
+            include_str!("../sql/recording_chunks_batch.sql"),
+            &[&session_id, &from_seq, &BATCH_BYTES, &end_seq],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let size = usize::try_from(row.get::<_, i32>("data_bytes")).unwrap_or(0);
+            Ok(StoredChunk {
+                seq: row.get("seq"),
+                last_time: micros_from_db(row.get("last_time_us")),
+                lines: decompress_text(row.get("data"), size)?,
+            })
+        })
+        .collect()
+}
+
+/// Reads a recording's chunks in order, a batch at a time.
+pub(super) struct ChunkCursor {
+    store: Store,
+    session_id: Uuid,
+    next_seq: i32,
+    end_seq: i32,
+    buffer: VecDeque<StoredChunk>,
+}
+
+impl ChunkCursor {
+    pub(super) fn new(store: Store, session_id: Uuid, from_seq: i32, end_seq: i32) -> Self {
+        Self { store, session_id, next_seq: from_seq, end_seq, buffer: VecDeque::new() }
+    }
+
+    pub(super) async fn next(&mut self) -> Result<Option<StoredChunk>, StorageError> {
+        if self.buffer.is_empty() && self.next_seq < self.end_seq {
+            let client = self.store.client().await?;
+            let batch =
+                fetch_chunks(&**client, self.session_id, self.next_seq, self.end_seq).await?;
+            if let Some(last) = batch.last() {
+                self.next_seq = last.seq + 1;
+            } else {
+                self.next_seq = self.end_seq;
+            }
+            self.buffer.extend(batch);
+        }
+        Ok(self.buffer.pop_front())
+    }
+
+    pub(super) fn push_front(&mut self, chunk: StoredChunk) {
+        self.buffer.push_front(chunk);
+    }
+}

@@ -1,0 +1,496 @@
+//! Ingest: one uploaded chunk is checked, parsed, converted to canonical
+//! lines, played through the terminal emulator and compressed (the CPU
+//! pipeline of [`process_chunk`], off the async threads), then stored in one
+//! transaction.
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use termaudit_domain::asciicast::{
+    CastError, Decoder, Event, EventCode, Micros, Replay, TerminalSnapshot, Version,
+};
+use uuid::Uuid;
+
+use super::{
+    codec::{compress, decompress_snapshot},
+    types::{RECORDING_LOCK, RecordingRow},
+};
+use crate::{
+    StorageError, Store,
+    time::{micros_from_db, micros_to_db},
+};
+
+/// The largest chunk body accepted, in bytes.
+pub const MAX_CHUNK_BYTES: usize = 4 << 20;
+/// A snapshot is kept after a chunk once this much output has been played
+/// since the last one...
+pub const SNAPSHOT_EVERY_OUTPUT: u64 = 256 << 10;
+/// ... or this much recording time has passed.
+pub const SNAPSHOT_EVERY: Micros = Micros(60_000_000);
+/// A chunk's canonical lines are compressed in parts of about this size, on
+/// threads of their own, while the rest is parsed and played. The stored
+/// chunk is the parts' zstd frames one after another, which zstd
+/// decompresses as a whole exactly like the single frame of a chunk stored
+/// before (and of any chunk under this size).
+const PART_BYTES: usize = 1 << 20;
+/// Output is handed to the terminal emulator in batches of about this size.
+const SCREEN_BATCH_BYTES: usize = 64 << 10;
+
+/// What happened to an uploaded chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkReceipt {
+    pub seq: u32,
+    pub events: u32,
+    pub first_time: Micros,
+    pub last_time: Micros,
+    /// The chunk was stored before with the same body; nothing changed.
+    pub repeated: bool,
+}
+
+/// Why a chunk was refused. Nothing is stored when one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("there is no such session")]
+    SessionNotFound,
+    #[error("this session is not recorded (the policy does not record its environment)")]
+    NotRecorded,
+    #[error("the session has ended and its recording is finalized; no chunk can be added")]
+    Ended,
+    #[error("chunk {seq} does not follow the stored chunks: the next expected is {expected}")]
+    Gap { seq: u32, expected: i32 },
+    #[error("chunk {seq} is stored already with a different body")]
+    Differs { seq: u32 },
+    #[error("chunk 0 must start with the asciicast header line")]
+    MissingHeader,
+    #[error("the body is not UTF-8 text")]
+    NotUtf8,
+    #[error("chunk {seq}: {source}")]
+    Cast {
+        seq: u32,
+        #[source]
+        source: CastError,
+    },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<tokio_postgres::Error> for IngestError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        Self::Storage(err.into())
+    }
+}
+
+struct ChunkInput {
+    seq: u32,
+    body: Bytes,
+    version: Option<Version>,
+    last_time: Micros,
+    live: Option<TerminalSnapshot>,
+    output_since_snapshot: u64,
+    last_snapshot: Micros,
+}
+
+struct ProcessedChunk {
+    header: Option<(String, Version)>,
+    data: Vec<u8>,
+    data_bytes: usize,
+    events: u32,
+    first_time: Micros,
+    last_time: Micros,
+    markers: Vec<(Micros, String)>,
+    live: TerminalSnapshot,
+    live_compressed: Vec<u8>,
+    output_since_snapshot: u64,
+    last_snapshot: Micros,
+    snapshot: bool,
+}
+
+/// Parses, converts and plays one chunk. CPU-bound: run it off the async
+/// threads. Three kinds of work overlap on scoped threads: this thread
+/// parses and writes the canonical lines; one thread plays the output
+/// through the terminal emulator as batches of it are parsed; and each
+/// [`PART_BYTES`] of canonical text is compressed on a thread of its own as
+/// soon as it is complete.
+fn process_chunk(input: ChunkInput) -> Result<ProcessedChunk, IngestError> {
+    let seq = input.seq;
+    let text = std::str::from_utf8(&input.body).map_err(|_| IngestError::NotUtf8)?;
+    let cast = |source| IngestError::Cast { seq, source };
+    let mut lines = text.split('\n');
+    let (header, mut decoder, mut replay) = match input.version {
+        None => {
+            let first = lines.next().filter(|l| !l.trim().is_empty());
+            let first = first.ok_or(IngestError::MissingHeader)?;
+            let (header, decoder) = Decoder::from_header_line(first).map_err(cast)?;
+            let replay = Replay::new(header.width, header.height);
+            (Some((header.to_line(), decoder.version())), decoder, replay)
+        }
+        Some(version) => {
+            let replay = match &input.live {
+                Some(snapshot) => Replay::restore(snapshot),
+                None => Replay::new(80, 24),
+            };
+            (None, Decoder::resume(version, input.last_time), replay)
+        }
+    };
+    let capacity = (text.len() + text.len() / 8).min(PART_BYTES + PART_BYTES / 4);
+    std::thread::scope(|scope| {
+        let (to_screen, screen_events) = std::sync::mpsc::channel::<Vec<Event>>();
+        let emulator = scope.spawn(move || {
+            for batch in screen_events {
+                for event in &batch {
+                    replay.apply(event);
+                }
+            }
+            let live = replay.snapshot();
+            let compressed = compress(live.init.as_bytes());
+            (live, compressed)
+        });
+        let mut parts = Vec::new();
+        let mut out = String::with_capacity(capacity);
+        let mut data_bytes = 0;
+        let mut batch = Vec::new();
+        let mut batch_bytes = 0;
+        let mut events = 0u32;
+        let mut first_time = None;
+        let mut markers = Vec::new();
+        let mut output = input.output_since_snapshot;
+        for line in lines {
+            let Some(event) = decoder.decode_line(line).map_err(cast)? else { continue };
+            first_time.get_or_insert(event.time);
+            event.write_line(&mut out);
+            out.push('\n');
+            events += 1;
+            match event.code {
+                EventCode::Output | EventCode::Resize => {
+                    if event.code == EventCode::Output {
+                        output = output.saturating_add(event.data.len() as u64);
+                    }
+                    batch_bytes += event.data.len() + 16;
+                    batch.push(event);
+                    if batch_bytes >= SCREEN_BATCH_BYTES {
+                        // Fails only if the emulator panicked, which its join reports.
+                        let _ = to_screen.send(std::mem::take(&mut batch));
+                        batch_bytes = 0;
+                    }
+                }
+                EventCode::Marker => markers.push((event.time, event.data)),
+                _ => {}
+            }
+            if out.len() >= PART_BYTES {
+                data_bytes += out.len();
+                let part = std::mem::replace(&mut out, String::with_capacity(capacity));
+                parts.push(scope.spawn(move || compress(part.as_bytes())));
+            }
+        }
+        let _ = to_screen.send(batch);
+        drop(to_screen);
+        data_bytes += out.len();
+        let mut data = Vec::new();
+        for part in parts {
+            data.extend_from_slice(&part.join().map_err(|_| panicked("compression"))??);
+        }
+        if !out.is_empty() || data.is_empty() {
+            data.extend_from_slice(&compress(out.as_bytes())?);
+        }
+        let (live, live_compressed) = emulator.join().map_err(|_| panicked("emulation"))?;
+        let live_compressed = live_compressed?;
+        let last_time = decoder.last_time();
+        let snapshot = output >= SNAPSHOT_EVERY_OUTPUT
+            || last_time.0.saturating_sub(input.last_snapshot.0) >= SNAPSHOT_EVERY.0;
+        Ok(ProcessedChunk {
+            header,
+            data,
+            data_bytes,
+            events,
+            first_time: first_time.unwrap_or(input.last_time),
+            last_time,
+            markers,
+            live,
+            live_compressed,
+            output_since_snapshot: if snapshot { 0 } else { output },
+            last_snapshot: if snapshot { last_time } else { input.last_snapshot },
+            snapshot,
+        })
+    })
+}
+
+fn panicked(work: &str) -> IngestError {
+    IngestError::Storage(StorageError::Corrupt(format!("chunk {work} panicked")))
+}
+
+impl Store {
+    /// Stores chunk `seq` of the recording of session `session_id` in
+    /// `project_id`, in one transaction: either all of it or nothing. A chunk
+    /// stored before with the same body is accepted again without change.
+    pub async fn append_chunk(
+        &self,
+        project_id: Uuid,
+        session_id: Uuid,
+        seq: u32,
+        body: Bytes,
+    ) -> Result<ChunkReceipt, IngestError> {
+        // The digest of a 4 MiB body takes a few milliseconds: it is taken
+        // off the async threads while the checks below query the database.
+        let digest = tokio::task::spawn_blocking({
+            let body = body.clone();
+            move || Sha256::digest(&body).to_vec()
+        });
+        let mut client = self.client().await.map_err(IngestError::Storage)?;
+        let tx = client.transaction().await?;
+        let session = tx
+            .query_opt(
+                include_str!("../sql/recording_session_share.sql"),
+                &[&session_id, &project_id],
+            )
+            .await?
+            .ok_or(IngestError::SessionNotFound)?;
+        if !session.get::<_, bool>("recorded") {
+            return Err(IngestError::NotRecorded);
+        }
+        // A number past i32 can never be the next one: it is reported as a gap.
+        let db_seq = i32::try_from(seq).unwrap_or(i32::MAX);
+        if seq == 0 {
+            let opened_at: DateTime<Utc> = session.get("opened_at");
+            tx.execute(include_str!("../sql/recording_create.sql"), &[&session_id, &opened_at])
+                .await?;
+        }
+        let recording =
+            tx.query_opt(RECORDING_LOCK, &[&session_id]).await?.map(|row| RecordingRow::from(&row));
+
+        let upload_sha256 =
+            digest.await.map_err(|e| StorageError::Corrupt(format!("digest failed: {e}")))?;
+        if let Some(existing) = tx
+            .query_opt(include_str!("../sql/recording_chunk_by_seq.sql"), &[&session_id, &db_seq])
+            .await?
+        {
+            return if existing.get::<_, Vec<u8>>("upload_sha256") == upload_sha256 {
+                Ok(ChunkReceipt {
+                    seq,
+                    events: u32::try_from(existing.get::<_, i32>("events")).unwrap_or(0),
+                    first_time: micros_from_db(existing.get("first_time_us")),
+                    last_time: micros_from_db(existing.get("last_time_us")),
+                    repeated: true,
+                })
+            } else {
+                Err(IngestError::Differs { seq })
+            };
+        }
+        let status: String = session.get("status");
+        let Some(recording) = recording else {
+            return Err(IngestError::Gap { seq, expected: 0 });
+        };
+        let settling = status == "closed"
+            && tx
+                .query_opt(
+                    include_str!("../sql/recording_settling.sql"),
+                    &[&session_id, &Utc::now()],
+                )
+                .await?
+                .is_some();
+        if recording.finalized_at.is_some() || (status == "closed" && !settling) {
+            return Err(IngestError::Ended);
+        }
+        if db_seq != recording.next_seq {
+            return Err(IngestError::Gap { seq, expected: recording.next_seq });
+        }
+
+        let version = match recording.source_version {
+            Some(3) => Some(Version::V3),
+            Some(_) => Some(Version::V2),
+            None => None,
+        };
+        let live = match &recording.live {
+            Some((cols, rows, state)) => Some(decompress_snapshot(*cols, *rows, state)?),
+            None => None,
+        };
+        let input = ChunkInput {
+            seq,
+            body,
+            version,
+            last_time: recording.last_time,
+            live,
+            output_since_snapshot: u64::try_from(recording.output_since_snapshot).unwrap_or(0),
+            last_snapshot: recording.last_snapshot,
+        };
+        let chunk = tokio::task::spawn_blocking(move || process_chunk(input))
+            .await
+            .map_err(|e| StorageError::Corrupt(format!("chunk processing failed: {e}")))??;
+
+        let data_bytes = i32::try_from(chunk.data_bytes).unwrap_or(i32::MAX);
+        let events = i32::try_from(chunk.events).unwrap_or(i32::MAX);
+        tx.execute(
+            include_str!("../sql/recording_chunk_insert.sql"),
+            &[
+                &session_id,
+                &db_seq,
+                &micros_to_db(chunk.first_time),
+                &micros_to_db(chunk.last_time),
+                &events,
+                &data_bytes,
+                &chunk.data,
+                &upload_sha256,
+            ],
+        )
+        .await?;
+        if !chunk.markers.is_empty() {
+            let ordinals: Vec<i32> = (0..).take(chunk.markers.len()).collect();
+            let times: Vec<i64> = chunk.markers.iter().map(|(t, _)| micros_to_db(*t)).collect();
+            let labels: Vec<&str> = chunk.markers.iter().map(|(_, l)| l.as_str()).collect();
+            tx.execute(
+                include_str!("../sql/recording_markers_insert.sql"),
+                &[&session_id, &db_seq, &ordinals, &times, &labels],
+            )
+            .await?;
+        }
+        let (header, source_version) = match &chunk.header {
+            Some((line, version)) => {
+                (Some(line.as_str()), Some(if *version == Version::V3 { 3i16 } else { 2 }))
+            }
+            None => (None, None),
+        };
+        let cols = i32::from(chunk.live.cols);
+        let rows = i32::from(chunk.live.rows);
+        tx.execute(
+            include_str!("../sql/recording_after_chunk.sql"),
+            &[
+                &session_id,
+                &header,
+                &source_version,
+                &i64::from(chunk.events),
+                &i64::from(data_bytes),
+                &micros_to_db(chunk.last_time),
+                &cols,
+                &rows,
+                &chunk.live_compressed,
+                &i64::try_from(chunk.output_since_snapshot).unwrap_or(i64::MAX),
+                &micros_to_db(chunk.last_snapshot),
+            ],
+        )
+        .await?;
+        if chunk.snapshot {
+            tx.execute(
+                include_str!("../sql/recording_snapshot_insert.sql"),
+                &[
+                    &session_id,
+                    &db_seq,
+                    &micros_to_db(chunk.last_time),
+                    &cols,
+                    &rows,
+                    &chunk.live_compressed,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(ChunkReceipt {
+            seq,
+            events: chunk.events,
+            first_time: chunk.first_time,
+            last_time: chunk.last_time,
+            repeated: false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recordings::codec::decompress_text;
+    use termaudit_domain::asciicast::Resize;
+
+    #[test]
+    fn large_chunks_are_compressed_in_parts_and_played_whole() {
+        let mut body = String::from("{\"version\": 2, \"width\": 40, \"height\": 10}\n");
+        let mut events = Vec::new();
+        let mut i = 0u64;
+        while body.len() < 2 * PART_BYTES + PART_BYTES / 2 {
+            let time = Micros(i * 1000);
+            let event = match i % 1000 {
+                999 => Event::resize(time, Resize { cols: 30 + (i % 7) as u16, rows: 8 }),
+                500 => Event::marker(time, format!("mark {i}")),
+                _ => Event::output(
+                    time,
+                    format!(
+                        "\u{1b}[3{}mline {i}\u{1b}[0m {}\r\n",
+                        i % 8,
+                        "x".repeat((i % 97) as usize)
+                    ),
+                ),
+            };
+            body.push_str(&event.to_line());
+            body.push('\n');
+            events.push(event);
+            i += 1;
+        }
+        let input = ChunkInput {
+            seq: 0,
+            body: Bytes::from(body),
+            version: None,
+            last_time: Micros::ZERO,
+            live: None,
+            output_since_snapshot: 0,
+            last_snapshot: Micros::ZERO,
+        };
+        let chunk = process_chunk(input).map_err(|e| e.to_string()).expect("valid");
+        let expected: String = events.iter().map(|e| e.to_line() + "\n").collect();
+        assert_eq!(chunk.data_bytes, expected.len());
+        assert_eq!(decompress_text(&chunk.data, chunk.data_bytes).expect("text"), expected);
+        let first_frame =
+            zstd::zstd_safe::find_frame_compressed_size(&chunk.data).expect("a frame");
+        assert!(first_frame < chunk.data.len(), "several frames");
+        // A chunk stored before as one frame, at the former level, reads the same.
+        let whole = zstd::bulk::compress(expected.as_bytes(), 3).expect("compressed");
+        assert_eq!(decompress_text(&whole, expected.len()).expect("text"), expected);
+
+        let mut reference = Replay::new(40, 10);
+        for event in &events {
+            reference.apply(event);
+        }
+        assert_eq!(chunk.live, reference.snapshot());
+        let markers: Vec<(Micros, String)> = events
+            .iter()
+            .filter(|e| e.code == EventCode::Marker)
+            .map(|e| (e.time, e.data.clone()))
+            .collect();
+        assert_eq!(chunk.markers, markers);
+        assert_eq!(chunk.events as usize, events.len());
+        assert!(chunk.snapshot);
+    }
+
+    #[test]
+    fn chunks_are_processed_and_resumed() {
+        let chunk0 = "{\"version\": 3, \"term\": {\"cols\": 10, \"rows\": 2}}\n[0.5, \"o\", \"hi\"]\n[0.5, \"m\", \"mark\"]\n";
+        let input = ChunkInput {
+            seq: 0,
+            body: Bytes::from_static(chunk0.as_bytes()),
+            version: None,
+            last_time: Micros::ZERO,
+            live: None,
+            output_since_snapshot: 0,
+            last_snapshot: Micros::ZERO,
+        };
+        let first = process_chunk(input).map_err(|e| e.to_string()).expect("valid");
+        assert_eq!(first.header.as_ref().map(|h| h.1), Some(Version::V3));
+        assert_eq!(
+            (first.events, first.first_time, first.last_time),
+            (2, Micros(500_000), Micros(1_000_000))
+        );
+        assert_eq!(first.markers, vec![(Micros(1_000_000), "mark".to_owned())]);
+        let text = decompress_text(&first.data, first.data_bytes).expect("text");
+        assert_eq!(text, "[0.5, \"o\", \"hi\"]\n[1.0, \"m\", \"mark\"]\n");
+
+        let input = ChunkInput {
+            seq: 1,
+            body: Bytes::from_static(b"[0.25, \"o\", \"!\"]"),
+            version: Some(Version::V3),
+            last_time: first.last_time,
+            live: Some(first.live.clone()),
+            output_since_snapshot: first.output_since_snapshot,
+            last_snapshot: first.last_snapshot,
+        };
+        let second = process_chunk(input).map_err(|e| e.to_string()).expect("valid");
+        assert_eq!(second.last_time, Micros(1_250_000));
+        let replay = Replay::restore(&second.live);
+        assert_eq!(replay.screen_text()[0], "hi!");
+    }
+}

@@ -1,0 +1,38 @@
+//! Recordings: chunked ingest, finalization, and streaming reads.
+//!
+//! A recording is stored as numbered chunks of canonical asciicast v2 event
+//! lines, zstd-compressed, each with the times of its first and last event.
+//! Nothing here holds a whole recording: every read goes through a
+//! [`ChunkCursor`](chunks::ChunkCursor), which fetches a few chunks at a
+//! time (at most [`BATCH_BYTES`] once decompressed), and every write
+//! handles one chunk.
+//!
+//! The downloadable file is the header line, then the chunks' lines with the
+//! session's explicit commands and runbook steps merged in as markers (`m`):
+//! a marker goes right before the first event later than it, or at the end.
+//! Finalization, downloads and event windows all merge with
+//! [`merge_chunk`](codec::merge_chunk), so the digest stored at
+//! finalization is the digest of what is downloaded.
+//!
+//! The rooms: [`types`] (the rows), [`codec`] (how chunks are stored: zstd,
+//! canonical lines, markers merged), [`chunks`] (reading chunks back a
+//! batch at a time), [`ingest`] (one chunk in, one transaction),
+//! [`finalize`], [`purge`] and [`read`] (downloads, windows, search).
+
+mod chunks;
+mod codec;
+mod finalize;
+mod ingest;
+mod purge;
+mod read;
+mod types;
+
+pub use chunks::BATCH_BYTES;
+pub use codec::header_size;
+pub use finalize::finalize_recording;
+pub use ingest::{
+    ChunkReceipt, IngestError, MAX_CHUNK_BYTES, SNAPSHOT_EVERY, SNAPSHOT_EVERY_OUTPUT,
+};
+pub use purge::{purge_recording, purge_recordings};
+pub use read::{ByteRange, Window};
+pub use types::{Marker, RecordedSession, RecordingRow};

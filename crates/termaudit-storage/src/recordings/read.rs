@@ -1,0 +1,411 @@
+//! Reading recordings: the session and summary, markers, views, the
+//! downloadable file (or a byte range of it), event windows and search.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures_util::Stream;
+use termaudit_domain::{
+    AuditEventType,
+    asciicast::{Decoder, Micros, Replay, TerminalSnapshot, TextMatch, TextSearch, Version},
+};
+use uuid::Uuid;
+
+use super::{
+    chunks::{ChunkCursor, activity_markers},
+    codec::{decompress_snapshot, flush_markers, header_size, merge_chunk},
+    types::{Marker, RECORDING_BY_SESSION, RecordedSession, RecordingRow},
+};
+use crate::{
+    StorageError, Store,
+    audit::{NewAuditEvent, append_audit},
+    time::{micros_from_db, micros_to_db},
+};
+
+/// Where a download starts and how much of it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    /// First byte, inclusive.
+    pub start: u64,
+    /// Last byte, inclusive.
+    pub end: u64,
+}
+
+/// A window of a recording: the terminal at its start and the stream of its
+/// events' lines.
+pub struct Window<S> {
+    /// The terminal after every event before `from`.
+    pub state: TerminalSnapshot,
+    /// The canonical v2 lines of the events at or after `from` and before
+    /// `to`, markers merged, a batch of lines (comma-separated) per item.
+    pub events: S,
+}
+
+impl Store {
+    pub async fn recording_session(
+        &self,
+        project_id: Uuid,
+        session_id: Uuid,
+    ) -> Result<Option<RecordedSession>, StorageError> {
+        let client = self.client().await?;
+        let Some(row) = client
+            .query_opt(include_str!("../sql/recording_session.sql"), &[&session_id, &project_id])
+            .await?
+        else {
+            return Ok(None);
+        };
+        let class: String = row.get("environment_class");
+        Ok(Some(RecordedSession {
+            id: row.get("id"),
+            project_id: row.get("project_id"),
+            target_name: row.get("target_name"),
+            recorded: row.get("recorded"),
+            environment_class: class.parse().map_err(|_| {
+                StorageError::Corrupt(format!("unknown environment class {class:?}"))
+            })?,
+            status: row.get("status"),
+            opened_at: row.get("opened_at"),
+            ended_at: row.get("ended_at"),
+        }))
+    }
+
+    pub async fn recording(&self, session_id: Uuid) -> Result<Option<RecordingRow>, StorageError> {
+        let client = self.client().await?;
+        let row = client.query_opt(RECORDING_BY_SESSION, &[&session_id]).await?;
+        Ok(row.as_ref().map(RecordingRow::from))
+    }
+
+    /// Every marker of a recording, in time order: those uploaded in it and
+    /// the session's explicit commands and runbook steps.
+    pub async fn recording_markers(
+        &self,
+        session_id: Uuid,
+        started_at: DateTime<Utc>,
+    ) -> Result<Vec<Marker>, StorageError> {
+        let client = self.client().await?;
+        let uploaded = client
+            .query(include_str!("../sql/recording_uploaded_markers.sql"), &[&session_id])
+            .await?;
+        let activity = activity_markers(&**client, session_id, started_at, Micros::ZERO).await?;
+        let mut markers: Vec<Marker> = uploaded
+            .iter()
+            .map(|row| Marker { time: micros_from_db(row.get(0)), label: row.get(1) })
+            .chain(activity)
+            .collect();
+        markers.sort_by_key(|m| m.time);
+        Ok(markers)
+    }
+
+    /// Appends `recording.viewed` for `subject` unless they viewed this
+    /// session's recording in the last hour. Returns whether it appended.
+    pub async fn record_recording_view(
+        &self,
+        project_id: Uuid,
+        session_id: Uuid,
+        subject: &str,
+        name: &str,
+        details: serde_json::Value,
+    ) -> Result<bool, StorageError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let key = format!("recording.viewed:{session_id}:{subject}");
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key]).await?;
+        let recent = tx
+            .query_opt(include_str!("../sql/recording_recent_view.sql"), &[&session_id, &subject])
+            .await?;
+        if recent.is_some() {
+            return Ok(false);
+        }
+        append_audit(
+            &*tx,
+            &NewAuditEvent::new(project_id, AuditEventType::RecordingViewed)
+                .actor(subject, name)
+                .session(session_id)
+                .details(details),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The downloadable file (or `range` of it, for a finalized recording),
+    /// streamed a batch of chunks at a time.
+    pub fn recording_download(
+        &self,
+        session_id: Uuid,
+        recording: &RecordingRow,
+        range: Option<ByteRange>,
+    ) -> impl Stream<Item = Result<Bytes, StorageError>> + 'static {
+        let store = self.clone();
+        let header = recording.header.clone().unwrap_or_default();
+        let started_at = recording.started_at;
+        let end_seq = recording.next_seq;
+        let trailer_offset = recording.trailer_offset.and_then(|o| u64::try_from(o).ok());
+        let last_time = recording.last_time;
+        let (start, end) = range.map_or((0, u64::MAX), |r| (r.start, r.end));
+        struct State {
+            store: Store,
+            session_id: Uuid,
+            phase: Phase,
+            header: String,
+            started_at: DateTime<Utc>,
+            end_seq: i32,
+            trailer_offset: Option<u64>,
+            last_time: Micros,
+            start: u64,
+            end: u64,
+            cursor: Option<ChunkCursor>,
+            markers: VecDeque<Marker>,
+            /// The file offset of the next byte produced.
+            position: u64,
+        }
+        #[derive(PartialEq, Eq)]
+        enum Phase {
+            Begin,
+            Chunks,
+            Done,
+        }
+        let state = State {
+            store,
+            session_id,
+            phase: Phase::Begin,
+            header,
+            started_at,
+            end_seq,
+            trailer_offset,
+            last_time,
+            start,
+            end,
+            cursor: None,
+            markers: VecDeque::new(),
+            position: 0,
+        };
+        futures_util::stream::try_unfold(state, |mut s| async move {
+            loop {
+                let mut out = String::new();
+                match s.phase {
+                    Phase::Done => return Ok(None),
+                    Phase::Begin => {
+                        let header_len = s.header.len() as u64 + 1;
+                        let client = s.store.client().await?;
+                        if s.start < header_len {
+                            s.markers = activity_markers(
+                                &**client,
+                                s.session_id,
+                                s.started_at,
+                                Micros::ZERO,
+                            )
+                            .await?;
+                            out.push_str(&s.header);
+                            out.push('\n');
+                            s.cursor =
+                                Some(ChunkCursor::new(s.store.clone(), s.session_id, 0, s.end_seq));
+                        } else if let Some(trailer) = s.trailer_offset.filter(|t| s.start >= *t) {
+                            s.markers = activity_markers(
+                                &**client,
+                                s.session_id,
+                                s.started_at,
+                                s.last_time,
+                            )
+                            .await?;
+                            s.position = trailer;
+                        } else {
+                            let start = i64::try_from(s.start).unwrap_or(i64::MAX);
+                            let row = client
+                                .query_one(
+                                    include_str!("../sql/recording_chunk_at_offset.sql"),
+                                    &[&s.session_id, &start],
+                                )
+                                .await?;
+                            let seq: i32 = row.get(0);
+                            s.position = u64::try_from(row.get::<_, i64>(1)).unwrap_or(0);
+                            let previous = micros_from_db(row.get(2));
+                            s.markers =
+                                activity_markers(&**client, s.session_id, s.started_at, previous)
+                                    .await?;
+                            s.cursor = Some(ChunkCursor::new(
+                                s.store.clone(),
+                                s.session_id,
+                                seq,
+                                s.end_seq,
+                            ));
+                        }
+                        s.phase = Phase::Chunks;
+                    }
+                    Phase::Chunks => {
+                        let chunk = match s.cursor.as_mut() {
+                            Some(cursor) => cursor.next().await?,
+                            None => None,
+                        };
+                        let mut emit = |_: Micros, line: &str| {
+                            out.push_str(line);
+                            out.push('\n');
+                        };
+                        match chunk {
+                            Some(chunk) => merge_chunk(&chunk.lines, &mut s.markers, &mut emit),
+                            None => {
+                                flush_markers(&mut s.markers, &mut emit);
+                                s.phase = Phase::Done;
+                            }
+                        }
+                    }
+                }
+                // Cut what is outside the range.
+                let piece_start = s.position;
+                s.position += out.len() as u64;
+                let from = s.start.saturating_sub(piece_start);
+                let to = s.end.saturating_add(1).saturating_sub(piece_start).min(out.len() as u64);
+                if s.position > s.end {
+                    s.phase = Phase::Done;
+                }
+                if from < to {
+                    let bytes = Bytes::from(out.into_bytes());
+                    let piece = bytes.slice(
+                        usize::try_from(from).unwrap_or(0)..usize::try_from(to).unwrap_or(0),
+                    );
+                    return Ok(Some((piece, s)));
+                }
+            }
+        })
+    }
+
+    /// A window of events from `from` (inclusive) to `to` (exclusive): the
+    /// terminal at `from`, found from the nearest snapshot, and a stream of
+    /// the window's lines.
+    pub async fn recording_window(
+        &self,
+        session_id: Uuid,
+        recording: &RecordingRow,
+        from: Micros,
+        to: Micros,
+    ) -> Result<Window<impl Stream<Item = Result<Bytes, StorageError>> + 'static>, StorageError>
+    {
+        let client = self.client().await?;
+        let snapshot = client
+            .query_opt(
+                include_str!("../sql/recording_snapshot_before.sql"),
+                &[&session_id, &micros_to_db(from)],
+            )
+            .await?;
+        let (mut replay, first_seq) = match &snapshot {
+            Some(row) => {
+                let snapshot =
+                    decompress_snapshot(row.get("cols"), row.get("rows"), row.get("state"))?;
+                (Replay::restore(&snapshot), row.get::<_, i32>("after_seq") + 1)
+            }
+            None => {
+                let (width, height) = header_size(recording.header.as_deref().unwrap_or_default());
+                (Replay::new(width, height), 0)
+            }
+        };
+        let markers = activity_markers(&**client, session_id, recording.started_at, from).await?;
+        drop(client);
+
+        let mut cursor = ChunkCursor::new(self.clone(), session_id, first_seq, recording.next_seq);
+        while let Some(chunk) = cursor.next().await? {
+            let whole = chunk.last_time < from;
+            let (played, chunk) = tokio::task::spawn_blocking(move || {
+                let mut decoder = Decoder::resume(Version::V2, Micros::ZERO);
+                for line in chunk.lines.split_terminator('\n') {
+                    match decoder.decode_line(line) {
+                        Ok(Some(event)) if event.time < from => replay.apply(&event),
+                        Ok(Some(_)) => break,
+                        Ok(None) => {}
+                        Err(_) => break,
+                    }
+                }
+                (replay, chunk)
+            })
+            .await
+            .map_err(|e| StorageError::Corrupt(format!("replay failed: {e}")))?;
+            replay = played;
+            if !whole {
+                cursor.push_front(chunk);
+                break;
+            }
+        }
+        let state = replay.snapshot();
+
+        struct State {
+            cursor: ChunkCursor,
+            markers: VecDeque<Marker>,
+            done: bool,
+            first: bool,
+        }
+        let state0 = State { cursor, markers, done: false, first: true };
+        let events = futures_util::stream::try_unfold(state0, move |mut s| async move {
+            loop {
+                if s.done {
+                    return Ok(None);
+                }
+                let mut out = String::new();
+                let mut first = s.first;
+                let mut past = false;
+                let mut emit = |time: Micros, line: &str| {
+                    if time >= to {
+                        past = true;
+                    } else if time >= from && !past {
+                        if !first {
+                            out.push(',');
+                        }
+                        first = false;
+                        out.push_str(line);
+                    }
+                };
+                match s.cursor.next().await? {
+                    Some(chunk) => merge_chunk(&chunk.lines, &mut s.markers, &mut emit),
+                    None => {
+                        flush_markers(&mut s.markers, &mut emit);
+                        s.done = true;
+                    }
+                }
+                s.first = first;
+                if past {
+                    s.done = true;
+                }
+                if !out.is_empty() {
+                    return Ok(Some((Bytes::from(out.into_bytes()), s)));
+                }
+            }
+        });
+        Ok(Window { state, events })
+    }
+
+    /// Finds `search`'s query in the recording's output; at most `limit`
+    /// matches, and whether there were more.
+    pub async fn recording_search(
+        &self,
+        session_id: Uuid,
+        recording: &RecordingRow,
+        mut search: TextSearch,
+        limit: usize,
+    ) -> Result<(Vec<TextMatch>, bool), StorageError> {
+        let mut cursor = ChunkCursor::new(self.clone(), session_id, 0, recording.next_seq);
+        let mut found = Vec::new();
+        while let Some(chunk) = cursor.next().await? {
+            let (s, f) = tokio::task::spawn_blocking(move || {
+                let mut found = found;
+                let mut decoder = Decoder::resume(Version::V2, Micros::ZERO);
+                for line in chunk.lines.split_terminator('\n') {
+                    if let Ok(Some(event)) = decoder.decode_line(line) {
+                        search.push(&event, &mut found);
+                    }
+                    if found.len() > limit {
+                        break;
+                    }
+                }
+                (search, found)
+            })
+            .await
+            .map_err(|e| StorageError::Corrupt(format!("search failed: {e}")))?;
+            search = s;
+            found = f;
+            if found.len() > limit {
+                found.truncate(limit);
+                return Ok((found, true));
+            }
+        }
+        Ok((found, false))
+    }
+}

@@ -1,0 +1,156 @@
+//! The history list: a project's sessions, filtered and paged newest
+//! first, with free text over the session and its activity.
+
+use chrono::{DateTime, Utc};
+use termaudit_domain::{EnvironmentClass, SessionMode, SessionStatus};
+use uuid::Uuid;
+
+use super::lifecycle::SessionRow;
+use crate::{
+    StorageError, Store,
+    cursor::{Cursor, Page},
+    sql::{Conditions, contains_pattern},
+    words::{QueryWords, WithPrefix},
+};
+
+/// The filters of the history list.
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub status: Option<SessionStatus>,
+    pub environment_class: Option<EnvironmentClass>,
+    pub environment: Option<String>,
+    pub target_id: Option<Uuid>,
+    pub user_subject: Option<String>,
+    pub mode: Option<SessionMode>,
+    pub opened_from: Option<DateTime<Utc>>,
+    pub opened_to: Option<DateTime<Utc>>,
+    pub recorded: Option<bool>,
+    /// Free text over reason, target, user and command text.
+    pub text: Option<String>,
+}
+
+/// The text `q` searches in a session, as its trigram and word indexes
+/// (`sessions_text`, `sessions_words`) cover it.
+const SESSION_TEXT: &str = "(coalesce(s.reason, '') || ' ' || s.target_name || ' ' || s.user_subject || ' ' || s.user_name)";
+
+/// A free-text filter, as conditions on a session's text and on its activity.
+struct TextConditions {
+    session: String,
+    activity: String,
+}
+
+impl Store {
+    /// One page of a project's sessions, newest first.
+    pub async fn sessions(
+        &self,
+        project_id: Uuid,
+        filter: &SessionFilter,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<SessionRow>, StorageError> {
+        let mut c = Conditions::new();
+        c.push("s.project_id = {}", vec![Box::new(project_id)]);
+        if let Some(status) = filter.status {
+            c.push("s.status = {}", vec![Box::new(status.as_str())]);
+        }
+        if let Some(class) = filter.environment_class {
+            c.push("s.environment_class = {}", vec![Box::new(class.as_str())]);
+        }
+        if let Some(environment) = &filter.environment {
+            c.push("s.environment = {}", vec![Box::new(environment.clone())]);
+        }
+        if let Some(target) = filter.target_id {
+            c.push("s.target_id = {}", vec![Box::new(target)]);
+        }
+        if let Some(user) = &filter.user_subject {
+            c.push("s.user_subject = {}", vec![Box::new(user.clone())]);
+        }
+        if let Some(mode) = filter.mode {
+            c.push("s.mode = {}", vec![Box::new(mode.as_str())]);
+        }
+        if let Some(from) = filter.opened_from {
+            c.push("s.opened_at >= {}", vec![Box::new(from)]);
+        }
+        if let Some(to) = filter.opened_to {
+            c.push("s.opened_at < {}", vec![Box::new(to)]);
+        }
+        if let Some(recorded) = filter.recorded {
+            c.push("s.recorded = {}", vec![Box::new(recorded)]);
+        }
+        if let Some(cursor) = after {
+            let id = cursor.uuid().map_err(|_| StorageError::InvalidCursor)?;
+            c.push("(s.opened_at, s.id) < ({}, {})", vec![Box::new(cursor.time), Box::new(id)]);
+        }
+        let client = self.client().await?;
+        let text = match filter.text.as_deref() {
+            Some(text) => Some(self.text_conditions(&client, &mut c, text).await?),
+            None => None,
+        };
+        let limit_param = c.param(Box::new(limit as i64 + 1));
+        let columns = include_str!("../sql/session_columns.sql");
+        let order = format!("ORDER BY s.opened_at DESC, s.id DESC LIMIT {limit_param}");
+        let sql = match text {
+            None => format!("{columns} WHERE {} {order}", c.where_clause()),
+            // Free text matches the session's own text or its activity. As
+            // one `... OR EXISTS (...)` the planner can use neither trigram
+            // index and walks the whole history for a rare word (seconds at
+            // ten million sessions); as a union of two newest-first pages
+            // each side picks its own plan: the word or trigram index for a
+            // rare word, the time index for a common one.
+            Some(TextConditions { session, activity }) => format!(
+                "SELECT * FROM (
+                     ({columns} WHERE {w} AND {session} {order})
+                     UNION
+                     ({columns} WHERE {w} AND EXISTS (SELECT 1 FROM session_activity a WHERE a.session_id = s.id AND {activity}) {order})
+                 ) s {order}",
+                w = c.where_clause()
+            ),
+        };
+        let rows = client.query(&sql, &c.params()).await?;
+        let mut items: Vec<SessionRow> =
+            rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|last| Cursor { time: last.opened_at, id: last.id.to_string() })
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    /// The free-text conditions on a session's text and on its activity:
+    /// `ILIKE '%q%'`, with the word index as a pre-filter where `q` has a
+    /// word that must be whole (or start a word) in every match and that
+    /// is rare in that index (see [`crate::words`]).
+    async fn text_conditions(
+        &self,
+        client: &deadpool_postgres::Object,
+        c: &mut Conditions,
+        text: &str,
+    ) -> Result<TextConditions, StorageError> {
+        let pattern = c.param(Box::new(contains_pattern(text)));
+        let words = QueryWords::of(text);
+        let common = if words.is_empty() { None } else { Some(self.common_words(client).await?) };
+        let mut q = None;
+        let mut condition = |text_expr: &str, plan: Option<WithPrefix>| match plan {
+            None => format!("{text_expr} ILIKE {pattern}"),
+            // `|| ''` keeps the trigram index out of this plan: the
+            // planner, misjudging its cost, would AND it with the word
+            // index and read the long posting lists this avoids.
+            Some(WithPrefix(with_prefix)) => {
+                let q = q.get_or_insert_with(|| c.param(Box::new(text.to_owned())));
+                format!(
+                    "history_words({text_expr}) @@ history_words_query({q}, {with_prefix}) \
+                     AND ({text_expr} || '') ILIKE {pattern}"
+                )
+            }
+        };
+        let session = condition(
+            SESSION_TEXT,
+            common.as_ref().and_then(|common| words.plan(&common.sessions)),
+        );
+        let activity =
+            condition("a.text", common.as_ref().and_then(|common| words.plan(&common.activity)));
+        Ok(TextConditions { session, activity })
+    }
+}

@@ -1,0 +1,275 @@
+//! The history's free text (`q`): it finds exactly the sessions a plain
+//! `ILIKE` finds, through the API and in storage, whether the word index
+//! pre-filters a query or leaves it to the trigram index.
+
+use serde_json::{Value, json};
+
+use crate::sessions::{activity, fixture};
+
+/// The sessions `q` must find: those whose text (reason, target, user) or
+/// activity contains it, ignoring case, as a plain `ILIKE` finds them.
+async fn ilike_reference(db: &tokio_postgres::Client, project: uuid::Uuid, q: &str) -> Vec<String> {
+    let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    db.query(
+        "SELECT s.id::text FROM sessions s
+         WHERE s.project_id = $1
+           AND ((coalesce(s.reason, '') || ' ' || s.target_name || ' ' || s.user_subject || ' ' || s.user_name) ILIKE $2
+                OR EXISTS (SELECT 1 FROM session_activity a WHERE a.session_id = s.id AND a.text ILIKE $2))
+         ORDER BY s.opened_at DESC, s.id DESC",
+        &[&project, &pattern],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.get(0))
+    .collect()
+}
+
+#[tokio::test]
+async fn free_text_finds_what_ilike_finds_with_or_without_whole_words() {
+    let f = fixture().await;
+    let prod = f.target("orders-db-1", "production").await;
+    let staging = f.target("billing-api-2", "non_production").await;
+    let id = |s: &Value| s["id"].as_str().unwrap().to_owned();
+    let ticket = f.open(&prod, "alice", Some("INC-123456: fix stuck orders")).await;
+    let longer = f.open(&prod, "bob", Some("INC-1234567: check replication lag")).await;
+    let shorter = f.open(&prod, "carol", Some("see inc-12345 (FIX stuck Orders)")).await;
+    let literal = f.open(&staging, "dave", Some(r"100% of a_b done in C:\tmp\x")).await;
+    let unicode = f.open(&staging, "Émile", Some("Straße ÉTÉ été — «quoted» café-crème")).await;
+    let activity_only = f.open(&staging, "erin", None).await;
+    f.post(
+        &format!("/sessions/{}/activity", id(&activity_only)),
+        &f.gateway,
+        json!({"items": [activity("a1", "kubectl rollout restart deploy/worker-73 # CHG-1954786194"),
+                         activity("a2", "psql -c 'SELECT 1' # INC-123456: follow-up")]}),
+    )
+    .await;
+    let db = f.app.db.connect().await;
+    let project = termaudit_tests::seed::project_id(&f.app, "demo").await;
+
+    let cases: &[(&str, &[&Value])] = &[
+        // A whole word between separators: the word index pre-filters.
+        ("INC-123456:", &[&activity_only, &ticket]),
+        ("-123456:", &[&activity_only, &ticket]),
+        // The API trims q: this is `123456:`.
+        (" 123456: ", &[&activity_only, &ticket]),
+        // The same digits as part of longer or shorter numbers.
+        ("INC-12345", &[&activity_only, &shorter, &longer, &ticket]),
+        ("nc-123", &[&activity_only, &shorter, &longer, &ticket]),
+        ("23456", &[&activity_only, &longer, &ticket]),
+        ("C-1234567", &[&longer]),
+        // Partial words at either edge of a phrase, any case.
+        ("x STUCK ord", &[&shorter, &ticket]),
+        ("ix stuck orders", &[&shorter, &ticket]),
+        ("ck rep", &[&longer]),
+        ("replication lag", &[&longer]),
+        // Only in the activity.
+        ("CHG-1954786194", &[&activity_only]),
+        ("deploy/worker-7", &[&activity_only]),
+        ("rollout restart deploy", &[&activity_only]),
+        ("'SELECT 1'", &[&activity_only]),
+        // LIKE's wildcards and escape are literal characters.
+        ("100%", &[&literal]),
+        ("0% of", &[&literal]),
+        ("a_b", &[&literal]),
+        ("a%b", &[]),
+        (r"C:\tmp\x", &[&literal]),
+        (r"\tmp", &[&literal]),
+        (r"C:\\tmp", &[]),
+        // Unicode: ILIKE's lower-casing, words of non-ASCII letters.
+        ("straSSe", &[]),
+        ("STRAßE ét", &[&unicode]),
+        ("été — «quo", &[&unicode]),
+        ("«QUOTED»", &[&unicode]),
+        ("café-CRÈME", &[&unicode]),
+        ("émile", &[&unicode]),
+        // Target and user names are text too.
+        ("orders-db-1 alice", &[&ticket]),
+        ("billing-api", &[&activity_only, &unicode, &literal]),
+    ];
+    for (q, expected) in cases {
+        let encoded: String = q.bytes().map(|b| format!("%{b:02X}")).collect();
+        let page = f.get(&format!("/sessions?limit=100&q={encoded}"), &f.viewer).await;
+        let found: Vec<String> = page["items"].as_array().unwrap().iter().map(id).collect();
+        let expected: Vec<String> = expected.iter().map(|s| id(s)).collect();
+        assert_eq!(found, expected, "q={q:?}");
+        assert_eq!(
+            found,
+            ilike_reference(&db, project, q.trim()).await,
+            "q={q:?} as ILIKE finds it"
+        );
+    }
+}
+
+/// A small deterministic generator (xorshift), so a failure names its seed.
+struct Random(u64);
+
+impl Random {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+/// Text made of pieces that share words, parts of words, separators,
+/// LIKE's special characters, cases and non-ASCII letters.
+fn random_text(r: &mut Random) -> String {
+    const PIECES: &[&str] = &[
+        "INC-",
+        "CHG-",
+        "12",
+        "123",
+        "1234",
+        "123456",
+        "42",
+        ": ",
+        " ",
+        " ",
+        "-",
+        "/",
+        "#",
+        "_",
+        "%",
+        "\\",
+        "'",
+        "fix",
+        "Fix",
+        "FIX",
+        "stuck",
+        "orders",
+        "order",
+        "replication",
+        "lag",
+        "worker",
+        "Worker-7",
+        "deploy",
+        "é",
+        "É",
+        "Straße",
+        "STRASSE",
+        "οδος",
+        "ΟΔΟΣ",
+        "café",
+        "crème",
+        "\u{a0}",
+        "İ",
+        "\u{212a}",
+        "k",
+        "x",
+        "xx",
+        "ab",
+        "a_b",
+        "a%b",
+    ];
+    let n = 1 + r.below(8);
+    (0..n).map(|_| r.pick(PIECES)).collect()
+}
+
+/// A query: mostly a substring of some stored text (so it matches), cut at
+/// any character, sometimes new text.
+fn random_query(r: &mut Random, texts: &[String]) -> String {
+    if r.below(4) == 0 {
+        return random_text(r);
+    }
+    let chars: Vec<char> = texts[r.below(texts.len())].chars().collect();
+    let start = r.below(chars.len());
+    let len = 1 + r.below((chars.len() - start).min(16));
+    chars[start..start + len].iter().collect()
+}
+
+#[tokio::test]
+async fn free_text_equals_ilike_over_random_texts_and_queries() {
+    let f = fixture().await;
+    let project = termaudit_tests::seed::project_id(&f.app, "demo").await;
+    let db = f.app.db.connect().await;
+    let seed = std::env::var("Q_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_cafe);
+    let mut r = Random(seed);
+    let mut texts = Vec::new();
+    for i in 0..120 {
+        let target = format!("t{}-{}", i % 7, random_text(&mut r));
+        let (reason, user, activity) =
+            (random_text(&mut r), random_text(&mut r), random_text(&mut r));
+        let target_id = uuid::Uuid::now_v7();
+        let session_id = uuid::Uuid::now_v7();
+        db.execute(
+            "INSERT INTO targets (id, project_id, name, kind, environment, environment_class)
+             VALUES ($1, $2, $3, 'application', 'staging', 'non_production')",
+            &[&target_id, &project, &target],
+        )
+        .await
+        .unwrap();
+        db.execute(
+            "INSERT INTO sessions (id, project_id, target_id, target_name, target_kind, environment,
+                                   environment_class, mode, reason, user_subject, user_name, recorded,
+                                   status, opened_at, last_seen_at)
+             VALUES ($1, $2, $3, $4, 'application', 'staging', 'non_production', 'shell', $5, $6, $7,
+                     false, 'active', now() - make_interval(secs => $8), now())",
+            &[&session_id, &project, &target_id, &target, &(i % 5 != 0).then_some(&reason),
+              &user, &format!("{user} Name"), &f64::from(i)],
+        )
+        .await
+        .unwrap();
+        if i % 3 == 0 {
+            db.execute(
+                "INSERT INTO session_activity (session_id, client_event_id, kind, text, occurred_at)
+                 VALUES ($1, 'a', 'command', $2, now())",
+                &[&session_id, &activity],
+            )
+            .await
+            .unwrap();
+            texts.push(activity);
+        }
+        texts.extend([target, reason, user]);
+    }
+
+    let check = |store: termaudit_storage::Store, phase: &'static str, mut r: Random| {
+        let texts = texts.clone();
+        let db = &db;
+        async move {
+            let mut matched = 0;
+            for _ in 0..250 {
+                let q = random_query(&mut r, &texts);
+                let filter = termaudit_storage::SessionFilter {
+                    text: Some(q.clone()),
+                    ..Default::default()
+                };
+                let mut found = Vec::new();
+                let mut cursor = None;
+                loop {
+                    let page = store.sessions(project, &filter, cursor.as_ref(), 40).await.unwrap();
+                    found.extend(page.items.iter().map(|s| s.id.to_string()));
+                    match page.next {
+                        Some(next) => cursor = Some(next),
+                        None => break,
+                    }
+                }
+                let expected = ilike_reference(db, project, &q).await;
+                assert_eq!(found, expected, "{phase}: q={q:?} (Q_SEED={seed})");
+                matched += usize::from(!expected.is_empty());
+            }
+            assert!(matched > 150, "{phase}: most queries find something ({matched})");
+        }
+    };
+    // Without statistics every word counts as rare: the word index
+    // pre-filters whenever a query has a whole word or a prefix.
+    check(f.app.store.clone(), "before ANALYZE", Random(seed ^ 1)).await;
+    // With them, common words leave queries to the trigram index.
+    db.batch_execute("ANALYZE sessions; ANALYZE session_activity").await.unwrap();
+    let common: i64 = db
+        .query_one(
+            "SELECT count(*) FROM pg_stats WHERE tablename = 'sessions_words' AND most_common_elems IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(common, 1, "ANALYZE found common words");
+    let url = termaudit_storage::DatabaseUrl::parse(&f.app.db.url()).unwrap();
+    check(termaudit_storage::Store::new(&url, 2).unwrap(), "after ANALYZE", Random(seed ^ 2)).await;
+}
