@@ -7,6 +7,7 @@ mod auth;
 mod errors;
 mod export;
 mod faults;
+mod hardening;
 mod health;
 mod history_search;
 mod openapi;
