@@ -375,7 +375,8 @@ pub async fn revoke_session(
 
 /// The session's own user asks to return to their dropped session: a
 /// single-use, short-lived token the gateway redeems to reattach. Only while
-/// the session is dropped and its grace window lasts.
+/// the session is dropped and its grace window lasts; needs
+/// `terminal.connect`.
 #[utoipa::path(
     tag = "sessions",
     params(SessionPath),
@@ -390,8 +391,7 @@ pub async fn reconnect(
     caller: Caller,
     path: web::Path<SessionPath>,
 ) -> Result<web::Json<dto::ReconnectGrant>, ApiError> {
-    caller.member_of(&path.project)?;
-    let project = state.project(&path.project).await?;
+    let project = state.authorize(&caller, &path.project, Permission::Connect).await?;
     let row = state.session(&project, path.id).await?;
     if row.user_subject != caller.subject {
         return Err(ApiError::new(

@@ -10,7 +10,7 @@ mod settings;
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use termaudit_api::{AppState, AuthConfig, Authenticator, TokenIssuer};
+use termaudit_api::{AppState, AuthConfig, Authenticator, SecurityHeaders, TokenIssuer};
 use termaudit_storage::{DatabaseUrl, Store};
 
 pub use export::{ExportJob, export_history};
@@ -93,12 +93,15 @@ const EXPIRY_INTERVAL: Duration = Duration::from_secs(5);
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // The configuration first: a bad one fails before the database is touched.
+        let security_headers = SecurityHeaders::new(settings.identity_provider_origin.as_deref())
+            .context("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN is invalid")?;
+        let auth = auth_config(&settings)?;
         let store = prepare_database(&settings).await?;
         warn_if_owner(&store).await?;
         if settings.demo {
             demo::load(&store).await.context("cannot load the demo data")?;
         }
-        let auth = auth_config(&settings)?;
         let (control, _) = tokio::sync::broadcast::channel(1024);
         let state = Arc::new(AppState {
             store: store.clone(),
@@ -108,6 +111,7 @@ impl Application {
             demo: settings
                 .demo
                 .then(|| termaudit_api::demo::DemoMode { issuer: TokenIssuer::new(&auth) }),
+            security_headers,
         });
         let shutdown = tokio_util::sync::CancellationToken::new();
         let mut background = vec![

@@ -35,6 +35,10 @@ pub struct Settings {
     pub jwt_issuer: String,
     /// `TERMAUDIT_JWT_AUDIENCE`
     pub jwt_audience: String,
+    /// `TERMAUDIT_IDENTITY_PROVIDER_ORIGIN`: the origin of the identity
+    /// provider the web app signs in through (`https://login.example.com`),
+    /// which the content security policy then lets the app reach.
+    pub identity_provider_origin: Option<String>,
     /// `TERMAUDIT_DATA_DIR`: where local state (the development secret) is kept.
     pub data_dir: PathBuf,
     /// `TERMAUDIT_WEB_DIR`: the built web app to serve at `/`.
@@ -93,7 +97,9 @@ pub fn variables() -> Vec<Variable> {
         row("TERMAUDIT_BIND", code(&defaults.bind), "address to listen on"),
         row(
             "TERMAUDIT_JWT_SECRET",
-            "a development secret kept in the data directory (with a warning)".into(),
+            "a development secret kept in the data directory (with a warning; refused when \
+             group or others may read it, or shorter than 32 bytes)"
+                .into(),
             "HS256 secret, at least 32 bytes",
         ),
         row(
@@ -103,6 +109,12 @@ pub fn variables() -> Vec<Variable> {
         ),
         row("TERMAUDIT_JWT_ISSUER", code(&defaults.jwt_issuer), "required `iss`"),
         row("TERMAUDIT_JWT_AUDIENCE", code(&defaults.jwt_audience), "required `aud`"),
+        row(
+            "TERMAUDIT_IDENTITY_PROVIDER_ORIGIN",
+            "none".into(),
+            "the identity provider the web app signs in through (`https://login.example.com`): \
+             the content security policy lets the app reach it (`connect-src`, `form-action`)",
+        ),
         row(
             "TERMAUDIT_DATA_DIR",
             "`$XDG_DATA_HOME/termaudit` or `~/.local/share/termaudit`".into(),
@@ -217,6 +229,7 @@ impl Default for Settings {
             jwt_public_key_file: None,
             jwt_issuer: "termaudit".into(),
             jwt_audience: "termaudit".into(),
+            identity_provider_origin: None,
             data_dir: default_data_dir(),
             web_dir: None,
             db_pool_size: 16,
@@ -250,6 +263,8 @@ impl Settings {
         if let Some(v) = source.get("TERMAUDIT_JWT_AUDIENCE") {
             settings.jwt_audience = v;
         }
+        settings.identity_provider_origin =
+            source.get("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN").filter(|o| !o.is_empty());
         if let Some(v) = source.get("TERMAUDIT_DATA_DIR") {
             settings.data_dir = PathBuf::from(v);
         }

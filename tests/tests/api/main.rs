@@ -8,6 +8,7 @@ mod errors;
 mod export;
 mod faults;
 mod finality;
+mod hardening;
 mod health;
 mod history_search;
 mod openapi;
