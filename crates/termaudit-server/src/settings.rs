@@ -16,8 +16,13 @@ const DEFAULT_WEB_DIR: &str = "frontend/dist";
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `DATABASE_URL`
+    /// `DATABASE_URL`: what the server serves with, as the role the
+    /// migrations create (`termaudit_app`) in a least-privilege set-up.
     pub database_url: String,
+    /// `TERMAUDIT_MIGRATE_DATABASE_URL`: the tables' owner, for `termaudit
+    /// migrate` and the server's start-up migration (which also create the
+    /// database when missing); `DATABASE_URL` when `None`.
+    pub migrate_database_url: Option<String>,
     /// `TERMAUDIT_BIND`
     pub bind: String,
     /// `TERMAUDIT_JWT_SECRET`: the HS256 secret; a development secret kept in
@@ -77,7 +82,18 @@ pub fn variables() -> Vec<Variable> {
     };
     let row = |name, default, meaning| Variable { name, default, meaning };
     vec![
-        row("DATABASE_URL", code(&defaults.database_url), "the database; created when missing"),
+        row(
+            "DATABASE_URL",
+            code(&defaults.database_url),
+            "the database the server serves with: in production as the role `termaudit_app` \
+             the migrations create (see [Database roles](#database-roles))",
+        ),
+        row(
+            "TERMAUDIT_MIGRATE_DATABASE_URL",
+            "the value of `DATABASE_URL`".into(),
+            "the tables' owner: `termaudit migrate` and the server's start-up migration use it, \
+             and create the database when missing",
+        ),
         row("TERMAUDIT_BIND", code(&defaults.bind), "address to listen on"),
         row(
             "TERMAUDIT_JWT_SECRET",
@@ -207,6 +223,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             database_url: DEFAULT_DATABASE_URL.into(),
+            migrate_database_url: None,
             bind: DEFAULT_BIND.into(),
             jwt_secret: None,
             jwt_public_key_file: None,
@@ -232,6 +249,8 @@ impl Settings {
         if let Some(v) = source.get("DATABASE_URL") {
             settings.database_url = v;
         }
+        settings.migrate_database_url =
+            source.get("TERMAUDIT_MIGRATE_DATABASE_URL").filter(|u| !u.is_empty());
         if let Some(v) = source.get("TERMAUDIT_BIND") {
             settings.bind = v;
         }

@@ -13,7 +13,8 @@ use termaudit_tests::TestDatabase;
 fn termaudit(db: &TestDatabase, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_termaudit"))
         .args(args)
-        .env("DATABASE_URL", db.url())
+        .env("DATABASE_URL", db.app_url())
+        .env("TERMAUDIT_MIGRATE_DATABASE_URL", db.url())
         .env_remove("TERMAUDIT_CONFIG")
         .output()
         .expect("termaudit runs")

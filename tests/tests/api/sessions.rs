@@ -201,6 +201,7 @@ async fn a_session_lives_from_open_to_revoke() {
             "session.opened",
             "database.statement",
             "session.dropped",
+            "session.reconnect_granted",
             "session.reconnected",
             "session.revoked",
             // The recording is finalized once the gateway has sent its
@@ -282,6 +283,46 @@ async fn the_policy_decides_recording_and_reasons_outside_production() {
     problem(f.post("/sessions", &f.gateway, body).await, 400, "invalid-input").await;
     let session = f.open(&target, "alice", Some("migrate schema")).await;
     assert_eq!(session["recorded"], true);
+}
+
+#[tokio::test]
+async fn only_the_newest_reconnect_token_redeems_and_each_grant_is_audited() {
+    let f = fixture().await;
+    let target = f.target("billing", "non_production").await;
+    let session = f.open(&target, "alice", None).await;
+    let base = format!("/sessions/{}", session["id"].as_str().unwrap());
+    json::<Value>(f.post(&format!("{base}/drop"), &f.gateway, json!({})).await, 200).await;
+    let alice = f.app.token("alice", "demo", &[Connect]);
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let grant: Value =
+            json(f.post(&format!("{base}/reconnect"), &alice, json!({})).await, 200).await;
+        tokens.push(grant["token"].as_str().unwrap().to_owned());
+    }
+    // The first was superseded by the second: refused, and nothing changed.
+    let redeem_path = format!("{base}/reconnect/redeem");
+    let redeem = |token: &str| f.post(&redeem_path, &f.gateway, json!({"token": token}));
+    problem(redeem(&tokens[0]).await, 400, "invalid-input").await;
+    assert_eq!(f.get(&base, &f.viewer).await["status"], "dropped");
+    let redeemed: Value = json(redeem(&tokens[1]).await, 200).await;
+    assert_eq!(redeemed["status"], "active");
+
+    let audit = f
+        .get(&format!("/audit-events?session_id={}", session["id"].as_str().unwrap()), &f.viewer)
+        .await;
+    let grants: Vec<&Value> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "session.reconnect_granted")
+        .collect();
+    assert_eq!(grants.len(), 2, "{audit}");
+    for grant in grants {
+        assert_eq!(grant["actor"]["subject"], "alice");
+        assert!(grant["details"]["expires_at"].is_string(), "{grant}");
+        let text = grant.to_string();
+        assert!(tokens.iter().all(|t| !text.contains(t.as_str())), "the token is never audited");
+    }
 }
 
 #[tokio::test]
