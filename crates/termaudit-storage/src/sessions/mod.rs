@@ -13,6 +13,8 @@ mod history;
 mod lifecycle;
 mod timeline;
 
+pub(crate) use lifecycle::share_session;
+
 pub use expiry::ExpiryReport;
 pub(crate) use history::history_conditions;
 pub use lifecycle::{
