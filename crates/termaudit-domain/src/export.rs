@@ -497,7 +497,10 @@ mod tests {
 
     #[test]
     fn an_exports_end_repeats_its_start_and_says_how_it_ended() {
-        let filter = ExportFilter { user_subject: Some("alice".into()), ..Default::default() };
+        let filter = ExportFilter {
+            sessions: HistoryFilter { user_subject: Some("alice".into()), ..Default::default() },
+            ..Default::default()
+        };
         let started = export_started_details("api", ExportFormat::Csv, &filter);
         assert_eq!(started["via"], "api");
         assert_eq!(started["filters"]["user"], "alice");
