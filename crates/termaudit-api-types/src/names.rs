@@ -105,6 +105,8 @@ pub enum AuditEventType {
     SessionDropped,
     #[serde(rename = "session.reconnected")]
     SessionReconnected,
+    #[serde(rename = "session.reconnect_granted")]
+    SessionReconnectGranted,
     #[serde(rename = "session.closed")]
     SessionClosed,
     #[serde(rename = "session.revoked")]
@@ -117,6 +119,8 @@ pub enum AuditEventType {
     RecordingFinalized,
     #[serde(rename = "recording.purged")]
     RecordingPurged,
+    #[serde(rename = "history.export_started")]
+    HistoryExportStarted,
     #[serde(rename = "history.exported")]
     HistoryExported,
     #[serde(rename = "policy.updated")]

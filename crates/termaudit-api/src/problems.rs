@@ -15,7 +15,7 @@ use actix_web::{
     body::{EitherBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
     error::{JsonPayloadError, PathError, QueryPayloadError},
-    http::{Method, header},
+    http::{Method, StatusCode, header},
     middleware::Next,
     web,
 };
@@ -42,7 +42,19 @@ pub async fn middleware(
         req.head_mut().method = Method::GET;
         req.extensions_mut().insert(HeadRequest);
     }
-    let response = next.call(req).await?;
+    let mut response = next.call(req).await?;
+    // A 405 written without `Allow` (the web app's files, which are only
+    // read) names what the path takes, as the API's own do.
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && !response.headers().contains_key(header::ALLOW)
+    {
+        let allow = crate::methods::allow_header(response.request())
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| "GET, HEAD".to_owned());
+        if let Ok(value) = header::HeaderValue::from_str(&allow) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+    }
     let status = response.status();
     let is_problem = response
         .headers()
@@ -65,16 +77,6 @@ pub async fn middleware(
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             rebuilt.append_header((name.clone(), value.clone()));
         }
-    }
-    // A 405 that actix-web wrote itself (the web app's static files) names
-    // what the path takes, as ours do.
-    if status == actix_web::http::StatusCode::METHOD_NOT_ALLOWED
-        && !response.headers().contains_key(header::ALLOW)
-    {
-        let allow = crate::methods::allow_header(response.request())
-            .filter(|a| !a.is_empty())
-            .unwrap_or_else(|| "GET, HEAD".to_owned());
-        rebuilt.insert_header((header::ALLOW, allow));
     }
     let rebuilt = rebuilt.json(problem);
     Ok(response.into_response(rebuilt).map_into_right_body())

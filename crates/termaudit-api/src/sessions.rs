@@ -5,11 +5,11 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::Utc;
 use termaudit_api_types as dto;
 use termaudit_domain::{
-    CloseReason, DropCause, Permission, Reason, SessionMode, SessionState, TimeBounds,
-    check_optional_text, check_text, grace_deadline,
+    CloseReason, DropCause, Permission, Reason, SessionListFilter, SessionMode, SessionState,
+    TimeBounds, check_text, grace_deadline,
 };
 use termaudit_storage::{
-    self as storage, Cursor, ProjectRow, SessionChange, SessionFilter, SessionRow, TransitionError,
+    self as storage, Cursor, ProjectRow, SessionChange, SessionRow, TransitionError,
 };
 use uuid::Uuid;
 
@@ -17,7 +17,7 @@ use crate::{
     AppState, Caller,
     error::{ApiError, ProblemKind, no_delete},
     extract::{
-        ProjectPath, SessionPath, cursor_param, invalid_cursor, limit_param, parse_field, person,
+        ProjectPath, SessionPath, cursor_param, history_filter, invalid_cursor, limit_param, person,
     },
 };
 
@@ -88,21 +88,45 @@ fn transition_error(err: TransitionError, id: Uuid) -> ApiError {
                     format!("the session is {status}; it cannot take a {}", error.event.name());
                 return ApiError::new(ProblemKind::InvalidSessionState, detail);
             };
-            let detail = format!(
-                "the session is closed ({reason}{}); it cannot take a {}",
-                current.ended_at.map(|t| format!(" at {}", t.to_rfc3339())).unwrap_or_default(),
-                error.event.name()
-            );
-            let problem = ApiError::new(ProblemKind::InvalidSessionState, detail);
-            match current.ended_at {
-                Some(ended_at) => problem.with_ending(dto::SessionEnding {
-                    close_reason: reason.to_string(),
-                    ended_at,
-                    revoked_by: person(&current.revoked_by_subject, &current.revoked_by_name),
-                    revoke_reason: current.revoke_reason.clone(),
-                }),
-                None => problem,
-            }
+            session_closed(&current, reason, &format!("it cannot take a {}", error.event.name()))
+        }
+    }
+}
+
+/// The `invalid-session-state` problem of a closed session, with how it
+/// ended; `refused` says what it cannot take.
+pub(crate) fn session_closed(current: &SessionRow, reason: CloseReason, refused: &str) -> ApiError {
+    let detail = format!(
+        "the session is closed ({reason}{}); {refused}",
+        current.ended_at.map(|t| format!(" at {}", t.to_rfc3339())).unwrap_or_default(),
+    );
+    let problem = ApiError::new(ProblemKind::InvalidSessionState, detail);
+    match current.ended_at {
+        Some(ended_at) => problem.with_ending(dto::SessionEnding {
+            close_reason: reason.to_string(),
+            ended_at,
+            revoked_by: person(&current.revoked_by_subject, &current.revoked_by_name),
+            revoke_reason: current.revoke_reason.clone(),
+        }),
+        None => problem,
+    }
+}
+
+/// An append (activity, database events, a chunk) refused because the
+/// session ended: finalized, or ended before what was sent happened.
+pub(crate) fn ended_before(current: &SessionRow, what: &str) -> ApiError {
+    match current.state {
+        SessionState::Closed(reason) => session_closed(
+            current,
+            reason,
+            &format!(
+                "it takes no {what} timed after its end, and none at all once finalized; \
+                 nothing was stored"
+            ),
+        ),
+        // Not reached: only a closed session refuses an append.
+        _ => {
+            ApiError::new(ProblemKind::InvalidSessionState, format!("the session takes no {what}"))
         }
     }
 }
@@ -156,32 +180,18 @@ pub async fn open_session(
 /// filter, a cursor and a page size, or a 400 naming the field.
 #[derive(Debug, Clone)]
 pub struct HistoryQuery {
-    pub filter: SessionFilter,
+    pub filter: SessionListFilter,
     pub cursor: Option<Cursor>,
     pub limit: usize,
 }
 
 pub fn history_query(q: dto::SessionQuery) -> Result<HistoryQuery, ApiError> {
-    check_optional_text("q", q.q.as_deref())?;
-    check_optional_text("environment", q.environment.as_deref())?;
-    check_optional_text("user", q.user.as_deref())?;
-    let text = match q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) if t.chars().count() < 2 || t.chars().count() > 200 => {
-            return Err(ApiError::invalid("q: must be 2 to 200 characters"));
-        }
-        other => other.map(ToOwned::to_owned),
-    };
-    let filter = SessionFilter {
-        status: parse_field(q.status.as_deref())?,
-        environment_class: parse_field(q.environment_class.as_deref())?,
-        environment: q.environment.filter(|e| !e.is_empty()),
-        target_id: q.target_id,
-        user_subject: q.user.filter(|u| !u.is_empty()),
-        mode: parse_field(q.mode.as_deref())?,
+    let filter = SessionListFilter {
+        sessions: history_filter!(q)?,
         opened_from: TimeBounds::STORABLE.check_optional("opened_from", q.opened_from)?,
         opened_to: TimeBounds::STORABLE.check_optional("opened_to", q.opened_to)?,
         recorded: q.has_recording,
-        text,
+        text: SessionListFilter::parse_text(q.q.as_deref())?,
     };
     let cursor = cursor_param(q.cursor.as_deref())?;
     let limit = limit_param(q.limit, 50, 200)?;
@@ -354,7 +364,8 @@ pub async fn revoke_session(
 
 /// The session's own user asks to return to their dropped session: a
 /// single-use, short-lived token the gateway redeems to reattach. Only while
-/// the session is dropped and its grace window lasts.
+/// the session is dropped and its grace window lasts; needs
+/// `terminal.connect`.
 #[utoipa::path(
     tag = "sessions",
     params(SessionPath),
@@ -369,8 +380,7 @@ pub async fn reconnect(
     caller: Caller,
     path: web::Path<SessionPath>,
 ) -> Result<web::Json<dto::ReconnectGrant>, ApiError> {
-    caller.member_of(&path.project)?;
-    let project = state.project(&path.project).await?;
+    let project = state.authorize(&caller, &path.project, Permission::Connect).await?;
     let row = state.session(&project, path.id).await?;
     if row.user_subject != caller.subject {
         return Err(ApiError::new(

@@ -4,13 +4,14 @@
 use actix_web::{get, post, web};
 use chrono::{DateTime, Utc};
 use termaudit_api_types as dto;
-use termaudit_domain::{DomainError, Permission, TimeBounds, check_optional_text, check_text};
-use termaudit_storage::{self as storage, AppendError};
+use termaudit_domain::{DomainError, EventWindow, Permission, check_optional_text, check_text};
+use termaudit_storage::{self as storage, AppendError, SessionRow};
 
 use crate::{
     AppState, Caller,
     error::ApiError,
     extract::{SessionPath, cursor_param, invalid_cursor, limit_param},
+    sessions::ended_before,
 };
 
 const MAX_BATCH: usize = 500;
@@ -18,6 +19,9 @@ const MAX_BATCH: usize = 500;
 const MAX_TEXT: usize = 65_536;
 /// Characters of an event id, at most.
 const MAX_EVENT_ID: usize = 200;
+
+/// The kinds of explicit activity (`ActivityKind` in the OpenAPI document).
+pub(crate) const ACTIVITY_KINDS: [&str; 3] = ["command", "runbook", "runbook_step"];
 
 /// Free text of an event: 1 to `max` characters, any but U+0000.
 fn check_event_text(field: &str, value: &str, max: usize) -> Result<(), DomainError> {
@@ -28,20 +32,12 @@ fn check_event_text(field: &str, value: &str, max: usize) -> Result<(), DomainEr
     Ok(())
 }
 
-/// An event's time: one PostgreSQL can store.
-fn check_occurred_at(field: &str, time: DateTime<Utc>) -> Result<DateTime<Utc>, DomainError> {
-    TimeBounds::STORABLE.check(field, time)
-}
-
 fn check_not_negative(field: &str, value: Option<i64>) -> Result<(), DomainError> {
     if value.is_some_and(|v| v < 0) {
         return Err(DomainError::invalid(field, "must not be negative"));
     }
     Ok(())
 }
-
-/// The kinds of explicit activity (`ActivityKind` in the OpenAPI document).
-pub(crate) const ACTIVITY_KINDS: [&str; 3] = ["command", "runbook", "runbook_step"];
 
 fn check_batch<T>(items: &[T]) -> Result<(), ApiError> {
     if items.is_empty() || items.len() > MAX_BATCH {
@@ -50,13 +46,28 @@ fn check_batch<T>(items: &[T]) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn append_error(err: AppendError) -> ApiError {
+fn append_error(err: AppendError, what: &str) -> ApiError {
     match err {
+        AppendError::NotFound => ApiError::not_found("there is no such session"),
         AppendError::Conflict(id) => ApiError::conflict(format!(
             "event_id {id:?} was already used for a different event; nothing was stored"
         )),
+        AppendError::Ended(current) => ended_before(&current, what),
         AppendError::Storage(err) => err.into(),
     }
+}
+
+/// Each item's `occurred_at` lies in the session's [`EventWindow`] at the
+/// server's now: 400 naming the first that does not.
+fn check_times(
+    session: &SessionRow,
+    times: impl Iterator<Item = DateTime<Utc>>,
+) -> Result<(), ApiError> {
+    let window = EventWindow::new(session.opened_at, Utc::now());
+    for (i, at) in times.enumerate() {
+        window.check(&format!("items[{i}].occurred_at"), at)?;
+    }
+    Ok(())
 }
 
 /// Appends explicit command and runbook activity. Retries are idempotent by `event_id`.
@@ -66,8 +77,8 @@ fn append_error(err: AppendError) -> ApiError {
     request_body = dto::ActivityBatch,
     responses(
         (status = 200, description = "What was stored and what were retries", body = dto::AppendResult),
-        (status = 400, description = "Invalid events; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An event id reused for a different event; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid events, or an `occurred_at` outside the session's opening to the server's now, each give or take 5 minutes of clock skew (the problem names the field and the range); nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An event id reused for a different event (`conflict`), or the session has ended (`invalid-session-state`, with `ended`): an ended session takes events timed at or before its end until it is finalized, and nothing after; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project}/sessions/{id}/activity")]
@@ -96,13 +107,18 @@ pub async fn append_activity(
             event_id: item.event_id.clone(),
             kind: item.kind.clone(),
             text: item.text.clone(),
-            occurred_at: check_occurred_at(&field("occurred_at"), item.occurred_at)?,
+            occurred_at: item.occurred_at,
             exit_code: item.exit_code,
             duration_ms: item.duration_ms,
         });
     }
     let session = state.session(&project, path.id).await?;
-    let outcome = state.store.append_activity(session.id, &items).await.map_err(append_error)?;
+    check_times(&session, items.iter().map(|item| item.occurred_at))?;
+    let outcome = state
+        .store
+        .append_activity(session.id, &items)
+        .await
+        .map_err(|err| append_error(err, "activity"))?;
     Ok(web::Json(dto::AppendResult { stored: outcome.stored, duplicates: outcome.duplicates }))
 }
 
@@ -150,8 +166,8 @@ pub async fn list_activity(
     request_body = dto::DatabaseEventBatch,
     responses(
         (status = 200, description = "What was stored and what were retries", body = dto::AppendResult),
-        (status = 400, description = "Invalid events; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An event id reused for a different event; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid events, or an `occurred_at` outside the session's opening to the server's now, each give or take 5 minutes of clock skew (the problem names the field and the range); nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An event id reused for a different event (`conflict`), or the session has ended (`invalid-session-state`, with `ended`): an ended session takes events timed at or before its end until it is finalized, and nothing after; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project}/sessions/{id}/database-events")]
@@ -176,18 +192,19 @@ pub async fn append_database_events(
             event_id: item.event_id.clone(),
             statement: item.statement.clone(),
             database: item.database.clone(),
-            occurred_at: check_occurred_at(&field("occurred_at"), item.occurred_at)?,
+            occurred_at: item.occurred_at,
             rows_affected: item.rows_affected,
             duration_ms: item.duration_ms,
             error: item.error.clone(),
         });
     }
     let session = state.session(&project, path.id).await?;
+    check_times(&session, events.iter().map(|event| event.occurred_at))?;
     let outcome = state
         .store
         .append_database_events(project.id, &session, &events)
         .await
-        .map_err(append_error)?;
+        .map_err(|err| append_error(err, "database events"))?;
     Ok(web::Json(dto::AppendResult { stored: outcome.stored, duplicates: outcome.duplicates }))
 }
 

@@ -11,8 +11,8 @@ use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
 use crate::{
-    CloseReason, DomainError, EnvironmentClass, SessionMode, SessionStatus, TargetKind,
-    target::str_enum,
+    CloseReason, DomainError, EnvironmentClass, HistoryFilter, SessionMode, SessionStatus,
+    TargetKind, target::str_enum,
 };
 
 /// The file formats of an export.
@@ -153,12 +153,8 @@ pub struct ExportFilter {
     pub from: Option<DateTime<Utc>>,
     /// Records before this time.
     pub to: Option<DateTime<Utc>>,
-    pub status: Option<SessionStatus>,
-    pub environment_class: Option<EnvironmentClass>,
-    pub environment: Option<String>,
-    pub target_id: Option<Uuid>,
-    pub user_subject: Option<String>,
-    pub mode: Option<SessionMode>,
+    /// Which sessions, and so which sessions' events.
+    pub sessions: HistoryFilter,
 }
 
 impl ExportFilter {
@@ -178,12 +174,12 @@ impl ExportFilter {
             "include": self.include.names(),
             "from": self.from.map(rfc3339),
             "to": self.to.map(rfc3339),
-            "status": self.status.map(SessionStatus::as_str),
-            "environment_class": self.environment_class.map(EnvironmentClass::as_str),
-            "environment": self.environment,
-            "target_id": self.target_id,
-            "user": self.user_subject,
-            "mode": self.mode.map(SessionMode::as_str),
+            "status": self.sessions.status.map(SessionStatus::as_str),
+            "environment_class": self.sessions.environment_class.map(EnvironmentClass::as_str),
+            "environment": self.sessions.environment,
+            "target_id": self.sessions.target_id,
+            "user": self.sessions.user_subject,
+            "mode": self.sessions.mode.map(SessionMode::as_str),
         })
     }
 
@@ -207,32 +203,52 @@ pub enum ExportOutcome {
     Failed,
     /// The reader went away before the end.
     ClientDisconnected,
+    /// The process running it died (or lost its database connection) with
+    /// it unfinished: written by another process, which found its start
+    /// without an end and its lock gone.
+    Interrupted,
 }
 
 str_enum!(ExportOutcome, "outcome", {
     ExportOutcome::Completed => "completed",
     ExportOutcome::Failed => "failed",
     ExportOutcome::ClientDisconnected => "client_disconnected",
+    ExportOutcome::Interrupted => "interrupted",
 });
 
-/// The details of a `history.exported` audit entry: how (`via`: `api` or
-/// `cli`), in which format, with which filters, how many records were
-/// written and how it ended.
-pub fn export_audit_details(
+/// The details of an export's first audit entry, `history.export_started`,
+/// written before its first record is read: how (`via`: `api` or `cli`),
+/// in which format, with which filters.
+pub fn export_started_details(
     via: &str,
     format: ExportFormat,
     filter: &ExportFilter,
-    rows: u64,
-    outcome: ExportOutcome,
 ) -> serde_json::Value {
     serde_json::json!({
         "via": via,
         "format": format.as_str(),
         "filters": filter.to_json(),
-        "rows": rows,
-        "completed": outcome == ExportOutcome::Completed,
-        "outcome": outcome.as_str(),
     })
+}
+
+/// The details of an export's end entry, `history.exported`: those of its
+/// start (`started`, the entry `started_id`), how many records were handed
+/// to the client (`None`: unknown, for an interrupted export) and how it
+/// ended.
+pub fn export_ended_details(
+    started: &serde_json::Value,
+    started_id: i64,
+    rows: Option<u64>,
+    outcome: ExportOutcome,
+) -> serde_json::Value {
+    let mut details = started.clone();
+    if let Some(fields) = details.as_object_mut() {
+        fields.insert("started_id".into(), started_id.into());
+        fields.insert("rows".into(), rows.into());
+        fields.insert("completed".into(), (outcome == ExportOutcome::Completed).into());
+        fields.insert("outcome".into(), outcome.as_str().into());
+    }
+    details
 }
 
 /// Times are written as RFC 3339 in UTC with microseconds, the precision
@@ -478,6 +494,31 @@ impl FromStr for ExportInclude {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exports_end_repeats_its_start_and_says_how_it_ended() {
+        let filter = ExportFilter {
+            sessions: HistoryFilter { user_subject: Some("alice".into()), ..Default::default() },
+            ..Default::default()
+        };
+        let started = export_started_details("api", ExportFormat::Csv, &filter);
+        assert_eq!(started["via"], "api");
+        assert_eq!(started["filters"]["user"], "alice");
+        assert!(started.get("rows").is_none() && started.get("outcome").is_none());
+        let ended = export_ended_details(&started, 7, Some(42), ExportOutcome::Completed);
+        assert_eq!((ended["started_id"].as_i64(), ended["rows"].as_u64()), (Some(7), Some(42)));
+        assert_eq!(
+            (ended["completed"].as_bool(), ended["outcome"].as_str()),
+            (Some(true), Some("completed"))
+        );
+        assert_eq!(ended["filters"], started["filters"]);
+        let cut = export_ended_details(&started, 7, None, ExportOutcome::Interrupted);
+        assert!(cut["rows"].is_null());
+        assert_eq!(
+            (cut["completed"].as_bool(), cut["outcome"].as_str()),
+            (Some(false), Some("interrupted"))
+        );
+    }
 
     fn record() -> ExportRecord {
         ExportRecord {

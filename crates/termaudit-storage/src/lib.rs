@@ -9,6 +9,7 @@ mod control;
 mod cursor;
 mod error;
 mod export;
+mod export_runs;
 mod migrations;
 mod policy;
 mod pool;
@@ -27,19 +28,20 @@ pub use control::run_control_listener;
 pub use cursor::{Cursor, InvalidCursor, Page};
 pub use error::StorageError;
 pub use export::ExportStream;
-pub use migrations::{MigrationStatus, migrate};
+pub use export_runs::ExportAudit;
+pub use migrations::{MigrationStatus, ServingRole, migrate};
 pub use policy::{HoldRow, PolicyRow};
 pub use pool::{DatabaseUrl, Store, ensure_database};
 pub use projects::ProjectRow;
 pub use recordings::{
     BATCH_BYTES, ByteRange, ChunkReceipt, IngestError, MAX_CHUNK_BYTES, Marker, RecordedSession,
-    RecordingRow, SNAPSHOT_EVERY, SNAPSHOT_EVERY_OUTPUT, Window, finalize_recording, header_size,
-    purge_recording, purge_recordings,
+    RecordingOverview, RecordingRow, SNAPSHOT_EVERY, SNAPSHOT_EVERY_OUTPUT, Window,
+    finalize_recording, header_size, purge_recording, purge_recordings,
 };
 pub use retention::{BatchOutcome, ExpiredRecording, RetentionRunRow, SweepKey, SweepLock};
 pub use sessions::{
     Activity, ActivityRow, AppendError, AppendOutcome, CONTROL_CHANNEL, ControlEvent,
     DatabaseEvent, DatabaseEventRow, ExpiryReport, NewSession, RECORDING_SETTLE, ReconnectGrant,
-    SessionChange, SessionFilter, SessionRow, TransitionError,
+    SessionChange, SessionRow, TransitionError,
 };
 pub use targets::{NewTarget, TargetRow};

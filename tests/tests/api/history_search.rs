@@ -235,7 +235,7 @@ async fn free_text_equals_ilike_over_random_texts_and_queries() {
             let mut matched = 0;
             for _ in 0..250 {
                 let q = random_query(&mut r, &texts);
-                let filter = termaudit_storage::SessionFilter {
+                let filter = termaudit_domain::SessionListFilter {
                     text: Some(q.clone()),
                     ..Default::default()
                 };
@@ -270,6 +270,6 @@ async fn free_text_equals_ilike_over_random_texts_and_queries() {
         .unwrap()
         .get(0);
     assert_eq!(common, 1, "ANALYZE found common words");
-    let url = termaudit_storage::DatabaseUrl::parse(&f.app.db.url()).unwrap();
+    let url = termaudit_storage::DatabaseUrl::parse(&f.app.db.app_url()).unwrap();
     check(termaudit_storage::Store::new(&url, 2).unwrap(), "after ANALYZE", Random(seed ^ 2)).await;
 }

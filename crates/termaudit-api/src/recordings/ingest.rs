@@ -10,11 +10,12 @@ use termaudit_domain::Permission;
 use termaudit_storage::{IngestError, MAX_CHUNK_BYTES};
 use uuid::Uuid;
 
-use super::{recorded_session, seconds};
+use super::recorded_session;
 use crate::{
     AppState, Caller,
     error::{ApiError, ProblemKind},
     extract::{SessionPath, SessionPathExample},
+    sessions::ended_before,
 };
 
 /// `{project}`, `{id}` and `{seq}` of a chunk's path.
@@ -29,10 +30,10 @@ impl From<IngestError> for ApiError {
     fn from(err: IngestError) -> Self {
         match err {
             IngestError::SessionNotFound => ApiError::not_found("there is no such session"),
-            IngestError::NotRecorded
-            | IngestError::Ended
-            | IngestError::Gap { .. }
-            | IngestError::Differs { .. } => ApiError::conflict(err.to_string()),
+            IngestError::Ended(current) => ended_before(&current, "recording chunks"),
+            IngestError::NotRecorded | IngestError::Gap { .. } | IngestError::Differs { .. } => {
+                ApiError::conflict(err.to_string())
+            }
             IngestError::MissingHeader | IngestError::NotUtf8 | IngestError::Cast { .. } => {
                 ApiError::invalid(err.to_string())
             }
@@ -69,7 +70,7 @@ impl From<IngestError> for ApiError {
         (status = 201, description = "The chunk is stored", body = ChunkReceipt),
         (status = 200, description = "The same chunk was stored before; nothing changed", body = ChunkReceipt),
         (status = 400, description = "A line is malformed, a time goes backwards, chunk 0 has no header, or the body is not UTF-8", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The session is not recorded or has ended, the chunk leaves a gap, or a different chunk with this number is stored", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session is not recorded, the chunk leaves a gap, or a different chunk with this number is stored (`conflict`); or the session has ended (`invalid-session-state`, with `ended`): its recording is finalized, or the chunk begins after the end", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
         (status = 413, description = "The chunk is over 4 MiB", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -112,8 +113,8 @@ pub async fn put_chunk(
     let dto = ChunkReceipt {
         seq: receipt.seq,
         events: receipt.events,
-        first_time: seconds(receipt.first_time),
-        last_time: seconds(receipt.last_time),
+        first_time: receipt.first_time.as_seconds(),
+        last_time: receipt.last_time.as_seconds(),
         repeated: receipt.repeated,
     };
     Ok(if receipt.repeated { HttpResponse::Ok() } else { HttpResponse::Created() }.json(dto))
