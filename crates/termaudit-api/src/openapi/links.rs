@@ -47,7 +47,6 @@ const FROM_SESSION: Targets = &[
     ("ListDatabaseEvents", "list_database_events"),
     ("UploadFirstChunk", "put_chunk"),
     ("GetRecording", "get_recording"),
-    ("FinalizeRecording", "finalize"),
     ("PlaceHold", "place_hold"),
 ];
 
