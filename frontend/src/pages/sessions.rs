@@ -660,7 +660,7 @@ fn FilterBar(props: &FilterBarProps) -> Html {
                     </div>
                     if !props.filters.is_empty() {
                         <span class="muted small">{ plural(count, "filter", "filters") }{ " applied" }</span>
-                        <button type="button" class="button button-quiet" onclick={on_clear}>{ "Clear filters" }</button>
+                        <button type="button" class="button button-quiet" onclick={on_clear} data-testid="clear-filters">{ "Clear filters" }</button>
                     }
                     <button type="submit" class="button button-primary">{ "Apply" }</button>
                 </div>
