@@ -15,4 +15,5 @@ mod policy;
 mod projects;
 mod recordings;
 mod retention;
+mod retention_preview;
 mod sessions;
