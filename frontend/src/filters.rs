@@ -291,12 +291,21 @@ impl Filters {
     }
 }
 
-/// Whether the range from `from` to `to` (RFC 3339, either may be empty) ends before it starts.
+/// Whether the range from `from` to `to` (RFC 3339, either may be empty)
+/// ends before it starts.
 pub fn reversed(from: &str, to: &str) -> bool {
-    match (DateTime::parse_from_rfc3339(from), DateTime::parse_from_rfc3339(to)) {
-        (Ok(from), Ok(to)) => from > to,
-        _ => false,
-    }
+    matches!(bounds(from, to), Some((from, to)) if from > to)
+}
+
+/// Whether the range from `from` to `to` holds no moment at all (its end
+/// is exclusive): what a form should not apply.
+pub fn empty_range(from: &str, to: &str) -> bool {
+    matches!(bounds(from, to), Some((from, to)) if from >= to)
+}
+
+fn bounds(from: &str, to: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let parse = |value: &str| DateTime::parse_from_rfc3339(value).ok().map(|at| at.to_utc());
+    Some((parse(from)?, parse(to)?))
 }
 
 #[cfg(test)]
@@ -345,6 +354,8 @@ mod tests {
         };
         let checked = filters.checked();
         assert!(checked.swapped && checked.rejected.is_empty());
+        assert!(empty_range(&filters.opened_to, &filters.opened_to), "no moment in [t, t)");
+        assert!(!empty_range(&filters.opened_to, &filters.opened_from));
         assert_eq!(checked.filters.opened_from, "2026-11-25T00:00:00Z");
         assert_eq!(checked.filters.opened_to, "2026-11-26T00:00:00Z");
     }

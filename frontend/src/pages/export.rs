@@ -9,7 +9,7 @@ use yew::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::components::DateTimeField;
-use crate::filters::{Filters, reversed};
+use crate::filters::{Filters, empty_range};
 use crate::pages::recording::save;
 
 #[derive(Properties, PartialEq)]
@@ -80,7 +80,7 @@ pub fn ExportDialog(props: &ExportProps) -> Html {
             time_errors.set(errors);
         })
     };
-    let range_reversed = reversed(&from, &to);
+    let range_reversed = empty_range(&from, &to);
     let on_submit = {
         let (format, from, to, progress, time_errors) =
             (format.clone(), from.clone(), to.clone(), progress.clone(), time_errors.clone());
@@ -91,7 +91,7 @@ pub fn ExportDialog(props: &ExportProps) -> Html {
             if matches!(*progress, Progress::Receiving(_))
                 || from_error.is_some()
                 || to_error.is_some()
-                || reversed(&from, &to)
+                || empty_range(&from, &to)
             {
                 return;
             }

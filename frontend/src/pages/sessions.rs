@@ -20,7 +20,7 @@ use crate::components::{
     DateTimeField, Environment, ErrorNotice, Loading, Recorded, Status, Time, humanize,
 };
 use crate::filters::{
-    CLASSES, Checked, Filters, MODES, QUICK_RANGES, RECORDING, STATUSES, TEXT_LENGTH, reversed,
+    CLASSES, Checked, Filters, MODES, QUICK_RANGES, RECORDING, STATUSES, TEXT_LENGTH, empty_range,
 };
 use crate::hooks::{Fetch, use_get};
 use crate::routes::Route;
@@ -543,14 +543,14 @@ fn FilterBar(props: &FilterBarProps) -> Html {
         })
     };
 
-    let range_reversed = reversed(&draft.opened_from, &draft.opened_to);
+    let range_reversed = empty_range(&draft.opened_from, &draft.opened_to);
     let on_submit = {
         let (draft, on_apply, open, time_errors) =
             (draft.clone(), props.on_apply.clone(), open.clone(), time_errors.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
             let (from, to) = *time_errors;
-            if from.is_some() || to.is_some() || reversed(&draft.opened_from, &draft.opened_to) {
+            if from.is_some() || to.is_some() || empty_range(&draft.opened_from, &draft.opened_to) {
                 return;
             }
             open.set(false);
