@@ -137,7 +137,7 @@ async fn the_policy_page_shows_the_last_and_next_sweep_and_what_expires_soon() {
 /// A server with the gateway inside and two targets, `web` (`/bin/sh` in a
 /// temp dir) and `prod-web` (production), registered in the API so the page
 /// lists them.
-async fn gateway_app() -> (TestApp, PathBuf) {
+pub(crate) async fn gateway_app() -> (TestApp, PathBuf) {
     let dist = require_built_frontend();
     let (dir, targets) = termaudit_tests::shell_targets(PROJECT);
     let app = TestApp::spawn_with(Box::new(move |s| {
@@ -164,7 +164,7 @@ async fn gateway_app() -> (TestApp, PathBuf) {
 }
 
 /// Signs in on the sign-in page with a pasted `token`, as a person does.
-async fn sign_in(browser: &Browser, app: &TestApp, token: &str) {
+pub(crate) async fn sign_in(browser: &Browser, app: &TestApp, token: &str) {
     browser.goto(&app.url("/sign-in")).await;
     let input = browser.wait_for("textarea#token").await;
     browser.type_into(&input, token).await;
