@@ -4,56 +4,20 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use termaudit_domain::Permission::*;
-use termaudit_tests::{TestApp, json, problem};
+use termaudit_tests::{json, problem};
 
-/// A project with a production and a non-production target, recording
-/// both; returns the app and the gateway's and a manager's tokens.
-async fn project() -> (TestApp, String, String, [String; 2]) {
-    let app = TestApp::spawn().await;
-    app.create_project("demo").await;
-    let gateway = app.token("gateway", "demo", &[Ingest]);
-    let manager = app.token("carol", "demo", &[ManagePolicy, ViewHistory]);
-    let mut targets = Vec::new();
-    for (name, class) in [("billing", "production"), ("staging", "non_production")] {
-        let body = json!({"name": name, "kind": "application", "environment": name, "environment_class": class});
-        let target: Value =
-            json(app.post("/api/v1/projects/demo/targets", &gateway, &body).await, 201).await;
-        targets.push(target["id"].as_str().unwrap().to_owned());
-    }
-    let policy = json!({"retention_days_production": 365, "retention_days_non_production": 90,
-        "record_non_production": true, "require_reason_non_production": false, "reconnect_grace_seconds": 300});
-    json::<Value>(app.put("/api/v1/projects/demo/policy", &manager, &policy).await, 200).await;
-    let targets = <[String; 2]>::try_from(targets).unwrap();
-    (app, gateway, manager, targets)
+use crate::retention::{Fixture, fixture};
+
+/// [`fixture`] with the default retention (365 and 90 days).
+async fn project() -> Fixture {
+    let f = fixture().await;
+    f.set_retention(365, 90).await;
+    f
 }
 
-/// A closed session on `target` with a small recording; when it ended.
-async fn recorded(app: &TestApp, gateway: &str, target: &str) -> DateTime<Utc> {
-    let body = json!({"target_id": target, "user": {"subject": "alice", "name": "Alice"}, "mode": "shell", "reason": "work"});
-    let session: Value =
-        json(app.post("/api/v1/projects/demo/sessions", gateway, &body).await, 201).await;
-    let id = session["id"].as_str().unwrap();
-    let cast = "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.1, \"o\", \"output\\r\\n\"]\n";
-    let response = app
-        .client
-        .put(app.url(&format!("/api/v1/projects/demo/sessions/{id}/recording/chunks/0")))
-        .bearer_auth(gateway)
-        .body(cast)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let closed: Value = json(
-        app.post(
-            &format!("/api/v1/projects/demo/sessions/{id}/close"),
-            gateway,
-            &json!({"reason": "user_exit"}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    DateTime::parse_from_rfc3339(closed["ended_at"].as_str().unwrap()).unwrap().with_timezone(&Utc)
+/// A closed, recorded session on `target`; when it ended.
+async fn recorded(f: &Fixture, target: &str) -> DateTime<Utc> {
+    f.recorded(target, false).await.1.expect("closed")
 }
 
 fn at(time: DateTime<Utc>) -> String {
@@ -62,10 +26,11 @@ fn at(time: DateTime<Utc>) -> String {
 
 #[tokio::test]
 async fn the_preview_counts_what_a_shorter_retention_would_purge_per_class() {
-    let (app, gateway, manager, [prod, staging]) = project().await;
-    let prod_end = recorded(&app, &gateway, &prod).await;
-    recorded(&app, &gateway, &prod).await;
-    let staging_end = recorded(&app, &gateway, &staging).await;
+    let f = project().await;
+    let (app, manager) = (&f.app, &f.manager);
+    let prod_end = recorded(&f, &f.prod).await;
+    recorded(&f, &f.prod).await;
+    let staging_end = recorded(&f, &f.staging).await;
     let latest = prod_end.max(staging_end);
 
     // Ten days on, with production kept 7 days and the rest 30: two
@@ -78,7 +43,7 @@ async fn the_preview_counts_what_a_shorter_retention_would_purge_per_class() {
                  &retention_days_non_production=30&as_of={}",
                 at(as_of)
             ),
-            &manager,
+            manager,
         )
         .await,
         200,
@@ -110,23 +75,22 @@ async fn the_preview_counts_what_a_shorter_retention_would_purge_per_class() {
             at(time)
         )
     };
-    let before: Value = json(app.get(&path(just_before), &manager).await, 200).await;
+    let before: Value = json(app.get(&path(just_before), manager).await, 200).await;
     assert_eq!(before["classes"][1]["recordings"], 0);
-    let on: Value =
-        json(app.get(&path(staging_end + Duration::days(1)), &manager).await, 200).await;
+    let on: Value = json(app.get(&path(staging_end + Duration::days(1)), manager).await, 200).await;
     assert_eq!(on["classes"][1]["recordings"], 1);
     // Absent values are the policy's.
     assert_eq!(on["classes"][0]["retention_days"], 365);
 
     // Without `as_of`: the next sweep, which is now or later.
     let next: Value =
-        json(app.get("/api/v1/projects/demo/retention/preview", &manager).await, 200).await;
+        json(app.get("/api/v1/projects/demo/retention/preview", manager).await, 200).await;
     let next_at: DateTime<Utc> = next["as_of"].as_str().unwrap().parse().unwrap();
     assert!(next_at >= latest, "{next}");
     assert_eq!(next["classes"][0]["recordings"], 0);
 
     // Nothing changed: the policy and the recordings are as they were.
-    let policy: Value = json(app.get("/api/v1/projects/demo/policy", &manager).await, 200).await;
+    let policy: Value = json(app.get("/api/v1/projects/demo/policy", manager).await, 200).await;
     assert_eq!(policy["retention_days_production"], 365);
     let purged: i64 = app
         .db
@@ -141,15 +105,15 @@ async fn the_preview_counts_what_a_shorter_retention_would_purge_per_class() {
 
 #[tokio::test]
 async fn a_held_recording_is_left_out_and_bounds_are_checked() {
-    let (app, gateway, manager, [prod, _]) = project().await;
-    let ended = recorded(&app, &gateway, &prod).await;
-    let sessions: Value =
-        json(app.get("/api/v1/projects/demo/sessions", &manager).await, 200).await;
+    let f = project().await;
+    let (app, manager) = (&f.app, &f.manager);
+    let ended = recorded(&f, &f.prod).await;
+    let sessions: Value = json(app.get("/api/v1/projects/demo/sessions", manager).await, 200).await;
     let id = sessions["items"][0]["id"].as_str().unwrap().to_owned();
     json::<Value>(
         app.post(
             &format!("/api/v1/projects/demo/sessions/{id}/hold"),
-            &manager,
+            manager,
             &json!({"reason": "Litigation"}),
         )
         .await,
@@ -162,7 +126,7 @@ async fn a_held_recording_is_left_out_and_bounds_are_checked() {
                 "/api/v1/projects/demo/retention/preview?retention_days_production=1&as_of={}",
                 at(ended + Duration::days(5))
             ),
-            &manager,
+            manager,
         )
         .await,
         200,
@@ -171,7 +135,7 @@ async fn a_held_recording_is_left_out_and_bounds_are_checked() {
     assert_eq!(held["classes"][0]["recordings"], 0, "a legal hold keeps it: {held}");
 
     let out_of_bounds = problem(
-        app.get("/api/v1/projects/demo/retention/preview?retention_days_production=0", &manager)
+        app.get("/api/v1/projects/demo/retention/preview?retention_days_production=0", manager)
             .await,
         400,
         "invalid-input",
@@ -179,14 +143,15 @@ async fn a_held_recording_is_left_out_and_bounds_are_checked() {
     .await;
     assert_eq!(out_of_bounds["errors"][0]["field"], "retention_days_production", "{out_of_bounds}");
     let too_long = app
-        .get("/api/v1/projects/demo/retention/preview?retention_days_non_production=3651", &manager)
+        .get("/api/v1/projects/demo/retention/preview?retention_days_non_production=3651", manager)
         .await;
     assert_eq!(too_long.status(), 400);
 }
 
 #[tokio::test]
 async fn only_policy_managers_may_preview() {
-    let (app, _, _, _) = project().await;
+    let f = project().await;
+    let app = &f.app;
     let reader = app.token("dana", "demo", &[ViewHistory]);
     problem(app.get("/api/v1/projects/demo/retention/preview", &reader).await, 403, "forbidden")
         .await;

@@ -40,12 +40,7 @@ async fn axe_finds_nothing_on_any_page_wide_or_narrow() {
 async fn the_live_terminal_is_an_application_axe_accepts() {
     let (app, dir) = crate::workflows::gateway_app().await;
     let browser = Browser::start().await;
-    let alice = app.token("alice", PROJECT, &[Permission::ViewHistory, Permission::Connect]);
-    crate::workflows::sign_in(&browser, &app, &alice).await;
-    browser.goto(&app.url(&format!("/projects/{PROJECT}/terminal"))).await;
-    browser.select("#t-target", "web").await;
-    browser.click_on("[data-testid=terminal-open]").await;
-    browser.wait_for_text("[data-testid=terminal-status]", "Connected to web").await;
+    crate::workflows::open_shell(&browser, &app).await;
     let terminal = browser.wait_for("[data-testid=live-terminal]").await;
     assert_eq!(browser.attribute(&terminal, "role").await.as_deref(), Some("application"));
     let report = axe_report(&browser, "the browser terminal with a shell").await;

@@ -45,12 +45,7 @@ async fn the_browser_terminal_fits_a_phone() {
     let (app, dir) = crate::workflows::gateway_app().await;
     let browser = Browser::start().await;
     browser.set_window_size(PHONE.0, PHONE.1).await;
-    let alice = app.token("alice", PROJECT, &[Permission::ViewHistory, Permission::Connect]);
-    crate::workflows::sign_in(&browser, &app, &alice).await;
-    browser.goto(&app.url(&format!("/projects/{PROJECT}/terminal"))).await;
-    browser.select("#t-target", "web").await;
-    browser.click_on("[data-testid=terminal-open]").await;
-    browser.wait_for_text("[data-testid=terminal-status]", "Connected to web").await;
+    crate::workflows::open_shell(&browser, &app).await;
     let (scroll, client) = widths(&browser).await;
     assert!(scroll <= client, "the terminal page is {scroll} px in {client} px");
     let _ = std::fs::remove_dir_all(dir);

@@ -4,9 +4,9 @@
 //! fullscreen; text that fits the width; the history's Play link and a
 //! link to a moment.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use termaudit_domain::Permission;
-use termaudit_tests::{browser::Browser, json};
+use termaudit_tests::browser::Browser;
 
 use crate::PROJECT;
 use crate::seed::Seeded;
@@ -16,32 +16,6 @@ const TERMINAL: &str = "[data-testid=terminal]";
 /// A closed production session whose 40-second recording runs 40 commands
 /// (a marker each), so the list of commands is longer than a screen.
 async fn long_recording(seeded: &Seeded) -> String {
-    let app = &seeded.app;
-    let gateway = app.token("gateway", PROJECT, &[Permission::Ingest]);
-    let base = format!("/api/v1/projects/{PROJECT}");
-    let target: Value = json(
-        app.post(
-            &format!("{base}/targets"),
-            &gateway,
-            &json!({ "name": "batch-api", "kind": "application",
-                     "environment": "prod-eu", "environment_class": "production" }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let session: Value = json(
-        app.post(
-            &format!("{base}/sessions"),
-            &gateway,
-            &json!({ "target_id": target["id"], "user": { "subject": "alice", "name": "alice (test)" },
-                     "mode": "shell", "reason": "CHG-9001: nightly batch" }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let id = session["id"].as_str().expect("an id").to_owned();
     let mut cast =
         String::from(r#"{"version": 2, "width": 100, "height": 30, "timestamp": 1767322800}"#);
     cast.push('\n');
@@ -52,27 +26,7 @@ async fn long_recording(seeded: &Seeded) -> String {
         ));
         cast.push_str(&format!("[{time}, \"m\", \"$ ./step.sh {step}\"]\n"));
     }
-    let response = app
-        .client
-        .put(app.url(&format!("{base}/sessions/{id}/recording/chunks/0")))
-        .bearer_auth(&gateway)
-        .header("content-type", "application/x-asciicast")
-        .body(cast)
-        .send()
-        .await
-        .expect("the chunk is sent");
-    assert_eq!(response.status().as_u16(), 201);
-    json::<Value>(
-        app.post(
-            &format!("{base}/sessions/{id}/close"),
-            &gateway,
-            &json!({ "reason": "user_exit" }),
-        )
-        .await,
-        200,
-    )
-    .await;
-    id
+    seeded.recorded_with("batch-api", "CHG-9001: nightly batch", &cast).await
 }
 
 fn viewer(seeded: &Seeded) -> String {

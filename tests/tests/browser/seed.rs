@@ -135,6 +135,12 @@ impl Seeded {
     /// A closed production session with a 12-second recording, uploaded as
     /// the gateway does (see [`CAST`]); returns its id.
     pub(crate) async fn recorded(&self) -> String {
+        self.recorded_with("payments-api", "CHG-7781: canary deploy", CAST).await
+    }
+
+    /// A closed production session of alice's on a new target `target`,
+    /// opened for `reason`, recorded as the asciicast `cast`; returns its id.
+    pub(crate) async fn recorded_with(&self, target: &str, reason: &str, cast: &str) -> String {
         let app = &self.app;
         let gateway = app.token("gateway", PROJECT, &[Permission::Ingest]);
         let base = format!("/api/v1/projects/{PROJECT}");
@@ -142,7 +148,7 @@ impl Seeded {
             app.post(
                 &format!("{base}/targets"),
                 &gateway,
-                &json!({ "name": "payments-api", "kind": "application",
+                &json!({ "name": target, "kind": "application",
                          "environment": "prod-eu", "environment_class": "production" }),
             )
             .await,
@@ -157,7 +163,7 @@ impl Seeded {
                     "target_id": target["id"],
                     "user": { "subject": "alice", "name": "alice (test)" },
                     "mode": "shell",
-                    "reason": "CHG-7781: canary deploy",
+                    "reason": reason,
                 }),
             )
             .await,
@@ -170,7 +176,7 @@ impl Seeded {
             .put(app.url(&format!("{base}/sessions/{id}/recording/chunks/0")))
             .bearer_auth(&gateway)
             .header("content-type", "application/x-asciicast")
-            .body(CAST)
+            .body(cast.to_owned())
             .send()
             .await
             .expect("the chunk is sent");

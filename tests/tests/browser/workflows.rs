@@ -164,12 +164,23 @@ pub(crate) async fn gateway_app() -> (TestApp, PathBuf) {
 }
 
 /// Signs in on the sign-in page with a pasted `token`, as a person does.
-pub(crate) async fn sign_in(browser: &Browser, app: &TestApp, token: &str) {
+async fn sign_in(browser: &Browser, app: &TestApp, token: &str) {
     browser.goto(&app.url("/sign-in")).await;
     let input = browser.wait_for("textarea#token").await;
     browser.type_into(&input, token).await;
     browser.click_on("form button[type=submit]").await;
     browser.wait_for(".nav-user-name").await;
+}
+
+/// Signs alice in (she may connect) and opens a shell on `web` in the
+/// browser terminal, as a person does.
+pub(crate) async fn open_shell(browser: &Browser, app: &TestApp) {
+    let alice = app.token("alice", PROJECT, &[Permission::ViewHistory, Permission::Connect]);
+    sign_in(browser, app, &alice).await;
+    browser.goto(&app.url(&format!("/projects/{PROJECT}/terminal"))).await;
+    browser.select("#t-target", "web").await;
+    browser.click_on("[data-testid=terminal-open]").await;
+    browser.wait_for_text("[data-testid=terminal-status]", "Connected to web").await;
 }
 
 /// Waits until the live terminal shows a line that is exactly `line`.
