@@ -22,7 +22,8 @@ fn next_run(state: &AppState, last: Option<&RetentionRunRow>) -> chrono::DateTim
 
 /// When the retention sweep last ran (with what it purged in this project),
 /// when it runs next, and which of the project's recordings expire within
-/// 7 days.
+/// 7 days. Needs `terminal.view_history` or `terminal.manage_policy`: the
+/// list names sessions and targets.
 #[utoipa::path(
     tag = "policy",
     params(ProjectPath),
@@ -34,7 +35,7 @@ pub async fn retention_status(
     caller: Caller,
     path: web::Path<ProjectPath>,
 ) -> Result<web::Json<dto::RetentionStatus>, ApiError> {
-    caller.member_of(&path.project)?;
+    caller.require_any(&path.project, &[Permission::ViewHistory, Permission::ManagePolicy])?;
     let project = state.project(&path.project).await?;
     let last = state.store.last_retention_run(project.id).await?;
     let horizon = Utc::now() + Duration::days(LOOKAHEAD_DAYS);
@@ -73,7 +74,7 @@ pub async fn retention_status(
 /// are saved: per environment class, how many recordings (and bytes) the
 /// next sweep would purge with them, and how many with the policy as it
 /// is. Expiry is judged at the next sweep's start, or at `as_of`. Nothing
-/// changes.
+/// changes. Needs `terminal.manage_policy`, as saving the policy does.
 #[utoipa::path(
     tag = "policy",
     params(ProjectPath, dto::RetentionPreviewQuery),

@@ -14,6 +14,7 @@
 
 mod a11y;
 mod first_paint;
+mod hardening;
 mod history;
 mod history_filters;
 mod history_rows;
