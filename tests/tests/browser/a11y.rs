@@ -151,3 +151,45 @@ async fn the_seek_bar_and_its_markers_work_by_keyboard_with_visible_focus() {
     browser.type_into(&slider, END).await;
     browser.wait_for_text("[data-testid=clock]", "0:12 / 0:12").await;
 }
+
+#[tokio::test]
+async fn keyboard_hints_show_only_where_there_is_a_keyboard() {
+    let seeded = Seeded::new().await;
+    let id = seeded.recorded().await;
+    let browser = Browser::start().await;
+    let viewer =
+        seeded.app.token("carol", PROJECT, &[Permission::ViewHistory, Permission::ViewRecording]);
+    seeded.sign_in(&browser, &viewer).await;
+    let hint_shown = async || {
+        browser.goto(&seeded.url(&seeded.session_path(&id))).await;
+        let hint = browser.wait_for(".kbd-hint").await;
+        browser
+            .execute(
+                "return getComputedStyle(arguments[0]).display !== 'none';",
+                vec![browser.reference(&hint)],
+            )
+            .await
+    };
+    assert_eq!(hint_shown().await, json!(true), "a mouse and a keyboard: the keys are shown");
+
+    // A touch screen: no hover, a coarse pointer.
+    browser
+        .cdp("Emulation.setTouchEmulationEnabled", json!({ "enabled": true, "maxTouchPoints": 5 }))
+        .await;
+    browser
+        .cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [
+                { "name": "hover", "value": "none" },
+                { "name": "pointer", "value": "coarse" },
+            ] }),
+        )
+        .await;
+    assert_eq!(hint_shown().await, json!(false), "a touch screen: no keys to press");
+    // Still described for screen readers.
+    let player = browser.wait_for("[data-testid=player]").await;
+    assert_eq!(
+        browser.attribute(&player, "aria-describedby").await.as_deref(),
+        Some("player-keys")
+    );
+}

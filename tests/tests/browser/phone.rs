@@ -140,3 +140,32 @@ async fn on_a_phone_rows_are_cards_and_filters_fold_behind_chips() {
     assert!(browser.find_all(".filter-chip").await.is_empty());
     assert!(!browser.current_url().await.contains("status="));
 }
+
+/// Writes `docs/screenshots/phone-history.png` and `phone-player.png` when
+/// `TERMAUDIT_SCREENSHOTS=1`.
+#[tokio::test]
+async fn screenshots_on_a_phone() {
+    if std::env::var("TERMAUDIT_SCREENSHOTS").as_deref() != Ok("1") {
+        return;
+    }
+    let seeded = Seeded::new().await;
+    let id = seeded.recorded().await;
+    let browser = Browser::start().await;
+    browser.set_window_size(PHONE.0, PHONE.1).await;
+    let viewer =
+        seeded.app.token("carol", PROJECT, &[Permission::ViewHistory, Permission::ViewRecording]);
+    seeded.sign_in(&browser, &viewer).await;
+    let dir = termaudit_tests::repo_root().join("docs/screenshots");
+
+    browser.goto(&seeded.url(&format!("/projects/{PROJECT}/sessions?has_recording=true"))).await;
+    browser.wait_for_count(".session-row", 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    browser.screenshot(&dir.join("phone-history.png")).await;
+
+    browser.goto(&seeded.url(&format!("{}?t=10", seeded.session_path(&id)))).await;
+    browser.wait_for_text("[data-testid=clock]", "0:10 / 0:12").await;
+    browser.wait_for("[data-testid=player][data-waiting=false]").await;
+    browser.execute("document.activeElement.blur();", vec![]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    browser.screenshot(&dir.join("phone-player.png")).await;
+}
