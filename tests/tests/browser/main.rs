@@ -10,7 +10,8 @@
 //!
 //! `TERMAUDIT_SCREENSHOTS=1` also writes `docs/screenshots/history.png` and
 //! `session.png` (in `history.rs`), `player.png` and `policy.png` (in
-//! `player.rs`) and `terminal.png` (in `workflows.rs`).
+//! `player.rs`), `terminal.png` (in `workflows.rs`) and, at 390 px,
+//! `phone-history.png` and `phone-player.png` (in `phone.rs`).
 
 mod a11y;
 mod first_paint;

@@ -165,7 +165,13 @@ async fn screenshots_on_a_phone() {
     browser.goto(&seeded.url(&format!("{}?t=10", seeded.session_path(&id)))).await;
     browser.wait_for_text("[data-testid=clock]", "0:10 / 0:12").await;
     browser.wait_for("[data-testid=player][data-waiting=false]").await;
-    browser.execute("document.activeElement.blur();", vec![]).await;
+    browser
+        .execute(
+            "document.activeElement.blur(); \
+             document.querySelector('[data-testid=recording]').scrollIntoView();",
+            vec![],
+        )
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     browser.screenshot(&dir.join("phone-player.png")).await;
 }
