@@ -108,11 +108,7 @@ async fn the_first_tab_offers_a_skip_link_to_the_content() {
 async fn the_seek_bar_and_its_markers_work_by_keyboard_with_visible_focus() {
     let seeded = Seeded::new().await;
     let id = seeded.recorded().await;
-    let browser = Browser::start().await;
-    let viewer =
-        seeded.app.token("carol", PROJECT, &[Permission::ViewHistory, Permission::ViewRecording]);
-    seeded.sign_in(&browser, &viewer).await;
-    browser.goto(&seeded.url(&seeded.session_path(&id))).await;
+    let browser = seeded.watching(&id).await;
     let play = browser.wait_for("[data-testid=play]:not([disabled])").await;
 
     // Tab from the play button reaches the seek bar, a slider.
@@ -156,10 +152,7 @@ async fn the_seek_bar_and_its_markers_work_by_keyboard_with_visible_focus() {
 async fn keyboard_hints_show_only_where_there_is_a_keyboard() {
     let seeded = Seeded::new().await;
     let id = seeded.recorded().await;
-    let browser = Browser::start().await;
-    let viewer =
-        seeded.app.token("carol", PROJECT, &[Permission::ViewHistory, Permission::ViewRecording]);
-    seeded.sign_in(&browser, &viewer).await;
+    let browser = seeded.watching(&id).await;
     let hint_shown = async || {
         browser.goto(&seeded.url(&seeded.session_path(&id))).await;
         let hint = browser.wait_for(".kbd-hint").await;

@@ -81,9 +81,7 @@ async fn the_terminal_stays_in_view_while_commands_and_search_results_are_used()
 async fn a_poster_shows_the_first_output_until_the_recording_plays() {
     let seeded = Seeded::new().await;
     let id = seeded.recorded().await;
-    let browser = Browser::start().await;
-    seeded.sign_in(&browser, &viewer(&seeded)).await;
-    browser.goto(&seeded.url(&seeded.session_path(&id))).await;
+    let browser = seeded.watching(&id).await;
     browser.wait_for("[data-testid=play]:not([disabled])").await;
 
     // Not a black box: the screen once the first output settled (1.3 s).
@@ -99,9 +97,7 @@ async fn a_poster_shows_the_first_output_until_the_recording_plays() {
 async fn the_seek_bar_shows_the_time_under_the_pointer() {
     let seeded = Seeded::new().await;
     let id = seeded.recorded().await;
-    let browser = Browser::start().await;
-    seeded.sign_in(&browser, &viewer(&seeded)).await;
-    browser.goto(&seeded.url(&seeded.session_path(&id))).await;
+    let browser = seeded.watching(&id).await;
     let bar = browser.wait_for("[data-testid=seekbar]").await;
     // The pointer at four fifths of 12 s: 9.6 s.
     browser

@@ -128,6 +128,17 @@ impl Seeded {
         browser.wait_for(".nav-user-name").await;
     }
 
+    /// A browser where carol, who may view history and recordings, has
+    /// signed in and opened session `id`'s page.
+    pub(crate) async fn watching(&self, id: &str) -> Browser {
+        let browser = Browser::start().await;
+        let viewer =
+            self.app.token("carol", PROJECT, &[Permission::ViewHistory, Permission::ViewRecording]);
+        self.sign_in(&browser, &viewer).await;
+        browser.goto(&self.url(&self.session_path(id))).await;
+        browser
+    }
+
     pub(crate) fn session_path(&self, id: &str) -> String {
         format!("/projects/{PROJECT}/sessions/{id}")
     }
