@@ -2,6 +2,7 @@
 //! a free port against its own PostgreSQL database, created from a migrated
 //! template and dropped when the test ends, so tests run in parallel.
 
+pub mod axe;
 pub mod browser;
 mod db;
 pub mod private_pg;

@@ -122,6 +122,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(policy::get_hold)
             .service(policy::place_hold)
             .service(policy::release_hold)
+            .service(retention::retention_preview)
             .service(retention::retention_status)
             .service(recordings::ingest::put_chunk)
             .service(recordings::ingest::finalize)

@@ -38,7 +38,9 @@ pub use recordings::{
     RecordingOverview, RecordingRow, SNAPSHOT_EVERY, SNAPSHOT_EVERY_OUTPUT, Window,
     finalize_recording, header_size, purge_recording, purge_recordings,
 };
-pub use retention::{BatchOutcome, ExpiredRecording, RetentionRunRow, SweepKey, SweepLock};
+pub use retention::{
+    BatchOutcome, ExpiredRecording, RetentionPreviewRow, RetentionRunRow, SweepKey, SweepLock,
+};
 pub use sessions::{
     Activity, ActivityRow, AppendError, AppendOutcome, CONTROL_CHANNEL, ControlEvent,
     DatabaseEvent, DatabaseEventRow, ExpiryReport, NewSession, RECORDING_SETTLE, ReconnectGrant,

@@ -18,5 +18,6 @@ mod policy;
 mod projects;
 mod recordings;
 mod retention;
+mod retention_preview;
 mod roles;
 mod sessions;
