@@ -9,6 +9,7 @@ mod audit;
 pub mod auth;
 mod control;
 pub mod demo;
+pub mod documents;
 pub mod error;
 mod export;
 mod extract;

@@ -6,6 +6,7 @@ mod export;
 pub mod gateway;
 mod secret;
 mod settings;
+pub mod verify;
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
@@ -44,6 +45,13 @@ pub fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
         issuer: settings.jwt_issuer.clone(),
         audience: settings.jwt_audience.clone(),
     })
+}
+
+/// The key that signs the audit log's tree heads and recordings' manifests.
+pub fn signing_key(
+    settings: &Settings,
+) -> anyhow::Result<termaudit_domain::transparency::LogSigner> {
+    secret::signing_key(settings)
 }
 
 pub fn token_issuer(settings: &Settings) -> anyhow::Result<TokenIssuer> {
