@@ -6,6 +6,7 @@ pub mod browser;
 mod db;
 pub mod private_pg;
 pub mod retention;
+pub mod rfc9162;
 pub mod seed;
 
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
