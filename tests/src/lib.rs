@@ -5,6 +5,7 @@
 pub mod browser;
 mod db;
 pub mod private_pg;
+pub mod process;
 pub mod retention;
 pub mod rfc9162;
 pub mod seed;

@@ -62,7 +62,13 @@ pub fn verify_inclusion(leaf_index: u64, tree_size: u64, hash: &H, path: &[H], r
 
 /// RFC 9162, 2.1.4.2 (for 0 < first < second; equal sizes need equal roots
 /// and an empty path).
-pub fn verify_consistency(first: u64, second: u64, first_hash: &H, second_hash: &H, path: &[H]) -> bool {
+pub fn verify_consistency(
+    first: u64,
+    second: u64,
+    first_hash: &H,
+    second_hash: &H,
+    path: &[H],
+) -> bool {
     if first == second {
         return path.is_empty() && first_hash == second_hash;
     }

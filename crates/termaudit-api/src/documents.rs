@@ -140,3 +140,24 @@ pub mod bundle {
         format!("termaudit-evidence-{session_id}")
     }
 }
+
+/// An inclusion proof as served and as the evidence bundle holds it.
+pub fn inclusion_proof_dto(
+    leaf: &termaudit_domain::transparency::AuditLeaf,
+    leaf_index: u64,
+    tree_size: u64,
+    proof: &[Hash],
+    root: &Hash,
+    head: Option<&SignedTreeHead>,
+) -> dto::InclusionProof {
+    dto::InclusionProof {
+        entry_id: leaf.id,
+        leaf_index,
+        tree_size,
+        leaf: String::from_utf8_lossy(&leaf.encode()).into_owned(),
+        leaf_hash: leaf.hash().hex(),
+        hashes: hex_all(proof),
+        root_hash: root.hex(),
+        tree_head: head.map(tree_head_dto),
+    }
+}

@@ -5,6 +5,7 @@ mod demo;
 mod export;
 pub mod gateway;
 mod secret;
+mod sequencer;
 mod settings;
 pub mod verify;
 
@@ -78,6 +79,8 @@ impl Application {
             demo::load(&store).await.context("cannot load the demo data")?;
         }
         let auth = auth_config(&settings)?;
+        let signer = Arc::new(secret::signing_key(&settings)?);
+        store.register_signing_key(&signer).await?;
         let (control, _) = tokio::sync::broadcast::channel(1024);
         let state = Arc::new(AppState {
             store: store.clone(),
@@ -87,6 +90,7 @@ impl Application {
             demo: settings
                 .demo
                 .then(|| termaudit_api::demo::DemoMode { issuer: TokenIssuer::new(&auth) }),
+            signer: signer.clone(),
         });
         let shutdown = tokio_util::sync::CancellationToken::new();
         let mut background = vec![
@@ -95,6 +99,13 @@ impl Application {
                 control,
             )),
             tokio::spawn(expire_sessions(store.clone(), settings.heartbeat_timeout)),
+            tokio::spawn(sequencer::run(
+                store.clone(),
+                database_url(&settings)?,
+                signer,
+                settings.tree_head_interval,
+                shutdown.clone(),
+            )),
         ];
         if settings.demo {
             background.push(tokio::spawn(demo::keep_alive(store.clone())));

@@ -82,6 +82,16 @@ enum VerifyCommand {
         #[command(flatten)]
         keys: KeyArgs,
     },
+    /// Recomputes every leaf from the audit table and every tree head from
+    /// the leaves; names the first entry that differs. Needs DATABASE_URL.
+    Db {
+        /// Only this project's log (a slug); all projects by default.
+        #[arg(long)]
+        project: Option<String>,
+        /// Check signatures only with these keys, not the keys the database lists.
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
 }
 
 #[derive(Args)]
@@ -401,6 +411,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         &proof,
                         &verify::load_keys(&keys.keys)?,
                     )?
+                }
+                VerifyCommand::Db { project, keys } => {
+                    verify::verify_db(
+                        &settings,
+                        project.as_deref(),
+                        &verify::load_keys(&keys.keys)?,
+                    )
+                    .await?
                 }
             };
             print!("{}", report.render());

@@ -20,6 +20,7 @@ mod sessions;
 mod sql;
 mod targets;
 mod time;
+mod transparency;
 mod words;
 
 pub use audit::{Actor, AuditEventRow, AuditFilter, NewAuditEvent, append_audit};
@@ -43,3 +44,7 @@ pub use sessions::{
     SessionChange, SessionFilter, SessionRow, TransitionError,
 };
 pub use targets::{NewTarget, TargetRow};
+pub use transparency::{
+    BatchReport, InclusionProofRow, LogDiscrepancy, LogRefusal, LogStatus, LogVerification,
+    Sequencer, SigningKeyRow,
+};

@@ -6,6 +6,7 @@
 mod bundle;
 mod cast;
 mod consistency;
+mod db;
 mod export;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use termaudit_domain::transparency::{KeyRing, PublicKey};
 pub use bundle::verify_bundle;
 pub use cast::verify_cast;
 pub use consistency::verify_consistency;
+pub use db::verify_db;
 pub use export::verify_export;
 
 /// What a verification found: the checks that held and the ones that did not.
