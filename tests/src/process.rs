@@ -31,7 +31,9 @@ impl ServerProcess {
         let data_dir = std::env::temp_dir().join(format!("termaudit-proc-{}", db.name()));
         let child = Command::new(binary)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .env("DATABASE_URL", db.url())
+            // Serve as the app role, migrate as the owner, as deployed.
+            .env("DATABASE_URL", db.app_url())
+            .env("TERMAUDIT_MIGRATE_DATABASE_URL", db.url())
             .env("TERMAUDIT_JWT_SECRET", TEST_SECRET)
             .env("TERMAUDIT_DATA_DIR", data_dir)
             .env("TERMAUDIT_RETENTION_INTERVAL_SECONDS", "0")

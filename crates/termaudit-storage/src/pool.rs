@@ -5,6 +5,7 @@ use tokio_postgres::NoTls;
 
 use crate::{
     StorageError,
+    export_runs::RunningExports,
     words::{CommonWords, CommonWordsCache},
 };
 
@@ -122,6 +123,8 @@ pub struct Store {
     pool: Pool,
     /// The word indexes' most common words, and when they were read.
     common_words: CommonWordsCache,
+    /// The exports this process runs (`export_runs.rs`).
+    pub(crate) running_exports: RunningExports,
 }
 
 impl Store {
@@ -138,7 +141,11 @@ impl Store {
             .wait_timeout(Some(Duration::from_secs(10)))
             .build()
             .map_err(|err| StorageError::Unavailable(err.to_string()))?;
-        Ok(Self { pool, common_words: CommonWordsCache::default() })
+        Ok(Self {
+            pool,
+            common_words: CommonWordsCache::default(),
+            running_exports: RunningExports::default(),
+        })
     }
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StorageError> {

@@ -107,3 +107,13 @@ CREATE TABLE audit_log_sequencer (
     caught_up_at timestamptz NOT NULL,
     ran_at       timestamptz NOT NULL
 );
+
+-- The server's role (V8) appends to the log and reads it; it never changes
+-- or removes what it appended.
+REVOKE UPDATE, DELETE ON signing_keys, audit_log_leaves, audit_log_tree_heads,
+    recording_manifests FROM termaudit_app;
+-- Nor can it choose an audit entry's place in the sequence: it may insert
+-- every column of an entry but `xact` (and `id`), which take their defaults.
+REVOKE INSERT ON audit_events FROM termaudit_app;
+GRANT INSERT (project_id, occurred_at, event_type, actor_subject, actor_name, session_id, details)
+    ON audit_events TO termaudit_app;
