@@ -124,14 +124,17 @@ async fn every_entry_is_proven_into_a_signed_head_as_the_rfc_verifies() {
         &rfc9162::unhex(&later.root_hash),
         &hashes
     ));
-    // Both heads are listed, newest first.
+    // The heads are listed, newest first.
     let heads: dto::TreeHeadPage = json(
         app.get(&format!("/api/v1/projects/{PROJECT}/audit-log/tree-heads"), &token).await,
         200,
     )
     .await;
     let sizes: Vec<u64> = heads.items.iter().map(|h| h.tree_size).collect();
-    assert_eq!(sizes, [14, 9]);
+    // (The sequencer may have signed one between, if it saw part of the five.)
+    assert_eq!(sizes.first(), Some(&14));
+    assert_eq!(sizes.last(), Some(&9));
+    assert!(sizes.windows(2).all(|w| w[0] > w[1]), "{sizes:?}");
 
     // What the log does not hold is refused with a reason.
     let beyond = format!("/api/v1/projects/{PROJECT}/audit-log/proof/consistency?from=9&to=99");
