@@ -126,8 +126,7 @@ pub fn variables() -> Vec<Variable> {
         row(
             "TERMAUDIT_TREE_HEAD_INTERVAL_SECONDS",
             seconds(Some(defaults.tree_head_interval)),
-            "how often the audit log's sequencer signs a tree head when the log has grown (also \
-             at every export and evidence download)",
+            "how often the audit log's sequencer signs a tree head when the log has grown",
         ),
         row(
             "TERMAUDIT_IDENTITY_PROVIDER_ORIGIN",

@@ -62,6 +62,39 @@ async fn entries_from_before_the_log_are_sequenced_first_by_the_same_code() {
         .collect();
     assert_eq!(order, [old.clone(), vec![new]].concat(), "older entries first, by id");
     sequencer.sign_due_heads(chrono::Utc::now(), chrono::Duration::zero()).await.expect("signed");
+    // What an export or a bundle would do: wait for the log, take a head,
+    // prove many entries at once.
+    let horizon = store.transaction_horizon().await.expect("a horizon");
+    assert!(
+        store
+            .wait_sequenced(project.id, horizon, std::time::Duration::from_secs(60))
+            .await
+            .expect("waited")
+    );
+    let head =
+        store.ensure_tree_head(project.id, &signer).await.expect("a head").expect("not empty");
+    assert_eq!(head.head.tree_size, 4);
+    let ids = [old.clone(), vec![new]].concat();
+    let proofs = store.inclusion_proofs(project.id, &ids, 4).await.expect("proofs");
+    assert_eq!(proofs.len(), 4);
+    let leaves: Vec<Vec<u8>> = sql
+        .query("SELECT leaf_hash FROM audit_log_leaves ORDER BY leaf_index", &[])
+        .await
+        .expect("leaves")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for (index, proof) in proofs.values() {
+        let leaf: [u8; 32] = leaves[*index as usize].clone().try_into().expect("32 bytes");
+        let path: Vec<[u8; 32]> = proof.iter().map(|h| h.0).collect();
+        assert!(termaudit_tests::rfc9162::verify_inclusion(
+            *index,
+            4,
+            &leaf,
+            &path,
+            &head.head.root_hash.0
+        ));
+    }
     let check = store
         .verify_log(None, &KeyRing::new(vec![signer.public().clone()]))
         .await
