@@ -36,14 +36,14 @@ pub use pool::{DatabaseUrl, Store, ensure_database};
 pub use projects::ProjectRow;
 pub use recordings::{
     BATCH_BYTES, ByteRange, ChunkReceipt, IngestError, MAX_CHUNK_BYTES, Marker, RecordedSession,
-    RecordingRow, SNAPSHOT_EVERY, SNAPSHOT_EVERY_OUTPUT, Window, finalize_recording, header_size,
-    purge_recording, purge_recordings,
+    RecordingOverview, RecordingRow, SNAPSHOT_EVERY, SNAPSHOT_EVERY_OUTPUT, Window,
+    finalize_recording, header_size, purge_recording, purge_recordings,
 };
 pub use retention::{BatchOutcome, ExpiredRecording, RetentionRunRow, SweepKey, SweepLock};
 pub use sessions::{
     Activity, ActivityRow, AppendError, AppendOutcome, CONTROL_CHANNEL, ControlEvent,
     DatabaseEvent, DatabaseEventRow, ExpiryReport, NewSession, RECORDING_SETTLE, ReconnectGrant,
-    SessionChange, SessionFilter, SessionRow, TransitionError,
+    SessionChange, SessionRow, TransitionError,
 };
 pub use targets::{NewTarget, TargetRow};
 pub use transparency::{

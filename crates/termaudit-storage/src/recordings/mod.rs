@@ -34,5 +34,5 @@ pub use ingest::{
     ChunkReceipt, IngestError, MAX_CHUNK_BYTES, SNAPSHOT_EVERY, SNAPSHOT_EVERY_OUTPUT,
 };
 pub use purge::{purge_recording, purge_recordings};
-pub use read::{ByteRange, Window};
+pub use read::{ByteRange, RecordingOverview, Window};
 pub use types::{Marker, RecordedSession, RecordingRow};
