@@ -6,7 +6,9 @@ pub mod axe;
 pub mod browser;
 mod db;
 pub mod private_pg;
+pub mod process;
 pub mod retention;
+pub mod rfc9162;
 pub mod seed;
 
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};

@@ -136,7 +136,8 @@ pub async fn retention_preview(
 }
 
 /// Prometheus metrics for operators (no token: bind the server where only
-/// your monitoring reaches it). Covers the retention sweep across projects.
+/// your monitoring reaches it). Covers the retention sweep across projects and
+/// the audit log's sequencer (pending entries, lag).
 #[utoipa::path(
     tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String))
@@ -193,5 +194,23 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         "Recordings that expire within 7 days or await purging.",
         expiring as f64,
     );
+    let log = state.store.log_status(None).await?;
+    gauge(
+        "termaudit_audit_log_pending_entries",
+        "Committed audit entries the sequencer has not appended to the log yet.",
+        log.pending as f64,
+    );
+    gauge(
+        "termaudit_audit_log_lag_seconds",
+        "How long the audit log has been incomplete (0 when nothing is pending).",
+        log.lag_seconds(Utc::now()),
+    );
+    if let Some(ran) = log.ran_at {
+        gauge(
+            "termaudit_audit_log_sequencer_last_run_seconds",
+            "When a sequencer last ran (Unix time); stale when no replica sequences.",
+            ran.timestamp() as f64,
+        );
+    }
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text))
 }

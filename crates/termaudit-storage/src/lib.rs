@@ -21,6 +21,7 @@ mod sessions;
 mod sql;
 mod targets;
 mod time;
+mod transparency;
 mod words;
 
 pub use audit::{Actor, AuditEventRow, AuditFilter, NewAuditEvent, append_audit};
@@ -47,3 +48,7 @@ pub use sessions::{
     SessionChange, SessionRow, TransitionError,
 };
 pub use targets::{NewTarget, TargetRow};
+pub use transparency::{
+    BatchReport, InclusionProofRow, LogDiscrepancy, LogRefusal, LogStatus, LogVerification,
+    Sequencer, SigningKeyRow,
+};
