@@ -28,6 +28,22 @@ where
     deserializer.deserialize_option(OptionalVisitor(PhantomData))
 }
 
+/// A `u64` that the document types as JSON Schema's `int64` (as utoipa
+/// does every `u64`): 0 to `i64::MAX`, so that what the server takes is
+/// what the document says.
+pub fn int64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let value: i64 = exact(deserializer)?;
+    u64::try_from(value).map_err(|_| de::Error::custom(format_args!("{value} is negative")))
+}
+
+/// [`int64`] for an optional field.
+pub fn optional_int64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    let value: Option<i64> = optional(deserializer)?;
+    value
+        .map(|v| u64::try_from(v).map_err(|_| de::Error::custom(format_args!("{v} is negative"))))
+        .transpose()
+}
+
 struct IntegerVisitor<T>(PhantomData<T>);
 
 impl<T: TryFrom<i64> + TryFrom<u64>> IntegerVisitor<T> {
@@ -148,6 +164,21 @@ mod tests {
     struct Query {
         #[serde(default, deserialize_with = "super::optional")]
         limit: Option<u32>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Sizes {
+        #[serde(default, deserialize_with = "super::optional_int64")]
+        before: Option<u64>,
+    }
+
+    #[test]
+    fn int64_sizes_stop_where_the_document_does() {
+        let q = |s: &str| serde_urlencoded::from_str::<Sizes>(s).map(|s| s.before).ok();
+        assert_eq!(q("before=9223372036854775807"), Some(Some(9_223_372_036_854_775_807)));
+        assert_eq!(q("before=9223372036854775808"), None);
+        assert_eq!(q("before=-1"), None);
+        assert_eq!(q(""), Some(None));
     }
 
     #[test]

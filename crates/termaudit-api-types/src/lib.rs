@@ -6,6 +6,7 @@
 //! there.
 
 mod demo;
+mod evidence;
 mod export;
 pub mod gateway;
 pub mod integer;
@@ -17,6 +18,7 @@ mod sessions;
 use serde::{Deserialize, Serialize};
 
 pub use demo::*;
+pub use evidence::*;
 pub use export::*;
 pub use names::*;
 pub use policy::*;

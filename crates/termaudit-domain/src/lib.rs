@@ -18,6 +18,7 @@ mod retention;
 mod session;
 mod storable;
 mod target;
+pub mod transparency;
 
 pub use audit::AuditEventType;
 pub use error::{DomainError, FieldError, parse_bounded};
