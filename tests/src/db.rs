@@ -112,6 +112,13 @@ impl TestDatabase {
     pub async fn connect(&self) -> tokio_postgres::Client {
         self.url.connect().await.expect("a connection to the test database")
     }
+
+    /// [`TestDatabase::connect`], for a database that may be away.
+    pub async fn try_connect(
+        &self,
+    ) -> Result<tokio_postgres::Client, termaudit_storage::StorageError> {
+        self.url.connect().await
+    }
 }
 
 async fn rename_when_idle(admin: &tokio_postgres::Client, from: &str, to: &str) {

@@ -4,6 +4,7 @@
 
 pub mod browser;
 mod db;
+pub mod emulation;
 pub mod private_pg;
 pub mod retention;
 pub mod seed;
@@ -14,7 +15,8 @@ use chrono::{Duration, Utc};
 use serde::{Serialize, de::DeserializeOwned};
 use termaudit_api::{AuthConfig, TokenIssuer};
 use termaudit_domain::Permission;
-use termaudit_server::{Application, Settings};
+use termaudit_emulation::Hooks;
+use termaudit_server::{Application, CrashHandle, Settings};
 use termaudit_storage::Store;
 
 pub use db::TestDatabase;
@@ -41,6 +43,7 @@ pub struct TestApp {
     /// Shared with the replicas of [`TestApp::spawn_replica`]; dropped with the last.
     pub db: Arc<TestDatabase>,
     issuer: TokenIssuer,
+    crash: std::sync::Mutex<Option<CrashHandle>>,
 }
 
 /// Changes to the settings a test server starts with.
@@ -56,23 +59,48 @@ impl TestApp {
             // Shows the server's log (with request ids) for a failing test.
             let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
         }
-        Self::start(Arc::new(TestDatabase::create().await), configure).await
+        Self::start(Arc::new(TestDatabase::create().await), configure, Vec::new()).await
+    }
+
+    /// [`TestApp::spawn_with`], with `hooks` fed what its emulation workers play.
+    pub async fn spawn_with_hooks(configure: Configure, hooks: Hooks) -> TestApp {
+        Self::start(Arc::new(TestDatabase::create().await), configure, hooks).await
     }
 
     /// The server against `database_url` (a test's [`PrivatePg`]): it creates
     /// the database when missing and applies the migrations, as in production.
     /// The database is left as it is when the test ends.
     pub async fn spawn_on(database_url: &str) -> TestApp {
-        Self::start(Arc::new(TestDatabase::existing(database_url)), Box::new(|_| {})).await
+        Self::start(Arc::new(TestDatabase::existing(database_url)), Box::new(|_| {}), Vec::new())
+            .await
+    }
+
+    /// [`TestApp::spawn_on`] with changed settings.
+    pub async fn spawn_on_with(database_url: &str, configure: Configure) -> TestApp {
+        Self::start(Arc::new(TestDatabase::existing(database_url)), configure, Vec::new()).await
     }
 
     /// A second server on the same database, as a second replica behind a
     /// load balancer: its own pool, control listener and background tasks.
     pub async fn spawn_replica(&self) -> TestApp {
-        Self::start(self.db.clone(), Box::new(|_| {})).await
+        Self::start(self.db.clone(), Box::new(|_| {}), Vec::new()).await
     }
 
-    async fn start(db: Arc<TestDatabase>, configure: Configure) -> TestApp {
+    /// [`TestApp::spawn_replica`] with changed settings and emulation hooks.
+    pub async fn spawn_replica_with(&self, configure: Configure, hooks: Hooks) -> TestApp {
+        Self::start(self.db.clone(), configure, hooks).await
+    }
+
+    /// Stops this server as a crash would: no lease handed back, no
+    /// request finished. Its database stays for the other replicas.
+    pub async fn crash(&self) {
+        let handle = self.crash.lock().expect("not poisoned").take();
+        if let Some(handle) = handle {
+            handle.crash().await;
+        }
+    }
+
+    async fn start(db: Arc<TestDatabase>, configure: Configure, hooks: Hooks) -> TestApp {
         let data_dir = std::env::temp_dir().join(format!("termaudit-test-{}", db.name()));
         let mut settings = Settings {
             database_url: db.url(),
@@ -87,9 +115,10 @@ impl TestApp {
             ..Settings::default()
         };
         configure(&mut settings);
-        let app = Application::build(settings).await.expect("the server starts");
+        let app = Application::build_with_hooks(settings, hooks).await.expect("the server starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         let store = app.store().clone();
+        let crash = std::sync::Mutex::new(Some(app.crash_handle()));
         tokio::spawn(app.run_until_stopped());
         let issuer = TokenIssuer::new(&AuthConfig {
             secret: TEST_SECRET.as_bytes().to_vec(),
@@ -97,7 +126,7 @@ impl TestApp {
             issuer: ISSUER.into(),
             audience: AUDIENCE.into(),
         });
-        TestApp { address, client: reqwest::Client::new(), store, db, issuer }
+        TestApp { address, client: reqwest::Client::new(), store, db, issuer, crash }
     }
 
     /// The test database's URL, for code that connects on its own (the sweeper lock).
