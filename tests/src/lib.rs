@@ -198,6 +198,20 @@ impl TestApp {
     }
 }
 
+/// Whether a backend of `db`'s database waits for a lock (a request or a
+/// worker held up by a lock a test holds).
+pub async fn someone_waits_for_a_lock(db: &tokio_postgres::Client) -> bool {
+    db.query_one(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        &[],
+    )
+    .await
+    .expect("a query")
+    .get::<_, i64>(0)
+        > 0
+}
+
 /// Asserts the status and reads the JSON body.
 pub async fn json<T: DeserializeOwned>(response: reqwest::Response, status: u16) -> T {
     let actual = response.status().as_u16();
