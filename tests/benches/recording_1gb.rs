@@ -365,6 +365,11 @@ async fn main() {
         .expect("sent");
     assert_eq!(response.status(), 201);
     seed::end_session(&app, small).await;
+    // Both seeks start from snapshots, as they do once the emulation has
+    // caught up (a few milliseconds after this chunk).
+    termaudit_tests::emulation::wait_until_emulated(&app.db, Duration::from_secs(600))
+        .await
+        .expect("the small recording is emulated");
     let mut big_first = Vec::new();
     let mut small_first = Vec::new();
     for _ in 0..5 {
