@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Builds the web app (frontend/) in release mode into frontend/dist/:
-# index.html, style.css and wasm-bindgen's `--target web` output.
+# index.html, the loader boot.js, style.css and wasm-bindgen's `--target web`
+# output. Every file index.html loads gets its content's hash in its name
+# (`termaudit_web-0123456789abcdef.js`, which the server lets browsers keep
+# for a year; see crates/termaudit-api/src/web_app.rs), and every text file
+# and the wasm a gzip (`.gz`) and a brotli (`.br`) twin the server picks by
+# the request's Accept-Encoding.
 #
 # Needs nothing from the internet but crates from crates.io (and, on the
 # fallback path, Debian packages): no Trunk, no downloaded binaries.
@@ -24,7 +29,7 @@ target_dir="$frontend/target"
 tools_dir="${TERMAUDIT_TOOLS_DIR:-$HOME/.cache/termaudit/tools}"
 wasm_target=wasm32-unknown-unknown
 bin_name=termaudit-web  # cargo's binary, target/…/release/termaudit-web.wasm
-out_name=termaudit_web  # what dist/ serves: /termaudit_web.js, /termaudit_web_bg.wasm
+out_name=termaudit_web  # wasm-bindgen's termaudit_web.js and termaudit_web_bg.wasm, hashed in dist/
 hash_file="$dist/.source-hash"
 
 log() { printf 'build-frontend: %s\n' "$*"; }
@@ -51,8 +56,7 @@ sources_hash() {
 
 hash="$(sources_hash)"
 if [[ "${TERMAUDIT_FRONTEND_FORCE:-0}" != 1 && -f "$hash_file" &&
-    "$(cat "$hash_file")" == "$hash" &&
-    -f "$dist/index.html" && -f "$dist/$out_name.js" && -f "$dist/${out_name}_bg.wasm" ]]; then
+    "$(cat "$hash_file")" == "$hash" && -f "$dist/index.html" ]]; then
     log "frontend/dist is up to date (sources unchanged); nothing to do"
     exit 0
 fi
@@ -190,10 +194,57 @@ if command -v wasm-opt >/dev/null 2>&1; then
 fi
 
 # --- Assemble dist/ --------------------------------------------------------------
-cp "$frontend/index.html" "$stage/"
+cp "$frontend/index.html" "$frontend/boot.js" "$stage/"
 cp -R "$frontend/static/." "$stage/"
+
+# --- Hashed names ------------------------------------------------------------------
+# `name.ext` becomes `name-<16 hex digits of its SHA-256>.ext`, and every file
+# that names it is rewritten first: the wasm is named by wasm-bindgen's JS
+# (its default URL), the JS by boot.js and index.html, boot.js and
+# style.css by index.html. The server serves names of this shape `immutable`.
+hash_name() {
+    local file="$1" base ext digest
+    ext="${file##*.}"
+    base="${file%.*}"
+    digest="$(sha256sum "$stage/$file" | cut -c1-16)"
+    mv "$stage/$file" "$stage/$base-$digest.$ext"
+    printf '%s\n' "$base-$digest.$ext"
+}
+# Replaces the name $1 by $2 in the files $3…, failing when one does not name it.
+rename_in() {
+    local from="$1" to="$2" file
+    shift 2
+    for file in "$@"; do
+        grep -qF "$from" "$stage/$file" || die "$file does not name $from"
+        sed -i "s|${from//./\\.}|$to|g" "$stage/$file"
+    done
+}
+wasm_file="$(hash_name "${out_name}_bg.wasm")"
+rename_in "${out_name}_bg.wasm" "$wasm_file" "$out_name.js" index.html
+js_file="$(hash_name "$out_name.js")"
+rename_in "/$out_name.js" "/$js_file" boot.js index.html
+boot_file="$(hash_name boot.js)"
+rename_in /boot.js "/$boot_file" index.html
+css_file="$(hash_name style.css)"
+rename_in /style.css "/$css_file" index.html
+
+# --- Precompression ----------------------------------------------------------------
+# gzip is part of every Debian; brotli is a small package.
+command -v brotli >/dev/null 2>&1 || ensure_debian_packages brotli
+command -v brotli >/dev/null 2>&1 || die "found no brotli command"
+log "compressing with gzip -9 and brotli -q 11"
+while IFS= read -r -d '' file; do
+    gzip -9 --no-name --keep --force "$file"
+    brotli --quality=11 --keep --force "$file"
+    # A twin no smaller than the file would only cost the client time.
+    for twin in "$file.gz" "$file.br"; do
+        if (($(stat -c %s "$twin") >= $(stat -c %s "$file"))); then rm "$twin"; fi
+    done
+done < <(find "$stage" -type f \( -name '*.html' -o -name '*.js' -o -name '*.css' \
+    -o -name '*.wasm' -o -name '*.svg' -o -name '*.json' \) -print0)
+
 printf '%s\n' "$hash" >"$stage/.source-hash"
 rm -rf "$dist"
 mv "$stage" "$dist"
 
-log "done in $((SECONDS - started)) s: $(du -sh "$dist" | cut -f1) in frontend/dist ($(du -h "$dist/${out_name}_bg.wasm" | cut -f1) wasm)"
+log "done in $((SECONDS - started)) s: $(du -sh "$dist" | cut -f1) in frontend/dist ($(du -h "$dist/$wasm_file" | cut -f1) wasm, $(du -h "$dist/$wasm_file.br" | cut -f1) as brotli, $(du -h "$dist/$wasm_file.gz" | cut -f1) as gzip)"

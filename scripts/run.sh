@@ -10,6 +10,11 @@ if [ -x scripts/build-frontend.sh ]; then
 fi
 cargo build --release --locked --bin termaudit
 
+# Migrations run as the tables' owner, the server as termaudit_app, the role
+# the migrations create (README, "Database roles").
+export TERMAUDIT_MIGRATE_DATABASE_URL="${TERMAUDIT_MIGRATE_DATABASE_URL:-postgres://postgres@127.0.0.1:${PGPORT:-5432}/termaudit}"
+export DATABASE_URL="${DATABASE_URL:-postgres://termaudit_app@127.0.0.1:${PGPORT:-5432}/termaudit}"
+
 bind="${TERMAUDIT_BIND:-127.0.0.1:8080}"
 export TERMAUDIT_BIND="$bind"
 bin=target/release/termaudit

@@ -60,6 +60,7 @@ impl Session {
 
 /// The permissions the pages ask about, as the API names them.
 pub mod permission {
+    pub const VIEW_HISTORY: &str = "terminal.view_history";
     pub const VIEW_RECORDING: &str = "terminal.view_recording";
     pub const DOWNLOAD_RECORDING: &str = "terminal.download_recording";
     pub const MANAGE_POLICY: &str = "terminal.manage_policy";

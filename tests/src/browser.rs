@@ -8,12 +8,18 @@
 //! [`Browser::start`] starts `chromedriver` (`CHROMEDRIVER`, or the one on the
 //! `PATH`) on a free port with a fresh profile; dropping the [`Browser`] ends
 //! the WebDriver session (which quits Chromium) and stops the driver.
+//!
+//! The server sends a content security policy; Chromium writes each
+//! violation of it to the console as an error. The harness reads the
+//! console, and a test whose pages violated the policy fails when its
+//! [`Browser`] is dropped (or earlier, at [`Browser::assert_no_csp_violations`]).
 
 use std::{
     io::{Read, Write},
     net::{TcpListener, TcpStream},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
@@ -46,6 +52,28 @@ pub struct Browser {
     driver: Child,
     profile: PathBuf,
     downloads: PathBuf,
+    /// Content security policy violations read from the console so far
+    /// (reading the console empties it).
+    csp_violations: Mutex<Vec<String>>,
+}
+
+/// A network to emulate (Chromium's throttling): round-trip latency and
+/// throughput each way.
+#[derive(Debug, Clone, Copy)]
+pub struct Network {
+    pub latency: Duration,
+    pub download_bytes_per_second: u64,
+    pub upload_bytes_per_second: u64,
+}
+
+impl Network {
+    /// DevTools' "Fast 3G" preset: 562.5 ms, 1.6 Mbit/s down and 750 kbit/s up,
+    /// each times 0.9 (as DevTools applies it).
+    pub const FAST_3G: Network = Network {
+        latency: Duration::from_micros(562_500),
+        download_bytes_per_second: 1_600_000 * 9 / 10 / 8,
+        upload_bytes_per_second: 750_000 * 9 / 10 / 8,
+    };
 }
 
 /// An element on the page.
@@ -128,6 +156,8 @@ impl Browser {
             "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
                 "goog:chromeOptions": options,
+                // The console, for content security policy violations.
+                "goog:loggingPrefs": { "browser": "ALL" },
             } }
         });
         let response = client
@@ -149,6 +179,7 @@ impl Browser {
             driver,
             profile,
             downloads,
+            csp_violations: Mutex::new(Vec::new()),
         }
     }
 
@@ -165,6 +196,70 @@ impl Browser {
         let body: Value = response.json().await.expect("a JSON answer");
         assert!(status.is_success(), "WebDriver {method} {path} failed: {body}");
         body["value"].clone()
+    }
+
+    /// Runs a Chrome DevTools Protocol command and returns its result.
+    pub async fn cdp(&self, command: &str, params: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": command, "params": params })),
+        )
+        .await
+    }
+
+    /// Emulates `network` for every request from now on.
+    pub async fn throttle(&self, network: Network) {
+        let conditions = json!({ "network_conditions": {
+            "offline": false,
+            "latency": network.latency.as_secs_f64() * 1000.0,
+            "download_throughput": network.download_bytes_per_second,
+            "upload_throughput": network.upload_bytes_per_second,
+        } });
+        self.call(reqwest::Method::POST, "/chromium/network_conditions", Some(conditions)).await;
+    }
+
+    /// The content security policy violations the console has shown since
+    /// the last call; they no longer fail the test (for a test that causes one
+    /// on purpose).
+    pub async fn take_csp_violations(&self) -> Vec<String> {
+        let entries =
+            self.call(reqwest::Method::POST, "/se/log", Some(json!({ "type": "browser" }))).await;
+        self.record_csp_violations(&entries);
+        std::mem::take(&mut *self.seen_csp_violations())
+    }
+
+    /// Fails the test when a page violated the content security policy.
+    pub async fn assert_no_csp_violations(&self) {
+        let violations = self.take_csp_violations().await;
+        assert!(
+            violations.is_empty(),
+            "the content security policy was violated:\n{violations:#?}"
+        );
+    }
+
+    fn seen_csp_violations(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.csp_violations.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Keeps the violations among console `entries` (WebDriver's log format).
+    fn record_csp_violations(&self, entries: &Value) {
+        self.seen_csp_violations().extend(
+            entries
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|entry| entry["message"].as_str())
+                .filter(|message| message.contains("Content Security Policy"))
+                .map(ToOwned::to_owned),
+        );
+    }
+
+    /// Makes the document in `frame` (an `<iframe>`), or the page's own with
+    /// `None`, the one later calls act in.
+    pub async fn switch_to_frame(&self, frame: Option<&Element>) {
+        let id = frame.map_or(Value::Null, |frame| self.reference(frame));
+        self.call(reqwest::Method::POST, "/frame", Some(json!({ "id": id }))).await;
     }
 
     /// Opens `url`.
@@ -404,24 +499,63 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Async is not available here: end the session (which quits Chromium)
-        // with a plain blocking request, then stop the driver.
-        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let request = format!(
-                "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                self.session_id, self.port
-            );
-            if stream.write_all(request.as_bytes()).is_ok() {
-                // The driver answers once Chromium has quit; it may keep the
-                // connection open after that, so read the answer's start only.
-                let mut answer = [0_u8; 512];
-                let _ = stream.read(&mut answer);
-            }
+        // Async is not available here: read the console's last entries and
+        // end the session (which quits Chromium) with plain blocking
+        // requests, then stop the driver.
+        let session = format!("/session/{}", self.session_id);
+        let log = blocking_request(
+            self.port,
+            "POST",
+            &format!("{session}/se/log"),
+            r#"{"type":"browser"}"#,
+        );
+        if let Some(body) = log.and_then(|body| serde_json::from_str::<Value>(&body).ok()) {
+            self.record_csp_violations(&body["value"]);
         }
+        let violations = std::mem::take(&mut *self.seen_csp_violations());
+        blocking_request(self.port, "DELETE", &session, "");
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
+        if !violations.is_empty() && !std::thread::panicking() {
+            panic!("the content security policy was violated:\n{violations:#?}");
+        }
+    }
+}
+
+/// A WebDriver request without the async client (for [`Drop`]): the answer's
+/// body, or `None` when the driver does not answer in 5 s.
+fn blocking_request(port: u16, method: &str, path: &str, body: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    // The driver may keep the connection open after its answer: read up to
+    // the end of the body its Content-Length announces, not to the end.
+    let mut answer = Vec::new();
+    let mut buffer = [0_u8; 8192];
+    loop {
+        let read = stream.read(&mut buffer).ok().filter(|n| *n > 0)?;
+        answer.extend_from_slice(&buffer[..read]);
+        if let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&answer[..end]);
+            let length: usize = head
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            let body = &answer[end + 4..];
+            if body.len() >= length {
+                return Some(String::from_utf8_lossy(&body[..length]).into_owned());
+            }
+        }
     }
 }
 

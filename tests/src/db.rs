@@ -32,6 +32,9 @@ fn template_name() -> String {
     format!("termaudit_template_{:016x}", hasher.finish())
 }
 
+/// The role the server serves with.
+pub const APP_ROLE: &str = "termaudit_app";
+
 const TEMPLATE_LOCK: i64 = 0x7465_7374_7465_6d70; // "testtemp"
 
 pub struct TestDatabase {
@@ -93,22 +96,34 @@ impl TestDatabase {
         &self.name
     }
 
+    /// The owner's URL (the superuser's): what migrations run with.
     pub fn url(&self) -> String {
+        let config = self.url.config();
+        let user = config.get_user().unwrap_or("postgres");
+        let password = config
+            .get_password()
+            .map(|p| format!(":{}", String::from_utf8_lossy(p)))
+            .unwrap_or_default();
+        self.url_as(&format!("{user}{password}"))
+    }
+
+    /// The server's URL: the role the migrations create, which owns nothing
+    /// (`migrations/V8__app_role.sql`; trust authentication, no password).
+    pub fn app_url(&self) -> String {
+        self.url_as(APP_ROLE)
+    }
+
+    fn url_as(&self, user_and_password: &str) -> String {
         let config = self.url.config();
         let host = match config.get_hosts().first() {
             Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
             _ => "127.0.0.1".into(),
         };
         let port = config.get_ports().first().copied().unwrap_or(5432);
-        let user = config.get_user().unwrap_or("postgres");
-        let password = config
-            .get_password()
-            .map(|p| format!(":{}", String::from_utf8_lossy(p)))
-            .unwrap_or_default();
-        format!("postgres://{user}{password}@{host}:{port}/{}", self.name)
+        format!("postgres://{user_and_password}@{host}:{port}/{}", self.name)
     }
 
-    /// A direct connection, for asserting what the database holds.
+    /// A direct connection as the owner, for asserting what the database holds.
     pub async fn connect(&self) -> tokio_postgres::Client {
         self.url.connect().await.expect("a connection to the test database")
     }
@@ -118,6 +133,15 @@ impl TestDatabase {
         &self,
     ) -> Result<tokio_postgres::Client, termaudit_storage::StorageError> {
         self.url.connect().await
+    }
+
+    /// A direct connection as the server's role, to show what it may not do.
+    pub async fn connect_as_app(&self) -> tokio_postgres::Client {
+        DatabaseUrl::parse(&self.app_url())
+            .expect("a valid URL")
+            .connect()
+            .await
+            .expect("a connection as the app role")
     }
 }
 

@@ -19,7 +19,7 @@ use termaudit_emulation::Hooks;
 use termaudit_server::{Application, CrashHandle, Settings};
 use termaudit_storage::Store;
 
-pub use db::TestDatabase;
+pub use db::{APP_ROLE, TestDatabase};
 pub use private_pg::{PrivatePg, StopMode};
 
 /// The HS256 secret every test server uses.
@@ -103,7 +103,9 @@ impl TestApp {
     async fn start(db: Arc<TestDatabase>, configure: Configure, hooks: Hooks) -> TestApp {
         let data_dir = std::env::temp_dir().join(format!("termaudit-test-{}", db.name()));
         let mut settings = Settings {
-            database_url: db.url(),
+            // Served as the app role, migrated as the owner: as in production.
+            database_url: db.app_url(),
+            migrate_database_url: Some(db.url()),
             bind: "127.0.0.1:0".into(),
             jwt_secret: Some(TEST_SECRET.into()),
             jwt_issuer: ISSUER.into(),
@@ -129,9 +131,10 @@ impl TestApp {
         TestApp { address, client: reqwest::Client::new(), store, db, issuer, crash }
     }
 
-    /// The test database's URL, for code that connects on its own (the sweeper lock).
+    /// The URL the server serves with (the app role), for code that connects
+    /// on its own as the server does (the sweeper lock).
     pub fn database_url(&self) -> termaudit_storage::DatabaseUrl {
-        termaudit_storage::DatabaseUrl::parse(&self.db.url()).expect("a valid URL")
+        termaudit_storage::DatabaseUrl::parse(&self.db.app_url()).expect("a valid URL")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -55,6 +55,11 @@ impl PrivatePg {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
+    /// The server's role (`termaudit_app`, created by the migrations) on `database`.
+    pub fn app_url(&self, database: &str) -> String {
+        format!("postgres://{}@127.0.0.1:{}/{database}", crate::APP_ROLE, self.port)
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

@@ -273,9 +273,10 @@ pub struct RedeemReconnect {
 })))]
 pub struct AuditEvent {
     pub id: i64,
-    /// `session.opened`, `session.dropped`, `session.reconnected`, `session.closed`,
-    /// `session.revoked`, `recording.viewed`, `recording.downloaded`, `history.exported`,
-    /// `policy.updated`, `recording.purged`, `database.statement`, ...
+    /// `session.opened`, `session.dropped`, `session.reconnect_granted`,
+    /// `session.reconnected`, `session.closed`, `session.revoked`, `recording.viewed`,
+    /// `recording.downloaded`, `history.export_started`, `history.exported`, `policy.updated`,
+    /// `recording.purged`, `database.statement`, ...
     #[serde(rename = "type")]
     pub event_type: String,
     pub occurred_at: DateTime<Utc>,

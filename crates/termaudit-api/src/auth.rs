@@ -33,16 +33,22 @@ pub struct Claims {
     pub projects: BTreeMap<String, Vec<String>>,
 }
 
-/// The part of the claims verification reads; `iss`, `aud` and the times are
+/// The part of the claims verification reads; `aud` and the times are
 /// checked by the validation itself, whatever their JSON shape.
 #[derive(Debug, Deserialize)]
 struct VerifiedClaims {
+    /// The validation checks the issuer, but takes an array of issuers too;
+    /// RFC 7519 has one string.
+    iss: serde_json::Value,
     sub: String,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     projects: BTreeMap<String, Vec<String>>,
 }
+
+/// The shortest HS256 secret accepted, wherever it comes from.
+pub const MIN_SECRET_BYTES: usize = 32;
 
 #[derive(Clone)]
 pub struct AuthConfig {
@@ -71,7 +77,7 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(config: &AuthConfig) -> Result<Self, KeyError> {
-        if config.secret.len() < 32 {
+        if config.secret.len() < MIN_SECRET_BYTES {
             return Err(KeyError::WeakSecret);
         }
         let mut keys = vec![(Algorithm::HS256, DecodingKey::from_secret(&config.secret))];
@@ -92,6 +98,13 @@ impl Authenticator {
         let header = jsonwebtoken::decode_header(token).map_err(|err| {
             ApiError::unauthorized(format!("the bearer token is malformed: {err}"))
         })?;
+        // RFC 7515 4.1.11: a header parameter marked critical that is not
+        // understood makes the token invalid. termaudit understands none.
+        if let Some(critical) = &header.crit {
+            return Err(ApiError::unauthorized(format!(
+                "the token's header marks {critical:?} as critical (crit); no extension is supported"
+            )));
+        }
         let (algorithm, key) =
             self.keys.iter().find(|(alg, _)| *alg == header.alg).ok_or_else(|| {
                 ApiError::unauthorized(format!(
@@ -124,6 +137,9 @@ impl Authenticator {
                 ApiError::unauthorized(why)
             })?;
         let claims = data.claims;
+        if !claims.iss.is_string() {
+            return Err(ApiError::unauthorized("the token's issuer (iss) must be one string"));
+        }
         if claims.sub.trim().is_empty() {
             return Err(ApiError::unauthorized("the token's subject is empty"));
         }
@@ -218,15 +234,22 @@ impl Caller {
             .ok_or_else(|| ApiError::not_found(format!("there is no project {project:?}")))
     }
 
-    /// Requires one of `permissions` (403 naming the first when none is held).
+    /// Requires one of `permissions` (403 naming them when none is held).
     pub fn require_any(&self, project: &str, permissions: &[Permission]) -> Result<(), ApiError> {
         let held = self.member_of(project)?;
-        match permissions.iter().find(|p| held.contains(**p)) {
-            Some(_) => Ok(()),
-            None => Err(ApiError::forbidden(
-                permissions.first().copied().unwrap_or(Permission::ManagePolicy),
-                project,
-            )),
+        match permissions {
+            _ if permissions.iter().any(|p| held.contains(*p)) => Ok(()),
+            [one] => Err(ApiError::forbidden(*one, project)),
+            _ => {
+                let names: Vec<&str> = permissions.iter().map(|p| p.as_str()).collect();
+                Err(ApiError::new(
+                    crate::ProblemKind::Forbidden,
+                    format!(
+                        "this operation needs one of the permissions {} in project {project}",
+                        names.join(", ")
+                    ),
+                ))
+            }
         }
     }
 

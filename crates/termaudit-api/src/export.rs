@@ -1,8 +1,10 @@
 //! The history export, streamed: records are encoded and written to the
 //! client as the database cursor yields them, so memory stays flat and the
-//! first bytes leave at once. The export is audited (`history.exported`)
-//! when it ends: with its row count, and whether it completed, failed or the
-//! client went away.
+//! first bytes leave at once. The export is audited twice: when it starts
+//! (`history.export_started`) and when it ends (`history.exported`, with
+//! the rows handed to the connection and whether it completed, failed or
+//! the client went away); an export whose server dies is ended as
+//! `interrupted` by another replica (`termaudit_storage::ExportAudit`).
 
 use std::time::Duration;
 
@@ -16,10 +18,9 @@ use futures_util::{StreamExt, stream};
 use termaudit_api_types as dto;
 use termaudit_domain::{
     AuditEventType, ExportEncoder, ExportFilter, ExportFormat, ExportInclude, ExportOutcome,
-    Permission, export_audit_details,
+    Permission, export_started_details,
 };
-use termaudit_storage::{NewAuditEvent, StorageError, Store};
-use uuid::Uuid;
+use termaudit_storage::{ExportAudit, ExportStream, NewAuditEvent, StorageError};
 
 use crate::{
     AppState, Caller,
@@ -34,7 +35,10 @@ const RECORDS_PER_CHUNK: usize = 512;
 /// their terminal events and their database events, in one stream ordered
 /// by time, as CSV, JSON or NDJSON (see `ExportRecord` for the fields and
 /// columns). The whole export reads one consistent snapshot, and is streamed
-/// as it is read. The export is itself audited as `history.exported`.
+/// as it is read. The export is itself audited: `history.export_started`
+/// when it starts, `history.exported` when it ends (with `rows`, the records
+/// handed to the connection, and `outcome`: `completed`, `failed`,
+/// `client_disconnected`, or `interrupted` when its server died).
 #[utoipa::path(
     tag = "export",
     params(ProjectPath, dto::ExportQuery),
@@ -74,17 +78,14 @@ pub async fn export(
     }
     .validate()?;
     let now = Utc::now();
-    let records = state.store.export(project.id, &project.slug, &filter, false).await?;
     let audit = ExportAudit {
-        store: state.store.clone(),
-        project_id: project.id,
-        actor: (caller.subject.clone(), caller.name.clone()),
-        format,
-        filter: filter.clone(),
-        rows: 0,
-        armed: true,
+        start: NewAuditEvent::new(project.id, AuditEventType::HistoryExportStarted)
+            .actor(&caller.subject, &caller.name)
+            .details(export_started_details("api", format, &filter)),
+        patience: AUDIT_PATIENCE,
     };
-    let body = encode(records, ExportEncoder::new(format), audit);
+    let records = state.store.export(project.id, &project.slug, &filter, false, audit).await?;
+    let body = encode(records, ExportEncoder::new(format));
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())
         .insert_header(ContentDisposition {
@@ -109,22 +110,30 @@ enum Step {
 
 /// The response body: the format's opening, then the records as they come
 /// (whatever is ready is written together, up to [`RECORDS_PER_CHUNK`]),
-/// then the closing, written only after the audit entry is stored.
+/// then the closing, written only after the end entry is stored.
+///
+/// A chunk's records count as handed to the connection once the server asks
+/// for the next chunk (it has taken the previous one); a client that goes
+/// away leaves the rest uncounted. The stream ends the export when it
+/// completes; dropped before, the export ends as `client_disconnected` (or
+/// `failed`, when the database failed it).
 fn encode(
-    records: termaudit_storage::ExportStream,
+    records: ExportStream,
     encoder: ExportEncoder,
-    audit: ExportAudit,
 ) -> impl futures_util::Stream<Item = Result<Bytes, StorageError>> + 'static {
-    let state = (records.ready_chunks(RECORDS_PER_CHUNK), encoder, audit, Step::Start);
-    stream::unfold(state, |(mut records, mut encoder, mut audit, mut step)| async move {
+    let state = (Some(records.ready_chunks(RECORDS_PER_CHUNK)), encoder, 0, Step::Start);
+    stream::unfold(state, |(mut records, mut encoder, mut handed, mut step)| async move {
+        if let Some(records) = &records {
+            records.get_ref().delivered(handed);
+        }
         let mut out = Vec::new();
         loop {
-            match step {
-                Step::Start => {
+            match (step, records.as_mut()) {
+                (Step::Start, _) => {
                     encoder.start(&mut out);
                     step = Step::Records;
                 }
-                Step::Records => match records.next().await {
+                (Step::Records, Some(stream)) => match stream.next().await {
                     Some(chunk) => {
                         for record in chunk {
                             match record {
@@ -133,86 +142,42 @@ fn encode(
                                     // The error makes actix-web abort the connection
                                     // without the chunked body's last chunk, so the
                                     // client sees an incomplete response, never a
-                                    // shorter file that ends well. The audit entry
-                                    // waits for the database in the background when
-                                    // its absence is what failed the export.
+                                    // shorter file that ends well. The end entry
+                                    // (`failed`) waits for the database in the
+                                    // background when its absence is what failed.
                                     tracing::error!(error = %err, "the export failed midway");
-                                    audit.rows = encoder.records();
-                                    audit.finish_in_background(ExportOutcome::Failed);
-                                    return Some((Err(err), (records, encoder, audit, Step::Done)));
+                                    return Some((
+                                        Err(err),
+                                        (records, encoder, handed, Step::Done),
+                                    ));
                                 }
                             }
                         }
-                        audit.rows = encoder.records();
                     }
                     None => {
                         encoder.finish(&mut out);
-                        audit.rows = encoder.records();
-                        audit.finish(ExportOutcome::Completed).await;
+                        if let Some(stream) = records.take() {
+                            let stream = stream.into_inner();
+                            stream.delivered(encoder.records());
+                            if let Err(err) = stream.finish(ExportOutcome::Completed).await {
+                                tracing::error!(error = %err, "the export could not be audited");
+                            }
+                        }
                         step = Step::Done;
                     }
                 },
-                Step::Done if out.is_empty() => return None,
-                Step::Done => {}
+                (Step::Records, None) | (Step::Done, _) if out.is_empty() => return None,
+                (Step::Records, None) | (Step::Done, _) => {}
             }
             if !out.is_empty() {
-                return Some((Ok(Bytes::from(out)), (records, encoder, audit, step)));
+                handed = encoder.records();
+                return Some((Ok(Bytes::from(out)), (records, encoder, handed, step)));
             }
         }
     })
 }
 
-/// How long the entry of an export that failed or was abandoned waits for
-/// the database (a restart, a failover) before it is given up and logged.
+/// How long the end entry of an export that failed or was abandoned waits
+/// for the database (a restart, a failover) before it is given up and
+/// logged (another replica then ends it as `interrupted`).
 const AUDIT_PATIENCE: Duration = Duration::from_secs(600);
-
-/// The `history.exported` entry, written when the export ends; if the
-/// response is dropped first (the client went away), on drop.
-struct ExportAudit {
-    store: Store,
-    project_id: Uuid,
-    actor: (String, String),
-    format: ExportFormat,
-    filter: ExportFilter,
-    rows: u64,
-    armed: bool,
-}
-
-impl ExportAudit {
-    fn event(&self, outcome: ExportOutcome) -> NewAuditEvent {
-        NewAuditEvent::new(self.project_id, AuditEventType::HistoryExported)
-            .actor(&self.actor.0, &self.actor.1)
-            .details(export_audit_details("api", self.format, &self.filter, self.rows, outcome))
-    }
-
-    /// Written before the complete export's last byte.
-    async fn finish(&mut self, outcome: ExportOutcome) {
-        self.armed = false;
-        if let Err(err) = self.store.append_audit(&self.event(outcome)).await {
-            tracing::error!(error = %err, "the export could not be audited");
-        }
-    }
-
-    /// Written by a task of its own, retried while the database cannot be
-    /// reached, so the response ends at once.
-    fn finish_in_background(&mut self, outcome: ExportOutcome) {
-        self.armed = false;
-        let event = self.event(outcome);
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            if let Err(err) = store.append_audit_retrying(&event, AUDIT_PATIENCE).await {
-                tracing::error!(error = %err, ?outcome, "the export could not be audited");
-            }
-        });
-    }
-}
-
-impl Drop for ExportAudit {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        tracing::info!(rows = self.rows, "the client went away during an export");
-        self.finish_in_background(ExportOutcome::ClientDisconnected);
-    }
-}

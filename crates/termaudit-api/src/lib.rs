@@ -20,6 +20,7 @@ mod projects;
 pub mod recordings;
 pub mod request_id;
 mod retention;
+mod security_headers;
 mod sessions;
 mod targets;
 mod timeline;
@@ -43,6 +44,7 @@ use uuid::Uuid;
 
 pub use auth::{AuthConfig, Authenticator, Caller, TokenIssuer};
 pub use error::{ApiError, ProblemKind};
+pub use security_headers::{InvalidOrigin, SecurityHeaders};
 pub use sessions::{HistoryQuery, history_query};
 
 /// What every handler can reach.
@@ -55,6 +57,8 @@ pub struct AppState {
     pub retention_interval: std::time::Duration,
     /// Demo sign-in, when the server runs with demo data.
     pub demo: Option<demo::DemoMode>,
+    /// The headers every response carries (the content security policy).
+    pub security_headers: SecurityHeaders,
 }
 
 impl AppState {
@@ -144,7 +148,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The whole HTTP application: the API, its docs, the routes `extra` adds
 /// (the in-process terminal gateway) and, when `web_dir` holds a built web
-/// app, the web app at `/`.
+/// app, the web app at `/`; every response with the security headers.
 pub fn app(
     state: Arc<AppState>,
     web_dir: Option<PathBuf>,
@@ -158,6 +162,7 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let security_headers = state.security_headers.middleware();
     let (app, mut spec) = App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
@@ -173,14 +178,20 @@ pub fn app(
             .insert_header((actix_web::http::header::LOCATION, "/api/docs/"))
             .finish()
     }))
-    .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", spec))
+    .service(
+        SwaggerUi::new("/api/docs/{_:.*}")
+            .url("/api/openapi.json", spec)
+            // No badge from validator.swagger.io: the CSP allows no other site.
+            .config(utoipa_swagger_ui::Config::new(["/api/openapi.json"]).validator_url("none")),
+    )
     .configure(extra)
     .configure(|cfg| {
         if let Some(dir) = web_dir {
-            cfg.service(web_app::files(&dir));
+            cfg.app_data(web::Data::new(web_app::WebApp::new(dir)));
         }
     })
-    .default_service(web::to(problems::not_found))
+    .default_service(web::to(web_app::serve))
     .wrap(from_fn(problems::middleware))
     .wrap(from_fn(request_id::middleware))
+    .wrap(security_headers)
 }

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 use chrono::{Duration, Utc};
 use termaudit_api_types as dto;
-use termaudit_domain::recording_expires_at;
+use termaudit_domain::{Permission, recording_expires_at};
 use termaudit_storage::RetentionRunRow;
 
 use crate::{AppState, Caller, error::ApiError, extract::ProjectPath};
@@ -22,7 +22,8 @@ fn next_run(state: &AppState, last: Option<&RetentionRunRow>) -> chrono::DateTim
 
 /// When the retention sweep last ran (with what it purged in this project),
 /// when it runs next, and which of the project's recordings expire within
-/// 7 days.
+/// 7 days. Needs `terminal.view_history` or `terminal.manage_policy`: the
+/// list names sessions and targets.
 #[utoipa::path(
     tag = "policy",
     params(ProjectPath),
@@ -34,7 +35,7 @@ pub async fn retention_status(
     caller: Caller,
     path: web::Path<ProjectPath>,
 ) -> Result<web::Json<dto::RetentionStatus>, ApiError> {
-    caller.member_of(&path.project)?;
+    caller.require_any(&path.project, &[Permission::ViewHistory, Permission::ManagePolicy])?;
     let project = state.project(&path.project).await?;
     let last = state.store.last_retention_run(project.id).await?;
     let horizon = Utc::now() + Duration::days(LOOKAHEAD_DAYS);

@@ -88,21 +88,45 @@ fn transition_error(err: TransitionError, id: Uuid) -> ApiError {
                     format!("the session is {status}; it cannot take a {}", error.event.name());
                 return ApiError::new(ProblemKind::InvalidSessionState, detail);
             };
-            let detail = format!(
-                "the session is closed ({reason}{}); it cannot take a {}",
-                current.ended_at.map(|t| format!(" at {}", t.to_rfc3339())).unwrap_or_default(),
-                error.event.name()
-            );
-            let problem = ApiError::new(ProblemKind::InvalidSessionState, detail);
-            match current.ended_at {
-                Some(ended_at) => problem.with_ending(dto::SessionEnding {
-                    close_reason: reason.to_string(),
-                    ended_at,
-                    revoked_by: person(&current.revoked_by_subject, &current.revoked_by_name),
-                    revoke_reason: current.revoke_reason.clone(),
-                }),
-                None => problem,
-            }
+            session_closed(&current, reason, &format!("it cannot take a {}", error.event.name()))
+        }
+    }
+}
+
+/// The `invalid-session-state` problem of a closed session, with how it
+/// ended; `refused` says what it cannot take.
+pub(crate) fn session_closed(current: &SessionRow, reason: CloseReason, refused: &str) -> ApiError {
+    let detail = format!(
+        "the session is closed ({reason}{}); {refused}",
+        current.ended_at.map(|t| format!(" at {}", t.to_rfc3339())).unwrap_or_default(),
+    );
+    let problem = ApiError::new(ProblemKind::InvalidSessionState, detail);
+    match current.ended_at {
+        Some(ended_at) => problem.with_ending(dto::SessionEnding {
+            close_reason: reason.to_string(),
+            ended_at,
+            revoked_by: person(&current.revoked_by_subject, &current.revoked_by_name),
+            revoke_reason: current.revoke_reason.clone(),
+        }),
+        None => problem,
+    }
+}
+
+/// An append (activity, database events, a chunk) refused because the
+/// session ended: finalized, or ended before what was sent happened.
+pub(crate) fn ended_before(current: &SessionRow, what: &str) -> ApiError {
+    match current.state {
+        SessionState::Closed(reason) => session_closed(
+            current,
+            reason,
+            &format!(
+                "it takes no {what} timed after its end, and none at all once finalized; \
+                 nothing was stored"
+            ),
+        ),
+        // Not reached: only a closed session refuses an append.
+        _ => {
+            ApiError::new(ProblemKind::InvalidSessionState, format!("the session takes no {what}"))
         }
     }
 }
@@ -351,7 +375,8 @@ pub async fn revoke_session(
 
 /// The session's own user asks to return to their dropped session: a
 /// single-use, short-lived token the gateway redeems to reattach. Only while
-/// the session is dropped and its grace window lasts.
+/// the session is dropped and its grace window lasts; needs
+/// `terminal.connect`.
 #[utoipa::path(
     tag = "sessions",
     params(SessionPath),
@@ -366,8 +391,7 @@ pub async fn reconnect(
     caller: Caller,
     path: web::Path<SessionPath>,
 ) -> Result<web::Json<dto::ReconnectGrant>, ApiError> {
-    caller.member_of(&path.project)?;
-    let project = state.project(&path.project).await?;
+    let project = state.authorize(&caller, &path.project, Permission::Connect).await?;
     let row = state.session(&project, path.id).await?;
     if row.user_subject != caller.subject {
         return Err(ApiError::new(

@@ -2,14 +2,16 @@
 //! statements the gateway reports, appended idempotently by `event_id`.
 
 use actix_web::{get, post, web};
+use chrono::{DateTime, Utc};
 use termaudit_api_types as dto;
-use termaudit_domain::Permission;
-use termaudit_storage::{self as storage, AppendError};
+use termaudit_domain::{EventWindow, Permission};
+use termaudit_storage::{self as storage, AppendError, SessionRow};
 
 use crate::{
     AppState, Caller,
     error::ApiError,
     extract::{SessionPath, cursor_param, invalid_cursor, limit_param},
+    sessions::ended_before,
 };
 
 const MAX_BATCH: usize = 500;
@@ -29,13 +31,28 @@ fn check_batch<T>(items: &[T]) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn append_error(err: AppendError) -> ApiError {
+fn append_error(err: AppendError, what: &str) -> ApiError {
     match err {
+        AppendError::NotFound => ApiError::not_found("there is no such session"),
         AppendError::Conflict(id) => ApiError::conflict(format!(
             "event_id {id:?} was already used for a different event; nothing was stored"
         )),
+        AppendError::Ended(current) => ended_before(&current, what),
         AppendError::Storage(err) => err.into(),
     }
+}
+
+/// Each item's `occurred_at` lies in the session's [`EventWindow`] at the
+/// server's now: 400 naming the first that does not.
+fn check_times(
+    session: &SessionRow,
+    times: impl Iterator<Item = DateTime<Utc>>,
+) -> Result<(), ApiError> {
+    let window = EventWindow::new(session.opened_at, Utc::now());
+    for (i, at) in times.enumerate() {
+        window.check(&format!("items[{i}].occurred_at"), at)?;
+    }
+    Ok(())
 }
 
 /// Appends explicit command and runbook activity. Retries are idempotent by `event_id`.
@@ -45,8 +62,8 @@ fn append_error(err: AppendError) -> ApiError {
     request_body = dto::ActivityBatch,
     responses(
         (status = 200, body = dto::AppendResult),
-        (status = 400, description = "Invalid events; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An event id reused for a different event; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid events, or an `occurred_at` outside the session's opening to the server's now, each give or take 5 minutes of clock skew (the problem names the field and the range); nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An event id reused for a different event (`conflict`), or the session has ended (`invalid-session-state`, with `ended`): an ended session takes events timed at or before its end until it is finalized, and nothing after; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project}/sessions/{id}/activity")]
@@ -82,7 +99,12 @@ pub async fn append_activity(
         });
     }
     let session = state.session(&project, path.id).await?;
-    let outcome = state.store.append_activity(session.id, &items).await.map_err(append_error)?;
+    check_times(&session, items.iter().map(|item| item.occurred_at))?;
+    let outcome = state
+        .store
+        .append_activity(session.id, &items)
+        .await
+        .map_err(|err| append_error(err, "activity"))?;
     Ok(web::Json(dto::AppendResult { stored: outcome.stored, duplicates: outcome.duplicates }))
 }
 
@@ -130,8 +152,8 @@ pub async fn list_activity(
     request_body = dto::DatabaseEventBatch,
     responses(
         (status = 200, body = dto::AppendResult),
-        (status = 400, description = "Invalid events; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An event id reused for a different event; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid events, or an `occurred_at` outside the session's opening to the server's now, each give or take 5 minutes of clock skew (the problem names the field and the range); nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An event id reused for a different event (`conflict`), or the session has ended (`invalid-session-state`, with `ended`): an ended session takes events timed at or before its end until it is finalized, and nothing after; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project}/sessions/{id}/database-events")]
@@ -167,11 +189,12 @@ pub async fn append_database_events(
         });
     }
     let session = state.session(&project, path.id).await?;
+    check_times(&session, events.iter().map(|event| event.occurred_at))?;
     let outcome = state
         .store
         .append_database_events(project.id, &session, &events)
         .await
-        .map_err(append_error)?;
+        .map_err(|err| append_error(err, "database events"))?;
     Ok(web::Json(dto::AppendResult { stored: outcome.stored, duplicates: outcome.duplicates }))
 }
 

@@ -207,32 +207,52 @@ pub enum ExportOutcome {
     Failed,
     /// The reader went away before the end.
     ClientDisconnected,
+    /// The process running it died (or lost its database connection) with
+    /// it unfinished: written by another process, which found its start
+    /// without an end and its lock gone.
+    Interrupted,
 }
 
 str_enum!(ExportOutcome, "outcome", {
     ExportOutcome::Completed => "completed",
     ExportOutcome::Failed => "failed",
     ExportOutcome::ClientDisconnected => "client_disconnected",
+    ExportOutcome::Interrupted => "interrupted",
 });
 
-/// The details of a `history.exported` audit entry: how (`via`: `api` or
-/// `cli`), in which format, with which filters, how many records were
-/// written and how it ended.
-pub fn export_audit_details(
+/// The details of an export's first audit entry, `history.export_started`,
+/// written before its first record is read: how (`via`: `api` or `cli`),
+/// in which format, with which filters.
+pub fn export_started_details(
     via: &str,
     format: ExportFormat,
     filter: &ExportFilter,
-    rows: u64,
-    outcome: ExportOutcome,
 ) -> serde_json::Value {
     serde_json::json!({
         "via": via,
         "format": format.as_str(),
         "filters": filter.to_json(),
-        "rows": rows,
-        "completed": outcome == ExportOutcome::Completed,
-        "outcome": outcome.as_str(),
     })
+}
+
+/// The details of an export's end entry, `history.exported`: those of its
+/// start (`started`, the entry `started_id`), how many records were handed
+/// to the client (`None`: unknown, for an interrupted export) and how it
+/// ended.
+pub fn export_ended_details(
+    started: &serde_json::Value,
+    started_id: i64,
+    rows: Option<u64>,
+    outcome: ExportOutcome,
+) -> serde_json::Value {
+    let mut details = started.clone();
+    if let Some(fields) = details.as_object_mut() {
+        fields.insert("started_id".into(), started_id.into());
+        fields.insert("rows".into(), rows.into());
+        fields.insert("completed".into(), (outcome == ExportOutcome::Completed).into());
+        fields.insert("outcome".into(), outcome.as_str().into());
+    }
+    details
 }
 
 /// Times are written as RFC 3339 in UTC with microseconds, the precision
@@ -478,6 +498,28 @@ impl FromStr for ExportInclude {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exports_end_repeats_its_start_and_says_how_it_ended() {
+        let filter = ExportFilter { user_subject: Some("alice".into()), ..Default::default() };
+        let started = export_started_details("api", ExportFormat::Csv, &filter);
+        assert_eq!(started["via"], "api");
+        assert_eq!(started["filters"]["user"], "alice");
+        assert!(started.get("rows").is_none() && started.get("outcome").is_none());
+        let ended = export_ended_details(&started, 7, Some(42), ExportOutcome::Completed);
+        assert_eq!((ended["started_id"].as_i64(), ended["rows"].as_u64()), (Some(7), Some(42)));
+        assert_eq!(
+            (ended["completed"].as_bool(), ended["outcome"].as_str()),
+            (Some(true), Some("completed"))
+        );
+        assert_eq!(ended["filters"], started["filters"]);
+        let cut = export_ended_details(&started, 7, None, ExportOutcome::Interrupted);
+        assert!(cut["rows"].is_null());
+        assert_eq!(
+            (cut["completed"].as_bool(), cut["outcome"].as_str()),
+            (Some(false), Some("interrupted"))
+        );
+    }
 
     fn record() -> ExportRecord {
         ExportRecord {

@@ -7,6 +7,7 @@
 pub mod asciicast;
 mod audit;
 mod error;
+mod event_time;
 mod export;
 mod permission;
 mod policy;
@@ -18,9 +19,11 @@ mod target;
 
 pub use audit::AuditEventType;
 pub use error::{DomainError, FieldError, parse_bounded};
+pub use event_time::{CLOCK_SKEW_ALLOWANCE, EventWindow, happened_after_end};
 pub use export::{
     CSV_COLUMNS, ExportEncoder, ExportFilter, ExportFormat, ExportInclude, ExportOutcome,
-    ExportRecord, RecordType, export_audit_details, neutralise_formula, rfc3339, write_csv_row,
+    ExportRecord, RecordType, export_ended_details, export_started_details, neutralise_formula,
+    rfc3339, write_csv_row,
 };
 pub use permission::{Permission, PermissionSet};
 pub use policy::{GRACE_SECONDS, RETENTION_DAYS, TerminalPolicy};

@@ -11,9 +11,10 @@ use anyhow::Context;
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use termaudit_domain::{
-    AuditEventType, ExportEncoder, ExportFilter, ExportFormat, ExportOutcome, export_audit_details,
+    AuditEventType, ExportEncoder, ExportFilter, ExportFormat, ExportOutcome,
+    export_started_details,
 };
-use termaudit_storage::{NewAuditEvent, Store};
+use termaudit_storage::{ExportAudit, NewAuditEvent, Store};
 
 use crate::{Settings, database_url};
 
@@ -30,14 +31,23 @@ pub struct ExportJob {
 }
 
 /// Runs an export and returns how many records it wrote. The export is
-/// audited as `history.exported` (via `cli`, by the operating-system user).
+/// audited (via `cli`, by the operating-system user) as
+/// `history.export_started`, then `history.exported`; if this process is
+/// killed, a server ends it as `interrupted`.
 pub async fn export_history(settings: &Settings, job: &ExportJob) -> anyhow::Result<u64> {
     let store = Store::new(&database_url(settings)?, 2)?;
     let project = store
         .project_by_slug(&job.project)
         .await?
         .with_context(|| format!("there is no project {:?}", job.project))?;
-    let mut records = store.export(project.id, &project.slug, &job.filter, true).await?;
+    let operator = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    let audit = ExportAudit {
+        start: NewAuditEvent::new(project.id, AuditEventType::HistoryExportStarted)
+            .actor(&format!("cli:{operator}"), &operator)
+            .details(export_started_details("cli", job.format, &job.filter)),
+        patience: AUDIT_PATIENCE,
+    };
+    let mut records = store.export(project.id, &project.slug, &job.filter, true, audit).await?;
 
     let progress = ProgressBar::new(records.total().unwrap_or_default());
     progress.set_style(
@@ -66,12 +76,14 @@ pub async fn export_history(settings: &Settings, job: &ExportJob) -> anyhow::Res
             if out.len() >= 1 << 15 {
                 sink.write_all(&out)?;
                 out.clear();
+                records.delivered(encoder.records());
                 progress.set_position(encoder.records());
             }
         }
         encoder.finish(&mut out);
         sink.write_all(&out)?;
         sink.flush()?;
+        records.delivered(encoder.records());
         Ok(())
     }
     .await;
@@ -85,12 +97,8 @@ pub async fn export_history(settings: &Settings, job: &ExportJob) -> anyhow::Res
     if let (Err(_), Some(partial)) = (&result, &partial) {
         let _ = std::fs::remove_file(partial);
     }
-    let operator = std::env::var("USER").unwrap_or_else(|_| "operator".into());
-    let audit = NewAuditEvent::new(project.id, AuditEventType::HistoryExported)
-        .actor(&format!("cli:{operator}"), &operator)
-        .details(export_audit_details("cli", job.format, &job.filter, encoder.records(), outcome));
-    // The database may be what failed the export: its entry waits for it.
-    let audited = store.append_audit_retrying(&audit, AUDIT_PATIENCE).await;
+    // The database may be what failed the export: its end entry waits for it.
+    let audited = records.finish(outcome).await;
     let result = match (result, audited) {
         (Err(err), Ok(_)) => Err(err.context("the export failed; nothing was written")),
         (Err(err), Err(audit)) => Err(err.context(format!(

@@ -10,7 +10,7 @@ mod settings;
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use termaudit_api::{AppState, AuthConfig, Authenticator, TokenIssuer};
+use termaudit_api::{AppState, AuthConfig, Authenticator, SecurityHeaders, TokenIssuer};
 use termaudit_storage::{DatabaseUrl, Store};
 
 pub use export::{ExportJob, export_history};
@@ -18,16 +18,44 @@ pub use settings::{
     DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings, Variable, variables, variables_markdown,
 };
 
-/// Connects to the database, creating it when missing, and applies migrations.
+/// Creates the database when missing and applies migrations, both as the
+/// tables' owner (`TERMAUDIT_MIGRATE_DATABASE_URL`), then connects as the
+/// server's role (`DATABASE_URL`).
 pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Store> {
-    let url = database_url(settings)?;
-    termaudit_storage::ensure_database(&url).await?;
-    termaudit_storage::migrate(&url).await?;
-    Ok(Store::new(&url, settings.db_pool_size)?)
+    let owner = migrate_database_url(settings)?;
+    termaudit_storage::ensure_database(&owner).await?;
+    termaudit_storage::migrate(&owner).await?;
+    Ok(Store::new(&database_url(settings)?, settings.db_pool_size)?)
 }
 
+/// What the server serves with.
 pub fn database_url(settings: &Settings) -> anyhow::Result<DatabaseUrl> {
     DatabaseUrl::parse(&settings.database_url).context("DATABASE_URL is invalid")
+}
+
+/// What migrations run with: `TERMAUDIT_MIGRATE_DATABASE_URL`, else `DATABASE_URL`.
+pub fn migrate_database_url(settings: &Settings) -> anyhow::Result<DatabaseUrl> {
+    match &settings.migrate_database_url {
+        Some(url) => DatabaseUrl::parse(url).context("TERMAUDIT_MIGRATE_DATABASE_URL is invalid"),
+        None => database_url(settings),
+    }
+}
+
+/// Warns when the server's role could rewrite the audit log: it owns the
+/// tables or is a superuser (one URL for both migrating and serving).
+async fn warn_if_owner(store: &Store) -> anyhow::Result<()> {
+    let role = store.serving_role().await?;
+    if role.superuser || role.owns_tables {
+        tracing::warn!(
+            role = %role.name,
+            superuser = role.superuser,
+            "termaudit serves as the tables' owner: the audit log is then append-only only \
+             against polite statements (an owner can disable its triggers or drop it); set \
+             DATABASE_URL to the role termaudit_app and TERMAUDIT_MIGRATE_DATABASE_URL to the \
+             owner (README, Database roles)"
+        );
+    }
+    Ok(())
 }
 
 pub fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
@@ -80,7 +108,7 @@ impl CrashHandle {
     }
 }
 
-/// How often dropped sessions and quiet gateways are checked.
+/// How often dropped sessions, quiet gateways and abandoned exports are checked.
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(5);
 
 impl Application {
@@ -94,11 +122,15 @@ impl Application {
         settings: Settings,
         hooks: termaudit_emulation::Hooks,
     ) -> anyhow::Result<Self> {
+        // The configuration first: a bad one fails before the database is touched.
+        let security_headers = SecurityHeaders::new(settings.identity_provider_origin.as_deref())
+            .context("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN is invalid")?;
+        let auth = auth_config(&settings)?;
         let store = prepare_database(&settings).await?;
+        warn_if_owner(&store).await?;
         if settings.demo {
             demo::load(&store).await.context("cannot load the demo data")?;
         }
-        let auth = auth_config(&settings)?;
         let (control, _) = tokio::sync::broadcast::channel(1024);
         let state = Arc::new(AppState {
             store: store.clone(),
@@ -108,6 +140,7 @@ impl Application {
             demo: settings
                 .demo
                 .then(|| termaudit_api::demo::DemoMode { issuer: TokenIssuer::new(&auth) }),
+            security_headers,
         });
         let shutdown = tokio_util::sync::CancellationToken::new();
         let mut background = vec![
@@ -116,6 +149,7 @@ impl Application {
                 control,
             )),
             tokio::spawn(expire_sessions(store.clone(), settings.heartbeat_timeout)),
+            tokio::spawn(end_abandoned_exports(store.clone())),
         ];
         if settings.demo {
             background.push(tokio::spawn(demo::keep_alive(store.clone())));
@@ -211,6 +245,23 @@ impl Application {
             task.abort();
         }
         Ok(result?)
+    }
+}
+
+/// Ends as `interrupted` the exports whose process died (on any replica,
+/// or a `termaudit export` killed), at start-up and then every
+/// [`EXPIRY_INTERVAL`].
+async fn end_abandoned_exports(store: Store) {
+    let mut interval = tokio::time::interval(EXPIRY_INTERVAL);
+    loop {
+        interval.tick().await;
+        match store.end_abandoned_exports().await {
+            Ok(0) => {}
+            Ok(ended) => tracing::warn!(ended, "ended exports whose process died"),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot check for abandoned exports; retrying")
+            }
+        }
     }
 }
 

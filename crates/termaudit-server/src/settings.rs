@@ -16,8 +16,13 @@ const DEFAULT_WEB_DIR: &str = "frontend/dist";
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `DATABASE_URL`
+    /// `DATABASE_URL`: what the server serves with, as the role the
+    /// migrations create (`termaudit_app`) in a least-privilege set-up.
     pub database_url: String,
+    /// `TERMAUDIT_MIGRATE_DATABASE_URL`: the tables' owner, for `termaudit
+    /// migrate` and the server's start-up migration (which also create the
+    /// database when missing); `DATABASE_URL` when `None`.
+    pub migrate_database_url: Option<String>,
     /// `TERMAUDIT_BIND`
     pub bind: String,
     /// `TERMAUDIT_JWT_SECRET`: the HS256 secret; a development secret kept in
@@ -30,6 +35,10 @@ pub struct Settings {
     pub jwt_issuer: String,
     /// `TERMAUDIT_JWT_AUDIENCE`
     pub jwt_audience: String,
+    /// `TERMAUDIT_IDENTITY_PROVIDER_ORIGIN`: the origin of the identity
+    /// provider the web app signs in through (`https://login.example.com`),
+    /// which the content security policy then lets the app reach.
+    pub identity_provider_origin: Option<String>,
     /// `TERMAUDIT_DATA_DIR`: where local state (the development secret) is kept.
     pub data_dir: PathBuf,
     /// `TERMAUDIT_WEB_DIR`: the built web app to serve at `/`.
@@ -81,11 +90,24 @@ pub fn variables() -> Vec<Variable> {
     };
     let row = |name, default, meaning| Variable { name, default, meaning };
     vec![
-        row("DATABASE_URL", code(&defaults.database_url), "the database; created when missing"),
+        row(
+            "DATABASE_URL",
+            code(&defaults.database_url),
+            "the database the server serves with: in production as the role `termaudit_app` \
+             the migrations create (see [Database roles](#database-roles))",
+        ),
+        row(
+            "TERMAUDIT_MIGRATE_DATABASE_URL",
+            "the value of `DATABASE_URL`".into(),
+            "the tables' owner: `termaudit migrate` and the server's start-up migration use it, \
+             and create the database when missing",
+        ),
         row("TERMAUDIT_BIND", code(&defaults.bind), "address to listen on"),
         row(
             "TERMAUDIT_JWT_SECRET",
-            "a development secret kept in the data directory (with a warning)".into(),
+            "a development secret kept in the data directory (with a warning; refused when \
+             group or others may read it, or shorter than 32 bytes)"
+                .into(),
             "HS256 secret, at least 32 bytes",
         ),
         row(
@@ -95,6 +117,12 @@ pub fn variables() -> Vec<Variable> {
         ),
         row("TERMAUDIT_JWT_ISSUER", code(&defaults.jwt_issuer), "required `iss`"),
         row("TERMAUDIT_JWT_AUDIENCE", code(&defaults.jwt_audience), "required `aud`"),
+        row(
+            "TERMAUDIT_IDENTITY_PROVIDER_ORIGIN",
+            "none".into(),
+            "the identity provider the web app signs in through (`https://login.example.com`): \
+             the content security policy lets the app reach it (`connect-src`, `form-action`)",
+        ),
         row(
             "TERMAUDIT_DATA_DIR",
             "`$XDG_DATA_HOME/termaudit` or `~/.local/share/termaudit`".into(),
@@ -215,11 +243,13 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             database_url: DEFAULT_DATABASE_URL.into(),
+            migrate_database_url: None,
             bind: DEFAULT_BIND.into(),
             jwt_secret: None,
             jwt_public_key_file: None,
             jwt_issuer: "termaudit".into(),
             jwt_audience: "termaudit".into(),
+            identity_provider_origin: None,
             data_dir: default_data_dir(),
             web_dir: None,
             db_pool_size: 16,
@@ -241,6 +271,8 @@ impl Settings {
         if let Some(v) = source.get("DATABASE_URL") {
             settings.database_url = v;
         }
+        settings.migrate_database_url =
+            source.get("TERMAUDIT_MIGRATE_DATABASE_URL").filter(|u| !u.is_empty());
         if let Some(v) = source.get("TERMAUDIT_BIND") {
             settings.bind = v;
         }
@@ -253,6 +285,8 @@ impl Settings {
         if let Some(v) = source.get("TERMAUDIT_JWT_AUDIENCE") {
             settings.jwt_audience = v;
         }
+        settings.identity_provider_origin =
+            source.get("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN").filter(|o| !o.is_empty());
         if let Some(v) = source.get("TERMAUDIT_DATA_DIR") {
             settings.data_dir = PathBuf::from(v);
         }

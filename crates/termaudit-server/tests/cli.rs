@@ -13,7 +13,8 @@ use termaudit_tests::TestDatabase;
 fn termaudit(db: &TestDatabase, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_termaudit"))
         .args(args)
-        .env("DATABASE_URL", db.url())
+        .env("DATABASE_URL", db.app_url())
+        .env("TERMAUDIT_MIGRATE_DATABASE_URL", db.url())
         .env_remove("TERMAUDIT_CONFIG")
         .output()
         .expect("termaudit runs")
@@ -202,4 +203,55 @@ async fn projects_are_created_once_and_sweeps_run_from_the_command_line() {
     let once = termaudit(&db, &["sweep", "--once"]);
     assert!(once.status.success(), "{}", text(&once.stderr));
     assert!(text(&once.stdout).contains("purged 0 recording(s)"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_kept_secret_open_to_others_or_too_short_is_refused_by_token_and_serve() {
+    use std::os::unix::fs::PermissionsExt;
+    let long = "0123456789abcdef".repeat(4);
+    let cases = [
+        (long.as_str(), 0o644, "is open to other users (mode 0644)"),
+        (long.as_str(), 0o640, "is open to other users (mode 0640)"),
+        (long.as_str(), 0o602, "is open to other users (mode 0602)"),
+        ("12345", 0o600, "is 5 bytes long; it must be at least 32"),
+        ("", 0o600, "is 0 bytes long; it must be at least 32"),
+    ];
+    for (secret, mode, why) in cases {
+        let data = std::env::temp_dir().join(format!("termaudit-cli-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&data).expect("a data directory");
+        let file = data.join("dev-jwt-secret");
+        std::fs::write(&file, secret).expect("the secret is written");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let env = [
+            ("TERMAUDIT_DATA_DIR", data.to_str().expect("a path")),
+            // `serve` checks its secret before it reaches for the database.
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/termaudit"),
+        ];
+        for args in
+            [&["token", "--sub", "a", "--project", "demo", "--permission", "all"][..], &["serve"]]
+        {
+            let output = run(args, &env);
+            let stderr = text(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{args:?} with {mode:o}: {stderr}");
+            assert!(stderr.contains(why), "{args:?} with {mode:o} {secret:?}: {stderr}");
+            assert!(output.stdout.is_empty(), "no token: {}", text(&output.stdout));
+        }
+        std::fs::remove_dir_all(&data).ok();
+    }
+}
+
+#[test]
+fn an_identity_provider_origin_that_is_not_one_is_refused_at_start() {
+    let output = run(
+        &["serve"],
+        &[
+            ("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN", "https://login.example.com/realms/x"),
+            ("TERMAUDIT_JWT_SECRET", "termaudit-cli-secret-0123456789abcdef"),
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/termaudit"),
+        ],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN is invalid"), "{stderr}");
 }

@@ -48,7 +48,8 @@ async fn start_with(db: &TestDatabase, env: &[(&str, &str)]) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_termaudit"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .envs(env.iter().copied())
-        .env("DATABASE_URL", db.url())
+        .env("DATABASE_URL", db.app_url())
+        .env("TERMAUDIT_MIGRATE_DATABASE_URL", db.url())
         .env("TERMAUDIT_JWT_SECRET", TEST_SECRET)
         .env(
             "TERMAUDIT_DATA_DIR",
@@ -72,62 +73,6 @@ async fn start_with(db: &TestDatabase, env: &[(&str, &str)]) -> Server {
         assert!(Instant::now() < deadline, "the server is not ready after 30 s");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// A database with project `ops`, `sessions` recorded production sessions
-/// in it, and a gateway's token.
-struct Fixture {
-    db: TestDatabase,
-    store: Store,
-    sessions: Vec<uuid::Uuid>,
-    token: String,
-}
-
-async fn fixture(sessions: usize) -> Fixture {
-    let db = TestDatabase::create().await;
-    let url = DatabaseUrl::parse(&db.url()).unwrap();
-    let store = Store::new(&url, 2).unwrap();
-    let project = store
-        .create_project(&ProjectSlug::parse("ops").unwrap(), &ProjectName::parse("Ops").unwrap())
-        .await
-        .unwrap();
-    let target = NewTarget {
-        name: TargetName::parse("orders-db").unwrap(),
-        kind: TargetKind::Database,
-        environment: EnvironmentName::parse("prod").unwrap(),
-        environment_class: EnvironmentClass::Production,
-    };
-    let target = store.create_target(project.id, &target).await.unwrap();
-    let mut ids = Vec::new();
-    for _ in 0..sessions {
-        let new = NewSession {
-            target: &target,
-            mode: SessionMode::Shell,
-            reason: Some(Reason::parse("INC-1").unwrap()),
-            user_subject: "alice".into(),
-            user_name: "Alice".into(),
-            opened_at: Utc::now(),
-        };
-        ids.push(store.open_session(project.id, &new, true).await.unwrap().id);
-    }
-    let token = TokenIssuer::new(&AuthConfig {
-        secret: TEST_SECRET.as_bytes().to_vec(),
-        public_key_pem: None,
-        issuer: termaudit_tests::ISSUER.into(),
-        audience: termaudit_tests::AUDIENCE.into(),
-    })
-    .issue(
-        "gateway",
-        Some("Gateway"),
-        BTreeMap::from([(
-            "ops".to_owned(),
-            vec![Permission::Ingest, Permission::DownloadRecording],
-        )]),
-        Utc::now(),
-        chrono::Duration::hours(1),
-    )
-    .unwrap();
-    Fixture { db, store, sessions: ids, token }
 }
 
 /// Chunk `seq`: the header first in chunk 0, then 32 events of ~1 KiB.
@@ -165,8 +110,46 @@ async fn put(
 #[tokio::test]
 async fn after_a_sigkill_mid_ingest_every_acknowledged_chunk_is_stored_once_and_the_recording_finalizes()
  {
-    let Fixture { db, sessions, token, .. } = fixture(1).await;
-    let session = sessions[0];
+    let db = TestDatabase::create().await;
+    let url = DatabaseUrl::parse(&db.url()).unwrap();
+    let store = Store::new(&url, 2).unwrap();
+    let project = store
+        .create_project(&ProjectSlug::parse("ops").unwrap(), &ProjectName::parse("Ops").unwrap())
+        .await
+        .unwrap();
+    let target = NewTarget {
+        name: TargetName::parse("orders-db").unwrap(),
+        kind: TargetKind::Database,
+        environment: EnvironmentName::parse("prod").unwrap(),
+        environment_class: EnvironmentClass::Production,
+    };
+    let target = store.create_target(project.id, &target).await.unwrap();
+    let new = NewSession {
+        target: &target,
+        mode: SessionMode::Shell,
+        reason: Some(Reason::parse("INC-1").unwrap()),
+        user_subject: "alice".into(),
+        user_name: "Alice".into(),
+        opened_at: Utc::now(),
+    };
+    let session = store.open_session(project.id, &new, true).await.unwrap().id;
+    let token = TokenIssuer::new(&AuthConfig {
+        secret: TEST_SECRET.as_bytes().to_vec(),
+        public_key_pem: None,
+        issuer: termaudit_tests::ISSUER.into(),
+        audience: termaudit_tests::AUDIENCE.into(),
+    })
+    .issue(
+        "gateway",
+        Some("Gateway"),
+        BTreeMap::from([(
+            "ops".to_owned(),
+            vec![Permission::Ingest, Permission::DownloadRecording],
+        )]),
+        Utc::now(),
+        chrono::Duration::hours(1),
+    )
+    .unwrap();
     let client = reqwest::Client::new();
 
     // The gateway uploads as fast as it can; the server is killed after
@@ -269,6 +252,195 @@ async fn after_a_sigkill_mid_ingest_every_acknowledged_chunk_is_stored_once_and_
             "event of chunk {seq}: {first:.80}"
         );
     }
+}
+
+/// A token for `subject` with `permissions` in project `ops`.
+fn token(subject: &str, permissions: Vec<Permission>) -> String {
+    TokenIssuer::new(&AuthConfig {
+        secret: TEST_SECRET.as_bytes().to_vec(),
+        public_key_pem: None,
+        issuer: termaudit_tests::ISSUER.into(),
+        audience: termaudit_tests::AUDIENCE.into(),
+    })
+    .issue(
+        subject,
+        Some(subject),
+        BTreeMap::from([("ops".to_owned(), permissions)]),
+        Utc::now(),
+        chrono::Duration::hours(1),
+    )
+    .unwrap()
+}
+
+/// Project `ops` with 20 000 closed sessions: an export of tens of MB,
+/// more than any socket or pipe holds. Returns the project's id.
+async fn seed_large_history(db: &TestDatabase) -> uuid::Uuid {
+    let direct = db.connect().await;
+    let url = DatabaseUrl::parse(&db.url()).unwrap();
+    let store = Store::new(&url, 1).unwrap();
+    let project = store
+        .create_project(&ProjectSlug::parse("ops").unwrap(), &ProjectName::parse("Ops").unwrap())
+        .await
+        .unwrap();
+    termaudit_tests::seed::seed_closed_sessions(&direct, project.id, 20_000, false).await;
+    project.id
+}
+
+/// The export's audit entries as the owner reads them: (type, actor,
+/// details), oldest first.
+async fn export_entries(db: &TestDatabase) -> Vec<(String, Option<String>, serde_json::Value)> {
+    let direct = db.connect().await;
+    direct
+        .query(
+            "SELECT event_type, actor_subject, details FROM audit_events
+             WHERE event_type LIKE 'history.%' ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+/// Waits until `done` holds for the export's entries, at most 30 s.
+async fn wait_for_entries(
+    db: &TestDatabase,
+    what: &str,
+    done: impl Fn(&[(String, Option<String>, serde_json::Value)]) -> bool,
+) -> Vec<(String, Option<String>, serde_json::Value)> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let entries = export_entries(db).await;
+        if done(&entries) {
+            return entries;
+        }
+        assert!(Instant::now() < deadline, "{what}: {entries:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The started export's entries: its start, then an `interrupted` end that
+/// names it, by the same exporter, with no row count (nobody knows it).
+fn assert_interrupted(entries: &[(String, Option<String>, serde_json::Value)], actor: &str) {
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let (start, end) = (&entries[0], &entries[1]);
+    assert_eq!(start.0, "history.export_started");
+    assert_eq!(end.0, "history.exported");
+    assert_eq!((start.1.as_deref(), end.1.as_deref()), (Some(actor), Some(actor)));
+    assert_eq!(end.2["outcome"], "interrupted", "{end:?}");
+    assert_eq!(end.2["completed"], false);
+    assert!(end.2["rows"].is_null(), "{end:?}");
+    assert_eq!(end.2["format"], start.2["format"]);
+    assert!(end.2["started_id"].is_i64(), "{end:?}");
+}
+
+#[tokio::test]
+async fn an_export_whose_server_is_killed_is_ended_as_interrupted_by_another_server() {
+    let db = TestDatabase::create().await;
+    seed_large_history(&db).await;
+    let viewer = token("vera", vec![Permission::ViewHistory]);
+    let client = reqwest::Client::new();
+
+    let first = start(&db).await;
+    let response = client
+        .get(format!("{}/api/v1/projects/ops/export?format=ndjson", first.address))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    assert!(futures_util::StreamExt::next(&mut body).await.is_some(), "the first bytes");
+    // The export runs (the client reads no more) when its server dies.
+    let started = wait_for_entries(&db, "the start", |e| e.len() == 1).await;
+    assert_eq!(started[0].0, "history.export_started");
+    drop(Command::new("kill").args(["-KILL", &first.child.id().to_string()]).status());
+    drop(first);
+    drop(body);
+    // Nobody is left to write its end ...
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(export_entries(&db).await.len(), 1, "an end without a live server");
+
+    // ... until another server starts: it finds the start without an end,
+    // and its lock gone.
+    let _second = start(&db).await;
+    let entries = wait_for_entries(&db, "the interrupted end", |e| e.len() == 2).await;
+    assert_interrupted(&entries, "vera");
+    let running: i64 = db
+        .connect()
+        .await
+        .query_one("SELECT count(*) FROM exports_running", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(running, 0);
+}
+
+#[tokio::test]
+async fn a_cli_export_killed_midway_is_ended_as_interrupted_by_a_server() {
+    let db = TestDatabase::create().await;
+    seed_large_history(&db).await;
+    // `termaudit export` to a pipe nobody reads: it stalls once the pipe is full.
+    let mut export = Command::new(env!("CARGO_BIN_EXE_termaudit"))
+        .args(["export", "--project", "ops", "--format", "ndjson"])
+        .env("DATABASE_URL", db.app_url())
+        .env("USER", "olga")
+        .env_remove("TERMAUDIT_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_entries(&db, "the start", |e| e.len() == 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(export.try_wait().unwrap().is_none(), "the export still runs");
+    drop(Command::new("kill").args(["-KILL", &export.id().to_string()]).status());
+    drop(export.wait());
+    assert_eq!(export_entries(&db).await.len(), 1, "an end without a live exporter");
+
+    let _server = start(&db).await;
+    let entries = wait_for_entries(&db, "the interrupted end", |e| e.len() == 2).await;
+    assert_interrupted(&entries, "cli:olga");
+}
+
+/// A database with project `ops`, `sessions` recorded production sessions
+/// in it, and a gateway's token.
+struct Fixture {
+    db: TestDatabase,
+    store: Store,
+    sessions: Vec<uuid::Uuid>,
+    token: String,
+}
+
+async fn fixture(sessions: usize) -> Fixture {
+    let db = TestDatabase::create().await;
+    let url = DatabaseUrl::parse(&db.url()).unwrap();
+    let store = Store::new(&url, 2).unwrap();
+    let project = store
+        .create_project(&ProjectSlug::parse("ops").unwrap(), &ProjectName::parse("Ops").unwrap())
+        .await
+        .unwrap();
+    let target = NewTarget {
+        name: TargetName::parse("orders-db").unwrap(),
+        kind: TargetKind::Database,
+        environment: EnvironmentName::parse("prod").unwrap(),
+        environment_class: EnvironmentClass::Production,
+    };
+    let target = store.create_target(project.id, &target).await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..sessions {
+        let new = NewSession {
+            target: &target,
+            mode: SessionMode::Shell,
+            reason: Some(Reason::parse("INC-1").unwrap()),
+            user_subject: "alice".into(),
+            user_name: "Alice".into(),
+            opened_at: Utc::now(),
+        };
+        ids.push(store.open_session(project.id, &new, true).await.unwrap().id);
+    }
+    let token = token("gateway", vec![Permission::Ingest, Permission::DownloadRecording]);
+    Fixture { db, store, sessions: ids, token }
 }
 
 #[tokio::test]

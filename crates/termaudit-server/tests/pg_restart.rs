@@ -23,7 +23,8 @@ use uuid::Uuid;
 fn termaudit(pg: &PrivatePg) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_termaudit"));
     command
-        .env("DATABASE_URL", pg.url("termaudit"))
+        .env("DATABASE_URL", pg.app_url("termaudit"))
+        .env("TERMAUDIT_MIGRATE_DATABASE_URL", pg.url("termaudit"))
         .env_remove("TERMAUDIT_CONFIG")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

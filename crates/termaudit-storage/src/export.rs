@@ -8,20 +8,32 @@
 //! and the database is asked for more only as fast as the reader takes them.
 //! When the reader goes away (the [`ExportStream`] is dropped), the task
 //! cancels the running fetch, ends the transaction and closes the connection.
+//!
+//! The export is audited by the same task (`export_runs.rs`): its start
+//! entry and lock are taken on its connection before the snapshot, and its
+//! end entry is written, with the rows the reader handed on
+//! ([`ExportStream::delivered`]), while that connection still holds the
+//! lock: when the reader finishes ([`ExportStream::finish`]), goes away
+//! (`client_disconnected`) or the database fails (`failed`).
 
 use std::{
     pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     task::{Context, Poll, ready},
 };
 
 use futures_util::Stream;
-use termaudit_domain::{ExportFilter, ExportRecord, RecordType};
+use termaudit_domain::{ExportFilter, ExportOutcome, ExportRecord, RecordType};
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 use uuid::Uuid;
 
 use crate::{
     StorageError, Store,
+    export_runs::{EXPORT_LOCK_CLASS, ExportAudit, start_export},
     row::{parse_enum, parse_opt_enum},
     sql::Conditions,
 };
@@ -37,12 +49,21 @@ enum Message {
     Done,
 }
 
-/// The records of an export, in order. Dropping it stops the query.
+/// How the reader ends an export: the outcome, and where to say that its
+/// end entry is written.
+type Finish = (ExportOutcome, oneshot::Sender<Result<(), StorageError>>);
+
+/// The records of an export, in order. Dropping it stops the query, and
+/// the export is audited as `client_disconnected` (or `failed`, when the
+/// database failed it).
 pub struct ExportStream {
     total: Option<u64>,
+    started_id: i64,
     receiver: mpsc::Receiver<Message>,
     batch: std::vec::IntoIter<ExportRecord>,
     done: bool,
+    delivered: Arc<AtomicU64>,
+    finish: Option<oneshot::Sender<Finish>>,
 }
 
 impl ExportStream {
@@ -50,6 +71,31 @@ impl ExportStream {
     /// first (in the same snapshot, so the count is exact).
     pub fn total(&self) -> Option<u64> {
         self.total
+    }
+
+    /// The export's `history.export_started` entry.
+    pub fn started_id(&self) -> i64 {
+        self.started_id
+    }
+
+    /// How many records the reader has handed on to its client so far (the
+    /// connection, the file): the end entry's `rows`.
+    pub fn delivered(&self, rows: u64) {
+        self.delivered.store(rows, Ordering::Relaxed);
+    }
+
+    /// Ends the export with `outcome` (unless the database failed it:
+    /// then `failed`) and waits until its end entry is written.
+    pub async fn finish(mut self, outcome: ExportOutcome) -> Result<(), StorageError> {
+        let (written, written_rx) = oneshot::channel();
+        let sent = self.finish.take().map(|finish| finish.send((outcome, written)).is_ok());
+        drop(self);
+        if sent != Some(true) {
+            return Err(StorageError::Unavailable("the export ended unexpectedly".into()));
+        }
+        written_rx.await.unwrap_or_else(|_| {
+            Err(StorageError::Unavailable("the export ended unexpectedly".into()))
+        })
     }
 }
 
@@ -178,25 +224,43 @@ impl Store {
     /// record carries). Returns once the snapshot is taken and the cursor is
     /// open, so a database that cannot be reached fails here, not midway.
     /// With `count`, the records are counted first in the same snapshot.
+    ///
+    /// `audit.start` is appended first (`history.export_started`), on the
+    /// export's own connection, which holds the export's lock until its end
+    /// entry (`history.exported`) is written.
     pub async fn export(
         &self,
         project_id: Uuid,
         project: &str,
         filter: &ExportFilter,
         count: bool,
+        audit: ExportAudit,
     ) -> Result<ExportStream, StorageError> {
         let (sql, conditions) = export_query(project_id, filter);
         let (sender, receiver) = mpsc::channel(BUFFERED_BATCHES);
         let (ready_tx, ready_rx) = oneshot::channel();
-        let store = self.clone();
-        let project = project.to_owned();
-        tokio::spawn(async move {
-            run_export(store, sql, conditions, project, count, sender, ready_tx).await;
-        });
+        let (finish, finish_rx) = oneshot::channel();
+        let delivered = Arc::new(AtomicU64::new(0));
+        let job = ExportJob {
+            store: self.clone(),
+            sql,
+            conditions,
+            project: project.to_owned(),
+            count,
+            audit,
+            delivered: delivered.clone(),
+        };
+        tokio::spawn(job.run(sender, ready_tx, finish_rx));
         match ready_rx.await {
-            Ok(Ok(total)) => {
-                Ok(ExportStream { total, receiver, batch: Vec::new().into_iter(), done: false })
-            }
+            Ok(Ok((total, started_id))) => Ok(ExportStream {
+                total,
+                started_id,
+                receiver,
+                batch: Vec::new().into_iter(),
+                done: false,
+                delivered,
+                finish: Some(finish),
+            }),
             Ok(Err(err)) => Err(err),
             Err(_) => Err(StorageError::Unavailable("the export could not start".into())),
         }
@@ -228,96 +292,168 @@ impl Store {
     }
 }
 
-async fn run_export(
+/// What an export's task needs.
+struct ExportJob {
     store: Store,
     sql: String,
     conditions: Conditions,
     project: String,
     count: bool,
-    sender: mpsc::Sender<Message>,
-    ready: oneshot::Sender<Result<Option<u64>, StorageError>>,
-) {
-    let mut client = match store.client().await {
-        Ok(client) => client,
-        Err(err) => {
-            let _ = ready.send(Err(err));
-            return;
-        }
-    };
-    let cancel = client.cancel_token();
-    let cancelled = {
-        let opened = async {
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
-            let params = conditions.params();
-            let total = if count {
-                let (inner, _) = sql.rsplit_once("ORDER BY").unwrap_or((&sql, ""));
-                let row = tx
-                    .query_one(&format!("SELECT count(*) FROM ({inner}) counted"), &params)
-                    .await?;
-                Some(u64::try_from(row.get::<_, i64>(0)).unwrap_or_default())
-            } else {
-                None
-            };
-            let statement = tx.prepare(&sql).await?;
-            let portal = tx.bind(&statement, &params).await?;
-            Ok::<_, StorageError>((tx, portal, total))
-        };
-        let (tx, portal, total) = match opened.await {
-            Ok(opened) => opened,
+    audit: ExportAudit,
+    delivered: Arc<AtomicU64>,
+}
+
+/// How the reading ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Every row was handed over.
+    Done,
+    /// The database failed it.
+    Failed,
+    /// The reader went away.
+    Abandoned,
+}
+
+impl ExportJob {
+    async fn run(
+        self,
+        sender: mpsc::Sender<Message>,
+        ready: oneshot::Sender<Result<(Option<u64>, i64), StorageError>>,
+        finish: oneshot::Receiver<Finish>,
+    ) {
+        let mut client = match self.store.client().await {
+            Ok(client) => client,
             Err(err) => {
                 let _ = ready.send(Err(err));
                 return;
             }
         };
-        if ready.send(Ok(total)).is_err() {
-            return;
-        }
-        let cancelled = loop {
-            let rows = tokio::select! {
-                rows = tx.query_portal(&portal, BATCH) => rows,
-                () = sender.closed() => break true,
-            };
-            let rows = match rows {
-                Ok(rows) => rows,
-                Err(err) => {
-                    let _ = sender.send(Message::Failed(err.into())).await;
-                    break false;
-                }
-            };
-            let last = rows.len() < BATCH as usize;
-            let batch: Result<Vec<ExportRecord>, StorageError> =
-                rows.iter().map(|row| record(row, &project)).collect();
-            let message = match batch {
-                Ok(batch) => Message::Batch(batch),
-                Err(err) => {
-                    let _ = sender.send(Message::Failed(err)).await;
-                    break false;
-                }
-            };
-            if sender.send(message).await.is_err() {
-                break true;
-            }
-            if last {
-                let _ = sender.send(Message::Done).await;
-                break false;
+        let started_id = match start_export(&**client, &self.audit.start).await {
+            Ok(id) => id,
+            Err(err) => {
+                let _ = ready.send(Err(err));
+                // Whether or not the lock was taken, it goes with the connection.
+                drop(deadpool_postgres::Object::take(client));
+                return;
             }
         };
-        // Read-only: ending it either way changes nothing.
-        drop(tx);
-        cancelled
-    };
-    if cancelled {
-        // The reader went away, perhaps mid-fetch: stop whatever still runs
-        // and do not hand the connection back, so a late cancel can never
-        // reach another request's query.
-        tracing::info!("export abandoned by its reader; cancelling the query");
-        let _ = cancel.cancel_query(NoTls).await;
-        drop(deadpool_postgres::Object::take(client));
+        self.store.running_exports.insert(started_id);
+        let read = self.read(&mut client, sender, ready, started_id).await;
+        // The end, while this connection still holds the lock: the reader's
+        // word when it finishes, `client_disconnected` when it went away.
+        let (outcome, written) = match (read, finish.await) {
+            (Read::Failed, Ok((_, written))) => (ExportOutcome::Failed, Some(written)),
+            (Read::Failed, Err(_)) => (ExportOutcome::Failed, None),
+            (_, Ok((outcome, written))) => (outcome, Some(written)),
+            (_, Err(_)) => (ExportOutcome::ClientDisconnected, None),
+        };
+        let rows = self.delivered.load(Ordering::Relaxed);
+        let audited = self
+            .store
+            .end_export(started_id, &self.audit.start.details, rows, outcome, self.audit.patience)
+            .await;
+        if let Err(err) = &audited {
+            tracing::error!(error = %err, ?outcome, "the export's end could not be audited");
+        }
+        let unlocked = read == Read::Done
+            && client
+                .execute(include_str!("sql/export_unlock.sql"), &[&EXPORT_LOCK_CLASS, &started_id])
+                .await
+                .is_ok();
+        if !unlocked {
+            // Cancelled mid-fetch, failed, or still locked: the connection
+            // is closed rather than handed back, so neither a late cancel nor
+            // the lock can reach another request.
+            drop(deadpool_postgres::Object::take(client));
+        }
+        self.store.running_exports.remove(started_id);
+        if let Some(written) = written {
+            let _ = written.send(audited);
+        }
+    }
+
+    /// Opens the snapshot and the cursor, says so through `ready`, and hands
+    /// the rows over until they end, fail or the reader goes away.
+    async fn read(
+        &self,
+        client: &mut deadpool_postgres::Object,
+        sender: mpsc::Sender<Message>,
+        ready: oneshot::Sender<Result<(Option<u64>, i64), StorageError>>,
+        started_id: i64,
+    ) -> Read {
+        let cancel = client.cancel_token();
+        let read = {
+            let opened = async {
+                let tx = client
+                    .build_transaction()
+                    .isolation_level(IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()
+                    .await?;
+                let params = self.conditions.params();
+                let total = if self.count {
+                    let (inner, _) = self.sql.rsplit_once("ORDER BY").unwrap_or((&self.sql, ""));
+                    let row = tx
+                        .query_one(&format!("SELECT count(*) FROM ({inner}) counted"), &params)
+                        .await?;
+                    Some(u64::try_from(row.get::<_, i64>(0)).unwrap_or_default())
+                } else {
+                    None
+                };
+                let statement = tx.prepare(&self.sql).await?;
+                let portal = tx.bind(&statement, &params).await?;
+                Ok::<_, StorageError>((tx, portal, total))
+            };
+            let (tx, portal, total) = match opened.await {
+                Ok(opened) => opened,
+                Err(err) => {
+                    let _ = ready.send(Err(err));
+                    return Read::Failed;
+                }
+            };
+            if ready.send(Ok((total, started_id))).is_err() {
+                return Read::Abandoned;
+            }
+            let read = loop {
+                let rows = tokio::select! {
+                    rows = tx.query_portal(&portal, BATCH) => rows,
+                    () = sender.closed() => break Read::Abandoned,
+                };
+                let rows = match rows {
+                    Ok(rows) => rows,
+                    Err(err) => {
+                        let _ = sender.send(Message::Failed(err.into())).await;
+                        break Read::Failed;
+                    }
+                };
+                let last = rows.len() < BATCH as usize;
+                let batch: Result<Vec<ExportRecord>, StorageError> =
+                    rows.iter().map(|row| record(row, &self.project)).collect();
+                let message = match batch {
+                    Ok(batch) => Message::Batch(batch),
+                    Err(err) => {
+                        let _ = sender.send(Message::Failed(err)).await;
+                        break Read::Failed;
+                    }
+                };
+                if sender.send(message).await.is_err() {
+                    break Read::Abandoned;
+                }
+                if last {
+                    let _ = sender.send(Message::Done).await;
+                    break Read::Done;
+                }
+            };
+            // Read-only: ending it either way changes nothing.
+            drop(tx);
+            read
+        };
+        if read == Read::Abandoned {
+            // The reader went away, perhaps mid-fetch: stop whatever still runs.
+            tracing::info!("export abandoned by its reader; cancelling the query");
+            let _ = cancel.cancel_query(NoTls).await;
+        }
+        read
     }
 }
 

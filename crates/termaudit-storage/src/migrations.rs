@@ -57,3 +57,25 @@ impl Store {
         Ok(MigrationStatus { applied, expected: latest_version() })
     }
 }
+
+/// The role the server's connections run as, and whether it could rewrite
+/// the audit log: a superuser, or a member of the role owning the tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServingRole {
+    pub name: String,
+    pub superuser: bool,
+    pub owns_tables: bool,
+}
+
+impl Store {
+    /// Who the pool connects as (see `migrations/V8__app_role.sql`).
+    pub async fn serving_role(&self) -> Result<ServingRole, StorageError> {
+        let client = self.client().await?;
+        let row = client.query_one(include_str!("sql/serving_role.sql"), &[]).await?;
+        Ok(ServingRole {
+            name: row.try_get("name")?,
+            superuser: row.try_get("superuser")?,
+            owns_tables: row.try_get("owns_tables")?,
+        })
+    }
+}

@@ -5,6 +5,7 @@ use tokio_postgres::NoTls;
 
 use crate::{
     StorageError,
+    export_runs::RunningExports,
     words::{CommonWords, CommonWordsCache},
 };
 
@@ -125,6 +126,8 @@ pub struct Store {
     pool: Pool,
     /// The word indexes' most common words, and when they were read.
     common_words: CommonWordsCache,
+    /// The exports this process runs (`export_runs.rs`).
+    pub(crate) running_exports: RunningExports,
     /// The sessions whose recording got a chunk through this process, for
     /// the emulation workers (which also look at the database for chunks
     /// stored through other replicas).
@@ -148,6 +151,7 @@ impl Store {
         Ok(Self {
             pool,
             common_words: CommonWordsCache::default(),
+            running_exports: RunningExports::default(),
             stored_chunks: tokio::sync::broadcast::channel(STORED_CHUNKS_CAPACITY).0,
         })
     }

@@ -1,7 +1,9 @@
 //! A project's terminal policy: how long recordings are kept, what is
 //! recorded, when a reason is required, how long a dropped session waits.
-//! Any member reads it; `terminal.manage_policy` edits it. The server
-//! validates; its 400 names each bad field, shown next to that field.
+//! Any member reads it; `terminal.manage_policy` edits it; the retention
+//! sweep's status is shown to those who may read the history or manage the
+//! policy. The server validates; its 400 names each bad field, shown next
+//! to that field.
 
 use std::rc::Rc;
 
@@ -29,6 +31,8 @@ pub fn PolicyPage(props: &PolicyPageProps) -> Html {
     let fetched = use_get::<PolicyView>(path.clone());
     let saved = use_state(|| None::<Rc<PolicyView>>);
     let may_manage = session.can(&props.slug, permission::MANAGE_POLICY);
+    // The retention status names sessions and targets: history readers and policy managers.
+    let may_see_retention = may_manage || session.can(&props.slug, permission::VIEW_HISTORY);
     let project_name = session
         .me()
         .and_then(|me| me.projects.iter().find(|project| project.slug == props.slug))
@@ -72,7 +76,9 @@ pub fn PolicyPage(props: &PolicyPageProps) -> Html {
                 </div>
             }
             { body }
-            <RetentionCard slug={props.slug.clone()} />
+            if may_see_retention {
+                <RetentionCard slug={props.slug.clone()} />
+            }
         </>
     }
 }

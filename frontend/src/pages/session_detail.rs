@@ -117,7 +117,8 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
 
     let is_own = session.user.subject == subject;
     let can_revoke = may_revoke && session.status != "closed";
-    let can_reconnect = is_own && session.status == "dropped";
+    let can_reconnect =
+        is_own && session.status == "dropped" && me.can(&props.slug, permission::CONNECT);
 
     html! {
         <>
@@ -365,7 +366,6 @@ struct DroppedProps {
 /// down), and for its own user the way back in.
 #[component]
 fn DroppedNotice(props: &DroppedProps) -> Html {
-    let may_connect = use_session().can(&props.slug, permission::CONNECT);
     let now = use_state(Utc::now);
     {
         let now = now.clone();
@@ -452,12 +452,10 @@ fn DroppedNotice(props: &DroppedProps) -> Html {
                             { "Valid until " }<Time at={grant.expires_at} />
                             { "; the window closes at " }<Time at={grant.window_closes_at} />{ "." }
                         </p>
-                        if may_connect {
-                            <button type="button" class="button button-primary" onclick={on_attach}
-                                data-testid="reconnect-in-browser">
-                                { "Reconnect in the browser" }
-                            </button>
-                        }
+                        <button type="button" class="button button-primary" onclick={on_attach}
+                            data-testid="reconnect-in-browser">
+                            { "Reconnect in the browser" }
+                        </button>
                     </div>
                 } else {
                     <button type="button" class="button button-primary" onclick={on_reconnect}

@@ -190,3 +190,42 @@ async fn unknown_permission_names_grant_nothing() {
     assert_eq!(body["items"], json!([]));
     let _ = Permission::ALL;
 }
+
+/// A token with a hand-written header and `claims`, signed with the test
+/// server's secret.
+fn signed_with_header(header: &str, claims: &serde_json::Value) -> String {
+    let message =
+        format!("{}.{}", base64_url(header.as_bytes()), base64_url(claims.to_string().as_bytes()));
+    let key = EncodingKey::from_secret(termaudit_tests::TEST_SECRET.as_bytes());
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::HS256).expect("signed");
+    format!("{message}.{signature}")
+}
+
+#[tokio::test]
+async fn a_header_with_critical_extensions_is_401() {
+    let app = demo_app().await;
+    // The same header without `crit` is accepted: the signing is right.
+    let plain = signed_with_header(r#"{"alg":"HS256","typ":"JWT"}"#, &claims(json!({})));
+    json::<serde_json::Value>(app.get("/api/v1/me", &plain).await, 200).await;
+    for crit in [r#"["exp"]"#, r#"["urn:example:unknown"]"#, r#"["b64"]"#, "[]"] {
+        let header = format!(r#"{{"alg":"HS256","typ":"JWT","crit":{crit},"b64":true}}"#);
+        let token = signed_with_header(&header, &claims(json!({})));
+        assert_rejected(&app, &token, "crit").await;
+    }
+    // `crit` that is not a list of names is a malformed header.
+    let token =
+        signed_with_header(r#"{"alg":"HS256","typ":"JWT","crit":"exp"}"#, &claims(json!({})));
+    assert_rejected(&app, &token, "malformed").await;
+}
+
+#[tokio::test]
+async fn an_issuer_that_is_not_one_string_is_401() {
+    let app = demo_app().await;
+    for iss in [json!([ISSUER]), json!([ISSUER, "another"]), json!({"iss": ISSUER}), json!(7)] {
+        let token = app.sign(&claims(json!({ "iss": iss })));
+        let body = problem(app.get("/api/v1/me", &token).await, 401, "unauthorized").await;
+        let detail = body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("iss"), "{iss}: {detail}");
+    }
+}

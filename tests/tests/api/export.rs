@@ -506,6 +506,12 @@ async fn a_client_that_goes_away_stops_the_query_and_is_audited() {
     let mut body = response.bytes_stream();
     let first = futures_util::StreamExt::next(&mut body).await.expect("a chunk").expect("bytes");
     assert!(!first.is_empty());
+    // While it runs, its lock says so: no replica ends it as interrupted.
+    let replica = f.app.spawn_replica().await;
+    assert_eq!(replica.store.end_abandoned_exports().await.unwrap(), 0);
+    assert_eq!(f.app.store.end_abandoned_exports().await.unwrap(), 0);
+    let ended: AuditEventPage = f.get("/audit-events?type=history.exported").await;
+    assert!(ended.items.is_empty(), "ended while running: {:?}", ended.items);
     drop(body);
 
     let mut audited = None;
@@ -522,6 +528,16 @@ async fn a_client_that_goes_away_stops_the_query_and_is_audited() {
     assert_eq!(entry.details["completed"], false);
     let rows = entry.details["rows"].as_u64().expect("a row count");
     assert!(rows < 50_000, "stopped early, after {rows} rows");
+    // Its start, written before the first record, is the entry it names.
+    let started: AuditEventPage = f.get("/audit-events?type=history.export_started").await;
+    assert_eq!(started.items.len(), 1);
+    assert_eq!(entry.details["started_id"], started.items[0].id);
+    assert_eq!(started.items[0].details["format"], "ndjson");
+    assert!(started.items[0].details.get("rows").is_none(), "the start has no outcome");
+    assert_eq!(started.items[0].actor, entry.actor);
+    let running: i64 =
+        db.query_one("SELECT count(*) FROM exports_running", &[]).await.unwrap().get(0);
+    assert_eq!(running, 0, "the export is no longer under way");
 
     // No query of the export is left running.
     let running = "SELECT count(*) FROM pg_stat_activity

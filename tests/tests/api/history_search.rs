@@ -270,6 +270,6 @@ async fn free_text_equals_ilike_over_random_texts_and_queries() {
         .unwrap()
         .get(0);
     assert_eq!(common, 1, "ANALYZE found common words");
-    let url = termaudit_storage::DatabaseUrl::parse(&f.app.db.url()).unwrap();
+    let url = termaudit_storage::DatabaseUrl::parse(&f.app.db.app_url()).unwrap();
     check(termaudit_storage::Store::new(&url, 2).unwrap(), "after ANALYZE", Random(seed ^ 2)).await;
 }

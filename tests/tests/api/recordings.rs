@@ -466,8 +466,9 @@ async fn bad_chunks_get_their_status_and_change_nothing() {
     // An ended session takes no more chunks; a retry of a stored one is fine.
     end_session(&app, session).await;
     let response = put_chunk(&app, &t.gateway, session, 2, parts[2].clone()).await;
-    let body = problem(response, 409, "conflict").await;
-    assert!(body["detail"].as_str().unwrap().contains("ended"), "{body}");
+    let body = problem(response, 409, "invalid-session-state").await;
+    assert!(body["detail"].as_str().unwrap().contains("closed"), "{body}");
+    assert!(body["ended"]["ended_at"].is_string(), "{body}");
     json::<Value>(put_chunk(&app, &t.gateway, session, 1, parts[1].clone()).await, 200).await;
 
     // Only the gateway ingests; another project's session does not exist.

@@ -120,7 +120,7 @@ async fn a_session_lives_from_open_to_revoke() {
         json(f.post(&format!("{base}/drop"), &f.gateway, json!({})).await, 200).await;
     assert_eq!(again["status"], "dropped", "a retried drop is idempotent");
 
-    let alice = f.app.token("alice", "demo", &[ViewHistory]);
+    let alice = f.app.token("alice", "demo", &[Connect]);
     let grant: Value =
         json(f.post(&format!("{base}/reconnect"), &alice, json!({})).await, 200).await;
     let token = grant["token"].as_str().expect("a token").to_owned();
@@ -201,6 +201,7 @@ async fn a_session_lives_from_open_to_revoke() {
             "session.opened",
             "database.statement",
             "session.dropped",
+            "session.reconnect_granted",
             "session.reconnected",
             "session.revoked",
             // The recording is finalized once the gateway has sent its
@@ -259,12 +260,8 @@ async fn gateways_close_with_their_reasons_only_and_retries_are_idempotent() {
         json!({"close_reason": "user_exit", "ended_at": closed["ended_at"]})
     );
     problem(
-        f.post(
-            &format!("{base}/reconnect"),
-            &f.app.token("alice", "demo", &[ViewHistory]),
-            json!({}),
-        )
-        .await,
+        f.post(&format!("{base}/reconnect"), &f.app.token("alice", "demo", &[Connect]), json!({}))
+            .await,
         409,
         "invalid-session-state",
     )
@@ -289,6 +286,46 @@ async fn the_policy_decides_recording_and_reasons_outside_production() {
 }
 
 #[tokio::test]
+async fn only_the_newest_reconnect_token_redeems_and_each_grant_is_audited() {
+    let f = fixture().await;
+    let target = f.target("billing", "non_production").await;
+    let session = f.open(&target, "alice", None).await;
+    let base = format!("/sessions/{}", session["id"].as_str().unwrap());
+    json::<Value>(f.post(&format!("{base}/drop"), &f.gateway, json!({})).await, 200).await;
+    let alice = f.app.token("alice", "demo", &[Connect]);
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let grant: Value =
+            json(f.post(&format!("{base}/reconnect"), &alice, json!({})).await, 200).await;
+        tokens.push(grant["token"].as_str().unwrap().to_owned());
+    }
+    // The first was superseded by the second: refused, and nothing changed.
+    let redeem_path = format!("{base}/reconnect/redeem");
+    let redeem = |token: &str| f.post(&redeem_path, &f.gateway, json!({"token": token}));
+    problem(redeem(&tokens[0]).await, 400, "invalid-input").await;
+    assert_eq!(f.get(&base, &f.viewer).await["status"], "dropped");
+    let redeemed: Value = json(redeem(&tokens[1]).await, 200).await;
+    assert_eq!(redeemed["status"], "active");
+
+    let audit = f
+        .get(&format!("/audit-events?session_id={}", session["id"].as_str().unwrap()), &f.viewer)
+        .await;
+    let grants: Vec<&Value> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "session.reconnect_granted")
+        .collect();
+    assert_eq!(grants.len(), 2, "{audit}");
+    for grant in grants {
+        assert_eq!(grant["actor"]["subject"], "alice");
+        assert!(grant["details"]["expires_at"].is_string(), "{grant}");
+        let text = grant.to_string();
+        assert!(tokens.iter().all(|t| !text.contains(t.as_str())), "the token is never audited");
+    }
+}
+
+#[tokio::test]
 async fn reconnect_is_refused_once_the_grace_window_has_closed() {
     let f = fixture().await;
     let db = f.app.db.connect().await;
@@ -304,7 +341,7 @@ async fn reconnect_is_refused_once_the_grace_window_has_closed() {
     let dropped: Value =
         json(f.post(&format!("{base}/drop"), &f.gateway, json!({})).await, 200).await;
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    let alice = f.app.token("alice", "demo", &[ViewHistory]);
+    let alice = f.app.token("alice", "demo", &[Connect]);
     let refused = problem(
         f.post(&format!("{base}/reconnect"), &alice, json!({})).await,
         409,
@@ -506,7 +543,8 @@ async fn each_endpoint_checks_its_permission_and_the_project() {
     let f = fixture().await;
     f.app.create_project("other").await;
     let target = f.target("billing", "production").await;
-    let session = f.open(&target, "alice", Some("check")).await;
+    // Mallory's own, so that reconnecting is a matter of permission.
+    let session = f.open(&target, "mallory", Some("check")).await;
     let id = session["id"].as_str().unwrap();
     let endpoints: Vec<(&str, String, Value, Permission)> = vec![
         ("GET", "/sessions".into(), Value::Null, ViewHistory),
@@ -537,6 +575,7 @@ async fn each_endpoint_checks_its_permission_and_the_project() {
         ("POST", format!("/sessions/{id}/reconnect/redeem"), json!({"token": "x"}), Ingest),
         ("GET", "/control-events".into(), Value::Null, Ingest),
         ("POST", format!("/sessions/{id}/revoke"), json!({"reason": "r"}), ManagePolicy),
+        ("POST", format!("/sessions/{id}/reconnect"), json!({}), Connect),
     ];
     for (method, path, body, needed) in endpoints {
         let send = |token: Option<String>, project: &str| {

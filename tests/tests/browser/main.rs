@@ -9,6 +9,7 @@
 //! `session.png` (in `history.rs`), `player.png` and `policy.png` (in
 //! `player.rs`) and `terminal.png` (in `workflows.rs`).
 
+mod hardening;
 mod history;
 mod player;
 mod policy;

@@ -155,7 +155,8 @@ async fn a_user_reconnects_to_their_own_dropped_session() {
     );
 
     browser.click_on(".navbar .button-quiet").await;
-    seeded.sign_in(&browser, &seeded.app.token("alice", PROJECT, &[Permission::ViewHistory])).await;
+    let alice = seeded.app.token("alice", PROJECT, &[Permission::ViewHistory, Permission::Connect]);
+    seeded.sign_in(&browser, &alice).await;
     browser.goto(&seeded.url(&seeded.session_path(&seeded.dropped))).await;
     // The default grace window is five minutes, counting down.
     let left = browser.wait_for_text("[data-testid=time-left]", "min").await;

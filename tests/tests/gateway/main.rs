@@ -382,26 +382,43 @@ impl Proxy {
     }
 }
 
+/// A standalone gateway for `targets`, serving on a port of its own and
+/// reaching the API through a [`Proxy`] the test can take down.
+struct Standalone {
+    proxy: Proxy,
+    gateway: termaudit_gateway::Gateway,
+    /// `ws://host:port`
+    address: String,
+    server_handle: actix_web::dev::ServerHandle,
+}
+
+impl Standalone {
+    async fn start(app: &TestApp, targets: &std::path::Path) -> Standalone {
+        let proxy = Proxy::start(&app.address).await;
+        let service = termaudit_gateway::ServiceToken::Fixed(app.token("gw", PROJECT, &[Ingest]));
+        let gateway = termaudit_gateway::Gateway::new(
+            termaudit_gateway::Targets::load(targets).expect("targets"),
+            termaudit_gateway::ApiClient::new(&proxy.address, service),
+            termaudit_gateway::UserAuth::Remote,
+        );
+        gateway.start();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let address = format!("ws://{}", listener.local_addr().expect("an address"));
+        let server = termaudit_gateway::server(gateway.clone(), listener).expect("a server");
+        let server_handle = server.handle();
+        tokio::spawn(server);
+        Standalone { proxy, gateway, address, server_handle }
+    }
+}
+
 #[tokio::test]
 async fn an_api_outage_loses_and_repeats_no_output_and_a_gateway_stop_closes_gateway_lost() {
     let (app, dir) = spawn().await;
     let alice =
         app.token("alice", PROJECT, &[ViewHistory, ViewRecording, DownloadRecording, Connect]);
     // A standalone gateway, reaching the API through the proxy.
-    let proxy = Proxy::start(&app.address).await;
-    let targets = termaudit_gateway::Targets::load(&dir.join("targets.toml")).expect("targets");
-    let service = termaudit_gateway::ServiceToken::Fixed(app.token("gw", PROJECT, &[Ingest]));
-    let gateway = termaudit_gateway::Gateway::new(
-        targets,
-        termaudit_gateway::ApiClient::new(&proxy.address, service),
-        termaudit_gateway::UserAuth::Remote,
-    );
-    gateway.start();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-    let gateway_address = format!("ws://{}", listener.local_addr().expect("an address"));
-    let server = termaudit_gateway::server(gateway.clone(), listener).expect("a server");
-    let server_handle = server.handle();
-    tokio::spawn(server);
+    let Standalone { proxy, gateway, address: gateway_address, server_handle } =
+        Standalone::start(&app, &dir.join("targets.toml")).await;
     let open = |query: &str| {
         let url = format!(
             "{gateway_address}/gateway/v1/projects/{PROJECT}/terminals?{query}&token={alice}"
@@ -463,5 +480,113 @@ async fn an_api_outage_loses_and_repeats_no_output_and_a_gateway_stop_closes_gat
     assert_eq!(closed["close_reason"], "gateway_lost");
     let recording = get(&app, &format!("/sessions/{session}/recording"), &alice).await;
     assert_eq!(recording["state"], "available", "{recording}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The statements stored for `session`, oldest first.
+async fn statements(app: &TestApp, session: &str, token: &str) -> Vec<String> {
+    let page = get(app, &format!("/sessions/{session}/database-events"), token).await;
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["statement"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_revoke_keeps_the_queued_last_statement_and_nothing_typed_after_the_end() {
+    let (app, dir) = spawn().await;
+    // A database target (a shell standing in for psql: each line ending in
+    // `;` is a statement), reached through a standalone gateway whose API
+    // connection the test can cut.
+    let targets = dir.join("db-targets.toml");
+    std::fs::write(
+        &targets,
+        format!(
+            "[[target]]\nproject = \"{PROJECT}\"\nname = \"orders-db\"\nkind = \"database\"\n\
+             database = \"orders\"\nenvironment = \"staging\"\nenvironment_class = \"non_production\"\n\
+             command = [\"/bin/sh\"]\ncwd = \"{}\"\nenv = {{ PS1 = \"$ \" }}\n",
+            dir.display()
+        ),
+    )
+    .expect("the targets file");
+    let alice = app.token("alice", PROJECT, &[ViewHistory, Connect]);
+    let carol = app.token("carol", PROJECT, &[ManagePolicy, ViewHistory]);
+    let Standalone { proxy, gateway, address, server_handle } =
+        Standalone::start(&app, &targets).await;
+    let url =
+        format!("{address}/gateway/v1/projects/{PROJECT}/terminals?target=orders-db&token={alice}");
+    let mut terminal = Terminal::connect(&url).await;
+    let session =
+        terminal.message("opened").await["session"]["id"].as_str().expect("an id").to_owned();
+    terminal.output("$ ").await;
+    terminal.type_keys("echo first-statement;\r").await;
+    terminal.output("\nfirst-statement").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while statements(&app, &session, &carol).await.is_empty() {
+        assert!(Instant::now() < deadline, "the first statement was not reported");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The API is out of the gateway's reach: the last statement before the
+    // revoke is queued in the gateway, and the gateway does not hear of the
+    // revoke, so its shell still takes a statement after the end.
+    proxy.set_up(false);
+    terminal.type_keys("echo last-before-revoke;\r").await;
+    terminal.output("\nlast-before-revoke").await;
+    let revoked: Value = json(
+        app.post(
+            &format!("/api/v1/projects/{PROJECT}/sessions/{session}/revoke"),
+            &carol,
+            &json!({"reason": "outside the change window"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(revoked["status"], "closed");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    terminal.type_keys("echo after-the-revoke;\r").await;
+    terminal.output("\nafter-the-revoke").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.set_up(true);
+
+    // The gateway delivers its queue and hears of the revoke.
+    assert_eq!(terminal.message("ended").await["reason"], "revoked");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let viewer = app.token("vera", PROJECT, &[ViewHistory, ViewRecording]);
+    while get(&app, &format!("/sessions/{session}/recording"), &viewer).await["state"]
+        != "available"
+    {
+        assert!(Instant::now() < deadline, "the recording was not finalized");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        statements(&app, &session, &carol).await,
+        ["echo first-statement;", "echo last-before-revoke;"],
+        "the last statement is kept, nothing after the end"
+    );
+    let audit =
+        get(&app, &format!("/audit-events?session_id={session}&type=database.statement"), &carol)
+            .await;
+    let audited: Vec<&str> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["details"]["statement"].as_str())
+        .collect();
+    assert_eq!(audited, ["echo last-before-revoke;", "echo first-statement;"], "newest first");
+    let ended_at = revoked["ended_at"].as_str().expect("ended_at");
+    assert!(
+        audit["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|e| e["occurred_at"].as_str() <= Some(ended_at)),
+        "{audit}"
+    );
+    gateway.shutdown(Duration::from_secs(5)).await;
+    server_handle.stop(true).await;
     let _ = std::fs::remove_dir_all(dir);
 }

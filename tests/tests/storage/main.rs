@@ -33,7 +33,8 @@ struct Fixture {
 impl Fixture {
     async fn new() -> Fixture {
         let database = TestDatabase::create().await;
-        let store = Store::new(&DatabaseUrl::parse(&database.url()).unwrap(), 4).unwrap();
+        // As the server connects: the app role (migrations/V8__app_role.sql).
+        let store = Store::new(&DatabaseUrl::parse(&database.app_url()).unwrap(), 4).unwrap();
         let project = store
             .create_project(
                 &ProjectSlug::parse("storage").unwrap(),

@@ -15,6 +15,7 @@ use crate::{
     AppState, Caller,
     error::{ApiError, ProblemKind},
     extract::{SessionPath, SessionPathExample},
+    sessions::ended_before,
 };
 
 /// `{project}`, `{id}` and `{seq}` of a chunk's path.
@@ -29,10 +30,10 @@ impl From<IngestError> for ApiError {
     fn from(err: IngestError) -> Self {
         match err {
             IngestError::SessionNotFound => ApiError::not_found("there is no such session"),
-            IngestError::NotRecorded
-            | IngestError::Ended
-            | IngestError::Gap { .. }
-            | IngestError::Differs { .. } => ApiError::conflict(err.to_string()),
+            IngestError::Ended(current) => ended_before(&current, "recording chunks"),
+            IngestError::NotRecorded | IngestError::Gap { .. } | IngestError::Differs { .. } => {
+                ApiError::conflict(err.to_string())
+            }
             IngestError::MissingHeader | IngestError::NotUtf8 | IngestError::Cast { .. } => {
                 ApiError::invalid(err.to_string())
             }
@@ -65,7 +66,7 @@ impl From<IngestError> for ApiError {
         (status = 201, description = "The chunk is stored", body = ChunkReceipt),
         (status = 200, description = "The same chunk was stored before; nothing changed", body = ChunkReceipt),
         (status = 400, description = "A line is malformed, a time goes backwards, chunk 0 has no header, or the body is not UTF-8", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The session is not recorded or has ended, the chunk leaves a gap, or a different chunk with this number is stored", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session is not recorded, the chunk leaves a gap, or a different chunk with this number is stored (`conflict`); or the session has ended (`invalid-session-state`, with `ended`): its recording is finalized, or the chunk begins after the end", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
         (status = 413, description = "The chunk is over 4 MiB", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
     )
 )]

@@ -6,9 +6,10 @@
 //! of it by [`Store::stored_chunks`].
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use termaudit_domain::asciicast::{CastError, Decoder, EventCode, Micros, Version};
+use termaudit_domain::{CLOCK_SKEW_ALLOWANCE, SessionStatus, happened_after_end};
 use uuid::Uuid;
 
 use super::{
@@ -16,7 +17,8 @@ use super::{
     types::{RECORDING_LOCK, RecordingRow},
 };
 use crate::{
-    StorageError, Store,
+    SessionRow, StorageError, Store,
+    sessions::share_session,
     time::{micros_from_db, micros_to_db},
 };
 
@@ -47,8 +49,10 @@ pub enum IngestError {
     SessionNotFound,
     #[error("this session is not recorded (the policy does not record its environment)")]
     NotRecorded,
+    /// The recording is finalized, or the session ended before the chunk
+    /// began; the session as it is.
     #[error("the session has ended and its recording is finalized; no chunk can be added")]
-    Ended,
+    Ended(Box<SessionRow>),
     #[error("chunk {seq} does not follow the stored chunks: the next expected is {expected}")]
     Gap { seq: u32, expected: i32 },
     #[error("chunk {seq} is stored already with a different body")]
@@ -151,6 +155,17 @@ fn process_chunk(input: ChunkInput) -> Result<ProcessedChunk, IngestError> {
     })
 }
 
+/// Whether a chunk whose first event is at `first_time` began after its
+/// session ended: all of it happened after the end, and an ended session
+/// takes nothing from after its end. The recording's time zero is the
+/// session's opening as the server saw it, and the gateway's clock starts a
+/// moment later, so its times are compared with the clock-skew allowance.
+fn begins_after_end(recording: &RecordingRow, session: &SessionRow, first_time: Micros) -> bool {
+    let offset = Duration::microseconds(i64::try_from(first_time.0).unwrap_or(i64::MAX));
+    let began = recording.started_at.checked_add_signed(offset).unwrap_or(DateTime::<Utc>::MAX_UTC);
+    happened_after_end(session.ended_at.map(|end| end + CLOCK_SKEW_ALLOWANCE), began)
+}
+
 fn panicked(work: &str) -> IngestError {
     IngestError::Storage(StorageError::Corrupt(format!("chunk {work} panicked")))
 }
@@ -174,22 +189,23 @@ impl Store {
         });
         let mut client = self.client().await.map_err(IngestError::Storage)?;
         let tx = client.transaction().await?;
-        let session = tx
-            .query_opt(
-                include_str!("../sql/recording_session_share.sql"),
-                &[&session_id, &project_id],
-            )
+        // Holds off a concurrent close (and its finalization) until the chunk commits.
+        let session = share_session(&*tx, session_id)
             .await?
-            .ok_or(IngestError::SessionNotFound)?;
-        if !session.get::<_, bool>("recorded") {
+            .filter(|s| s.row.project_id == project_id)
+            .ok_or(IngestError::SessionNotFound)?
+            .row;
+        if !session.recorded {
             return Err(IngestError::NotRecorded);
         }
         // A number past i32 can never be the next one: it is reported as a gap.
         let db_seq = i32::try_from(seq).unwrap_or(i32::MAX);
         if seq == 0 {
-            let opened_at: DateTime<Utc> = session.get("opened_at");
-            tx.execute(include_str!("../sql/recording_create.sql"), &[&session_id, &opened_at])
-                .await?;
+            tx.execute(
+                include_str!("../sql/recording_create.sql"),
+                &[&session_id, &session.opened_at],
+            )
+            .await?;
             tx.execute(include_str!("../sql/emulation_create.sql"), &[&session_id]).await?;
         }
         let recording =
@@ -213,11 +229,11 @@ impl Store {
                 Err(IngestError::Differs { seq })
             };
         }
-        let status: String = session.get("status");
+        let closed = session.status() == SessionStatus::Closed;
         let Some(recording) = recording else {
             return Err(IngestError::Gap { seq, expected: 0 });
         };
-        let settling = status == "closed"
+        let settling = closed
             && tx
                 .query_opt(
                     include_str!("../sql/recording_settling.sql"),
@@ -225,8 +241,8 @@ impl Store {
                 )
                 .await?
                 .is_some();
-        if recording.finalized_at.is_some() || (status == "closed" && !settling) {
-            return Err(IngestError::Ended);
+        if recording.finalized_at.is_some() || (closed && !settling) {
+            return Err(IngestError::Ended(Box::new(session)));
         }
         if db_seq != recording.next_seq {
             return Err(IngestError::Gap { seq, expected: recording.next_seq });
@@ -241,6 +257,10 @@ impl Store {
         let chunk = tokio::task::spawn_blocking(move || process_chunk(input))
             .await
             .map_err(|e| StorageError::Corrupt(format!("chunk processing failed: {e}")))??;
+
+        if begins_after_end(&recording, &session, chunk.first_time) {
+            return Err(IngestError::Ended(Box::new(session)));
+        }
 
         let data_bytes = i32::try_from(chunk.data_bytes).unwrap_or(i32::MAX);
         let events = i32::try_from(chunk.events).unwrap_or(i32::MAX);

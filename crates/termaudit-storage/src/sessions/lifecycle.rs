@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use termaudit_domain::{
     AuditEventType, CloseReason, DropCause, EnvironmentClass, IllegalTransition, Reason,
     SessionEvent, SessionMode, SessionState, SessionStatus, TargetKind, grace_deadline,
+    happened_after_end,
 };
 use tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
@@ -207,6 +208,44 @@ async fn lock_session(
     client.query_opt(&sql, &[&project_id, &id]).await?.map(TryInto::try_into).transpose()
 }
 
+/// A session share-locked for an append (activity, database events, a
+/// recording chunk): its changes of state and its finalization wait until
+/// the append commits, so an append never races the end or the digest.
+#[derive(Debug, Clone)]
+pub(crate) struct Appending {
+    pub(crate) row: SessionRow,
+    /// Closed and finalized: it takes nothing more, ever.
+    pub(crate) finalized: bool,
+}
+
+impl Appending {
+    /// Whether a report timed `at` is refused: the session is finalized,
+    /// or ended before `at`. Until it is finalized, an ended session takes
+    /// what its gateway had queued from before the end (the last statement
+    /// before a revoke is not lost).
+    pub(crate) fn refuses(&self, at: DateTime<Utc>) -> bool {
+        self.finalized || happened_after_end(self.row.ended_at, at)
+    }
+}
+
+/// Share-locks session `id` for an append; `None` when there is none.
+pub(crate) async fn share_session(
+    client: &impl GenericClient,
+    id: Uuid,
+) -> Result<Option<Appending>, StorageError> {
+    let sql = format!("{} WHERE s.id = $1 FOR SHARE", include_str!("../sql/session_columns.sql"));
+    let Some(row) = client.query_opt(&sql, &[&id]).await? else {
+        return Ok(None);
+    };
+    let row = SessionRow::try_from(row)?;
+    // Every ended session is queued for finalization when it ends; the
+    // queue entry goes when it is finalized (the lock keeps both still).
+    let queued =
+        client.query_opt(include_str!("../sql/recording_finalization_queued.sql"), &[&id]).await?;
+    let finalized = row.status() == SessionStatus::Closed && queued.is_none();
+    Ok(Some(Appending { row, finalized }))
+}
+
 async fn write_state(client: &impl GenericClient, row: &SessionRow) -> Result<(), StorageError> {
     let (drop_cause, close_reason) = match row.state {
         SessionState::Active => (None, None),
@@ -297,23 +336,24 @@ async fn apply_change(
         append_audit(client, &event.session(row.id).at(now)).await?;
     }
     if let SessionState::Closed(reason) = next {
-        // However a session ends, its recording is finalized: queued here,
-        // done once this commits (`Store::finalize_queued`). When the end
-        // is termaudit's, the gateway's last output is still on its way.
-        if row.recorded {
-            let accepts_chunks_until = match change {
-                SessionChange::Revoke { .. } | SessionChange::GraceExpired => {
-                    Some(now + RECORDING_SETTLE)
-                }
-                _ => None,
-            };
-            client
-                .execute(
-                    include_str!("../sql/recording_finalization_queue.sql"),
-                    &[&row.id, &now, &accepts_chunks_until],
-                )
-                .await?;
-        }
+        // However a session ends, it is finalized: queued here, done once
+        // this commits (`Store::finalize_queued`), its recording's digest
+        // included. Until then it takes the gateway's last reports from
+        // before the end; when the end is termaudit's, they are still on
+        // their way. (An unrecorded session is queued too: its queue entry
+        // is that window.)
+        let accepts_chunks_until = match change {
+            SessionChange::Revoke { .. } | SessionChange::GraceExpired => {
+                Some(now + RECORDING_SETTLE)
+            }
+            _ => None,
+        };
+        client
+            .execute(
+                include_str!("../sql/recording_finalization_queue.sql"),
+                &[&row.id, &now, &accepts_chunks_until],
+            )
+            .await?;
         notify_closed(client, &row, reason, now).await?;
     }
     Ok(row)
@@ -489,7 +529,7 @@ impl Store {
     /// Finalizes the recording of a session this call ended (`open`: it was
     /// not closed before), now that the end has committed.
     async fn finalize_if_ended(&self, open: bool, row: &SessionRow) {
-        if !(open && row.recorded && row.status() == SessionStatus::Closed) {
+        if !(open && row.status() == SessionStatus::Closed) {
             return;
         }
         // The end is committed either way; what fails here the background
@@ -500,7 +540,9 @@ impl Store {
     }
 
     /// A single-use token with which the gateway may reattach the session's
-    /// user to their dropped session while its grace window lasts.
+    /// user to their dropped session while its grace window lasts. It
+    /// supersedes the session's earlier tokens, and is audited
+    /// (`session.reconnect_granted`; the token itself is never stored).
     pub async fn issue_reconnect_token(
         &self,
         project_id: Uuid,
@@ -527,11 +569,20 @@ impl Store {
         rand::rng().fill_bytes(&mut bytes);
         let token =
             base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+        // Only the newest token redeems: a token handed out before (and
+        // perhaps intercepted) stops counting now.
+        tx.execute(include_str!("../sql/reconnect_tokens_supersede.sql"), &[&row.id, &now]).await?;
         tx.execute(
             include_str!("../sql/reconnect_token_insert.sql"),
             &[&token_digest(&token), &row.id, &row.user_subject, &expires_at],
         )
         .await?;
+        let audit = NewAuditEvent::new(project_id, AuditEventType::SessionReconnectGranted)
+            .actor(&row.user_subject, &row.user_name)
+            .session(row.id)
+            .at(now)
+            .details(json!({"expires_at": expires_at, "window_closes_at": window_closes_at}));
+        append_audit(&*tx, &audit).await?;
         tx.commit().await?;
         Ok((row, ReconnectGrant { token, expires_at, window_closes_at }))
     }

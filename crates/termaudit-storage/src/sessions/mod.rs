@@ -13,6 +13,8 @@ mod history;
 mod lifecycle;
 mod timeline;
 
+pub(crate) use lifecycle::share_session;
+
 pub use expiry::ExpiryReport;
 pub use history::SessionFilter;
 pub use lifecycle::{

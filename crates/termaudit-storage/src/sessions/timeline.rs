@@ -5,10 +5,10 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use termaudit_domain::AuditEventType;
-use tokio_postgres::{Row, types::ToSql};
+use tokio_postgres::{GenericClient, Row, types::ToSql};
 use uuid::Uuid;
 
-use super::lifecycle::SessionRow;
+use super::lifecycle::{SessionRow, share_session};
 use crate::{
     StorageError, Store,
     audit::{NewAuditEvent, append_audit},
@@ -98,9 +98,15 @@ pub struct AppendOutcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
+    #[error("no such session")]
+    NotFound,
     /// An event id was used before for a different event.
     #[error("event id {0:?} was already used for a different event")]
     Conflict(String),
+    /// The session is final (ended and finalized), or the event happened
+    /// after it ended; the session as it is.
+    #[error("the session has ended")]
+    Ended(Box<SessionRow>),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -123,6 +129,7 @@ trait StoredOnce: Clone + PartialEq {
     const BY_EVENT_ID: &'static str;
 
     fn event_id(&self) -> &str;
+    fn occurred_at(&self) -> DateTime<Utc>;
     /// The parameters of [`Self::INSERT`].
     fn insert_params<'a>(&'a self, session_id: &'a Uuid) -> Vec<&'a (dyn ToSql + Sync)>;
     /// The event as read back with [`Self::BY_EVENT_ID`].
@@ -137,6 +144,10 @@ impl StoredOnce for Activity {
 
     fn event_id(&self) -> &str {
         &self.event_id
+    }
+
+    fn occurred_at(&self) -> DateTime<Utc> {
+        self.occurred_at
     }
 
     fn insert_params<'a>(&'a self, session_id: &'a Uuid) -> Vec<&'a (dyn ToSql + Sync)> {
@@ -168,6 +179,10 @@ impl StoredOnce for DatabaseEvent {
         &self.event_id
     }
 
+    fn occurred_at(&self) -> DateTime<Utc> {
+        self.occurred_at
+    }
+
     fn insert_params<'a>(&'a self, session_id: &'a Uuid) -> Vec<&'a (dyn ToSql + Sync)> {
         vec![
             session_id,
@@ -190,10 +205,35 @@ impl StoredOnce for DatabaseEvent {
     }
 }
 
+/// Whether `event` is stored already, the same (a retry): `false` when its
+/// id is free, [`AppendError::Conflict`] when it holds a different event.
+async fn is_stored<E: StoredOnce>(
+    client: &impl GenericClient,
+    session_id: Uuid,
+    event: &E,
+) -> Result<bool, AppendError> {
+    let Some(row) = client.query_opt(E::BY_EVENT_ID, &[&session_id, &event.event_id()]).await?
+    else {
+        return Ok(false);
+    };
+    // Times are stored to the microsecond: a retry sent with finer times is
+    // the same event.
+    if E::from_stored(row)? != event.as_stored() {
+        return Err(AppendError::Conflict(event.event_id().to_owned()));
+    }
+    Ok(true)
+}
+
 impl Store {
     /// Appends `events` to session `session_id` in one transaction, each
     /// once by its event id (see [`StoredOnce`]); `audit` gives the audit
     /// entry, if any, that an event stored now commits with.
+    ///
+    /// The session is share-locked first, so the append cannot race its
+    /// end or its finalization. A finalized session takes nothing, and an
+    /// ended one nothing timed after its end: the whole batch is refused
+    /// ([`AppendError::Ended`]), except that a retry of an event stored
+    /// already stays a duplicate.
     async fn append_once<E: StoredOnce>(
         &self,
         session_id: Uuid,
@@ -202,8 +242,16 @@ impl Store {
     ) -> Result<AppendOutcome, AppendError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        let session = share_session(&*tx, session_id).await?.ok_or(AppendError::NotFound)?;
         let mut outcome = AppendOutcome::default();
         for event in events {
+            if session.refuses(event.as_stored().occurred_at()) {
+                if !is_stored(&*tx, session_id, event).await? {
+                    return Err(AppendError::Ended(Box::new(session.row)));
+                }
+                outcome.duplicates += 1;
+                continue;
+            }
             let inserted = tx.query_opt(E::INSERT, &event.insert_params(&session_id)).await?;
             if inserted.is_some() {
                 outcome.stored += 1;
@@ -212,13 +260,10 @@ impl Store {
                 }
                 continue;
             }
-            let stored = E::from_stored(
-                tx.query_one(E::BY_EVENT_ID, &[&session_id, &event.event_id()]).await?,
-            )?;
-            // Times are stored to the microsecond: a retry sent with finer
-            // times is the same event.
-            if stored != event.as_stored() {
-                return Err(AppendError::Conflict(event.event_id().to_owned()));
+            if !is_stored(&*tx, session_id, event).await? {
+                // Inserted by none, stored as none: a concurrent delete,
+                // which nothing does. Report it rather than lose the event.
+                return Err(StorageError::Corrupt("an event vanished".into()).into());
             }
             outcome.duplicates += 1;
         }
