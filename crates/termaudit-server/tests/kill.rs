@@ -110,46 +110,8 @@ async fn put(
 #[tokio::test]
 async fn after_a_sigkill_mid_ingest_every_acknowledged_chunk_is_stored_once_and_the_recording_finalizes()
  {
-    let db = TestDatabase::create().await;
-    let url = DatabaseUrl::parse(&db.url()).unwrap();
-    let store = Store::new(&url, 2).unwrap();
-    let project = store
-        .create_project(&ProjectSlug::parse("ops").unwrap(), &ProjectName::parse("Ops").unwrap())
-        .await
-        .unwrap();
-    let target = NewTarget {
-        name: TargetName::parse("orders-db").unwrap(),
-        kind: TargetKind::Database,
-        environment: EnvironmentName::parse("prod").unwrap(),
-        environment_class: EnvironmentClass::Production,
-    };
-    let target = store.create_target(project.id, &target).await.unwrap();
-    let new = NewSession {
-        target: &target,
-        mode: SessionMode::Shell,
-        reason: Some(Reason::parse("INC-1").unwrap()),
-        user_subject: "alice".into(),
-        user_name: "Alice".into(),
-        opened_at: Utc::now(),
-    };
-    let session = store.open_session(project.id, &new, true).await.unwrap().id;
-    let token = TokenIssuer::new(&AuthConfig {
-        secret: TEST_SECRET.as_bytes().to_vec(),
-        public_key_pem: None,
-        issuer: termaudit_tests::ISSUER.into(),
-        audience: termaudit_tests::AUDIENCE.into(),
-    })
-    .issue(
-        "gateway",
-        Some("Gateway"),
-        BTreeMap::from([(
-            "ops".to_owned(),
-            vec![Permission::Ingest, Permission::DownloadRecording],
-        )]),
-        Utc::now(),
-        chrono::Duration::hours(1),
-    )
-    .unwrap();
+    let Fixture { db, sessions, token, .. } = fixture(1).await;
+    let session = sessions[0];
     let client = reqwest::Client::new();
 
     // The gateway uploads as fast as it can; the server is killed after
