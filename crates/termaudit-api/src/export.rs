@@ -25,7 +25,7 @@ use termaudit_storage::{ExportAudit, ExportStream, NewAuditEvent, StorageError};
 use crate::{
     AppState, Caller,
     error::ApiError,
-    extract::{ProjectPath, parse_field},
+    extract::{ProjectPath, history_filter, parse_field},
 };
 
 /// Records taken from the cursor per chunk written, at most.
@@ -69,12 +69,7 @@ pub async fn export(
         include: parse_field::<ExportInclude>(q.include.as_deref())?.unwrap_or_default(),
         from: q.from,
         to: q.to,
-        status: parse_field(q.status.as_deref())?,
-        environment_class: parse_field(q.environment_class.as_deref())?,
-        environment: q.environment.filter(|e| !e.is_empty()),
-        target_id: q.target_id,
-        user_subject: q.user.filter(|u| !u.is_empty()),
-        mode: parse_field(q.mode.as_deref())?,
+        sessions: history_filter!(q)?,
     }
     .validate()?;
     let now = Utc::now();

@@ -89,3 +89,22 @@ pub fn invalid_cursor(err: StorageError) -> ApiError {
 pub fn person(subject: &Option<String>, name: &Option<String>) -> Option<dto::Person> {
     Some(dto::Person { subject: subject.clone()?, name: name.clone().unwrap_or_default() })
 }
+
+/// The history filter of a query DTO, through the domain's one parser.
+/// `SessionQuery` and `ExportQuery` spell the shared filters with the same
+/// field names, inline in each (serde's `flatten` breaks query parsing and
+/// utoipa ignores it), so one macro reads both.
+macro_rules! history_filter {
+    ($query:expr) => {{
+        let q = &$query;
+        termaudit_domain::HistoryFilter::parse(termaudit_domain::HistoryParams {
+            status: q.status.as_deref(),
+            environment_class: q.environment_class.as_deref(),
+            environment: q.environment.as_deref(),
+            target_id: q.target_id,
+            user: q.user.as_deref(),
+            mode: q.mode.as_deref(),
+        })
+    }};
+}
+pub(crate) use history_filter;

@@ -5,10 +5,11 @@ use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::Utc;
 use termaudit_api_types as dto;
 use termaudit_domain::{
-    CloseReason, DropCause, Permission, Reason, SessionMode, SessionState, grace_deadline,
+    CloseReason, DropCause, Permission, Reason, SessionListFilter, SessionMode, SessionState,
+    grace_deadline,
 };
 use termaudit_storage::{
-    self as storage, Cursor, ProjectRow, SessionChange, SessionFilter, SessionRow, TransitionError,
+    self as storage, Cursor, ProjectRow, SessionChange, SessionRow, TransitionError,
 };
 use uuid::Uuid;
 
@@ -16,8 +17,8 @@ use crate::{
     AppState, Caller,
     error::{ApiError, ProblemKind, no_delete},
     extract::{
-        ProjectPath, SessionPath, SessionPathExample, cursor_param, invalid_cursor, limit_param,
-        parse_field, person,
+        ProjectPath, SessionPath, SessionPathExample, cursor_param, history_filter, invalid_cursor,
+        limit_param, person,
     },
 };
 
@@ -180,29 +181,18 @@ pub async fn open_session(
 /// filter, a cursor and a page size, or a 400 naming the field.
 #[derive(Debug, Clone)]
 pub struct HistoryQuery {
-    pub filter: SessionFilter,
+    pub filter: SessionListFilter,
     pub cursor: Option<Cursor>,
     pub limit: usize,
 }
 
 pub fn history_query(q: dto::SessionQuery) -> Result<HistoryQuery, ApiError> {
-    let text = match q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) if t.chars().count() < 2 || t.chars().count() > 200 => {
-            return Err(ApiError::invalid("q: must be 2 to 200 characters"));
-        }
-        other => other.map(ToOwned::to_owned),
-    };
-    let filter = SessionFilter {
-        status: parse_field(q.status.as_deref())?,
-        environment_class: parse_field(q.environment_class.as_deref())?,
-        environment: q.environment.filter(|e| !e.is_empty()),
-        target_id: q.target_id,
-        user_subject: q.user.filter(|u| !u.is_empty()),
-        mode: parse_field(q.mode.as_deref())?,
+    let filter = SessionListFilter {
+        sessions: history_filter!(q)?,
         opened_from: q.opened_from,
         opened_to: q.opened_to,
         recorded: q.has_recording,
-        text,
+        text: SessionListFilter::parse_text(q.q.as_deref())?,
     };
     let cursor = cursor_param(q.cursor.as_deref())?;
     let limit = limit_param(q.limit, 50, 200)?;

@@ -19,8 +19,10 @@ use std::{
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use termaudit_domain::{EnvironmentClass, Permission, ProjectName, ProjectSlug, SessionStatus};
-use termaudit_storage::{Cursor, SessionFilter, Store};
+use termaudit_api::{HistoryQuery, history_query};
+use termaudit_api_types::SessionQuery;
+use termaudit_domain::{Permission, ProjectName, ProjectSlug};
+use termaudit_storage::{Cursor, Store};
 use uuid::Uuid;
 
 use crate::{Latencies, database, serve, token};
@@ -28,13 +30,6 @@ use crate::{Latencies, database, serve, token};
 const SLUG: &str = "history";
 const REQUESTS: usize = 500;
 const PAGE: usize = 50;
-
-/// One request: its query string and the same page for the storage layer.
-struct Case {
-    query: String,
-    filter: SessionFilter,
-    cursor: Option<Cursor>,
-}
 
 /// What the cases draw from, sampled from the seeded data.
 struct Samples {
@@ -48,118 +43,48 @@ fn pick<T: Clone>(items: &[T], i: usize) -> T {
     items[(i * 7919) % items.len()].clone()
 }
 
-/// Makes the `i`th request of a scenario.
-type MakeCase = fn(&Samples, usize) -> Case;
+/// Makes the query string of the `i`th request of a scenario; the storage
+/// layer gets the same page through the API's own parser.
+type MakeQuery = fn(&Samples, usize) -> String;
 
-fn scenarios() -> Vec<(&'static str, MakeCase)> {
+fn scenarios() -> Vec<(&'static str, MakeQuery)> {
     vec![
-        ("no filter, first page", |_, _| Case {
-            query: String::new(),
-            filter: SessionFilter::default(),
-            cursor: None,
-        }),
+        ("no filter, first page", |_, _| String::new()),
         ("status (active, dropped, closed)", |_, i| {
-            let status =
-                [SessionStatus::Active, SessionStatus::Dropped, SessionStatus::Closed][i % 3];
-            Case {
-                query: format!("status={}", status.as_str()),
-                filter: SessionFilter { status: Some(status), ..Default::default() },
-                cursor: None,
-            }
+            format!("status={}", ["active", "dropped", "closed"][i % 3])
         }),
-        ("user (1 of 500)", |_, i| {
-            let user = format!("user{}", (i * 37) % 500);
-            Case {
-                query: format!("user={user}"),
-                filter: SessionFilter { user_subject: Some(user), ..Default::default() },
-                cursor: None,
-            }
-        }),
+        ("user (1 of 500)", |_, i| format!("user=user{}", (i * 37) % 500)),
         ("environment_class", |_, i| {
-            let class = [EnvironmentClass::Production, EnvironmentClass::NonProduction][i % 2];
-            Case {
-                query: format!("environment_class={}", class.as_str()),
-                filter: SessionFilter { environment_class: Some(class), ..Default::default() },
-                cursor: None,
-            }
+            format!("environment_class={}", ["production", "non_production"][i % 2])
         }),
-        ("target (1 of 40)", |s, i| {
-            let target = pick(&s.targets, i);
-            Case {
-                query: format!("target_id={target}"),
-                filter: SessionFilter { target_id: Some(target), ..Default::default() },
-                cursor: None,
-            }
-        }),
+        ("target (1 of 40)", |s, i| format!("target_id={}", pick(&s.targets, i))),
         ("user + status=dropped + production", |_, i| {
-            let user = format!("user{}", (i * 37) % 500);
-            Case {
-                query: format!("user={user}&status=dropped&environment_class=production"),
-                filter: SessionFilter {
-                    user_subject: Some(user),
-                    status: Some(SessionStatus::Dropped),
-                    environment_class: Some(EnvironmentClass::Production),
-                    ..Default::default()
-                },
-                cursor: None,
-            }
+            format!("user=user{}&status=dropped&environment_class=production", (i * 37) % 500)
         }),
-        ("q common word (\"replication\")", |_, _| Case {
-            query: "q=replication".into(),
-            filter: SessionFilter { text: Some("replication".into()), ..Default::default() },
-            cursor: None,
-        }),
+        ("q common word (\"replication\")", |_, _| "q=replication".into()),
         ("q one ticket in a reason (\"INC-123456:\")", |s, i| {
-            let ticket = format!("INC-{}:", 1 + (i as i64 * 104_729) % s.sessions);
-            Case {
-                query: format!("q={ticket}"),
-                filter: SessionFilter { text: Some(ticket), ..Default::default() },
-                cursor: None,
-            }
+            format!("q=INC-{}:", 1 + (i as i64 * 104_729) % s.sessions)
         }),
         ("q a bare ticket number (\"123456\": no separator, trigrams)", |s, i| {
             // Six digits and more (q takes 2 to 200 characters).
-            let number = (100_000 + (i as i64 * 104_729) % (s.sessions - 100_000)).to_string();
-            Case {
-                query: format!("q={number}"),
-                filter: SessionFilter { text: Some(number), ..Default::default() },
-                cursor: None,
-            }
+            format!("q={}", 100_000 + (i as i64 * 104_729) % (s.sessions - 100_000))
         }),
-        ("q common words (\"check replication lag\")", |_, _| Case {
-            query: "q=check%20replication%20lag".into(),
-            filter: SessionFilter {
-                text: Some("check replication lag".into()),
-                ..Default::default()
-            },
-            cursor: None,
-        }),
-        ("q one change in a command (\"CHG-...\")", |s, i| {
-            let change = pick(&s.changes, i);
-            Case {
-                query: format!("q={change}"),
-                filter: SessionFilter { text: Some(change), ..Default::default() },
-                cursor: None,
-            }
-        }),
+        ("q common words (\"check replication lag\")", |_, _| "q=check%20replication%20lag".into()),
+        ("q one change in a command (\"CHG-...\")", |s, i| format!("q={}", pick(&s.changes, i))),
         ("deep cursor page (anywhere in 2 years)", |s, i| {
-            let cursor = pick(&s.cursors, i);
-            Case {
-                query: format!("cursor={}", cursor.encode()),
-                filter: SessionFilter::default(),
-                cursor: Some(cursor),
-            }
+            format!("cursor={}", pick(&s.cursors, i).encode())
         }),
         ("deep cursor + user", |s, i| {
-            let cursor = pick(&s.cursors, i);
-            let user = format!("user{}", (i * 37) % 500);
-            Case {
-                query: format!("user={user}&cursor={}", cursor.encode()),
-                filter: SessionFilter { user_subject: Some(user), ..Default::default() },
-                cursor: Some(cursor),
-            }
+            format!("user=user{}&cursor={}", (i * 37) % 500, pick(&s.cursors, i).encode())
         }),
     ]
+}
+
+/// The page `query` asks for, as the API parses it.
+fn history_page(query: &str) -> anyhow::Result<HistoryQuery> {
+    let parsed = actix_web::web::Query::<SessionQuery>::from_query(query)
+        .with_context(|| format!("the bench's query {query:?} does not parse"))?;
+    history_query(parsed.into_inner()).map_err(|err| anyhow::anyhow!("{query:?}: {err}"))
 }
 
 pub async fn run(sessions: i64) -> anyhow::Result<()> {
@@ -227,10 +152,11 @@ pub async fn run(sessions: i64) -> anyhow::Result<()> {
         let (mut api, mut sql) = (Latencies::default(), Latencies::default());
         let mut rows = 0;
         for i in 0..REQUESTS + 10 {
-            let case = make(&samples, i);
+            let query = make(&samples, i);
+            let HistoryQuery { filter, cursor, .. } = history_page(&query)?;
             let started = Instant::now();
             let response = client
-                .get(format!("{base}?limit={PAGE}&{}", case.query))
+                .get(format!("{base}?limit={PAGE}&{query}"))
                 .bearer_auth(&token)
                 .send()
                 .await?;
@@ -238,7 +164,7 @@ pub async fn run(sessions: i64) -> anyhow::Result<()> {
             let body = response.bytes().await?;
             let api_time = started.elapsed();
             let started = Instant::now();
-            let page = store.sessions(project.id, &case.filter, case.cursor.as_ref(), PAGE).await?;
+            let page = store.sessions(project.id, &filter, cursor.as_ref(), PAGE).await?;
             let sql_time = started.elapsed();
             drop(body);
             // The first ten warm the connections and caches.
@@ -303,7 +229,7 @@ async fn throughput(store: &Store, project: Uuid, base: &str, token: &str) -> an
         let (store, done, count) = (store.clone(), done.clone(), count.clone());
         tasks.push(tokio::spawn(async move {
             while !done.load(Ordering::Relaxed) {
-                store.sessions(project, &SessionFilter::default(), None, PAGE).await?;
+                store.sessions(project, &Default::default(), None, PAGE).await?;
                 count.fetch_add(1, Ordering::Relaxed);
             }
             anyhow::Ok(())

@@ -11,8 +11,8 @@ use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
 use crate::{
-    CloseReason, DomainError, EnvironmentClass, SessionMode, SessionStatus, TargetKind,
-    target::str_enum,
+    CloseReason, DomainError, EnvironmentClass, HistoryFilter, SessionMode, SessionStatus,
+    TargetKind, target::str_enum,
 };
 
 /// The file formats of an export.
@@ -153,12 +153,8 @@ pub struct ExportFilter {
     pub from: Option<DateTime<Utc>>,
     /// Records before this time.
     pub to: Option<DateTime<Utc>>,
-    pub status: Option<SessionStatus>,
-    pub environment_class: Option<EnvironmentClass>,
-    pub environment: Option<String>,
-    pub target_id: Option<Uuid>,
-    pub user_subject: Option<String>,
-    pub mode: Option<SessionMode>,
+    /// Which sessions, and so which sessions' events.
+    pub sessions: HistoryFilter,
 }
 
 impl ExportFilter {
@@ -178,12 +174,12 @@ impl ExportFilter {
             "include": self.include.names(),
             "from": self.from.map(rfc3339),
             "to": self.to.map(rfc3339),
-            "status": self.status.map(SessionStatus::as_str),
-            "environment_class": self.environment_class.map(EnvironmentClass::as_str),
-            "environment": self.environment,
-            "target_id": self.target_id,
-            "user": self.user_subject,
-            "mode": self.mode.map(SessionMode::as_str),
+            "status": self.sessions.status.map(SessionStatus::as_str),
+            "environment_class": self.sessions.environment_class.map(EnvironmentClass::as_str),
+            "environment": self.sessions.environment,
+            "target_id": self.sessions.target_id,
+            "user": self.sessions.user_subject,
+            "mode": self.sessions.mode.map(SessionMode::as_str),
         })
     }
 
@@ -501,7 +497,10 @@ mod tests {
 
     #[test]
     fn an_exports_end_repeats_its_start_and_says_how_it_ended() {
-        let filter = ExportFilter { user_subject: Some("alice".into()), ..Default::default() };
+        let filter = ExportFilter {
+            sessions: HistoryFilter { user_subject: Some("alice".into()), ..Default::default() },
+            ..Default::default()
+        };
         let started = export_started_details("api", ExportFormat::Csv, &filter);
         assert_eq!(started["via"], "api");
         assert_eq!(started["filters"]["user"], "alice");

@@ -9,6 +9,7 @@ mod audit;
 mod error;
 mod event_time;
 mod export;
+mod history;
 mod permission;
 mod policy;
 mod project;
@@ -24,6 +25,9 @@ pub use export::{
     CSV_COLUMNS, ExportEncoder, ExportFilter, ExportFormat, ExportInclude, ExportOutcome,
     ExportRecord, RecordType, export_ended_details, export_started_details, neutralise_formula,
     rfc3339, write_csv_row,
+};
+pub use history::{
+    HistoryFilter, HistoryParams, SessionListFilter, TEXT_MAX_CHARS, TEXT_MIN_CHARS,
 };
 pub use permission::{Permission, PermissionSet};
 pub use policy::{GRACE_SECONDS, RETENTION_DAYS, TerminalPolicy};

@@ -184,8 +184,11 @@ pub async fn keep_alive(store: Store) {
 
 async fn heartbeat_live_sessions(store: &Store) -> anyhow::Result<()> {
     let Some(project) = store.project_by_slug(DEMO_PROJECT).await? else { return Ok(()) };
-    let filter = termaudit_storage::SessionFilter {
-        status: Some(termaudit_domain::SessionStatus::Active),
+    let filter = termaudit_domain::SessionListFilter {
+        sessions: termaudit_domain::HistoryFilter {
+            status: Some(termaudit_domain::SessionStatus::Active),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let page = store.sessions(project.id, &filter, None, 200).await?;

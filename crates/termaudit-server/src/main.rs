@@ -2,7 +2,9 @@ use std::{collections::BTreeMap, path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use termaudit_domain::{ExportFilter, Permission, ProjectName, ProjectSlug};
+use termaudit_domain::{
+    ExportFilter, HistoryFilter, HistoryParams, Permission, ProjectName, ProjectSlug,
+};
 use termaudit_server::{Application, Settings};
 use tracing_subscriber::EnvFilter;
 
@@ -305,12 +307,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     include: args.include.parse()?,
                     from: args.from,
                     to: args.to,
-                    status: parse_opt(args.status)?,
-                    environment_class: parse_opt(args.environment_class)?,
-                    environment: args.environment,
-                    target_id: args.target_id,
-                    user_subject: args.user,
-                    mode: parse_opt(args.mode)?,
+                    sessions: HistoryFilter::parse(HistoryParams {
+                        status: args.status.as_deref(),
+                        environment_class: args.environment_class.as_deref(),
+                        environment: args.environment.as_deref(),
+                        target_id: args.target_id,
+                        user: args.user.as_deref(),
+                        mode: args.mode.as_deref(),
+                    })?,
                 }
                 .validate()?,
                 output: args.output,
@@ -327,13 +331,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// Parses an optional domain value given on the command line.
-fn parse_opt<T: std::str::FromStr<Err = termaudit_domain::DomainError>>(
-    value: Option<String>,
-) -> anyhow::Result<Option<T>> {
-    Ok(value.map(|v| v.parse()).transpose()?)
 }
 
 /// Pairs each `--permission` with the `--project` before it on the command line.

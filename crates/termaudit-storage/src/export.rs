@@ -35,6 +35,7 @@ use crate::{
     StorageError, Store,
     export_runs::{EXPORT_LOCK_CLASS, ExportAudit, start_export},
     row::{parse_enum, parse_opt_enum},
+    sessions::history_conditions,
     sql::Conditions,
 };
 
@@ -135,25 +136,7 @@ fn export_query(project_id: Uuid, filter: &ExportFilter) -> (String, Conditions)
     let mut c = Conditions::new();
     let project = c.param(Box::new(project_id));
     debug_assert_eq!(project, "$1");
-    let mut sessions: Vec<String> = Vec::new();
-    if let Some(status) = filter.status {
-        sessions.push(format!("s.status = {}", c.param(Box::new(status.as_str()))));
-    }
-    if let Some(class) = filter.environment_class {
-        sessions.push(format!("s.environment_class = {}", c.param(Box::new(class.as_str()))));
-    }
-    if let Some(environment) = &filter.environment {
-        sessions.push(format!("s.environment = {}", c.param(Box::new(environment.clone()))));
-    }
-    if let Some(target) = filter.target_id {
-        sessions.push(format!("s.target_id = {}", c.param(Box::new(target))));
-    }
-    if let Some(user) = &filter.user_subject {
-        sessions.push(format!("s.user_subject = {}", c.param(Box::new(user.clone()))));
-    }
-    if let Some(mode) = filter.mode {
-        sessions.push(format!("s.mode = {}", c.param(Box::new(mode.as_str()))));
-    }
+    let sessions = history_conditions(&filter.sessions, &mut c);
     let mut session_rows = Vec::new();
     let mut event_rows = Vec::new();
     if let Some(from) = filter.from {
@@ -460,14 +443,14 @@ impl ExportJob {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use termaudit_domain::{ExportInclude, SessionStatus};
+    use termaudit_domain::{ExportInclude, HistoryFilter, SessionStatus};
 
     #[test]
     fn filters_become_conditions_on_both_halves() {
         let filter = ExportFilter {
             include: ExportInclude::parse("sessions,database_events").unwrap(),
             from: Some(chrono::Utc::now()),
-            status: Some(SessionStatus::Closed),
+            sessions: HistoryFilter { status: Some(SessionStatus::Closed), ..Default::default() },
             ..Default::default()
         };
         let (sql, c) = export_query(Uuid::nil(), &filter);

@@ -36,13 +36,13 @@ pub use projects::ProjectRow;
 pub use recordings::{
     BATCH_BYTES, ByteRange, ChunkBatch, ChunkLines, ChunkReceipt, EmulationLag, EmulationProgress,
     EmulationState, EmulationTarget, IngestError, Lease, MAX_CHUNK_BYTES, Marker, RecordedSession,
-    RecordingRow, Snapshot, Window, finalize_recording, header_size, purge_recording,
-    purge_recordings,
+    RecordingOverview, RecordingRow, Snapshot, Window, finalize_recording, header_size,
+    purge_recording, purge_recordings,
 };
 pub use retention::{BatchOutcome, ExpiredRecording, RetentionRunRow, SweepKey, SweepLock};
 pub use sessions::{
     Activity, ActivityRow, AppendError, AppendOutcome, CONTROL_CHANNEL, ControlEvent,
     DatabaseEvent, DatabaseEventRow, ExpiryReport, NewSession, RECORDING_SETTLE, ReconnectGrant,
-    SessionChange, SessionFilter, SessionRow, TransitionError,
+    SessionChange, SessionRow, TransitionError,
 };
 pub use targets::{NewTarget, TargetRow};

@@ -30,6 +30,13 @@ impl Conditions {
         self.clauses.push(text);
     }
 
+    /// Adds a condition whose parameters were already added with [`param`].
+    ///
+    /// [`param`]: Self::param
+    pub(crate) fn and(&mut self, clause: String) {
+        self.clauses.push(clause);
+    }
+
     /// Adds a parameter without a condition (e.g. for LIMIT) and returns its placeholder.
     pub(crate) fn param(&mut self, value: Box<dyn ToSql + Sync + Send>) -> String {
         self.params.push(value);

@@ -235,7 +235,7 @@ async fn free_text_equals_ilike_over_random_texts_and_queries() {
             let mut matched = 0;
             for _ in 0..250 {
                 let q = random_query(&mut r, &texts);
-                let filter = termaudit_storage::SessionFilter {
+                let filter = termaudit_domain::SessionListFilter {
                     text: Some(q.clone()),
                     ..Default::default()
                 };

@@ -11,6 +11,7 @@ mod faults;
 mod finality;
 mod hardening;
 mod health;
+mod history_filters;
 mod history_search;
 mod openapi;
 mod pg_restart;

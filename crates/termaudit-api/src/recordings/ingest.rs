@@ -10,7 +10,7 @@ use termaudit_domain::Permission;
 use termaudit_storage::{IngestError, MAX_CHUNK_BYTES};
 use uuid::Uuid;
 
-use super::{recorded_session, seconds};
+use super::recorded_session;
 use crate::{
     AppState, Caller,
     error::{ApiError, ProblemKind},
@@ -109,8 +109,8 @@ pub async fn put_chunk(
     let dto = ChunkReceipt {
         seq: receipt.seq,
         events: receipt.events,
-        first_time: seconds(receipt.first_time),
-        last_time: seconds(receipt.last_time),
+        first_time: receipt.first_time.as_seconds(),
+        last_time: receipt.last_time.as_seconds(),
         repeated: receipt.repeated,
     };
     Ok(if receipt.repeated { HttpResponse::Ok() } else { HttpResponse::Created() }.json(dto))

@@ -7,7 +7,6 @@ pub(crate) mod ingest;
 pub(crate) mod playback;
 
 use actix_web::{HttpResponse, delete, web};
-use termaudit_domain::asciicast::Micros;
 use termaudit_storage::{ProjectRow, RecordedSession};
 use uuid::Uuid;
 
@@ -19,11 +18,6 @@ use crate::{
 
 /// The media type of asciicast files.
 pub const ASCIICAST: &str = "application/x-asciicast";
-
-/// A recording's time in seconds, as the DTOs give it.
-fn seconds(time: Micros) -> f64 {
-    time.to_string().parse().unwrap_or(0.0)
-}
 
 /// The session `id` of `project`, as its recording sees it: 404 when there
 /// is none.

@@ -23,7 +23,7 @@ use termaudit_storage::{ByteRange, NewAuditEvent, ProjectRow, RecordedSession, R
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{ASCIICAST, recorded_session, recording_session, seconds};
+use super::{ASCIICAST, recorded_session};
 use crate::{
     AppState, Caller,
     error::{ApiError, ProblemKind},
@@ -74,39 +74,29 @@ pub async fn get_recording(
     path: web::Path<SessionPath>,
 ) -> Result<web::Json<Recording>, ApiError> {
     let project = state.authorize(&caller, &path.project, Permission::ViewRecording).await?;
-    let id = path.id;
-    // TODO(layout): one storage call: `recording_session`, `hold`, `policy`,
-    // `recording` and `recording_markers` read as one recording summary,
-    // once the storage split lands.
-    let session = recording_session(&state, &project, id).await?;
-    let mut expires_at = None;
-    let mut recording = None;
-    if session.recorded {
-        // A held recording does not expire while the hold lasts.
-        if let Some(ended_at) = session.ended_at
-            && state.store.hold(project.id, id).await?.is_none()
-        {
-            let policy = state.store.policy(project.id).await?.policy;
-            expires_at = Some(recording_expires_at(ended_at, session.environment_class, &policy));
-        }
-        recording = state.store.recording(id).await?;
-    }
-    let recording_state = RecordingState::derive(
-        session.recorded,
-        recording.as_ref().is_some_and(|r| r.finalized_at.is_some()),
-        recording.as_ref().is_some_and(|r| r.purged_at.is_some()),
-    );
-    let markers = match &recording {
-        Some(recording) if recording_state.has_content() => state
-            .store
-            .recording_markers(id, recording.started_at)
-            .await?
-            .into_iter()
-            .map(|m| RecordingMarker { time: seconds(m.time), label: m.label })
-            .collect(),
-        _ => Vec::new(),
-    };
-    Ok(web::Json(recording_dto(id, recording_state, expires_at, recording.as_ref(), markers)))
+    let overview = state
+        .store
+        .recording_overview(project.id, path.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("there is no such session"))?;
+    let session = &overview.session;
+    // A held recording does not expire while the hold lasts.
+    let expires_at =
+        session.ended_at.filter(|_| session.recorded && !overview.held).map(|ended_at| {
+            recording_expires_at(ended_at, session.environment_class, &overview.policy)
+        });
+    let markers = overview
+        .markers
+        .into_iter()
+        .map(|m| RecordingMarker { time: m.time.as_seconds(), label: m.label })
+        .collect();
+    Ok(web::Json(recording_dto(
+        path.id,
+        overview.state,
+        expires_at,
+        overview.recording.as_ref(),
+        markers,
+    )))
 }
 
 /// The summary of a recording in `state`; `recording` is `None` while no
@@ -130,7 +120,7 @@ fn recording_dto(
         header: recording
             .and_then(|r| r.header.as_deref())
             .and_then(|h| serde_json::from_str(h).ok()),
-        duration: recording.map_or(0.0, |r| seconds(r.duration.unwrap_or(r.last_time))),
+        duration: recording.map_or(0.0, |r| r.duration.unwrap_or(r.last_time).as_seconds()),
         event_count: recording.map_or(0, |r| r.event_count.unwrap_or(r.chunk_events)),
         chunks: recording.map_or(0, |r| r.next_seq),
         size_bytes: recording.and_then(|r| r.size_bytes),
@@ -204,7 +194,7 @@ pub async fn get_events(
             id,
             &caller.subject,
             &caller.name,
-            serde_json::json!({"from": seconds(from)}),
+            serde_json::json!({"from": from.as_seconds()}),
         )
         .await?;
     let to_text = to.map_or_else(|| "null".to_owned(), |t| t.to_string());
@@ -269,7 +259,7 @@ pub async fn search(
         query: query.q.clone(),
         matches: matches
             .into_iter()
-            .map(|m| RecordingSearchMatch { time: seconds(m.time), context: m.context })
+            .map(|m| RecordingSearchMatch { time: m.time.as_seconds(), context: m.context })
             .collect(),
         truncated,
     }))

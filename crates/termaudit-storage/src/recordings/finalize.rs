@@ -16,7 +16,7 @@ use super::{
 use crate::{
     StorageError, Store,
     audit::{NewAuditEvent, append_audit},
-    time::{micros_to_db, seconds},
+    time::micros_to_db,
 };
 
 /// The downloadable file's digest and counts, line by line.
@@ -121,7 +121,7 @@ pub async fn finalize_recording(
     let details = serde_json::json!({
         "size_bytes": size,
         "event_count": events,
-        "duration_seconds": seconds(duration),
+        "duration_seconds": duration.as_seconds(),
         "sha256": hex(&sha256),
         "chunks": recording.next_seq,
     });

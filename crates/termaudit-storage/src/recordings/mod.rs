@@ -39,5 +39,5 @@ pub use emulation::{
 pub use finalize::finalize_recording;
 pub use ingest::{ChunkReceipt, IngestError, MAX_CHUNK_BYTES};
 pub use purge::{purge_recording, purge_recordings};
-pub use read::{ByteRange, Window};
+pub use read::{ByteRange, RecordingOverview, Window};
 pub use types::{Marker, RecordedSession, RecordingRow};

@@ -7,9 +7,10 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use termaudit_domain::{
-    AuditEventType,
+    AuditEventType, RecordingState, TerminalPolicy,
     asciicast::{Decoder, Micros, Replay, TerminalSnapshot, TextMatch, TextSearch, Version},
 };
+use tokio_postgres::{GenericClient, IsolationLevel};
 use uuid::Uuid;
 
 use super::{
@@ -20,6 +21,7 @@ use super::{
 use crate::{
     StorageError, Store,
     audit::{NewAuditEvent, append_audit},
+    policy::policy,
     time::{micros_from_db, micros_to_db},
 };
 
@@ -48,53 +50,51 @@ impl Store {
         project_id: Uuid,
         session_id: Uuid,
     ) -> Result<Option<RecordedSession>, StorageError> {
-        let client = self.client().await?;
-        let Some(row) = client
-            .query_opt(include_str!("../sql/recording_session.sql"), &[&session_id, &project_id])
-            .await?
-        else {
-            return Ok(None);
-        };
-        let class: String = row.get("environment_class");
-        Ok(Some(RecordedSession {
-            id: row.get("id"),
-            project_id: row.get("project_id"),
-            target_name: row.get("target_name"),
-            recorded: row.get("recorded"),
-            environment_class: class.parse().map_err(|_| {
-                StorageError::Corrupt(format!("unknown environment class {class:?}"))
-            })?,
-            status: row.get("status"),
-            opened_at: row.get("opened_at"),
-            ended_at: row.get("ended_at"),
-        }))
+        recording_session(&**self.client().await?, project_id, session_id).await
     }
 
     pub async fn recording(&self, session_id: Uuid) -> Result<Option<RecordingRow>, StorageError> {
-        let client = self.client().await?;
-        let row = client.query_opt(RECORDING_BY_SESSION, &[&session_id]).await?;
-        Ok(row.as_ref().map(RecordingRow::from))
+        recording(&**self.client().await?, session_id).await
     }
 
-    /// Every marker of a recording, in time order: those uploaded in it and
-    /// the session's explicit commands and runbook steps.
-    pub async fn recording_markers(
+    /// What a recording's summary shows, read from one snapshot: the
+    /// session, whether a legal hold keeps it, the project's policy, the
+    /// recording (none until a chunk arrives) and, while its content can
+    /// be read, its markers. `None` when the project has no such session.
+    pub async fn recording_overview(
         &self,
+        project_id: Uuid,
         session_id: Uuid,
-        started_at: DateTime<Utc>,
-    ) -> Result<Vec<Marker>, StorageError> {
-        let client = self.client().await?;
-        let uploaded = client
-            .query(include_str!("../sql/recording_uploaded_markers.sql"), &[&session_id])
+    ) -> Result<Option<RecordingOverview>, StorageError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
             .await?;
-        let activity = activity_markers(&**client, session_id, started_at, Micros::ZERO).await?;
-        let mut markers: Vec<Marker> = uploaded
-            .iter()
-            .map(|row| Marker { time: micros_from_db(row.get(0)), label: row.get(1) })
-            .chain(activity)
-            .collect();
-        markers.sort_by_key(|m| m.time);
-        Ok(markers)
+        let Some(session) = recording_session(&*tx, project_id, session_id).await? else {
+            return Ok(None);
+        };
+        let held = tx
+            .query_opt(include_str!("../sql/hold_by_session.sql"), &[&project_id, &session_id])
+            .await?
+            .is_some();
+        let policy = policy(&*tx, project_id).await?.policy;
+        let recording = recording(&*tx, session_id).await?;
+        let state = RecordingState::derive(
+            session.recorded,
+            recording.as_ref().is_some_and(|r| r.finalized_at.is_some()),
+            recording.as_ref().is_some_and(|r| r.purged_at.is_some()),
+        );
+        let markers = match &recording {
+            Some(r) if state.has_content() => {
+                recording_markers(&*tx, session_id, r.started_at).await?
+            }
+            _ => Vec::new(),
+        };
+        tx.commit().await?;
+        Ok(Some(RecordingOverview { session, held, policy, state, recording, markers }))
     }
 
     /// Appends `recording.viewed` for `subject` unless they viewed this
@@ -408,4 +408,70 @@ impl Store {
         }
         Ok((found, false))
     }
+}
+
+/// What a recording's summary shows; see [`Store::recording_overview`].
+#[derive(Debug, Clone)]
+pub struct RecordingOverview {
+    pub session: RecordedSession,
+    /// Whether a legal hold keeps the recording.
+    pub held: bool,
+    pub policy: TerminalPolicy,
+    pub state: RecordingState,
+    pub recording: Option<RecordingRow>,
+    /// In time order; empty unless the content can be read.
+    pub markers: Vec<Marker>,
+}
+
+async fn recording_session(
+    client: &impl GenericClient,
+    project_id: Uuid,
+    session_id: Uuid,
+) -> Result<Option<RecordedSession>, StorageError> {
+    let Some(row) = client
+        .query_opt(include_str!("../sql/recording_session.sql"), &[&session_id, &project_id])
+        .await?
+    else {
+        return Ok(None);
+    };
+    let class: String = row.get("environment_class");
+    Ok(Some(RecordedSession {
+        id: row.get("id"),
+        project_id: row.get("project_id"),
+        target_name: row.get("target_name"),
+        recorded: row.get("recorded"),
+        environment_class: class
+            .parse()
+            .map_err(|_| StorageError::Corrupt(format!("unknown environment class {class:?}")))?,
+        status: row.get("status"),
+        opened_at: row.get("opened_at"),
+        ended_at: row.get("ended_at"),
+    }))
+}
+
+async fn recording(
+    client: &impl GenericClient,
+    session_id: Uuid,
+) -> Result<Option<RecordingRow>, StorageError> {
+    let row = client.query_opt(RECORDING_BY_SESSION, &[&session_id]).await?;
+    Ok(row.as_ref().map(RecordingRow::from))
+}
+
+/// Every marker of a recording, in time order: those uploaded in it and the
+/// session's explicit commands and runbook steps.
+async fn recording_markers(
+    client: &impl GenericClient,
+    session_id: Uuid,
+    started_at: DateTime<Utc>,
+) -> Result<Vec<Marker>, StorageError> {
+    let uploaded =
+        client.query(include_str!("../sql/recording_uploaded_markers.sql"), &[&session_id]).await?;
+    let activity = activity_markers(client, session_id, started_at, Micros::ZERO).await?;
+    let mut markers: Vec<Marker> = uploaded
+        .iter()
+        .map(|row| Marker { time: micros_from_db(row.get(0)), label: row.get(1) })
+        .chain(activity)
+        .collect();
+    markers.sort_by_key(|m| m.time);
+    Ok(markers)
 }

@@ -1,8 +1,7 @@
 //! The history list: a project's sessions, filtered and paged newest
 //! first, with free text over the session and its activity.
 
-use chrono::{DateTime, Utc};
-use termaudit_domain::{EnvironmentClass, SessionMode, SessionStatus};
+use termaudit_domain::{HistoryFilter, SessionListFilter};
 use uuid::Uuid;
 
 use super::lifecycle::SessionRow;
@@ -12,22 +11,6 @@ use crate::{
     sql::{Conditions, contains_pattern},
     words::{QueryWords, WithPrefix},
 };
-
-/// The filters of the history list.
-#[derive(Debug, Clone, Default)]
-pub struct SessionFilter {
-    pub status: Option<SessionStatus>,
-    pub environment_class: Option<EnvironmentClass>,
-    pub environment: Option<String>,
-    pub target_id: Option<Uuid>,
-    pub user_subject: Option<String>,
-    pub mode: Option<SessionMode>,
-    pub opened_from: Option<DateTime<Utc>>,
-    pub opened_to: Option<DateTime<Utc>>,
-    pub recorded: Option<bool>,
-    /// Free text over reason, target, user and command text.
-    pub text: Option<String>,
-}
 
 /// The text `q` searches in a session, as its trigram and word indexes
 /// (`sessions_text`, `sessions_words`) cover it.
@@ -44,29 +27,14 @@ impl Store {
     pub async fn sessions(
         &self,
         project_id: Uuid,
-        filter: &SessionFilter,
+        filter: &SessionListFilter,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<SessionRow>, StorageError> {
         let mut c = Conditions::new();
         c.push("s.project_id = {}", vec![Box::new(project_id)]);
-        if let Some(status) = filter.status {
-            c.push("s.status = {}", vec![Box::new(status.as_str())]);
-        }
-        if let Some(class) = filter.environment_class {
-            c.push("s.environment_class = {}", vec![Box::new(class.as_str())]);
-        }
-        if let Some(environment) = &filter.environment {
-            c.push("s.environment = {}", vec![Box::new(environment.clone())]);
-        }
-        if let Some(target) = filter.target_id {
-            c.push("s.target_id = {}", vec![Box::new(target)]);
-        }
-        if let Some(user) = &filter.user_subject {
-            c.push("s.user_subject = {}", vec![Box::new(user.clone())]);
-        }
-        if let Some(mode) = filter.mode {
-            c.push("s.mode = {}", vec![Box::new(mode.as_str())]);
+        for clause in history_conditions(&filter.sessions, &mut c) {
+            c.and(clause);
         }
         if let Some(from) = filter.opened_from {
             c.push("s.opened_at >= {}", vec![Box::new(from)]);
@@ -153,4 +121,33 @@ impl Store {
             condition("a.text", common.as_ref().and_then(|common| words.plan(&common.activity)));
         Ok(TextConditions { session, activity })
     }
+}
+
+/// The conditions `filter` puts on sessions (aliased `s`), their parameters
+/// added to `c`: the one place a history filter becomes SQL, for the list
+/// and the export alike.
+pub(crate) fn history_conditions(filter: &HistoryFilter, c: &mut Conditions) -> Vec<String> {
+    let mut clauses = Vec::new();
+    let mut equal = |column: &str, value: Box<dyn tokio_postgres::types::ToSql + Sync + Send>| {
+        clauses.push(format!("s.{column} = {}", c.param(value)));
+    };
+    if let Some(status) = filter.status {
+        equal("status", Box::new(status.as_str()));
+    }
+    if let Some(class) = filter.environment_class {
+        equal("environment_class", Box::new(class.as_str()));
+    }
+    if let Some(environment) = &filter.environment {
+        equal("environment", Box::new(environment.clone()));
+    }
+    if let Some(target) = filter.target_id {
+        equal("target_id", Box::new(target));
+    }
+    if let Some(user) = &filter.user_subject {
+        equal("user_subject", Box::new(user.clone()));
+    }
+    if let Some(mode) = filter.mode {
+        equal("mode", Box::new(mode.as_str()));
+    }
+    clauses
 }

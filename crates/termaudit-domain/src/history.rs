@@ -1,0 +1,134 @@
+//! The history's filters, as one validated value: the history list, the
+//! export and the CLI read them through the same parser, and storage turns
+//! them into SQL in one place, so the list and the export cannot disagree
+//! about which sessions a filter names.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{DomainError, EnvironmentClass, SessionMode, SessionStatus};
+
+/// Which sessions: the filters the history list and the export share. Each
+/// is an equality on the session (for an export's events, on the session
+/// they belong to); an absent filter matches every session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryFilter {
+    pub status: Option<SessionStatus>,
+    pub environment_class: Option<EnvironmentClass>,
+    pub environment: Option<String>,
+    pub target_id: Option<Uuid>,
+    pub user_subject: Option<String>,
+    pub mode: Option<SessionMode>,
+}
+
+/// A history filter as a request or a command line spells it: names not
+/// yet checked; an empty environment or user means any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HistoryParams<'a> {
+    pub status: Option<&'a str>,
+    pub environment_class: Option<&'a str>,
+    pub environment: Option<&'a str>,
+    pub target_id: Option<Uuid>,
+    pub user: Option<&'a str>,
+    pub mode: Option<&'a str>,
+}
+
+impl HistoryFilter {
+    /// The filter `params` spell, or the first field that names nothing
+    /// (`status`, then `environment_class`, then `mode`).
+    pub fn parse(params: HistoryParams<'_>) -> Result<Self, DomainError> {
+        let given = |value: Option<&str>| value.filter(|v| !v.is_empty()).map(ToOwned::to_owned);
+        Ok(Self {
+            status: params.status.map(str::parse).transpose()?,
+            environment_class: params.environment_class.map(str::parse).transpose()?,
+            environment: given(params.environment),
+            target_id: params.target_id,
+            user_subject: given(params.user),
+            mode: params.mode.map(str::parse).transpose()?,
+        })
+    }
+}
+
+/// Free text of the history list: at least this many characters...
+pub const TEXT_MIN_CHARS: usize = 2;
+/// ...and at most this many.
+pub const TEXT_MAX_CHARS: usize = 200;
+
+/// The history list's filters: which sessions, when they opened, whether
+/// they are recorded, and free text over reason, target, user and command
+/// text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionListFilter {
+    pub sessions: HistoryFilter,
+    /// Sessions opened at or after this time.
+    pub opened_from: Option<DateTime<Utc>>,
+    /// Sessions opened before this time.
+    pub opened_to: Option<DateTime<Utc>>,
+    pub recorded: Option<bool>,
+    pub text: Option<String>,
+}
+
+impl SessionListFilter {
+    /// The free text `q`, trimmed: none when blank, else 2 to 200 characters.
+    pub fn parse_text(q: Option<&str>) -> Result<Option<String>, DomainError> {
+        match q.map(str::trim).filter(|t| !t.is_empty()) {
+            None => Ok(None),
+            Some(t) if (TEXT_MIN_CHARS..=TEXT_MAX_CHARS).contains(&t.chars().count()) => {
+                Ok(Some(t.to_owned()))
+            }
+            Some(_) => Err(DomainError::invalid(
+                "q",
+                format!("must be {TEXT_MIN_CHARS} to {TEXT_MAX_CHARS} characters"),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked_and_empty_text_means_any() {
+        let filter = HistoryFilter::parse(HistoryParams {
+            status: Some("dropped"),
+            environment_class: Some("production"),
+            environment: Some(""),
+            user: Some("alice"),
+            mode: Some("database"),
+            ..Default::default()
+        })
+        .expect("valid names");
+        assert_eq!(filter.status, Some(SessionStatus::Dropped));
+        assert_eq!(filter.environment_class, Some(EnvironmentClass::Production));
+        assert_eq!(filter.environment, None);
+        assert_eq!(filter.user_subject.as_deref(), Some("alice"));
+        assert_eq!(filter.mode, Some(SessionMode::Database));
+        assert_eq!(HistoryFilter::parse(HistoryParams::default()), Ok(HistoryFilter::default()));
+    }
+
+    #[test]
+    fn the_first_bad_name_is_the_error() {
+        let err = HistoryFilter::parse(HistoryParams {
+            status: Some("bogus"),
+            mode: Some("bogus"),
+            ..Default::default()
+        })
+        .expect_err("an unknown status");
+        assert_eq!(err.field_errors()[0].field, "status");
+        let err = HistoryFilter::parse(HistoryParams { mode: Some("tty"), ..Default::default() })
+            .expect_err("an unknown mode");
+        assert_eq!(err.field_errors()[0].field, "mode");
+    }
+
+    #[test]
+    fn free_text_is_trimmed_and_bounded_in_characters() {
+        assert_eq!(SessionListFilter::parse_text(None), Ok(None));
+        assert_eq!(SessionListFilter::parse_text(Some("   ")), Ok(None));
+        assert_eq!(SessionListFilter::parse_text(Some(" ab ")), Ok(Some("ab".into())));
+        assert!(SessionListFilter::parse_text(Some("a")).is_err());
+        let longest = "é".repeat(200);
+        assert_eq!(SessionListFilter::parse_text(Some(&longest)), Ok(Some(longest.clone())));
+        assert!(SessionListFilter::parse_text(Some(&format!("{longest}x"))).is_err());
+    }
+}
