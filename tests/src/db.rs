@@ -123,6 +123,21 @@ impl TestDatabase {
         format!("postgres://{user_and_password}@{host}:{port}/{}", self.name)
     }
 
+    /// A store on this database (a pool of `pool` connections) and a new
+    /// project `slug` in it, for tests below the server.
+    pub async fn store_with_project(
+        &self,
+        slug: &str,
+        pool: usize,
+    ) -> (termaudit_storage::Store, termaudit_storage::ProjectRow) {
+        let store = termaudit_storage::Store::new(&self.url, pool).expect("a pool");
+        let name =
+            termaudit_domain::ProjectName::parse(&format!("Project {slug}")).expect("a name");
+        let slug = termaudit_domain::ProjectSlug::parse(slug).expect("a slug");
+        let project = store.create_project(&slug, &name).await.expect("the project is created");
+        (store, project)
+    }
+
     /// A direct connection as the owner, for asserting what the database holds.
     pub async fn connect(&self) -> tokio_postgres::Client {
         self.url.connect().await.expect("a connection to the test database")

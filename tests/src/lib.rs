@@ -2,11 +2,14 @@
 //! a free port against its own PostgreSQL database, created from a migrated
 //! template and dropped when the test ends, so tests run in parallel.
 
+pub mod axe;
 pub mod browser;
 mod db;
 pub mod emulation;
 pub mod private_pg;
+pub mod process;
 pub mod retention;
+pub mod rfc9162;
 pub mod seed;
 
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};

@@ -6,6 +6,7 @@
 //! there.
 
 mod demo;
+mod evidence;
 mod export;
 pub mod gateway;
 mod policy;
@@ -15,6 +16,7 @@ mod sessions;
 use serde::{Deserialize, Serialize};
 
 pub use demo::*;
+pub use evidence::*;
 pub use export::*;
 pub use policy::*;
 pub use retention::*;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 #[cfg(feature = "openapi")]
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 /// The last sweep, what it purged in this project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,4 +51,60 @@ pub struct RetentionStatus {
     pub expiring_count: usize,
     /// The first 100 of them, soonest first.
     pub expiring: Vec<ExpiringRecording>,
+}
+
+/// Retention values to try before saving them: an absent one is the
+/// policy's. `as_of` judges expiry at another time than the next sweep's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct RetentionPreviewQuery {
+    /// Days a production session's recording would be kept after it ended, 1 to 3650.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 3650, example = 30))]
+    pub retention_days_production: Option<u32>,
+    /// Days a non-production session's recording would be kept after it ended, 1 to 3650.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 3650, example = 7))]
+    pub retention_days_non_production: Option<u32>,
+    /// Judge expiry at this time (RFC 3339) instead of the next sweep's start.
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// What the sweep would purge in one environment class with the retention tried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RetentionPreviewClass {
+    /// `production` or `non_production`.
+    #[cfg_attr(feature = "openapi", schema(example = "production"))]
+    pub environment_class: String,
+    /// The retention tried, in days.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
+    pub retention_days: u32,
+    /// The class's retention in the policy now, in days.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
+    pub current_retention_days: u32,
+    /// Recordings the sweep would purge with the retention tried.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    pub recordings: u64,
+    /// Their downloadable files' size, in bytes.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    pub size_bytes: i64,
+    /// What purging them frees: their stored (compressed) content, in bytes.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    pub bytes_freed: i64,
+    /// How many recordings the sweep would purge with the policy as it is.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    pub recordings_with_current: u64,
+}
+
+/// The retention sweep's dry run for proposed retention values: what it
+/// would purge, per environment class, judging expiry at `as_of`. Legal
+/// holds, live sessions and purged recordings are left out, as the sweep
+/// leaves them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RetentionPreview {
+    /// The time expiry is judged at: the next sweep's start, unless asked otherwise.
+    pub as_of: DateTime<Utc>,
+    /// Production first, then non-production.
+    pub classes: Vec<RetentionPreviewClass>,
 }

@@ -9,6 +9,7 @@ mod audit;
 pub mod auth;
 mod control;
 pub mod demo;
+pub mod documents;
 pub mod error;
 mod export;
 mod extract;
@@ -24,6 +25,7 @@ mod security_headers;
 mod sessions;
 mod targets;
 mod timeline;
+mod transparency;
 mod web_app;
 
 use std::{path::PathBuf, sync::Arc};
@@ -57,6 +59,8 @@ pub struct AppState {
     pub retention_interval: std::time::Duration,
     /// Demo sign-in, when the server runs with demo data.
     pub demo: Option<demo::DemoMode>,
+    /// The key that signs tree heads and manifests.
+    pub signer: Arc<termaudit_domain::transparency::LogSigner>,
     /// The headers every response carries (the content security policy).
     pub security_headers: SecurityHeaders,
 }
@@ -115,6 +119,13 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(timeline::append_database_events)
             .service(timeline::list_database_events)
             .service(audit::list_audit_events)
+            .service(transparency::audit_log_status)
+            .service(transparency::tree_heads)
+            .service(transparency::latest_tree_head)
+            .service(transparency::inclusion_proof)
+            .service(transparency::consistency_proof)
+            .service(transparency::signing_keys)
+            .service(transparency::recording_manifest)
             .service(export::export)
             .service(control::control_events)
             .service(policy::get_policy)
@@ -122,6 +133,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(policy::get_hold)
             .service(policy::place_hold)
             .service(policy::release_hold)
+            .service(retention::retention_preview)
             .service(retention::retention_status)
             .service(recordings::ingest::put_chunk)
             .service(recordings::ingest::finalize)

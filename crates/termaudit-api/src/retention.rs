@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 use chrono::{Duration, Utc};
 use termaudit_api_types as dto;
-use termaudit_domain::{Permission, recording_expires_at};
+use termaudit_domain::{EnvironmentClass, Permission, TerminalPolicy, recording_expires_at};
 use termaudit_storage::RetentionRunRow;
 
 use crate::{AppState, Caller, error::ApiError, extract::ProjectPath};
@@ -70,9 +70,75 @@ pub async fn retention_status(
     }))
 }
 
+/// The retention sweep's dry run for proposed retention values, before they
+/// are saved: per environment class, how many recordings (and bytes) the
+/// next sweep would purge with them, and how many with the policy as it
+/// is. Expiry is judged at the next sweep's start, or at `as_of`. Nothing
+/// changes. Needs `terminal.manage_policy`, as saving the policy does.
+#[utoipa::path(
+    tag = "policy",
+    params(ProjectPath, dto::RetentionPreviewQuery),
+    responses(
+        (status = 200, description = "What the sweep would purge, per environment class (production first)", body = dto::RetentionPreview),
+        (status = 400, description = "A retention out of bounds (1 to 3650 days; `errors` names the field), or a time that is not RFC 3339", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project}/retention/preview")]
+pub async fn retention_preview(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<ProjectPath>,
+    query: web::Query<dto::RetentionPreviewQuery>,
+) -> Result<web::Json<dto::RetentionPreview>, ApiError> {
+    let project = state.authorize(&caller, &path.project, Permission::ManagePolicy).await?;
+    let current = state.store.policy(project.id).await?.policy;
+    // The values tried, checked as a saved policy would be.
+    let tried = TerminalPolicy {
+        retention_days_production: query
+            .retention_days_production
+            .unwrap_or(current.retention_days_production),
+        retention_days_non_production: query
+            .retention_days_non_production
+            .unwrap_or(current.retention_days_non_production),
+        ..current
+    }
+    .validate()?;
+    let as_of = match query.as_of {
+        Some(at) => at,
+        None => next_run(&state, state.store.last_retention_run(project.id).await?.as_ref()),
+    };
+    let rows = state
+        .store
+        .retention_preview(
+            project.id,
+            as_of,
+            (tried.retention_days_production, tried.retention_days_non_production),
+            (current.retention_days_production, current.retention_days_non_production),
+        )
+        .await?;
+    let classes = [EnvironmentClass::Production, EnvironmentClass::NonProduction]
+        .into_iter()
+        .map(|class| {
+            let row = rows.iter().find(|row| row.environment_class == class);
+            let count = |n: Option<i64>| u64::try_from(n.unwrap_or(0)).unwrap_or(0);
+            dto::RetentionPreviewClass {
+                environment_class: class.as_str().to_owned(),
+                retention_days: tried.retention_days(class),
+                current_retention_days: current.retention_days(class),
+                recordings: count(row.map(|r| r.recordings)),
+                size_bytes: row.map_or(0, |r| r.size_bytes),
+                bytes_freed: row.map_or(0, |r| r.stored_bytes),
+                recordings_with_current: count(row.map(|r| r.recordings_with_current)),
+            }
+        })
+        .collect();
+    Ok(web::Json(dto::RetentionPreview { as_of, classes }))
+}
+
 /// Prometheus metrics for operators (no token: bind the server where only
-/// your monitoring reaches it). Covers the retention sweep across projects
-/// and how far the recordings' terminal emulation is behind their chunks.
+/// your monitoring reaches it). Covers the retention sweep across projects,
+/// the audit log's sequencer (pending entries, lag) and how far the
+/// recordings' terminal emulation is behind their chunks.
 #[utoipa::path(
     tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String))
@@ -150,5 +216,23 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         "Recordings whose emulation a replica holds a lease on now.",
         lag.leased as f64,
     );
+    let log = state.store.log_status(None).await?;
+    gauge(
+        "termaudit_audit_log_pending_entries",
+        "Committed audit entries the sequencer has not appended to the log yet.",
+        log.pending as f64,
+    );
+    gauge(
+        "termaudit_audit_log_lag_seconds",
+        "How long the audit log has been incomplete (0 when nothing is pending).",
+        log.lag_seconds(Utc::now()),
+    );
+    if let Some(ran) = log.ran_at {
+        gauge(
+            "termaudit_audit_log_sequencer_last_run_seconds",
+            "When a sequencer last ran (Unix time); stale when no replica sequences.",
+            ran.timestamp() as f64,
+        );
+    }
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text))
 }

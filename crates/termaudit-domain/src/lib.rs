@@ -17,6 +17,7 @@ mod recording;
 mod retention;
 mod session;
 mod target;
+pub mod transparency;
 
 pub use audit::AuditEventType;
 pub use error::{DomainError, FieldError, parse_bounded};

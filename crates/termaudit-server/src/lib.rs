@@ -5,7 +5,9 @@ mod demo;
 mod export;
 pub mod gateway;
 mod secret;
+mod sequencer;
 mod settings;
+pub mod verify;
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
@@ -74,6 +76,13 @@ pub fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
     })
 }
 
+/// The key that signs the audit log's tree heads and recordings' manifests.
+pub fn signing_key(
+    settings: &Settings,
+) -> anyhow::Result<termaudit_domain::transparency::LogSigner> {
+    secret::signing_key(settings)
+}
+
 pub fn token_issuer(settings: &Settings) -> anyhow::Result<TokenIssuer> {
     Ok(TokenIssuer::new(&auth_config(settings)?))
 }
@@ -126,7 +135,9 @@ impl Application {
         let security_headers = SecurityHeaders::new(settings.identity_provider_origin.as_deref())
             .context("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN is invalid")?;
         let auth = auth_config(&settings)?;
+        let signer = Arc::new(secret::signing_key(&settings)?);
         let store = prepare_database(&settings).await?;
+        store.register_signing_key(&signer).await?;
         warn_if_owner(&store).await?;
         if settings.demo {
             demo::load(&store).await.context("cannot load the demo data")?;
@@ -140,6 +151,7 @@ impl Application {
             demo: settings
                 .demo
                 .then(|| termaudit_api::demo::DemoMode { issuer: TokenIssuer::new(&auth) }),
+            signer: signer.clone(),
             security_headers,
         });
         let shutdown = tokio_util::sync::CancellationToken::new();
@@ -149,6 +161,13 @@ impl Application {
                 control,
             )),
             tokio::spawn(expire_sessions(store.clone(), settings.heartbeat_timeout)),
+            tokio::spawn(sequencer::run(
+                store.clone(),
+                database_url(&settings)?,
+                signer,
+                settings.tree_head_interval,
+                shutdown.clone(),
+            )),
             tokio::spawn(end_abandoned_exports(store.clone())),
         ];
         if settings.demo {

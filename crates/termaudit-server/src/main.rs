@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use termaudit_domain::{
     ExportFilter, HistoryFilter, HistoryParams, Permission, ProjectName, ProjectSlug,
 };
-use termaudit_server::{Application, Settings};
+use termaudit_server::{Application, Settings, verify};
 use tracing_subscriber::EnvFilter;
 
 /// termaudit: history and recordings of operators' terminal sessions.
@@ -41,6 +41,65 @@ enum Command {
     /// Export a project's history (sessions, terminal and database events)
     /// as CSV, JSON or NDJSON, like `GET /api/v1/projects/{project}/export`.
     Export(ExportArgs),
+    /// Check evidence: recordings and tree heads offline with public keys,
+    /// or the database against its own transparency log.
+    #[command(subcommand)]
+    Verify(VerifyCommand),
+    /// The Ed25519 key that signs the audit log and recordings' manifests.
+    #[command(subcommand)]
+    SigningKey(SigningKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum VerifyCommand {
+    /// A `.cast` file against its signed manifest (GET .../recording/manifest).
+    Cast {
+        file: PathBuf,
+        #[arg(long)]
+        manifest: PathBuf,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// That a newer signed tree head's log extends an older one's, with the
+    /// server's consistency proof (GET .../audit-log/proof/consistency).
+    Consistency {
+        old_head: PathBuf,
+        new_head: PathBuf,
+        #[arg(long)]
+        proof: PathBuf,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// Recomputes every leaf from the audit table and every tree head from
+    /// the leaves; names the first entry that differs. Needs DATABASE_URL.
+    Db {
+        /// Only this project's log (a slug); all projects by default.
+        #[arg(long)]
+        project: Option<String>,
+        /// Check signatures only with these keys, not the keys the database lists.
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+}
+
+#[derive(Args)]
+struct KeyArgs {
+    /// A trusted public key: a PEM (`termaudit signing-key public`) or the
+    /// JSON of GET /api/v1/signing-keys. Repeatable.
+    #[arg(long = "key")]
+    keys: Vec<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum SigningKeyCommand {
+    /// Print the configured key's public half (PEM), for auditors to pin.
+    Public,
+    /// Write a new Ed25519 private key (PKCS#8 PEM) for TERMAUDIT_SIGNING_KEY_FILE.
+    Generate {
+        /// The file to create (it must not exist).
+        #[arg(long, short)]
+        output: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -322,6 +381,54 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let rows = termaudit_server::export_history(&settings, &job).await?;
             let to = job.output.map(|p| p.display().to_string()).unwrap_or("stdout".into());
             eprintln!("exported {rows} records to {to}");
+            Ok(())
+        }
+        Command::Verify(command) => {
+            let report = match command {
+                VerifyCommand::Cast { file, manifest, keys } => {
+                    verify::verify_cast(&file, &manifest, &verify::load_keys(&keys.keys)?)?
+                }
+                VerifyCommand::Consistency { old_head, new_head, proof, keys } => {
+                    verify::verify_consistency(
+                        &old_head,
+                        &new_head,
+                        &proof,
+                        &verify::load_keys(&keys.keys)?,
+                    )?
+                }
+                VerifyCommand::Db { project, keys } => {
+                    verify::verify_db(
+                        &settings,
+                        project.as_deref(),
+                        &verify::load_keys(&keys.keys)?,
+                    )
+                    .await?
+                }
+            };
+            print!("{}", report.render());
+            anyhow::ensure!(report.ok(), "verification failed");
+            Ok(())
+        }
+        Command::SigningKey(SigningKeyCommand::Public) => {
+            let signer = termaudit_server::signing_key(&settings)?;
+            eprintln!("key id {}", signer.public().id());
+            print!("{}", signer.public().to_pem());
+            Ok(())
+        }
+        Command::SigningKey(SigningKeyCommand::Generate { output }) => {
+            use rand::RngCore;
+            let mut secret = [0u8; 32];
+            rand::rng().fill_bytes(&mut secret);
+            let signer = termaudit_domain::transparency::LogSigner::from_secret(secret);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options
+                .open(&output)
+                .with_context(|| format!("cannot create {}", output.display()))?;
+            std::io::Write::write_all(&mut file, signer.to_pem().as_bytes())?;
+            println!("wrote {} (key id {})", output.display(), signer.public().id());
             Ok(())
         }
         Command::Openapi => {

@@ -33,6 +33,13 @@ pub struct Settings {
     pub jwt_public_key_file: Option<PathBuf>,
     /// `TERMAUDIT_JWT_ISSUER`
     pub jwt_issuer: String,
+    /// `TERMAUDIT_SIGNING_KEY_FILE`: the Ed25519 key (PKCS#8 PEM) that signs
+    /// the audit log's tree heads and recordings' manifests; a development
+    /// key kept in the data directory when unset.
+    pub signing_key_file: Option<PathBuf>,
+    /// `TERMAUDIT_TREE_HEAD_INTERVAL_SECONDS`: how often the sequencer signs
+    /// a tree head when the log has grown.
+    pub tree_head_interval: std::time::Duration,
     /// `TERMAUDIT_JWT_AUDIENCE`
     pub jwt_audience: String,
     /// `TERMAUDIT_IDENTITY_PROVIDER_ORIGIN`: the origin of the identity
@@ -117,6 +124,18 @@ pub fn variables() -> Vec<Variable> {
         ),
         row("TERMAUDIT_JWT_ISSUER", code(&defaults.jwt_issuer), "required `iss`"),
         row("TERMAUDIT_JWT_AUDIENCE", code(&defaults.jwt_audience), "required `aud`"),
+        row(
+            "TERMAUDIT_SIGNING_KEY_FILE",
+            "a development key kept in the data directory (with a warning)".into(),
+            "the Ed25519 private key (PKCS#8 PEM, `openssl genpkey -algorithm ed25519`) that \
+             signs the audit log's tree heads and recordings' manifests; keys used before stay \
+             listed, so what they signed still verifies",
+        ),
+        row(
+            "TERMAUDIT_TREE_HEAD_INTERVAL_SECONDS",
+            seconds(Some(defaults.tree_head_interval)),
+            "how often the audit log's sequencer signs a tree head when the log has grown",
+        ),
         row(
             "TERMAUDIT_IDENTITY_PROVIDER_ORIGIN",
             "none".into(),
@@ -248,6 +267,8 @@ impl Default for Settings {
             jwt_secret: None,
             jwt_public_key_file: None,
             jwt_issuer: "termaudit".into(),
+            signing_key_file: None,
+            tree_head_interval: std::time::Duration::from_secs(300),
             jwt_audience: "termaudit".into(),
             identity_provider_origin: None,
             data_dir: default_data_dir(),
@@ -284,6 +305,15 @@ impl Settings {
         }
         if let Some(v) = source.get("TERMAUDIT_JWT_AUDIENCE") {
             settings.jwt_audience = v;
+        }
+        settings.signing_key_file =
+            source.get("TERMAUDIT_SIGNING_KEY_FILE").filter(|p| !p.is_empty()).map(PathBuf::from);
+        if let Some(v) = source.get("TERMAUDIT_TREE_HEAD_INTERVAL_SECONDS") {
+            let seconds =
+                v.parse::<u64>().ok().filter(|n| (1..=86_400).contains(n)).with_context(|| {
+                    format!("TERMAUDIT_TREE_HEAD_INTERVAL_SECONDS must be 1 to 86400, not {v:?}")
+                })?;
+            settings.tree_head_interval = std::time::Duration::from_secs(seconds);
         }
         settings.identity_provider_origin =
             source.get("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN").filter(|o| !o.is_empty());

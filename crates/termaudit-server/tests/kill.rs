@@ -9,8 +9,7 @@
 
 use std::{
     collections::BTreeMap,
-    net::TcpListener,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -21,58 +20,18 @@ use termaudit_domain::{
     TargetKind, TargetName,
 };
 use termaudit_storage::{DatabaseUrl, NewSession, NewTarget, Store};
-use termaudit_tests::{TEST_SECRET, TestDatabase};
+use termaudit_tests::{TEST_SECRET, TestDatabase, process::ServerProcess};
 
 const EVENTS_PER_CHUNK: usize = 32;
 
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        drop(self.child.kill());
-        drop(self.child.wait());
-    }
-}
-
 /// Starts the binary on a free port and waits until it is ready.
-async fn start(db: &TestDatabase) -> Server {
-    start_with(db, &[]).await
+async fn start(db: &TestDatabase) -> ServerProcess {
+    ServerProcess::start(env!("CARGO_BIN_EXE_termaudit"), db, &[]).await
 }
 
 /// [`start`] with more environment variables.
-async fn start_with(db: &TestDatabase, env: &[(&str, &str)]) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(env!("CARGO_BIN_EXE_termaudit"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .envs(env.iter().copied())
-        .env("DATABASE_URL", db.app_url())
-        .env("TERMAUDIT_MIGRATE_DATABASE_URL", db.url())
-        .env("TERMAUDIT_JWT_SECRET", TEST_SECRET)
-        .env(
-            "TERMAUDIT_DATA_DIR",
-            std::env::temp_dir().join(format!("termaudit-kill-{}", db.name())),
-        )
-        .env("TERMAUDIT_RETENTION_INTERVAL_SECONDS", "0")
-        .env_remove("TERMAUDIT_CONFIG")
-        .env_remove("TERMAUDIT_WEB_DIR")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("termaudit starts");
-    let server = Server { child, address: format!("http://127.0.0.1:{port}") };
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = client.get(format!("{}/readyz", server.address)).send().await;
-        if ready.is_ok_and(|r| r.status().is_success()) {
-            return server;
-        }
-        assert!(Instant::now() < deadline, "the server is not ready after 30 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+async fn start_with(db: &TestDatabase, env: &[(&str, &str)]) -> ServerProcess {
+    ServerProcess::start(env!("CARGO_BIN_EXE_termaudit"), db, env).await
 }
 
 /// Chunk `seq`: the header first in chunk 0, then 32 events of ~1 KiB.
@@ -91,7 +50,7 @@ fn chunk(seq: u32) -> String {
 
 async fn put(
     client: &reqwest::Client,
-    server: &Server,
+    server: &ServerProcess,
     token: &str,
     session: uuid::Uuid,
     seq: u32,
@@ -119,7 +78,7 @@ async fn after_a_sigkill_mid_ingest_every_acknowledged_chunk_is_stored_once_and_
     let mut server = start(&db).await;
     let mut acknowledged = 0u32;
     let killer = {
-        let pid = server.child.id();
+        let pid = server.pid();
         let started = Instant::now();
         move |acknowledged: u32| {
             if acknowledged == 20 || started.elapsed() > Duration::from_secs(20) {
@@ -137,7 +96,7 @@ async fn after_a_sigkill_mid_ingest_every_acknowledged_chunk_is_stored_once_and_
             Err(_) => break,
         }
     }
-    drop(server.child.wait());
+    server.wait();
     assert!(acknowledged >= 20, "the server died early, after {acknowledged} chunks");
 
     // Nothing beyond the acknowledged chunks is half there.
@@ -317,7 +276,7 @@ async fn an_export_whose_server_is_killed_is_ended_as_interrupted_by_another_ser
     // The export runs (the client reads no more) when its server dies.
     let started = wait_for_entries(&db, "the start", |e| e.len() == 1).await;
     assert_eq!(started[0].0, "history.export_started");
-    drop(Command::new("kill").args(["-KILL", &first.child.id().to_string()]).status());
+    drop(Command::new("kill").args(["-KILL", &first.pid().to_string()]).status());
     drop(first);
     drop(body);
     // Nobody is left to write its end ...
@@ -417,7 +376,7 @@ async fn after_a_sigkill_while_the_emulation_is_behind_every_recording_gets_a_re
     let client = reqwest::Client::new();
     let chunks: Vec<Vec<String>> =
         (0..RECORDINGS).map(|i| busy_chunks(&format!("recording {i}"), CHUNKS, 80)).collect();
-    let upload = |server: &Server, i: usize, seq: u32| {
+    let upload = |server: &ServerProcess, i: usize, seq: u32| {
         client
             .put(format!(
                 "{}/api/v1/projects/ops/sessions/{}/recording/chunks/{seq}",
@@ -472,9 +431,8 @@ async fn after_a_sigkill_while_the_emulation_is_behind_every_recording_gets_a_re
         .unwrap()
         .get(0);
     assert!(behind > 0, "the emulation is behind when the server dies");
-    drop(Command::new("kill").args(["-KILL", &server.child.id().to_string()]).status());
+    server.kill();
     drop(hold);
-    drop(server);
 
     // After the restart the workers take the dead process's recordings
     // over (once its leases expire) and catch up from the stored state.

@@ -21,6 +21,7 @@ mod sessions;
 mod sql;
 mod targets;
 mod time;
+mod transparency;
 mod words;
 
 pub use audit::{Actor, AuditEventRow, AuditFilter, NewAuditEvent, append_audit};
@@ -39,10 +40,16 @@ pub use recordings::{
     RecordingOverview, RecordingRow, Snapshot, Window, finalize_recording, header_size,
     purge_recording, purge_recordings,
 };
-pub use retention::{BatchOutcome, ExpiredRecording, RetentionRunRow, SweepKey, SweepLock};
+pub use retention::{
+    BatchOutcome, ExpiredRecording, RetentionPreviewRow, RetentionRunRow, SweepKey, SweepLock,
+};
 pub use sessions::{
     Activity, ActivityRow, AppendError, AppendOutcome, CONTROL_CHANNEL, ControlEvent,
     DatabaseEvent, DatabaseEventRow, ExpiryReport, NewSession, RECORDING_SETTLE, ReconnectGrant,
     SessionChange, SessionRow, TransitionError,
 };
 pub use targets::{NewTarget, TargetRow};
+pub use transparency::{
+    BatchReport, InclusionProofRow, LogDiscrepancy, LogRefusal, LogStatus, LogVerification,
+    Sequencer, SigningKeyRow,
+};

@@ -46,6 +46,12 @@ impl Store {
         Ok(row.map(Into::into))
     }
 
+    pub async fn project_by_id(&self, id: Uuid) -> Result<Option<ProjectRow>, StorageError> {
+        let client = self.client().await?;
+        let row = client.query_opt(include_str!("sql/project_by_id.sql"), &[&id]).await?;
+        Ok(row.map(Into::into))
+    }
+
     /// The projects among `slugs` that exist, ordered by slug.
     pub async fn projects_by_slugs(&self, slugs: &[&str]) -> Result<Vec<ProjectRow>, StorageError> {
         let client = self.client().await?;

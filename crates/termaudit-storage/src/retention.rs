@@ -49,6 +49,19 @@ impl TryFrom<Row> for ExpiredRecording {
     }
 }
 
+/// What a sweep would purge in one environment class, with retention
+/// values tried and with the policy's own ([`Store::retention_preview`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionPreviewRow {
+    pub environment_class: EnvironmentClass,
+    /// Recordings purged with the values tried.
+    pub recordings: i64,
+    pub size_bytes: i64,
+    pub stored_bytes: i64,
+    /// Recordings purged with the policy's values.
+    pub recordings_with_current: i64,
+}
+
 /// Held while a sweep runs: a session-level advisory lock on its own
 /// connection, released when dropped (or when the process dies).
 pub struct SweepLock {
@@ -143,6 +156,44 @@ impl Store {
             )
             .await?;
         rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// The sweep's dry run in one project, counted per environment class:
+    /// what a sweep at `as_of` would purge if recordings were kept `tried`
+    /// days (production, non-production), and what with `current`.
+    pub async fn retention_preview(
+        &self,
+        project_id: Uuid,
+        as_of: DateTime<Utc>,
+        tried: (u32, u32),
+        current: (u32, u32),
+    ) -> Result<Vec<RetentionPreviewRow>, StorageError> {
+        let days = |d: u32| i32::try_from(d).unwrap_or(i32::MAX);
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                include_str!("sql/retention_preview.sql"),
+                &[
+                    &project_id,
+                    &truncate_to_micros(as_of),
+                    &days(tried.0),
+                    &days(tried.1),
+                    &days(current.0),
+                    &days(current.1),
+                ],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(RetentionPreviewRow {
+                    environment_class: parse_enum(&row, "environment_class")?,
+                    recordings: row.try_get("recordings")?,
+                    size_bytes: row.try_get("size_bytes")?,
+                    stored_bytes: row.try_get("stored_bytes")?,
+                    recordings_with_current: row.try_get("recordings_with_current")?,
+                })
+            })
+            .collect()
     }
 
     /// How many recordings (all projects) expire by `as_of`.

@@ -10,13 +10,27 @@ pub struct LayoutProps {
     pub children: Html,
 }
 
-/// The frame around every page: the navigation bar and the main column.
+/// The frame around every page: a link past the navigation for keyboards,
+/// the navigation bar and the main column.
 #[component]
 pub fn Layout(props: &LayoutProps) -> Html {
+    let main = use_node_ref();
+    // Focus moves to the page's content without changing the address (a
+    // `#main` fragment would be a route change to the router).
+    let skip = {
+        let main = main.clone();
+        Callback::from(move |event: MouseEvent| {
+            event.prevent_default();
+            if let Some(main) = main.cast::<web_sys::HtmlElement>() {
+                let _ = main.focus();
+            }
+        })
+    };
     html! {
         <>
+            <a href="#main" class="skip-link" onclick={skip} data-testid="skip-link">{ "Skip to content" }</a>
             <NavBar />
-            <main class="main">{ props.children.clone() }</main>
+            <main id="main" class="main" tabindex="-1" ref={main}>{ props.children.clone() }</main>
         </>
     }
 }

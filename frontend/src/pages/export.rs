@@ -3,15 +3,14 @@
 //! server does not know the total in advance) and is saved under the
 //! server's file name.
 
-use chrono::Local;
-use web_sys::{HtmlDialogElement, HtmlInputElement};
+use web_sys::HtmlDialogElement;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::{self, ApiError};
-use crate::filters::Filters;
+use crate::components::DateTimeField;
+use crate::filters::{Filters, empty_range};
 use crate::pages::recording::save;
-use crate::time;
 
 #[derive(Properties, PartialEq)]
 pub struct ExportProps {
@@ -67,20 +66,33 @@ pub fn ExportDialog(props: &ExportProps) -> Html {
             }
         })
     };
-    let set_time = |state: &UseStateHandle<String>| {
-        let state = state.clone();
-        Callback::from(move |event: Event| {
-            let value = event.target_unchecked_into::<HtmlInputElement>().value();
-            state.set(time::from_input(&value, &Local).unwrap_or_default());
+    // A time typed in part is not exported: the dialog waits for a whole one.
+    let time_errors = use_state(|| (None::<&'static str>, None::<&'static str>));
+    let set_time = |state: &UseStateHandle<String>, end: bool| {
+        let (state, time_errors) = (state.clone(), time_errors.clone());
+        Callback::from(move |typed: Result<String, &'static str>| {
+            let mut errors = *time_errors;
+            let slot = if end { &mut errors.1 } else { &mut errors.0 };
+            *slot = typed.as_ref().err().copied();
+            if let Ok(value) = typed {
+                state.set(value);
+            }
+            time_errors.set(errors);
         })
     };
+    let range_reversed = empty_range(&from, &to);
     let on_submit = {
-        let (format, from, to, progress) =
-            (format.clone(), from.clone(), to.clone(), progress.clone());
+        let (format, from, to, progress, time_errors) =
+            (format.clone(), from.clone(), to.clone(), progress.clone(), time_errors.clone());
         let (slug, filters) = (props.slug.clone(), props.filters.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
-            if matches!(*progress, Progress::Receiving(_)) {
+            let (from_error, to_error) = *time_errors;
+            if matches!(*progress, Progress::Receiving(_))
+                || from_error.is_some()
+                || to_error.is_some()
+                || empty_range(&from, &to)
+            {
                 return;
             }
             let path = filters.export_path(&slug, &format, &from, &to);
@@ -147,16 +159,11 @@ pub fn ExportDialog(props: &ExportProps) -> Html {
                         }) }
                     </fieldset>
                     <div class="filters-grid">
-                        <div class="field">
-                            <label for="export-from" class="label">{ "From" }</label>
-                            <input id="export-from" class="input" type="datetime-local"
-                                value={time::to_input(&from, &Local)} onchange={set_time(&from)} />
-                        </div>
-                        <div class="field">
-                            <label for="export-to" class="label">{ "Before" }</label>
-                            <input id="export-to" class="input" type="datetime-local"
-                                value={time::to_input(&to, &Local)} onchange={set_time(&to)} />
-                        </div>
+                        <DateTimeField id="export-from" label="From" value={(*from).clone()}
+                            error={time_errors.0.map(AttrValue::from)} onchange={set_time(&from, false)} />
+                        <DateTimeField id="export-to" label="Until" value={(*to).clone()} end=true
+                            error={time_errors.1.map(AttrValue::from).or_else(|| range_reversed.then_some(AttrValue::from("Ends before “From”.")))}
+                            onchange={set_time(&to, true)} />
                     </div>
                     <p class="small" data-testid="export-filters">
                         if shared.is_empty() {

@@ -7,8 +7,8 @@
 
 use std::rc::Rc;
 
-use termaudit_api_types::{Policy, PolicyView, RetentionStatus};
-use web_sys::HtmlInputElement;
+use termaudit_api_types::{Policy, PolicyView, RetentionPreview, RetentionStatus};
+use web_sys::{HtmlDialogElement, HtmlInputElement};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -46,6 +46,7 @@ pub fn PolicyPage(props: &PolicyPageProps) -> Html {
             };
             html! {
                 <PolicyForm view={Rc::clone(view)} editable={may_manage} {path} {on_saved}
+                    preview_path={format!("/projects/{}/retention/preview", encode(&props.slug))}
                     just_saved={saved.is_some()} />
             }
         }
@@ -237,6 +238,8 @@ struct PolicyFormProps {
     view: Rc<PolicyView>,
     editable: bool,
     path: String,
+    /// `GET …/retention/preview`: what a shorter retention would purge.
+    preview_path: String,
     on_saved: Callback<PolicyView>,
     just_saved: bool,
 }
@@ -253,24 +256,11 @@ fn PolicyForm(props: &PolicyFormProps) -> Html {
     let set = |change: fn(&mut Draft, &HtmlInputElement), field: &'static str| {
         edit(draft.clone(), errors.clone(), change, field)
     };
-    let on_submit = {
-        let (draft, errors, failure, busy) =
-            (draft.clone(), errors.clone(), failure.clone(), busy.clone());
+    // Saves `policy`; the server's 400 names each bad field.
+    let save = {
+        let (errors, failure, busy) = (errors.clone(), failure.clone(), busy.clone());
         let (path, on_saved) = (props.path.clone(), props.on_saved.clone());
-        Callback::from(move |event: SubmitEvent| {
-            event.prevent_default();
-            if *busy {
-                return;
-            }
-            failure.set(None);
-            let policy = match draft.parse() {
-                Ok(policy) => policy,
-                Err(local) => {
-                    errors.set(local);
-                    return;
-                }
-            };
-            errors.set(Vec::new());
+        Callback::from(move |policy: Policy| {
             busy.set(true);
             let (errors, failure, busy, path, on_saved) =
                 (errors.clone(), failure.clone(), busy.clone(), path.clone(), on_saved.clone());
@@ -290,6 +280,78 @@ fn PolicyForm(props: &PolicyFormProps) -> Html {
                     }
                 }
             });
+        })
+    };
+    // A shorter retention is saved only once the manager has seen what the
+    // next sweep would purge with it.
+    let confirm = use_state(|| None::<(Policy, Fetch<RetentionPreview>)>);
+    let dialog = use_node_ref();
+    let on_submit = {
+        let (draft, errors, failure, busy, confirm, dialog, save) = (
+            draft.clone(),
+            errors.clone(),
+            failure.clone(),
+            busy.clone(),
+            confirm.clone(),
+            dialog.clone(),
+            save.clone(),
+        );
+        let (current, preview_path) = (props.view.policy.clone(), props.preview_path.clone());
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            if *busy {
+                return;
+            }
+            failure.set(None);
+            let policy = match draft.parse() {
+                Ok(policy) => policy,
+                Err(local) => {
+                    errors.set(local);
+                    return;
+                }
+            };
+            errors.set(Vec::new());
+            if !shortens(&policy, &current) {
+                save.emit(policy);
+                return;
+            }
+            confirm.set(Some((policy.clone(), Fetch::Loading)));
+            if let Some(dialog) = dialog.cast::<HtmlDialogElement>() {
+                let _ = dialog.show_modal();
+            }
+            let path = format!(
+                "{preview_path}?retention_days_production={}&retention_days_non_production={}",
+                policy.retention_days_production, policy.retention_days_non_production
+            );
+            let confirm = confirm.clone();
+            spawn_local(async move {
+                let answer = match api::get::<RetentionPreview>(&path).await {
+                    Ok(preview) => Fetch::Loaded(Rc::new(preview)),
+                    Err(error) => Fetch::Failed(error),
+                };
+                confirm.set(Some((policy, answer)));
+            });
+        })
+    };
+    let close_dialog = {
+        let dialog = dialog.clone();
+        move || {
+            if let Some(dialog) = dialog.cast::<HtmlDialogElement>() {
+                dialog.close();
+            }
+        }
+    };
+    let on_keep_editing = {
+        let close_dialog = close_dialog.clone();
+        Callback::from(move |_: MouseEvent| close_dialog())
+    };
+    let on_confirm = {
+        let (confirm, save) = (confirm.clone(), save.clone());
+        Callback::from(move |_: MouseEvent| {
+            close_dialog();
+            if let Some((policy, _)) = &*confirm {
+                save.emit(policy.clone());
+            }
         })
     };
 
@@ -396,8 +458,62 @@ fn PolicyForm(props: &PolicyFormProps) -> Html {
                     </button>
                 }
             </div>
+            <dialog ref={dialog} class="dialog" aria-labelledby="retention-confirm-h" data-testid="retention-confirm">
+                <h2 id="retention-confirm-h">{ "Shorten the retention?" }</h2>
+                { match confirm.as_ref().map(|(_, preview)| preview) {
+                    None | Some(Fetch::Loading) => html! { <Loading label="Asking what the next sweep would purge…" /> },
+                    Some(Fetch::Failed(error)) => html! {
+                        <>
+                            <ErrorNotice error={error.clone()} />
+                            <p class="small">{ "What the next sweep would purge is not known; the policy can still be saved." }</p>
+                        </>
+                    },
+                    Some(Fetch::Loaded(preview)) => html! {
+                        <div data-testid="retention-preview">
+                            <p>{ "The next sweep (" }<Time at={preview.as_of} />{ ") would purge:" }</p>
+                            <ul class="preview-list">
+                                { for preview.classes.iter().map(|class| html! {
+                                    <li data-class={class.environment_class.clone()}>
+                                        <strong>{ plural(i64::try_from(class.recordings).unwrap_or(i64::MAX), &format!("{} recording", class_name(&class.environment_class)), &format!("{} recordings", class_name(&class.environment_class))) }</strong>
+                                        { format!(" ({}), kept {} days", bytes(class.bytes_freed), class.retention_days) }
+                                        if class.retention_days != class.current_retention_days {
+                                            { format!(" instead of {}", class.current_retention_days) }
+                                        }
+                                        if class.recordings_with_current > 0 {
+                                            <span class="muted">{ format!("; {} of them would go anyway", class.recordings_with_current) }</span>
+                                        }
+                                    </li>
+                                }) }
+                            </ul>
+                            <p class="small muted">{ "Recordings under a legal hold are kept. Purged recordings cannot be brought back; the sessions' history stays." }</p>
+                        </div>
+                    },
+                } }
+                <div class="form-actions">
+                    <button type="button" class="button button-quiet" onclick={on_keep_editing}>{ "Keep editing" }</button>
+                    <button type="button" class="button button-danger" onclick={on_confirm}
+                        disabled={!matches!(confirm.as_ref(), Some((_, Fetch::Loaded(_) | Fetch::Failed(_))))}
+                        data-testid="retention-confirm-save">
+                        { "Save the shorter retention" }
+                    </button>
+                </div>
+            </dialog>
         </form>
     }
+}
+
+/// Whether `policy` keeps either class's recordings for less time than `current`.
+fn shortens(policy: &Policy, current: &Policy) -> bool {
+    let bounded = |days: u32| (1..=3650).contains(&days);
+    bounded(policy.retention_days_production)
+        && bounded(policy.retention_days_non_production)
+        && (policy.retention_days_production < current.retention_days_production
+            || policy.retention_days_non_production < current.retention_days_non_production)
+}
+
+/// `non_production` → `non-production`.
+fn class_name(class: &str) -> String {
+    class.replace('_', "-")
 }
 
 /// A field's handler: `change` copies the input into the draft, and the
@@ -420,6 +536,27 @@ fn edit<E: TargetCast + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_shorter_retention_within_bounds_asks_first() {
+        let current = Policy {
+            retention_days_production: 365,
+            retention_days_non_production: 90,
+            record_non_production: false,
+            require_reason_non_production: false,
+            reconnect_grace_seconds: 300,
+        };
+        let with = |prod, non_prod| Policy {
+            retention_days_production: prod,
+            retention_days_non_production: non_prod,
+            ..current.clone()
+        };
+        assert!(shortens(&with(30, 90), &current));
+        assert!(shortens(&with(400, 7), &current));
+        assert!(!shortens(&with(365, 90), &current));
+        assert!(!shortens(&with(400, 120), &current));
+        assert!(!shortens(&with(0, 90), &current), "out of bounds: the server says so");
+    }
 
     #[test]
     fn a_draft_sends_numbers_or_names_what_is_not_one() {

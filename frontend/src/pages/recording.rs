@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast as _;
 use web_sys::HtmlAnchorElement;
 use yew::platform::spawn_local;
 use yew::prelude::*;
+use yew_router::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::components::{ErrorNotice, Loading, ReasonDialog, Time};
@@ -54,8 +55,19 @@ struct RecordingBodyProps {
     may_download: bool,
 }
 
+/// The session page's query that the player reads: `?play=1` plays at once
+/// (the history's Play link), `?t=SECONDS` starts at that moment.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(default)]
+struct PlayQuery {
+    play: Option<String>,
+    t: Option<f64>,
+}
+
 #[component]
 fn RecordingBody(props: &RecordingBodyProps) -> Html {
+    let query: PlayQuery =
+        use_location().and_then(|location| location.query::<PlayQuery>().ok()).unwrap_or_default();
     let summary = use_get::<Recording>(props.base.clone());
     // A recording still arriving (a live session, or the last chunks of one
     // that just ended) grows, and becomes available: ask again meanwhile.
@@ -128,7 +140,9 @@ fn RecordingBody(props: &RecordingBodyProps) -> Html {
                         <DownloadButton path={format!("{}/download", props.base)} />
                     }
                 </div>
-                <Player base={props.base.clone()} {recording} />
+                <Player base={props.base.clone()} {recording}
+                    autoplay={query.play.as_deref() == Some("1")}
+                    start_at={query.t.filter(|t| t.is_finite() && *t >= 0.0)} />
             </>
         },
     }

@@ -204,7 +204,8 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
                     Fetch::Failed(error) => html! { <ErrorNotice error={error.clone()} on_retry={database.reload.clone()} /> },
                     Fetch::Loaded(page) if page.items.is_empty() => html! { <p class="muted">{ "No database statements were reported for this session." }</p> },
                     Fetch::Loaded(page) => html! {
-                        <div class="table-wrap flat">
+                        // Focusable: on a narrow screen it scrolls sideways.
+                        <div class="table-wrap flat" tabindex="0" role="region" aria-label="Database statements table">
                             <table class="table" data-testid="database-events">
                                 <thead><tr>
                                     <th scope="col">{ "When" }</th>

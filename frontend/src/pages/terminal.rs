@@ -279,8 +279,10 @@ pub fn TerminalPage(props: &TerminalProps) -> Html {
             { chooser }
             { status }
             <div class="term-frame term-live" hidden={!show_terminal}>
-                <div class="term" ref={node} tabindex="0" onkeydown={on_key}
-                    data-testid="live-terminal" aria-label="Terminal; type to send keys"></div>
+                // An application: keys go to the shell, not to the page.
+                <div class="term" ref={node} tabindex="0" onkeydown={on_key} role="application"
+                    aria-roledescription="terminal" data-testid="live-terminal"
+                    aria-label="Terminal; type to send keys"></div>
             </div>
         </>
     }

@@ -17,15 +17,18 @@ use std::rc::{Rc, Weak};
 
 use termaudit_api_types::{Recording, RecordingMarker, RecordingSearchResults, RecordingWindow};
 use wasm_bindgen::JsCast as _;
-use web_sys::{Element, HtmlInputElement, HtmlSelectElement};
+use wasm_bindgen::closure::Closure;
+use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlSelectElement, ResizeObserver};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::{self, ApiError, encode};
 use crate::components::ErrorNotice;
-use crate::terminal::{Paintable as _, paint, size_style};
+use crate::terminal::{Paintable as _, fit_font, paint, size_style};
 use frames::Frames;
-use playback::{DEFAULT_IDLE_LIMIT, Playback, Progress, WINDOW_SECONDS, clock, query_seconds};
+use playback::{
+    DEFAULT_IDLE_LIMIT, Playback, Poster, Progress, WINDOW_SECONDS, clock, query_seconds,
+};
 
 /// The speeds offered, as (value, label).
 const SPEEDS: [(f64, &str); 6] =
@@ -48,6 +51,8 @@ struct Ui {
     cols: usize,
     rows: usize,
     error: Option<ApiError>,
+    /// The still shown until the recording is played or sought.
+    poster: Option<Rc<Poster>>,
 }
 
 impl Ui {
@@ -78,6 +83,9 @@ struct Driver {
     frames: Option<Frames>,
     sent: Ui,
     set_ui: Callback<Ui>,
+    poster: Option<Rc<Poster>>,
+    /// Played or sought by the viewer: no poster any more.
+    dismissed: bool,
 }
 
 impl Driver {
@@ -95,6 +103,7 @@ impl Driver {
             cols,
             rows,
             error: self.error.clone(),
+            poster: if self.dismissed { None } else { self.poster.clone() },
         }
     }
 
@@ -187,6 +196,9 @@ impl Driver {
                 return;
             }
         };
+        if seek && !self.dismissed && self.poster.is_none() && window.from == 0.0 {
+            self.poster = Poster::of(&window).map(Rc::new);
+        }
         if seek {
             match Playback::start(&window, self.duration) {
                 Ok(playback) => {
@@ -283,8 +295,15 @@ fn seek_to(driver: &Shared, time: f64) {
     }
 }
 
+/// A seek the viewer asked for: the poster goes.
+fn seek_by_viewer(driver: &Shared, time: f64) {
+    driver.borrow_mut().dismissed = true;
+    seek_to(driver, time);
+}
+
 fn toggle(driver: &Shared) {
     let restart = update(driver, |d| {
+        d.dismissed = true;
         if d.playing {
             d.playing = false;
             return false;
@@ -303,15 +322,27 @@ pub struct PlayerProps {
     /// The recording's API path, `/projects/{p}/sessions/{id}/recording`.
     pub base: String,
     pub recording: Rc<Recording>,
+    /// Start playing at once (the history's Play link).
+    #[prop_or_default]
+    pub autoplay: bool,
+    /// Start at this second instead of the beginning (a link to a moment).
+    #[prop_or_default]
+    pub start_at: Option<f64>,
 }
 
 #[component]
 pub fn Player(props: &PlayerProps) -> Html {
     let ui = use_state(Ui::default);
     let screen = use_node_ref();
+    let player = use_node_ref();
     let slot = use_mut_ref(|| None::<Shared>);
     let speed = use_state(|| 1.0_f64);
     let compress = use_state(|| true);
+    // The time under the pointer on the seek bar.
+    let hover = use_state(|| None::<f64>);
+    let fullscreen = use_state(|| false);
+    // The seek bar's marker that Tab reaches; arrows move among them.
+    let roving = use_state(|| 0_usize);
     let recording = &props.recording;
     let duration = recording.duration.max(0.0);
     let header_idle_limit = recording
@@ -325,6 +356,7 @@ pub fn Player(props: &PlayerProps) -> Html {
     {
         let (slot, screen, set_ui) = (slot.clone(), screen.clone(), ui.setter());
         let markers: Vec<f64> = recording.markers.iter().map(|marker| marker.time).collect();
+        let (autoplay, start_at) = (props.autoplay, props.start_at);
         use_effect_with(props.base.clone(), move |base| {
             let driver = Rc::new(RefCell::new(Driver {
                 base: base.clone(),
@@ -344,16 +376,81 @@ pub fn Player(props: &PlayerProps) -> Html {
                 frames: None,
                 sent: Ui::default(),
                 set_ui: Callback::from(move |ui| set_ui.set(ui)),
+                poster: None,
+                // A chosen moment shows itself, not a poster.
+                dismissed: start_at.is_some() || autoplay,
             }));
             let weak = Rc::downgrade(&driver);
             driver.borrow_mut().frames = Some(Frames::new(move |timestamp| {
                 weak.upgrade().is_some_and(|driver| update(&driver, |d| d.frame(timestamp)))
             }));
-            seek_to(&driver, 0.0);
+            seek_to(&driver, start_at.unwrap_or(0.0));
+            if autoplay {
+                // Plays once the window has arrived.
+                toggle(&driver);
+            }
             *slot.borrow_mut() = Some(driver);
             move || {
                 // Ends the frame loop; answers still in flight find no driver.
                 slot.borrow_mut().take();
+            }
+        });
+    }
+    // Opened to play: bring the player into view.
+    {
+        let player = player.clone();
+        use_effect_with(
+            (props.autoplay || props.start_at.is_some(), ui.ready),
+            move |(wanted, ready)| {
+                if *wanted
+                    && *ready
+                    && let Some(element) = player.cast::<Element>()
+                {
+                    element.scroll_into_view();
+                }
+            },
+        );
+    }
+    // The text fits the frame's width (and the screen, in fullscreen):
+    // again when the terminal's size, the frame's width or the mode changes.
+    {
+        let (screen, size, full) = (screen.clone(), (ui.cols.max(1), ui.rows.max(1)), *fullscreen);
+        use_effect_with((size, full), move |_| {
+            fit_font(&screen, size, full);
+            let frame = screen.cast::<Element>().and_then(|term| term.parent_element());
+            let observer = frame.and_then(|frame| {
+                let screen = screen.clone();
+                let callback = Closure::<dyn FnMut()>::new(move || fit_font(&screen, size, full));
+                let observer = ResizeObserver::new(callback.as_ref().unchecked_ref()).ok()?;
+                observer.observe(&frame);
+                Some((observer, callback))
+            });
+            move || {
+                if let Some((observer, _callback)) = observer {
+                    observer.disconnect();
+                }
+            }
+        });
+    }
+    // Fullscreen begins and ends with the browser (Escape, say), not only the button.
+    {
+        let (player, fullscreen) = (player.clone(), fullscreen.clone());
+        use_effect_with((), move |()| {
+            let document = gloo::utils::document();
+            let callback = Closure::<dyn FnMut()>::new(move || {
+                let current = gloo::utils::document().fullscreen_element();
+                let ours = player.cast::<Element>();
+                fullscreen.set(current.is_some() && current == ours);
+            });
+            let _ = document.add_event_listener_with_callback(
+                "fullscreenchange",
+                callback.as_ref().unchecked_ref(),
+            );
+            move || {
+                let _ = document.remove_event_listener_with_callback(
+                    "fullscreenchange",
+                    callback.as_ref().unchecked_ref(),
+                );
             }
         });
     }
@@ -374,18 +471,44 @@ pub fn Player(props: &PlayerProps) -> Html {
         Callback::from(move |_: MouseEvent| with_driver(&toggle))
     };
     let seekbar = use_node_ref();
-    let on_seekbar = {
-        let (with_driver, seekbar) = (with_driver.clone(), seekbar.clone());
-        Callback::from(move |event: MouseEvent| {
+    // The time at the pointer's place on the bar.
+    let time_at = {
+        let seekbar = seekbar.clone();
+        move |event: &MouseEvent| -> Option<f64> {
             // Not the event's current target: Yew listens at the app's root.
-            let Some(bar) = seekbar.cast::<Element>() else { return };
+            let bar = seekbar.cast::<Element>()?;
             let rect = bar.get_bounding_client_rect();
-            if rect.width() <= 0.0 {
-                return;
+            (rect.width() > 0.0).then(|| {
+                ((f64::from(event.client_x()) - rect.left()) / rect.width()).clamp(0.0, 1.0)
+                    * duration
+            })
+        }
+    };
+    let on_seekbar = {
+        let (with_driver, time_at) = (with_driver.clone(), time_at.clone());
+        Callback::from(move |event: MouseEvent| {
+            if let Some(time) = time_at(&event) {
+                with_driver(&|driver| seek_by_viewer(driver, time));
             }
-            let fraction =
-                ((f64::from(event.client_x()) - rect.left()) / rect.width()).clamp(0.0, 1.0);
-            with_driver(&|driver| seek_to(driver, fraction * duration));
+        })
+    };
+    let on_hover = {
+        let hover = hover.clone();
+        Callback::from(move |event: MouseEvent| hover.set(time_at(&event)))
+    };
+    let on_leave = {
+        let hover = hover.clone();
+        Callback::from(move |_: MouseEvent| hover.set(None))
+    };
+    let on_fullscreen = {
+        let player = player.clone();
+        Callback::from(move |_: MouseEvent| {
+            let document = gloo::utils::document();
+            if document.fullscreen_element().is_some() {
+                document.exit_fullscreen();
+            } else if let Some(element) = player.cast::<Element>() {
+                let _ = element.request_fullscreen();
+            }
         })
     };
     let on_speed = {
@@ -425,6 +548,8 @@ pub fn Player(props: &PlayerProps) -> Html {
                 " " | "k" => Shortcut::Toggle,
                 "ArrowLeft" => Shortcut::Step(-STEP_SECONDS),
                 "ArrowRight" => Shortcut::Step(STEP_SECONDS),
+                "Home" => Shortcut::Step(f64::NEG_INFINITY),
+                "End" => Shortcut::Step(f64::INFINITY),
                 "[" => Shortcut::Marker(-1),
                 "]" => Shortcut::Marker(1),
                 _ => return,
@@ -434,12 +559,13 @@ pub fn Player(props: &PlayerProps) -> Html {
                 Shortcut::Toggle => toggle(driver),
                 Shortcut::Step(seconds) => {
                     let here = driver.borrow().position();
-                    seek_to(driver, here + seconds);
+                    let to = if seconds.is_finite() { here + seconds } else { seconds.max(0.0) };
+                    seek_by_viewer(driver, to.min(duration));
                 }
                 Shortcut::Marker(direction) => {
                     let marker = driver.borrow().marker_from_here(direction);
                     if let Some(time) = marker {
-                        seek_to(driver, time);
+                        seek_by_viewer(driver, time);
                     }
                 }
             });
@@ -447,97 +573,172 @@ pub fn Player(props: &PlayerProps) -> Html {
     };
     let on_seek_to = {
         let with_driver = with_driver.clone();
-        Callback::from(move |time: f64| with_driver(&|driver| seek_to(driver, time)))
+        Callback::from(move |time: f64| with_driver(&|driver| seek_by_viewer(driver, time)))
     };
 
     let position = ui.position().min(duration);
     let percent =
         |time: f64| if duration > 0.0 { (time / duration * 100.0).clamp(0.0, 100.0) } else { 0.0 };
     let markers = &recording.markers;
+    let roving_index = (*roving).min(markers.len().saturating_sub(1));
+    let poster = ui.poster.clone().filter(|_| !ui.playing && ui.tenths == 0);
 
     html! {
-        <div class="player" tabindex="0" data-testid="player" onkeydown={on_keydown}
-            data-waiting={(!ui.ready || ui.waiting).to_string()}
-            aria-label="Recording player: space plays or pauses, arrows seek 5 seconds, [ and ] jump between markers">
-            <div class="term-frame" onclick={on_toggle.clone()}>
-                <div class="term" ref={screen} data-testid="terminal"
-                    data-position={format!("{position:.1}")}
-                    style={size_style(ui.cols.max(1), ui.rows.max(1))}>
+        <div class={classes!("player", fullscreen.then_some("is-fullscreen"))} ref={player}
+            tabindex="0" role="region" aria-label="Recording player" aria-describedby="player-keys"
+            data-testid="player" onkeydown={on_keydown}
+            data-waiting={(!ui.ready || ui.waiting).to_string()}>
+            <div class="player-stage" data-testid="player-stage">
+                <div class="term-frame" onclick={on_toggle.clone()}>
+                    <div class="term" ref={screen} data-testid="terminal"
+                        data-position={format!("{position:.1}")}
+                        style={size_style(ui.cols.max(1), ui.rows.max(1))}>
+                    </div>
+                    if let Some(poster) = &poster {
+                        <div class="term term-poster" data-testid="poster" aria-hidden="true"
+                            data-time={format!("{:.1}", poster.time)}
+                            style={size_style(poster.cols, poster.rows)}>
+                            { for poster.lines.iter().map(|line| html! {
+                                <div class="term-line">{ Html::from_html_unchecked(AttrValue::from(line.clone())) }</div>
+                            }) }
+                        </div>
+                    }
+                    if !ui.ready && ui.error.is_none() {
+                        <div class="term-overlay"><span class="spinner" aria-hidden="true"></span>{ " Loading the recording…" }</div>
+                    } else if ui.waiting {
+                        <div class="term-overlay term-overlay-quiet"><span class="spinner" aria-hidden="true"></span></div>
+                    } else if !ui.playing && ui.tenths == 0 {
+                        <div class="term-overlay term-overlay-quiet"><span class="big-play" aria-hidden="true">{ "▶" }</span></div>
+                    }
                 </div>
-                if !ui.ready && ui.error.is_none() {
-                    <div class="term-overlay"><span class="spinner" aria-hidden="true"></span>{ " Loading the recording…" }</div>
-                } else if ui.waiting {
-                    <div class="term-overlay term-overlay-quiet"><span class="spinner" aria-hidden="true"></span></div>
-                } else if !ui.playing && ui.tenths == 0 {
-                    <div class="term-overlay term-overlay-quiet"><span class="big-play" aria-hidden="true">{ "▶" }</span></div>
-                }
-            </div>
-            <div class="controls">
-                <button type="button" class="button control-play" onclick={on_toggle}
-                    aria-label={if ui.playing { "Pause" } else { "Play" }} title="Play or pause (space)"
-                    data-testid="play" data-playing={ui.playing.to_string()} disabled={!ui.ready}>
-                    { if ui.playing { "❚❚" } else { "▶" } }
-                </button>
-                <span class="clock" data-testid="clock">{ format!("{} / {}", clock(position), clock(duration)) }</span>
-                <div class="seekbar" role="slider" aria-label="Position" aria-valuemin="0"
-                    aria-valuemax={format!("{duration:.1}")} aria-valuenow={format!("{position:.1}")}
-                    aria-valuetext={clock(position)} data-testid="seekbar" ref={seekbar} onclick={on_seekbar}>
-                    <div class="seek-track"></div>
-                    <div class="seek-fill" style={format!("width: {:.3}%", percent(position))}></div>
-                    { for markers.iter().map(|marker| seek_marker(marker, percent(marker.time), &on_seek_to)) }
-                </div>
-                <label class="control-field">
-                    <span class="sr-only">{ "Speed" }</span>
-                    <select class="input control-speed" data-testid="speed" onchange={on_speed} title="Speed">
-                        { for SPEEDS.iter().map(|(value, label)| html! {
-                            <option value={value.to_string()} selected={*value == *speed}>{ *label }</option>
-                        }) }
-                    </select>
-                </label>
-                <label class="control-field control-check" title={format!("Gaps with no output last at most {header_idle_limit} s")}>
-                    <input type="checkbox" checked={*compress} onchange={on_compress} data-testid="compress-idle" />
-                    { format!(" Skip idle > {header_idle_limit} s") }
-                </label>
-            </div>
-            if let Some(error) = &ui.error {
-                <ErrorNotice error={error.clone()} />
-            }
-            <p class="player-help small muted">
-                <kbd>{ "space" }</kbd>{ " play/pause · " }<kbd>{ "←" }</kbd><kbd>{ "→" }</kbd>
-                { format!(" seek {STEP_SECONDS} s · ") }<kbd>{ "[" }</kbd><kbd>{ "]" }</kbd>{ " previous/next marker" }
-            </p>
-            if !markers.is_empty() {
-                <ol class="markers" data-testid="markers">
-                    { for markers.iter().map(|marker| {
-                        let (on_seek_to, time) = (on_seek_to.clone(), marker.time);
-                        let current = position >= time && markers.iter().find(|m| m.time > time).is_none_or(|next| position < next.time);
-                        html! {
-                            <li class={classes!("marker", current.then_some("current"))}>
-                                <button type="button" class="marker-jump" onclick={move |_| on_seek_to.emit(time)}>
-                                    <span class="marker-time">{ clock(time) }</span>
-                                    <code class="command">{ &marker.label }</code>
-                                </button>
-                            </li>
+                <div class="controls">
+                    <button type="button" class="button control-play" onclick={on_toggle}
+                        aria-label={if ui.playing { "Pause" } else { "Play" }} title="Play or pause (space)"
+                        data-testid="play" data-playing={ui.playing.to_string()} disabled={!ui.ready}>
+                        { if ui.playing { "❚❚" } else { "▶" } }
+                    </button>
+                    <span class="clock" data-testid="clock">{ format!("{} / {}", clock(position), clock(duration)) }</span>
+                    <div class="seekbar">
+                        <div class="seek-slider" role="slider" tabindex="0" aria-label="Position"
+                            aria-valuemin="0" aria-valuemax={format!("{duration:.1}")}
+                            aria-valuenow={format!("{position:.1}")}
+                            aria-valuetext={format!("{} of {}", clock(position), clock(duration))}
+                            data-testid="seekbar" ref={seekbar} onclick={on_seekbar}
+                            onmousemove={on_hover} onmouseleave={on_leave}>
+                            <div class="seek-track"></div>
+                            <div class="seek-fill" style={format!("width: {:.3}%", percent(position))}></div>
+                            if let Some(time) = *hover {
+                                <div class="seek-hover" data-testid="seek-hover" aria-hidden="true"
+                                    style={format!("left: {:.3}%", percent(time))}>{ clock(time) }</div>
+                            }
+                        </div>
+                        if !markers.is_empty() {
+                            <div class="seek-markers" role="group" aria-label="Markers on the seek bar">
+                                { for markers.iter().enumerate().map(|(index, marker)| {
+                                    seek_marker(marker, percent(marker.time), index == roving_index, index, &roving, &on_seek_to)
+                                }) }
+                            </div>
                         }
-                    }) }
-                </ol>
-            }
-            <RecordingSearch base={props.base.clone()} on_jump={on_seek_to} />
+                    </div>
+                    <label class="control-field">
+                        <span class="sr-only">{ "Speed" }</span>
+                        <select class="input control-speed" data-testid="speed" onchange={on_speed} title="Speed">
+                            { for SPEEDS.iter().map(|(value, label)| html! {
+                                <option value={value.to_string()} selected={*value == *speed}>{ *label }</option>
+                            }) }
+                        </select>
+                    </label>
+                    <label class="control-field control-check" title={format!("Gaps with no output last at most {header_idle_limit} s")}>
+                        <input type="checkbox" checked={*compress} onchange={on_compress} data-testid="compress-idle" />
+                        { format!(" Skip idle > {header_idle_limit} s") }
+                    </label>
+                    <button type="button" class="button control-fullscreen" onclick={on_fullscreen}
+                        data-testid="fullscreen" aria-pressed={fullscreen.to_string()}
+                        aria-label="Fullscreen" title={if *fullscreen { "Exit fullscreen (Esc)" } else { "Fullscreen" }}>
+                        <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
+                            <path d="M1 5V1h4M11 1h4v4M15 11v4h-4M5 15H1v-4" fill="none" stroke="currentColor" stroke-width="1.75" />
+                        </svg>
+                    </button>
+                </div>
+                if let Some(error) = &ui.error {
+                    <ErrorNotice error={error.clone()} />
+                }
+                // Only where there is a keyboard (style.css hides it on touch screens).
+                <p class="player-help small muted kbd-hint" id="player-keys">
+                    <kbd>{ "space" }</kbd>{ " play/pause · " }<kbd>{ "←" }</kbd><kbd>{ "→" }</kbd>
+                    { format!(" seek {STEP_SECONDS} s · ") }<kbd>{ "[" }</kbd><kbd>{ "]" }</kbd>{ " previous/next marker · " }
+                    <kbd>{ "Home" }</kbd><kbd>{ "End" }</kbd>{ " start/end" }
+                </p>
+            </div>
+            <div class="player-side" data-testid="player-side">
+                if !markers.is_empty() {
+                    <h3 class="player-side-h">{ "Commands" }</h3>
+                    <ol class="markers" data-testid="markers">
+                        { for markers.iter().map(|marker| {
+                            let (on_seek_to, time) = (on_seek_to.clone(), marker.time);
+                            let current = position >= time && markers.iter().find(|m| m.time > time).is_none_or(|next| position < next.time);
+                            html! {
+                                <li class={classes!("marker", current.then_some("current"))}>
+                                    <button type="button" class="marker-jump" onclick={move |_| on_seek_to.emit(time)}
+                                        aria-current={current.then_some("time")}>
+                                        <span class="marker-time">{ clock(time) }</span>
+                                        <code class="command">{ &marker.label }</code>
+                                    </button>
+                                </li>
+                            }
+                        }) }
+                    </ol>
+                }
+                <RecordingSearch base={props.base.clone()} on_jump={on_seek_to} />
+            </div>
         </div>
     }
 }
 
-fn seek_marker(marker: &RecordingMarker, left: f64, on_seek_to: &Callback<f64>) -> Html {
+/// A marker on the seek bar: a button of its own beside the slider (not in
+/// it: a slider holds no controls). One of them is a Tab stop; the arrows
+/// move among them, Home and End to the first and last.
+fn seek_marker(
+    marker: &RecordingMarker,
+    left: f64,
+    tab_stop: bool,
+    index: usize,
+    roving: &UseStateHandle<usize>,
+    on_seek_to: &Callback<f64>,
+) -> Html {
     let (on_seek_to, time) = (on_seek_to.clone(), marker.time);
-    let onclick = move |event: MouseEvent| {
+    let onclick = move |_: MouseEvent| on_seek_to.emit(time);
+    let onfocus = {
+        let roving = roving.clone();
+        move |_: FocusEvent| roving.set(index)
+    };
+    let onkeydown = |event: KeyboardEvent| {
+        let Some(current) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+            return;
+        };
+        let Some(group) = current.parent_element() else { return };
+        let all = group.children();
+        let last = all.length().saturating_sub(1);
+        let at = (0..all.length()).find(|&i| all.item(i).as_ref() == Some(&current)).unwrap_or(0);
+        let next = match event.key().as_str() {
+            "ArrowLeft" | "ArrowUp" => at.saturating_sub(1),
+            "ArrowRight" | "ArrowDown" => (at + 1).min(last),
+            "Home" => 0,
+            "End" => last,
+            _ => return,
+        };
+        // The player's own arrows seek; here they move between markers.
+        event.prevent_default();
         event.stop_propagation();
-        on_seek_to.emit(time);
+        if let Some(next) = all.item(next).and_then(|e| e.dyn_into::<HtmlElement>().ok()) {
+            let _ = next.focus();
+        }
     };
     html! {
         <button type="button" class="seek-marker" style={format!("left: {left:.3}%")}
             title={format!("{} {}", clock(marker.time), marker.label)}
             aria-label={format!("Jump to {} at {}", marker.label, clock(marker.time))}
-            tabindex="-1" {onclick}></button>
+            tabindex={if tab_stop { "0" } else { "-1" }} {onclick} {onfocus} {onkeydown}></button>
     }
 }
 

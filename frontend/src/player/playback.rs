@@ -216,6 +216,51 @@ impl Paintable for Playback {
     }
 }
 
+/// Output this long after the last one ends the first burst of output.
+const POSTER_QUIET_SECONDS: f64 = 0.5;
+
+/// A still of the recording shown before it plays, instead of a blank
+/// screen: the terminal once its first burst of output has settled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Poster {
+    pub time: f64,
+    pub cols: usize,
+    pub rows: usize,
+    /// Each row's HTML.
+    pub lines: Vec<String>,
+}
+
+impl Poster {
+    /// The still of the window a recording starts with (`from` 0): the screen
+    /// after the output up to the first quiet half second; `None` when the
+    /// window prints nothing.
+    pub fn of(window: &RecordingWindow) -> Option<Poster> {
+        let events: Vec<Event> = window.events.iter().filter_map(Event::parse).collect();
+        let printed = |event: &Event| matches!(event.action, Action::Output(_));
+        let outputs: Vec<f64> = events.iter().filter(|e| printed(e)).map(|e| e.time).collect();
+        let first = *outputs.first()?;
+        let settled = outputs
+            .windows(2)
+            .find(|pair| pair[1] - pair[0] >= POSTER_QUIET_SECONDS)
+            .map_or_else(|| *outputs.last().unwrap_or(&first), |pair| pair[0]);
+        let mut terminal =
+            PaintedTerminal::new(usize::from(window.state.cols), usize::from(window.state.rows))
+                .ok()?;
+        terminal.feed(&window.state.init);
+        for event in events.into_iter().take_while(|event| event.time <= settled) {
+            match event.action {
+                Action::Output(text) => terminal.feed(&text),
+                Action::Resize { cols, rows } => terminal.resize(cols, rows),
+                Action::Nothing => {}
+            }
+        }
+        let (cols, rows) = terminal.size();
+        // The still has no cursor: it is a picture, not the terminal.
+        let lines = (0..rows).map(|row| terminal.line_html_without_cursor(row)).collect();
+        Some(Poster { time: settled, cols, rows, lines })
+    }
+}
+
 /// `m:ss`, or `h:mm:ss` from an hour on.
 pub fn clock(seconds: f64) -> String {
     let total = seconds.max(0.0).floor() as u64;
@@ -364,6 +409,23 @@ mod tests {
             Some(Event { time: 2.0, action: Action::Nothing })
         );
         assert_eq!(Event::parse(&json!(["x", "o", "a"])), None);
+    }
+
+    #[test]
+    fn the_poster_is_the_screen_once_the_first_output_settles() {
+        let events = json!([
+            [0.2, "o", "$ "],
+            [0.6, "o", "make\r\n"],
+            [0.9, "o", "built"],
+            [5.0, "o", "\r\nlater"]
+        ]);
+        let poster = Poster::of(&window(0.0, Some(30.0), "", events)).expect("a poster");
+        assert_eq!(poster.time, 0.9);
+        assert_eq!((poster.cols, poster.rows), (20, 3));
+        assert_eq!(poster.lines[0], "<span>$ make</span>");
+        assert_eq!(poster.lines[1], "<span>built</span>");
+        assert_eq!(poster.lines[2], "");
+        assert_eq!(Poster::of(&window(0.0, None, "", json!([[1.0, "m", "x"]]))), None);
     }
 
     #[test]

@@ -10,6 +10,6 @@ mod painted;
 mod render;
 mod screen;
 
-pub use paint::{Paintable, fitting_size, paint, size_style};
+pub use paint::{Paintable, fit_font, fitting_size, paint, size_style};
 pub use painted::PaintedTerminal;
 pub use screen::{Screen, key_bytes};

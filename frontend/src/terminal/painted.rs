@@ -93,6 +93,11 @@ impl PaintedTerminal {
             .unwrap_or_default()
     }
 
+    /// The HTML of visible row `row`, without the cursor (a still).
+    pub fn line_html_without_cursor(&self, row: usize) -> String {
+        self.terminal.screen().line(row).map(|line| line_html(line, None)).unwrap_or_default()
+    }
+
     /// The visible text, for tests.
     #[cfg(test)]
     pub fn text(&self) -> String {

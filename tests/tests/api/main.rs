@@ -19,5 +19,6 @@ mod policy;
 mod projects;
 mod recordings;
 mod retention;
+mod retention_preview;
 mod roles;
 mod sessions;

@@ -264,7 +264,9 @@ async fn a_sweep_that_loses_its_lock_stops_before_its_next_batch() {
         .query_one(
             "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l
              JOIN pg_database d ON d.oid = l.database AND d.datname = current_database()
-             WHERE l.locktype = 'advisory' AND l.granted",
+             WHERE l.locktype = 'advisory' AND l.granted
+               -- the sweeper's key (0x7465726d_73776570), not the log sequencer's
+               AND l.classid = 1952805485 AND l.objid = 1937204592",
             &[],
         )
         .await

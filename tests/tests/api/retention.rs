@@ -7,15 +7,17 @@ use termaudit_domain::Permission::*;
 use termaudit_retention::{SweepOptions, SweepReport, sweep_once};
 use termaudit_tests::{TestApp, json, problem};
 
-struct Fixture {
-    app: TestApp,
+/// A project with a production and a non-production target, both recorded
+/// (also used by `retention_preview.rs`).
+pub(crate) struct Fixture {
+    pub(crate) app: TestApp,
     gateway: String,
-    manager: String,
-    prod: String,
-    staging: String,
+    pub(crate) manager: String,
+    pub(crate) prod: String,
+    pub(crate) staging: String,
 }
 
-async fn fixture() -> Fixture {
+pub(crate) async fn fixture() -> Fixture {
     let app = TestApp::spawn().await;
     app.create_project("demo").await;
     let gateway = app.token("gateway", "demo", &[Ingest]);
@@ -39,7 +41,11 @@ async fn fixture() -> Fixture {
 
 impl Fixture {
     /// A session with a one-event recording; closed unless `live`.
-    async fn recorded(&self, target: &str, live: bool) -> (String, Option<DateTime<Utc>>) {
+    pub(crate) async fn recorded(
+        &self,
+        target: &str,
+        live: bool,
+    ) -> (String, Option<DateTime<Utc>>) {
         let body = json!({"target_id": target, "user": {"subject": "alice", "name": "Alice"}, "mode": "shell", "reason": "work"});
         let session: Value =
             json(self.app.post("/api/v1/projects/demo/sessions", &self.gateway, &body).await, 201)
@@ -93,7 +99,7 @@ impl Fixture {
         summary["state"].as_str().unwrap().to_owned()
     }
 
-    async fn set_retention(&self, prod: u32, non_prod: u32) {
+    pub(crate) async fn set_retention(&self, prod: u32, non_prod: u32) {
         let policy = json!({"retention_days_production": prod, "retention_days_non_production": non_prod,
             "record_non_production": true, "require_reason_non_production": false, "reconnect_grace_seconds": 300});
         json::<Value>(

@@ -68,7 +68,7 @@ async fn the_server_serves_as_the_app_role_which_owns_nothing_and_holds_no_attri
     let attributes: Vec<bool> = (0..6).map(|i| row.get(i)).collect();
     assert_eq!(attributes, [false, false, false, false, false, true]);
     assert_eq!(row.get::<_, i64>(6), 0, "the app role owns objects");
-    // On the audit log: INSERT and SELECT, nothing else.
+    // On the audit log: SELECT, and INSERT of the entry's own columns; nothing else.
     let privileges: Vec<String> = owner
         .query(
             "SELECT privilege_type::text FROM information_schema.role_table_grants
@@ -80,7 +80,33 @@ async fn the_server_serves_as_the_app_role_which_owns_nothing_and_holds_no_attri
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(privileges, ["INSERT", "SELECT"]);
+    assert_eq!(privileges, ["SELECT"]);
+    // INSERT of every column but `id` and `xact` (the sequencer's order,
+    // V11), which take their defaults.
+    let insertable: Vec<String> = owner
+        .query(
+            "SELECT column_name::text FROM information_schema.column_privileges
+             WHERE grantee = $1 AND table_name = 'audit_events' AND privilege_type = 'INSERT'
+             ORDER BY 1",
+            &[&APP_ROLE],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        insertable,
+        [
+            "actor_name",
+            "actor_subject",
+            "details",
+            "event_type",
+            "occurred_at",
+            "project_id",
+            "session_id"
+        ]
+    );
     // No TRUNCATE, REFERENCES or TRIGGER on any table.
     let wide: i64 = owner
         .query_one(

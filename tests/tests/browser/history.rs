@@ -127,7 +127,7 @@ async fn filters_narrow_the_list_and_live_in_the_url() {
     let url = browser.current_url().await;
     assert!(url.contains("q=workers") && !url.contains("status="), "{url}");
 
-    browser.click_on("form.filters .button-quiet").await;
+    browser.click_on("form.filters [data-testid=clear-filters]").await;
     browser.wait_for_count(ROWS, 3).await;
     assert!(!browser.current_url().await.contains('?'));
 }

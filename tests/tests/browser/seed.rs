@@ -128,6 +128,17 @@ impl Seeded {
         browser.wait_for(".nav-user-name").await;
     }
 
+    /// A browser where carol, who may view history and recordings, has
+    /// signed in and opened session `id`'s page.
+    pub(crate) async fn watching(&self, id: &str) -> Browser {
+        let browser = Browser::start().await;
+        let viewer =
+            self.app.token("carol", PROJECT, &[Permission::ViewHistory, Permission::ViewRecording]);
+        self.sign_in(&browser, &viewer).await;
+        browser.goto(&self.url(&self.session_path(id))).await;
+        browser
+    }
+
     pub(crate) fn session_path(&self, id: &str) -> String {
         format!("/projects/{PROJECT}/sessions/{id}")
     }
@@ -135,6 +146,12 @@ impl Seeded {
     /// A closed production session with a 12-second recording, uploaded as
     /// the gateway does (see [`CAST`]); returns its id.
     pub(crate) async fn recorded(&self) -> String {
+        self.recorded_with("payments-api", "CHG-7781: canary deploy", CAST).await
+    }
+
+    /// A closed production session of alice's on a new target `target`,
+    /// opened for `reason`, recorded as the asciicast `cast`; returns its id.
+    pub(crate) async fn recorded_with(&self, target: &str, reason: &str, cast: &str) -> String {
         let app = &self.app;
         let gateway = app.token("gateway", PROJECT, &[Permission::Ingest]);
         let base = format!("/api/v1/projects/{PROJECT}");
@@ -142,7 +159,7 @@ impl Seeded {
             app.post(
                 &format!("{base}/targets"),
                 &gateway,
-                &json!({ "name": "payments-api", "kind": "application",
+                &json!({ "name": target, "kind": "application",
                          "environment": "prod-eu", "environment_class": "production" }),
             )
             .await,
@@ -157,7 +174,7 @@ impl Seeded {
                     "target_id": target["id"],
                     "user": { "subject": "alice", "name": "alice (test)" },
                     "mode": "shell",
-                    "reason": "CHG-7781: canary deploy",
+                    "reason": reason,
                 }),
             )
             .await,
@@ -170,7 +187,7 @@ impl Seeded {
             .put(app.url(&format!("{base}/sessions/{id}/recording/chunks/0")))
             .bearer_auth(&gateway)
             .header("content-type", "application/x-asciicast")
-            .body(CAST)
+            .body(cast.to_owned())
             .send()
             .await
             .expect("the chunk is sent");

@@ -137,7 +137,7 @@ async fn the_policy_page_shows_the_last_and_next_sweep_and_what_expires_soon() {
 /// A server with the gateway inside and two targets, `web` (`/bin/sh` in a
 /// temp dir) and `prod-web` (production), registered in the API so the page
 /// lists them.
-async fn gateway_app() -> (TestApp, PathBuf) {
+pub(crate) async fn gateway_app() -> (TestApp, PathBuf) {
     let dist = require_built_frontend();
     let (dir, targets) = termaudit_tests::shell_targets(PROJECT);
     let app = TestApp::spawn_with(Box::new(move |s| {
@@ -170,6 +170,17 @@ async fn sign_in(browser: &Browser, app: &TestApp, token: &str) {
     browser.type_into(&input, token).await;
     browser.click_on("form button[type=submit]").await;
     browser.wait_for(".nav-user-name").await;
+}
+
+/// Signs alice in (she may connect) and opens a shell on `web` in the
+/// browser terminal, as a person does.
+pub(crate) async fn open_shell(browser: &Browser, app: &TestApp) {
+    let alice = app.token("alice", PROJECT, &[Permission::ViewHistory, Permission::Connect]);
+    sign_in(browser, app, &alice).await;
+    browser.goto(&app.url(&format!("/projects/{PROJECT}/terminal"))).await;
+    browser.select("#t-target", "web").await;
+    browser.click_on("[data-testid=terminal-open]").await;
+    browser.wait_for_text("[data-testid=terminal-status]", "Connected to web").await;
 }
 
 /// Waits until the live terminal shows a line that is exactly `line`.

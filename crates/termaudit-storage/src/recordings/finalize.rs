@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use termaudit_domain::{AuditEventType, asciicast::Micros};
+use termaudit_domain::{AuditEventType, asciicast::Micros, rfc3339};
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
@@ -26,6 +26,7 @@ struct Tally {
     size: u64,
     events: i64,
     duration: Micros,
+    first: Option<Micros>,
 }
 
 impl Tally {
@@ -35,6 +36,7 @@ impl Tally {
         self.size += line.len() as u64 + 1;
         self.events += 1;
         self.duration = self.duration.max(time);
+        self.first.get_or_insert(time);
     }
 }
 
@@ -95,7 +97,13 @@ pub async fn finalize_recording(
         trailer_offset = file.size;
         flush_markers(&mut markers, &mut |t, l| file.line(t, l));
     }
-    let Tally { hasher, size, events, duration } = file;
+    let Tally { hasher, size, events, duration, first } = file;
+    // Wall-clock times of the first and last events, for the signed manifest.
+    let at = |t: Micros| recording.started_at + chrono::Duration::microseconds(micros_to_db(t));
+    let (first_event_at, last_event_at) = match first {
+        Some(first) => (Some(rfc3339(at(first))), Some(rfc3339(at(duration)))),
+        None => (None, None),
+    };
     let sha256 = hasher.finalize().to_vec();
     let size = i64::try_from(size).unwrap_or(i64::MAX);
     client
@@ -124,6 +132,8 @@ pub async fn finalize_recording(
         "duration_seconds": duration.as_seconds(),
         "sha256": hex(&sha256),
         "chunks": recording.next_seq,
+        "first_event_at": first_event_at,
+        "last_event_at": last_event_at,
     });
     append_audit(
         client,

@@ -1,0 +1,5 @@
+SELECT project_id, tree_size, root_hash, signed_at, key_id, signature
+FROM audit_log_tree_heads
+WHERE project_id = $1 AND tree_size < coalesce($2, 9223372036854775807)
+ORDER BY tree_size DESC
+LIMIT $3
