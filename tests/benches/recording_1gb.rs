@@ -17,6 +17,13 @@
 //! concurrently; the COPY side then runs N streams too, and the later
 //! phases use the first recording (1/N of the bytes).
 //!
+//! The terminal emulation runs beside the ingest, in the server's workers:
+//! the bench samples its lag (chunks, seconds) while the chunks go in and
+//! says how long after the last chunk every recording is fully emulated.
+//! RECORDING_BENCH_WORKERS=0 ingests on a server that emulates nothing and
+//! lets a second one (a replica with the default workers) catch up
+//! afterwards: the ingest alone, then the emulation alone.
+//!
 //! Figures are recorded in docs/benchmarks.md.
 
 use std::{
@@ -34,6 +41,37 @@ use termaudit_domain::{
     asciicast::{Event, Micros},
 };
 use termaudit_tests::{TestApp, seed};
+
+/// Samples the emulation's lag every 250 ms and keeps its peak.
+struct LagSampler {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<(i64, f64)>,
+}
+
+impl LagSampler {
+    fn start(store: termaudit_storage::Store) -> Self {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let (mut chunks, mut seconds) = (0i64, 0f64);
+            loop {
+                if let Ok(lag) = store.emulation_lag().await {
+                    chunks = chunks.max(lag.chunks);
+                    seconds = seconds.max(lag.seconds);
+                }
+                tokio::select! {
+                    _ = &mut stopped => return (chunks, seconds),
+                    () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                }
+            }
+        });
+        Self { stop, task }
+    }
+
+    async fn stop(self) -> (i64, f64) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap_or_default()
+    }
+}
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -140,7 +178,14 @@ async fn seek_minute_50(app: &TestApp, token: &str, base: &str) -> (Duration, Du
 async fn main() {
     let megabytes: u64 =
         std::env::var("RECORDING_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
-    let app = TestApp::spawn().await;
+    let workers: Option<usize> =
+        std::env::var("RECORDING_BENCH_WORKERS").ok().and_then(|v| v.parse().ok());
+    let app = TestApp::spawn_with(Box::new(move |s| {
+        if let Some(workers) = workers {
+            s.emulation_workers = workers;
+        }
+    }))
+    .await;
     app.create_project("bench").await;
     let gateway = app.token("gateway", "bench", &[Permission::Ingest]);
     let viewer =
@@ -185,6 +230,7 @@ async fn main() {
         generation.as_secs_f64()
     );
 
+    let lag = LagSampler::start(app.store.clone());
     let started = Instant::now();
     let uploads = recordings.iter().enumerate().map(|(i, id)| {
         let client = app.client.clone();
@@ -228,6 +274,25 @@ async fn main() {
         ingest.as_secs_f64(),
         (sent >> 20) as f64 / ingest.as_secs_f64(),
         ingest_peak / 1024
+    );
+
+    let (max_chunks, max_seconds) = lag.stop().await;
+    let at_end = app.store.emulation_lag().await.expect("the lag");
+    println!(
+        "emulation lag during ingest: at most {max_chunks} chunks, {max_seconds:.1} s; at the last chunk {} chunks, {:.1} s",
+        at_end.chunks, at_end.seconds
+    );
+    let started = Instant::now();
+    let _catching_up = if workers == Some(0) { Some(app.spawn_replica().await) } else { None };
+    termaudit_tests::emulation::wait_until_emulated(&app.db, Duration::from_secs(3600))
+        .await
+        .expect("the emulation catches up");
+    let caught_up = started.elapsed();
+    println!(
+        "fully emulated {:.1} s after the last chunk ({:.0} MiB/s of the backlog); peak RSS {} MiB",
+        caught_up.as_secs_f64(),
+        (at_end.chunks as f64 * target as f64 / 1048576.0) / caught_up.as_secs_f64().max(1e-3),
+        sampler.take_peak() / 1024
     );
 
     let started = Instant::now();
@@ -300,6 +365,11 @@ async fn main() {
         .expect("sent");
     assert_eq!(response.status(), 201);
     seed::end_session(&app, small).await;
+    // Both seeks start from snapshots, as they do once the emulation has
+    // caught up (a few milliseconds after this chunk).
+    termaudit_tests::emulation::wait_until_emulated(&app.db, Duration::from_secs(600))
+        .await
+        .expect("the small recording is emulated");
     let mut big_first = Vec::new();
     let mut small_first = Vec::new();
     for _ in 0..5 {

@@ -143,6 +143,13 @@ impl TestDatabase {
         self.url.connect().await.expect("a connection to the test database")
     }
 
+    /// [`TestDatabase::connect`], for a database that may be away.
+    pub async fn try_connect(
+        &self,
+    ) -> Result<tokio_postgres::Client, termaudit_storage::StorageError> {
+        self.url.connect().await
+    }
+
     /// A direct connection as the server's role, to show what it may not do.
     pub async fn connect_as_app(&self) -> tokio_postgres::Client {
         DatabaseUrl::parse(&self.app_url())

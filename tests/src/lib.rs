@@ -5,6 +5,7 @@
 pub mod axe;
 pub mod browser;
 mod db;
+pub mod emulation;
 pub mod private_pg;
 pub mod process;
 pub mod retention;
@@ -17,7 +18,8 @@ use chrono::{Duration, Utc};
 use serde::{Serialize, de::DeserializeOwned};
 use termaudit_api::{AuthConfig, TokenIssuer};
 use termaudit_domain::Permission;
-use termaudit_server::{Application, Settings};
+use termaudit_emulation::Hooks;
+use termaudit_server::{Application, CrashHandle, Settings};
 use termaudit_storage::Store;
 
 pub use db::{APP_ROLE, TestDatabase};
@@ -44,6 +46,7 @@ pub struct TestApp {
     /// Shared with the replicas of [`TestApp::spawn_replica`]; dropped with the last.
     pub db: Arc<TestDatabase>,
     issuer: TokenIssuer,
+    crash: std::sync::Mutex<Option<CrashHandle>>,
 }
 
 /// Changes to the settings a test server starts with.
@@ -59,23 +62,48 @@ impl TestApp {
             // Shows the server's log (with request ids) for a failing test.
             let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
         }
-        Self::start(Arc::new(TestDatabase::create().await), configure).await
+        Self::start(Arc::new(TestDatabase::create().await), configure, Vec::new()).await
+    }
+
+    /// [`TestApp::spawn_with`], with `hooks` fed what its emulation workers play.
+    pub async fn spawn_with_hooks(configure: Configure, hooks: Hooks) -> TestApp {
+        Self::start(Arc::new(TestDatabase::create().await), configure, hooks).await
     }
 
     /// The server against `database_url` (a test's [`PrivatePg`]): it creates
     /// the database when missing and applies the migrations, as in production.
     /// The database is left as it is when the test ends.
     pub async fn spawn_on(database_url: &str) -> TestApp {
-        Self::start(Arc::new(TestDatabase::existing(database_url)), Box::new(|_| {})).await
+        Self::start(Arc::new(TestDatabase::existing(database_url)), Box::new(|_| {}), Vec::new())
+            .await
+    }
+
+    /// [`TestApp::spawn_on`] with changed settings.
+    pub async fn spawn_on_with(database_url: &str, configure: Configure) -> TestApp {
+        Self::start(Arc::new(TestDatabase::existing(database_url)), configure, Vec::new()).await
     }
 
     /// A second server on the same database, as a second replica behind a
     /// load balancer: its own pool, control listener and background tasks.
     pub async fn spawn_replica(&self) -> TestApp {
-        Self::start(self.db.clone(), Box::new(|_| {})).await
+        Self::start(self.db.clone(), Box::new(|_| {}), Vec::new()).await
     }
 
-    async fn start(db: Arc<TestDatabase>, configure: Configure) -> TestApp {
+    /// [`TestApp::spawn_replica`] with changed settings and emulation hooks.
+    pub async fn spawn_replica_with(&self, configure: Configure, hooks: Hooks) -> TestApp {
+        Self::start(self.db.clone(), configure, hooks).await
+    }
+
+    /// Stops this server as a crash would: no lease handed back, no
+    /// request finished. Its database stays for the other replicas.
+    pub async fn crash(&self) {
+        let handle = self.crash.lock().expect("not poisoned").take();
+        if let Some(handle) = handle {
+            handle.crash().await;
+        }
+    }
+
+    async fn start(db: Arc<TestDatabase>, configure: Configure, hooks: Hooks) -> TestApp {
         let data_dir = std::env::temp_dir().join(format!("termaudit-test-{}", db.name()));
         let mut settings = Settings {
             // Served as the app role, migrated as the owner: as in production.
@@ -92,9 +120,10 @@ impl TestApp {
             ..Settings::default()
         };
         configure(&mut settings);
-        let app = Application::build(settings).await.expect("the server starts");
+        let app = Application::build_with_hooks(settings, hooks).await.expect("the server starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         let store = app.store().clone();
+        let crash = std::sync::Mutex::new(Some(app.crash_handle()));
         tokio::spawn(app.run_until_stopped());
         let issuer = TokenIssuer::new(&AuthConfig {
             secret: TEST_SECRET.as_bytes().to_vec(),
@@ -102,7 +131,7 @@ impl TestApp {
             issuer: ISSUER.into(),
             audience: AUDIENCE.into(),
         });
-        TestApp { address, client: reqwest::Client::new(), store, db, issuer }
+        TestApp { address, client: reqwest::Client::new(), store, db, issuer, crash }
     }
 
     /// The URL the server serves with (the app role), for code that connects
@@ -173,6 +202,20 @@ impl TestApp {
             .await
             .expect("the request is sent")
     }
+}
+
+/// Whether a backend of `db`'s database waits for a lock (a request or a
+/// worker held up by a lock a test holds).
+pub async fn someone_waits_for_a_lock(db: &tokio_postgres::Client) -> bool {
+    db.query_one(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        &[],
+    )
+    .await
+    .expect("a query")
+    .get::<_, i64>(0)
+        > 0
 }
 
 /// Asserts the status and reads the JSON body.

@@ -136,8 +136,9 @@ pub async fn retention_preview(
 }
 
 /// Prometheus metrics for operators (no token: bind the server where only
-/// your monitoring reaches it). Covers the retention sweep across projects and
-/// the audit log's sequencer (pending entries, lag).
+/// your monitoring reaches it). Covers the retention sweep across projects,
+/// the audit log's sequencer (pending entries, lag) and how far the
+/// recordings' terminal emulation is behind their chunks.
 #[utoipa::path(
     tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String))
@@ -146,6 +147,7 @@ pub async fn retention_preview(
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let last = state.store.last_retention_run_any().await?;
     let expiring = state.store.count_expiring(Utc::now() + Duration::days(LOOKAHEAD_DAYS)).await?;
+    let lag = state.store.emulation_lag().await?;
     let mut text = String::new();
     let mut gauge = |name: &str, help: &str, value: f64| {
         text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
@@ -193,6 +195,26 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         "termaudit_retention_expiring_7d",
         "Recordings that expire within 7 days or await purging.",
         expiring as f64,
+    );
+    gauge(
+        "termaudit_emulation_lag_chunks",
+        "Stored recording chunks not played through the terminal emulation yet (no seek snapshots for them).",
+        lag.chunks as f64,
+    );
+    gauge(
+        "termaudit_emulation_lag_seconds",
+        "How long the oldest chunk not emulated yet has waited, in seconds (0 when none waits).",
+        lag.seconds,
+    );
+    gauge(
+        "termaudit_emulation_recordings_behind",
+        "Recordings with chunks not emulated yet.",
+        lag.recordings as f64,
+    );
+    gauge(
+        "termaudit_emulation_leases",
+        "Recordings whose emulation a replica holds a lease on now.",
+        lag.leased as f64,
     );
     let log = state.store.log_status(None).await?;
     gauge(

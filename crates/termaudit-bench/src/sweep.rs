@@ -37,8 +37,9 @@ const BARE_PURGE: &[&str] = &[
      WHERE s.recorded AND s.ended_at IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.session_id = s.id)
        AND s.ended_at + make_interval(days => CASE s.environment_class WHEN 'production' THEN 365 ELSE 90 END) <= now()",
-    "UPDATE recordings r SET purged_at = now(), purge_reason = 'retention', live_state = NULL
+    "UPDATE recordings r SET purged_at = now(), purge_reason = 'retention'
      FROM expired e WHERE r.session_id = e.session_id",
+    "DELETE FROM recording_emulation x USING expired e WHERE x.session_id = e.session_id",
     "DELETE FROM recording_snapshots x USING expired e WHERE x.session_id = e.session_id",
     "DELETE FROM recording_markers x USING expired e WHERE x.session_id = e.session_id",
     "DELETE FROM recording_chunks x USING expired e WHERE x.session_id = e.session_id",

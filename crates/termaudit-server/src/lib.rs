@@ -93,8 +93,28 @@ pub struct Application {
     server: actix_web::dev::Server,
     store: Store,
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// The recordings' emulation workers: given time to hand their leases
+    /// back when the server stops.
+    emulation: tokio::task::JoinHandle<()>,
     shutdown: tokio_util::sync::CancellationToken,
     gateway: Option<termaudit_gateway::Gateway>,
+}
+
+/// Stops a running [`Application`] the way a crash does, for tests of what
+/// other replicas and restarts make of it: no request finishes, no lease is
+/// handed back, no background task runs another step.
+pub struct CrashHandle {
+    server: actix_web::dev::ServerHandle,
+    tasks: Vec<tokio::task::AbortHandle>,
+}
+
+impl CrashHandle {
+    pub async fn crash(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.server.stop(false).await;
+    }
 }
 
 /// How often dropped sessions, quiet gateways and abandoned exports are checked.
@@ -102,6 +122,15 @@ const EXPIRY_INTERVAL: Duration = Duration::from_secs(5);
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_hooks(settings, Vec::new()).await
+    }
+
+    /// [`Application::build`], with `hooks` fed every chunk this replica's
+    /// emulation workers play.
+    pub async fn build_with_hooks(
+        settings: Settings,
+        hooks: termaudit_emulation::Hooks,
+    ) -> anyhow::Result<Self> {
         // The configuration first: a bad one fails before the database is touched.
         let security_headers = SecurityHeaders::new(settings.identity_provider_origin.as_deref())
             .context("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN is invalid")?;
@@ -191,7 +220,23 @@ impl Application {
             }
             None => server.run(),
         };
-        Ok(Self { port, server, store, background, shutdown, gateway })
+        let emulation = tokio::spawn(termaudit_emulation::run(
+            store.clone(),
+            termaudit_emulation::EmulationOptions::new(
+                settings.emulation_workers,
+                settings.emulation_lease,
+            ),
+            hooks,
+            shutdown.clone(),
+        ));
+        Ok(Self { port, server, store, background, emulation, shutdown, gateway })
+    }
+
+    /// What stops this server as a crash would, once it runs.
+    pub fn crash_handle(&self) -> CrashHandle {
+        let mut tasks: Vec<_> = self.background.iter().map(|t| t.abort_handle()).collect();
+        tasks.push(self.emulation.abort_handle());
+        CrashHandle { server: self.server.handle(), tasks }
     }
 
     pub fn port(&self) -> u16 {
@@ -210,8 +255,11 @@ impl Application {
     /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let result = self.server.await;
-        // Let a sweep finish its current batch, then stop whatever is left.
+        // Let a sweep finish its current batch and the emulation hand its
+        // leases back (it gives up after a few seconds), then stop whatever
+        // is left.
         self.shutdown.cancel();
+        let _ = self.emulation.await;
         for task in self.background {
             task.abort();
         }

@@ -64,6 +64,14 @@ pub struct Settings {
     /// `TERMAUDIT_GATEWAY_TARGETS`: a targets file; when set, the terminal
     /// gateway runs inside the server at `/gateway/v1`.
     pub gateway_targets: Option<PathBuf>,
+    /// `TERMAUDIT_EMULATION_WORKERS`: recordings this replica plays through
+    /// the terminal emulator at once (the others wait their turn); `0`
+    /// leaves the emulation to other replicas.
+    pub emulation_workers: usize,
+    /// `TERMAUDIT_EMULATION_LEASE_SECONDS`: how long a replica's claim on a
+    /// recording's emulation lasts unless renewed; a dead replica's
+    /// recordings are taken over after this.
+    pub emulation_lease: std::time::Duration,
 }
 
 /// One setting a deployment can make: its variable, its default as the
@@ -164,6 +172,18 @@ pub fn variables() -> Vec<Variable> {
             "a targets file: the terminal gateway runs inside `termaudit serve` at `/gateway/v1`",
         ),
         row(
+            "TERMAUDIT_EMULATION_WORKERS",
+            code(&defaults.emulation_workers),
+            "recordings this replica plays through the terminal emulator at once (for the seek \
+             snapshots), the others queued; `0` leaves it to other replicas",
+        ),
+        row(
+            "TERMAUDIT_EMULATION_LEASE_SECONDS",
+            seconds(Some(defaults.emulation_lease)),
+            "how long a replica's claim on a recording's emulation lasts unless renewed; a dead \
+             replica's recordings are taken over after this",
+        ),
+        row(
             "TERMAUDIT_LOG_FORMAT",
             "text".into(),
             "`json` for structured logs; `RUST_LOG` filters",
@@ -258,6 +278,8 @@ impl Default for Settings {
             heartbeat_timeout: std::time::Duration::from_secs(60),
             retention_interval: Some(std::time::Duration::from_secs(3600)),
             gateway_targets: None,
+            emulation_workers: 8,
+            emulation_lease: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -328,6 +350,19 @@ impl Settings {
         }
         settings.gateway_targets =
             source.get("TERMAUDIT_GATEWAY_TARGETS").filter(|p| !p.is_empty()).map(PathBuf::from);
+        if let Some(v) = source.get("TERMAUDIT_EMULATION_WORKERS") {
+            settings.emulation_workers =
+                v.parse::<usize>().ok().filter(|n| *n <= 1000).with_context(|| {
+                    format!("TERMAUDIT_EMULATION_WORKERS must be 0 to 1000, not {v:?}")
+                })?;
+        }
+        if let Some(v) = source.get("TERMAUDIT_EMULATION_LEASE_SECONDS") {
+            let seconds =
+                v.parse::<u64>().ok().filter(|n| (2..=3600).contains(n)).with_context(|| {
+                    format!("TERMAUDIT_EMULATION_LEASE_SECONDS must be 2 to 3600, not {v:?}")
+                })?;
+            settings.emulation_lease = std::time::Duration::from_secs(seconds);
+        }
         Ok(settings)
     }
 }

@@ -1,7 +1,9 @@
 //! The real `termaudit serve` killed with SIGKILL while a gateway uploads a
 //! recording: after a restart, every acknowledged chunk is stored exactly
 //! once, the gateway's retry of the chunk it got no answer for is accepted
-//! once, and the recording finalizes with every event in order.
+//! once, and the recording finalizes with every event in order. And killed
+//! while its emulation workers are behind: after a restart every
+//! recording's snapshots are those of a replay from zero.
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap should fail loudly.
 
@@ -25,6 +27,11 @@ const EVENTS_PER_CHUNK: usize = 32;
 /// Starts the binary on a free port and waits until it is ready.
 async fn start(db: &TestDatabase) -> ServerProcess {
     ServerProcess::start(env!("CARGO_BIN_EXE_termaudit"), db, &[]).await
+}
+
+/// [`start`] with more environment variables.
+async fn start_with(db: &TestDatabase, env: &[(&str, &str)]) -> ServerProcess {
+    ServerProcess::start(env!("CARGO_BIN_EXE_termaudit"), db, env).await
 }
 
 /// Chunk `seq`: the header first in chunk 0, then 32 events of ~1 KiB.
@@ -62,46 +69,8 @@ async fn put(
 #[tokio::test]
 async fn after_a_sigkill_mid_ingest_every_acknowledged_chunk_is_stored_once_and_the_recording_finalizes()
  {
-    let db = TestDatabase::create().await;
-    let url = DatabaseUrl::parse(&db.url()).unwrap();
-    let store = Store::new(&url, 2).unwrap();
-    let project = store
-        .create_project(&ProjectSlug::parse("ops").unwrap(), &ProjectName::parse("Ops").unwrap())
-        .await
-        .unwrap();
-    let target = NewTarget {
-        name: TargetName::parse("orders-db").unwrap(),
-        kind: TargetKind::Database,
-        environment: EnvironmentName::parse("prod").unwrap(),
-        environment_class: EnvironmentClass::Production,
-    };
-    let target = store.create_target(project.id, &target).await.unwrap();
-    let new = NewSession {
-        target: &target,
-        mode: SessionMode::Shell,
-        reason: Some(Reason::parse("INC-1").unwrap()),
-        user_subject: "alice".into(),
-        user_name: "Alice".into(),
-        opened_at: Utc::now(),
-    };
-    let session = store.open_session(project.id, &new, true).await.unwrap().id;
-    let token = TokenIssuer::new(&AuthConfig {
-        secret: TEST_SECRET.as_bytes().to_vec(),
-        public_key_pem: None,
-        issuer: termaudit_tests::ISSUER.into(),
-        audience: termaudit_tests::AUDIENCE.into(),
-    })
-    .issue(
-        "gateway",
-        Some("Gateway"),
-        BTreeMap::from([(
-            "ops".to_owned(),
-            vec![Permission::Ingest, Permission::DownloadRecording],
-        )]),
-        Utc::now(),
-        chrono::Duration::hours(1),
-    )
-    .unwrap();
+    let Fixture { db, sessions, token, .. } = fixture(1).await;
+    let session = sessions[0];
     let client = reqwest::Client::new();
 
     // The gateway uploads as fast as it can; the server is killed after
@@ -353,4 +322,127 @@ async fn a_cli_export_killed_midway_is_ended_as_interrupted_by_a_server() {
     let _server = start(&db).await;
     let entries = wait_for_entries(&db, "the interrupted end", |e| e.len() == 2).await;
     assert_interrupted(&entries, "cli:olga");
+}
+
+/// A database with project `ops`, `sessions` recorded production sessions
+/// in it, and a gateway's token.
+struct Fixture {
+    db: TestDatabase,
+    store: Store,
+    sessions: Vec<uuid::Uuid>,
+    token: String,
+}
+
+async fn fixture(sessions: usize) -> Fixture {
+    let db = TestDatabase::create().await;
+    let url = DatabaseUrl::parse(&db.url()).unwrap();
+    let store = Store::new(&url, 2).unwrap();
+    let project = store
+        .create_project(&ProjectSlug::parse("ops").unwrap(), &ProjectName::parse("Ops").unwrap())
+        .await
+        .unwrap();
+    let target = NewTarget {
+        name: TargetName::parse("orders-db").unwrap(),
+        kind: TargetKind::Database,
+        environment: EnvironmentName::parse("prod").unwrap(),
+        environment_class: EnvironmentClass::Production,
+    };
+    let target = store.create_target(project.id, &target).await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..sessions {
+        let new = NewSession {
+            target: &target,
+            mode: SessionMode::Shell,
+            reason: Some(Reason::parse("INC-1").unwrap()),
+            user_subject: "alice".into(),
+            user_name: "Alice".into(),
+            opened_at: Utc::now(),
+        };
+        ids.push(store.open_session(project.id, &new, true).await.unwrap().id);
+    }
+    let token = token("gateway", vec![Permission::Ingest, Permission::DownloadRecording]);
+    Fixture { db, store, sessions: ids, token }
+}
+
+#[tokio::test]
+async fn after_a_sigkill_while_the_emulation_is_behind_every_recording_gets_a_replays_snapshots() {
+    use termaudit_tests::emulation::{
+        assert_snapshots_equal_a_replay_from_zero, busy_chunks, wait_until_emulated,
+    };
+    const RECORDINGS: usize = 4;
+    const CHUNKS: u32 = 16;
+
+    let Fixture { db, store, sessions, token } = fixture(RECORDINGS).await;
+    let client = reqwest::Client::new();
+    let chunks: Vec<Vec<String>> =
+        (0..RECORDINGS).map(|i| busy_chunks(&format!("recording {i}"), CHUNKS, 80)).collect();
+    let upload = |server: &ServerProcess, i: usize, seq: u32| {
+        client
+            .put(format!(
+                "{}/api/v1/projects/ops/sessions/{}/recording/chunks/{seq}",
+                server.address, sessions[i]
+            ))
+            .bearer_auth(&token)
+            .body(chunks[i][seq as usize].clone())
+            .send()
+    };
+
+    // One recording emulated at a time, the others queued.
+    let env = [("TERMAUDIT_EMULATION_WORKERS", "1"), ("TERMAUDIT_EMULATION_LEASE_SECONDS", "2")];
+    let server = start_with(&db, &env).await;
+    let direct = db.connect().await;
+    assert_eq!(upload(&server, 0, 0).await.unwrap().status(), 201);
+    // The test holds the first recording's emulation row: its worker
+    // blocks on its next write, however far it got.
+    let mut holder = db.connect().await;
+    let hold = holder.transaction().await.unwrap();
+    hold.execute(
+        "SELECT 1 FROM recording_emulation WHERE session_id = $1 FOR UPDATE",
+        &[&sessions[0]],
+    )
+    .await
+    .unwrap();
+    for seq in 0..CHUNKS {
+        for i in 0..RECORDINGS {
+            if (i, seq) != (0, 0) {
+                assert_eq!(upload(&server, i, seq).await.unwrap().status(), 201, "{i}/{seq}");
+            }
+        }
+        // Never more recordings emulated at once than allowed.
+        let leased: i64 = direct
+            .query_one("SELECT count(*) FROM recording_emulation WHERE lease_until >= now()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert!(leased <= 1, "{leased} recordings emulated at once with one worker");
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !termaudit_tests::someone_waits_for_a_lock(&direct).await {
+        assert!(Instant::now() < deadline, "the worker never reached the held recording");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let behind: i64 = direct
+        .query_one(
+            "SELECT coalesce(sum(r.next_seq - e.next_seq), 0)::int8
+             FROM recording_emulation e JOIN recordings r USING (session_id)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(behind > 0, "the emulation is behind when the server dies");
+    server.kill();
+    drop(hold);
+
+    // After the restart the workers take the dead process's recordings
+    // over (once its leases expire) and catch up from the stored state.
+    let server = start_with(&db, &env).await;
+    wait_until_emulated(&db, Duration::from_secs(120))
+        .await
+        .unwrap_or_else(|lag| panic!("the emulation did not catch up: {lag:?}"));
+    for &session in &sessions {
+        let snapshots = assert_snapshots_equal_a_replay_from_zero(&store, &direct, session).await;
+        assert!(snapshots >= 2, "{snapshots} snapshots");
+    }
+    drop(server);
 }

@@ -35,9 +35,10 @@ pub use policy::{HoldRow, PolicyRow};
 pub use pool::{DatabaseUrl, Store, ensure_database};
 pub use projects::ProjectRow;
 pub use recordings::{
-    BATCH_BYTES, ByteRange, ChunkReceipt, IngestError, MAX_CHUNK_BYTES, Marker, RecordedSession,
-    RecordingOverview, RecordingRow, SNAPSHOT_EVERY, SNAPSHOT_EVERY_OUTPUT, Window,
-    finalize_recording, header_size, purge_recording, purge_recordings,
+    BATCH_BYTES, ByteRange, ChunkBatch, ChunkLines, ChunkReceipt, EmulationLag, EmulationProgress,
+    EmulationState, EmulationTarget, IngestError, Lease, MAX_CHUNK_BYTES, Marker, RecordedSession,
+    RecordingOverview, RecordingRow, Snapshot, Window, finalize_recording, header_size,
+    purge_recording, purge_recordings,
 };
 pub use retention::{
     BatchOutcome, ExpiredRecording, RetentionPreviewRow, RetentionRunRow, SweepKey, SweepLock,

@@ -11,6 +11,9 @@ use crate::{
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Chunk notices kept for a slow listener before it is told it missed some.
+const STORED_CHUNKS_CAPACITY: usize = 4096;
+
 /// How long the word indexes' statistics are kept before being read again.
 const COMMON_WORDS_TTL: Duration = Duration::from_secs(300);
 
@@ -125,6 +128,10 @@ pub struct Store {
     common_words: CommonWordsCache,
     /// The exports this process runs (`export_runs.rs`).
     pub(crate) running_exports: RunningExports,
+    /// The sessions whose recording got a chunk through this process, for
+    /// the emulation workers (which also look at the database for chunks
+    /// stored through other replicas).
+    stored_chunks: tokio::sync::broadcast::Sender<uuid::Uuid>,
 }
 
 impl Store {
@@ -145,7 +152,20 @@ impl Store {
             pool,
             common_words: CommonWordsCache::default(),
             running_exports: RunningExports::default(),
+            stored_chunks: tokio::sync::broadcast::channel(STORED_CHUNKS_CAPACITY).0,
         })
+    }
+
+    /// Hears of every chunk stored through this process (of this `Store`
+    /// and its clones), by session id, once its transaction has committed.
+    /// A receiver that falls behind is told how many it missed (`Lagged`).
+    pub fn stored_chunks(&self) -> tokio::sync::broadcast::Receiver<uuid::Uuid> {
+        self.stored_chunks.subscribe()
+    }
+
+    pub(crate) fn chunk_stored(&self, session_id: uuid::Uuid) {
+        // Nobody listening (no emulation in this process) is fine.
+        let _ = self.stored_chunks.send(session_id);
     }
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StorageError> {

@@ -5,7 +5,9 @@
 //! failed once the database is back; a request the restart interrupts is a
 //! 503 with `Retry-After`, not a 500; a sweep cut by it fails, keeps the
 //! batches it committed, and the next sweep purges the rest, each recording
-//! once. The bounds on waiting (tens of seconds) are for liveness only.
+//! once; gateways uploading through it get 503s, retry, and every chunk is
+//! stored once, while the emulation workers resume by themselves. The
+//! bounds on waiting (tens of seconds) are for liveness only.
 
 use std::time::Duration;
 
@@ -17,6 +19,7 @@ use termaudit_tests::{
     PrivatePg, StopMode, TestApp, json, problem,
     retention::purged_once,
     seed::{project_id, seed_closed_sessions},
+    someone_waits_for_a_lock,
 };
 use uuid::Uuid;
 
@@ -33,19 +36,6 @@ where
         assert!(tokio::time::Instant::now() < deadline, "not within 60 s: {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// Whether a backend of the current database waits for a lock.
-async fn someone_waits_for_a_lock(db: &tokio_postgres::Client) -> bool {
-    db.query_one(
-        "SELECT count(*) FROM pg_stat_activity
-         WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        &[],
-    )
-    .await
-    .unwrap()
-    .get::<_, i64>(0)
-        > 0
 }
 
 async fn export_audits(app: &TestApp) -> Vec<Value> {
@@ -295,4 +285,130 @@ async fn a_sweep_that_loses_its_lock_stops_before_its_next_batch() {
         sweep_once(&sweep.app.store, &sweep.app.database_url(), Utc::now(), options).await.unwrap();
     assert!(matches!(report, SweepReport::Completed { purged: 50, .. }), "{report:?}");
     assert_purged_once(&sweep.app, &sweep.ids).await;
+}
+
+/// How 20 gateways fared through the restart.
+#[derive(Default)]
+struct Uploads {
+    /// Chunks answered 201 or 200.
+    acknowledged: std::sync::atomic::AtomicUsize,
+    /// Attempts answered 503 (with `Retry-After`) or cut off, then retried.
+    retried: std::sync::atomic::AtomicUsize,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_through_a_restart_stores_each_chunk_once_and_the_emulation_resumes() {
+    use sha2::{Digest, Sha256};
+    use std::sync::{Arc, atomic::Ordering};
+    use termaudit_domain::EnvironmentClass;
+    use termaudit_tests::{
+        emulation::{assert_snapshots_equal_a_replay_from_zero, busy_chunks, wait_until_emulated},
+        seed::seed_session,
+    };
+    const GATEWAYS: usize = 20;
+    const CHUNKS: usize = 30;
+
+    let pg = PrivatePg::start().await;
+    let app = TestApp::spawn_on_with(
+        &pg.url("termaudit"),
+        Box::new(|s| s.emulation_lease = Duration::from_secs(2)),
+    )
+    .await;
+    app.create_project("demo").await;
+    let gateway = app.token("gateway", "demo", &[Ingest]);
+    let mut sessions = Vec::new();
+    for _ in 0..=GATEWAYS {
+        sessions.push(seed_session(&app, "demo", EnvironmentClass::Production, true).await);
+    }
+    let probe = sessions.pop().unwrap();
+    let uploads = Arc::new(Uploads::default());
+    let mut gateways = Vec::new();
+    for (i, session) in sessions.iter().copied().enumerate() {
+        let (client, token, uploads) = (app.client.clone(), gateway.clone(), uploads.clone());
+        let url = app.url(&format!("/api/v1/projects/demo/sessions/{session}/recording/chunks"));
+        gateways.push(tokio::spawn(async move {
+            for (seq, body) in
+                busy_chunks(&format!("gateway {i}"), CHUNKS as u32, 20).into_iter().enumerate()
+            {
+                // A gateway sends a chunk until it is answered, and waits
+                // as `Retry-After` says (here a tenth of it).
+                loop {
+                    let sent =
+                        client.put(format!("{url}/{seq}")).bearer_auth(&token).body(body.clone());
+                    match sent.send().await {
+                        Ok(r) if r.status() == 201 || r.status() == 200 => break,
+                        Ok(r) if r.status() == 503 => {
+                            assert!(
+                                r.headers().contains_key("retry-after"),
+                                "503 without Retry-After"
+                            );
+                        }
+                        Ok(r) => panic!("chunk {seq} of {session}: {}", r.status()),
+                        Err(_) => {}
+                    }
+                    uploads.retried.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                uploads.acknowledged.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }));
+    }
+
+    // PostgreSQL stops while the gateways upload, a fifth of the way in.
+    eventually("a fifth of the chunks are stored", || async {
+        uploads.acknowledged.load(Ordering::Relaxed) >= GATEWAYS * CHUNKS / 5
+    })
+    .await;
+    pg.stop(StopMode::Fast).await;
+    let down = app
+        .client
+        .put(app.url(&format!("/api/v1/projects/demo/sessions/{probe}/recording/chunks/0")))
+        .bearer_auth(&gateway)
+        .body(busy_chunks("probe", 1, 5).remove(0))
+        .send()
+        .await
+        .unwrap();
+    let retry_after = down.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    problem(down, 503, "service-unavailable").await;
+    assert_eq!(retry_after.as_deref(), Some("5"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    pg.start_again().await;
+    for gateway in gateways {
+        tokio::time::timeout(Duration::from_secs(120), gateway)
+            .await
+            .expect("the gateways finish within 2 minutes")
+            .unwrap();
+    }
+    println!(
+        "{} chunks acknowledged, {} attempts retried",
+        uploads.acknowledged.load(Ordering::Relaxed),
+        uploads.retried.load(Ordering::Relaxed)
+    );
+
+    // Every chunk is stored once, with the body its gateway sent.
+    let db = app.db.connect().await;
+    for (i, session) in sessions.iter().enumerate() {
+        let stored = db
+            .query(
+                "SELECT seq, upload_sha256 FROM recording_chunks WHERE session_id = $1 ORDER BY seq",
+                &[session],
+            )
+            .await
+            .unwrap();
+        let expected: Vec<(i32, Vec<u8>)> = busy_chunks(&format!("gateway {i}"), CHUNKS as u32, 20)
+            .iter()
+            .enumerate()
+            .map(|(seq, body)| (seq as i32, Sha256::digest(body.as_bytes()).to_vec()))
+            .collect();
+        let stored: Vec<(i32, Vec<u8>)> = stored.iter().map(|r| (r.get(0), r.get(1))).collect();
+        assert_eq!(stored, expected, "the chunks of gateway {i}");
+    }
+    // The emulation resumed by itself, and kept a replay's snapshots.
+    wait_until_emulated(&app.db, Duration::from_secs(120))
+        .await
+        .unwrap_or_else(|lag| panic!("the emulation did not catch up: {lag:?}"));
+    for session in &sessions {
+        assert_snapshots_equal_a_replay_from_zero(&app.store, &db, *session).await;
+    }
 }

@@ -306,7 +306,11 @@ async fn seeking_anywhere_equals_a_replay_from_zero() {
             assert_eq!(seeked.screen_text(), reference.screen_text(), "{name} at {to}");
         }
     }
-    // The busy recording has snapshots to start from.
+    // The busy recording has snapshots to start from, once the emulation
+    // (off the request's path) has caught up.
+    termaudit_tests::emulation::wait_until_emulated(&app.db, std::time::Duration::from_secs(120))
+        .await
+        .expect("the emulation catches up");
     let db = app.db.connect().await;
     let snapshots: i64 = db
         .query_one("SELECT count(*) FROM recording_snapshots", &[])

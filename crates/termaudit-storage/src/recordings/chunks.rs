@@ -54,6 +54,7 @@ pub(super) async fn activity_markers(
 #[derive(Debug)]
 pub(super) struct StoredChunk {
     pub(super) seq: i32,
+    pub(super) first_time: Micros,
     pub(super) last_time: Micros,
     /// Canonical v2 lines, each ending with a newline.
     pub(super) lines: String,
@@ -76,6 +77,7 @@ pub(super) async fn fetch_chunks(
             let size = usize::try_from(row.get::<_, i32>("data_bytes")).unwrap_or(0);
             Ok(StoredChunk {
                 seq: row.get("seq"),
+                first_time: micros_from_db(row.get("first_time_us")),
                 last_time: micros_from_db(row.get("last_time_us")),
                 lines: decompress_text(row.get("data"), size)?,
             })

@@ -1,19 +1,19 @@
 //! Ingest: one uploaded chunk is checked, parsed, converted to canonical
-//! lines, played through the terminal emulator and compressed (the CPU
-//! pipeline of [`process_chunk`], off the async threads), then stored in one
-//! transaction.
+//! lines and compressed (the CPU pipeline of [`process_chunk`], off the
+//! async threads), then stored in one transaction, and answered. The
+//! terminal emulation that keeps the seek snapshots is not on this path: the
+//! emulation workers (`termaudit-emulation`) play the chunk afterwards, told
+//! of it by [`Store::stored_chunks`].
 
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
-use termaudit_domain::asciicast::{
-    CastError, Decoder, Event, EventCode, Micros, Replay, TerminalSnapshot, Version,
-};
+use termaudit_domain::asciicast::{CastError, Decoder, EventCode, Micros, Version};
 use termaudit_domain::{CLOCK_SKEW_ALLOWANCE, SessionStatus, happened_after_end};
 use uuid::Uuid;
 
 use super::{
-    codec::{compress, decompress_snapshot},
+    codec::compress,
     types::{RECORDING_LOCK, RecordingRow},
 };
 use crate::{
@@ -24,19 +24,12 @@ use crate::{
 
 /// The largest chunk body accepted, in bytes.
 pub const MAX_CHUNK_BYTES: usize = 4 << 20;
-/// A snapshot is kept after a chunk once this much output has been played
-/// since the last one...
-pub const SNAPSHOT_EVERY_OUTPUT: u64 = 256 << 10;
-/// ... or this much recording time has passed.
-pub const SNAPSHOT_EVERY: Micros = Micros(60_000_000);
 /// A chunk's canonical lines are compressed in parts of about this size, on
-/// threads of their own, while the rest is parsed and played. The stored
+/// threads of their own, while the rest is parsed. The stored
 /// chunk is the parts' zstd frames one after another, which zstd
 /// decompresses as a whole exactly like the single frame of a chunk stored
 /// before (and of any chunk under this size).
 const PART_BYTES: usize = 1 << 20;
-/// Output is handed to the terminal emulator in batches of about this size.
-const SCREEN_BATCH_BYTES: usize = 64 << 10;
 
 /// What happened to an uploaded chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,9 +82,6 @@ struct ChunkInput {
     body: Bytes,
     version: Option<Version>,
     last_time: Micros,
-    live: Option<TerminalSnapshot>,
-    output_since_snapshot: u64,
-    last_snapshot: Micros,
 }
 
 struct ProcessedChunk {
@@ -102,83 +92,42 @@ struct ProcessedChunk {
     first_time: Micros,
     last_time: Micros,
     markers: Vec<(Micros, String)>,
-    live: TerminalSnapshot,
-    live_compressed: Vec<u8>,
-    output_since_snapshot: u64,
-    last_snapshot: Micros,
-    snapshot: bool,
 }
 
-/// Parses, converts and plays one chunk. CPU-bound: run it off the async
-/// threads. Three kinds of work overlap on scoped threads: this thread
-/// parses and writes the canonical lines; one thread plays the output
-/// through the terminal emulator as batches of it are parsed; and each
-/// [`PART_BYTES`] of canonical text is compressed on a thread of its own as
-/// soon as it is complete.
+/// Parses and converts one chunk, and compresses it. CPU-bound: run it off
+/// the async threads. This thread parses and writes the canonical lines;
+/// each [`PART_BYTES`] of them is compressed on a scoped thread of its own
+/// as soon as it is complete.
 fn process_chunk(input: ChunkInput) -> Result<ProcessedChunk, IngestError> {
     let seq = input.seq;
     let text = std::str::from_utf8(&input.body).map_err(|_| IngestError::NotUtf8)?;
     let cast = |source| IngestError::Cast { seq, source };
     let mut lines = text.split('\n');
-    let (header, mut decoder, mut replay) = match input.version {
+    let (header, mut decoder) = match input.version {
         None => {
             let first = lines.next().filter(|l| !l.trim().is_empty());
             let first = first.ok_or(IngestError::MissingHeader)?;
             let (header, decoder) = Decoder::from_header_line(first).map_err(cast)?;
-            let replay = Replay::new(header.width, header.height);
-            (Some((header.to_line(), decoder.version())), decoder, replay)
+            (Some((header.to_line(), decoder.version())), decoder)
         }
-        Some(version) => {
-            let replay = match &input.live {
-                Some(snapshot) => Replay::restore(snapshot),
-                None => Replay::new(80, 24),
-            };
-            (None, Decoder::resume(version, input.last_time), replay)
-        }
+        Some(version) => (None, Decoder::resume(version, input.last_time)),
     };
     let capacity = (text.len() + text.len() / 8).min(PART_BYTES + PART_BYTES / 4);
     std::thread::scope(|scope| {
-        let (to_screen, screen_events) = std::sync::mpsc::channel::<Vec<Event>>();
-        let emulator = scope.spawn(move || {
-            for batch in screen_events {
-                for event in &batch {
-                    replay.apply(event);
-                }
-            }
-            let live = replay.snapshot();
-            let compressed = compress(live.init.as_bytes());
-            (live, compressed)
-        });
         let mut parts = Vec::new();
         let mut out = String::with_capacity(capacity);
         let mut data_bytes = 0;
-        let mut batch = Vec::new();
-        let mut batch_bytes = 0;
         let mut events = 0u32;
         let mut first_time = None;
         let mut markers = Vec::new();
-        let mut output = input.output_since_snapshot;
         for line in lines {
             let Some(event) = decoder.decode_line(line).map_err(cast)? else { continue };
             first_time.get_or_insert(event.time);
             event.write_line(&mut out);
             out.push('\n');
             events += 1;
-            match event.code {
-                EventCode::Output | EventCode::Resize => {
-                    if event.code == EventCode::Output {
-                        output = output.saturating_add(event.data.len() as u64);
-                    }
-                    batch_bytes += event.data.len() + 16;
-                    batch.push(event);
-                    if batch_bytes >= SCREEN_BATCH_BYTES {
-                        // Fails only if the emulator panicked, which its join reports.
-                        let _ = to_screen.send(std::mem::take(&mut batch));
-                        batch_bytes = 0;
-                    }
-                }
-                EventCode::Marker => markers.push((event.time, event.data)),
-                _ => {}
+            if event.code == EventCode::Marker {
+                markers.push((event.time, event.data));
             }
             if out.len() >= PART_BYTES {
                 data_bytes += out.len();
@@ -186,8 +135,6 @@ fn process_chunk(input: ChunkInput) -> Result<ProcessedChunk, IngestError> {
                 parts.push(scope.spawn(move || compress(part.as_bytes())));
             }
         }
-        let _ = to_screen.send(batch);
-        drop(to_screen);
         data_bytes += out.len();
         let mut data = Vec::new();
         for part in parts {
@@ -196,24 +143,14 @@ fn process_chunk(input: ChunkInput) -> Result<ProcessedChunk, IngestError> {
         if !out.is_empty() || data.is_empty() {
             data.extend_from_slice(&compress(out.as_bytes())?);
         }
-        let (live, live_compressed) = emulator.join().map_err(|_| panicked("emulation"))?;
-        let live_compressed = live_compressed?;
-        let last_time = decoder.last_time();
-        let snapshot = output >= SNAPSHOT_EVERY_OUTPUT
-            || last_time.0.saturating_sub(input.last_snapshot.0) >= SNAPSHOT_EVERY.0;
         Ok(ProcessedChunk {
             header,
             data,
             data_bytes,
             events,
             first_time: first_time.unwrap_or(input.last_time),
-            last_time,
+            last_time: decoder.last_time(),
             markers,
-            live,
-            live_compressed,
-            output_since_snapshot: if snapshot { 0 } else { output },
-            last_snapshot: if snapshot { last_time } else { input.last_snapshot },
-            snapshot,
         })
     })
 }
@@ -269,6 +206,7 @@ impl Store {
                 &[&session_id, &session.opened_at],
             )
             .await?;
+            tx.execute(include_str!("../sql/emulation_create.sql"), &[&session_id]).await?;
         }
         let recording =
             tx.query_opt(RECORDING_LOCK, &[&session_id]).await?.map(|row| RecordingRow::from(&row));
@@ -315,19 +253,7 @@ impl Store {
             Some(_) => Some(Version::V2),
             None => None,
         };
-        let live = match &recording.live {
-            Some((cols, rows, state)) => Some(decompress_snapshot(*cols, *rows, state)?),
-            None => None,
-        };
-        let input = ChunkInput {
-            seq,
-            body,
-            version,
-            last_time: recording.last_time,
-            live,
-            output_since_snapshot: u64::try_from(recording.output_since_snapshot).unwrap_or(0),
-            last_snapshot: recording.last_snapshot,
-        };
+        let input = ChunkInput { seq, body, version, last_time: recording.last_time };
         let chunk = tokio::task::spawn_blocking(move || process_chunk(input))
             .await
             .map_err(|e| StorageError::Corrupt(format!("chunk processing failed: {e}")))??;
@@ -372,8 +298,6 @@ impl Store {
             }
             None => (None, None),
         };
-        let cols = i32::from(chunk.live.cols);
-        let rows = i32::from(chunk.live.rows);
         tx.execute(
             include_str!("../sql/recording_after_chunk.sql"),
             &[
@@ -383,29 +307,11 @@ impl Store {
                 &i64::from(chunk.events),
                 &i64::from(data_bytes),
                 &micros_to_db(chunk.last_time),
-                &cols,
-                &rows,
-                &chunk.live_compressed,
-                &i64::try_from(chunk.output_since_snapshot).unwrap_or(i64::MAX),
-                &micros_to_db(chunk.last_snapshot),
             ],
         )
         .await?;
-        if chunk.snapshot {
-            tx.execute(
-                include_str!("../sql/recording_snapshot_insert.sql"),
-                &[
-                    &session_id,
-                    &db_seq,
-                    &micros_to_db(chunk.last_time),
-                    &cols,
-                    &rows,
-                    &chunk.live_compressed,
-                ],
-            )
-            .await?;
-        }
         tx.commit().await?;
+        self.chunk_stored(session_id);
         Ok(ChunkReceipt {
             seq,
             events: chunk.events,
@@ -420,10 +326,10 @@ impl Store {
 mod tests {
     use super::*;
     use crate::recordings::codec::decompress_text;
-    use termaudit_domain::asciicast::Resize;
+    use termaudit_domain::asciicast::{Event, Resize};
 
     #[test]
-    fn large_chunks_are_compressed_in_parts_and_played_whole() {
+    fn large_chunks_are_compressed_in_parts() {
         let mut body = String::from("{\"version\": 2, \"width\": 40, \"height\": 10}\n");
         let mut events = Vec::new();
         let mut i = 0u64;
@@ -446,15 +352,8 @@ mod tests {
             events.push(event);
             i += 1;
         }
-        let input = ChunkInput {
-            seq: 0,
-            body: Bytes::from(body),
-            version: None,
-            last_time: Micros::ZERO,
-            live: None,
-            output_since_snapshot: 0,
-            last_snapshot: Micros::ZERO,
-        };
+        let input =
+            ChunkInput { seq: 0, body: Bytes::from(body), version: None, last_time: Micros::ZERO };
         let chunk = process_chunk(input).map_err(|e| e.to_string()).expect("valid");
         let expected: String = events.iter().map(|e| e.to_line() + "\n").collect();
         assert_eq!(chunk.data_bytes, expected.len());
@@ -466,11 +365,6 @@ mod tests {
         let whole = zstd::bulk::compress(expected.as_bytes(), 3).expect("compressed");
         assert_eq!(decompress_text(&whole, expected.len()).expect("text"), expected);
 
-        let mut reference = Replay::new(40, 10);
-        for event in &events {
-            reference.apply(event);
-        }
-        assert_eq!(chunk.live, reference.snapshot());
         let markers: Vec<(Micros, String)> = events
             .iter()
             .filter(|e| e.code == EventCode::Marker)
@@ -478,7 +372,6 @@ mod tests {
             .collect();
         assert_eq!(chunk.markers, markers);
         assert_eq!(chunk.events as usize, events.len());
-        assert!(chunk.snapshot);
     }
 
     #[test]
@@ -489,9 +382,6 @@ mod tests {
             body: Bytes::from_static(chunk0.as_bytes()),
             version: None,
             last_time: Micros::ZERO,
-            live: None,
-            output_since_snapshot: 0,
-            last_snapshot: Micros::ZERO,
         };
         let first = process_chunk(input).map_err(|e| e.to_string()).expect("valid");
         assert_eq!(first.header.as_ref().map(|h| h.1), Some(Version::V3));
@@ -508,13 +398,10 @@ mod tests {
             body: Bytes::from_static(b"[0.25, \"o\", \"!\"]"),
             version: Some(Version::V3),
             last_time: first.last_time,
-            live: Some(first.live.clone()),
-            output_since_snapshot: first.output_since_snapshot,
-            last_snapshot: first.last_snapshot,
         };
         let second = process_chunk(input).map_err(|e| e.to_string()).expect("valid");
         assert_eq!(second.last_time, Micros(1_250_000));
-        let replay = Replay::restore(&second.live);
-        assert_eq!(replay.screen_text()[0], "hi!");
+        let text = decompress_text(&second.data, second.data_bytes).expect("text");
+        assert_eq!(text, "[1.25, \"o\", \"!\"]\n");
     }
 }

@@ -17,10 +17,13 @@
 //! The rooms: [`types`] (the rows), [`codec`] (how chunks are stored: zstd,
 //! canonical lines, markers merged), [`chunks`] (reading chunks back a
 //! batch at a time), [`ingest`] (one chunk in, one transaction),
-//! [`finalize`], [`purge`] and [`read`] (downloads, windows, search).
+//! [`finalize`], [`purge`] and [`read`] (downloads, windows, search), and
+//! [`emulation`] (the leases and progress of the emulation workers, which
+//! keep the snapshots seeking starts from).
 
 mod chunks;
 mod codec;
+mod emulation;
 mod finalize;
 mod ingest;
 mod purge;
@@ -29,10 +32,12 @@ mod types;
 
 pub use chunks::BATCH_BYTES;
 pub use codec::header_size;
-pub use finalize::finalize_recording;
-pub use ingest::{
-    ChunkReceipt, IngestError, MAX_CHUNK_BYTES, SNAPSHOT_EVERY, SNAPSHOT_EVERY_OUTPUT,
+pub use emulation::{
+    ChunkBatch, ChunkLines, EmulationLag, EmulationProgress, EmulationState, EmulationTarget,
+    Lease, Snapshot,
 };
+pub use finalize::finalize_recording;
+pub use ingest::{ChunkReceipt, IngestError, MAX_CHUNK_BYTES};
 pub use purge::{purge_recording, purge_recordings};
 pub use read::{ByteRange, RecordingOverview, Window};
 pub use types::{Marker, RecordedSession, RecordingRow};

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use crate::StorageError;
 
-/// Removes a finalized recording's content (chunks, snapshots, markers),
+/// Removes a finalized recording's content (chunks, snapshots, markers,
+/// and its emulation if it was still behind),
 /// keeping its summary with when and why, for the retention sweep. Returns
 /// whether there was something to purge. Call it inside the sweep's
 /// transaction along with its audit entry.
@@ -23,6 +24,7 @@ pub async fn purge_recording(
         return Ok(false);
     }
     for statement in [
+        "DELETE FROM recording_emulation WHERE session_id = $1",
         "DELETE FROM recording_snapshots WHERE session_id = $1",
         "DELETE FROM recording_markers WHERE session_id = $1",
         "DELETE FROM recording_chunks WHERE session_id = $1",
@@ -52,6 +54,7 @@ pub async fn purge_recordings(
         return Ok(purged);
     }
     for statement in [
+        "DELETE FROM recording_emulation WHERE session_id = ANY ($1)",
         "DELETE FROM recording_snapshots WHERE session_id = ANY ($1)",
         "DELETE FROM recording_markers WHERE session_id = ANY ($1)",
         "DELETE FROM recording_chunks WHERE session_id = ANY ($1)",

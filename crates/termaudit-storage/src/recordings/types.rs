@@ -42,9 +42,6 @@ pub struct RecordingRow {
     pub chunk_events: i64,
     /// The time of the last uploaded event.
     pub last_time: Micros,
-    pub(super) live: Option<(i32, i32, Vec<u8>)>,
-    pub(super) output_since_snapshot: i64,
-    pub(super) last_snapshot: Micros,
     pub finalized_at: Option<DateTime<Utc>>,
     /// Size of the downloadable file, once finalized.
     pub size_bytes: Option<i64>,
@@ -61,10 +58,6 @@ pub struct RecordingRow {
 
 impl From<&Row> for RecordingRow {
     fn from(row: &Row) -> Self {
-        let live = match (row.get("live_cols"), row.get("live_rows"), row.get("live_state")) {
-            (Some(cols), Some(rows), Some(state)) => Some((cols, rows, state)),
-            _ => None,
-        };
         Self {
             header: row.get("header"),
             source_version: row.get("source_version"),
@@ -72,9 +65,6 @@ impl From<&Row> for RecordingRow {
             next_seq: row.get("next_seq"),
             chunk_events: row.get("chunk_events"),
             last_time: micros_from_db(row.get("last_time_us")),
-            live,
-            output_since_snapshot: row.get("output_since_snapshot"),
-            last_snapshot: micros_from_db(row.get("last_snapshot_us")),
             finalized_at: row.get("finalized_at"),
             size_bytes: row.get("size_bytes"),
             event_count: row.get("event_count"),

@@ -1,5 +1,4 @@
 SELECT header, source_version, started_at, next_seq, chunk_events, chunk_bytes, last_time_us,
-       live_cols, live_rows, live_state, output_since_snapshot, last_snapshot_us,
        finalized_at, size_bytes, event_count, duration_us, sha256, trailer_offset,
        purged_at, purge_reason
 FROM recordings

@@ -4,6 +4,5 @@ SET finalized_at = $2,
     event_count = $4,
     duration_us = $5,
     sha256 = $6,
-    trailer_offset = $7,
-    live_state = NULL
+    trailer_offset = $7
 WHERE session_id = $1

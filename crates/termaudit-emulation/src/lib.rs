@@ -1,0 +1,184 @@
+//! Terminal emulation of recordings, off the ingest's path.
+//!
+//! A chunk is answered once it is checked and stored
+//! (`Store::append_chunk`); playing it through the terminal emulator, which
+//! keeps the snapshots seeking starts from, happens here, afterwards, in a
+//! worker per recording. Which replica works on which recording is decided
+//! by a lease in the database (`recording_emulation`: holder, expiry, and
+//! the emulated position), taken when free or expired, renewed while the
+//! worker works, and given back when it is done; a replica that dies stops
+//! renewing, and any replica takes its recordings over once their leases
+//! expire, resuming from the stored terminal and position. Every write of a
+//! worker checks that it still holds the lease and that the position is
+//! the one it started from, so two workers never both record a chunk.
+//!
+//! One step and one loop, like the retention sweep: a [`Worker`](worker)
+//! catches one recording up; [`run`] finds recordings to work on (chunks
+//! stored through this replica at once, those of others and expired leases
+//! every [`EmulationOptions::poll`]) and runs at most
+//! [`EmulationOptions::workers`] workers at a time, the rest queued, so
+//! memory is bounded whatever the number of recordings.
+//!
+//! What later work derives from the screen (live watching, search across
+//! recordings) receives each emulated chunk, in order, through an
+//! [`EmulationHook`].
+
+mod hook;
+mod play;
+mod worker;
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use termaudit_storage::{Lease, Store};
+use tokio::{sync::mpsc, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub use hook::{BroadcastHook, EmulatedChunk, EmulationHook, HookError, Hooks};
+pub use play::{Emulator, Played};
+pub use worker::{Outcome, WorkError};
+
+/// How a replica emulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmulationOptions {
+    /// Recordings emulated at once on this replica (each holds a terminal
+    /// and a batch of at most a few MiB of chunks); the others wait. `0`:
+    /// this replica emulates nothing.
+    pub workers: usize,
+    /// How long a lease lasts without renewal: how long a dead replica's
+    /// recordings wait before another replica takes them over.
+    pub lease: Duration,
+    /// How often the database is asked for recordings to work on (chunks
+    /// stored through other replicas, expired leases).
+    pub poll: Duration,
+    /// How long a caught-up worker keeps its recording when no other
+    /// waits, so a live recording's next chunks find it ready.
+    pub linger: Duration,
+}
+
+impl EmulationOptions {
+    /// The options for a lease of `lease` with `workers` at once: a look
+    /// at the database every second (at most a quarter of the lease), a
+    /// caught-up recording kept for a third of the lease.
+    pub fn new(workers: usize, lease: Duration) -> Self {
+        Self { workers, lease, poll: (lease / 4).min(Duration::from_secs(1)), linger: lease / 3 }
+    }
+}
+
+/// Finds and emulates recordings until `shutdown`, then lets the leases go
+/// (a killed process does not: its leases expire).
+pub async fn run(
+    store: Store,
+    options: EmulationOptions,
+    hooks: Hooks,
+    shutdown: CancellationToken,
+) {
+    if options.workers == 0 {
+        return;
+    }
+    let lease = Lease::new(Uuid::new_v4(), options.lease);
+    tracing::info!(replica = %lease.holder(), workers = options.workers, "emulation starts");
+    let mut stored = store.stored_chunks();
+    let mut poll = tokio::time::interval(options.poll);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut queue = Queue::default();
+    let waiting = Arc::new(AtomicUsize::new(0));
+    let mut active: HashMap<Uuid, mpsc::UnboundedSender<()>> = HashMap::new();
+    let mut tasks: JoinSet<(Uuid, Result<Outcome, WorkError>)> = JoinSet::new();
+    let stop = shutdown.child_token();
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            Some(done) = tasks.join_next() => {
+                if let Ok((session_id, outcome)) = done {
+                    active.remove(&session_id);
+                    if let Err(err) = outcome {
+                        tracing::warn!(error = %err, %session_id, "emulation stopped; it resumes later");
+                    }
+                }
+            }
+            notice = stored.recv() => match notice {
+                Ok(session_id) => match active.get(&session_id) {
+                    Some(wake) => drop(wake.send(())),
+                    None => queue.push(session_id),
+                },
+                // Notices were missed: the next look at the database finds them.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => poll.reset_immediately(),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    stored = store.stored_chunks();
+                }
+            },
+            _ = poll.tick() => {
+                let limit = i64::try_from(options.workers * 4).unwrap_or(i64::MAX);
+                match store.emulation_pending(&lease, limit).await {
+                    Ok(pending) => {
+                        for session_id in pending.into_iter().filter(|id| !active.contains_key(id)) {
+                            queue.push(session_id);
+                        }
+                    }
+                    Err(err) => tracing::debug!(error = %err, "cannot look for recordings to emulate"),
+                }
+            }
+        }
+        while active.len() < options.workers {
+            let Some(session_id) = queue.pop() else { break };
+            if active.contains_key(&session_id) {
+                continue;
+            }
+            let (wake, wakes) = mpsc::unbounded_channel();
+            active.insert(session_id, wake);
+            let worker = worker::Worker {
+                store: store.clone(),
+                lease: lease.clone(),
+                session_id,
+                hooks: hooks.clone(),
+                options,
+                waiting: waiting.clone(),
+                wake: wakes,
+                stop: stop.clone(),
+            };
+            tasks.spawn(async move { (session_id, worker.run().await) });
+        }
+        waiting.store(queue.len(), Ordering::Relaxed);
+    }
+    // Workers release their leases and stop; a few seconds at most.
+    stop.cancel();
+    let drained = tokio::time::timeout(Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
+        tracing::warn!("emulation workers did not stop in 5 s; their leases expire");
+    }
+}
+
+/// Recordings waiting for a worker, each once, oldest first.
+#[derive(Default)]
+struct Queue {
+    order: VecDeque<Uuid>,
+    members: HashSet<Uuid>,
+}
+
+impl Queue {
+    fn push(&mut self, session_id: Uuid) {
+        if self.members.insert(session_id) {
+            self.order.push_back(session_id);
+        }
+    }
+
+    fn pop(&mut self) -> Option<Uuid> {
+        let session_id = self.order.pop_front()?;
+        self.members.remove(&session_id);
+        Some(session_id)
+    }
+
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+}

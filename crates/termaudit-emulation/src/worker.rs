@@ -1,0 +1,195 @@
+//! One recording's worker: takes the recording's lease, plays its chunks
+//! not emulated yet a batch at a time, feeds the hooks, and records its
+//! progress (snapshots, terminal, position) together with a renewal of the
+//! lease; keeps the recording a while once caught up, in case more chunks
+//! come; lets it go for good once it is finalized and complete.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use termaudit_storage::{Lease, StorageError, Store, header_size};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{EmulationOptions, hook::Hooks, play::Emulator};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("a hook refused chunk {seq}: {error}")]
+    Hook { seq: u32, error: crate::HookError },
+    /// Another replica holds the lease now (this one was too slow to renew
+    /// it, e.g. while the database was away): it stops, writing nothing.
+    #[error("the lease was taken over")]
+    LeaseLost,
+    #[error("the emulation panicked")]
+    Panicked,
+}
+
+/// How a worker ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Another replica holds the lease, or nothing is left to emulate.
+    NotMine,
+    /// Caught up and let go (idle, or another recording waits for the slot).
+    Released,
+    /// Finalized and fully emulated: its emulation row is gone.
+    Finished,
+    /// The server is stopping; the lease was released.
+    Stopped,
+}
+
+pub(crate) struct Worker {
+    pub store: Store,
+    pub lease: Lease,
+    pub session_id: Uuid,
+    pub hooks: Hooks,
+    pub options: EmulationOptions,
+    /// Recordings waiting for a worker slot on this replica.
+    pub waiting: Arc<AtomicUsize>,
+    /// Chunks stored through this replica for this recording.
+    pub wake: mpsc::UnboundedReceiver<()>,
+    pub stop: CancellationToken,
+}
+
+impl Worker {
+    /// Works on the recording until it is caught up and let go; the lease
+    /// is renewed every third of its duration meanwhile, and the work stops
+    /// (writing nothing more) once a renewal finds it taken over.
+    pub async fn run(mut self) -> Result<Outcome, WorkError> {
+        let store = self.store.clone();
+        let (session_id, lease) = (self.session_id, self.lease.clone());
+        let renewing = async {
+            let mut tick = tokio::time::interval(lease.duration() / 3);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match store.emulation_renew(session_id, &lease).await {
+                    Ok(true) => {}
+                    Ok(false) => return WorkError::LeaseLost,
+                    // The database is away: the work fails too, or the next
+                    // renewal succeeds in time.
+                    Err(err) => tracing::debug!(error = %err, %session_id, "lease renewal failed"),
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            outcome = self.work() => outcome,
+            lost = renewing => Err(lost),
+        };
+        if outcome.is_err() {
+            // Best effort: let another worker start at once rather than at expiry.
+            let _ = self.store.emulation_release(self.session_id, &self.lease).await;
+        }
+        outcome
+    }
+
+    async fn work(&mut self) -> Result<Outcome, WorkError> {
+        let Some(state) = self.store.emulation_claim(self.session_id, &self.lease).await? else {
+            return Ok(Outcome::NotMine);
+        };
+        let Some(target) = self.store.emulation_target(self.session_id).await? else {
+            return Ok(Outcome::NotMine);
+        };
+        let size = header_size(target.header.as_deref().unwrap_or_default());
+        let mut emulator = Emulator::resume(self.session_id, state, size);
+        let mut idle = Duration::ZERO;
+        // Whether to look at the database before waiting for news.
+        let mut look = true;
+        loop {
+            if self.stop.is_cancelled() {
+                self.store.emulation_release(self.session_id, &self.lease).await?;
+                return Ok(Outcome::Stopped);
+            }
+            if look {
+                let (played, more) = self.play_batch(emulator).await?;
+                emulator = played;
+                if more.is_some() {
+                    idle = Duration::ZERO;
+                    // A batch that took everything stored leaves nothing to
+                    // look for: news of later chunks comes by `wake` (this
+                    // replica's) or at the next nap (other replicas').
+                    look = more == Some(true);
+                    continue;
+                }
+                // Nothing stored past the position: is it over?
+                let Some(target) = self.store.emulation_target(self.session_id).await? else {
+                    return Ok(Outcome::NotMine);
+                };
+                if target.purged {
+                    return Ok(Outcome::NotMine);
+                }
+                if target.finalized {
+                    if self.store.emulation_finish(self.session_id, &self.lease).await? {
+                        for hook in &self.hooks {
+                            hook.finished(self.session_id, target.next_seq).await;
+                        }
+                        return Ok(Outcome::Finished);
+                    }
+                    // A chunk came in between: play it.
+                    continue;
+                }
+            }
+            // Caught up: keep the recording (its terminal in memory) while
+            // chunks may come, unless another recording waits for the slot.
+            if self.waiting.load(Ordering::Relaxed) > 0 || idle >= self.options.linger {
+                self.store.emulation_release(self.session_id, &self.lease).await?;
+                return Ok(Outcome::Released);
+            }
+            let nap = self.options.poll.min(self.options.linger);
+            tokio::select! {
+                woken = self.wake.recv() => {
+                    if woken.is_none() {
+                        idle = self.options.linger;
+                    }
+                }
+                () = tokio::time::sleep(nap) => idle += nap,
+                () = self.stop.cancelled() => {}
+            }
+            look = true;
+        }
+    }
+
+    /// Plays the stored chunks from the emulator's position, a batch of at
+    /// most a few MiB, hands them to the hooks, and records the progress.
+    /// Also says whether a batch was played (`None`: nothing stored past the
+    /// position) and whether more chunks may be stored after it.
+    async fn play_batch(&self, emulator: Emulator) -> Result<(Emulator, Option<bool>), WorkError> {
+        let from = emulator.next_seq();
+        let batch = self.store.emulation_chunks(self.session_id, from).await?;
+        if batch.chunks.is_empty() {
+            return Ok((emulator, None));
+        }
+        let for_hooks = !self.hooks.is_empty();
+        let chunks = batch.chunks;
+        let (emulator, played) = tokio::task::spawn_blocking(move || {
+            let mut emulator = emulator;
+            let played = emulator.play(&chunks, for_hooks);
+            (emulator, played)
+        })
+        .await
+        .map_err(|_| WorkError::Panicked)?;
+        for chunk in &played.chunks {
+            for hook in &self.hooks {
+                hook.chunk(chunk.clone())
+                    .await
+                    .map_err(|error| WorkError::Hook { seq: chunk.seq, error })?;
+            }
+        }
+        if !self
+            .store
+            .emulation_commit(self.session_id, &self.lease, from, &played.progress)
+            .await?
+        {
+            return Err(WorkError::LeaseLost);
+        }
+        Ok((emulator, Some(batch.more)))
+    }
+}

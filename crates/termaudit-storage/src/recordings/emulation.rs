@@ -1,0 +1,382 @@
+//! The emulation's side of a recording (`recording_emulation`): the lease
+//! that says which replica's worker plays its chunks, how far it has got,
+//! and the terminal there. The workers themselves live in the
+//! `termaudit-emulation` crate; every statement they need is here.
+//!
+//! Lease rules, all in the database's time: a lease is taken when free,
+//! expired, or held by the same replica already; it is renewed by every
+//! write of progress and in between; it is given back when the worker is
+//! done. Every write of progress also checks the position it started from,
+//! so a worker whose lease was taken over writes nothing, and the emulated
+//! position is never ahead of the stored chunks (it only moves over chunks
+//! read back from them).
+
+use std::time::Duration;
+
+use termaudit_domain::asciicast::{Micros, SnapshotSchedule, TerminalSnapshot};
+use uuid::Uuid;
+
+use super::{
+    BATCH_BYTES,
+    chunks::fetch_chunks,
+    codec::{compress, decompress_snapshot},
+};
+use crate::{
+    StorageError, Store,
+    time::{micros_from_db, micros_to_db},
+};
+
+/// A replica's claim on recordings: who (a random id per process) and for
+/// how long without renewal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    holder: Uuid,
+    duration: Duration,
+}
+
+impl Lease {
+    pub fn new(holder: Uuid, duration: Duration) -> Self {
+        Self { holder, duration }
+    }
+
+    pub fn holder(&self) -> Uuid {
+        self.holder
+    }
+
+    pub fn duration(&self) -> Duration {
+        self.duration
+    }
+
+    fn seconds(&self) -> f64 {
+        self.duration.as_secs_f64()
+    }
+}
+
+/// Where a recording's emulation stands: chunks `0 .. next_seq` are played,
+/// the terminal after them (`None` before the first), and the snapshot
+/// rule's counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmulationState {
+    pub next_seq: u32,
+    pub terminal: Option<TerminalSnapshot>,
+    pub schedule: SnapshotSchedule,
+}
+
+/// What a recording's emulation works towards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmulationTarget {
+    /// The canonical header line (the screen's declared size).
+    pub header: Option<String>,
+    /// Chunks `0 .. next_seq` are stored.
+    pub next_seq: u32,
+    /// No chunk can come any more.
+    pub finalized: bool,
+    /// Retention removed the chunks: nothing to emulate.
+    pub purged: bool,
+}
+
+/// A stored chunk's canonical v2 lines, each ending with a newline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkLines {
+    pub seq: u32,
+    pub first_time: Micros,
+    pub last_time: Micros,
+    pub lines: String,
+}
+
+/// A batch of stored chunks for a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkBatch {
+    pub chunks: Vec<ChunkLines>,
+    /// The batch was cut by its size: more chunks may be stored after it.
+    pub more: bool,
+}
+
+/// Chunks per batch at most (`sql/recording_chunks_batch.sql`).
+const MAX_BATCH_CHUNKS: usize = 64;
+
+/// The terminal after chunk `after_seq`, whose last event is at `at_time`:
+/// where a seek starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub after_seq: u32,
+    pub at_time: Micros,
+    pub terminal: TerminalSnapshot,
+}
+
+/// A worker's progress to record: its new position, the terminal there,
+/// the counters, and the snapshots of the chunks it played.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmulationProgress {
+    pub next_seq: u32,
+    pub terminal: TerminalSnapshot,
+    pub schedule: SnapshotSchedule,
+    pub snapshots: Vec<Snapshot>,
+}
+
+/// How far the emulation is behind, over every recording.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EmulationLag {
+    /// Recordings with chunks not emulated yet.
+    pub recordings: i64,
+    /// Chunks stored and not emulated yet.
+    pub chunks: i64,
+    /// How long the oldest of those chunks has waited, in seconds.
+    pub seconds: f64,
+    /// Recordings whose lease is held now.
+    pub leased: i64,
+}
+
+/// Snapshots as the arrays one statement inserts them from.
+#[derive(Default)]
+struct SnapshotColumns {
+    after_seq: Vec<i32>,
+    at_time: Vec<i64>,
+    cols: Vec<i32>,
+    rows: Vec<i32>,
+    state: Vec<Vec<u8>>,
+}
+
+fn db_seq(seq: u32) -> i32 {
+    i32::try_from(seq).unwrap_or(i32::MAX)
+}
+
+fn seq_from_db(seq: i32) -> u32 {
+    u32::try_from(seq).unwrap_or(0)
+}
+
+fn dims(terminal: &TerminalSnapshot) -> (i32, i32) {
+    (i32::from(terminal.cols), i32::from(terminal.rows))
+}
+
+impl Store {
+    /// Takes recording `session_id`'s lease for `lease` (see the module's
+    /// rules) and returns where its emulation stands; `None` when another
+    /// replica holds it or the recording has no emulation (not begun, or
+    /// complete).
+    pub async fn emulation_claim(
+        &self,
+        session_id: Uuid,
+        lease: &Lease,
+    ) -> Result<Option<EmulationState>, StorageError> {
+        let client = self.client().await?;
+        let Some(row) = client
+            .query_opt(
+                include_str!("../sql/emulation_claim.sql"),
+                &[&session_id, &lease.holder, &lease.seconds()],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let terminal = match (
+            row.try_get::<_, Option<i32>>("cols")?,
+            row.try_get::<_, Option<i32>>("rows")?,
+            row.try_get::<_, Option<Vec<u8>>>("state")?,
+        ) {
+            (Some(cols), Some(rows), Some(state)) => Some(decompress_snapshot(cols, rows, &state)?),
+            _ => None,
+        };
+        Ok(Some(EmulationState {
+            next_seq: seq_from_db(row.try_get("next_seq")?),
+            terminal,
+            schedule: SnapshotSchedule {
+                output_since: u64::try_from(row.try_get::<_, i64>("output_since_snapshot")?)
+                    .unwrap_or(0),
+                last_snapshot: micros_from_db(row.try_get("last_snapshot_us")?),
+            },
+        }))
+    }
+
+    /// The stored side of recording `session_id`, which its emulation
+    /// follows; `None` for an unknown recording.
+    pub async fn emulation_target(
+        &self,
+        session_id: Uuid,
+    ) -> Result<Option<EmulationTarget>, StorageError> {
+        let client = self.client().await?;
+        let row =
+            client.query_opt(include_str!("../sql/emulation_target.sql"), &[&session_id]).await?;
+        row.map(|row| {
+            Ok(EmulationTarget {
+                header: row.try_get("header")?,
+                next_seq: seq_from_db(row.try_get("next_seq")?),
+                finalized: row.try_get("finalized")?,
+                purged: row.try_get("purged")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stored chunks from `from_seq` on, in order: as many as fit in
+    /// [`BATCH_BYTES`](super::BATCH_BYTES) once decompressed (at least one
+    /// when there is one, at most 64).
+    pub async fn emulation_chunks(
+        &self,
+        session_id: Uuid,
+        from_seq: u32,
+    ) -> Result<ChunkBatch, StorageError> {
+        let client = self.client().await?;
+        let chunks = fetch_chunks(&**client, session_id, db_seq(from_seq), i32::MAX).await?;
+        let bytes: usize = chunks.iter().map(|c| c.lines.len()).sum();
+        let more = chunks.len() >= MAX_BATCH_CHUNKS || bytes as i64 >= BATCH_BYTES;
+        let chunks = chunks
+            .into_iter()
+            .map(|chunk| ChunkLines {
+                seq: seq_from_db(chunk.seq),
+                first_time: chunk.first_time,
+                last_time: chunk.last_time,
+                lines: chunk.lines,
+            })
+            .collect();
+        Ok(ChunkBatch { chunks, more })
+    }
+
+    /// Records `progress` of recording `session_id`'s emulation, which
+    /// started from chunk `from_seq`, with its snapshots, and renews the
+    /// lease, in one statement. `false`, writing nothing, when `lease` no
+    /// longer holds the recording or its position moved (another worker
+    /// took it over).
+    pub async fn emulation_commit(
+        &self,
+        session_id: Uuid,
+        lease: &Lease,
+        from_seq: u32,
+        progress: &EmulationProgress,
+    ) -> Result<bool, StorageError> {
+        // Terminal dumps are a few KiB (at most a few MiB for the largest
+        // screens): compressed here, between the worker's other awaits.
+        let state = compress(progress.terminal.init.as_bytes())?;
+        let mut snapshots = SnapshotColumns::default();
+        for snapshot in &progress.snapshots {
+            let (cols, rows) = dims(&snapshot.terminal);
+            snapshots.after_seq.push(db_seq(snapshot.after_seq));
+            snapshots.at_time.push(micros_to_db(snapshot.at_time));
+            snapshots.cols.push(cols);
+            snapshots.rows.push(rows);
+            snapshots.state.push(compress(snapshot.terminal.init.as_bytes())?);
+        }
+        let (cols, rows) = dims(&progress.terminal);
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                include_str!("../sql/emulation_commit.sql"),
+                &[
+                    &session_id,
+                    &lease.holder,
+                    &db_seq(from_seq),
+                    &db_seq(progress.next_seq),
+                    &cols,
+                    &rows,
+                    &state,
+                    &i64::try_from(progress.schedule.output_since).unwrap_or(i64::MAX),
+                    &micros_to_db(progress.schedule.last_snapshot),
+                    &lease.seconds(),
+                    &snapshots.after_seq,
+                    &snapshots.at_time,
+                    &snapshots.cols,
+                    &snapshots.rows,
+                    &snapshots.state,
+                ],
+            )
+            .await?;
+        Ok(row.try_get::<_, i64>("moved")? > 0)
+    }
+
+    /// Renews `lease` on recording `session_id`; `false` when another
+    /// replica holds it now.
+    pub async fn emulation_renew(
+        &self,
+        session_id: Uuid,
+        lease: &Lease,
+    ) -> Result<bool, StorageError> {
+        let client = self.client().await?;
+        let updated = client
+            .execute(
+                include_str!("../sql/emulation_renew.sql"),
+                &[&session_id, &lease.holder, &lease.seconds()],
+            )
+            .await?;
+        Ok(updated > 0)
+    }
+
+    /// Gives `lease` on recording `session_id` back, so any replica may
+    /// take it at once.
+    pub async fn emulation_release(
+        &self,
+        session_id: Uuid,
+        lease: &Lease,
+    ) -> Result<(), StorageError> {
+        let client = self.client().await?;
+        client
+            .execute(include_str!("../sql/emulation_release.sql"), &[&session_id, &lease.holder])
+            .await?;
+        Ok(())
+    }
+
+    /// Ends the emulation of a finalized recording whose every chunk is
+    /// emulated (its row goes); `false` when chunks remain or `lease` does
+    /// not hold it.
+    pub async fn emulation_finish(
+        &self,
+        session_id: Uuid,
+        lease: &Lease,
+    ) -> Result<bool, StorageError> {
+        let client = self.client().await?;
+        let deleted = client
+            .execute(include_str!("../sql/emulation_finish.sql"), &[&session_id, &lease.holder])
+            .await?;
+        Ok(deleted > 0)
+    }
+
+    /// Up to `limit` recordings with emulation work that `lease`'s holder
+    /// may take (free, expired or its own leases), those waiting longest
+    /// first.
+    pub async fn emulation_pending(
+        &self,
+        lease: &Lease,
+        limit: i64,
+    ) -> Result<Vec<Uuid>, StorageError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(include_str!("../sql/emulation_pending.sql"), &[&lease.holder, &limit])
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
+    }
+
+    /// How far the emulation is behind the stored chunks, over every
+    /// recording (for `/metrics`).
+    pub async fn emulation_lag(&self) -> Result<EmulationLag, StorageError> {
+        let client = self.client().await?;
+        let row = client.query_one(include_str!("../sql/emulation_lag.sql"), &[]).await?;
+        Ok(EmulationLag {
+            recordings: row.try_get("behind")?,
+            chunks: row.try_get("chunks")?,
+            seconds: row.try_get("seconds")?,
+            leased: row.try_get("leased")?,
+        })
+    }
+
+    /// Every snapshot of recording `session_id`, in order.
+    pub async fn recording_snapshots(
+        &self,
+        session_id: Uuid,
+    ) -> Result<Vec<Snapshot>, StorageError> {
+        let client = self.client().await?;
+        let rows =
+            client.query(include_str!("../sql/recording_snapshots.sql"), &[&session_id]).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Snapshot {
+                    after_seq: seq_from_db(row.try_get("after_seq")?),
+                    at_time: micros_from_db(row.try_get("at_time_us")?),
+                    terminal: decompress_snapshot(
+                        row.try_get("cols")?,
+                        row.try_get("rows")?,
+                        row.try_get("state")?,
+                    )?,
+                })
+            })
+            .collect()
+    }
+}
