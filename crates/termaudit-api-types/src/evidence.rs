@@ -54,6 +54,7 @@ pub struct TreeHeadPage {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct TreeHeadQuery {
     /// Heads of trees smaller than this size.
+    #[serde(default, deserialize_with = "crate::integer::optional_int64")]
     #[cfg_attr(feature = "openapi", param(minimum = 0))]
     pub before: Option<u64>,
     /// Page size, 1 to 200 (default 50).
@@ -86,6 +87,7 @@ pub struct InclusionQuery {
     /// The audit entry's id.
     pub entry: i64,
     /// The tree size to prove into; the latest signed tree head's by default.
+    #[serde(default, deserialize_with = "crate::integer::optional_int64")]
     #[cfg_attr(feature = "openapi", param(minimum = 1))]
     pub tree_size: Option<u64>,
 }
@@ -118,9 +120,11 @@ pub struct InclusionProof {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ConsistencyQuery {
     /// The older tree size.
+    #[serde(deserialize_with = "crate::integer::int64")]
     #[cfg_attr(feature = "openapi", param(minimum = 1))]
     pub from: u64,
     /// The newer tree size; the latest signed tree head's by default.
+    #[serde(default, deserialize_with = "crate::integer::optional_int64")]
     #[cfg_attr(feature = "openapi", param(minimum = 1))]
     pub to: Option<u64>,
 }

@@ -15,27 +15,31 @@ use utoipa::{IntoParams, ToSchema};
 #[cfg_attr(feature = "openapi", derive(IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ExportQuery {
-    /// `csv` (the default), `json` or `ndjson`.
-    #[cfg_attr(feature = "openapi", param(example = "csv"))]
+    /// `csv` (the default), `json` or `ndjson`: only for `/export?format=`,
+    /// which the per-format operations (`/export.csv`, `/export.json`,
+    /// `/export.ndjson`) replace.
+    #[cfg_attr(feature = "openapi", param(ignore))]
     pub format: Option<String>,
-    /// Which records, comma-separated: `sessions`, `terminal_events`,
-    /// `database_events` (default: all three).
-    #[cfg_attr(feature = "openapi", param(example = "sessions,terminal_events,database_events"))]
+    /// Which records (default: all three kinds), each at most once: repeat the parameter (`include=sessions&include=terminal_events`) or separate them with commas.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<std::collections::BTreeSet<crate::ExportInclude>>, min_items = 1, example = json!(["sessions", "terminal_events"])))]
     pub include: Option<String>,
     /// Records at or after this time (RFC 3339).
     pub from: Option<DateTime<Utc>>,
     /// Records before this time (RFC 3339); must be later than `from`.
     pub to: Option<DateTime<Utc>>,
-    /// The session's status: `active`, `dropped` or `closed`.
+    /// The session's status.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<crate::SessionStatus>))]
     pub status: Option<String>,
-    /// `production` or `non_production`.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<crate::EnvironmentClass>))]
     pub environment_class: Option<String>,
-    /// An environment's name.
+    /// An environment's name (any text but U+0000; empty is no filter).
+    #[cfg_attr(feature = "openapi", param(pattern = r"^[^\x00]*$"))]
     pub environment: Option<String>,
     pub target_id: Option<Uuid>,
-    /// The session user's subject.
+    /// The session user's subject (any text but U+0000; empty is no filter).
+    #[cfg_attr(feature = "openapi", param(pattern = r"^[^\x00]*$"))]
     pub user: Option<String>,
-    /// `shell`, `database`, `runbook` or `command`.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<crate::SessionMode>))]
     pub mode: Option<String>,
 }
 
@@ -74,7 +78,7 @@ pub struct ExportQuery {
     "close_reason": "revoked", "details": {"reason": "Access outside the change window", "status_before": "active"}
 })))]
 pub struct ExportRecord {
-    /// `session`, `terminal_event` or `database_event`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::RecordType))]
     pub record_type: String,
     /// A session's opening, an event's occurrence: RFC 3339, UTC, microseconds.
     pub time: DateTime<Utc>,
@@ -84,6 +88,7 @@ pub struct ExportRecord {
     /// The audit event's id (as in the audit log); absent for sessions.
     pub event_id: Option<i64>,
     /// The audit event's type, e.g. `session.revoked` or `database.statement`; absent for sessions.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::AuditEventType>))]
     pub event_type: Option<String>,
     /// Who did it (a token subject), for events; absent for the system and for sessions.
     pub actor: Option<String>,
@@ -93,22 +98,24 @@ pub struct ExportRecord {
     pub user_name: String,
     /// The target's name when the session opened.
     pub target: String,
-    /// `application` or `database`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::TargetKind))]
     pub target_kind: String,
     pub environment: String,
-    /// `production` or `non_production`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::EnvironmentClass))]
     pub environment_class: String,
-    /// `shell`, `database`, `runbook` or `command`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::SessionMode))]
     pub mode: String,
     /// Why the session was opened.
     pub reason: Option<String>,
-    /// The session's status: `active`, `dropped` or `closed`.
+    /// The session's status.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::SessionStatus))]
     pub status: String,
     /// Whether the session is recorded.
     pub recorded: bool,
     /// When the session ended.
     pub ended_at: Option<DateTime<Utc>>,
-    /// Why the session ended: `user_exit`, `revoked`, `grace_expired`, `gateway_lost`, `target_error` or `idle_timeout`.
+    /// Why the session ended.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::CloseReason>))]
     pub close_reason: Option<String>,
     /// For events, the audit entry's details (for `database.statement`:
     /// `statement`, `database`, `rows_affected`, `duration_ms`, `error`); for

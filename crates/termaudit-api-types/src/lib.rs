@@ -9,6 +9,8 @@ mod demo;
 mod evidence;
 mod export;
 pub mod gateway;
+pub mod integer;
+mod names;
 mod policy;
 mod retention;
 mod sessions;
@@ -18,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use demo::*;
 pub use evidence::*;
 pub use export::*;
+pub use names::*;
 pub use policy::*;
 pub use retention::*;
 pub use sessions::*;
@@ -128,7 +131,7 @@ pub struct RecordingMarker {
     /// Seconds since the start of the recording.
     #[cfg_attr(feature = "openapi", schema(example = 12.5))]
     pub time: f64,
-    /// What happens there.
+    /// What happens there. A U+0000 in an uploaded marker's label shows as U+FFFD here; the download keeps it.
     #[cfg_attr(feature = "openapi", schema(example = "$ systemctl restart nginx"))]
     pub label: String,
 }

@@ -20,15 +20,21 @@ use crate::Person;
     "reconnect_grace_seconds": 300
 })))]
 pub struct Policy {
-    /// Days a production session's recording is kept after the session ended, 1 to 3650.
+    /// Days a production session's recording is kept after the session ended.
+    #[serde(deserialize_with = "crate::integer::exact")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_days_production: u32,
-    /// Days a non-production session's recording is kept after the session ended, 1 to 3650.
+    /// Days a non-production session's recording is kept after the session ended.
+    #[serde(deserialize_with = "crate::integer::exact")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub retention_days_non_production: u32,
     /// Record non-production sessions too (production sessions always are).
     pub record_non_production: bool,
     /// Require a reason for non-production sessions too (production sessions always do).
     pub require_reason_non_production: bool,
-    /// How long a dropped session waits for its user to reconnect, 0 to 86400 seconds.
+    /// How long a dropped session waits for its user to reconnect, in seconds.
+    #[serde(deserialize_with = "crate::integer::exact")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 86400))]
     pub reconnect_grace_seconds: u32,
 }
 
@@ -49,6 +55,7 @@ pub struct PolicyView {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Hold {
     pub session_id: Uuid,
+    /// Why it was placed.
     pub reason: String,
     pub placed_at: DateTime<Utc>,
     pub placed_by: Person,
@@ -59,5 +66,13 @@ pub struct Hold {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"reason": "Litigation LIT-2026-014"})))]
 pub struct HoldReason {
+    /// 1 to 500 characters, no control characters, not blank.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 500,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub reason: String,
 }

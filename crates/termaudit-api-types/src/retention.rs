@@ -15,7 +15,7 @@ pub struct RetentionRun {
     pub finished_at: Option<DateTime<Utc>>,
     /// The time the sweep judged expiry by.
     pub as_of: DateTime<Utc>,
-    /// `running`, `completed`, `interrupted` (the next sweep finishes its work) or `failed`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::RetentionRunStatus))]
     pub status: String,
     /// Recordings of this project it purged.
     pub purged: i32,
@@ -31,7 +31,7 @@ pub struct RetentionRun {
 pub struct ExpiringRecording {
     pub session_id: Uuid,
     pub target_name: String,
-    /// `production` or `non_production`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::EnvironmentClass))]
     pub environment_class: String,
     pub ended_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,

@@ -14,14 +14,12 @@ pub struct Target {
     pub id: Uuid,
     #[cfg_attr(feature = "openapi", schema(example = "billing-api"))]
     pub name: String,
-    /// `application` or `database`.
-    #[cfg_attr(feature = "openapi", schema(example = "application"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::TargetKind, example = "application"))]
     pub kind: String,
     /// The environment's name.
     #[cfg_attr(feature = "openapi", schema(example = "prod-eu"))]
     pub environment: String,
-    /// `production` or `non_production`.
-    #[cfg_attr(feature = "openapi", schema(example = "production"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::EnvironmentClass, example = "production"))]
     pub environment_class: String,
     pub created_at: DateTime<Utc>,
 }
@@ -33,11 +31,27 @@ pub struct Target {
     "name": "billing-api", "kind": "application", "environment": "prod-eu", "environment_class": "production"
 })))]
 pub struct NewTarget {
+    /// Unique in the project: 1 to 200 characters, no control characters, not blank.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 200,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub name: String,
-    /// `application` or `database`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::TargetKind))]
     pub kind: String,
+    /// The environment's name: 1 to 100 characters, no control characters, not blank.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 100,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub environment: String,
-    /// `production` or `non_production`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::EnvironmentClass))]
     pub environment_class: String,
 }
 
@@ -63,8 +77,8 @@ pub struct Person {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SessionEnding {
-    /// Why the session ended: `user_exit`, `revoked`, `grace_expired`, `gateway_lost`, `idle_timeout` or `target_error`.
-    #[cfg_attr(feature = "openapi", schema(example = "revoked"))]
+    /// Why the session ended.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::CloseReason, example = "revoked"))]
     pub close_reason: String,
     pub ended_at: DateTime<Utc>,
     /// Who revoked it (revoked sessions only).
@@ -86,15 +100,13 @@ pub struct Session {
     pub target_id: Uuid,
     #[cfg_attr(feature = "openapi", schema(example = "billing-api"))]
     pub target_name: String,
-    /// `application` or `database`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::TargetKind))]
     pub target_kind: String,
     #[cfg_attr(feature = "openapi", schema(example = "prod-eu"))]
     pub environment: String,
-    /// `production` or `non_production`.
-    #[cfg_attr(feature = "openapi", schema(example = "production"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::EnvironmentClass, example = "production"))]
     pub environment_class: String,
-    /// `shell`, `database`, `runbook` or `command`.
-    #[cfg_attr(feature = "openapi", schema(example = "shell"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::SessionMode, example = "shell"))]
     pub mode: String,
     /// Why the session was opened.
     #[cfg_attr(feature = "openapi", schema(example = "INC-4211: restart stuck workers"))]
@@ -102,20 +114,21 @@ pub struct Session {
     pub user: Person,
     /// Whether the session's terminal output is recorded (always for production).
     pub recorded: bool,
-    /// `active`, `dropped` or `closed`.
-    #[cfg_attr(feature = "openapi", schema(example = "active"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::SessionStatus, example = "active"))]
     pub status: String,
     pub opened_at: DateTime<Utc>,
     /// The gateway's last sign of life for this session.
     pub last_seen_at: DateTime<Utc>,
     /// When the session last dropped (kept after a reconnect).
     pub dropped_at: Option<DateTime<Utc>>,
-    /// Why it last dropped: `connection_lost` or `gateway_lost`.
+    /// Why it last dropped.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::DropCause>))]
     pub drop_cause: Option<String>,
     /// While dropped: when the reconnect window closes.
     pub reconnect_deadline: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
-    /// `user_exit`, `revoked`, `grace_expired`, `gateway_lost`, `target_error` or `idle_timeout`.
+    /// Why the session ended.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::CloseReason>))]
     pub close_reason: Option<String>,
     /// Who revoked the session.
     pub revoked_by: Option<Person>,
@@ -143,11 +156,38 @@ pub struct SessionPage {
 })))]
 pub struct OpenSession {
     pub target_id: Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = SessionUser))]
     pub user: Person,
-    /// `shell`, `database`, `runbook` or `command`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::SessionMode))]
     pub mode: String,
-    /// Required for production targets, and for others when the policy says so.
+    /// Required for production targets, and for others when the policy says so: at most 500 characters, no control characters. A blank reason counts as none.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 500, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+    )]
     pub reason: Option<String>,
+}
+
+/// The user a session is opened for, as the gateway names them (the schema
+/// of [`OpenSession::user`]; responses name people with [`Person`]).
+#[cfg(feature = "openapi")]
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SessionUser {
+    /// Their token's subject: 1 to 200 characters, no control characters, not blank.
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        example = "alice"
+    )]
+    subject: String,
+    /// Their display name: 1 to 200 characters, no control characters, not blank.
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        example = "Alice Example"
+    )]
+    name: String,
 }
 
 /// Explicit activity in a session.
@@ -158,20 +198,35 @@ pub struct OpenSession {
     "occurred_at": "2026-11-25T10:15:00Z", "exit_code": 0, "duration_ms": 840
 })))]
 pub struct Activity {
-    /// The gateway's id for the event; a retry with the same id and content is ignored.
+    /// The gateway's id for the event, 1 to 200 characters; a retry with the same id and content is ignored.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"^[^\x00]*$")
+    )]
     pub event_id: String,
-    /// `command`, `runbook` or `runbook_step`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ActivityKind))]
     pub kind: String,
+    /// The command or step, 1 to 65536 characters (any but U+0000).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 65536, pattern = r"^[^\x00]*$")
+    )]
     pub text: String,
+    /// When it happened (RFC 3339), 4713 BC or later.
     pub occurred_at: DateTime<Utc>,
+    #[serde(default, deserialize_with = "crate::integer::optional")]
     pub exit_code: Option<i32>,
+    /// How long it ran, in milliseconds.
+    #[serde(default, deserialize_with = "crate::integer::optional")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub duration_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ActivityBatch {
-    /// 1 to 500 items.
+    /// 1 to 500 events, stored together or not at all.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 500))]
     pub items: Vec<Activity>,
 }
 
@@ -183,21 +238,40 @@ pub struct ActivityBatch {
     "database": "billing", "occurred_at": "2026-11-25T10:16:00Z", "rows_affected": 1, "duration_ms": 3
 })))]
 pub struct DatabaseEvent {
-    /// The gateway's id for the event; a retry with the same id and content is ignored.
+    /// The gateway's id for the event, 1 to 200 characters; a retry with the same id and content is ignored.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"^[^\x00]*$")
+    )]
     pub event_id: String,
+    /// The statement, 1 to 65536 characters (any but U+0000).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 65536, pattern = r"^[^\x00]*$")
+    )]
     pub statement: String,
+    /// The database it ran in (any text but U+0000).
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\x00]*$"))]
     pub database: Option<String>,
+    /// When it ran (RFC 3339), 4713 BC or later.
     pub occurred_at: DateTime<Utc>,
+    #[serde(default, deserialize_with = "crate::integer::optional")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub rows_affected: Option<i64>,
+    /// How long it ran, in milliseconds.
+    #[serde(default, deserialize_with = "crate::integer::optional")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub duration_ms: Option<i64>,
-    /// The error the statement ended with, if any.
+    /// The error the statement ended with, if any (any text but U+0000).
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\x00]*$"))]
     pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct DatabaseEventBatch {
-    /// 1 to 500 items.
+    /// 1 to 500 events, stored together or not at all.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 500))]
     pub items: Vec<DatabaseEvent>,
 }
 
@@ -230,7 +304,7 @@ pub struct DatabaseEventPage {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"reason": "user_exit"})))]
 pub struct CloseSession {
-    /// `user_exit`, `target_error`, `idle_timeout` or `gateway_lost`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::GatewayCloseReason))]
     pub reason: String,
 }
 
@@ -239,6 +313,14 @@ pub struct CloseSession {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"reason": "Access outside the change window"})))]
 pub struct RevokeSession {
+    /// Why: 1 to 500 characters, no control characters, not blank.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 500,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub reason: String,
 }
 
@@ -273,11 +355,8 @@ pub struct RedeemReconnect {
 })))]
 pub struct AuditEvent {
     pub id: i64,
-    /// `session.opened`, `session.dropped`, `session.reconnect_granted`,
-    /// `session.reconnected`, `session.closed`, `session.revoked`, `recording.viewed`,
-    /// `recording.downloaded`, `history.export_started`, `history.exported`, `policy.updated`,
-    /// `recording.purged`, `database.statement`, ...
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::AuditEventType))]
     pub event_type: String,
     pub occurred_at: DateTime<Utc>,
     /// Who did it; absent for the system.
@@ -300,16 +379,18 @@ pub struct AuditEventPage {
 #[cfg_attr(feature = "openapi", derive(IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct SessionQuery {
-    /// `active`, `dropped` or `closed`.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<crate::SessionStatus>))]
     pub status: Option<String>,
-    /// `production` or `non_production`.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<crate::EnvironmentClass>))]
     pub environment_class: Option<String>,
-    /// An environment's name.
+    /// An environment's name (any text but U+0000; empty is no filter).
+    #[cfg_attr(feature = "openapi", param(pattern = r"^[^\x00]*$"))]
     pub environment: Option<String>,
     pub target_id: Option<Uuid>,
-    /// The user's subject.
+    /// The user's subject (any text but U+0000; empty is no filter).
+    #[cfg_attr(feature = "openapi", param(pattern = r"^[^\x00]*$"))]
     pub user: Option<String>,
-    /// `shell`, `database`, `runbook` or `command`.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<crate::SessionMode>))]
     pub mode: Option<String>,
     /// Sessions opened at or after this time (RFC 3339).
     pub opened_from: Option<DateTime<Utc>>,
@@ -317,11 +398,18 @@ pub struct SessionQuery {
     pub opened_to: Option<DateTime<Utc>>,
     /// Only sessions with (`true`) or without (`false`) a recording.
     pub has_recording: Option<bool>,
-    /// Free text over reason, target, user and command text (case-insensitive, 2 to 200 characters).
+    /// Free text over reason, target, user and command text, case-insensitive: 2 to 200 characters once trimmed (blank is no filter), no U+0000.
+    #[cfg_attr(
+        feature = "openapi",
+        param(max_length = 200, pattern = r"^\s*([^\s\x00][^\x00]*[^\s\x00])?\s*$")
+    )]
     pub q: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[cfg_attr(feature = "openapi", param(pattern = r"^[A-Za-z0-9_-]*$"))]
     pub cursor: Option<String>,
-    /// Page size, 1 to 200 (default 50).
+    /// Page size (default 50).
+    #[serde(default, deserialize_with = "crate::integer::optional")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
     pub limit: Option<u32>,
 }
 
@@ -330,19 +418,23 @@ pub struct SessionQuery {
 #[cfg_attr(feature = "openapi", derive(IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct AuditQuery {
-    /// An event type, e.g. `session.revoked`.
     #[serde(rename = "type")]
-    #[cfg_attr(feature = "openapi", param(rename = "type"))]
+    #[cfg_attr(feature = "openapi", param(rename = "type", value_type = Option<crate::AuditEventType>))]
     pub event_type: Option<String>,
-    /// The actor's subject.
+    /// The actor's subject (any text but U+0000; empty is no filter).
+    #[cfg_attr(feature = "openapi", param(pattern = r"^[^\x00]*$"))]
     pub actor: Option<String>,
     pub session_id: Option<Uuid>,
     /// Events at or after this time (RFC 3339).
     pub from: Option<DateTime<Utc>>,
     /// Events before this time (RFC 3339).
     pub to: Option<DateTime<Utc>>,
+    /// The `next_cursor` of the previous page.
+    #[cfg_attr(feature = "openapi", param(pattern = r"^[A-Za-z0-9_-]*$"))]
     pub cursor: Option<String>,
-    /// Page size, 1 to 200 (default 50).
+    /// Page size (default 50).
+    #[serde(default, deserialize_with = "crate::integer::optional")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
     pub limit: Option<u32>,
 }
 
@@ -351,7 +443,11 @@ pub struct AuditQuery {
 #[cfg_attr(feature = "openapi", derive(IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct TimelineQuery {
+    /// The `next_cursor` of the previous page.
+    #[cfg_attr(feature = "openapi", param(pattern = r"^[A-Za-z0-9_-]*$"))]
     pub cursor: Option<String>,
-    /// Page size, 1 to 1000 (default 500).
+    /// Page size (default 500).
+    #[serde(default, deserialize_with = "crate::integer::optional")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1000))]
     pub limit: Option<u32>,
 }

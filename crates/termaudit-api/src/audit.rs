@@ -2,7 +2,7 @@
 
 use actix_web::{get, web};
 use termaudit_api_types as dto;
-use termaudit_domain::{AuditEventType, Permission};
+use termaudit_domain::{AuditEventType, Permission, TimeBounds, check_optional_text};
 use termaudit_storage as storage;
 
 use crate::{
@@ -18,7 +18,7 @@ use crate::{
     tag = "audit",
     params(ProjectPath, dto::AuditQuery),
     responses(
-        (status = 200, body = dto::AuditEventPage),
+        (status = 200, description = "A page of the audit log, newest first", body = dto::AuditEventPage),
         (status = 400, description = "An invalid filter or cursor", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -31,12 +31,13 @@ pub async fn list_audit_events(
 ) -> Result<web::Json<dto::AuditEventPage>, ApiError> {
     let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
     let q = query.into_inner();
+    check_optional_text("actor", q.actor.as_deref())?;
     let filter = storage::AuditFilter {
         event_type: parse_field::<AuditEventType>(q.event_type.as_deref())?,
         actor_subject: q.actor.filter(|a| !a.is_empty()),
         session_id: q.session_id,
-        from: q.from,
-        to: q.to,
+        from: TimeBounds::STORABLE.check_optional("from", q.from)?,
+        to: TimeBounds::STORABLE.check_optional("to", q.to)?,
     };
     let cursor = cursor_param(q.cursor.as_deref())?;
     let limit = limit_param(q.limit, 50, 200)?;

@@ -68,7 +68,7 @@ fn demo_mode(state: &AppState) -> Result<&DemoMode, ApiError> {
 #[utoipa::path(
     tag = "demo",
     responses(
-        (status = 200, body = dto::DemoUserList),
+        (status = 200, description = "The demo users", body = dto::DemoUserList),
         (status = 404, description = "The server does not run in demo mode", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -83,7 +83,7 @@ pub async fn users(state: web::Data<AppState>) -> Result<web::Json<dto::DemoUser
     tag = "demo",
     request_body = dto::DemoSignIn,
     responses(
-        (status = 200, body = dto::DemoToken),
+        (status = 200, description = "A token for the demo user, valid 12 hours", body = dto::DemoToken),
         (status = 400, description = "No such demo user", body = dto::Problem, content_type = "application/problem+json"),
         (status = 404, description = "The server does not run in demo mode", body = dto::Problem, content_type = "application/problem+json"),
     )

@@ -220,11 +220,14 @@ const NO_DELETE: &str = "recordings and session history cannot be deleted throug
     age out by the project's retention policy (set with terminal.manage_policy), and legal holds \
     keep them longer";
 
-/// The 405 of a `DELETE` on a session or its recording, which only `GET`
-/// reads: history ages out by retention policy.
-pub fn no_delete() -> HttpResponse {
+/// The 405 of a `DELETE` on a session or its recording: history ages out
+/// by retention policy. `Allow` names what the path does take.
+pub fn no_delete(req: &actix_web::HttpRequest) -> HttpResponse {
     let mut response = ApiError::new(ProblemKind::MethodNotAllowed, NO_DELETE).error_response();
-    response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET"));
+    let allow = crate::methods::allow_header(req).unwrap_or_default();
+    if let Ok(value) = header::HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
     response
 }
 

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use actix_web::{
-    HttpResponse, get,
+    HttpMessage as _, HttpRequest, HttpResponse, get,
     http::header::{self, ContentDisposition, DispositionParam, DispositionType},
     web::{self, Bytes},
 };
@@ -18,7 +18,7 @@ use futures_util::{StreamExt, stream};
 use termaudit_api_types as dto;
 use termaudit_domain::{
     AuditEventType, ExportEncoder, ExportFilter, ExportFormat, ExportInclude, ExportOutcome,
-    Permission, export_started_details,
+    Permission, TimeBounds, export_started_details,
 };
 use termaudit_storage::{ExportAudit, ExportStream, NewAuditEvent, StorageError};
 
@@ -26,62 +26,153 @@ use crate::{
     AppState, Caller,
     error::ApiError,
     extract::{ProjectPath, history_filter, parse_field},
+    methods::HeadRequest,
+    openapi::Binary,
 };
 
 /// Records taken from the cursor per chunk written, at most.
 const RECORDS_PER_CHUNK: usize = 512;
 
-/// Exports the project's history for an external audit trail: sessions,
+/// Exports the project's history as CSV (RFC 4180, UTF-8, CRLF, a header
+/// row with every `ExportRecord` field as a column, in order): sessions,
 /// their terminal events and their database events, in one stream ordered
-/// by time, as CSV, JSON or NDJSON (see `ExportRecord` for the fields and
-/// columns). The whole export reads one consistent snapshot, and is streamed
-/// as it is read. The export is itself audited: `history.export_started`
-/// when it starts, `history.exported` when it ends (with `rows`, the records
-/// handed to the connection, and `outcome`: `completed`, `failed`,
-/// `client_disconnected`, or `interrupted` when its server died).
+/// by time. The whole export reads one consistent snapshot and is streamed
+/// as it is read; it is audited when it starts (`history.export_started`)
+/// and ends (`history.exported`, with its rows and outcome).
 #[utoipa::path(
     tag = "export",
     params(ProjectPath, dto::ExportQuery),
     responses(
         (status = 200,
-            description = "The export, as an attachment. A filter that matches nothing gives a valid empty document: the CSV header, `[]`, or an empty NDJSON body. A response that ends without its last chunk is incomplete (the server failed midway).",
+            description = "The export as a CSV attachment (only the header row when nothing matches). A response that ends without its last chunk is incomplete: the server failed midway.",
             headers(("content-disposition" = String, description = "`attachment; filename=\"termaudit-{project}-{from}-{to}.{format}\"`; an open start reads `beginning`, an open end the time of the export, times as `YYYYMMDDTHHMMSSZ`")),
-            content(
-                (String = "text/csv"),
-                (Vec<dto::ExportRecord> = "application/json"),
-                (dto::ExportRecord = "application/x-ndjson"),
-            )
+            content((String = "text/csv")),
         ),
-        (status = 400, description = "An invalid format, include list or filter", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An invalid include list or filter", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/projects/{project}/export")]
-pub async fn export(
+#[get("/projects/{project}/export.csv")]
+pub async fn export_csv(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     path: web::Path<ProjectPath>,
-    query: web::Query<dto::ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
-    let q = query.into_inner();
+    let query = export_query(req.query_string())?;
+    export(&state, &caller, &req, &path.project, query, ExportFormat::Csv).await
+}
+
+/// Exports the project's history as one JSON array of `ExportRecord`s:
+/// sessions, their terminal events and their database events, in one
+/// stream ordered by time. Read from one snapshot, streamed, audited when it
+/// starts and ends.
+#[utoipa::path(
+    tag = "export",
+    params(ProjectPath, dto::ExportQuery),
+    responses(
+        (status = 200,
+            description = "The export as a JSON attachment (`[]` when nothing matches). A response that ends without its last chunk is incomplete: the server failed midway.",
+            headers(("content-disposition" = String, description = "`attachment; filename=\"termaudit-{project}-{from}-{to}.{format}\"`; an open start reads `beginning`, an open end the time of the export, times as `YYYYMMDDTHHMMSSZ`")),
+            content((Vec<dto::ExportRecord> = "application/json")),
+        ),
+        (status = 400, description = "An invalid include list or filter", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project}/export.json")]
+pub async fn export_json(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<ProjectPath>,
+) -> Result<HttpResponse, ApiError> {
+    let query = export_query(req.query_string())?;
+    export(&state, &caller, &req, &path.project, query, ExportFormat::Json).await
+}
+
+/// Exports the project's history as NDJSON: one `ExportRecord` object per
+/// line, ordered by time. Read from one snapshot, streamed, audited when it
+/// starts and ends. Generated clients get the bytes (documented as
+/// `application/octet-stream` too); split them on newlines and read each
+/// line as an `ExportRecord`.
+#[utoipa::path(
+    tag = "export",
+    params(ProjectPath, dto::ExportQuery),
+    responses(
+        (status = 200,
+            description = "The export as an NDJSON attachment, one `ExportRecord` per line (empty when nothing matches). A response that ends without its last chunk is incomplete: the server failed midway.",
+            headers(("content-disposition" = String, description = "`attachment; filename=\"termaudit-{project}-{from}-{to}.{format}\"`; an open start reads `beginning`, an open end the time of the export, times as `YYYYMMDDTHHMMSSZ`")),
+            content(
+                (Binary = "application/octet-stream"),
+                (Binary = "application/x-ndjson"),
+            ),
+        ),
+        (status = 400, description = "An invalid include list or filter", body = dto::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project}/export.ndjson")]
+pub async fn export_ndjson(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<ProjectPath>,
+) -> Result<HttpResponse, ApiError> {
+    let query = export_query(req.query_string())?;
+    export(&state, &caller, &req, &path.project, query, ExportFormat::Ndjson).await
+}
+
+/// `GET .../export?format=csv|json|ndjson`, as the web app and scripts
+/// written before the per-format operations call it. Not in the OpenAPI
+/// document: one operation answering three media types is what generators
+/// type wrongly.
+pub async fn export_by_query(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<ProjectPath>,
+) -> Result<HttpResponse, ApiError> {
+    let q = export_query(req.query_string())?;
     let format = parse_field::<ExportFormat>(q.format.as_deref())?.unwrap_or(ExportFormat::Csv);
+    export(&state, &caller, &req, &path.project, q, format).await
+}
+
+/// The export's query string. `include` may be repeated
+/// (`include=sessions&include=terminal_events`, as generated clients send a
+/// list) or comma-separated (`include=sessions,terminal_events`), or both.
+fn export_query(query: &str) -> Result<dto::ExportQuery, ApiError> {
+    let invalid =
+        |err: &dyn std::fmt::Display| ApiError::invalid(format!("invalid query parameters: {err}"));
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query).map_err(|e| invalid(&e))?;
+    let (include, rest): (Vec<_>, Vec<_>) =
+        pairs.into_iter().partition(|(name, _)| name == "include");
+    let rest = serde_urlencoded::to_string(rest).map_err(|e| invalid(&e))?;
+    let mut parsed: dto::ExportQuery =
+        serde_urlencoded::from_str(&rest).map_err(|e| invalid(&e))?;
+    if !include.is_empty() {
+        parsed.include = Some(include.into_iter().map(|(_, v)| v).collect::<Vec<_>>().join(","));
+    }
+    Ok(parsed)
+}
+
+async fn export(
+    state: &AppState,
+    caller: &Caller,
+    req: &HttpRequest,
+    project: &str,
+    q: dto::ExportQuery,
+    format: ExportFormat,
+) -> Result<HttpResponse, ApiError> {
+    let project = state.authorize(caller, project, Permission::ViewHistory).await?;
     let filter = ExportFilter {
         include: parse_field::<ExportInclude>(q.include.as_deref())?.unwrap_or_default(),
-        from: q.from,
-        to: q.to,
+        from: TimeBounds::STORABLE.check_optional("from", q.from)?,
+        to: TimeBounds::STORABLE.check_optional("to", q.to)?,
         sessions: history_filter!(q)?,
     }
     .validate()?;
     let now = Utc::now();
-    let audit = ExportAudit {
-        start: NewAuditEvent::new(project.id, AuditEventType::HistoryExportStarted)
-            .actor(&caller.subject, &caller.name)
-            .details(export_started_details("api", format, &filter)),
-        patience: AUDIT_PATIENCE,
-    };
-    let records = state.store.export(project.id, &project.slug, &filter, false, audit).await?;
-    let body = encode(records, ExportEncoder::new(format));
-    Ok(HttpResponse::Ok()
+    let mut response = HttpResponse::Ok();
+    response
         .content_type(format.content_type())
         .insert_header(ContentDisposition {
             disposition: DispositionType::Attachment,
@@ -92,8 +183,20 @@ pub async fn export(
             ))],
         })
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .streaming(body))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    // HEAD says what the export would be, without reading (or auditing) it.
+    if req.extensions().contains::<HeadRequest>() {
+        return Ok(response.streaming(stream::empty::<Result<Bytes, StorageError>>()));
+    }
+    let audit = ExportAudit {
+        start: NewAuditEvent::new(project.id, AuditEventType::HistoryExportStarted)
+            .actor(&caller.subject, &caller.name)
+            .details(export_started_details("api", format, &filter)),
+        patience: AUDIT_PATIENCE,
+    };
+    let records = state.store.export(project.id, &project.slug, &filter, false, audit).await?;
+    let body = encode(records, ExportEncoder::new(format));
+    Ok(response.streaming(body))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,7 @@
 
 use serde::Deserialize;
 use termaudit_api_types as dto;
+use termaudit_domain::TimeBounds;
 use termaudit_storage::{Cursor, StorageError};
 use utoipa::{
     IntoParams,
@@ -34,7 +35,7 @@ pub struct SessionPath {
 }
 
 /// [`SessionPath`]'s parameters with `example: "demo"` on `project`, as the
-/// recordings' operations (and `DELETE` of a session) have always shown
+/// recordings' operations have always shown
 /// them. The handlers extract a [`SessionPath`] and name this in `params`:
 /// utoipa fixes a field's example per `IntoParams` type, and a `params`
 /// tuple named `project` beside `SessionPath` would add a second parameter
@@ -53,11 +54,19 @@ impl IntoParams for SessionPathExample {
     }
 }
 
-/// A `cursor` parameter: one this API issued, or a 400.
+/// A `cursor` parameter: one this API issued, or a 400 (empty is none, as
+/// a client that passes an absent `next_cursor` along sends it). A cursor is
+/// opaque but not signed, so a forged one may hold any time or id: one
+/// whose time the database could not have issued is refused here.
 pub fn cursor_param(cursor: Option<&str>) -> Result<Option<Cursor>, ApiError> {
+    let forged = || ApiError::invalid("cursor: not a cursor this API issued");
     cursor
+        .filter(|c| !c.is_empty())
         .map(|c| {
-            Cursor::decode(c).map_err(|_| ApiError::invalid("cursor: not a cursor this API issued"))
+            let cursor = Cursor::decode(c).map_err(|_| forged())?;
+            TimeBounds::STORABLE.check("cursor", cursor.time).map_err(|_| forged())?;
+            termaudit_domain::check_text("cursor", &cursor.id).map_err(|_| forged())?;
+            Ok(cursor)
         })
         .transpose()
 }

@@ -23,7 +23,7 @@ pub struct Readiness {
 }
 
 /// Liveness: answers as long as the process runs.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(tag = "operations", responses((status = 200, description = "The process is up", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
@@ -33,7 +33,7 @@ pub async fn healthz() -> HttpResponse {
 #[utoipa::path(
     tag = "operations",
     responses(
-        (status = 200, body = Readiness),
+        (status = 200, description = "The database answers and its schema is current", body = Readiness),
         (status = 503, description = "The database is unreachable or not migrated", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
     )
 )]

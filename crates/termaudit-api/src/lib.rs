@@ -14,6 +14,7 @@ pub mod error;
 mod export;
 mod extract;
 mod health;
+mod methods;
 mod openapi;
 mod policy;
 mod problems;
@@ -126,7 +127,10 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(transparency::consistency_proof)
             .service(transparency::signing_keys)
             .service(transparency::recording_manifest)
-            .service(export::export)
+            .service(export::export_csv)
+            .service(export::export_json)
+            .service(export::export_ndjson)
+            .route("/projects/{project}/export", web::get().to(export::export_by_query))
             .service(control::control_events)
             .service(policy::get_policy)
             .service(policy::put_policy)
@@ -141,9 +145,17 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(recordings::playback::get_events)
             .service(recordings::playback::search)
             .service(recordings::playback::download)
-            .service(sessions::delete_session)
-            .service(recordings::delete_recording)
-            .service(recordings::delete_recording_part),
+            // Not operations of the document: 405s that say why history
+            // cannot be deleted.
+            .route("/projects/{project}/sessions/{id}", web::delete().to(sessions::delete_session))
+            .route(
+                "/projects/{project}/sessions/{id}/recording",
+                web::delete().to(recordings::delete_recording),
+            )
+            .route(
+                "/projects/{project}/sessions/{id}/recording/{rest:.*}",
+                web::delete().to(recordings::delete_recording_part),
+            ),
     );
 }
 
@@ -185,25 +197,28 @@ pub fn app(
         .configure(routes)
         .split_for_parts();
     openapi::apply_conventions(&mut spec);
-    app.service(web::resource("/api/docs").get(|| async {
-        actix_web::HttpResponse::PermanentRedirect()
-            .insert_header((actix_web::http::header::LOCATION, "/api/docs/"))
-            .finish()
-    }))
-    .service(
-        SwaggerUi::new("/api/docs/{_:.*}")
-            .url("/api/openapi.json", spec)
-            // No badge from validator.swagger.io: the CSP allows no other site.
-            .config(utoipa_swagger_ui::Config::new(["/api/openapi.json"]).validator_url("none")),
-    )
-    .configure(extra)
-    .configure(|cfg| {
-        if let Some(dir) = web_dir {
-            cfg.app_data(web::Data::new(web_app::WebApp::new(dir)));
-        }
-    })
-    .default_service(web::to(web_app::serve))
-    .wrap(from_fn(problems::middleware))
-    .wrap(from_fn(request_id::middleware))
-    .wrap(security_headers)
+    app.app_data(web::Data::new(methods::MethodTable::from_spec(&spec)))
+        .service(web::resource("/api/docs").get(|| async {
+            actix_web::HttpResponse::PermanentRedirect()
+                .insert_header((actix_web::http::header::LOCATION, "/api/docs/"))
+                .finish()
+        }))
+        .service(
+            SwaggerUi::new("/api/docs/{_:.*}")
+                .url("/api/openapi.json", spec)
+                // No badge from validator.swagger.io: the CSP allows no other site.
+                .config(
+                    utoipa_swagger_ui::Config::new(["/api/openapi.json"]).validator_url("none"),
+                ),
+        )
+        .configure(extra)
+        .configure(|cfg| {
+            if let Some(dir) = web_dir {
+                cfg.app_data(web::Data::new(web_app::WebApp::new(dir)));
+            }
+        })
+        .default_service(web::to(web_app::serve))
+        .wrap(from_fn(problems::middleware))
+        .wrap(from_fn(request_id::middleware))
+        .wrap(security_headers)
 }

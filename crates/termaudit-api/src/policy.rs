@@ -40,7 +40,7 @@ fn hold_dto(row: HoldRow) -> dto::Hold {
 #[utoipa::path(
     tag = "policy",
     params(ProjectPath),
-    responses((status = 200, body = dto::PolicyView))
+    responses((status = 200, description = "The policy, with its last change", body = dto::PolicyView))
 )]
 #[get("/projects/{project}/policy")]
 pub async fn get_policy(
@@ -62,7 +62,7 @@ pub async fn get_policy(
     params(ProjectPath),
     request_body = dto::Policy,
     responses(
-        (status = 200, body = dto::PolicyView),
+        (status = 200, description = "The policy as stored now", body = dto::PolicyView),
         (status = 400, description = "Values out of bounds; `errors` names each bad field", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -90,7 +90,7 @@ pub async fn put_policy(
 #[utoipa::path(
     tag = "policy",
     params(SessionPath),
-    responses((status = 200, body = dto::Hold))
+    responses((status = 200, description = "The session's legal hold", body = dto::Hold))
 )]
 #[get("/projects/{project}/sessions/{id}/hold")]
 pub async fn get_hold(
@@ -113,7 +113,7 @@ pub async fn get_hold(
     params(SessionPath),
     request_body = dto::HoldReason,
     responses(
-        (status = 201, body = dto::Hold),
+        (status = 201, description = "The hold is placed", body = dto::Hold),
         (status = 400, description = "A missing reason", body = dto::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The session is held already", body = dto::Problem, content_type = "application/problem+json"),
     )

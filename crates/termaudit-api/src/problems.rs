@@ -1,24 +1,60 @@
 //! Makes every error response problem+json, including the ones actix-web
-//! produces itself (unknown routes, unparsable bodies, wrong methods).
+//! produces itself (unknown routes, unparsable bodies, wrong methods), and
+//! holds the rules every request meets before a handler sees it: HEAD is
+//! served as GET, a method a known path does not take is a 405 with
+//! `Allow`, and no query parameter of the API carries U+0000.
+//!
+//! The HTTP parser's own refusals (400 for a malformed request line or
+//! header, such as a NUL in a header or a raw 0xff in the path; 431 for
+//! more than 96 headers; 408 for a request head that never completes) are
+//! written by actix-http before any of this runs, with an empty body: they
+//! cannot be shaped here, and the OpenAPI document says so.
 
 use actix_web::{
-    Error, HttpRequest, HttpResponse,
+    Error, HttpMessage as _, HttpRequest, HttpResponse,
     body::{EitherBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
     error::{JsonPayloadError, PathError, QueryPayloadError},
-    http::header,
+    http::{Method, StatusCode, header},
     middleware::Next,
     web,
 };
 
-use crate::error::{ApiError, PROBLEM_JSON, ProblemKind};
+use crate::{
+    error::{ApiError, PROBLEM_JSON, ProblemKind},
+    methods::{HeadRequest, MethodTable},
+};
 
-/// Rewrites error responses that are not problem+json yet.
+/// Applies the request rules above, then rewrites error responses that are
+/// not problem+json yet.
 pub async fn middleware(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let response = next.call(req).await?;
+    if req.path().starts_with("/api/")
+        && let Err(err) = check_query(req.query_string())
+    {
+        return Ok(req.error_response(err).map_into_right_body());
+    }
+    if req.method() == Method::HEAD {
+        // actix-http knows the request was HEAD and sends no body; the
+        // routes, which have GET guards, see a GET.
+        req.head_mut().method = Method::GET;
+        req.extensions_mut().insert(HeadRequest);
+    }
+    let mut response = next.call(req).await?;
+    // A 405 written without `Allow` (the web app's files, which are only
+    // read) names what the path takes, as the API's own do.
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && !response.headers().contains_key(header::ALLOW)
+    {
+        let allow = crate::methods::allow_header(response.request())
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| "GET, HEAD".to_owned());
+        if let Ok(value) = header::HeaderValue::from_str(&allow) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+    }
     let status = response.status();
     let is_problem = response
         .headers()
@@ -46,9 +82,44 @@ pub async fn middleware(
     Ok(response.into_response(rebuilt).map_into_right_body())
 }
 
-/// The app's fallback for paths no route matches.
+/// A query parameter with U+0000 in its name or value is refused, naming
+/// it; nothing after this point has to think of it (PostgreSQL's text
+/// cannot hold it). A query string that does not decode is left to the
+/// handler's own parsing, which refuses it.
+fn check_query(query: &str) -> Result<(), ApiError> {
+    if !query.contains("%00") {
+        return Ok(());
+    }
+    let Ok(web::Query(pairs)) = web::Query::<Vec<(String, String)>>::from_query(query) else {
+        return Ok(());
+    };
+    for (name, value) in &pairs {
+        termaudit_domain::check_text("query", name)?;
+        termaudit_domain::check_text(name, value)?;
+    }
+    Ok(())
+}
+
+/// The app's fallback for requests no route takes: 405 with `Allow` when
+/// the path is known and takes other methods, else 404.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!("there is nothing at {}", req.path())))
+    let allowed = req.app_data::<web::Data<MethodTable>>().and_then(|t| t.allowed(req.path()));
+    let Some(allowed) = allowed else {
+        return Err(ApiError::not_found(format!("there is nothing at {}", req.path())));
+    };
+    let method =
+        if req.extensions().contains::<HeadRequest>() { &Method::HEAD } else { req.method() };
+    let allow = MethodTable::allow_header(&allowed);
+    let error = ApiError::new(
+        ProblemKind::MethodNotAllowed,
+        format!("{} does not take {method}; it takes {allow}", req.path()),
+    );
+    let mut response = actix_web::ResponseError::error_response(&error);
+    response.headers_mut().insert(
+        header::ALLOW,
+        header::HeaderValue::from_str(&allow).map_err(|_| ApiError::internal())?,
+    );
+    Ok(response)
 }
 
 pub fn json_config() -> web::JsonConfig {
@@ -82,12 +153,16 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
+/// A path segment that does not parse as its parameter (a malformed id, a
+/// negative chunk number) names nothing that exists: 404.
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|err, _req| {
+    web::PathConfig::default().error_handler(|err, req| {
         let detail = match &err {
-            PathError::Deserialize(err) => format!("invalid path parameter: {err}"),
-            other => format!("invalid path: {other}"),
+            PathError::Deserialize(err) => {
+                format!("there is nothing at {}: {err}", req.path())
+            }
+            other => format!("there is nothing at {}: {other}", req.path()),
         };
-        ApiError::invalid(detail).into()
+        ApiError::not_found(detail).into()
     })
 }

@@ -19,7 +19,7 @@ async fn visible_projects(state: &AppState, caller: &Caller) -> Result<Vec<Proje
 
 /// The projects the caller may see: those their token grants any permission
 /// in, that exist.
-#[utoipa::path(tag = "projects", responses((status = 200, body = ProjectList)))]
+#[utoipa::path(tag = "projects", responses((status = 200, description = "The caller's projects", body = ProjectList)))]
 #[get("/projects")]
 pub async fn list_projects(
     state: web::Data<AppState>,
@@ -29,7 +29,7 @@ pub async fn list_projects(
 }
 
 /// Who the caller is, with their projects and permissions.
-#[utoipa::path(tag = "projects", responses((status = 200, body = Me)))]
+#[utoipa::path(tag = "projects", responses((status = 200, description = "The caller, from their token", body = Me)))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Me>, ApiError> {
     let projects = visible_projects(&state, &caller).await?;

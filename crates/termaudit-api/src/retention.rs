@@ -27,7 +27,7 @@ fn next_run(state: &AppState, last: Option<&RetentionRunRow>) -> chrono::DateTim
 #[utoipa::path(
     tag = "policy",
     params(ProjectPath),
-    responses((status = 200, body = dto::RetentionStatus))
+    responses((status = 200, description = "The last and next sweep, and what expires soon", body = dto::RetentionStatus))
 )]
 #[get("/projects/{project}/retention")]
 pub async fn retention_status(

@@ -1,12 +1,12 @@
 //! Sessions: opening, the history list, one session, the lifecycle the
 //! gateway reports (heartbeat, drop, close), revoke and reconnect.
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::Utc;
 use termaudit_api_types as dto;
 use termaudit_domain::{
     CloseReason, DropCause, Permission, Reason, SessionListFilter, SessionMode, SessionState,
-    grace_deadline,
+    TimeBounds, check_text, grace_deadline,
 };
 use termaudit_storage::{
     self as storage, Cursor, ProjectRow, SessionChange, SessionRow, TransitionError,
@@ -17,8 +17,7 @@ use crate::{
     AppState, Caller,
     error::{ApiError, ProblemKind, no_delete},
     extract::{
-        ProjectPath, SessionPath, SessionPathExample, cursor_param, history_filter, invalid_cursor,
-        limit_param, person,
+        ProjectPath, SessionPath, cursor_param, history_filter, invalid_cursor, limit_param, person,
     },
 };
 
@@ -140,7 +139,7 @@ pub(crate) fn ended_before(current: &SessionRow, what: &str) -> ApiError {
     params(ProjectPath),
     request_body = dto::OpenSession,
     responses(
-        (status = 201, body = dto::Session),
+        (status = 201, description = "The session is open; `recorded` says whether it is recorded", body = dto::Session),
         (status = 400, description = "Invalid fields, or a missing reason", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -189,8 +188,8 @@ pub struct HistoryQuery {
 pub fn history_query(q: dto::SessionQuery) -> Result<HistoryQuery, ApiError> {
     let filter = SessionListFilter {
         sessions: history_filter!(q)?,
-        opened_from: q.opened_from,
-        opened_to: q.opened_to,
+        opened_from: TimeBounds::STORABLE.check_optional("opened_from", q.opened_from)?,
+        opened_to: TimeBounds::STORABLE.check_optional("opened_to", q.opened_to)?,
         recorded: q.has_recording,
         text: SessionListFilter::parse_text(q.q.as_deref())?,
     };
@@ -206,7 +205,7 @@ pub fn history_query(q: dto::SessionQuery) -> Result<HistoryQuery, ApiError> {
     tag = "sessions",
     params(ProjectPath, dto::SessionQuery),
     responses(
-        (status = 200, body = dto::SessionPage),
+        (status = 200, description = "A page of sessions, newest first", body = dto::SessionPage),
         (status = 400, description = "An invalid filter or cursor", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -234,7 +233,7 @@ pub async fn list_sessions(
 #[utoipa::path(
     tag = "sessions",
     params(SessionPath),
-    responses((status = 200, body = dto::Session))
+    responses((status = 200, description = "The session", body = dto::Session))
 )]
 #[get("/projects/{project}/sessions/{id}")]
 pub async fn get_session(
@@ -269,7 +268,7 @@ async fn change(
     tag = "sessions",
     params(SessionPath),
     responses(
-        (status = 200, body = dto::Session),
+        (status = 200, description = "The session, seen alive", body = dto::Session),
         (status = 409, description = "The session is closed", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -289,7 +288,7 @@ pub async fn heartbeat(
     tag = "sessions",
     params(SessionPath),
     responses(
-        (status = 200, body = dto::Session),
+        (status = 200, description = "The session, dropped (or dropped already)", body = dto::Session),
         (status = 409, description = "The session is closed", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -313,7 +312,7 @@ pub async fn drop_session(
     params(SessionPath),
     request_body = dto::CloseSession,
     responses(
-        (status = 200, body = dto::Session),
+        (status = 200, description = "The session, closed (or closed already for this reason)", body = dto::Session),
         (status = 400, description = "A reason a gateway may not give", body = dto::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The session is closed already (for another reason)", body = dto::Problem, content_type = "application/problem+json"),
     )
@@ -345,7 +344,7 @@ pub async fn close_session(
     params(SessionPath),
     request_body = dto::RevokeSession,
     responses(
-        (status = 200, body = dto::Session),
+        (status = 200, description = "The session, closed as revoked", body = dto::Session),
         (status = 400, description = "A missing reason", body = dto::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The session is closed already", body = dto::Problem, content_type = "application/problem+json"),
     )
@@ -371,7 +370,7 @@ pub async fn revoke_session(
     tag = "sessions",
     params(SessionPath),
     responses(
-        (status = 200, body = dto::ReconnectGrant),
+        (status = 200, description = "A single-use token to reattach, and the session", body = dto::ReconnectGrant),
         (status = 409, description = "Not dropped, or the grace window closed (`type` ends in `reconnect-window-closed`)", body = dto::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -423,7 +422,7 @@ fn window_closed_or(err: TransitionError, id: Uuid) -> ApiError {
     params(SessionPath),
     request_body = dto::RedeemReconnect,
     responses(
-        (status = 200, body = dto::Session),
+        (status = 200, description = "The session, active again", body = dto::Session),
         (status = 400, description = "The token is unknown, used, expired or for another session", body = dto::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The session is no longer dropped or its window closed", body = dto::Problem, content_type = "application/problem+json"),
     )
@@ -436,6 +435,7 @@ pub async fn redeem_reconnect(
     body: web::Json<dto::RedeemReconnect>,
 ) -> Result<web::Json<dto::Session>, ApiError> {
     let project = state.authorize(&caller, &path.project, Permission::Ingest).await?;
+    check_text("token", &body.token)?;
     let row = state
         .store
         .redeem_reconnect_token(project.id, path.id, &body.token, Utc::now())
@@ -447,20 +447,17 @@ pub async fn redeem_reconnect(
     Ok(web::Json(session_dto(&state, &project, row).await?))
 }
 
-/// Sessions cannot be deleted: they age out by retention policy (405).
-#[utoipa::path(
-    tag = "recordings",
-    params(SessionPathExample),
-    responses((status = 405, description = "Always: history ages out by retention policy", body = termaudit_api_types::Problem, content_type = "application/problem+json"))
-)]
-#[delete("/projects/{project}/sessions/{id}")]
+/// `DELETE` of a session: 405, history ages out by retention policy. Not
+/// an operation of the OpenAPI document (it takes no DELETE); served so that
+/// the 405 says why, after the caller is known.
 pub async fn delete_session(
     caller: Caller,
+    req: actix_web::HttpRequest,
     // Only `{project}`: any `{id}`, a UUID or not, gets the 405.
     path: web::Path<ProjectPath>,
 ) -> Result<HttpResponse, ApiError> {
     caller.member_of(&path.project)?;
-    Ok(no_delete())
+    Ok(no_delete(&req))
 }
 
 #[cfg(test)]

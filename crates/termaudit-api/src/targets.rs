@@ -24,7 +24,7 @@ fn target_dto(row: storage::TargetRow) -> dto::Target {
     params(ProjectPath),
     request_body = dto::NewTarget,
     responses(
-        (status = 201, body = dto::Target),
+        (status = 201, description = "The target is registered", body = dto::Target),
         (status = 400, description = "Invalid fields", body = dto::Problem, content_type = "application/problem+json"),
         (status = 409, description = "A target with this name exists", body = dto::Problem, content_type = "application/problem+json"),
     )
@@ -57,7 +57,7 @@ pub async fn create_target(
 #[utoipa::path(
     tag = "targets",
     params(ProjectPath),
-    responses((status = 200, body = dto::TargetList))
+    responses((status = 200, description = "The project's targets, by name", body = dto::TargetList))
 )]
 #[get("/projects/{project}/targets")]
 pub async fn list_targets(

@@ -4,7 +4,7 @@
 use actix_web::{get, post, web};
 use chrono::{DateTime, Utc};
 use termaudit_api_types as dto;
-use termaudit_domain::{EventWindow, Permission};
+use termaudit_domain::{DomainError, EventWindow, Permission, check_optional_text, check_text};
 use termaudit_storage::{self as storage, AppendError, SessionRow};
 
 use crate::{
@@ -15,11 +15,26 @@ use crate::{
 };
 
 const MAX_BATCH: usize = 500;
-const MAX_TEXT: usize = 64 * 1024;
+/// Characters of a command, step or statement, at most.
+const MAX_TEXT: usize = 65_536;
+/// Characters of an event id, at most.
+const MAX_EVENT_ID: usize = 200;
 
-fn check_event_id(field: &str, id: &str) -> Result<(), ApiError> {
-    if id.is_empty() || id.len() > 200 {
-        return Err(ApiError::invalid(format!("{field}: event_id must be 1 to 200 bytes")));
+/// The kinds of explicit activity (`ActivityKind` in the OpenAPI document).
+pub(crate) const ACTIVITY_KINDS: [&str; 3] = ["command", "runbook", "runbook_step"];
+
+/// Free text of an event: 1 to `max` characters, any but U+0000.
+fn check_event_text(field: &str, value: &str, max: usize) -> Result<(), DomainError> {
+    check_text(field, value)?;
+    if value.is_empty() || value.chars().count() > max {
+        return Err(DomainError::invalid(field, format!("must be 1 to {max} characters")));
+    }
+    Ok(())
+}
+
+fn check_not_negative(field: &str, value: Option<i64>) -> Result<(), DomainError> {
+    if value.is_some_and(|v| v < 0) {
+        return Err(DomainError::invalid(field, "must not be negative"));
     }
     Ok(())
 }
@@ -61,7 +76,7 @@ fn check_times(
     params(SessionPath),
     request_body = dto::ActivityBatch,
     responses(
-        (status = 200, body = dto::AppendResult),
+        (status = 200, description = "What was stored and what were retries", body = dto::AppendResult),
         (status = 400, description = "Invalid events, or an `occurred_at` outside the session's opening to the server's now, each give or take 5 minutes of clock skew (the problem names the field and the range); nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
         (status = 409, description = "An event id reused for a different event (`conflict`), or the session has ended (`invalid-session-state`, with `ended`): an ended session takes events timed at or before its end until it is finalized, and nothing after; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
     )
@@ -77,18 +92,17 @@ pub async fn append_activity(
     check_batch(&body.items)?;
     let mut items = Vec::with_capacity(body.items.len());
     for (i, item) in body.items.iter().enumerate() {
-        check_event_id(&format!("items[{i}]"), &item.event_id)?;
-        if !["command", "runbook", "runbook_step"].contains(&item.kind.as_str()) {
-            return Err(ApiError::invalid(format!(
-                "items[{i}].kind: must be command, runbook or runbook_step"
-            )));
+        let field = |name: &str| format!("items[{i}].{name}");
+        check_event_text(&field("event_id"), &item.event_id, MAX_EVENT_ID)?;
+        if !ACTIVITY_KINDS.contains(&item.kind.as_str()) {
+            return Err(DomainError::invalid(
+                field("kind"),
+                format!("must be one of: {}", ACTIVITY_KINDS.join(", ")),
+            )
+            .into());
         }
-        if item.text.is_empty() || item.text.len() > MAX_TEXT {
-            return Err(ApiError::invalid(format!("items[{i}].text: must be 1 byte to 64 KiB")));
-        }
-        if item.duration_ms.is_some_and(|d| d < 0) {
-            return Err(ApiError::invalid(format!("items[{i}].duration_ms: must not be negative")));
-        }
+        check_event_text(&field("text"), &item.text, MAX_TEXT)?;
+        check_not_negative(&field("duration_ms"), item.duration_ms)?;
         items.push(storage::Activity {
             event_id: item.event_id.clone(),
             kind: item.kind.clone(),
@@ -112,7 +126,7 @@ pub async fn append_activity(
 #[utoipa::path(
     tag = "sessions",
     params(SessionPath, dto::TimelineQuery),
-    responses((status = 200, body = dto::ActivityPage))
+    responses((status = 200, description = "A page of the session's activity, oldest first", body = dto::ActivityPage))
 )]
 #[get("/projects/{project}/sessions/{id}/activity")]
 pub async fn list_activity(
@@ -151,7 +165,7 @@ pub async fn list_activity(
     params(SessionPath),
     request_body = dto::DatabaseEventBatch,
     responses(
-        (status = 200, body = dto::AppendResult),
+        (status = 200, description = "What was stored and what were retries", body = dto::AppendResult),
         (status = 400, description = "Invalid events, or an `occurred_at` outside the session's opening to the server's now, each give or take 5 minutes of clock skew (the problem names the field and the range); nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
         (status = 409, description = "An event id reused for a different event (`conflict`), or the session has ended (`invalid-session-state`, with `ended`): an ended session takes events timed at or before its end until it is finalized, and nothing after; nothing was stored", body = dto::Problem, content_type = "application/problem+json"),
     )
@@ -167,17 +181,13 @@ pub async fn append_database_events(
     check_batch(&body.items)?;
     let mut events = Vec::with_capacity(body.items.len());
     for (i, item) in body.items.iter().enumerate() {
-        check_event_id(&format!("items[{i}]"), &item.event_id)?;
-        if item.statement.is_empty() || item.statement.len() > MAX_TEXT {
-            return Err(ApiError::invalid(format!(
-                "items[{i}].statement: must be 1 byte to 64 KiB"
-            )));
-        }
-        if item.duration_ms.is_some_and(|d| d < 0) || item.rows_affected.is_some_and(|r| r < 0) {
-            return Err(ApiError::invalid(format!(
-                "items[{i}]: duration_ms and rows_affected must not be negative"
-            )));
-        }
+        let field = |name: &str| format!("items[{i}].{name}");
+        check_event_text(&field("event_id"), &item.event_id, MAX_EVENT_ID)?;
+        check_event_text(&field("statement"), &item.statement, MAX_TEXT)?;
+        check_optional_text(&field("database"), item.database.as_deref())?;
+        check_optional_text(&field("error"), item.error.as_deref())?;
+        check_not_negative(&field("rows_affected"), item.rows_affected)?;
+        check_not_negative(&field("duration_ms"), item.duration_ms)?;
         events.push(storage::DatabaseEvent {
             event_id: item.event_id.clone(),
             statement: item.statement.clone(),
@@ -202,7 +212,7 @@ pub async fn append_database_events(
 #[utoipa::path(
     tag = "sessions",
     params(SessionPath, dto::TimelineQuery),
-    responses((status = 200, body = dto::DatabaseEventPage))
+    responses((status = 200, description = "A page of the session's database statements, oldest first", body = dto::DatabaseEventPage))
 )]
 #[get("/projects/{project}/sessions/{id}/database-events")]
 pub async fn list_database_events(

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{DomainError, EnvironmentClass, SessionMode, SessionStatus};
+use crate::{DomainError, EnvironmentClass, SessionMode, SessionStatus, check_optional_text};
 
 /// Which sessions: the filters the history list and the export share. Each
 /// is an equality on the session (for an export's events, on the session
@@ -38,6 +38,8 @@ impl HistoryFilter {
     /// (`status`, then `environment_class`, then `mode`).
     pub fn parse(params: HistoryParams<'_>) -> Result<Self, DomainError> {
         let given = |value: Option<&str>| value.filter(|v| !v.is_empty()).map(ToOwned::to_owned);
+        check_optional_text("environment", params.environment)?;
+        check_optional_text("user", params.user)?;
         Ok(Self {
             status: params.status.map(str::parse).transpose()?,
             environment_class: params.environment_class.map(str::parse).transpose()?,
@@ -71,6 +73,7 @@ pub struct SessionListFilter {
 impl SessionListFilter {
     /// The free text `q`, trimmed: none when blank, else 2 to 200 characters.
     pub fn parse_text(q: Option<&str>) -> Result<Option<String>, DomainError> {
+        check_optional_text("q", q)?;
         match q.map(str::trim).filter(|t| !t.is_empty()) {
             None => Ok(None),
             Some(t) if (TEXT_MIN_CHARS..=TEXT_MAX_CHARS).contains(&t.chars().count()) => {

@@ -16,6 +16,7 @@ mod project;
 mod recording;
 mod retention;
 mod session;
+mod storable;
 mod target;
 pub mod transparency;
 
@@ -39,4 +40,5 @@ pub use session::{
     CloseReason, DropCause, IllegalTransition, Reason, SessionEvent, SessionMode, SessionState,
     SessionStatus, grace_deadline,
 };
+pub use storable::{TimeBounds, check_optional_text, check_storable_time, check_text};
 pub use target::{EnvironmentClass, EnvironmentName, TargetKind, TargetName};

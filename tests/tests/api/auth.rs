@@ -114,8 +114,8 @@ async fn alg_none_is_401() {
     assert_rejected(&app, &format!("{header}.{payload}."), "malformed").await;
 }
 
-/// Unpadded URL-safe base64, as JWTs use.
-fn base64_url(bytes: &[u8]) -> String {
+/// Unpadded URL-safe base64, as JWTs (and history cursors) use.
+pub(crate) fn base64_url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap should fail loudly.
 
 mod auth;
+mod contract;
 mod emulation;
 mod errors;
 mod export;

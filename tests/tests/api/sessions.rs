@@ -13,7 +13,7 @@ pub(crate) struct Fixture {
     pub(crate) app: TestApp,
     pub(crate) gateway: String,
     pub(crate) viewer: String,
-    manager: String,
+    pub(crate) manager: String,
 }
 
 pub(crate) async fn fixture() -> Fixture {

@@ -50,6 +50,10 @@ impl From<IngestError> for ApiError {
 /// lines. Chunks are numbered from 0 without gaps. Sending a chunk again with
 /// the same body is accepted (200) and changes nothing, so the gateway can
 /// retry safely. A chunk is at most 4 MiB. A refused chunk stores nothing.
+///
+/// The body is documented as `application/octet-stream`, which generated
+/// clients send as bytes; `application/x-asciicast` (or any other type) is
+/// accepted the same: the body is read as asciicast whatever it is labelled.
 #[utoipa::path(
     tag = "recordings",
     params(
@@ -57,9 +61,9 @@ impl From<IngestError> for ApiError {
         ("seq" = u32, Path, description = "The chunk's number, from 0", example = 0),
     ),
     request_body(
-        content = String,
-        content_type = "application/x-asciicast",
-        description = "asciicast lines; chunk 0 starts with the header",
+        content = crate::openapi::Binary,
+        content_type = "application/octet-stream",
+        description = "asciicast lines (UTF-8); chunk 0 starts with the header",
         example = "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.25, \"o\", \"$ \"]\n"
     ),
     responses(

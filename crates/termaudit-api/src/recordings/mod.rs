@@ -6,14 +6,14 @@
 pub(crate) mod ingest;
 pub(crate) mod playback;
 
-use actix_web::{HttpResponse, delete, web};
+use actix_web::{HttpResponse, web};
 use termaudit_storage::{ProjectRow, RecordedSession};
 use uuid::Uuid;
 
 use crate::{
     AppState, Caller,
     error::{ApiError, no_delete},
-    extract::{ProjectPath, SessionPathExample},
+    extract::ProjectPath,
 };
 
 /// The media type of asciicast files.
@@ -48,36 +48,24 @@ async fn recorded_session(
     Ok(session)
 }
 
-/// Recordings cannot be deleted: they age out by retention policy (405).
-#[utoipa::path(
-    tag = "recordings",
-    params(SessionPathExample),
-    responses((status = 405, description = "Always: recordings age out by retention policy", body = termaudit_api_types::Problem, content_type = "application/problem+json"))
-)]
-#[delete("/projects/{project}/sessions/{id}/recording")]
+/// `DELETE` of a recording: 405, recordings age out by retention policy
+/// (not in the OpenAPI document, as [`crate::sessions::delete_session`]).
 pub async fn delete_recording(
     caller: Caller,
+    req: actix_web::HttpRequest,
     // Only `{project}`: any `{id}`, a UUID or not, gets the 405.
     path: web::Path<ProjectPath>,
 ) -> Result<HttpResponse, ApiError> {
     caller.member_of(&path.project)?;
-    Ok(no_delete())
+    Ok(no_delete(&req))
 }
 
-/// Nothing below a recording can be deleted either (405).
-#[utoipa::path(
-    tag = "recordings",
-    params(
-        SessionPathExample,
-        ("rest" = String, Path, description = "Any path below the recording, such as `chunks/0` or `download`"),
-    ),
-    responses((status = 405, description = "Always: recordings age out by retention policy", body = termaudit_api_types::Problem, content_type = "application/problem+json"))
-)]
-#[delete("/projects/{project}/sessions/{id}/recording/{rest:.*}")]
+/// `DELETE` of anything below a recording: 405 too.
 pub async fn delete_recording_part(
     caller: Caller,
+    req: actix_web::HttpRequest,
     path: web::Path<ProjectPath>,
 ) -> Result<HttpResponse, ApiError> {
     caller.member_of(&path.project)?;
-    Ok(no_delete())
+    Ok(no_delete(&req))
 }

@@ -2,7 +2,7 @@
 //! search, and the `.cast` download.
 
 use actix_web::{
-    HttpRequest, HttpResponse, get,
+    HttpMessage as _, HttpRequest, HttpResponse, get,
     http::header::{self, HeaderValue},
     web,
 };
@@ -28,6 +28,7 @@ use crate::{
     AppState, Caller,
     error::{ApiError, ProblemKind},
     extract::{SessionPath, SessionPathExample},
+    methods::HeadRequest,
 };
 
 /// Most matches a search returns.
@@ -65,7 +66,7 @@ async fn readable(
 #[utoipa::path(
     tag = "recordings",
     params(SessionPathExample),
-    responses((status = 200, body = Recording))
+    responses((status = 200, description = "The recording's summary (`state` says whether there is one)", body = Recording))
 )]
 #[get("/projects/{project}/sessions/{id}/recording")]
 pub async fn get_recording(
@@ -136,11 +137,11 @@ fn recording_dto(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WindowQuery {
-    /// Start of the window, seconds since the start of the recording (inclusive); 0 when absent.
-    #[param(example = "3000")]
+    /// Start of the window, seconds since the start of the recording (inclusive), read exactly to the microsecond; 0 when absent.
+    #[param(value_type = Option<f64>, minimum = 0, maximum = 18446744073709_u64, example = 3000)]
     from: Option<String>,
-    /// End of the window (exclusive); the end of the recording when absent.
-    #[param(example = "3060")]
+    /// End of the window (exclusive), after `from`; the end of the recording when absent.
+    #[param(value_type = Option<f64>, minimum = 0, maximum = 18446744073709_u64, example = 3060)]
     to: Option<String>,
 }
 
@@ -165,7 +166,7 @@ fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<Micros>, ApiError
     tag = "recordings",
     params(SessionPathExample, WindowQuery),
     responses(
-        (status = 200, body = RecordingWindow),
+        (status = 200, description = "The terminal at `from` and the window's events, streamed", body = RecordingWindow),
         (status = 400, description = "`from` or `to` is not a time, or `to` is not after `from`", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
         (status = 410, description = "Retention purged the recording", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
     )
@@ -214,8 +215,12 @@ pub async fn get_events(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// The text to find (1 to 200 characters), ignoring case.
-    #[param(example = "error")]
+    /// The text to find, ignoring case: 1 to 200 characters, not blank, no control characters.
+    #[param(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        example = "error"
+    )]
     q: String,
 }
 
@@ -227,7 +232,7 @@ pub struct SearchQuery {
     tag = "recordings",
     params(SessionPathExample, SearchQuery),
     responses(
-        (status = 200, body = RecordingSearchResults),
+        (status = 200, description = "The matches, in time order", body = RecordingSearchResults),
         (status = 400, description = "`q` is missing, empty, too long or holds control characters", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
         (status = 410, description = "Retention purged the recording", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
     )
@@ -328,6 +333,22 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// The download's media type: asciicast's own, unless the request accepts
+/// only `application/octet-stream` (what generated clients ask for).
+fn download_type(req: &HttpRequest) -> &'static str {
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("*/*");
+    let accepts =
+        |t: &str| accept.split(',').any(|a| a.split(';').next().is_some_and(|a| a.trim() == t));
+    if accepts(OCTET_STREAM) && !accepts(ASCIICAST) && !accepts("*/*") && !accepts("application/*")
+    {
+        OCTET_STREAM
+    } else {
+        ASCIICAST
+    }
+}
+
+const OCTET_STREAM: &str = "application/octet-stream";
+
 /// Downloads the recording as an asciicast v2 file, streamed, that plays in
 /// asciinema's player and CLI. Once the recording is finalized the response
 /// carries its SHA-256 (`Repr-Digest`, and hex in `X-Recording-Sha256`), an
@@ -344,14 +365,16 @@ fn base64(bytes: &[u8]) -> String {
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier download"),
     ),
     responses(
-        (status = 200, description = "The whole file", content_type = "application/x-asciicast", body = String,
+        (status = 200, description = "The whole file: asciicast v2, labelled `application/x-asciicast` (`application/octet-stream` when the request accepts only that)",
+            content((crate::openapi::Binary = "application/octet-stream"), (crate::openapi::Binary = "application/x-asciicast")),
             headers(
                 ("Content-Disposition" = String, description = "`attachment` with a file name"),
                 ("ETag" = String, description = "Strong ETag from the SHA-256"),
                 ("Repr-Digest" = String, description = "RFC 9530 `sha-256=:BASE64:`"),
                 ("X-Recording-Sha256" = String, description = "SHA-256 of the file, lowercase hex"),
             )),
-        (status = 206, description = "The requested byte range", content_type = "application/x-asciicast", body = String,
+        (status = 206, description = "The requested byte range",
+            content((crate::openapi::Binary = "application/octet-stream"), (crate::openapi::Binary = "application/x-asciicast")),
             headers(("Content-Range" = String, description = "`bytes START-END/SIZE`"))),
         (status = 304, description = "The file has the ETag given in `If-None-Match`"),
         (status = 410, description = "Retention purged the recording", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
@@ -369,7 +392,7 @@ pub async fn download(
     let (project, session, recording) =
         readable(&state, &caller, &path, Permission::DownloadRecording).await?;
     let mut response = HttpResponse::Ok();
-    response.content_type(ASCIICAST).insert_header((
+    response.content_type(download_type(&req)).insert_header((
         header::CONTENT_DISPOSITION,
         format!("attachment; filename=\"{}\"", file_name(&path.project, &session)),
     ));
@@ -406,7 +429,9 @@ pub async fn download(
     } else {
         response.insert_header((header::ACCEPT_RANGES, "none"));
     }
-    if range.is_none_or(|r| r.start == 0) {
+    // HEAD tells size and digest without a download to audit.
+    let head = req.extensions().contains::<HeadRequest>();
+    if range.is_none_or(|r| r.start == 0) && !head {
         state
             .store
             .append_audit(

@@ -281,7 +281,11 @@ impl Store {
         if !chunk.markers.is_empty() {
             let ordinals: Vec<i32> = (0..).take(chunk.markers.len()).collect();
             let times: Vec<i64> = chunk.markers.iter().map(|(t, _)| micros_to_db(*t)).collect();
-            let labels: Vec<&str> = chunk.markers.iter().map(|(_, l)| l.as_str()).collect();
+            // The recording keeps a marker's label exactly, U+0000 included
+            // (in the chunk's stored lines, hence the download); this index for the
+            // summary is text, which cannot hold U+0000, so it shows U+FFFD.
+            let labels: Vec<String> =
+                chunk.markers.iter().map(|(_, l)| l.replace('\0', "\u{FFFD}")).collect();
             tx.execute(
                 include_str!("../sql/recording_markers_insert.sql"),
                 &[&session_id, &db_seq, &ordinals, &times, &labels],
