@@ -182,7 +182,11 @@ where
 
 #[tokio::test]
 async fn replicas_emulate_each_chunk_once_and_take_over_a_dead_holders_recordings() {
-    // C stores (no emulation); A and B emulate, with short leases.
+    const LEASE: Duration = Duration::from_secs(10);
+    // C stores (no emulation); A and B emulate. The lease is short so the
+    // takeover below comes soon, but long enough that a busy machine's
+    // stalls (seconds, under a loaded CI) do not let a live holder's lease
+    // run out: renewals come every third of it.
     let c = TestApp::spawn_with(Box::new(|s| s.emulation_workers = 0)).await;
     c.create_project(PROJECT).await;
     let gateway = c.token("gateway", PROJECT, &[Permission::Ingest]);
@@ -192,7 +196,7 @@ async fn replicas_emulate_each_chunk_once_and_take_over_a_dead_holders_recording
         shared.push(seed_session(&c, PROJECT, EnvironmentClass::Production, true).await);
     }
     let lease = |s: &mut termaudit_server::Settings| {
-        s.emulation_lease = Duration::from_secs(2);
+        s.emulation_lease = LEASE;
         s.emulation_workers = 4;
     };
     // A's hook never returns from chunk 2 of `stuck`: its worker holds the
@@ -265,8 +269,8 @@ async fn replicas_emulate_each_chunk_once_and_take_over_a_dead_holders_recording
     }
 
     // While A lives it renews its lease: B does not take `stuck` over,
-    // however long it waits (here three leases).
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // however long it waits (here a lease and a half).
+    tokio::time::sleep(LEASE * 3 / 2).await;
     assert!(on_b.of(stuck).is_empty(), "B took over a live lease: {:?}", on_b.of(stuck));
     let position: i32 = db
         .query_one("SELECT next_seq FROM recording_emulation WHERE session_id = $1", &[&stuck])
