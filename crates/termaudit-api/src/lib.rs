@@ -147,14 +147,11 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(recordings::playback::download)
             // Not operations of the document: 405s that say why history
             // cannot be deleted.
-            .route("/projects/{project}/sessions/{id}", web::delete().to(sessions::delete_session))
-            .route(
-                "/projects/{project}/sessions/{id}/recording",
-                web::delete().to(recordings::delete_recording),
-            )
+            .route("/projects/{project}/sessions/{id}", web::delete().to(refuse_delete))
+            .route("/projects/{project}/sessions/{id}/recording", web::delete().to(refuse_delete))
             .route(
                 "/projects/{project}/sessions/{id}/recording/{rest:.*}",
-                web::delete().to(recordings::delete_recording_part),
+                web::delete().to(refuse_delete),
             ),
     );
 }
@@ -221,4 +218,17 @@ pub fn app(
         .wrap(from_fn(problems::middleware))
         .wrap(from_fn(request_id::middleware))
         .wrap(security_headers)
+}
+
+/// `DELETE` of a session, its recording or anything below it: 405, history
+/// ages out by retention policy. Not an operation of the OpenAPI document;
+/// served so that the 405 says why, after the caller is known. Only
+/// `{project}` is read: any `{id}`, a UUID or not, gets the 405.
+async fn refuse_delete(
+    caller: Caller,
+    req: actix_web::HttpRequest,
+    path: web::Path<extract::ProjectPath>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    caller.member_of(&path.project)?;
+    Ok(error::no_delete(&req))
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::{
     AppState, Caller,
-    error::{ApiError, ProblemKind, no_delete},
+    error::{ApiError, ProblemKind},
     extract::{
         ProjectPath, SessionPath, cursor_param, history_filter, invalid_cursor, limit_param, person,
     },
@@ -445,19 +445,6 @@ pub async fn redeem_reconnect(
             ApiError::invalid("token: unknown, already used, expired or for another session")
         })?;
     Ok(web::Json(session_dto(&state, &project, row).await?))
-}
-
-/// `DELETE` of a session: 405, history ages out by retention policy. Not
-/// an operation of the OpenAPI document (it takes no DELETE); served so that
-/// the 405 says why, after the caller is known.
-pub async fn delete_session(
-    caller: Caller,
-    req: actix_web::HttpRequest,
-    // Only `{project}`: any `{id}`, a UUID or not, gets the 405.
-    path: web::Path<ProjectPath>,
-) -> Result<HttpResponse, ApiError> {
-    caller.member_of(&path.project)?;
-    Ok(no_delete(&req))
 }
 
 #[cfg(test)]

@@ -6,15 +6,10 @@
 pub(crate) mod ingest;
 pub(crate) mod playback;
 
-use actix_web::{HttpResponse, web};
 use termaudit_storage::{ProjectRow, RecordedSession};
 use uuid::Uuid;
 
-use crate::{
-    AppState, Caller,
-    error::{ApiError, no_delete},
-    extract::ProjectPath,
-};
+use crate::{AppState, error::ApiError};
 
 /// The media type of asciicast files.
 pub const ASCIICAST: &str = "application/x-asciicast";
@@ -46,26 +41,4 @@ async fn recorded_session(
         ));
     }
     Ok(session)
-}
-
-/// `DELETE` of a recording: 405, recordings age out by retention policy
-/// (not in the OpenAPI document, as [`crate::sessions::delete_session`]).
-pub async fn delete_recording(
-    caller: Caller,
-    req: actix_web::HttpRequest,
-    // Only `{project}`: any `{id}`, a UUID or not, gets the 405.
-    path: web::Path<ProjectPath>,
-) -> Result<HttpResponse, ApiError> {
-    caller.member_of(&path.project)?;
-    Ok(no_delete(&req))
-}
-
-/// `DELETE` of anything below a recording: 405 too.
-pub async fn delete_recording_part(
-    caller: Caller,
-    req: actix_web::HttpRequest,
-    path: web::Path<ProjectPath>,
-) -> Result<HttpResponse, ApiError> {
-    caller.member_of(&path.project)?;
-    Ok(no_delete(&req))
 }
