@@ -131,9 +131,11 @@ async fn every_entry_is_proven_into_a_signed_head_as_the_rfc_verifies() {
     )
     .await;
     let sizes: Vec<u64> = heads.items.iter().map(|h| h.tree_size).collect();
-    // (The sequencer may have signed one between, if it saw part of the five.)
-    assert_eq!(sizes.first(), Some(&14));
-    assert_eq!(sizes.last(), Some(&9));
+    // The sequencer may also have signed heads on the way, whenever it saw
+    // part of the nine or of the five: the two awaited ones are there, the
+    // newest first.
+    assert_eq!(sizes.first(), Some(&14), "{sizes:?}");
+    assert!(sizes.contains(&9), "{sizes:?}");
     assert!(sizes.windows(2).all(|w| w[0] > w[1]), "{sizes:?}");
 
     // What the log does not hold is refused with a reason.
