@@ -7,6 +7,7 @@ mod components;
 mod filters;
 mod gateway_socket;
 mod hooks;
+mod oidc;
 mod pages;
 mod player;
 mod routes;
@@ -54,6 +55,31 @@ fn App() -> Html {
                     }
                 });
             }
+        });
+    }
+
+    {
+        // A provider sign-in ends with its ID token: ask to sign in again
+        // half a minute before, coming back to the page shown then.
+        let signed_in = matches!(*session, Session::SignedIn(_));
+        let session = session.clone();
+        use_effect_with(signed_in, move |signed_in| {
+            let timer = signed_in.then(oidc::signed_in).flatten().map(|held| {
+                let now = (js_sys::Date::now() / 1000.0) as i64;
+                let left = (held.expires_at - now - 30).clamp(0, 86_400) as u32;
+                gloo::timers::callback::Timeout::new(left * 1000, move || {
+                    routes::remember_here();
+                    api::forget_token();
+                    session.dispatch(SessionAction::SignedOut {
+                        reason: Some(
+                            "Your sign-in through the identity provider has expired; sign in \
+                             again to continue."
+                                .into(),
+                        ),
+                    });
+                })
+            });
+            move || drop(timer)
         });
     }
 
