@@ -86,8 +86,18 @@ impl OidcProvider {
             .spawn()
             .unwrap_or_else(|err| panic!("cannot run node {} ({err})", script.display()));
         let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("the provider's first line");
+        // Its first line, or a failure that says why rather than a hang.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let line = receiver.recv_timeout(Duration::from_secs(120)).unwrap_or_else(|_| {
+            let _ = child.kill();
+            let log = std::fs::read_to_string(state_dir.join("stderr.log")).unwrap_or_default();
+            panic!("the OpenID provider did not start within two minutes:\n{log}")
+        });
         #[derive(Deserialize)]
         struct Started {
             issuer: String,
@@ -169,6 +179,19 @@ impl OidcProvider {
     pub async fn rotate(&self) -> String {
         let answer = self.test_route(reqwest::Method::POST, "rotate").await;
         answer["kid"].as_str().expect("a kid").to_owned()
+    }
+
+    /// The test client also takes `uri` as a redirect URI (a web app's
+    /// callback, known once its server runs), and its origin after sign-out.
+    pub async fn allow_redirect(&self, uri: &str) {
+        let response = self
+            .http
+            .post(format!("{}/test/redirect-uri", self.issuer))
+            .query(&[("uri", uri)])
+            .send()
+            .await
+            .expect("the provider answers");
+        assert!(response.status().is_success(), "{}", response.status());
     }
 
     /// How many times the JWKS was fetched.

@@ -16,8 +16,11 @@
 // password; consent is skipped for the test client. Test-only routes:
 //   POST /test/rotate  a new RS256 key (new kid) signs from now on; the old
 //                      keys stay published
+//   POST /test/redirect-uri?uri=URI  the test client also takes URI (and
+//                      its origin after sign-out)
 //   GET  /test/stats   {"jwks_requests": n}
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -43,20 +46,28 @@ const USERS = {
   dave: { name: 'Dave Null', groups: ['nobody'] },
 };
 
+// Keys come from the openssl command: Node 20's generateKeyPairSync can
+// deadlock when a garbage collection runs while the new key is exported.
+const OPENSSL_ARGS = {
+  RS256: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
+  ES256: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'],
+  EdDSA: ['-algorithm', 'ed25519'],
+};
+
 function key(alg) {
   const kid = `${alg.toLowerCase()}-${randomUUID()}`;
-  const pair = alg === 'RS256'
-    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-    : alg === 'ES256'
-      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-      : generateKeyPairSync('ed25519');
+  const pem = execFileSync('openssl', ['genpkey', ...OPENSSL_ARGS[alg]], { encoding: 'utf8' });
+  const privateKey = createPrivateKey(pem);
   return {
     kid,
     alg,
-    jwk: { ...pair.privateKey.export({ format: 'jwk' }), kid, alg, use: 'sig' },
-    pem: pair.privateKey.export({ format: 'pem', type: 'pkcs8' }),
+    jwk: { ...privateKey.export({ format: 'jwk' }), kid, alg, use: 'sig' },
+    pem: privateKey.export({ format: 'pem', type: 'pkcs8' }),
   };
 }
+
+let redirectUris = (process.env.OIDC_REDIRECT_URIS || 'http://127.0.0.1/callback')
+  .split(',').filter(Boolean);
 
 // The first RS256 key signs ID tokens (the client's default alg).
 let keys = [key('RS256'), key('ES256'), key('EdDSA')];
@@ -69,8 +80,6 @@ function saveKeys() {
 
 function provider(issuer) {
   const ttl = Number(process.env.OIDC_ID_TOKEN_TTL || 3600);
-  const redirectUris = (process.env.OIDC_REDIRECT_URIS || 'http://127.0.0.1/callback')
-    .split(',').filter(Boolean);
   const origins = [...new Set(redirectUris.map((uri) => new URL(uri).origin))];
   const p = new Provider(issuer, {
     clients: [{
@@ -134,6 +143,13 @@ const server = createServer((req, res) => {
     current = provider(issuerUrl).callback();
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ kid: fresh.kid }));
+    return;
+  }
+  if (req.url.startsWith('/test/redirect-uri?') && req.method === 'POST') {
+    const uri = new URL(req.url, issuerUrl).searchParams.get('uri');
+    redirectUris = [...redirectUris, uri];
+    current = provider(issuerUrl).callback();
+    res.end();
     return;
   }
   if (req.url === '/test/stats') {

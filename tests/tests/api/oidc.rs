@@ -238,3 +238,18 @@ async fn the_sign_in_configuration_names_the_methods_offered() {
         })
     );
 }
+
+#[tokio::test]
+async fn while_the_provider_cannot_be_reached_its_tokens_are_503_not_401() {
+    let provider = OidcProvider::start();
+    let token = provider.sign("RS256", None, &provider.claims("alice", json!({})));
+    let configure = provider.configure(Some(mapping()));
+    drop(provider);
+    let app = TestApp::spawn_with(Box::new(configure)).await;
+    let response = app.get("/api/v1/me", &token).await;
+    assert_eq!(response.headers()["retry-after"], "5");
+    problem(response, 503, "service-unavailable").await;
+    // termaudit's own tokens do not depend on it.
+    let own = app.token("erin", "demo", &[termaudit_domain::Permission::ViewHistory]);
+    json::<Value>(app.get("/api/v1/me", &own).await, 200).await;
+}

@@ -217,6 +217,16 @@ impl OidcVerifier {
                 self.find(header)
             }
         };
+        if found.is_none() && self.keys.read().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            // Never reached the provider: its tokens cannot be judged, not refused.
+            return Err(ApiError::new(
+                crate::ProblemKind::Unavailable,
+                format!(
+                    "the identity provider {} cannot be reached for its keys",
+                    self.config.issuer
+                ),
+            ));
+        }
         let (algorithm, key) = found.ok_or_else(|| {
             ApiError::unauthorized(format!(
                 "the token's signing key (kid {:?}, {:?}) is not among {}'s keys",
