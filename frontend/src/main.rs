@@ -31,6 +31,7 @@ fn App() -> Html {
         if api::stored_token().is_some() {
             Session::Checking
         } else {
+            routes::remember_here();
             Session::SignedOut { reason: None }
         }
     });
@@ -42,6 +43,7 @@ fn App() -> Html {
             // browser is then signed out (api::request forgot the token).
             let on_signed_out = session.clone();
             api::set_signed_out_listener(Callback::from(move |reason| {
+                routes::remember_here();
                 on_signed_out.dispatch(SessionAction::SignedOut { reason: Some(reason) });
             }));
             // A token from an earlier visit: find out whose it is, or that it

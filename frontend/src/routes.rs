@@ -52,10 +52,7 @@ pub fn switch(route: Route, session: &Session) -> Html {
             html! { <ErrorNotice error={error.clone()} {on_retry} /> }
         }
         (Route::SignIn, Session::SignedOut { .. }) => html! { <SignIn /> },
-        (_, Session::SignedOut { .. }) => {
-            remember_here();
-            html! { <Redirect<Route> to={Route::SignIn} /> }
-        }
+        (_, Session::SignedOut { .. }) => html! { <Redirect<Route> to={Route::SignIn} /> },
         (Route::SignIn | Route::Home, Session::SignedIn(_)) => {
             html! { <Redirect<Route> to={Route::Projects} /> }
         }
@@ -73,7 +70,9 @@ pub fn switch(route: Route, session: &Session) -> Html {
 const RETURN_KEY: &str = "termaudit.return_to";
 
 /// Keeps the page this tab shows (path and query: a deep link with its
-/// filters, a session) to come back to after signing in.
+/// filters, a session) to come back to after signing in. Called when the
+/// tab finds itself signed out (opened without a token, a token refused or
+/// expired), not when the person signs out.
 pub fn remember_here() {
     let location = gloo::utils::window().location();
     let path = location.pathname().unwrap_or_default();
