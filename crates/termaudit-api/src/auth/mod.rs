@@ -243,3 +243,34 @@ fn bearer_token(req: &HttpRequest) -> Result<(web::Data<AppState>, String), ApiE
         })?;
     Ok((state, token.to_owned()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(issuer: &str) -> AuthConfig {
+        AuthConfig {
+            secret: vec![7; MIN_SECRET_BYTES],
+            public_key_pem: None,
+            issuer: "termaudit".into(),
+            audience: "termaudit".into(),
+            oidc: Some(OidcConfig {
+                issuer: issuer.into(),
+                client_id: "termaudit-web".into(),
+                audience: "termaudit-web".into(),
+                scopes: "openid".into(),
+                claims: None,
+                refresh_interval: std::time::Duration::from_secs(3600),
+            }),
+        }
+    }
+
+    #[test]
+    fn the_provider_must_be_another_issuer_over_https_or_on_loopback() {
+        assert!(Authenticator::new(&config("https://login.example.com")).is_ok());
+        assert!(Authenticator::new(&config("http://127.0.0.1:5556/dex")).is_ok());
+        let same = Authenticator::new(&config("termaudit")).err().map(|e| e.to_string());
+        assert!(same.is_some_and(|e| e.contains("must differ")));
+        assert!(Authenticator::new(&config("http://login.example.com")).is_err());
+    }
+}
