@@ -19,9 +19,13 @@ pub const API_BASE: &str = "/api/v1";
 /// Where the caller's token lives in the browser's local storage.
 const TOKEN_KEY: &str = "termaudit.token";
 
-/// The token this browser signed in with, if any.
+/// The token this tab signed in with, if any: the provider's ID token
+/// (kept per tab, see [`crate::oidc`]), else a pasted or demo token.
 pub fn stored_token() -> Option<String> {
-    LocalStorage::get::<String>(TOKEN_KEY).ok().filter(|token| !token.is_empty())
+    crate::oidc::signed_in()
+        .map(|held| held.id_token)
+        .or_else(|| LocalStorage::get::<String>(TOKEN_KEY).ok())
+        .filter(|token| !token.is_empty())
 }
 
 /// Keeps `token` for later requests and page loads.
@@ -33,9 +37,10 @@ pub fn store_token(token: &str) -> Result<(), ApiError> {
     })
 }
 
-/// Forgets the stored token: the browser is signed out.
+/// Forgets the stored tokens: the browser is signed out.
 pub fn forget_token() {
     LocalStorage::delete(TOKEN_KEY);
+    gloo::storage::SessionStorage::delete(crate::oidc::SIGNED_IN_KEY);
 }
 
 thread_local! {

@@ -7,6 +7,7 @@ mod components;
 mod filters;
 mod gateway_socket;
 mod hooks;
+mod oidc;
 mod pages;
 mod player;
 mod routes;
@@ -30,6 +31,7 @@ fn App() -> Html {
         if api::stored_token().is_some() {
             Session::Checking
         } else {
+            routes::remember_here();
             Session::SignedOut { reason: None }
         }
     });
@@ -41,6 +43,7 @@ fn App() -> Html {
             // browser is then signed out (api::request forgot the token).
             let on_signed_out = session.clone();
             api::set_signed_out_listener(Callback::from(move |reason| {
+                routes::remember_here();
                 on_signed_out.dispatch(SessionAction::SignedOut { reason: Some(reason) });
             }));
             // A token from an earlier visit: find out whose it is, or that it
@@ -54,6 +57,31 @@ fn App() -> Html {
                     }
                 });
             }
+        });
+    }
+
+    {
+        // A provider sign-in ends with its ID token: ask to sign in again
+        // half a minute before, coming back to the page shown then.
+        let signed_in = matches!(*session, Session::SignedIn(_));
+        let session = session.clone();
+        use_effect_with(signed_in, move |signed_in| {
+            let timer = signed_in.then(oidc::signed_in).flatten().map(|held| {
+                let now = (js_sys::Date::now() / 1000.0) as i64;
+                let left = (held.expires_at - now - 30).clamp(0, 86_400) as u32;
+                gloo::timers::callback::Timeout::new(left * 1000, move || {
+                    routes::remember_here();
+                    api::forget_token();
+                    session.dispatch(SessionAction::SignedOut {
+                        reason: Some(
+                            "Your sign-in through the identity provider has expired; sign in \
+                             again to continue."
+                                .into(),
+                        ),
+                    });
+                })
+            });
+            move || drop(timer)
         });
     }
 

@@ -4,8 +4,12 @@
 use yew::prelude::*;
 use yew_router::prelude::*;
 
+use gloo::storage::{SessionStorage, Storage};
+
 use crate::components::{ErrorNotice, Loading};
-use crate::pages::{NotFound, PolicyPage, Projects, SessionDetail, Sessions, SignIn, TerminalPage};
+use crate::pages::{
+    AuthCallback, NotFound, PolicyPage, Projects, SessionDetail, Sessions, SignIn, TerminalPage,
+};
 use crate::session::Session;
 
 #[derive(Debug, Clone, PartialEq, Routable)]
@@ -14,6 +18,9 @@ pub enum Route {
     Home,
     #[at("/sign-in")]
     SignIn,
+    /// Where the OpenID provider sends the browser back to.
+    #[at("/auth/callback")]
+    AuthCallback,
     #[at("/projects")]
     Projects,
     #[at("/projects/:slug/sessions")]
@@ -35,6 +42,7 @@ pub enum Route {
 pub fn switch(route: Route, session: &Session) -> Html {
     match (route, session) {
         (Route::NotFound, _) => html! { <NotFound /> },
+        (Route::AuthCallback, _) => html! { <AuthCallback /> },
         (_, Session::Checking) => html! { <Loading label="Checking your token…" /> },
         (_, Session::Unavailable(error)) => {
             // Reloading the page checks the stored token again.
@@ -54,6 +62,40 @@ pub fn switch(route: Route, session: &Session) -> Html {
         (Route::Terminal { slug }, Session::SignedIn(_)) => html! { <TerminalPage {slug} /> },
         (Route::SessionDetail { slug, id }, Session::SignedIn(_)) => {
             html! { <SessionDetail {slug} {id} /> }
+        }
+    }
+}
+
+/// Where a signed-out tab was going, kept for after the sign-in.
+const RETURN_KEY: &str = "termaudit.return_to";
+
+/// Keeps the page this tab shows (path and query: a deep link with its
+/// filters, a session) to come back to after signing in. Called when the
+/// tab finds itself signed out (opened without a token, a token refused or
+/// expired), not when the person signs out.
+pub fn remember_here() {
+    let location = gloo::utils::window().location();
+    let path = location.pathname().unwrap_or_default();
+    let search = location.search().unwrap_or_default();
+    if path.starts_with('/') && !matches!(path.as_str(), "/" | "/sign-in" | "/auth/callback") {
+        let _ = SessionStorage::set(RETURN_KEY, format!("{path}{search}"));
+    }
+}
+
+/// After a sign-in by any method: the page the person asked for, else the projects.
+pub fn go_after_sign_in(navigator: Option<&yew_router::navigator::Navigator>) {
+    let kept = SessionStorage::get::<String>(RETURN_KEY).ok();
+    SessionStorage::delete(RETURN_KEY);
+    match kept {
+        // A path of this origin only, never `//elsewhere`.
+        Some(path) if path.starts_with('/') && !path.starts_with("//") => {
+            use yew_router::history::{BrowserHistory, History};
+            BrowserHistory::new().push(path);
+        }
+        _ => {
+            if let Some(navigator) = navigator {
+                navigator.push(&Route::Projects);
+            }
         }
     }
 }

@@ -31,8 +31,14 @@ fn axe_path() -> PathBuf {
     if let Some(path) = std::env::var_os("TERMAUDIT_AXE_JS") {
         return PathBuf::from(path);
     }
+    node_modules().join("axe-core/axe.min.js")
+}
+
+/// The `node_modules` of the npm tools `scripts/ensure-tools.sh` installs
+/// (once per lockfile): axe-core here, oidc-provider for [`crate::oidc`].
+pub fn node_modules() -> PathBuf {
     // ensure-tools.sh prints the tools' PATH entries; the npm one is
-    // `…/node_modules/.bin`, beside which axe-core lives.
+    // `…/node_modules/.bin`.
     let script = crate::repo_root().join("scripts/ensure-tools.sh");
     let output = Command::new(&script)
         .output()
@@ -50,7 +56,7 @@ fn axe_path() -> PathBuf {
         .find(|entry| entry.ends_with("node_modules/.bin"))
         .unwrap_or_else(|| panic!("ensure-tools.sh printed no node_modules/.bin: {stdout:?}"));
     // `.bin` itself exists only when a package installs a command.
-    PathBuf::from(bin).parent().expect("node_modules").join("axe-core/axe.min.js")
+    PathBuf::from(bin).parent().expect("node_modules").to_path_buf()
 }
 
 /// axe's findings on the page as it is now: `violations`, each

@@ -6,6 +6,7 @@ pub mod axe;
 pub mod browser;
 mod db;
 pub mod emulation;
+pub mod oidc;
 pub mod private_pg;
 pub mod process;
 pub mod retention;
@@ -130,6 +131,7 @@ impl TestApp {
             public_key_pem: None,
             issuer: ISSUER.into(),
             audience: AUDIENCE.into(),
+            oidc: None,
         });
         TestApp { address, client: reqwest::Client::new(), store, db, issuer, crash }
     }
@@ -216,6 +218,22 @@ pub async fn someone_waits_for_a_lock(db: &tokio_postgres::Client) -> bool {
     .expect("a query")
     .get::<_, i64>(0)
         > 0
+}
+
+/// `claims` with `overrides` applied: each replaces a claim, or removes it
+/// when null (for tokens that lack or change one claim).
+pub fn with_overrides(
+    mut claims: serde_json::Value,
+    overrides: serde_json::Value,
+) -> serde_json::Value {
+    for (key, value) in overrides.as_object().expect("an object") {
+        if value.is_null() {
+            claims.as_object_mut().expect("an object").remove(key);
+        } else {
+            claims[key] = value.clone();
+        }
+    }
+    claims
 }
 
 /// Asserts the status and reads the JSON body.

@@ -5,6 +5,7 @@
 //! for the OpenAPI document, and its doc comments become the descriptions
 //! there.
 
+mod auth;
 mod demo;
 mod evidence;
 mod export;
@@ -17,6 +18,7 @@ mod sessions;
 
 use serde::{Deserialize, Serialize};
 
+pub use auth::*;
 pub use demo::*;
 pub use evidence::*;
 pub use export::*;

@@ -45,7 +45,10 @@ use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
 use utoipa_swagger_ui::SwaggerUi;
 use uuid::Uuid;
 
-pub use auth::{AuthConfig, Authenticator, Caller, TokenIssuer};
+pub use auth::{
+    AuthConfig, Authenticator, Caller, ClaimGrant, ClaimMapping, OidcConfig, OidcVerifier,
+    TokenIssuer,
+};
 pub use error::{ApiError, ProblemKind};
 pub use security_headers::{InvalidOrigin, SecurityHeaders};
 pub use sessions::{HistoryQuery, history_query};
@@ -53,7 +56,8 @@ pub use sessions::{HistoryQuery, history_query};
 /// What every handler can reach.
 pub struct AppState {
     pub store: Store,
-    pub authenticator: Authenticator,
+    /// Shared with the in-process gateway, so provider keys are cached once.
+    pub authenticator: Arc<Authenticator>,
     /// Control events from every replica (LISTEN/NOTIFY), for gateways' streams.
     pub control: tokio::sync::broadcast::Sender<termaudit_storage::ControlEvent>,
     /// How often the retention sweep runs.
@@ -102,6 +106,7 @@ fn routes(cfg: &mut ServiceConfig) {
         scope::scope("/api/v1")
             .service(projects::list_projects)
             .service(projects::me)
+            .service(auth::sign_in::config)
             .service(demo::users)
             .service(demo::token)
             .service(targets::create_target)

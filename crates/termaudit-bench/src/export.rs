@@ -61,6 +61,7 @@ pub async fn run(records: i64) -> anyhow::Result<()> {
         public_key_pem: None,
         issuer: settings.jwt_issuer.clone(),
         audience: settings.jwt_audience.clone(),
+        oidc: None,
     };
     let app = Application::build(settings).await?;
     let address = format!("http://127.0.0.1:{}", app.port());

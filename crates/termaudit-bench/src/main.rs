@@ -104,6 +104,7 @@ fn token(slug: &str, permissions: Vec<Permission>) -> anyhow::Result<String> {
         public_key_pem: None,
         issuer: defaults.jwt_issuer,
         audience: defaults.jwt_audience,
+        oidc: None,
     });
     Ok(issuer.issue(
         "bench",

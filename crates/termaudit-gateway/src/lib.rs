@@ -90,7 +90,9 @@ pub struct User {
 }
 
 /// A verified token's holder, or why the token was refused.
-pub type Verify = Arc<dyn Fn(&str) -> Result<User, String> + Send + Sync>;
+pub type Verify = Arc<dyn Fn(String) -> VerifyFuture + Send + Sync>;
+/// What [`Verify`] answers (checking a provider token may fetch its keys).
+pub type VerifyFuture = futures_util::future::BoxFuture<'static, Result<User, String>>;
 
 /// How users' tokens are checked: by the API's own authenticator when the
 /// gateway runs inside the server, or by asking the API (`GET /api/v1/me`).
@@ -178,7 +180,9 @@ impl Gateway {
 
     async fn authenticate(&self, token: &str) -> Result<User, ws::GatewayError> {
         match &self.inner.users {
-            UserAuth::Local(verify) => verify(token).map_err(ws::GatewayError::Unauthorized),
+            UserAuth::Local(verify) => {
+                verify(token.to_owned()).await.map_err(ws::GatewayError::Unauthorized)
+            }
             UserAuth::Remote => match self.inner.api.me(token).await {
                 Ok(me) => Ok(User {
                     subject: me.subject,

@@ -14,7 +14,12 @@ use termaudit_gateway::{ApiClient, Gateway, ServiceToken, Targets, User, UserAut
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(15);
 
 /// The gateway inside the server listening on `api`.
-pub fn in_process(targets: &Path, auth: &AuthConfig, api: SocketAddr) -> anyhow::Result<Gateway> {
+pub fn in_process(
+    targets: &Path,
+    auth: &AuthConfig,
+    authenticator: Arc<Authenticator>,
+    api: SocketAddr,
+) -> anyhow::Result<Gateway> {
     let targets = Targets::load(targets)?;
     let issuer = Arc::new(TokenIssuer::new(auth));
     let grants: BTreeMap<String, Vec<Permission>> =
@@ -30,19 +35,21 @@ pub fn in_process(targets: &Path, auth: &AuthConfig, api: SocketAddr) -> anyhow:
             )
             .unwrap_or_default()
     };
-    let authenticator = Arc::new(Authenticator::new(auth)?);
-    let verify = move |token: &str| {
-        let caller = authenticator.verify(token).map_err(|err| err.to_string())?;
-        Ok(User {
-            subject: caller.subject.clone(),
-            name: caller.name.clone(),
-            projects: caller.grants().map(|(slug, _)| slug.to_owned()).collect(),
-            may_connect: caller
-                .grants()
-                .filter(|(_, held)| held.contains(Permission::Connect))
-                .map(|(slug, _)| slug.to_owned())
-                .collect(),
-        })
+    let verify = move |token: String| {
+        let authenticator = authenticator.clone();
+        Box::pin(async move {
+            let caller = authenticator.verify(&token).await.map_err(|err| err.to_string())?;
+            Ok(User {
+                subject: caller.subject.clone(),
+                name: caller.name.clone(),
+                projects: caller.grants().map(|(slug, _)| slug.to_owned()).collect(),
+                may_connect: caller
+                    .grants()
+                    .filter(|(_, held)| held.contains(Permission::Connect))
+                    .map(|(slug, _)| slug.to_owned())
+                    .collect(),
+            })
+        }) as termaudit_gateway::VerifyFuture
     };
     let host = if api.ip().is_unspecified() {
         SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), api.port())

@@ -12,7 +12,9 @@ pub mod verify;
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use termaudit_api::{AppState, AuthConfig, Authenticator, SecurityHeaders, TokenIssuer};
+use termaudit_api::{
+    AppState, AuthConfig, Authenticator, OidcConfig, SecurityHeaders, TokenIssuer,
+};
 use termaudit_storage::{DatabaseUrl, Store};
 
 pub use export::{ExportJob, export_history};
@@ -73,6 +75,35 @@ pub fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
         public_key_pem,
         issuer: settings.jwt_issuer.clone(),
         audience: settings.jwt_audience.clone(),
+        oidc: oidc_config(settings),
+    })
+}
+
+/// The OpenID provider's settings, when `TERMAUDIT_OIDC_ISSUER` is set.
+fn oidc_config(settings: &Settings) -> Option<OidcConfig> {
+    let issuer = settings.oidc_issuer.clone()?;
+    let client_id = settings.oidc_client_id.clone()?;
+    Some(OidcConfig {
+        audience: settings.oidc_audience.clone().unwrap_or_else(|| client_id.clone()),
+        issuer,
+        client_id,
+        scopes: settings.oidc_scopes.clone(),
+        claims: settings.oidc_claims.clone(),
+        refresh_interval: OIDC_KEYS_REFRESH,
+    })
+}
+
+/// How often the OpenID provider's keys are fetched again (besides when a
+/// token names a key not seen yet).
+const OIDC_KEYS_REFRESH: Duration = Duration::from_secs(3600);
+
+/// The origin the web app signs in through: the configured one, else the
+/// OpenID issuer's.
+fn identity_provider_origin(settings: &Settings) -> Option<String> {
+    settings.identity_provider_origin.clone().or_else(|| {
+        let issuer =
+            termaudit_api::auth::oidc::allowed_url(settings.oidc_issuer.as_deref()?).ok()?;
+        Some(issuer.origin().ascii_serialization())
     })
 }
 
@@ -132,9 +163,10 @@ impl Application {
         hooks: termaudit_emulation::Hooks,
     ) -> anyhow::Result<Self> {
         // The configuration first: a bad one fails before the database is touched.
-        let security_headers = SecurityHeaders::new(settings.identity_provider_origin.as_deref())
+        let security_headers = SecurityHeaders::new(identity_provider_origin(&settings).as_deref())
             .context("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN is invalid")?;
         let auth = auth_config(&settings)?;
+        let authenticator = Arc::new(Authenticator::new(&auth)?);
         let signer = Arc::new(secret::signing_key(&settings)?);
         let store = prepare_database(&settings).await?;
         store.register_signing_key(&signer).await?;
@@ -145,7 +177,7 @@ impl Application {
         let (control, _) = tokio::sync::broadcast::channel(1024);
         let state = Arc::new(AppState {
             store: store.clone(),
-            authenticator: Authenticator::new(&auth)?,
+            authenticator: authenticator.clone(),
             control: control.clone(),
             retention_interval: settings.retention_interval.unwrap_or(Duration::from_secs(3600)),
             demo: settings
@@ -170,6 +202,9 @@ impl Application {
             )),
             tokio::spawn(end_abandoned_exports(store.clone())),
         ];
+        if let Some(oidc) = authenticator.oidc() {
+            background.push(tokio::spawn(oidc.clone().keep_fresh()));
+        }
         if settings.demo {
             background.push(tokio::spawn(demo::keep_alive(store.clone())));
         }
@@ -191,11 +226,12 @@ impl Application {
             );
         }
         let gateway = match &settings.gateway_targets {
-            Some(targets) => {
-                Some(gateway::in_process(targets, &auth, listener.local_addr()?).with_context(
-                    || format!("cannot set up the gateway from {}", targets.display()),
-                )?)
-            }
+            Some(targets) => Some(
+                gateway::in_process(targets, &auth, authenticator.clone(), listener.local_addr()?)
+                    .with_context(|| {
+                        format!("cannot set up the gateway from {}", targets.display())
+                    })?,
+            ),
             None => None,
         };
         let routes = gateway.clone();

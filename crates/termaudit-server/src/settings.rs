@@ -46,6 +46,19 @@ pub struct Settings {
     /// provider the web app signs in through (`https://login.example.com`),
     /// which the content security policy then lets the app reach.
     pub identity_provider_origin: Option<String>,
+    /// `TERMAUDIT_OIDC_ISSUER`: the organisation's OpenID Connect provider,
+    /// exactly as its tokens' `iss` spells it.
+    pub oidc_issuer: Option<String>,
+    /// `TERMAUDIT_OIDC_CLIENT_ID`: the web app's (public) client there.
+    pub oidc_client_id: Option<String>,
+    /// `TERMAUDIT_OIDC_AUDIENCE`: the `aud` provider tokens must carry; the
+    /// client id (ID tokens) when unset.
+    pub oidc_audience: Option<String>,
+    /// `TERMAUDIT_OIDC_SCOPES`: the scopes the web app asks for.
+    pub oidc_scopes: String,
+    /// `[oidc.claims]` of the configuration file: a claim's values mapped to
+    /// projects and permissions.
+    pub oidc_claims: Option<termaudit_api::ClaimMapping>,
     /// `TERMAUDIT_DATA_DIR`: where local state (the development secret) is kept.
     pub data_dir: PathBuf,
     /// `TERMAUDIT_WEB_DIR`: the built web app to serve at `/`.
@@ -143,6 +156,31 @@ pub fn variables() -> Vec<Variable> {
              the content security policy lets the app reach it (`connect-src`, `form-action`)",
         ),
         row(
+            "TERMAUDIT_OIDC_ISSUER",
+            "none".into(),
+            "the organisation's OpenID Connect provider (`https://login.example.com/realms/ops`, \
+             as its tokens' `iss` spells it; `http://` on loopback only): the web app signs in \
+             through it and the API verifies its tokens with the keys it publishes (see \
+             [Signing in through your identity provider](#signing-in-through-your-identity-provider))",
+        ),
+        row(
+            "TERMAUDIT_OIDC_CLIENT_ID",
+            "none".into(),
+            "the web app's public client at the provider (authorization code flow with PKCE)",
+        ),
+        row(
+            "TERMAUDIT_OIDC_AUDIENCE",
+            "the client id".into(),
+            "the `aud` the provider's tokens must carry, for providers that issue JWT access \
+             tokens for an API",
+        ),
+        row(
+            "TERMAUDIT_OIDC_SCOPES",
+            code(&defaults.oidc_scopes),
+            "the scopes the web app asks the provider for (add the one that brings the mapped \
+             claim, e.g. `groups`)",
+        ),
+        row(
             "TERMAUDIT_DATA_DIR",
             "`$XDG_DATA_HOME/termaudit` or `~/.local/share/termaudit`".into(),
             "local state",
@@ -202,11 +240,14 @@ pub fn variables_markdown() -> String {
 
 struct Source {
     file: BTreeMap<String, String>,
+    /// `[oidc.claims]`, the one table the file may hold.
+    oidc_claims: Option<toml::Value>,
 }
 
 impl Source {
     fn load(config_file: Option<&Path>) -> anyhow::Result<Self> {
         let mut file = BTreeMap::new();
+        let mut oidc_claims = None;
         if let Some(path) = config_file {
             let text = std::fs::read_to_string(path).with_context(|| {
                 format!("cannot read the configuration file {}", path.display())
@@ -215,6 +256,18 @@ impl Source {
                 text.parse().with_context(|| format!("{} is not valid TOML", path.display()))?;
             for (key, value) in table {
                 let value = match value {
+                    toml::Value::Table(mut oidc) if key == "oidc" => {
+                        oidc_claims = oidc.remove("claims");
+                        if let Some(other) = oidc.keys().next() {
+                            bail!(
+                                "{}: [oidc] holds only the claims mapping ([oidc.claims]), not \
+                                 `{other}`; the other OpenID settings are top-level keys \
+                                 (oidc_issuer, oidc_client_id, ...)",
+                                path.display()
+                            );
+                        }
+                        continue;
+                    }
                     toml::Value::String(s) => s,
                     toml::Value::Integer(i) => i.to_string(),
                     toml::Value::Boolean(b) => b.to_string(),
@@ -227,7 +280,7 @@ impl Source {
                 file.insert(key, value);
             }
         }
-        Ok(Self { file })
+        Ok(Self { file, oidc_claims })
     }
 
     fn get(&self, variable: &str) -> Option<String> {
@@ -271,6 +324,11 @@ impl Default for Settings {
             tree_head_interval: std::time::Duration::from_secs(300),
             jwt_audience: "termaudit".into(),
             identity_provider_origin: None,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_audience: None,
+            oidc_scopes: "openid profile email".into(),
+            oidc_claims: None,
             data_dir: default_data_dir(),
             web_dir: None,
             db_pool_size: 16,
@@ -317,6 +375,23 @@ impl Settings {
         }
         settings.identity_provider_origin =
             source.get("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN").filter(|o| !o.is_empty());
+        settings.oidc_issuer = source.get("TERMAUDIT_OIDC_ISSUER").filter(|v| !v.is_empty());
+        settings.oidc_client_id = source.get("TERMAUDIT_OIDC_CLIENT_ID").filter(|v| !v.is_empty());
+        settings.oidc_audience = source.get("TERMAUDIT_OIDC_AUDIENCE").filter(|v| !v.is_empty());
+        if settings.oidc_issuer.is_some() != settings.oidc_client_id.is_some() {
+            bail!(
+                "TERMAUDIT_OIDC_ISSUER and TERMAUDIT_OIDC_CLIENT_ID are set together or not at all"
+            );
+        }
+        if let Some(v) = source.get("TERMAUDIT_OIDC_SCOPES").filter(|v| !v.trim().is_empty()) {
+            settings.oidc_scopes = v;
+        }
+        if let Some(claims) = source.oidc_claims.clone() {
+            let mapping: termaudit_api::ClaimMapping =
+                claims.try_into().context("[oidc.claims] of the configuration file is invalid")?;
+            mapping.validate().map_err(anyhow::Error::msg)?;
+            settings.oidc_claims = Some(mapping);
+        }
         if let Some(v) = source.get("TERMAUDIT_DATA_DIR") {
             settings.data_dir = PathBuf::from(v);
         }
@@ -370,6 +445,31 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_file_maps_a_claim_to_projects() {
+        let dir = std::env::temp_dir().join(format!("termaudit-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        let file = dir.join("termaudit.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9\"\n[oidc.claims]\nclaim = \"groups\"\n\
+             [[oidc.claims.grant]]\nvalue = \"sre-oncall\"\nproject = \"payments\"\n\
+             permissions = [\"terminal.view_history\"]\n",
+        )
+        .expect("written");
+        let settings = Settings::load(Some(&file)).expect("valid settings");
+        let mapping = settings.oidc_claims.expect("a mapping");
+        assert_eq!(mapping.claim, "groups");
+        assert_eq!(mapping.grant[0].project, "payments");
+
+        std::fs::write(&file, "[oidc.claims]\nclaim = \"groups\"\n[[oidc.claims.grant]]\nvalue = \"x\"\nproject = \"p\"\npermissions = [\"terminal.everything\"]\n").expect("written");
+        let err = Settings::load(Some(&file)).expect_err("an unknown permission");
+        assert!(format!("{err:#}").contains("terminal.everything"), "{err:#}");
+        std::fs::write(&file, "[oidc]\nissuer = \"https://x\"\n").expect("written");
+        assert!(Settings::load(Some(&file)).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn the_readme_lists_every_setting_with_its_default() {

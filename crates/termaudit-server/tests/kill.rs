@@ -182,6 +182,7 @@ fn token(subject: &str, permissions: Vec<Permission>) -> String {
         public_key_pem: None,
         issuer: termaudit_tests::ISSUER.into(),
         audience: termaudit_tests::AUDIENCE.into(),
+        oidc: None,
     })
     .issue(
         subject,

@@ -45,9 +45,13 @@ fn NavBar() -> Html {
     let on_sign_out = {
         let session = session.clone();
         Callback::from(move |_: MouseEvent| {
+            // Signed in through the provider: sign out there too, when it can.
+            let provider_end = crate::oidc::sign_out();
             api::forget_token();
             session.dispatch(SessionAction::SignedOut { reason: None });
-            if let Some(navigator) = &navigator {
+            if let Some(url) = provider_end {
+                let _ = gloo::utils::window().location().assign(&url);
+            } else if let Some(navigator) = &navigator {
                 navigator.push(&Route::SignIn);
             }
         })

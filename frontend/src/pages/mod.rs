@@ -16,5 +16,5 @@ pub use policy::PolicyPage;
 pub use projects::Projects;
 pub use session_detail::SessionDetail;
 pub use sessions::Sessions;
-pub use sign_in::SignIn;
+pub use sign_in::{AuthCallback, SignIn};
 pub use terminal::{AttachQuery, TerminalPage};

@@ -1,5 +1,5 @@
 use gloo::net::http::Method;
-use termaudit_api_types::{DemoToken, DemoUser, DemoUserList, Me};
+use termaudit_api_types::{DemoToken, DemoUser, DemoUserList, Me, SignInConfig};
 use web_sys::HtmlTextAreaElement;
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -7,7 +7,7 @@ use yew_router::prelude::*;
 
 use crate::api::{self, ApiError, Token};
 use crate::components::ErrorNotice;
-use crate::routes::Route;
+use crate::routes::{Route, go_after_sign_in};
 use crate::session::{Session, SessionAction, use_session};
 
 /// Checks `candidate` with `GET /me` and keeps it when the server accepts it.
@@ -57,9 +57,7 @@ pub fn SignIn() -> Html {
                 match result {
                     Ok(me) => {
                         session.dispatch(SessionAction::SignedIn(me));
-                        if let Some(navigator) = navigator {
-                            navigator.push(&Route::Projects);
-                        }
+                        go_after_sign_in(navigator.as_ref());
                     }
                     Err(failure) => error.set(Some(failure)),
                 }
@@ -87,6 +85,7 @@ pub fn SignIn() -> Html {
                    until you sign out." }
             </p>
             { for reason }
+            <ProviderSignIn />
             <DemoUsers />
             <form onsubmit={on_submit}>
                 <label for="token" class="label">{ "Access token" }</label>
@@ -176,9 +175,7 @@ fn DemoUsers() -> Html {
                 match result {
                     Ok(me) => {
                         session.dispatch(SessionAction::SignedIn(me));
-                        if let Some(navigator) = navigator {
-                            navigator.push(&Route::Projects);
-                        }
+                        go_after_sign_in(navigator.as_ref());
                     }
                     Err(failure) => error.set(Some(failure)),
                 }
@@ -214,5 +211,114 @@ fn DemoUsers() -> Html {
             }
             <p class="muted small">{ "Or paste a token:" }</p>
         </div>
+    }
+}
+
+/// When the server names an OpenID provider (`GET /auth/config`), a button
+/// that signs in through it. Otherwise nothing.
+#[component]
+fn ProviderSignIn() -> Html {
+    let config = use_state(|| None::<SignInConfig>);
+    let busy = use_state(|| false);
+    let error = use_state(|| None::<ApiError>);
+    {
+        let config = config.clone();
+        use_effect_with((), move |()| {
+            spawn_local(async move {
+                let answer = api::request::<SignInConfig>(
+                    Method::GET,
+                    "/auth/config",
+                    None,
+                    Token::Anonymous,
+                )
+                .await;
+                if let Ok(answer) = answer {
+                    config.set(Some(answer));
+                }
+            });
+        });
+    }
+    let Some(provider) = config.as_ref().and_then(|c| c.oidc.clone()) else {
+        return html! {};
+    };
+    let host = provider
+        .issuer
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or(&provider.issuer)
+        .to_owned();
+    let on_click = {
+        let (busy, error) = (busy.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            busy.set(true);
+            error.set(None);
+            let (busy, error, provider) = (busy.clone(), error.clone(), provider.clone());
+            spawn_local(async move {
+                // On success the browser leaves for the provider's page.
+                if let Err(failure) = crate::oidc::start(&provider).await {
+                    busy.set(false);
+                    error.set(Some(failure));
+                }
+            });
+        })
+    };
+    html! {
+        <div class="provider-sign-in" data-testid="provider-sign-in">
+            <button type="button" class="button button-primary" onclick={on_click} disabled={*busy}>
+                { format!("Sign in with {host}") }
+            </button>
+            if let Some(failure) = &*error {
+                <ErrorNotice error={failure.clone()} />
+            }
+            <p class="muted small">{ "Or paste a token:" }</p>
+        </div>
+    }
+}
+
+/// `/auth/callback`: the provider sent the browser back with a code; it is
+/// redeemed for the ID token, checked with `GET /me`, kept for this tab,
+/// and the person lands where they were going.
+#[component]
+pub fn AuthCallback() -> Html {
+    let session = use_session();
+    let navigator = use_navigator();
+    let error = use_state(|| None::<ApiError>);
+    {
+        let error = error.clone();
+        use_effect_with((), move |()| {
+            let search = gloo::utils::window().location().search().unwrap_or_default();
+            spawn_local(async move {
+                let result = async {
+                    let held = crate::oidc::finish(&search).await?;
+                    let me = api::request::<Me>(
+                        Method::GET,
+                        "/me",
+                        None,
+                        Token::Candidate(&held.id_token),
+                    )
+                    .await?;
+                    crate::oidc::keep(&held)?;
+                    Ok::<_, ApiError>((me, held))
+                }
+                .await;
+                match result {
+                    Ok((me, _)) => {
+                        session.dispatch(SessionAction::SignedIn(me));
+                        go_after_sign_in(navigator.as_ref());
+                    }
+                    Err(failure) => error.set(Some(failure)),
+                }
+            });
+        });
+    }
+    html! {
+        <section class="card sign-in">
+            <h1>{ "Signing in…" }</h1>
+            if let Some(failure) = &*error {
+                <ErrorNotice error={failure.clone()} />
+                <p><Link<Route> to={Route::SignIn}>{ "Back to sign-in" }</Link<Route>></p>
+            }
+        </section>
     }
 }

@@ -2,11 +2,11 @@ use chrono::Utc;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use termaudit_domain::Permission;
-use termaudit_tests::{AUDIENCE, ISSUER, TestApp, fixture, json, problem};
+use termaudit_tests::{AUDIENCE, ISSUER, TestApp, fixture, json, problem, with_overrides};
 
 fn claims(overrides: serde_json::Value) -> serde_json::Value {
     let now = Utc::now().timestamp();
-    let mut claims = json!({
+    let claims = json!({
         "sub": "alice",
         "name": "Alice",
         "iss": ISSUER,
@@ -16,14 +16,7 @@ fn claims(overrides: serde_json::Value) -> serde_json::Value {
         "exp": now + 600,
         "projects": { "demo": ["terminal.view_history"] },
     });
-    for (key, value) in overrides.as_object().expect("an object") {
-        if value.is_null() {
-            claims.as_object_mut().expect("an object").remove(key);
-        } else {
-            claims[key] = value.clone();
-        }
-    }
-    claims
+    with_overrides(claims, overrides)
 }
 
 async fn demo_app() -> TestApp {
@@ -32,7 +25,8 @@ async fn demo_app() -> TestApp {
     app
 }
 
-async fn assert_rejected(app: &TestApp, token: &str, why: &str) {
+/// Asserts a 401 whose detail says `why`.
+pub(crate) async fn assert_rejected(app: &TestApp, token: &str, why: &str) {
     let body = problem(app.get("/api/v1/projects", token).await, 401, "unauthorized").await;
     let detail = body["detail"].as_str().unwrap_or_default();
     assert!(detail.contains(why), "expected {why:?} in {detail:?}");

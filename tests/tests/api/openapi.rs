@@ -37,8 +37,11 @@ async fn the_server_serves_the_committed_spec_and_the_docs_page() {
 fn every_api_operation_documents_auth_and_problems() {
     let spec = committed();
     let paths = spec["paths"].as_object().expect("paths");
-    // Demo sign-in is the one unauthenticated part of /api/v1 (it hands out tokens in demo mode).
-    let authenticated = |p: &String| p.starts_with("/api/v1/") && !p.starts_with("/api/v1/demo/");
+    // Demo sign-in (it hands out tokens in demo mode) and the sign-in
+    // configuration (read before signing in) are the unauthenticated parts of /api/v1.
+    let public = |p: &String| p.starts_with("/api/v1/demo/") || p.starts_with("/api/v1/auth/");
+    assert!(paths["/api/v1/auth/config"]["get"]["security"].is_null(), "auth/config is public");
+    let authenticated = |p: &String| p.starts_with("/api/v1/") && !public(p);
     for (path, item) in paths.iter().filter(|(p, _)| authenticated(p)) {
         for (method, op) in item.as_object().expect("an item") {
             assert!(op["security"].is_array(), "{method} {path} has no security requirement");

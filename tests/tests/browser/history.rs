@@ -15,21 +15,26 @@ pub(crate) fn row(id: &str) -> String {
 }
 
 #[tokio::test]
-async fn signing_in_with_a_pasted_token_leads_to_the_projects_history() {
+async fn signing_in_with_a_pasted_token_lands_on_the_deep_link_with_its_filters() {
     let seeded = Seeded::new().await;
     let browser = Browser::start().await;
     let token = seeded.app.token("carol", PROJECT, &[Permission::ViewHistory]);
 
-    // A deep link while signed out goes to the sign-in page first.
-    browser.goto(&seeded.url(&format!("/projects/{PROJECT}/sessions"))).await;
+    // A deep link while signed out goes to the sign-in page first, then back.
+    let deep_link = format!("/projects/{PROJECT}/sessions?status=closed");
+    browser.goto(&seeded.url(&deep_link)).await;
     browser.wait_for_url("/sign-in").await;
     seeded.sign_in(&browser, &token).await;
 
     assert_eq!(browser.text(&browser.wait_for(".nav-user-name").await).await, "carol (test)");
+    assert_eq!(browser.wait_for_url(&deep_link).await, seeded.url(&deep_link));
+    browser.wait_for_count(ROWS, 1).await;
+
+    // Without a deep link, signing in leads to the projects.
+    browser.click_on(".nav-user button").await;
+    seeded.sign_in(&browser, &token).await;
+    browser.wait_for_url("/projects").await;
     browser.wait_for_text(".table", "Project demo").await;
-    browser.click_on(".table a.project-name").await;
-    browser.wait_for_url(&format!("/projects/{PROJECT}/sessions")).await;
-    browser.wait_for_count(ROWS, 3).await;
 }
 
 #[tokio::test]

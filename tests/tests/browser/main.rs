@@ -19,6 +19,7 @@ mod hardening;
 mod history;
 mod history_filters;
 mod history_rows;
+mod oidc;
 mod phone;
 mod player;
 mod player_view;

@@ -590,3 +590,40 @@ async fn a_revoke_keeps_the_queued_last_statement_and_nothing_typed_after_the_en
     server_handle.stop(true).await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn the_identity_providers_id_token_opens_a_shell_as_its_mapping_allows() {
+    let provider = termaudit_tests::oidc::OidcProvider::start();
+    let mapping = termaudit_api::ClaimMapping {
+        claim: "groups".into(),
+        grant: vec![termaudit_api::ClaimGrant {
+            value: "sre-oncall".into(),
+            project: PROJECT.into(),
+            permissions: vec!["terminal.connect".into(), "terminal.view_history".into()],
+        }],
+    };
+    let configure = provider.configure(Some(mapping));
+    let (_dir, targets) = termaudit_tests::shell_targets(PROJECT);
+    let app = TestApp::spawn_with(Box::new(move |s| {
+        s.gateway_targets = Some(targets);
+        configure(s);
+    }))
+    .await;
+    app.create_project(PROJECT).await;
+
+    let alice = provider.id_token("alice").await;
+    let mut terminal = Terminal::open(&app, &alice, "target=web").await;
+    let opened = terminal.message("opened").await;
+    assert_eq!(opened["session"]["user"]["subject"], "alice");
+    assert_eq!(opened["session"]["user"]["name"], "Alice Martin");
+    terminal.output("$ ").await;
+
+    // bob's group grants nothing here: his ID token is valid, the project unknown to him.
+    let bob = provider.id_token("bob").await;
+    let url =
+        ws_url(&app, &format!("/gateway/v1/projects/{PROJECT}/terminals?target=web&token={bob}"));
+    match connect_async(url.into_client_request().expect("a request")).await {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 404),
+        other => panic!("the upgrade was not refused: {:?}", other.map(|_| ())),
+    }
+}

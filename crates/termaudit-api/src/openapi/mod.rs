@@ -32,6 +32,7 @@ use crate::error::{PROBLEM_JSON, ProblemKind};
         (name = "export", description = "History export for an external audit trail: CSV, JSON or NDJSON, streamed"),
         (name = "control", description = "Control events for terminal gateways"),
         (name = "recordings", description = "Sessions' terminal recordings (asciicast v2): ingest in chunks, summary, windows for players, search, download. They cannot be deleted: retention policy purges them."),
+        (name = "auth", description = "How to sign in: the methods the server offers (no token needed)"),
         (name = "demo", description = "Demo sign-in, offered only when the server runs with demo data (no token needed)"),
         (name = "operations", description = "Health and readiness probes"),
     ),
@@ -76,14 +77,18 @@ pub fn apply_conventions(spec: &mut Spec) {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "A JWT: HS256 from `termaudit token`, or RS256/EdDSA from the configured identity provider. Claims: `sub`, `name`, `iss`, `aud`, `exp`, `nbf`, and `projects` mapping project slugs to permission names.",
+                        "A JWT: HS256 from `termaudit token`, RS256/EdDSA signed by the configured identity provider's key, or an ID token (RS256, ES256, EdDSA) from the configured OpenID Connect provider, verified with the keys it publishes. Claims: `sub`, `name`, `iss`, `aud`, `exp`, `nbf`, and `projects` mapping project slugs to permission names (or, for the OpenID provider, the claim the server maps to projects).",
                     ))
                     .build(),
             ),
         );
         for (path, item) in spec.paths.paths.iter_mut() {
-            // Demo sign-in is how one gets a token in demo mode.
-            if !path.starts_with("/api/v1/") || path.starts_with("/api/v1/demo/") {
+            // Demo sign-in is how one gets a token in demo mode; the sign-in
+            // configuration is read before there is one.
+            if !path.starts_with("/api/v1/")
+                || path.starts_with("/api/v1/demo/")
+                || path.starts_with("/api/v1/auth/")
+            {
                 continue;
             }
             for operation in
