@@ -54,6 +54,7 @@
 pub mod client;
 pub mod config;
 mod control;
+pub mod demo;
 pub mod input;
 pub mod recorder;
 mod report;
@@ -72,7 +73,7 @@ use termaudit_domain::{Permission, TargetKind};
 use uuid::Uuid;
 
 pub use client::{ApiClient, CallError, ServiceToken};
-pub use config::{ConfigError, TargetConfig, Targets};
+pub use config::{ConfigError, Program, TargetConfig, Targets};
 pub use control::{SseEvent, SseParser};
 pub use shell::{HEARTBEAT_INTERVAL, TERM};
 
@@ -259,6 +260,58 @@ impl Gateway {
                 })
             }
         }
+    }
+}
+
+impl Gateway {
+    /// Opens a shell for `user` on `target` with no browser: types `keys`,
+    /// waits (up to 10 s) until the output shows `shown`, then leaves the
+    /// shell as a closed tab does, dropped, for the user to reattach to
+    /// within the grace window. The demo's dropped session is one.
+    pub async fn open_dropped(
+        &self,
+        user: &User,
+        project: &str,
+        target: &str,
+        keys: &[u8],
+        shown: &str,
+    ) -> Result<Uuid, CallError> {
+        let refused = |detail: String| CallError::Refused { status: 404, detail, ended: None };
+        let target = self
+            .inner
+            .targets
+            .get(project, target)
+            .cloned()
+            .ok_or_else(|| refused(format!("this gateway has no target {target:?}")))?;
+        let query = ws::OpenQuery {
+            target: target.name.clone(),
+            reason: None,
+            mode: None,
+            cols: Some(100),
+            rows: Some(28),
+            token: None,
+        };
+        let (shell, session) = self.open(user, &target, &query).await?;
+        let (client, mut output) = tokio::sync::mpsc::channel(256);
+        let (reply, attached) = tokio::sync::oneshot::channel();
+        let gone = || refused("the shell ended at once".into());
+        shell.tx.send(Command::Attach { client, reply }).await.map_err(|_| gone())?;
+        let attached = attached.await.map_err(|_| gone())?;
+        shell.tx.send(Command::Input(keys.to_vec().into())).await.map_err(|_| gone())?;
+        let mut screen = String::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(out) = output.recv().await {
+                if let shell::ToClient::Output(bytes) = out {
+                    screen.push_str(&String::from_utf8_lossy(&bytes));
+                    if screen.contains(shown) {
+                        return;
+                    }
+                }
+            }
+        })
+        .await;
+        let _ = shell.tx.send(Command::Detach { attachment: attached.attachment }).await;
+        Ok(session.id)
     }
 }
 

@@ -14,8 +14,7 @@ use termaudit_gateway::{ApiClient, Gateway, ServiceToken, Targets, User, UserAut
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(15);
 
 /// The gateway inside the server listening on `api`.
-pub fn in_process(targets: &Path, auth: &AuthConfig, api: SocketAddr) -> anyhow::Result<Gateway> {
-    let targets = Targets::load(targets)?;
+pub fn in_process(targets: Targets, auth: &AuthConfig, api: SocketAddr) -> anyhow::Result<Gateway> {
     let issuer = Arc::new(TokenIssuer::new(auth));
     let grants: BTreeMap<String, Vec<Permission>> =
         targets.projects().into_iter().map(|p| (p, vec![Permission::Ingest])).collect();

@@ -16,6 +16,8 @@ use tokio_tungstenite::{
     tungstenite::{self, Message, client::IntoClientRequest as _},
 };
 
+mod demo;
+
 const PROJECT: &str = "acme";
 
 /// A server with the gateway inside, an `acme` project recording its
@@ -53,6 +55,29 @@ impl Terminal {
     async fn connect(url: &str) -> Terminal {
         let (socket, _) = connect_async(url).await.expect("the WebSocket opens");
         Terminal { socket, screen: String::new(), messages: Vec::new(), closed: false }
+    }
+
+    /// Back to `user`'s dropped `session` of `project`, as the web app goes:
+    /// a reconnect token from the API, redeemed by the gateway.
+    async fn reattach(app: &TestApp, project: &str, session: &str, user: &str) -> Terminal {
+        let grant: Value = json(
+            app.post(
+                &format!("/api/v1/projects/{project}/sessions/{session}/reconnect"),
+                user,
+                &json!({}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        let token = grant["token"].as_str().expect("a reconnect token");
+        let url = ws_url(
+            app,
+            &format!(
+                "/gateway/v1/projects/{project}/terminals/{session}/attach?reconnect_token={token}&token={user}"
+            ),
+        );
+        Terminal::connect(&url).await
     }
 
     async fn open(app: &TestApp, user: &str, query: &str) -> Terminal {
@@ -170,24 +195,7 @@ async fn a_shell_outlives_a_dropped_connection_and_its_history_and_recording_are
     let dropped = wait_for_status(&app, &session, &alice, "dropped").await;
     assert_eq!(dropped["drop_cause"], "connection_lost");
 
-    let grant: Value = json(
-        app.post(
-            &format!("/api/v1/projects/{PROJECT}/sessions/{session}/reconnect"),
-            &alice,
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let token = grant["token"].as_str().expect("a reconnect token");
-    let url = ws_url(
-        &app,
-        &format!(
-            "/gateway/v1/projects/{PROJECT}/terminals/{session}/attach?reconnect_token={token}&token={alice}"
-        ),
-    );
-    let mut terminal = Terminal::connect(&url).await;
+    let mut terminal = Terminal::reattach(&app, PROJECT, &session, &alice).await;
     let reopened = terminal.message("opened").await;
     assert_eq!(reopened["session"]["status"], "active");
     assert_eq!((reopened["cols"].as_u64(), reopened["rows"].as_u64()), (Some(100), Some(30)));
