@@ -17,7 +17,7 @@ use crate::PROJECT;
 use crate::seed::Seeded;
 
 /// WebDriver's code for Enter.
-const ENTER: &str = "\u{E007}";
+pub(crate) const ENTER: &str = "\u{E007}";
 
 #[tokio::test]
 async fn demo_mode_offers_its_users_and_one_click_signs_in() {
@@ -184,7 +184,7 @@ pub(crate) async fn open_shell(browser: &Browser, app: &TestApp) {
 }
 
 /// Waits until the live terminal shows a line that is exactly `line`.
-async fn wait_for_line(browser: &Browser, line: &str) -> String {
+pub(crate) async fn wait_for_line(browser: &Browser, line: &str) -> String {
     let deadline = Instant::now() + WAIT;
     loop {
         let element = browser.wait_for("[data-testid=live-terminal]").await;
