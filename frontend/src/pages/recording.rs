@@ -5,7 +5,7 @@
 use gloo::timers::callback::Interval;
 use std::rc::Rc;
 
-use termaudit_api_types::{Hold, Recording, RecordingState};
+use termaudit_api_types::{Hold, Recording, RecordingState, SessionHold};
 use wasm_bindgen::JsCast as _;
 use web_sys::HtmlAnchorElement;
 use yew::platform::spawn_local;
@@ -248,14 +248,13 @@ pub fn HoldCard(props: &HoldCardProps) -> Html {
     let session = use_session();
     let may_manage = session.can(&props.slug, permission::MANAGE_POLICY);
     let path = format!("{}/hold", props.base);
-    let fetched = use_get::<Hold>(path.clone());
+    let fetched = use_get::<SessionHold>(path.clone());
     // The hold as the last action left it: `Some(None)` after a release.
     let changed = use_state(|| None::<Option<Rc<Hold>>>);
 
     let hold = match (&*changed, &fetched.state) {
         (Some(hold), _) => hold.clone(),
-        (None, Fetch::Loaded(hold)) => Some(Rc::clone(hold)),
-        (None, Fetch::Failed(error)) if error.status() == Some(404) => None,
+        (None, Fetch::Loaded(answer)) => answer.hold.clone().map(Rc::new),
         (None, Fetch::Loading) => {
             return html! {
                 <section class="card" aria-labelledby="hold-h"><h2 id="hold-h">{ "Legal hold" }</h2><Loading label="Loading…" /></section>
