@@ -25,16 +25,20 @@
 //!
 //! **Reattaching.** When the socket drops, the shell lives on and the
 //! session is reported dropped. The owner asks the API for a reconnect token
-//! (`POST /api/v1/projects/{p}/sessions/{id}/reconnect`) and opens
-//! `GET /gateway/v1/projects/{project}/terminals/{session_id}/attach?reconnect_token=...`;
-//! the gateway redeems the token and reattaches the same shell. Only the
-//! user who opened the shell may reattach (403 otherwise); a session this
-//! gateway does not hold is 404.
+//! (`POST /api/v1/projects/{p}/sessions/{id}/reconnect`), opens
+//! `GET /gateway/v1/projects/{project}/terminals/{session_id}/attach` and
+//! sends the token as its first message, `{"type":"reconnect","token":"..."}`
+//! (not in the URL, where proxies and logs would keep it), within 10 s; the
+//! gateway redeems the token and reattaches the same shell. Only the user
+//! who opened the shell may reattach (403 otherwise); a session this
+//! gateway does not hold is 404; a first message that is not the token is
+//! an `error` with status 400.
 //!
 //! **Messages.** Binary frames carry terminal bytes both ways: keystrokes
 //! to the shell, output (UTF-8) to the browser. Text frames carry JSON
 //! control messages ([`termaudit_api_types::gateway`]):
-//! - browser → gateway: `{"type":"resize","cols":120,"rows":40}`;
+//! - browser → gateway: `{"type":"resize","cols":120,"rows":40}`, and
+//!   first on a reattach `{"type":"reconnect","token":"..."}`;
 //! - gateway → browser, first: `{"type":"opened","session":{...},"cols":80,"rows":24}`;
 //!   on a reattach, a binary frame with the current screen follows (drawn
 //!   for `cols` x `rows`);

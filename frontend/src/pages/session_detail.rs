@@ -421,7 +421,8 @@ fn DroppedNotice(props: &DroppedProps) -> Html {
         let (slug, id) = (props.slug.clone(), props.session.id.to_string());
         Callback::from(move |_: MouseEvent| {
             let (Some(grant), Some(navigator)) = (&*grant, &navigator) else { return };
-            let query = AttachQuery { session: id.clone(), reconnect_token: grant.token.clone() };
+            crate::gateway_socket::hand_over_reconnect_token(&id, &grant.token);
+            let query = AttachQuery { session: id.clone() };
             let _ = navigator.push_with_query(&Route::Terminal { slug: slug.clone() }, &query);
         })
     };

@@ -301,13 +301,20 @@ async fn a_dropped_shell_is_reattached_from_the_session_page_with_its_screen() {
     }
     browser.goto(&app.url(&session)).await;
     browser.click_on("[data-testid=dropped-notice] button.button-primary").await;
+    let token =
+        browser.text(&browser.wait_for("[data-testid=reconnect-grant] code.token").await).await;
     browser.click_on("[data-testid=reconnect-in-browser]").await;
-    browser.wait_for_url("reconnect_token=").await;
     browser.wait_for_text("[data-testid=terminal-status]", "Connected to web").await;
+    // The token went to the gateway in the socket, not in a URL.
+    let url = browser.current_url().await;
+    assert!(url.contains("/terminal?session=") && !url.contains(token.trim()), "{url}");
     // The gateway sends the screen as it was.
     wait_for_line(&browser, "before-the-drop").await;
     let terminal = browser.wait_for("[data-testid=live-terminal]").await;
     browser.type_into(&terminal, &format!("echo after-the-drop{ENTER}")).await;
     wait_for_line(&browser, "after-the-drop").await;
+    // A reload has no token to send (it worked once, and lived in the page).
+    browser.goto(&url).await;
+    browser.wait_for_text("[data-testid=terminal-ended]", "No reconnect token").await;
     let _ = std::fs::remove_dir_all(dir);
 }

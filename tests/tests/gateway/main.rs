@@ -71,13 +71,26 @@ impl Terminal {
         )
         .await;
         let token = grant["token"].as_str().expect("a reconnect token");
+        Terminal::attach(app, project, session, user, token).await
+    }
+
+    /// Reattaches with the reconnect token `token`, sent as the first message.
+    async fn attach(
+        app: &TestApp,
+        project: &str,
+        session: &str,
+        user: &str,
+        token: &str,
+    ) -> Terminal {
         let url = ws_url(
             app,
-            &format!(
-                "/gateway/v1/projects/{project}/terminals/{session}/attach?reconnect_token={token}&token={user}"
-            ),
+            &format!("/gateway/v1/projects/{project}/terminals/{session}/attach?token={user}"),
         );
-        Terminal::connect(&url).await
+        let mut terminal = Terminal::connect(&url).await;
+        // The reconnect token goes in the socket, not in the URL.
+        let first = json!({"type": "reconnect", "token": token}).to_string();
+        terminal.socket.send(Message::text(first)).await.expect("sent");
+        terminal
     }
 
     async fn open(app: &TestApp, user: &str, query: &str) -> Terminal {
@@ -241,6 +254,52 @@ async fn a_shell_outlives_a_dropped_connection_and_its_history_and_recording_are
     {
         assert!(printed.contains(expected), "{expected:?} is not in the recording: {printed:?}");
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_reattach_takes_its_reconnect_token_as_the_first_message_not_from_the_url() {
+    let (app, dir) = spawn().await;
+    let alice = app.token("alice", PROJECT, &[ViewHistory, Connect]);
+    let mut terminal = Terminal::open(&app, &alice, "target=web").await;
+    let session =
+        terminal.message("opened").await["session"]["id"].as_str().expect("an id").to_owned();
+    terminal.output("$ ").await;
+    drop(terminal);
+    wait_for_status(&app, &session, &alice, "dropped").await;
+    let grant: Value = json(
+        app.post(
+            &format!("/api/v1/projects/{PROJECT}/sessions/{session}/reconnect"),
+            &alice,
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let token = grant["token"].as_str().expect("a reconnect token");
+
+    // The token in the URL, as the protocol once had it, and keys first:
+    // refused, and the token is not spent.
+    let url = ws_url(
+        &app,
+        &format!(
+            "/gateway/v1/projects/{PROJECT}/terminals/{session}/attach?reconnect_token={token}&token={alice}"
+        ),
+    );
+    let mut refused = Terminal::connect(&url).await;
+    refused.type_keys("echo hi\r").await;
+    let error = refused.message("error").await;
+    assert_eq!(error["status"], 400);
+    assert!(
+        error["detail"].as_str().is_some_and(|d| d.contains("\"type\":\"reconnect\"")),
+        "{error}"
+    );
+    refused.closes().await;
+    assert_eq!(get(&app, &format!("/sessions/{session}"), &alice).await["status"], "dropped");
+
+    let mut terminal = Terminal::attach(&app, PROJECT, &session, &alice, token).await;
+    assert_eq!(terminal.message("opened").await["session"]["status"], "active");
     let _ = std::fs::remove_dir_all(dir);
 }
 
