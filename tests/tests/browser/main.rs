@@ -28,6 +28,7 @@ mod policy;
 mod policy_preview;
 mod seed;
 mod session;
+mod session_page;
 mod tour;
 mod workflows;
 
