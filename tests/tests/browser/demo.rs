@@ -8,7 +8,7 @@ use serde_json::Value;
 use termaudit_tests::{
     TestApp,
     browser::{Browser, WAIT, require_built_frontend},
-    json,
+    json, repo_root,
 };
 
 use crate::workflows::{ENTER, wait_for_line};
@@ -48,6 +48,17 @@ async fn in_the_demo_alice_opens_a_shell_on_a_demo_target_and_it_answers() {
     wait_for_line(&browser, "Commands of this demo (it is not a real shell):").await;
     browser.type_into(&terminal, &format!("whoami{ENTER}")).await;
     wait_for_line(&browser, "alice").await;
+
+    if std::env::var_os("TERMAUDIT_SCREENSHOTS").is_some() {
+        browser
+            .type_into(&terminal, &format!("clear{ENTER}status{ENTER}logs{ENTER}colors{ENTER}"))
+            .await;
+        wait_for_line(&browser, "   Main PID: 48377 (invoice-worker)").await;
+        // The last of the colours has been painted.
+        browser.wait_for_text("[data-testid=live-terminal]", "white").await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        browser.screenshot(&repo_root().join("docs/screenshots/terminal.png")).await;
+    }
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@
 //!
 //! `TERMAUDIT_SCREENSHOTS=1` also writes `docs/screenshots/history.png` and
 //! `session.png` (in `history.rs`), `player.png` and `policy.png` (in
-//! `player.rs`), `terminal.png` (in `workflows.rs`) and, at 390 px,
+//! `player.rs`), `terminal.png` (the demo program, in `demo.rs`) and, at 390 px,
 //! `phone-history.png` and `phone-player.png` (in `phone.rs`).
 
 mod a11y;

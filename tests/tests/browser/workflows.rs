@@ -10,7 +10,7 @@ use termaudit_domain::Permission;
 use termaudit_tests::{
     TestApp,
     browser::{Browser, WAIT, require_built_frontend},
-    json, repo_root,
+    json,
 };
 
 use crate::PROJECT;
@@ -244,12 +244,6 @@ async fn a_shell_in_the_browser_runs_commands_and_tells_who_revoked_it() {
     let terminal = browser.wait_for("[data-testid=live-terminal]").await;
     browser.type_into(&terminal, &format!("echo hello-from-the-browser{ENTER}")).await;
     wait_for_line(&browser, "hello-from-the-browser").await;
-
-    if std::env::var_os("TERMAUDIT_SCREENSHOTS").is_some() {
-        browser.type_into(&terminal, &format!("printf '\\033[1;32mready\\033[0m %s\\n' \"$PWD\" | sed 's|/tmp/[^ ]*|~|'{ENTER}")).await;
-        tokio::time::sleep(StdDuration::from_millis(400)).await;
-        browser.screenshot(&repo_root().join("docs/screenshots/terminal.png")).await;
-    }
 
     // Revoked through the API: the page says by whom and why.
     let link = browser.wait_for("[data-testid=terminal-status] a").await;
