@@ -4,7 +4,8 @@
 //! a third-party gateway would.
 //!
 //! A target's shell is a configured command (see [`config`]) run in a
-//! pseudo-terminal. The gateway runs inside `termaudit serve` (set
+//! pseudo-terminal, or for the demo's targets the built-in [`demo`]
+//! program, which is no shell. The gateway runs inside `termaudit serve` (set
 //! `TERMAUDIT_GATEWAY_TARGETS`) or on its own (`termaudit gateway`).
 //!
 //! # The WebSocket protocol
