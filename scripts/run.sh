@@ -25,7 +25,8 @@ cat <<MSG
 
   termaudit is starting at http://$bind/
   API docs:  http://$bind/api/docs/
-  Sign in on the page as one of the demo users, or use this token for the
+  Sign in on the page as one of the demo users (Alice opens terminals on
+  the demo targets: a demo program, not a shell), or use this token for the
   demo project (every permission, valid 12 hours):
 
   $token

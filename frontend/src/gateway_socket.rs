@@ -20,6 +20,37 @@ use crate::api;
 use crate::components::humanize;
 use crate::terminal::{Paintable as _, Screen, fitting_size, paint};
 
+thread_local! {
+    /// A reconnect token on its way from the session page to the terminal
+    /// page: kept in this page's memory, never in a URL (the page's or the
+    /// socket's), and sent as the socket's first message.
+    static RECONNECT_TOKEN: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
+}
+
+/// Hands `token`, granted for `session`, to the terminal page.
+pub fn hand_over_reconnect_token(session: &str, token: &str) {
+    RECONNECT_TOKEN.with(|slot| *slot.borrow_mut() = Some((session.to_owned(), token.to_owned())));
+}
+
+/// The token handed over for `session`, once.
+pub fn take_reconnect_token(session: &str) -> Option<String> {
+    RECONNECT_TOKEN.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        match slot.take() {
+            Some((for_session, token)) if for_session == session => Some(token),
+            other => {
+                *slot = other;
+                None
+            }
+        }
+    })
+}
+
+/// The first message of a reattach: the reconnect token.
+pub fn reconnect_message(token: &str) -> String {
+    serde_json::to_string(&ClientMessage::Reconnect { token: token.to_owned() }).unwrap_or_default()
+}
+
 /// Where the live shell is, as the terminal page shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
@@ -40,6 +71,7 @@ pub struct Live {
     socket: WebSocket,
     screen: Rc<RefCell<Screen>>,
     node: NodeRef,
+    _on_open: Closure<dyn FnMut()>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(CloseEvent)>,
     on_resize: Closure<dyn FnMut()>,
@@ -50,6 +82,7 @@ pub struct Live {
 
 impl Drop for Live {
     fn drop(&mut self) {
+        self.socket.set_onopen(None);
         self.socket.set_onmessage(None);
         self.socket.set_onclose(None);
         gloo::utils::window()
@@ -119,9 +152,11 @@ fn gateway_url(path_and_query: &str) -> String {
 }
 
 /// Opens the socket at `path_and_query` (below `/gateway/v1`) with the
-/// stored token as a subprotocol (`termaudit.v1, bearer.<token>`).
+/// stored token as a subprotocol (`termaudit.v1, bearer.<token>`), and
+/// sends `first` (a reattach's reconnect token) once it is open.
 pub fn connect(
     path_and_query: &str,
+    first: Option<String>,
     node: NodeRef,
     set_phase: UseStateSetter<Phase>,
 ) -> Result<Live, String> {
@@ -206,6 +241,15 @@ pub fn connect(
             });
         })
     };
+    let on_open = {
+        let socket = socket.clone();
+        Closure::<dyn FnMut()>::new(move || {
+            if let Some(first) = &first {
+                let _ = socket.send_with_str(first);
+            }
+        })
+    };
+    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
     let on_pagehide = {
@@ -221,6 +265,7 @@ pub fn connect(
         on_pagehide,
         screen,
         node,
+        _on_open: on_open,
         _on_message: on_message,
         _on_close: on_close,
         on_resize: Closure::<dyn FnMut()>::new(|| {}),

@@ -3,6 +3,7 @@
 //! token the caller pasted on the sign-in page.
 
 mod api;
+mod audit;
 mod components;
 mod filters;
 mod gateway_socket;

@@ -36,10 +36,43 @@ pub enum Route {
     NotFound,
 }
 
+/// The browser's title for `route`: what the page is, then where.
+pub fn title(route: &Route) -> String {
+    let page = match route {
+        Route::Home | Route::Projects => "Projects".to_owned(),
+        Route::SignIn | Route::AuthCallback => "Sign in".to_owned(),
+        Route::Sessions { slug } => format!("Session history · {slug}"),
+        Route::Policy { slug } => format!("Policy · {slug}"),
+        Route::Terminal { slug } => format!("Terminal · {slug}"),
+        Route::SessionDetail { slug, id } => {
+            format!("Session {} · {slug}", id.split('-').next().unwrap_or(id))
+        }
+        Route::NotFound => "Page not found".to_owned(),
+    };
+    format!("{page} · termaudit")
+}
+
+#[derive(Properties, PartialEq)]
+struct TitleProps {
+    text: String,
+}
+
+/// Sets the document's title (the tab, the history, bookmarks).
+#[component]
+fn Title(props: &TitleProps) -> Html {
+    use_effect_with(props.text.clone(), |text| gloo::utils::document().set_title(text));
+    html! {}
+}
+
+/// The page for `route` in `session`, under its title.
+pub fn switch(route: Route, session: &Session) -> Html {
+    html! { <><Title text={title(&route)} />{ page(route, session) }</> }
+}
+
 /// The page for `route` in `session`: pages that need a caller send a
 /// signed-out browser to the sign-in page, and the sign-in page sends a
 /// signed-in one to the projects.
-pub fn switch(route: Route, session: &Session) -> Html {
+fn page(route: Route, session: &Session) -> Html {
     match (route, session) {
         (Route::NotFound, _) => html! { <NotFound /> },
         (Route::AuthCallback, _) => html! { <AuthCallback /> },
@@ -97,5 +130,24 @@ pub fn go_after_sign_in(navigator: Option<&yew_router::navigator::Navigator>) {
                 navigator.push(&Route::Projects);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_page_has_a_title_of_its_own() {
+        let session = Route::SessionDetail {
+            slug: "demo".into(),
+            id: "0194c1d2-7c1a-7e2b-9c55-3f1f6f3d2a10".into(),
+        };
+        assert_eq!(title(&session), "Session 0194c1d2 · demo · termaudit");
+        assert_eq!(
+            title(&Route::Sessions { slug: "demo".into() }),
+            "Session history · demo · termaudit"
+        );
+        assert_eq!(title(&Route::SignIn), "Sign in · termaudit");
     }
 }

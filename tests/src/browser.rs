@@ -229,6 +229,20 @@ impl Browser {
         std::mem::take(&mut *self.seen_csp_violations())
     }
 
+    /// The console's messages since the last read (the content security
+    /// policy violations among them still fail the test when it ends).
+    pub async fn take_console(&self) -> Vec<String> {
+        let entries =
+            self.call(reqwest::Method::POST, "/se/log", Some(json!({ "type": "browser" }))).await;
+        self.record_csp_violations(&entries);
+        entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| entry["message"].as_str().map(ToOwned::to_owned))
+            .collect()
+    }
+
     /// Fails the test when a page violated the content security policy.
     pub async fn assert_no_csp_violations(&self) {
         let violations = self.take_csp_violations().await;

@@ -12,6 +12,9 @@ use crate::Session;
 pub enum ClientMessage {
     /// The terminal in the page changed size.
     Resize { cols: u16, rows: u16 },
+    /// The first message of a reattach: the reconnect token the API granted
+    /// (sent in the socket, so it never stands in a URL).
+    Reconnect { token: String },
 }
 
 /// What the gateway tells the browser besides terminal output.

@@ -61,6 +61,15 @@ pub struct Hold {
     pub placed_by: Person,
 }
 
+/// Whether a session's recording is under a legal hold: `hold` is `null`
+/// when it is not (an answer, not an error).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SessionHold {
+    /// The hold in force, or `null`.
+    pub hold: Option<Hold>,
+}
+
 /// Why a hold is placed or released.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -86,25 +86,22 @@ pub async fn put_policy(
     Ok(web::Json(policy_view(row)))
 }
 
-/// The session's legal hold, if it has one.
+/// Whether the session is under a legal hold: `{"hold": null}` when not.
 #[utoipa::path(
     tag = "policy",
     params(SessionPath),
-    responses((status = 200, description = "The session's legal hold", body = dto::Hold))
+    responses((status = 200, description = "The session's legal hold, or `null`", body = dto::SessionHold))
 )]
 #[get("/projects/{project}/sessions/{id}/hold")]
 pub async fn get_hold(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<SessionPath>,
-) -> Result<web::Json<dto::Hold>, ApiError> {
+) -> Result<web::Json<dto::SessionHold>, ApiError> {
     let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
     let session = state.session(&project, path.id).await?;
-    let hold =
-        state.store.hold(project.id, session.id).await?.ok_or_else(|| {
-            ApiError::not_found(format!("session {} has no legal hold", session.id))
-        })?;
-    Ok(web::Json(hold_dto(hold)))
+    let hold = state.store.hold(project.id, session.id).await?.map(hold_dto);
+    Ok(web::Json(dto::SessionHold { hold }))
 }
 
 /// Places a legal hold: the session's recording is not purged while it lasts.

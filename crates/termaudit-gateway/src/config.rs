@@ -26,6 +26,10 @@
 //!
 //! The gateway registers a target with the API the first time a shell opens
 //! on it, unless the project has one by that name already.
+//!
+//! A file can only name commands. `termaudit serve --demo` builds its
+//! targets in code ([`Targets::new`]) with [`Program::Demo`], the built-in
+//! demo program ([`crate::demo`]), which is not a shell.
 
 use std::{collections::BTreeMap, path::PathBuf};
 
@@ -67,6 +71,16 @@ struct RawTarget {
     database: Option<String>,
 }
 
+/// What a target's shells run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Program {
+    /// A program and its arguments, in a pseudo-terminal of its own.
+    Command(Vec<String>),
+    /// termaudit's demo program, inside the gateway: it answers a handful
+    /// of commands (a database target's, a few statements) and runs nothing.
+    Demo,
+}
+
 /// One target: where it is registered and what runs for its shells.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetConfig {
@@ -75,8 +89,7 @@ pub struct TargetConfig {
     pub kind: TargetKind,
     pub environment: String,
     pub environment_class: EnvironmentClass,
-    /// The program and its arguments.
-    pub command: Vec<String>,
+    pub program: Program,
     pub cwd: Option<PathBuf>,
     pub env: BTreeMap<String, String>,
     /// A database target's database, reported with its statements.
@@ -90,6 +103,14 @@ pub struct Targets {
 }
 
 impl Targets {
+    /// Targets built in code; an empty list is refused as a file naming none is.
+    pub fn new(targets: Vec<TargetConfig>) -> Result<Self, ConfigError> {
+        if targets.is_empty() {
+            return Err(ConfigError::Empty);
+        }
+        Ok(Self { targets })
+    }
+
     pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
@@ -127,7 +148,7 @@ impl Targets {
                 kind,
                 environment: raw.environment,
                 environment_class,
-                command: raw.command,
+                program: Program::Command(raw.command),
                 cwd: raw.cwd,
                 env: raw.env,
                 database: raw.database,
@@ -183,7 +204,7 @@ mod tests {
         let targets = Targets::parse(EXAMPLE).expect("valid");
         let api = targets.get("demo", "billing-api").expect("listed");
         assert_eq!(api.kind, TargetKind::Application);
-        assert_eq!(api.command, ["/bin/sh"]);
+        assert_eq!(api.program, Program::Command(vec!["/bin/sh".into()]));
         assert_eq!(api.env.get("PAGER").map(String::as_str), Some("cat"));
         let db = targets.get("demo", "billing-db").expect("listed");
         assert_eq!(db.environment_class, EnvironmentClass::Production);

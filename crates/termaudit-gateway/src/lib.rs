@@ -4,7 +4,8 @@
 //! a third-party gateway would.
 //!
 //! A target's shell is a configured command (see [`config`]) run in a
-//! pseudo-terminal. The gateway runs inside `termaudit serve` (set
+//! pseudo-terminal, or for the demo's targets the built-in [`demo`]
+//! program, which is no shell. The gateway runs inside `termaudit serve` (set
 //! `TERMAUDIT_GATEWAY_TARGETS`) or on its own (`termaudit gateway`).
 //!
 //! # The WebSocket protocol
@@ -25,16 +26,20 @@
 //!
 //! **Reattaching.** When the socket drops, the shell lives on and the
 //! session is reported dropped. The owner asks the API for a reconnect token
-//! (`POST /api/v1/projects/{p}/sessions/{id}/reconnect`) and opens
-//! `GET /gateway/v1/projects/{project}/terminals/{session_id}/attach?reconnect_token=...`;
-//! the gateway redeems the token and reattaches the same shell. Only the
-//! user who opened the shell may reattach (403 otherwise); a session this
-//! gateway does not hold is 404.
+//! (`POST /api/v1/projects/{p}/sessions/{id}/reconnect`), opens
+//! `GET /gateway/v1/projects/{project}/terminals/{session_id}/attach` and
+//! sends the token as its first message, `{"type":"reconnect","token":"..."}`
+//! (not in the URL, where proxies and logs would keep it), within 10 s; the
+//! gateway redeems the token and reattaches the same shell. Only the user
+//! who opened the shell may reattach (403 otherwise); a session this
+//! gateway does not hold is 404; a first message that is not the token is
+//! an `error` with status 400.
 //!
 //! **Messages.** Binary frames carry terminal bytes both ways: keystrokes
 //! to the shell, output (UTF-8) to the browser. Text frames carry JSON
 //! control messages ([`termaudit_api_types::gateway`]):
-//! - browser → gateway: `{"type":"resize","cols":120,"rows":40}`;
+//! - browser → gateway: `{"type":"resize","cols":120,"rows":40}`, and
+//!   first on a reattach `{"type":"reconnect","token":"..."}`;
 //! - gateway → browser, first: `{"type":"opened","session":{...},"cols":80,"rows":24}`;
 //!   on a reattach, a binary frame with the current screen follows (drawn
 //!   for `cols` x `rows`);
@@ -54,6 +59,7 @@
 pub mod client;
 pub mod config;
 mod control;
+pub mod demo;
 pub mod input;
 pub mod recorder;
 mod report;
@@ -72,7 +78,7 @@ use termaudit_domain::{Permission, TargetKind};
 use uuid::Uuid;
 
 pub use client::{ApiClient, CallError, ServiceToken};
-pub use config::{ConfigError, TargetConfig, Targets};
+pub use config::{ConfigError, Program, TargetConfig, Targets};
 pub use control::{SseEvent, SseParser};
 pub use shell::{HEARTBEAT_INTERVAL, TERM};
 
@@ -263,6 +269,58 @@ impl Gateway {
                 })
             }
         }
+    }
+}
+
+impl Gateway {
+    /// Opens a shell for `user` on `target` with no browser: types `keys`,
+    /// waits (up to 10 s) until the output shows `shown`, then leaves the
+    /// shell as a closed tab does, dropped, for the user to reattach to
+    /// within the grace window. The demo's dropped session is one.
+    pub async fn open_dropped(
+        &self,
+        user: &User,
+        project: &str,
+        target: &str,
+        keys: &[u8],
+        shown: &str,
+    ) -> Result<Uuid, CallError> {
+        let refused = |detail: String| CallError::Refused { status: 404, detail, ended: None };
+        let target = self
+            .inner
+            .targets
+            .get(project, target)
+            .cloned()
+            .ok_or_else(|| refused(format!("this gateway has no target {target:?}")))?;
+        let query = ws::OpenQuery {
+            target: target.name.clone(),
+            reason: None,
+            mode: None,
+            cols: Some(100),
+            rows: Some(28),
+            token: None,
+        };
+        let (shell, session) = self.open(user, &target, &query).await?;
+        let (client, mut output) = tokio::sync::mpsc::channel(256);
+        let (reply, attached) = tokio::sync::oneshot::channel();
+        let gone = || refused("the shell ended at once".into());
+        shell.tx.send(Command::Attach { client, reply }).await.map_err(|_| gone())?;
+        let attached = attached.await.map_err(|_| gone())?;
+        shell.tx.send(Command::Input(keys.to_vec().into())).await.map_err(|_| gone())?;
+        let mut screen = String::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(out) = output.recv().await {
+                if let shell::ToClient::Output(bytes) = out {
+                    screen.push_str(&String::from_utf8_lossy(&bytes));
+                    if screen.contains(shown) {
+                        return;
+                    }
+                }
+            }
+        })
+        .await;
+        let _ = shell.tx.send(Command::Detach { attachment: attached.attachment }).await;
+        Ok(session.id)
     }
 }
 

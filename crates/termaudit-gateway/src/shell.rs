@@ -25,7 +25,8 @@ use uuid::Uuid;
 use crate::{
     Inner,
     client::{ApiClient, Backoff, CallError},
-    config::TargetConfig,
+    config::{Program, TargetConfig},
+    demo,
     input::{LineTracker, StatementTracker, Utf8Stream},
     recorder::{FLUSH_INTERVAL, Recorder},
     report::{Report, Reporter},
@@ -113,13 +114,8 @@ impl Ending {
         }
     }
 
-    fn exited(status: Option<std::process::ExitStatus>) -> Self {
-        Self {
-            reason: "user_exit".into(),
-            by: None,
-            detail: status.map(|s| format!("the shell exited ({s})")),
-            report_close: true,
-        }
+    fn exited(detail: Option<String>) -> Self {
+        Self { reason: "user_exit".into(), by: None, detail, report_close: true }
     }
 
     /// What the user sees in the terminal as the shell is killed.
@@ -132,6 +128,42 @@ impl Ending {
             )),
             "user_exit" => None,
             other => Some(format!("\r\n[termaudit] session ended: {other}\r\n")),
+        }
+    }
+}
+
+/// What runs in a shell's terminal: a process, or the demo program.
+enum Running {
+    Process(tokio::process::Child),
+    Demo(demo::Running),
+}
+
+impl Running {
+    /// Waits for it to end; says how it ended.
+    async fn wait(&mut self) -> Option<String> {
+        match self {
+            Self::Process(child) => {
+                child.wait().await.ok().map(|status| format!("the shell exited ({status})"))
+            }
+            Self::Demo(program) => {
+                program.wait().await;
+                Some("the demo program exited".into())
+            }
+        }
+    }
+
+    /// Ends it and what it started.
+    fn kill(&mut self) {
+        match self {
+            Self::Process(child) => {
+                let leader = child.id().and_then(|id| i32::try_from(id).ok());
+                if let Some(pid) = leader.and_then(rustix::process::Pid::from_raw) {
+                    // The shell leads its own session: hang up what it started too.
+                    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::HUP);
+                }
+                let _ = child.start_kill();
+            }
+            Self::Demo(program) => program.stop(),
         }
     }
 }
@@ -158,15 +190,27 @@ pub fn spawn(
     let (pty, pts) = pty_process::open().map_err(std::io::Error::other)?;
     pty.resize(pty_process::Size::new(rows, cols)).map_err(std::io::Error::other)?;
     let modes = std::os::fd::AsFd::as_fd(&pty).try_clone_to_owned()?;
-    let mut command = pty_process::Command::new(&target.command[0])
-        .args(&target.command[1..])
-        .env("TERM", TERM)
-        .envs(&target.env)
-        .kill_on_drop(true);
-    if let Some(cwd) = &target.cwd {
-        command = command.current_dir(cwd);
-    }
-    let child = command.spawn(pts).map_err(std::io::Error::other)?;
+    let program = match &target.program {
+        Program::Command(argv) => {
+            let mut command = pty_process::Command::new(&argv[0])
+                .args(&argv[1..])
+                .env("TERM", TERM)
+                .envs(&target.env)
+                .kill_on_drop(true);
+            if let Some(cwd) = &target.cwd {
+                command = command.current_dir(cwd);
+            }
+            Running::Process(command.spawn(pts).map_err(std::io::Error::other)?)
+        }
+        Program::Demo => {
+            // The thread holds the terminal's only program end: when it
+            // ends, the gateway reads EOF as it would from a shell.
+            let terminal = std::os::fd::AsFd::as_fd(&pts).try_clone_to_owned()?;
+            drop(pts);
+            let program = demo::DemoProgram::new(target.kind, &session.user.subject, &target.name);
+            Running::Demo(demo::spawn(terminal, program)?)
+        }
+    };
     let (reader, writer) = pty.into_split();
     let (tx, rx) = mpsc::channel(256);
     let handle = ShellHandle {
@@ -182,7 +226,7 @@ pub fn spawn(
         project: session.project.clone(),
         database: (target.kind == TargetKind::Database)
             .then(|| (StatementTracker::new(), target.database.clone())),
-        child,
+        program,
         reader,
         writer,
         modes,
@@ -216,7 +260,7 @@ struct Shell {
     project: String,
     /// For a database target: its statements so far, and its database's name.
     database: Option<(StatementTracker, Option<String>)>,
-    child: tokio::process::Child,
+    program: Running,
     reader: pty_process::OwnedReadPty,
     writer: pty_process::OwnedWritePty,
     /// The pseudo-terminal again, to read its modes.
@@ -259,11 +303,11 @@ impl Shell {
                 read = self.reader.read(&mut buffer) => match read {
                     Ok(n) if n > 0 => self.output(&buffer[..n]).await,
                     // EOF or EIO: every process of the terminal is gone.
-                    _ => break Ending::exited(self.child.wait().await.ok()),
+                    _ => break Ending::exited(self.program.wait().await),
                 },
-                status = self.child.wait() => {
+                status = self.program.wait() => {
                     self.drain().await;
-                    break Ending::exited(status.ok());
+                    break Ending::exited(status);
                 }
                 command = self.rx.recv() => match command {
                     Some(Command::End(ending)) => break ending,
@@ -478,16 +522,11 @@ impl Shell {
         if let Some(banner) = ending.banner() {
             self.send_client(ToClient::Output(Bytes::from(banner))).await;
         }
-        let leader = self.child.id().and_then(|id| i32::try_from(id).ok());
-        if let Some(pid) = leader.and_then(rustix::process::Pid::from_raw) {
-            // The shell leads its own session: hang up what it started too.
-            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::HUP);
-        }
-        let _ = self.child.start_kill();
+        self.program.kill();
         // What the shell wrote before it died belongs in the recording, the
         // API's endings included (it takes the last chunks for a while).
         self.drain().await;
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.program.wait()).await;
         self.flush(true);
         let recorded = self.recorder.is_some();
         let Shell { gateway, session, project, reporter, attached, .. } = self;

@@ -84,9 +84,11 @@ impl OpenQuery {
 
 #[derive(Debug, Deserialize)]
 pub struct AttachQuery {
-    pub reconnect_token: String,
     pub token: Option<String>,
 }
+
+/// How long a reattaching client has to send its reconnect token.
+const RECONNECT_TOKEN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The user's token: the `token` parameter, or a `bearer.<token>` subprotocol.
 fn bearer(req: &HttpRequest, query: Option<&str>) -> Result<String, GatewayError> {
@@ -190,10 +192,17 @@ pub async fn attach(
         )
         .into());
     }
-    let (response, mut socket, stream) = upgrade(&req, body)?;
+    let (response, mut socket, mut stream) = upgrade(&req, body)?;
     let api = gateway.inner.api.clone();
     actix_web::rt::spawn(async move {
-        match api.redeem(&project, id, &query.reconnect_token).await {
+        let token = match reconnect_token(&mut socket, &mut stream).await {
+            Ok(token) => token,
+            Err(detail) => {
+                let refusal = CallError::Refused { status: 400, detail, ended: None };
+                return refuse(&mut socket, refusal).await;
+            }
+        };
+        match api.redeem(&project, id, &token).await {
             Ok(session) => {
                 // The size is the shell's; `connect` sends it with the screen.
                 let opened = ServerMessage::Opened { session: Box::new(session), cols: 0, rows: 0 };
@@ -203,6 +212,36 @@ pub async fn attach(
         }
     });
     Ok(response)
+}
+
+/// The reconnect token of a reattach: the client's first message,
+/// `{"type":"reconnect","token":"..."}`.
+async fn reconnect_token(
+    socket: &mut Session,
+    stream: &mut MessageStream,
+) -> Result<String, String> {
+    let expected = "the first message of a reattach is {\"type\":\"reconnect\",\"token\":\"...\"}, \
+                    with the token POST .../reconnect granted";
+    let first = tokio::time::timeout(RECONNECT_TOKEN_WAIT, async {
+        loop {
+            match stream.recv().await {
+                Some(Ok(Message::Ping(bytes))) => {
+                    let _ = socket.pong(&bytes).await;
+                }
+                Some(Ok(Message::Pong(_))) => {}
+                other => return other,
+            }
+        }
+    })
+    .await
+    .map_err(|_| format!("no reconnect token came within {RECONNECT_TOKEN_WAIT:?}: {expected}"))?;
+    match first {
+        Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(&text) {
+            Ok(ClientMessage::Reconnect { token }) => Ok(token),
+            _ => Err(expected.to_owned()),
+        },
+        _ => Err(expected.to_owned()),
+    }
 }
 
 async fn refuse(socket: &mut Session, err: CallError) {
@@ -263,6 +302,8 @@ async fn connect(
                         Ok(ClientMessage::Resize { cols, rows }) => {
                             ok = shell.tx.send(Command::Resize { cols, rows }).await.is_ok();
                         }
+                        // Only a reattach's first message means anything.
+                        Ok(ClientMessage::Reconnect { .. }) => {}
                         Err(err) => tracing::debug!(error = %err, "an unknown control message"),
                     }
                 }

@@ -15,12 +15,11 @@ const SHUTDOWN_LIMIT: Duration = Duration::from_secs(15);
 
 /// The gateway inside the server listening on `api`.
 pub fn in_process(
-    targets: &Path,
+    targets: Targets,
     auth: &AuthConfig,
     authenticator: Arc<Authenticator>,
     api: SocketAddr,
 ) -> anyhow::Result<Gateway> {
-    let targets = Targets::load(targets)?;
     let issuer = Arc::new(TokenIssuer::new(auth));
     let grants: BTreeMap<String, Vec<Permission>> =
         targets.projects().into_iter().map(|p| (p, vec![Permission::Ingest])).collect();

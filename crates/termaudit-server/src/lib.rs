@@ -171,9 +171,6 @@ impl Application {
         let store = prepare_database(&settings).await?;
         store.register_signing_key(&signer).await?;
         warn_if_owner(&store).await?;
-        if settings.demo {
-            demo::load(&store).await.context("cannot load the demo data")?;
-        }
         let (control, _) = tokio::sync::broadcast::channel(1024);
         let state = Arc::new(AppState {
             store: store.clone(),
@@ -219,19 +216,32 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        let targets =
+            match &settings.gateway_targets {
+                Some(path) => Some(termaudit_gateway::Targets::load(path).with_context(|| {
+                    format!("cannot set up the gateway from {}", path.display())
+                })?),
+                None if settings.demo => demo::terminals::targets(listener.local_addr()?)?,
+                None => None,
+            };
+        let demo_terminals =
+            settings.demo && settings.gateway_targets.is_none() && targets.is_some();
+        if settings.demo {
+            demo::load(&store, !demo_terminals).await.context("cannot load the demo data")?;
+        }
         let web_dir = settings.web_dir.clone();
         if web_dir.is_none() {
             tracing::warn!(
                 "no built web app found; only the API is served (run scripts/build-frontend.sh)"
             );
         }
-        let gateway = match &settings.gateway_targets {
-            Some(targets) => Some(
-                gateway::in_process(targets, &auth, authenticator.clone(), listener.local_addr()?)
-                    .with_context(|| {
-                        format!("cannot set up the gateway from {}", targets.display())
-                    })?,
-            ),
+        let gateway = match targets {
+            Some(targets) => Some(gateway::in_process(
+                targets,
+                &auth,
+                authenticator.clone(),
+                listener.local_addr()?,
+            )?),
             None => None,
         };
         let routes = gateway.clone();
@@ -252,6 +262,11 @@ impl Application {
                 gateway.start();
                 background
                     .push(tokio::spawn(gateway::stop_on_signal(gateway.clone(), server.handle())));
+                if demo_terminals {
+                    background.push(tokio::spawn(demo::terminals::leave_alice_a_dropped_shell(
+                        gateway.clone(),
+                    )));
+                }
                 server
             }
             None => server.run(),

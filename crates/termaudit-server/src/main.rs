@@ -168,7 +168,8 @@ struct ServeArgs {
     /// Address to listen on [env: TERMAUDIT_BIND] [default: 127.0.0.1:8080]
     #[arg(long)]
     bind: Option<String>,
-    /// Load demo data and offer demo sign-in [env: TERMAUDIT_DEMO]
+    /// Load demo data, offer demo sign-in and, on a loopback address, demo
+    /// terminals [env: TERMAUDIT_DEMO]
     #[arg(long)]
     demo: bool,
 }

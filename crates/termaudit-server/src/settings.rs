@@ -65,7 +65,8 @@ pub struct Settings {
     pub web_dir: Option<PathBuf>,
     /// `TERMAUDIT_DB_POOL_SIZE`
     pub db_pool_size: usize,
-    /// `TERMAUDIT_DEMO`: load demo data and offer demo sign-in.
+    /// `TERMAUDIT_DEMO`: load demo data, offer demo sign-in and (on a
+    /// loopback address) demo terminals.
     pub demo: bool,
     /// `TERMAUDIT_HEARTBEAT_TIMEOUT_SECONDS`: a live session whose gateway
     /// sends no heartbeat for this long is marked dropped (`gateway_lost`).
@@ -191,7 +192,11 @@ pub fn variables() -> Vec<Variable> {
             "the web app to serve at `/`",
         ),
         row("TERMAUDIT_DB_POOL_SIZE", code(&defaults.db_pool_size), "database connections"),
-        row("TERMAUDIT_DEMO", code(&defaults.demo), "load demo data and offer demo sign-in"),
+        row(
+            "TERMAUDIT_DEMO",
+            code(&defaults.demo),
+            "load demo data and offer demo sign-in; on a loopback address, demo terminals running a built-in demo program (never a shell)",
+        ),
         row(
             "TERMAUDIT_RETENTION_INTERVAL_SECONDS",
             seconds(defaults.retention_interval),

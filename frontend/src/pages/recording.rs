@@ -5,7 +5,7 @@
 use gloo::timers::callback::Interval;
 use std::rc::Rc;
 
-use termaudit_api_types::{Hold, Recording, RecordingState};
+use termaudit_api_types::{Hold, Recording, RecordingState, SessionHold};
 use wasm_bindgen::JsCast as _;
 use web_sys::HtmlAnchorElement;
 use yew::platform::spawn_local;
@@ -113,9 +113,14 @@ fn RecordingBody(props: &RecordingBodyProps) -> Html {
                 </p>
             </div>
         },
-        _ if recording.header.is_none() => html! {
+        RecordingState::Recording if recording.header.is_none() => html! {
             <p class="muted" data-testid="recording-empty">
                 { "Nothing of this recording has arrived yet; the gateway sends it as the session runs." }
+            </p>
+        },
+        _ if recording.header.is_none() => html! {
+            <p class="muted" data-testid="recording-empty">
+                { "The session ended with no terminal output: there is nothing to play." }
             </p>
         },
         state => html! {
@@ -131,9 +136,11 @@ fn RecordingBody(props: &RecordingBodyProps) -> Html {
                         }
                     </span>
                     <span data-testid="expires">
-                        { match recording.expires_at {
-                            Some(at) => html! { <>{ "Kept until " }<Time {at} /></> },
-                            None => html! { "Kept until the retention period after the session ends" },
+                        { match (recording.expires_at, state) {
+                            (Some(at), _) => html! { <>{ "Kept until " }<Time {at} /></> },
+                            (None, RecordingState::Recording) => html! { "Kept until the retention period after the session ends" },
+                            // Ended and no expiry: a legal hold keeps it.
+                            (None, _) => html! { "Kept while its legal hold lasts" },
                         } }
                     </span>
                     if props.may_download {
@@ -239,6 +246,8 @@ pub struct HoldCardProps {
     pub slug: String,
     /// The session's API path, `/projects/{p}/sessions/{id}`.
     pub base: String,
+    /// Told when a hold was placed or released.
+    pub on_changed: Callback<()>,
 }
 
 /// The session's legal hold: whether there is one, and for policy managers
@@ -248,14 +257,13 @@ pub fn HoldCard(props: &HoldCardProps) -> Html {
     let session = use_session();
     let may_manage = session.can(&props.slug, permission::MANAGE_POLICY);
     let path = format!("{}/hold", props.base);
-    let fetched = use_get::<Hold>(path.clone());
+    let fetched = use_get::<SessionHold>(path.clone());
     // The hold as the last action left it: `Some(None)` after a release.
     let changed = use_state(|| None::<Option<Rc<Hold>>>);
 
     let hold = match (&*changed, &fetched.state) {
         (Some(hold), _) => hold.clone(),
-        (None, Fetch::Loaded(hold)) => Some(Rc::clone(hold)),
-        (None, Fetch::Failed(error)) if error.status() == Some(404) => None,
+        (None, Fetch::Loaded(answer)) => answer.hold.clone().map(Rc::new),
         (None, Fetch::Loading) => {
             return html! {
                 <section class="card" aria-labelledby="hold-h"><h2 id="hold-h">{ "Legal hold" }</h2><Loading label="Loading…" /></section>
@@ -271,8 +279,11 @@ pub fn HoldCard(props: &HoldCardProps) -> Html {
         }
     };
     let on_done = {
-        let changed = changed.clone();
-        Callback::from(move |hold: Option<Hold>| changed.set(Some(hold.map(Rc::new))))
+        let (changed, on_changed) = (changed.clone(), props.on_changed.clone());
+        Callback::from(move |hold: Option<Hold>| {
+            changed.set(Some(hold.map(Rc::new)));
+            on_changed.emit(());
+        })
     };
 
     html! {

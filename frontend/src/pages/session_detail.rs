@@ -45,6 +45,8 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
     // The session as an action (revoke, reconnect) left it, newer than
     // `fetched` until the next answer to a fetch arrives.
     let updated = use_state(|| None::<Rc<Session>>);
+    // How many times a hold was placed or released on this page.
+    let holds = use_state(|| 0u32);
     {
         let updated = updated.clone();
         use_effect_with(fetched.state.clone(), move |_| updated.set(None));
@@ -96,6 +98,20 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
         (None, Fetch::Loading) => {
             return html! { <>{ breadcrumbs }<Loading label="Loading the session…" /></> };
         }
+        (None, Fetch::Failed(error)) if error.status() == Some(404) => {
+            return html! {
+                <>
+                    { breadcrumbs }
+                    <div class="notice notice-error" role="alert" data-testid="session-not-found">
+                        <p class="notice-title">{ "Session not found" }</p>
+                        <p class="notice-detail">
+                            { format!("This project has no session “{}”. ", props.id) }
+                            <Link<Route> to={Route::Sessions { slug: props.slug.clone() }}>{ "Back to the history" }</Link<Route>>
+                        </p>
+                    </div>
+                </>
+            };
+        }
         (None, Fetch::Failed(error)) => {
             return html! {
                 <>{ breadcrumbs }<ErrorNotice error={error.clone()} on_retry={fetched.reload.clone()} /></>
@@ -111,6 +127,16 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
         Callback::from(move |session: Session| {
             updated.set(Some(Rc::new(session)));
             refresh.emit(());
+            reload_audit.emit(());
+        })
+    };
+
+    // A hold placed or released: the audit trail says so, the recording's
+    // expiry changes.
+    let on_hold = {
+        let (holds, reload_audit) = (holds.clone(), audit.reload.clone());
+        Callback::from(move |()| {
+            holds.set(*holds + 1);
             reload_audit.emit(());
         })
     };
@@ -161,9 +187,13 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
             </section>
 
             // Fetched again when the session's status changes (a recording is
-            // finalized as its session ends).
-            <RecordingCard key={session.status.clone()} slug={props.slug.clone()} base={base.clone()} />
-            <HoldCard slug={props.slug.clone()} base={base.clone()} />
+            // finalized as its session ends) and when a hold changes (a held
+            // recording does not expire).
+            <RecordingCard key={format!("{}-{}", session.status, *holds)} slug={props.slug.clone()} base={base.clone()} />
+            // A session never recorded has nothing to hold.
+            if session.recorded {
+                <HoldCard slug={props.slug.clone()} base={base.clone()} on_changed={on_hold} />
+            }
 
             <section class="card" aria-labelledby="activity-h">
                 <h2 id="activity-h">{ "Commands and runbooks" }</h2>
@@ -286,20 +316,7 @@ fn metadata(session: &Session) -> Html {
 }
 
 fn audit_item(event: &AuditEvent) -> Html {
-    let details: Vec<(String, String)> = match &event.details {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(key, value)| {
-                let value = match value {
-                    serde_json::Value::String(text) => text.clone(),
-                    other => other.to_string(),
-                };
-                (key.clone(), value)
-            })
-            .collect(),
-        serde_json::Value::Null => Vec::new(),
-        other => vec![("details".to_owned(), other.to_string())],
-    };
+    let details = crate::audit::details(&event.event_type, &event.details);
     html! {
         <li class="audit-item" key={event.id}>
             <div class="audit-when"><Time at={event.occurred_at} /></div>
@@ -311,7 +328,12 @@ fn audit_item(event: &AuditEvent) -> Html {
                 </span>
                 if !details.is_empty() {
                     <dl class="audit-details">
-                        { for details.into_iter().map(|(key, value)| html! { <><dt>{ key }</dt><dd>{ value }</dd></> }) }
+                        { for details.into_iter().map(|(label, value)| html! {
+                            <><dt>{ label }</dt><dd>{ match value {
+                                crate::audit::Shown::Text(text) => html! { text },
+                                crate::audit::Shown::At(at) => html! { <Time {at} /> },
+                            } }</dd></>
+                        }) }
                     </dl>
                 }
             </div>
@@ -421,7 +443,8 @@ fn DroppedNotice(props: &DroppedProps) -> Html {
         let (slug, id) = (props.slug.clone(), props.session.id.to_string());
         Callback::from(move |_: MouseEvent| {
             let (Some(grant), Some(navigator)) = (&*grant, &navigator) else { return };
-            let query = AttachQuery { session: id.clone(), reconnect_token: grant.token.clone() };
+            crate::gateway_socket::hand_over_reconnect_token(&id, &grant.token);
+            let query = AttachQuery { session: id.clone() };
             let _ = navigator.push_with_query(&Route::Terminal { slug: slug.clone() }, &query);
         })
     };

@@ -2,9 +2,10 @@
 //! (`/gateway/v1`, a WebSocket: [`crate::gateway_socket`]) opens a session
 //! there. Output is drawn by the same terminal the recording player draws
 //! with ([`crate::terminal`]), and only the rows that changed are redrawn;
-//! key presses go back to the gateway. With
-//! `?session=…&reconnect_token=…` (the session page's "Reconnect") the page
-//! reattaches a dropped shell instead, and the gateway sends its screen.
+//! key presses go back to the gateway. With `?session=…` (the session
+//! page's "Reconnect in the browser", which hands the reconnect token over
+//! in memory: it never stands in a URL) the page reattaches a dropped shell
+//! instead, and the gateway sends its screen.
 
 use serde::{Deserialize, Serialize};
 use termaudit_api_types::{Target, TargetList};
@@ -14,7 +15,9 @@ use yew_router::prelude::*;
 
 use crate::api::encode;
 use crate::components::{Environment, ErrorNotice, Loading};
-use crate::gateway_socket::{Live, Phase, Slot, connect, watch_resizes};
+use crate::gateway_socket::{
+    Live, Phase, Slot, connect, reconnect_message, take_reconnect_token, watch_resizes,
+};
 use crate::hooks::{Fetch, use_get};
 use crate::routes::Route;
 use crate::session::{permission, use_session};
@@ -25,7 +28,6 @@ use crate::terminal::key_bytes;
 #[serde(default)]
 pub struct AttachQuery {
     pub session: String,
-    pub reconnect_token: String,
 }
 
 #[derive(Properties, PartialEq)]
@@ -40,7 +42,7 @@ pub fn TerminalPage(props: &TerminalProps) -> Html {
     let attach: Option<AttachQuery> = location
         .as_ref()
         .and_then(|location| location.query::<AttachQuery>().ok())
-        .filter(|query| !query.session.is_empty() && !query.reconnect_token.is_empty());
+        .filter(|query| !query.session.is_empty());
     let slug = props.slug.clone();
     let targets = use_get::<TargetList>(format!("/projects/{}/targets", encode(&slug)));
     let target = use_state(String::new);
@@ -52,11 +54,11 @@ pub fn TerminalPage(props: &TerminalProps) -> Html {
 
     let start = {
         let (slot, node, set_phase) = (slot.clone(), node.clone(), phase.setter());
-        Callback::from(move |path: String| {
+        Callback::from(move |(path, first): (String, Option<String>)| {
             set_phase.set(Phase::Connecting);
             // The old socket (if any) closes first.
             slot.borrow_mut().take();
-            match connect(&path, node.clone(), set_phase.clone()) {
+            match connect(&path, first, node.clone(), set_phase.clone()) {
                 Ok(live) => {
                     *slot.borrow_mut() = Some(live);
                     watch_resizes(&slot);
@@ -73,14 +75,28 @@ pub fn TerminalPage(props: &TerminalProps) -> Html {
     // Attach mode connects at once; leaving the page closes the socket.
     {
         let (start, slot, slug) = (start.clone(), slot.clone(), slug.clone());
+        let set_phase = phase.setter();
         use_effect_with((attach.clone(), allowed), move |(attach, allowed)| {
             if let (Some(attach), true) = (attach, *allowed) {
-                start.emit(format!(
-                    "/projects/{}/terminals/{}/attach?reconnect_token={}",
-                    encode(&slug),
-                    encode(&attach.session),
-                    encode(&attach.reconnect_token)
-                ));
+                match take_reconnect_token(&attach.session) {
+                    Some(token) => start.emit((
+                        format!(
+                            "/projects/{}/terminals/{}/attach",
+                            encode(&slug),
+                            encode(&attach.session)
+                        ),
+                        Some(reconnect_message(&token)),
+                    )),
+                    None => set_phase.set(Phase::Over {
+                        title: "No reconnect token".to_owned(),
+                        detail: Some(
+                            "A reconnect token works once and is kept only while the app is \
+                             open: ask for a new one with Reconnect on the session's page."
+                                .to_owned(),
+                        ),
+                        error: true,
+                    }),
+                }
             }
             move || drop(slot.borrow_mut().take())
         });
@@ -114,11 +130,14 @@ pub fn TerminalPage(props: &TerminalProps) -> Html {
             let Some(chosen) = &chosen else { return };
             let mode = if chosen.kind == "database" { "database" } else { "shell" };
             let (cols, rows) = (100, 30);
-            start.emit(format!(
-                "/projects/{}/terminals?target={}&reason={}&mode={mode}&cols={cols}&rows={rows}",
-                encode(&slug),
-                encode(&chosen.name),
-                encode(reason.trim()),
+            start.emit((
+                format!(
+                    "/projects/{}/terminals?target={}&reason={}&mode={mode}&cols={cols}&rows={rows}",
+                    encode(&slug),
+                    encode(&chosen.name),
+                    encode(reason.trim()),
+                ),
+                None,
             ));
         })
     };

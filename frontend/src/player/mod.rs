@@ -10,7 +10,7 @@
 //! most every tenth of a second while playing.
 
 mod frames;
-mod playback;
+pub(crate) mod playback;
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};

@@ -5,6 +5,7 @@
 
 mod auth;
 mod contract;
+mod demo;
 mod emulation;
 mod errors;
 mod export;

@@ -94,7 +94,9 @@ async fn legal_holds_are_placed_and_released_audited() {
     .await;
     let path = format!("/api/v1/projects/demo/sessions/{}/hold", session["id"].as_str().unwrap());
 
-    problem(app.get(&path, &viewer).await, 404, "not-found").await;
+    // No hold is an answer, not an error.
+    let none: Value = json(app.get(&path, &viewer).await, 200).await;
+    assert_eq!(none, json!({"hold": null}));
     problem(app.post(&path, &viewer, &json!({"reason": "x"})).await, 403, "forbidden").await;
     problem(app.post(&path, &manager, &json!({"reason": " "})).await, 400, "invalid-input").await;
     let hold: Value =
@@ -103,7 +105,7 @@ async fn legal_holds_are_placed_and_released_audited() {
     assert_eq!(hold["placed_by"]["subject"], "carol");
     problem(app.post(&path, &manager, &json!({"reason": "again"})).await, 409, "conflict").await;
     let read: Value = json(app.get(&path, &viewer).await, 200).await;
-    assert_eq!(read, hold);
+    assert_eq!(read, json!({ "hold": hold }));
 
     let release = |token: String| {
         app.client
@@ -114,6 +116,7 @@ async fn legal_holds_are_placed_and_released_audited() {
     };
     let released: Value = json(release(manager.clone()).await.unwrap(), 200).await;
     assert_eq!(released, hold);
+    assert_eq!(json::<Value>(app.get(&path, &viewer).await, 200).await, json!({"hold": null}));
     problem(release(manager.clone()).await.unwrap(), 404, "not-found").await;
 
     let audit: Value = json(

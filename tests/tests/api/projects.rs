@@ -40,10 +40,20 @@ async fn a_caller_sees_only_the_projects_their_token_grants() {
 async fn demo_mode_loads_a_project_with_sessions_in_every_state() {
     let app = TestApp::spawn_with(Box::new(|s| s.demo = true)).await;
     let token = app.token("newcomer", "demo", &[Permission::ViewHistory]);
-    let page: serde_json::Value =
-        json(app.get("/api/v1/projects/demo/sessions", &token).await, 200).await;
-    let sessions = page["items"].as_array().expect("sessions");
-    assert_eq!(sessions.len(), 6);
+    // Alice's dropped session is a demo terminal, opened once the server answers.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let sessions = loop {
+        let page: serde_json::Value =
+            json(app.get("/api/v1/projects/demo/sessions", &token).await, 200).await;
+        let sessions = page["items"].as_array().expect("sessions").clone();
+        if sessions.iter().any(|s| s["status"] == "dropped") {
+            break sessions;
+        }
+        assert!(std::time::Instant::now() < deadline, "no dropped session: {page}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    // Four closed, two live, Alice's dropped one.
+    assert_eq!(sessions.len(), 7);
     let statuses: std::collections::BTreeSet<&str> =
         sessions.iter().map(|s| s["status"].as_str().unwrap_or_default()).collect();
     assert_eq!(statuses, ["active", "closed", "dropped"].into_iter().collect());

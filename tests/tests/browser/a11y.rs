@@ -186,3 +186,45 @@ async fn keyboard_hints_show_only_where_there_is_a_keyboard() {
         Some("player-keys")
     );
 }
+
+/// Waits until the document's title is `title`.
+async fn wait_for_title(browser: &Browser, title: &str) {
+    let deadline = std::time::Instant::now() + termaudit_tests::browser::WAIT;
+    loop {
+        let shown = browser.execute("return document.title", vec![]).await;
+        if shown == json!(title) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the title stayed {shown}, not {title:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn every_page_has_a_title_of_its_own() {
+    let seeded = Seeded::new().await;
+    let browser = Browser::start().await;
+    browser.goto(&seeded.url("/sign-in")).await;
+    wait_for_title(&browser, "Sign in · termaudit").await;
+    let token = seeded.app.token(
+        "carol",
+        PROJECT,
+        &[Permission::ViewHistory, Permission::ManagePolicy, Permission::Connect],
+    );
+    seeded.sign_in(&browser, &token).await;
+    let short = seeded.live.split('-').next().expect("an id's first part").to_owned();
+    for (path, title) in [
+        ("/projects".to_owned(), "Projects · termaudit".to_owned()),
+        (
+            format!("/projects/{PROJECT}/sessions"),
+            format!("Session history · {PROJECT} · termaudit"),
+        ),
+        (seeded.session_path(&seeded.live), format!("Session {short} · {PROJECT} · termaudit")),
+        (format!("/projects/{PROJECT}/policy"), format!("Policy · {PROJECT} · termaudit")),
+        (format!("/projects/{PROJECT}/terminal"), format!("Terminal · {PROJECT} · termaudit")),
+        ("/no/such/page".to_owned(), "Page not found · termaudit".to_owned()),
+    ] {
+        browser.goto(&seeded.url(&path)).await;
+        wait_for_title(&browser, &title).await;
+    }
+}

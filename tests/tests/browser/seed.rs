@@ -155,32 +155,7 @@ impl Seeded {
         let app = &self.app;
         let gateway = app.token("gateway", PROJECT, &[Permission::Ingest]);
         let base = format!("/api/v1/projects/{PROJECT}");
-        let target: Value = json(
-            app.post(
-                &format!("{base}/targets"),
-                &gateway,
-                &json!({ "name": target, "kind": "application",
-                         "environment": "prod-eu", "environment_class": "production" }),
-            )
-            .await,
-            201,
-        )
-        .await;
-        let session: Value = json(
-            app.post(
-                &format!("{base}/sessions"),
-                &gateway,
-                &json!({
-                    "target_id": target["id"],
-                    "user": { "subject": "alice", "name": "alice (test)" },
-                    "mode": "shell",
-                    "reason": reason,
-                }),
-            )
-            .await,
-            201,
-        )
-        .await;
+        let session = self.opened_on(target, "application", "production", "shell", reason).await;
         let id = session["id"].as_str().expect("an id").to_owned();
         let response = app
             .client
@@ -197,17 +172,58 @@ impl Seeded {
             "{}",
             response.text().await.unwrap_or_default()
         );
-        json::<Value>(
+        self.close(&id).await;
+        id
+    }
+
+    /// A session of alice's in `mode` on a new target `target` (`kind`,
+    /// environment class `class`), opened for `reason`, as the gateway
+    /// opens it; returns the session.
+    pub(crate) async fn opened_on(
+        &self,
+        target: &str,
+        kind: &str,
+        class: &str,
+        mode: &str,
+        reason: &str,
+    ) -> Value {
+        let app = &self.app;
+        let gateway = app.token("gateway", PROJECT, &[Permission::Ingest]);
+        let base = format!("/api/v1/projects/{PROJECT}");
+        let target: Value = json(
             app.post(
-                &format!("{base}/sessions/{id}/close"),
+                &format!("{base}/targets"),
                 &gateway,
-                &json!({ "reason": "user_exit" }),
+                &json!({ "name": target, "kind": kind,
+                         "environment": "prod-eu", "environment_class": class }),
             )
             .await,
-            200,
+            201,
         )
         .await;
-        id
+        json(
+            app.post(
+                &format!("{base}/sessions"),
+                &gateway,
+                &json!({
+                    "target_id": target["id"],
+                    "user": { "subject": "alice", "name": "alice (test)" },
+                    "mode": mode,
+                    "reason": reason,
+                }),
+            )
+            .await,
+            201,
+        )
+        .await
+    }
+
+    /// Closes session `id` as its user's exit, as the gateway does.
+    pub(crate) async fn close(&self, id: &str) {
+        let gateway = self.app.token("gateway", PROJECT, &[Permission::Ingest]);
+        let path = format!("/api/v1/projects/{PROJECT}/sessions/{id}/close");
+        let close = json!({ "reason": "user_exit" });
+        json::<Value>(self.app.post(&path, &gateway, &close).await, 200).await;
     }
 }
 

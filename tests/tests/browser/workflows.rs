@@ -10,14 +10,14 @@ use termaudit_domain::Permission;
 use termaudit_tests::{
     TestApp,
     browser::{Browser, WAIT, require_built_frontend},
-    json, repo_root,
+    json,
 };
 
 use crate::PROJECT;
 use crate::seed::Seeded;
 
 /// WebDriver's code for Enter.
-const ENTER: &str = "\u{E007}";
+pub(crate) const ENTER: &str = "\u{E007}";
 
 #[tokio::test]
 async fn demo_mode_offers_its_users_and_one_click_signs_in() {
@@ -184,7 +184,7 @@ pub(crate) async fn open_shell(browser: &Browser, app: &TestApp) {
 }
 
 /// Waits until the live terminal shows a line that is exactly `line`.
-async fn wait_for_line(browser: &Browser, line: &str) -> String {
+pub(crate) async fn wait_for_line(browser: &Browser, line: &str) -> String {
     let deadline = Instant::now() + WAIT;
     loop {
         let element = browser.wait_for("[data-testid=live-terminal]").await;
@@ -245,12 +245,6 @@ async fn a_shell_in_the_browser_runs_commands_and_tells_who_revoked_it() {
     browser.type_into(&terminal, &format!("echo hello-from-the-browser{ENTER}")).await;
     wait_for_line(&browser, "hello-from-the-browser").await;
 
-    if std::env::var_os("TERMAUDIT_SCREENSHOTS").is_some() {
-        browser.type_into(&terminal, &format!("printf '\\033[1;32mready\\033[0m %s\\n' \"$PWD\" | sed 's|/tmp/[^ ]*|~|'{ENTER}")).await;
-        tokio::time::sleep(StdDuration::from_millis(400)).await;
-        browser.screenshot(&repo_root().join("docs/screenshots/terminal.png")).await;
-    }
-
     // Revoked through the API: the page says by whom and why.
     let link = browser.wait_for("[data-testid=terminal-status] a").await;
     let href = browser.attribute(&link, "href").await.expect("a link to the session");
@@ -301,13 +295,20 @@ async fn a_dropped_shell_is_reattached_from_the_session_page_with_its_screen() {
     }
     browser.goto(&app.url(&session)).await;
     browser.click_on("[data-testid=dropped-notice] button.button-primary").await;
+    let token =
+        browser.text(&browser.wait_for("[data-testid=reconnect-grant] code.token").await).await;
     browser.click_on("[data-testid=reconnect-in-browser]").await;
-    browser.wait_for_url("reconnect_token=").await;
     browser.wait_for_text("[data-testid=terminal-status]", "Connected to web").await;
+    // The token went to the gateway in the socket, not in a URL.
+    let url = browser.current_url().await;
+    assert!(url.contains("/terminal?session=") && !url.contains(token.trim()), "{url}");
     // The gateway sends the screen as it was.
     wait_for_line(&browser, "before-the-drop").await;
     let terminal = browser.wait_for("[data-testid=live-terminal]").await;
     browser.type_into(&terminal, &format!("echo after-the-drop{ENTER}")).await;
     wait_for_line(&browser, "after-the-drop").await;
+    // A reload has no token to send (it worked once, and lived in the page).
+    browser.goto(&url).await;
+    browser.wait_for_text("[data-testid=terminal-ended]", "No reconnect token").await;
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -16,6 +16,8 @@ use tokio_tungstenite::{
     tungstenite::{self, Message, client::IntoClientRequest as _},
 };
 
+mod demo;
+
 const PROJECT: &str = "acme";
 
 /// A server with the gateway inside, an `acme` project recording its
@@ -53,6 +55,42 @@ impl Terminal {
     async fn connect(url: &str) -> Terminal {
         let (socket, _) = connect_async(url).await.expect("the WebSocket opens");
         Terminal { socket, screen: String::new(), messages: Vec::new(), closed: false }
+    }
+
+    /// Back to `user`'s dropped `session` of `project`, as the web app goes:
+    /// a reconnect token from the API, redeemed by the gateway.
+    async fn reattach(app: &TestApp, project: &str, session: &str, user: &str) -> Terminal {
+        let grant: Value = json(
+            app.post(
+                &format!("/api/v1/projects/{project}/sessions/{session}/reconnect"),
+                user,
+                &json!({}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        let token = grant["token"].as_str().expect("a reconnect token");
+        Terminal::attach(app, project, session, user, token).await
+    }
+
+    /// Reattaches with the reconnect token `token`, sent as the first message.
+    async fn attach(
+        app: &TestApp,
+        project: &str,
+        session: &str,
+        user: &str,
+        token: &str,
+    ) -> Terminal {
+        let url = ws_url(
+            app,
+            &format!("/gateway/v1/projects/{project}/terminals/{session}/attach?token={user}"),
+        );
+        let mut terminal = Terminal::connect(&url).await;
+        // The reconnect token goes in the socket, not in the URL.
+        let first = json!({"type": "reconnect", "token": token}).to_string();
+        terminal.socket.send(Message::text(first)).await.expect("sent");
+        terminal
     }
 
     async fn open(app: &TestApp, user: &str, query: &str) -> Terminal {
@@ -170,24 +208,7 @@ async fn a_shell_outlives_a_dropped_connection_and_its_history_and_recording_are
     let dropped = wait_for_status(&app, &session, &alice, "dropped").await;
     assert_eq!(dropped["drop_cause"], "connection_lost");
 
-    let grant: Value = json(
-        app.post(
-            &format!("/api/v1/projects/{PROJECT}/sessions/{session}/reconnect"),
-            &alice,
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let token = grant["token"].as_str().expect("a reconnect token");
-    let url = ws_url(
-        &app,
-        &format!(
-            "/gateway/v1/projects/{PROJECT}/terminals/{session}/attach?reconnect_token={token}&token={alice}"
-        ),
-    );
-    let mut terminal = Terminal::connect(&url).await;
+    let mut terminal = Terminal::reattach(&app, PROJECT, &session, &alice).await;
     let reopened = terminal.message("opened").await;
     assert_eq!(reopened["session"]["status"], "active");
     assert_eq!((reopened["cols"].as_u64(), reopened["rows"].as_u64()), (Some(100), Some(30)));
@@ -233,6 +254,52 @@ async fn a_shell_outlives_a_dropped_connection_and_its_history_and_recording_are
     {
         assert!(printed.contains(expected), "{expected:?} is not in the recording: {printed:?}");
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_reattach_takes_its_reconnect_token_as_the_first_message_not_from_the_url() {
+    let (app, dir) = spawn().await;
+    let alice = app.token("alice", PROJECT, &[ViewHistory, Connect]);
+    let mut terminal = Terminal::open(&app, &alice, "target=web").await;
+    let session =
+        terminal.message("opened").await["session"]["id"].as_str().expect("an id").to_owned();
+    terminal.output("$ ").await;
+    drop(terminal);
+    wait_for_status(&app, &session, &alice, "dropped").await;
+    let grant: Value = json(
+        app.post(
+            &format!("/api/v1/projects/{PROJECT}/sessions/{session}/reconnect"),
+            &alice,
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let token = grant["token"].as_str().expect("a reconnect token");
+
+    // The token in the URL, as the protocol once had it, and keys first:
+    // refused, and the token is not spent.
+    let url = ws_url(
+        &app,
+        &format!(
+            "/gateway/v1/projects/{PROJECT}/terminals/{session}/attach?reconnect_token={token}&token={alice}"
+        ),
+    );
+    let mut refused = Terminal::connect(&url).await;
+    refused.type_keys("echo hi\r").await;
+    let error = refused.message("error").await;
+    assert_eq!(error["status"], 400);
+    assert!(
+        error["detail"].as_str().is_some_and(|d| d.contains("\"type\":\"reconnect\"")),
+        "{error}"
+    );
+    refused.closes().await;
+    assert_eq!(get(&app, &format!("/sessions/{session}"), &alice).await["status"], "dropped");
+
+    let mut terminal = Terminal::attach(&app, PROJECT, &session, &alice, token).await;
+    assert_eq!(terminal.message("opened").await["session"]["status"], "active");
     let _ = std::fs::remove_dir_all(dir);
 }
 
