@@ -7,7 +7,7 @@
 //! (once per lockfile), so the same pinned axe runs here and in CI;
 //! `TERMAUDIT_AXE_JS` names another copy.
 
-use std::{path::PathBuf, process::Command, sync::OnceLock};
+use std::{path::PathBuf, sync::OnceLock};
 
 use serde_json::{Value, json};
 
@@ -31,26 +31,14 @@ fn axe_path() -> PathBuf {
     if let Some(path) = std::env::var_os("TERMAUDIT_AXE_JS") {
         return PathBuf::from(path);
     }
-    // ensure-tools.sh prints the tools' PATH entries; the npm one is
-    // `…/node_modules/.bin`, beside which axe-core lives.
-    let script = crate::repo_root().join("scripts/ensure-tools.sh");
-    let output = Command::new(&script)
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run {} ({err})", script.display()));
-    assert!(
-        output.status.success(),
-        "{} failed:\n{}",
-        script.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let bin = stdout
-        .trim()
-        .split(':')
+    // The npm entry is `…/node_modules/.bin`, beside which axe-core lives.
+    let path = crate::tools_path();
+    let bin = path
+        .iter()
         .find(|entry| entry.ends_with("node_modules/.bin"))
-        .unwrap_or_else(|| panic!("ensure-tools.sh printed no node_modules/.bin: {stdout:?}"));
+        .unwrap_or_else(|| panic!("ensure-tools.sh printed no node_modules/.bin: {path:?}"));
     // `.bin` itself exists only when a package installs a command.
-    PathBuf::from(bin).parent().expect("node_modules").join("axe-core/axe.min.js")
+    bin.parent().expect("node_modules").join("axe-core/axe.min.js")
 }
 
 /// axe's findings on the page as it is now: `violations`, each

@@ -1,6 +1,7 @@
 //! The termaudit server: wires configuration, the database pool, the HTTP
 //! server and the background tasks together.
 
+mod compactor;
 mod demo;
 mod export;
 pub mod gateway;
@@ -13,7 +14,7 @@ use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use termaudit_api::{AppState, AuthConfig, Authenticator, SecurityHeaders, TokenIssuer};
-use termaudit_storage::{DatabaseUrl, Store};
+use termaudit_storage::{DatabaseUrl, ObjectTarget, Store};
 
 pub use export::{ExportJob, export_history};
 pub use settings::{
@@ -28,6 +29,13 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Store> {
     termaudit_storage::ensure_database(&owner).await?;
     termaudit_storage::migrate(&owner).await?;
     Ok(Store::new(&database_url(settings)?, settings.db_pool_size)?)
+}
+
+/// The object store recordings are compacted into (`None`: PostgreSQL
+/// keeps their bytes), checked: a missing bucket or refused credentials
+/// are an error that says so.
+pub async fn recordings_objects(settings: &Settings) -> anyhow::Result<Option<ObjectTarget>> {
+    Ok(ObjectTarget::open(&settings.recordings_store, &settings.s3).await?)
 }
 
 /// What the server serves with.
@@ -136,7 +144,8 @@ impl Application {
             .context("TERMAUDIT_IDENTITY_PROVIDER_ORIGIN is invalid")?;
         let auth = auth_config(&settings)?;
         let signer = Arc::new(secret::signing_key(&settings)?);
-        let store = prepare_database(&settings).await?;
+        let objects = recordings_objects(&settings).await?;
+        let store = prepare_database(&settings).await?.with_objects(objects);
         store.register_signing_key(&signer).await?;
         warn_if_owner(&store).await?;
         if settings.demo {
@@ -169,6 +178,7 @@ impl Application {
                 shutdown.clone(),
             )),
             tokio::spawn(end_abandoned_exports(store.clone())),
+            tokio::spawn(compactor::run(store.clone(), database_url(&settings)?, shutdown.clone())),
         ];
         if settings.demo {
             background.push(tokio::spawn(demo::keep_alive(store.clone())));

@@ -336,6 +336,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 return Ok(());
             }
+            let store = store.with_objects(termaudit_server::recordings_objects(&settings).await?);
             let url = termaudit_server::database_url(&settings)?;
             let report = termaudit_retention::sweep_once(
                 &store,

@@ -5,10 +5,14 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 use termaudit_domain::asciicast::Micros;
-use tokio_postgres::GenericClient;
+use tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
 
-use super::{codec::decompress_text, types::Marker};
+use super::{
+    codec::decompress_text,
+    objects::{BodyRef, ObjectTarget, load},
+    types::Marker,
+};
 use crate::{
     StorageError, Store,
     time::{micros_from_db, micros_to_db},
@@ -60,26 +64,50 @@ pub(super) struct StoredChunk {
     pub(super) lines: String,
 }
 
+/// Chunks from `from_seq` (before `end_seq`), a batch of at most
+/// [`BATCH_BYTES`] once decompressed, their bodies read from PostgreSQL or,
+/// once compacted, from `objects`. (Holds `client` while the object store
+/// answers: for a transaction that must; others use [`query_chunks`] and
+/// [`load_chunks`] with the connection back in the pool in between.)
 pub(super) async fn fetch_chunks(
     client: &impl GenericClient,
+    objects: Option<&ObjectTarget>,
     session_id: Uuid,
     from_seq: i32,
     end_seq: i32,
 ) -> Result<Vec<StoredChunk>, StorageError> {
-    let rows = client
+    load_chunks(objects, query_chunks(client, session_id, from_seq, end_seq).await?).await
+}
+
+pub(super) async fn query_chunks(
+    client: &impl GenericClient,
+    session_id: Uuid,
+    from_seq: i32,
+    end_seq: i32,
+) -> Result<Vec<Row>, StorageError> {
+    Ok(client
         .query(
             include_str!("../sql/recording_chunks_batch.sql"),
             &[&session_id, &from_seq, &BATCH_BYTES, &end_seq],
         )
-        .await?;
+        .await?)
+}
+
+pub(super) async fn load_chunks(
+    objects: Option<&ObjectTarget>,
+    rows: Vec<Row>,
+) -> Result<Vec<StoredChunk>, StorageError> {
+    let refs = rows.iter().map(|row| BodyRef::from_row(row, "data")).collect::<Result<_, _>>()?;
+    let bodies = load(objects, refs).await?;
     rows.iter()
-        .map(|row| {
+        .zip(bodies)
+        .map(|(row, body)| {
             let size = usize::try_from(row.get::<_, i32>("data_bytes")).unwrap_or(0);
             Ok(StoredChunk {
                 seq: row.get("seq"),
                 first_time: micros_from_db(row.get("first_time_us")),
                 last_time: micros_from_db(row.get("last_time_us")),
-                lines: decompress_text(row.get("data"), size)?,
+                lines: decompress_text(&body, size)?,
             })
         })
         .collect()
@@ -101,9 +129,11 @@ impl ChunkCursor {
 
     pub(super) async fn next(&mut self) -> Result<Option<StoredChunk>, StorageError> {
         if self.buffer.is_empty() && self.next_seq < self.end_seq {
-            let client = self.store.client().await?;
-            let batch =
-                fetch_chunks(&**client, self.session_id, self.next_seq, self.end_seq).await?;
+            let rows = {
+                let client = self.store.client().await?;
+                query_chunks(&**client, self.session_id, self.next_seq, self.end_seq).await?
+            };
+            let batch = load_chunks(self.store.objects(), rows).await?;
             if let Some(last) = batch.last() {
                 self.next_seq = last.seq + 1;
             } else {

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{
     chunks::{activity_markers, fetch_chunks},
     codec::{flush_markers, merge_chunk},
+    objects::{ObjectTarget, POSTGRES},
     types::{RECORDING_LOCK, RecordingRow, hex},
 };
 use crate::{
@@ -53,6 +54,7 @@ impl Tally {
 /// recording.
 pub async fn finalize_recording(
     client: &impl GenericClient,
+    objects: Option<&ObjectTarget>,
     session_id: Uuid,
     ended_at: DateTime<Utc>,
 ) -> Result<(), StorageError> {
@@ -67,7 +69,10 @@ pub async fn finalize_recording(
     }
     let project_id: Uuid = session.get("project_id");
     let opened_at: DateTime<Utc> = session.get("opened_at");
-    client.execute(include_str!("../sql/recording_create.sql"), &[&session_id, &opened_at]).await?;
+    let store = objects.map_or(POSTGRES, |o| o.root());
+    client
+        .execute(include_str!("../sql/recording_create.sql"), &[&session_id, &opened_at, &store])
+        .await?;
     let row = client.query_one(RECORDING_LOCK, &[&session_id]).await?;
     let recording = RecordingRow::from(&row);
     if recording.finalized_at.is_some() {
@@ -85,7 +90,7 @@ pub async fn finalize_recording(
         file.size += header.len() as u64 + 1;
         let mut next = 0;
         while next < recording.next_seq {
-            let batch = fetch_chunks(client, session_id, next, recording.next_seq).await?;
+            let batch = fetch_chunks(client, objects, session_id, next, recording.next_seq).await?;
             let Some(last) = batch.last() else { break };
             next = last.seq + 1;
             for chunk in batch {
@@ -187,7 +192,7 @@ impl Store {
         {
             return Ok(false);
         }
-        finalize_recording(&*tx, session_id, queued.try_get("ended_at")?).await?;
+        finalize_recording(&*tx, self.objects(), session_id, queued.try_get("ended_at")?).await?;
         tx.execute(include_str!("../sql/recording_finalization_done.sql"), &[&session_id]).await?;
         tx.commit().await?;
         Ok(true)

@@ -19,25 +19,31 @@
 //! batch at a time), [`ingest`] (one chunk in, one transaction),
 //! [`finalize`], [`purge`] and [`read`] (downloads, windows, search), and
 //! [`emulation`] (the leases and progress of the emulation workers, which
-//! keep the snapshots seeking starts from).
+//! keep the snapshots seeking starts from); [`objects`] and [`compact`]:
+//! an object store the compactor moves the stored bodies into, when one
+//! is configured.
 
 mod chunks;
 mod codec;
+mod compact;
 mod emulation;
 mod finalize;
 mod ingest;
+mod objects;
 mod purge;
 mod read;
 mod types;
 
 pub use chunks::BATCH_BYTES;
 pub use codec::header_size;
+pub use compact::{CompactOptions, CompactReport};
 pub use emulation::{
     ChunkBatch, ChunkLines, EmulationLag, EmulationProgress, EmulationState, EmulationTarget,
     Lease, Snapshot,
 };
 pub use finalize::finalize_recording;
 pub use ingest::{ChunkReceipt, IngestError, MAX_CHUNK_BYTES};
+pub use objects::{ObjectTarget, POSTGRES, RecordingsStoreUrl, S3Settings};
 pub use purge::{purge_recording, purge_recordings};
 pub use read::{ByteRange, RecordingOverview, Window};
 pub use types::{Marker, RecordedSession, RecordingRow};
