@@ -14,6 +14,7 @@ mod hardening;
 mod health;
 mod history_filters;
 mod history_search;
+mod object_store;
 mod openapi;
 mod pg_restart;
 mod policy;

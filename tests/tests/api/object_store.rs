@@ -1,0 +1,246 @@
+//! Recordings on object storage, against a real S3-compatible server
+//! (moto): start-up refusals, a store that stops answering, retention
+//! deleting objects, and a local directory as the store. (The recording
+//! tests that run against both backends are in `recordings.rs`.)
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use termaudit_domain::{EnvironmentClass, Permission};
+use termaudit_retention::{SweepOptions, sweep_once};
+use termaudit_server::{Application, Settings};
+use termaudit_storage::RecordingsStoreUrl;
+use termaudit_tests::{
+    TestApp, TestDatabase, json,
+    moto::{BUCKET, Moto, wait_until_compacted},
+    problem,
+    seed::{end_session, seed_session},
+};
+use uuid::Uuid;
+
+const PROJECT: &str = "demo";
+const CAST: &str = "{\"version\": 2, \"width\": 80, \"height\": 24}\n\
+    [0.1, \"o\", \"first line\\r\\n\"]\n[0.5, \"o\", \"second line\\r\\n\"]\n\
+    [1.5, \"o\", \"third line\\r\\n\"]\n[2.0, \"o\", \"last line\\r\\n\"]\n";
+/// Compaction runs every few seconds and backs off up to a minute after
+/// failures: generous, for a loaded machine.
+const COMPACTED_WITHIN: Duration = Duration::from_secs(180);
+
+fn path(session: Uuid, rest: &str) -> String {
+    format!("/api/v1/projects/{PROJECT}/sessions/{session}/recording{rest}")
+}
+
+struct Tokens {
+    gateway: String,
+    reader: String,
+}
+
+async fn project(app: &TestApp) -> Tokens {
+    app.create_project(PROJECT).await;
+    Tokens {
+        gateway: app.token("gateway", PROJECT, &[Permission::Ingest]),
+        reader: app.token(
+            "rita",
+            PROJECT,
+            &[
+                Permission::ViewRecording,
+                Permission::DownloadRecording,
+                Permission::ManagePolicy,
+                Permission::ViewHistory,
+            ],
+        ),
+    }
+}
+
+/// A production session whose recording is [`CAST`], a line per chunk.
+async fn recorded(app: &TestApp, t: &Tokens) -> Uuid {
+    let session = seed_session(app, PROJECT, EnvironmentClass::Production, true).await;
+    let mut lines = CAST.lines();
+    let header = lines.next().unwrap();
+    for (seq, line) in lines.enumerate() {
+        let body = if seq == 0 { format!("{header}\n{line}\n") } else { format!("{line}\n") };
+        let response = app
+            .client
+            .put(app.url(&path(session, &format!("/chunks/{seq}"))))
+            .bearer_auth(&t.gateway)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "chunk {seq}");
+    }
+    session
+}
+
+/// The download's body, checked against the digest the summary states.
+async fn download_checked(app: &TestApp, t: &Tokens, session: Uuid) -> Vec<u8> {
+    let summary: Value = json(app.get(&path(session, ""), &t.reader).await, 200).await;
+    let response = app.get(&path(session, "/download"), &t.reader).await;
+    assert_eq!(response.status(), 200);
+    let body = response.bytes().await.unwrap().to_vec();
+    let digest: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(summary["sha256"], digest);
+    body
+}
+
+async fn compacted(app: &TestApp, session: Uuid) {
+    wait_until_compacted(&app.db, session, COMPACTED_WITHIN)
+        .await
+        .unwrap_or_else(|left| panic!("not compacted: {left:?} left"));
+}
+
+/// Objects of `session`'s recording in the bucket.
+async fn objects_of(moto: &Moto, session: Uuid) -> usize {
+    moto.keys().await.iter().filter(|k| k.contains(&session.to_string())).count()
+}
+
+/// What `Application::build` says when it refuses to start.
+async fn start_up_error(store: &str, s3: termaudit_storage::S3Settings) -> String {
+    let db = TestDatabase::create().await;
+    let settings = Settings {
+        database_url: db.app_url(),
+        migrate_database_url: Some(db.url()),
+        bind: "127.0.0.1:0".into(),
+        jwt_secret: Some("a test secret of more than thirty-two bytes".into()),
+        data_dir: std::env::temp_dir().join(format!("termaudit-test-{}", db.name())),
+        retention_interval: None,
+        recordings_store: RecordingsStoreUrl::parse(store).unwrap(),
+        s3,
+        ..Settings::default()
+    };
+    match Application::build(settings).await {
+        Ok(_) => panic!("the server started with {store}"),
+        Err(err) => format!("{err:#}"),
+    }
+}
+
+#[tokio::test]
+async fn start_up_stops_on_a_missing_bucket_or_refused_credentials() {
+    let open = Moto::start().await;
+    let error =
+        start_up_error("s3://no-such-bucket/recordings", open.s3_settings("test", "test")).await;
+    assert!(error.contains("s3://no-such-bucket/recordings/"), "{error}");
+    assert!(error.contains("the bucket does not exist"), "{error}");
+
+    // A server that checks credentials refuses keys it never issued.
+    let strict = Moto::start_with_auth().await;
+    let error = start_up_error(
+        &format!("s3://{BUCKET}/recordings"),
+        strict.s3_settings("AKIAUNKNOWNKEY000000", "wrong"),
+    )
+    .await;
+    assert!(error.contains("the credentials were refused"), "{error}");
+}
+
+#[tokio::test]
+async fn an_unreachable_store_answers_503_while_ingest_goes_on() {
+    let moto = Moto::start().await;
+    let app = TestApp::spawn_with(moto.configure("outage")).await;
+    let t = project(&app).await;
+    let stored = recorded(&app, &t).await;
+    end_session(&app, stored).await;
+    compacted(&app, stored).await;
+    let before = download_checked(&app, &t, stored).await;
+
+    moto.pause();
+    for rest in ["/download", "/events?from=1", "/search?q=line"] {
+        let response = app.get(&path(stored, rest), &t.reader).await;
+        assert_eq!(response.headers()["retry-after"], "5", "{rest}");
+        let body = problem(response, 503, "service-unavailable").await;
+        assert!(body["detail"].as_str().unwrap().contains("object store"), "{rest}: {body}");
+    }
+    // Ingest needs PostgreSQL only: a new recording is taken and finalized.
+    let live = recorded(&app, &t).await;
+    end_session(&app, live).await;
+    let summary: Value = json(app.get(&path(live, ""), &t.reader).await, 200).await;
+    assert_eq!(summary["state"], "available");
+
+    moto.resume();
+    assert_eq!(download_checked(&app, &t, stored).await, before);
+    // The compactor retried: the new recording leaves PostgreSQL too.
+    compacted(&app, live).await;
+    assert!(objects_of(&moto, live).await > 0);
+    download_checked(&app, &t, live).await;
+}
+
+#[tokio::test]
+async fn retention_deletes_objects_after_rows_resumes_and_keeps_held_ones() {
+    let moto = Moto::start().await;
+    let app = TestApp::spawn_with(moto.configure("retention")).await;
+    let t = project(&app).await;
+    let (expired, held) = (recorded(&app, &t).await, recorded(&app, &t).await);
+    for session in [expired, held] {
+        end_session(&app, session).await;
+        compacted(&app, session).await;
+        assert!(objects_of(&moto, session).await > 0);
+    }
+    let hold = format!("/api/v1/projects/{PROJECT}/sessions/{held}/hold");
+    json::<Value>(app.post(&hold, &t.reader, &json!({"reason": "litigation"})).await, 201).await;
+
+    let db = app.db.connect().await;
+    let count = |sql: &'static str| {
+        let db = &db;
+        async move { db.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    let expired_objects: i64 = db
+        .query_one("SELECT count(*) FROM recording_objects WHERE session_id = $1", &[&expired])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(expired_objects > 0);
+
+    // The store is away during the sweep: the rows go, the objects stay
+    // listed for deletion.
+    moto.pause();
+    let far = Utc::now() + chrono::Duration::days(400);
+    let report = sweep_once(&app.store, &app.database_url(), far, SweepOptions::default())
+        .await
+        .expect("the sweep completes without the store");
+    assert_eq!(report.purged(), 1);
+    assert_eq!(count("SELECT count(*) FROM recording_object_deletions").await, expired_objects);
+    let summary: Value = json(app.get(&path(expired, ""), &t.reader).await, 200).await;
+    assert_eq!(summary["state"], "purged");
+    problem(app.get(&path(expired, "/download"), &t.reader).await, 410, "gone").await;
+
+    // Back: the compactor deletes the listed objects; the held ones stay.
+    moto.resume();
+    let deadline = tokio::time::Instant::now() + COMPACTED_WITHIN;
+    while count("SELECT count(*) FROM recording_object_deletions").await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the purged objects were not deleted");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(objects_of(&moto, expired).await, 0);
+    assert!(objects_of(&moto, held).await > 0);
+    assert_eq!(
+        count("SELECT count(*) FROM recording_objects r JOIN recordings USING (session_id) WHERE purged_at IS NOT NULL").await,
+        0
+    );
+    let bytes_freed: i64 = db
+        .query_one("SELECT bytes_freed FROM retention_runs ORDER BY id DESC LIMIT 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(bytes_freed > 0, "the purged recording's object bytes are reported");
+    download_checked(&app, &t, held).await;
+}
+
+#[tokio::test]
+async fn a_local_directory_is_a_store_too() {
+    let dir = std::env::temp_dir().join(format!("termaudit-objects-{}", Uuid::new_v4()));
+    let url = format!("file://{}", dir.display());
+    let app = TestApp::spawn_with(Box::new(move |settings| {
+        settings.recordings_store = RecordingsStoreUrl::parse(&url).unwrap();
+    }))
+    .await;
+    let t = project(&app).await;
+    let session = recorded(&app, &t).await;
+    end_session(&app, session).await;
+    compacted(&app, session).await;
+    let body = download_checked(&app, &t, session).await;
+    assert_eq!(String::from_utf8(body).unwrap(), CAST);
+    let objects = std::fs::read_dir(dir.join(format!("recordings/{session}"))).unwrap().count();
+    assert!(objects > 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
