@@ -115,6 +115,17 @@ impl Moto {
             .collect()
     }
 
+    /// Writes an object into [`BUCKET`] behind termaudit's back.
+    pub async fn put_object(&self, key: &str, body: &'static [u8]) {
+        let response = reqwest::Client::new()
+            .put(format!("{}/{BUCKET}/{key}", self.endpoint()))
+            .body(body)
+            .send()
+            .await
+            .expect("moto answers");
+        assert!(response.status().is_success(), "put {key}: {}", response.status());
+    }
+
     /// Stops the server's process (SIGSTOP): it keeps its port and its
     /// objects, and answers nothing until [`Moto::resume`].
     pub fn pause(&self) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use termaudit_domain::{EnvironmentClass, Permission};
+use termaudit_domain::{EnvironmentClass, Permission, asciicast::Decoder};
 use termaudit_retention::{SweepOptions, sweep_once};
 use termaudit_server::{Application, Settings};
 use termaudit_storage::RecordingsStoreUrl;
@@ -243,4 +243,119 @@ async fn a_local_directory_is_a_store_too() {
     let objects = std::fs::read_dir(dir.join(format!("recordings/{session}"))).unwrap().count();
     assert!(objects > 0);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn an_object_no_row_points_at_is_deleted_after_its_grace() {
+    let moto = Moto::start().await;
+    let app = TestApp::spawn_with(moto.configure("orphans")).await;
+    // What a crash between an object's write and the transaction that
+    // points at it leaves: the object, listed for deletion after a grace.
+    let key = format!("orphans/recordings/{}/{}", Uuid::now_v7(), Uuid::now_v7());
+    moto.put_object(&key, b"orphaned bytes").await;
+    let db = app.db.connect().await;
+    db.execute(
+        "INSERT INTO recording_object_deletions (store, key, delete_after)
+         VALUES ($1, $2, now() + interval '1 hour')",
+        &[&format!("s3://{BUCKET}"), &key],
+    )
+    .await
+    .unwrap();
+    assert_eq!(app.store.delete_released_objects(100).await.unwrap(), 0, "within its grace");
+    assert!(moto.keys().await.contains(&key));
+
+    db.execute("UPDATE recording_object_deletions SET delete_after = now()", &[]).await.unwrap();
+    app.store.delete_released_objects(100).await.unwrap();
+    assert!(!moto.keys().await.contains(&key), "the orphan is deleted");
+    let left: i64 =
+        db.query_one("SELECT count(*) FROM recording_object_deletions", &[]).await.unwrap().get(0);
+    assert_eq!(left, 0);
+}
+
+/// `lines` lines of output that zstd barely compresses, in asciicast v2.
+fn noisy_lines(seed: &str, lines: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    let mut state = Sha256::digest(seed.as_bytes());
+    for i in 0..lines {
+        let mut line = String::with_capacity(1024);
+        while line.len() < 1000 {
+            state = Sha256::digest(state);
+            line.extend(state.iter().map(|b| ALPHABET[usize::from(b % 64)] as char));
+        }
+        out.push_str(&format!("[{}.{:03}, \"o\", \"{line}\\r\\n\"]\n", i / 1000, i % 1000));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_live_recording_is_compacted_once_8_mib_wait() {
+    let moto = Moto::start().await;
+    let app = TestApp::spawn_with(moto.configure("live")).await;
+    let t = project(&app).await;
+    let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
+    let header = "{\"version\": 2, \"width\": 80, \"height\": 24}\n";
+    let mut uploaded = String::from(header);
+    // 12 MiB of output in chunks of 3 MiB: over 8 MiB once compressed.
+    for seq in 0..4u32 {
+        let lines = noisy_lines(&format!("chunk {seq}"), 3000)
+            .lines()
+            .enumerate()
+            .map(|(i, line)| {
+                // Times go on from chunk to chunk.
+                let at = f64::from(seq) * 10.0 + i as f64 / 1000.0;
+                line.replacen(line.split(',').next().unwrap(), &format!("[{at:.3}"), 1) + "\n"
+            })
+            .collect::<String>();
+        let body = if seq == 0 { format!("{header}{lines}") } else { lines.clone() };
+        uploaded.push_str(&lines);
+        let response = app
+            .client
+            .put(app.url(&path(session, &format!("/chunks/{seq}"))))
+            .bearer_auth(&t.gateway)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "chunk {seq}");
+    }
+    // Still recording: its first chunks move to an object all the same.
+    let db = app.db.connect().await;
+    let deadline = tokio::time::Instant::now() + COMPACTED_WITHIN;
+    loop {
+        let moved: i64 = db
+            .query_one(
+                "SELECT count(*) FROM recording_chunks WHERE session_id = $1 AND data IS NULL",
+                &[&session],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if moved > 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "nothing compacted while recording");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let summary: Value = json(app.get(&path(session, ""), &t.reader).await, 200).await;
+    assert_eq!(summary["state"], "recording");
+    assert!(objects_of(&moto, session).await > 0);
+    let response = app.get(&path(session, "/download"), &t.reader).await;
+    assert_eq!(response.status(), 200);
+    let body = response.bytes().await.unwrap();
+    assert!(body == canonical(&uploaded).as_bytes(), "the live download is what was uploaded");
+}
+
+/// A cast file's canonical v2 lines, as termaudit stores and serves them.
+fn canonical(cast: &str) -> String {
+    let mut lines = cast.lines();
+    let (header, mut decoder) = Decoder::from_header_line(lines.next().unwrap()).unwrap();
+    let mut out = header.to_line() + "\n";
+    for line in lines {
+        if let Some(event) = decoder.decode_line(line).unwrap() {
+            out.push_str(&event.to_line());
+            out.push('\n');
+        }
+    }
+    out
 }
