@@ -59,19 +59,23 @@ async fn recorded(app: &TestApp, t: &Tokens) -> Uuid {
     let session = seed_session(app, PROJECT, EnvironmentClass::Production, true).await;
     let mut lines = CAST.lines();
     let header = lines.next().unwrap();
-    for (seq, line) in lines.enumerate() {
+    for (seq, line) in (0..).zip(lines) {
         let body = if seq == 0 { format!("{header}\n{line}\n") } else { format!("{line}\n") };
-        let response = app
-            .client
-            .put(app.url(&path(session, &format!("/chunks/{seq}"))))
-            .bearer_auth(&t.gateway)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201, "chunk {seq}");
+        put_chunk(app, t, session, seq, body).await;
     }
     session
+}
+
+async fn put_chunk(app: &TestApp, t: &Tokens, session: Uuid, seq: u32, body: String) {
+    let response = app
+        .client
+        .put(app.url(&path(session, &format!("/chunks/{seq}"))))
+        .bearer_auth(&t.gateway)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "chunk {seq}");
 }
 
 /// The download's body, checked against the digest the summary states.
@@ -309,15 +313,7 @@ async fn a_live_recording_is_compacted_once_8_mib_wait() {
             .collect::<String>();
         let body = if seq == 0 { format!("{header}{lines}") } else { lines.clone() };
         uploaded.push_str(&lines);
-        let response = app
-            .client
-            .put(app.url(&path(session, &format!("/chunks/{seq}"))))
-            .bearer_auth(&t.gateway)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201, "chunk {seq}");
+        put_chunk(&app, &t, session, seq, body).await;
     }
     // Still recording: its first chunks move to an object all the same.
     let db = app.db.connect().await;
