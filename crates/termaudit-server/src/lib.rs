@@ -5,6 +5,7 @@ mod compactor;
 mod demo;
 mod export;
 pub mod gateway;
+mod moving;
 mod secret;
 mod sequencer;
 mod settings;
@@ -17,6 +18,7 @@ use termaudit_api::{AppState, AuthConfig, Authenticator, SecurityHeaders, TokenI
 use termaudit_storage::{DatabaseUrl, ObjectTarget, Store};
 
 pub use export::{ExportJob, export_history};
+pub use moving::move_recordings;
 pub use settings::{
     DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings, Variable, variables, variables_markdown,
 };

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use termaudit_domain::{EnvironmentClass, Permission, asciicast::Decoder};
 use termaudit_retention::{SweepOptions, sweep_once};
-use termaudit_server::{Application, Settings};
+use termaudit_server::{Application, Settings, move_recordings};
 use termaudit_storage::RecordingsStoreUrl;
 use termaudit_tests::{
     TestApp, TestDatabase, json,
@@ -354,4 +354,53 @@ fn canonical(cast: &str) -> String {
         }
     }
     out
+}
+
+#[tokio::test]
+async fn recordings_move_to_s3_and_back_with_their_digests() {
+    let moto = Moto::start().await;
+    let app = TestApp::spawn().await;
+    let t = project(&app).await;
+    let (first, second) = (recorded(&app, &t).await, recorded(&app, &t).await);
+    for session in [first, second] {
+        end_session(&app, session).await;
+    }
+    let live = recorded(&app, &t).await;
+    termaudit_tests::emulation::wait_until_emulated(&app.db, COMPACTED_WITHIN)
+        .await
+        .expect("the emulation catches up");
+    let settings = |store: &str| Settings {
+        database_url: app.db.app_url(),
+        migrate_database_url: Some(app.db.url()),
+        recordings_store: RecordingsStoreUrl::parse(store).unwrap(),
+        s3: moto.s3_settings("test", "test"),
+        ..Settings::default()
+    };
+    let s3 = format!("s3://{BUCKET}/moved");
+    assert_eq!(move_recordings(&settings("postgres"), &s3).await.unwrap(), 2);
+    for session in [first, second] {
+        compacted(&app, session).await;
+        assert!(objects_of(&moto, session).await > 0);
+    }
+    let db = app.db.connect().await;
+    let store: String = db
+        .query_one("SELECT store FROM recordings WHERE session_id = $1", &[&live])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(store, "postgres", "a live recording stays");
+    // Resumable: a second run finds nothing left to move.
+    assert_eq!(move_recordings(&settings("postgres"), &s3).await.unwrap(), 0);
+    let replica = TestApp::spawn_replica_with(&app, moto.configure("moved"), Vec::new()).await;
+    let from_s3 =
+        [download_checked(&replica, &t, first).await, download_checked(&replica, &t, second).await];
+
+    assert_eq!(move_recordings(&settings(&s3), "postgres").await.unwrap(), 2);
+    for (session, body) in [first, second].into_iter().zip(from_s3) {
+        assert_eq!(objects_of(&moto, session).await, 0, "moved back, its objects deleted");
+        assert_eq!(download_checked(&app, &t, session).await, body);
+    }
+    let left: i64 =
+        db.query_one("SELECT count(*) FROM recording_objects", &[]).await.unwrap().get(0);
+    assert_eq!(left, 0);
 }

@@ -45,6 +45,9 @@ pub struct CompactOptions {
     /// this, one no row points at is an orphan (a crash between its write
     /// and its transaction) and deleted.
     pub orphan_grace: Duration,
+    /// Read each object back and compare it with what was written before
+    /// the rows point at it (`termaudit recordings move`).
+    pub read_back: bool,
 }
 
 impl Default for CompactOptions {
@@ -54,6 +57,7 @@ impl Default for CompactOptions {
             max_object_bytes: 16 << 20,
             recordings_per_pass: 32,
             orphan_grace: Duration::from_secs(15 * 60),
+            read_back: false,
         }
     }
 }
@@ -122,7 +126,7 @@ impl Store {
         Ok(report)
     }
 
-    async fn compact_recording(
+    pub(super) async fn compact_recording(
         &self,
         target: &ObjectTarget,
         session_id: Uuid,
@@ -194,7 +198,11 @@ impl Store {
             )
             .await?;
         let size = packed.body.len();
-        target.write(&key, Bytes::from(packed.body)).await?;
+        let body = Bytes::from(packed.body);
+        target.write(&key, body.clone()).await?;
+        if options.read_back && target.read(&key, 0..size as u64).await? != body {
+            return Err(StorageError::Corrupt(format!("the object {key} reads back different")));
+        }
 
         let mut client = self.client().await?;
         let tx = client.transaction().await?;

@@ -29,6 +29,7 @@ mod compact;
 mod emulation;
 mod finalize;
 mod ingest;
+mod moving;
 mod objects;
 mod purge;
 mod read;
@@ -43,6 +44,7 @@ pub use emulation::{
 };
 pub use finalize::finalize_recording;
 pub use ingest::{ChunkReceipt, IngestError, MAX_CHUNK_BYTES};
+pub use moving::MoveTo;
 pub use objects::{ObjectTarget, POSTGRES, RecordingsStoreUrl, S3Settings};
 pub use purge::{purge_recording, purge_recordings};
 pub use read::{ByteRange, RecordingOverview, Window};

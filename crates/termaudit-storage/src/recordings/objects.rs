@@ -236,7 +236,7 @@ impl ObjectTarget {
         Ok(())
     }
 
-    async fn read(&self, key: &str, range: Range<u64>) -> Result<Bytes, StorageError> {
+    pub(super) async fn read(&self, key: &str, range: Range<u64>) -> Result<Bytes, StorageError> {
         self.inner.get_range(&Path::from(key), range).await.map_err(|err| match err {
             object_store::Error::NotFound { .. } => {
                 StorageError::Corrupt(format!("the object {key} of {} is missing", self.root))
