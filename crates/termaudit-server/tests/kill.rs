@@ -3,7 +3,9 @@
 //! once, the gateway's retry of the chunk it got no answer for is accepted
 //! once, and the recording finalizes with every event in order. And killed
 //! while its emulation workers are behind: after a restart every
-//! recording's snapshots are those of a replay from zero.
+//! recording's snapshots are those of a replay from zero. And killed in the
+//! middle of compacting a recording into an S3 object: no row points at a
+//! missing object, and the next server moves the recording.
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap should fail loudly.
 
@@ -445,4 +447,89 @@ async fn after_a_sigkill_while_the_emulation_is_behind_every_recording_gets_a_re
         assert!(snapshots >= 2, "{snapshots} snapshots");
     }
     drop(server);
+}
+
+#[tokio::test]
+async fn after_a_sigkill_mid_compaction_no_row_points_at_a_missing_object() {
+    use termaudit_tests::moto::{BUCKET, Moto, wait_until_compacted};
+    let Fixture { db, sessions, token, .. } = fixture(1).await;
+    let session = sessions[0];
+    let moto = Moto::start().await;
+    let (endpoint, store) = (moto.endpoint(), format!("s3://{BUCKET}/killed"));
+    let env = [
+        ("TERMAUDIT_RECORDINGS_STORE", store.as_str()),
+        ("TERMAUDIT_S3_ENDPOINT", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let client = reqwest::Client::new();
+    let server = start_with(&db, &env).await;
+    for seq in 0..8 {
+        assert_eq!(put(&client, &server, &token, session, seq).await.unwrap().status(), 201);
+    }
+    // The store stops answering and the session ends: the compactor lists
+    // the object it is about to write and waits on the write. Killed there.
+    moto.pause();
+    let closed = client
+        .post(format!("{}/api/v1/projects/ops/sessions/{session}/close", server.address))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"reason": "user_exit"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), 200);
+    let direct = db.connect().await;
+    let listed = || async {
+        direct
+            .query("SELECT key FROM recording_object_deletions", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<_, String>(0))
+            .collect::<Vec<_>>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while listed().await.is_empty() {
+        assert!(Instant::now() < deadline, "the compactor did not start on the recording");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.kill();
+    moto.resume();
+    let killed_attempt = listed().await;
+
+    let server = start_with(&db, &env).await;
+    wait_until_compacted(&db, session, Duration::from_secs(180))
+        .await
+        .unwrap_or_else(|left| panic!("not compacted after the restart: {left:?} left"));
+    let in_bucket = moto.keys().await;
+    let pointed: Vec<String> = direct
+        .query("SELECT key FROM recording_objects", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(!pointed.is_empty());
+    for key in &pointed {
+        assert!(in_bucket.contains(key), "a row points at {key}, which is not in the bucket");
+        assert!(!killed_attempt.contains(key), "the killed attempt's object is pointed at");
+    }
+    let response = client
+        .get(format!(
+            "{}/api/v1/projects/ops/sessions/{session}/recording/download",
+            server.address
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let digest = response.headers()["x-recording-sha256"].to_str().unwrap().to_owned();
+    let body = response.bytes().await.unwrap();
+    use sha2::Digest as _;
+    let hex: String = sha2::Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, digest, "the recording reads back from its objects as finalized");
+    let events = body.iter().filter(|b| **b == b'\n').count() - 1;
+    assert_eq!(events, 8 * EVENTS_PER_CHUNK);
 }
