@@ -155,17 +155,7 @@ async fn after_a_sigkill_mid_ingest_every_acknowledged_chunk_is_stored_once_and_
     assert_eq!((row.get::<_, i64>(3), row.get::<_, i64>(4)), (i64::from(total), i64::from(total)));
 
     // The download holds every event once, in order.
-    let download = client
-        .get(format!(
-            "{}/api/v1/projects/ops/sessions/{session}/recording/download",
-            server.address
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(download.status(), 200);
-    let text = download.text().await.unwrap();
+    let (_, text) = download(&client, &server, &token, session).await;
     let events: Vec<&str> = text.lines().skip(1).collect();
     assert_eq!(events.len(), total as usize * EVENTS_PER_CHUNK);
     for seq in 0..total {
@@ -175,6 +165,31 @@ async fn after_a_sigkill_mid_ingest_every_acknowledged_chunk_is_stored_once_and_
             "event of chunk {seq}: {first:.80}"
         );
     }
+}
+
+/// The recording's download: its `X-Recording-Sha256` and its text.
+async fn download(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    token: &str,
+    session: uuid::Uuid,
+) -> (String, String) {
+    let response = client
+        .get(format!(
+            "{}/api/v1/projects/ops/sessions/{session}/recording/download",
+            server.address
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let digest = response
+        .headers()
+        .get("x-recording-sha256")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (digest, response.text().await.unwrap())
 }
 
 /// A token for `subject` with `permissions` in project `ops`.
@@ -515,21 +530,10 @@ async fn after_a_sigkill_mid_compaction_no_row_points_at_a_missing_object() {
         assert!(in_bucket.contains(key), "a row points at {key}, which is not in the bucket");
         assert!(!killed_attempt.contains(key), "the killed attempt's object is pointed at");
     }
-    let response = client
-        .get(format!(
-            "{}/api/v1/projects/ops/sessions/{session}/recording/download",
-            server.address
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let digest = response.headers()["x-recording-sha256"].to_str().unwrap().to_owned();
-    let body = response.bytes().await.unwrap();
+    let (digest, text) = download(&client, &server, &token, session).await;
     use sha2::Digest as _;
-    let hex: String = sha2::Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String =
+        sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(hex, digest, "the recording reads back from its objects as finalized");
-    let events = body.iter().filter(|b| **b == b'\n').count() - 1;
-    assert_eq!(events, 8 * EVENTS_PER_CHUNK);
+    assert_eq!(text.lines().count() - 1, 8 * EVENTS_PER_CHUNK);
 }
