@@ -340,6 +340,24 @@ async fn a_live_recording_is_compacted_once_8_mib_wait() {
     assert_eq!(response.status(), 200);
     let body = response.bytes().await.unwrap();
     assert!(body == canonical(&uploaded).as_bytes(), "the live download is what was uploaded");
+
+    // Ended while the store is away: the finalization, which reads the
+    // compacted chunks, waits for it, and happens once it is back.
+    moto.pause();
+    let close = format!("/api/v1/projects/{PROJECT}/sessions/{session}/close");
+    json::<Value>(app.post(&close, &t.gateway, &json!({"reason": "user_exit"})).await, 200).await;
+    moto.resume();
+    let deadline = tokio::time::Instant::now() + COMPACTED_WITHIN;
+    loop {
+        let summary: Value = json(app.get(&path(session, ""), &t.reader).await, 200).await;
+        if summary["state"] == "available" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not finalized: {summary}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let body = download_checked(&app, &t, session).await;
+    assert!(body == canonical(&uploaded).as_bytes());
 }
 
 /// A cast file's canonical v2 lines, as termaudit stores and serves them.

@@ -216,8 +216,16 @@ impl Store {
         };
         let mut finalized = 0;
         for row in due {
-            if self.finalize_queued(row.try_get("session_id")?, now).await? {
-                finalized += 1;
+            let session_id: Uuid = row.try_get("session_id")?;
+            match self.finalize_queued(session_id, now).await {
+                Ok(true) => finalized += 1,
+                Ok(false) => {}
+                // A recording partly compacted into an object store that is
+                // away waits for it; the others go on.
+                Err(StorageError::ObjectStoreUnavailable(cause)) => {
+                    tracing::warn!(%session_id, %cause, "cannot finalize a recording yet");
+                }
+                Err(err) => return Err(err),
             }
         }
         Ok(finalized)
