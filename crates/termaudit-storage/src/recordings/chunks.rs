@@ -113,38 +113,83 @@ pub(super) async fn load_chunks(
         .collect()
 }
 
-/// Reads a recording's chunks in order, a batch at a time.
+/// Reads a recording's chunks in order, a batch at a time. With an object
+/// store, the next batch is fetched while the current one is used: one
+/// batch ahead at most, so memory stays at two batches.
 pub(super) struct ChunkCursor {
     store: Store,
     session_id: Uuid,
     next_seq: i32,
     end_seq: i32,
     buffer: VecDeque<StoredChunk>,
+    ahead: Option<tokio::task::JoinHandle<Result<Vec<StoredChunk>, StorageError>>>,
+}
+
+/// A batch from `from_seq`, without holding a connection while the object
+/// store answers.
+async fn fetch_batch(
+    store: Store,
+    session_id: Uuid,
+    from_seq: i32,
+    end_seq: i32,
+) -> Result<Vec<StoredChunk>, StorageError> {
+    let rows = {
+        let client = store.client().await?;
+        query_chunks(&**client, session_id, from_seq, end_seq).await?
+    };
+    load_chunks(store.objects(), rows).await
 }
 
 impl ChunkCursor {
     pub(super) fn new(store: Store, session_id: Uuid, from_seq: i32, end_seq: i32) -> Self {
-        Self { store, session_id, next_seq: from_seq, end_seq, buffer: VecDeque::new() }
+        Self {
+            store,
+            session_id,
+            next_seq: from_seq,
+            end_seq,
+            buffer: VecDeque::new(),
+            ahead: None,
+        }
     }
 
     pub(super) async fn next(&mut self) -> Result<Option<StoredChunk>, StorageError> {
-        if self.buffer.is_empty() && self.next_seq < self.end_seq {
-            let rows = {
-                let client = self.store.client().await?;
-                query_chunks(&**client, self.session_id, self.next_seq, self.end_seq).await?
+        if self.buffer.is_empty() && (self.ahead.is_some() || self.next_seq < self.end_seq) {
+            let batch = match self.ahead.take() {
+                Some(ahead) => ahead
+                    .await
+                    .map_err(|e| StorageError::Corrupt(format!("a prefetch failed: {e}")))??,
+                None => {
+                    fetch_batch(self.store.clone(), self.session_id, self.next_seq, self.end_seq)
+                        .await?
+                }
             };
-            let batch = load_chunks(self.store.objects(), rows).await?;
             if let Some(last) = batch.last() {
                 self.next_seq = last.seq + 1;
             } else {
                 self.next_seq = self.end_seq;
             }
             self.buffer.extend(batch);
+            if self.next_seq < self.end_seq && self.store.objects().is_some() {
+                self.ahead = Some(tokio::spawn(fetch_batch(
+                    self.store.clone(),
+                    self.session_id,
+                    self.next_seq,
+                    self.end_seq,
+                )));
+            }
         }
         Ok(self.buffer.pop_front())
     }
 
     pub(super) fn push_front(&mut self, chunk: StoredChunk) {
         self.buffer.push_front(chunk);
+    }
+}
+
+impl Drop for ChunkCursor {
+    fn drop(&mut self) {
+        if let Some(ahead) = self.ahead.take() {
+            ahead.abort();
+        }
     }
 }

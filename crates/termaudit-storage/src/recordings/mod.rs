@@ -4,8 +4,8 @@
 //! lines, zstd-compressed, each with the times of its first and last event.
 //! Nothing here holds a whole recording: every read goes through a
 //! [`ChunkCursor`](chunks::ChunkCursor), which fetches a few chunks at a
-//! time (at most [`BATCH_BYTES`] once decompressed), and every write
-//! handles one chunk.
+//! time (at most [`BATCH_BYTES`] once decompressed; from an object store,
+//! one batch fetched ahead), and every write handles one chunk.
 //!
 //! The downloadable file is the header line, then the chunks' lines with the
 //! session's explicit commands and runbook steps merged in as markers (`m`):
