@@ -1,7 +1,10 @@
 -- Recordings stored in $1 whose bytes the compactor should move out of
 -- PostgreSQL now: finalized ones with anything left here, and live ones
 -- with at least $2 bytes of chunk bodies waiting; finalized first, at
--- most $3. Driven by the partial indexes of bodies still here.
+-- most $3. Driven by the partial indexes of bodies still here, which also
+-- hold the bodies of recordings kept in PostgreSQL (store 'postgres'): a
+-- deployment that switched to an object store with many such recordings
+-- pays for them on every pass until `termaudit recordings move` moves them.
 WITH here AS (
     SELECT c.session_id, sum(octet_length(c.data))::int8 AS bytes
     FROM recording_chunks AS c
