@@ -7,7 +7,7 @@
 //! (once per lockfile), so the same pinned axe runs here and in CI;
 //! `TERMAUDIT_AXE_JS` names another copy.
 
-use std::{path::PathBuf, process::Command, sync::OnceLock};
+use std::{path::PathBuf, sync::OnceLock};
 
 use serde_json::{Value, json};
 
@@ -37,26 +37,14 @@ fn axe_path() -> PathBuf {
 /// The `node_modules` of the npm tools `scripts/ensure-tools.sh` installs
 /// (once per lockfile): axe-core here, oidc-provider for [`crate::oidc`].
 pub fn node_modules() -> PathBuf {
-    // ensure-tools.sh prints the tools' PATH entries; the npm one is
-    // `…/node_modules/.bin`.
-    let script = crate::repo_root().join("scripts/ensure-tools.sh");
-    let output = Command::new(&script)
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run {} ({err})", script.display()));
-    assert!(
-        output.status.success(),
-        "{} failed:\n{}",
-        script.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let bin = stdout
-        .trim()
-        .split(':')
+    // The npm entry of the tools' PATH is `…/node_modules/.bin`.
+    let path = crate::tools_path();
+    let bin = path
+        .iter()
         .find(|entry| entry.ends_with("node_modules/.bin"))
-        .unwrap_or_else(|| panic!("ensure-tools.sh printed no node_modules/.bin: {stdout:?}"));
+        .unwrap_or_else(|| panic!("ensure-tools.sh printed no node_modules/.bin: {path:?}"));
     // `.bin` itself exists only when a package installs a command.
-    PathBuf::from(bin).parent().expect("node_modules").to_path_buf()
+    bin.parent().expect("node_modules").to_path_buf()
 }
 
 /// axe's findings on the page as it is now: `violations`, each

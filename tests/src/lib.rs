@@ -6,6 +6,7 @@ pub mod axe;
 pub mod browser;
 mod db;
 pub mod emulation;
+pub mod moto;
 pub mod oidc;
 pub mod private_pg;
 pub mod process;
@@ -34,6 +35,23 @@ pub const AUDIENCE: &str = "termaudit";
 /// The repository's root, for fixtures.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The directories `scripts/ensure-tools.sh` puts the test tools in (the
+/// Python virtualenv's `bin`, npm's `node_modules/.bin`), installing them
+/// first when missing.
+pub fn tools_path() -> Vec<PathBuf> {
+    let script = repo_root().join("scripts/ensure-tools.sh");
+    let output = std::process::Command::new(&script)
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {} ({err})", script.display()));
+    assert!(
+        output.status.success(),
+        "{} failed:\n{}",
+        script.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().split(':').map(PathBuf::from).collect()
 }
 
 pub fn fixture(path: &str) -> PathBuf {

@@ -66,7 +66,7 @@ pub async fn end_session(app: &TestApp, session_id: Uuid) -> DateTime<Utc> {
         .await
         .expect("the session is closed");
     let ended_at: DateTime<Utc> = row.get(0);
-    termaudit_storage::finalize_recording(&tx, session_id, ended_at)
+    termaudit_storage::finalize_recording(&tx, app.store.objects(), session_id, ended_at)
         .await
         .expect("the recording is finalized");
     tx.commit().await.expect("commit");

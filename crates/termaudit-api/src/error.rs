@@ -252,6 +252,13 @@ impl From<StorageError> for ApiError {
                     "the database is unavailable; try again shortly",
                 )
             }
+            StorageError::ObjectStoreUnavailable(cause) => {
+                tracing::error!(%cause, "the recordings' object store is unavailable");
+                Self::new(
+                    ProblemKind::Unavailable,
+                    "the recordings' object store is unavailable; try again shortly",
+                )
+            }
             StorageError::AlreadyExists { constraint } => {
                 Self::conflict(format!("a record with the same key exists already ({constraint})"))
             }

@@ -9,7 +9,9 @@
 //! commits on its own) and the next sweep finishes the work. The lock lives
 //! on the sweep's own connection: a sweep checks it before each batch and
 //! stops with [`RetentionError::LockLost`] when that connection has ended.
-//! Session metadata, activity and audit events stay.
+//! Session metadata, activity and audit events stay. Recordings whose bytes
+//! are in an object store lose their rows first (their objects listed for
+//! deletion in the same transaction), then their objects, in batches.
 
 use std::time::Duration;
 
@@ -161,6 +163,7 @@ async fn purge_all(
         batches += 1;
         purged += batch.purged;
         bytes_freed += batch.bytes_freed;
+        delete_released_objects(store).await;
         if batch.purged == 0 {
             // Everything found is being purged by someone else right now.
             return Ok((purged, bytes_freed, batches, true));
@@ -168,6 +171,24 @@ async fn purge_all(
         if options.rest > 0.0 {
             let rest = Duration::try_from_secs_f64(took.as_secs_f64() * options.rest);
             tokio::time::sleep(rest.unwrap_or_default()).await;
+        }
+    }
+}
+
+/// Deletes the objects of the recordings purged so far from the object
+/// store, when there is one, a thousand at a time. The batch's transaction
+/// listed them (the rows went first, so none points at a missing object);
+/// a store that fails leaves them listed, and the compactor deletes them
+/// once it answers again: nothing leaks, and the sweep goes on.
+async fn delete_released_objects(store: &Store) {
+    loop {
+        match store.delete_released_objects(1000).await {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot delete purged recordings' objects now; the compactor retries");
+                return;
+            }
         }
     }
 }

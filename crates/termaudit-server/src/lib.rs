@@ -1,9 +1,11 @@
 //! The termaudit server: wires configuration, the database pool, the HTTP
 //! server and the background tasks together.
 
+mod compactor;
 mod demo;
 mod export;
 pub mod gateway;
+mod moving;
 mod secret;
 mod sequencer;
 mod settings;
@@ -15,9 +17,10 @@ use anyhow::Context;
 use termaudit_api::{
     AppState, AuthConfig, Authenticator, OidcConfig, SecurityHeaders, TokenIssuer,
 };
-use termaudit_storage::{DatabaseUrl, Store};
+use termaudit_storage::{DatabaseUrl, ObjectTarget, Store};
 
 pub use export::{ExportJob, export_history};
+pub use moving::move_recordings;
 pub use settings::{
     DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings, Variable, variables, variables_markdown,
 };
@@ -30,6 +33,13 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Store> {
     termaudit_storage::ensure_database(&owner).await?;
     termaudit_storage::migrate(&owner).await?;
     Ok(Store::new(&database_url(settings)?, settings.db_pool_size)?)
+}
+
+/// The object store recordings are compacted into (`None`: PostgreSQL
+/// keeps their bytes), checked: a missing bucket or refused credentials
+/// are an error that says so.
+pub async fn recordings_objects(settings: &Settings) -> anyhow::Result<Option<ObjectTarget>> {
+    Ok(ObjectTarget::open(&settings.recordings_store, &settings.s3).await?)
 }
 
 /// What the server serves with.
@@ -168,7 +178,8 @@ impl Application {
         let auth = auth_config(&settings)?;
         let authenticator = Arc::new(Authenticator::new(&auth)?);
         let signer = Arc::new(secret::signing_key(&settings)?);
-        let store = prepare_database(&settings).await?;
+        let objects = recordings_objects(&settings).await?;
+        let store = prepare_database(&settings).await?.with_objects(objects);
         store.register_signing_key(&signer).await?;
         warn_if_owner(&store).await?;
         let (control, _) = tokio::sync::broadcast::channel(1024);
@@ -198,6 +209,7 @@ impl Application {
                 shutdown.clone(),
             )),
             tokio::spawn(end_abandoned_exports(store.clone())),
+            tokio::spawn(compactor::run(store.clone(), database_url(&settings)?, shutdown.clone())),
         ];
         if let Some(oidc) = authenticator.oidc() {
             background.push(tokio::spawn(oidc.clone().keep_fresh()));

@@ -48,6 +48,23 @@ enum Command {
     /// The Ed25519 key that signs the audit log and recordings' manifests.
     #[command(subcommand)]
     SigningKey(SigningKeyCommand),
+    /// Where recordings' bytes are kept.
+    #[command(subcommand)]
+    Recordings(RecordingsCommand),
+}
+
+#[derive(Subcommand)]
+enum RecordingsCommand {
+    /// Move finalized recordings into an object store (`--to
+    /// s3://BUCKET/PREFIX` or `file:///DIR`) or back into PostgreSQL (`--to
+    /// postgres`, reading from TERMAUDIT_RECORDINGS_STORE). Resumable: run
+    /// it again after an interruption. Each recording's SHA-256 is verified
+    /// after it moved; a moved-back recording's objects are deleted then.
+    Move {
+        /// `postgres`, `s3://BUCKET/PREFIX` or `file:///DIR`.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -283,6 +300,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Recordings(RecordingsCommand::Move { to }) => {
+            let moved = termaudit_server::move_recordings(&settings, &to).await?;
+            println!("moved {moved} recording(s) to {to}");
+            Ok(())
+        }
         Command::Migrate => {
             termaudit_server::prepare_database(&settings).await?;
             println!("migrations applied");
@@ -337,6 +359,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 return Ok(());
             }
+            let store = store.with_objects(termaudit_server::recordings_objects(&settings).await?);
             let url = termaudit_server::database_url(&settings)?;
             let report = termaudit_retention::sweep_once(
                 &store,

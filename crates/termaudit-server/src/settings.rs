@@ -8,6 +8,7 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use termaudit_storage::{RecordingsStoreUrl, S3Settings};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/termaudit";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -86,6 +87,12 @@ pub struct Settings {
     /// recording's emulation lasts unless renewed; a dead replica's
     /// recordings are taken over after this.
     pub emulation_lease: std::time::Duration,
+    /// `TERMAUDIT_RECORDINGS_STORE`: where recordings' bytes live once
+    /// compacted: PostgreSQL, or an object store.
+    pub recordings_store: RecordingsStoreUrl,
+    /// `TERMAUDIT_S3_ENDPOINT`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_REGION`: how to reach an `s3://` store.
+    pub s3: S3Settings,
 }
 
 /// One setting a deployment can make: its variable, its default as the
@@ -227,6 +234,26 @@ pub fn variables() -> Vec<Variable> {
              replica's recordings are taken over after this",
         ),
         row(
+            "TERMAUDIT_RECORDINGS_STORE",
+            code(&defaults.recordings_store),
+            "where recordings' bytes live: `postgres`, or an object store, `s3://BUCKET/PREFIX` \
+             or `file:///DIR` (chunks are acknowledged in PostgreSQL, then compacted into \
+             objects of 8 MiB or more, the rest within a minute of a recording's end); a missing \
+             bucket or refused credentials stop start-up",
+        ),
+        row(
+            "TERMAUDIT_S3_ENDPOINT",
+            "AWS".into(),
+            "an S3-compatible server's URL (`http://127.0.0.1:9000`): path-style requests",
+        ),
+        row(
+            "AWS_ACCESS_KEY_ID",
+            "the AWS environment's (container or instance credentials)".into(),
+            "the access key for an `s3://` store",
+        ),
+        row("AWS_SECRET_ACCESS_KEY", "none".into(), "its secret"),
+        row("AWS_REGION", "`us-east-1`".into(), "the bucket's region"),
+        row(
             "TERMAUDIT_LOG_FORMAT",
             "text".into(),
             "`json` for structured logs; `RUST_LOG` filters",
@@ -343,6 +370,8 @@ impl Default for Settings {
             gateway_targets: None,
             emulation_workers: 8,
             emulation_lease: std::time::Duration::from_secs(30),
+            recordings_store: RecordingsStoreUrl::Postgres,
+            s3: S3Settings::default(),
         }
     }
 }
@@ -442,6 +471,22 @@ impl Settings {
                     format!("TERMAUDIT_EMULATION_LEASE_SECONDS must be 2 to 3600, not {v:?}")
                 })?;
             settings.emulation_lease = std::time::Duration::from_secs(seconds);
+        }
+        if let Some(v) = source.get("TERMAUDIT_RECORDINGS_STORE") {
+            settings.recordings_store = RecordingsStoreUrl::parse(&v)
+                .map_err(|why| anyhow::anyhow!("TERMAUDIT_RECORDINGS_STORE: {why}"))?;
+        }
+        let some = |name: &str| source.get(name).filter(|v| !v.is_empty());
+        settings.s3 = S3Settings {
+            endpoint: some("TERMAUDIT_S3_ENDPOINT"),
+            access_key_id: some("AWS_ACCESS_KEY_ID"),
+            secret_access_key: some("AWS_SECRET_ACCESS_KEY"),
+            region: some("AWS_REGION"),
+        };
+        if let Some(endpoint) = &settings.s3.endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            bail!("TERMAUDIT_S3_ENDPOINT must be an http:// or https:// URL, not {endpoint:?}");
         }
         Ok(settings)
     }

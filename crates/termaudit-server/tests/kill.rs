@@ -3,7 +3,9 @@
 //! once, the gateway's retry of the chunk it got no answer for is accepted
 //! once, and the recording finalizes with every event in order. And killed
 //! while its emulation workers are behind: after a restart every
-//! recording's snapshots are those of a replay from zero.
+//! recording's snapshots are those of a replay from zero. And killed in the
+//! middle of compacting a recording into an S3 object: no row points at a
+//! missing object, and the next server moves the recording.
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap should fail loudly.
 
@@ -153,17 +155,7 @@ async fn after_a_sigkill_mid_ingest_every_acknowledged_chunk_is_stored_once_and_
     assert_eq!((row.get::<_, i64>(3), row.get::<_, i64>(4)), (i64::from(total), i64::from(total)));
 
     // The download holds every event once, in order.
-    let download = client
-        .get(format!(
-            "{}/api/v1/projects/ops/sessions/{session}/recording/download",
-            server.address
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(download.status(), 200);
-    let text = download.text().await.unwrap();
+    let (_, text) = download(&client, &server, &token, session).await;
     let events: Vec<&str> = text.lines().skip(1).collect();
     assert_eq!(events.len(), total as usize * EVENTS_PER_CHUNK);
     for seq in 0..total {
@@ -173,6 +165,31 @@ async fn after_a_sigkill_mid_ingest_every_acknowledged_chunk_is_stored_once_and_
             "event of chunk {seq}: {first:.80}"
         );
     }
+}
+
+/// The recording's download: its `X-Recording-Sha256` and its text.
+async fn download(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    token: &str,
+    session: uuid::Uuid,
+) -> (String, String) {
+    let response = client
+        .get(format!(
+            "{}/api/v1/projects/ops/sessions/{session}/recording/download",
+            server.address
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let digest = response
+        .headers()
+        .get("x-recording-sha256")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (digest, response.text().await.unwrap())
 }
 
 /// A token for `subject` with `permissions` in project `ops`.
@@ -446,4 +463,78 @@ async fn after_a_sigkill_while_the_emulation_is_behind_every_recording_gets_a_re
         assert!(snapshots >= 2, "{snapshots} snapshots");
     }
     drop(server);
+}
+
+#[tokio::test]
+async fn after_a_sigkill_mid_compaction_no_row_points_at_a_missing_object() {
+    use termaudit_tests::moto::{BUCKET, Moto, wait_until_compacted};
+    let Fixture { db, sessions, token, .. } = fixture(1).await;
+    let session = sessions[0];
+    let moto = Moto::start().await;
+    let (endpoint, store) = (moto.endpoint(), format!("s3://{BUCKET}/killed"));
+    let env = [
+        ("TERMAUDIT_RECORDINGS_STORE", store.as_str()),
+        ("TERMAUDIT_S3_ENDPOINT", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let client = reqwest::Client::new();
+    let server = start_with(&db, &env).await;
+    for seq in 0..8 {
+        assert_eq!(put(&client, &server, &token, session, seq).await.unwrap().status(), 201);
+    }
+    // The store stops answering and the session ends: the compactor lists
+    // the object it is about to write and waits on the write. Killed there.
+    moto.pause();
+    let closed = client
+        .post(format!("{}/api/v1/projects/ops/sessions/{session}/close", server.address))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"reason": "user_exit"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), 200);
+    let direct = db.connect().await;
+    let listed = || async {
+        direct
+            .query("SELECT key FROM recording_object_deletions", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<_, String>(0))
+            .collect::<Vec<_>>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while listed().await.is_empty() {
+        assert!(Instant::now() < deadline, "the compactor did not start on the recording");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.kill();
+    moto.resume();
+    let killed_attempt = listed().await;
+
+    let server = start_with(&db, &env).await;
+    wait_until_compacted(&db, session, Duration::from_secs(180))
+        .await
+        .unwrap_or_else(|left| panic!("not compacted after the restart: {left:?} left"));
+    let in_bucket = moto.keys().await;
+    let pointed: Vec<String> = direct
+        .query("SELECT key FROM recording_objects", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(!pointed.is_empty());
+    for key in &pointed {
+        assert!(in_bucket.contains(key), "a row points at {key}, which is not in the bucket");
+        assert!(!killed_attempt.contains(key), "the killed attempt's object is pointed at");
+    }
+    let (digest, text) = download(&client, &server, &token, session).await;
+    use sha2::Digest as _;
+    let hex: String =
+        sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, digest, "the recording reads back from its objects as finalized");
+    assert_eq!(text.lines().count() - 1, 8 * EVENTS_PER_CHUNK);
 }

@@ -19,6 +19,14 @@ pub enum StorageError {
     InvalidCursor,
     #[error("migration failed: {0}")]
     Migration(String),
+    /// The recordings' object store could not be reached, or failed: reads
+    /// of what it holds wait until it is back.
+    #[error("the recordings' object store is unavailable: {0}")]
+    ObjectStoreUnavailable(String),
+    /// The recordings' object store is configured wrongly (a missing bucket,
+    /// refused credentials, a bad URL).
+    #[error("{0}")]
+    ObjectStoreConfig(String),
     #[error("database error: {}", describe(.0))]
     Query(#[source] tokio_postgres::Error),
 }

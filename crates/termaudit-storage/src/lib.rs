@@ -10,6 +10,7 @@ mod cursor;
 mod error;
 mod export;
 mod export_runs;
+mod lock;
 mod migrations;
 mod policy;
 mod pool;
@@ -30,15 +31,17 @@ pub use cursor::{Cursor, InvalidCursor, Page};
 pub use error::StorageError;
 pub use export::ExportStream;
 pub use export_runs::ExportAudit;
+pub use lock::AdvisoryLock;
 pub use migrations::{MigrationStatus, ServingRole, migrate};
 pub use policy::{HoldRow, PolicyRow};
 pub use pool::{DatabaseUrl, Store, ensure_database};
 pub use projects::ProjectRow;
 pub use recordings::{
-    BATCH_BYTES, ByteRange, ChunkBatch, ChunkLines, ChunkReceipt, EmulationLag, EmulationProgress,
-    EmulationState, EmulationTarget, IngestError, Lease, MAX_CHUNK_BYTES, Marker, RecordedSession,
-    RecordingOverview, RecordingRow, Snapshot, Window, finalize_recording, header_size,
-    purge_recording, purge_recordings,
+    BATCH_BYTES, ByteRange, ChunkBatch, ChunkLines, ChunkReceipt, CompactOptions, CompactReport,
+    EmulationLag, EmulationProgress, EmulationState, EmulationTarget, IngestError, Lease,
+    MAX_CHUNK_BYTES, Marker, MoveTo, ObjectTarget, RecordedSession, RecordingOverview,
+    RecordingRow, RecordingsStoreUrl, S3Settings, Snapshot, Window, finalize_recording,
+    header_size, purge_recording, purge_recordings,
 };
 pub use retention::{
     BatchOutcome, ExpiredRecording, RetentionPreviewRow, RetentionRunRow, SweepKey, SweepLock,

@@ -132,6 +132,9 @@ pub struct Store {
     /// the emulation workers (which also look at the database for chunks
     /// stored through other replicas).
     stored_chunks: tokio::sync::broadcast::Sender<uuid::Uuid>,
+    /// The object store recordings are compacted into (`None`: their bytes
+    /// stay in PostgreSQL).
+    objects: Option<crate::ObjectTarget>,
 }
 
 impl Store {
@@ -153,7 +156,26 @@ impl Store {
             common_words: CommonWordsCache::default(),
             running_exports: RunningExports::default(),
             stored_chunks: tokio::sync::broadcast::channel(STORED_CHUNKS_CAPACITY).0,
+            objects: None,
         })
+    }
+
+    /// This store, with recordings compacted into `objects` (from
+    /// [`ObjectTarget::open`](crate::ObjectTarget::open)); `None` keeps
+    /// their bytes in PostgreSQL.
+    pub fn with_objects(mut self, objects: Option<crate::ObjectTarget>) -> Self {
+        self.objects = objects;
+        self
+    }
+
+    /// The object store recordings are compacted into, if any.
+    pub fn objects(&self) -> Option<&crate::ObjectTarget> {
+        self.objects.as_ref()
+    }
+
+    /// What new recordings' `store` says: `postgres` or the object store's root.
+    pub(crate) fn recordings_store(&self) -> &str {
+        self.objects.as_ref().map_or(crate::recordings::POSTGRES, |o| o.root())
     }
 
     /// Hears of every chunk stored through this process (of this `Store`

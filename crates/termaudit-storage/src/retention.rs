@@ -64,23 +64,7 @@ pub struct RetentionPreviewRow {
 
 /// Held while a sweep runs: a session-level advisory lock on its own
 /// connection, released when dropped (or when the process dies).
-pub struct SweepLock {
-    client: tokio_postgres::Client,
-}
-
-impl SweepLock {
-    /// Whether the lock is still held: it lives as long as its connection,
-    /// which a database restart (or a terminated backend) ends, and then
-    /// another sweeper may take it.
-    pub async fn is_held(&self) -> bool {
-        !self.client.is_closed() && self.client.simple_query("SELECT 1").await.is_ok()
-    }
-
-    pub async fn release(self) -> Result<(), StorageError> {
-        self.client.execute("SELECT pg_advisory_unlock($1)", &[&SWEEP_LOCK]).await?;
-        Ok(())
-    }
-}
+pub type SweepLock = crate::AdvisoryLock;
 
 /// Where a batch of the sweep ended: the session end and id of the last
 /// recording it found, after which the next batch starts.
@@ -124,9 +108,7 @@ impl Store {
         &self,
         url: &DatabaseUrl,
     ) -> Result<Option<SweepLock>, StorageError> {
-        let client = url.connect().await?;
-        let row = client.query_one("SELECT pg_try_advisory_lock($1)", &[&SWEEP_LOCK]).await?;
-        Ok(row.get::<_, bool>(0).then_some(SweepLock { client }))
+        SweepLock::try_take(url, SWEEP_LOCK).await
     }
 
     /// Recordings expired at `as_of` (all projects, or one), oldest first.

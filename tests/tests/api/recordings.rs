@@ -9,7 +9,9 @@ use termaudit_domain::{
     asciicast::{Decoder, Event, EventCode, Micros, Replay, TerminalSnapshot},
 };
 use termaudit_tests::{
-    TestApp, fixture, json, problem,
+    TestApp, fixture, json,
+    moto::{Moto, wait_until_compacted},
+    problem,
     seed::{add_activity, end_session, opened_at, project_id, seed_session, try_seed_session},
 };
 use uuid::Uuid;
@@ -25,14 +27,45 @@ struct Tokens {
 }
 
 async fn setup() -> (TestApp, Tokens) {
-    let app = TestApp::spawn().await;
+    let (app, tokens, _) = setup_on(Backend::Postgres).await;
+    (app, tokens)
+}
+
+/// Where recordings' bytes go: the tests that matter run with both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Postgres,
+    /// Compacted into objects on a moto S3 server (`Moto`).
+    S3,
+}
+
+/// A server storing recordings on `backend`, and the moto server it uses.
+async fn setup_on(backend: Backend) -> (TestApp, Tokens, Option<Moto>) {
+    let moto = match backend {
+        Backend::Postgres => None,
+        Backend::S3 => Some(Moto::start().await),
+    };
+    let app = match &moto {
+        None => TestApp::spawn().await,
+        Some(moto) => TestApp::spawn_with(moto.configure("recordings")).await,
+    };
     app.create_project(PROJECT).await;
     let tokens = Tokens {
         gateway: app.token("gateway", PROJECT, &[Permission::Ingest]),
         viewer: app.token("vera", PROJECT, &[Permission::ViewRecording]),
         downloader: app.token("dan", PROJECT, &[Permission::DownloadRecording]),
     };
-    (app, tokens)
+    (app, tokens, moto)
+}
+
+/// With [`Backend::S3`], waits until PostgreSQL holds none of the bytes of
+/// `session`'s (ended) recording: its reads then come from objects.
+async fn compacted(app: &TestApp, backend: Backend, session: Uuid) {
+    if backend == Backend::S3 {
+        wait_until_compacted(&app.db, session, std::time::Duration::from_secs(120))
+            .await
+            .unwrap_or_else(|left| panic!("not compacted in 2 minutes: {left:?} left"));
+    }
 }
 
 fn path(session: Uuid, rest: &str) -> String {
@@ -108,7 +141,16 @@ fn hex(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn every_fixture_downloads_with_identical_events_and_its_digest() {
-    let (app, t) = setup().await;
+    fixtures_round_trip(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn every_fixture_downloads_with_identical_events_and_its_digest_from_s3() {
+    fixtures_round_trip(Backend::S3).await;
+}
+
+async fn fixtures_round_trip(backend: Backend) {
+    let (app, t, _moto) = setup_on(backend).await;
     for (i, name) in FIXTURES.iter().enumerate() {
         let cast = read_fixture(name);
         let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
@@ -118,6 +160,7 @@ async fn every_fixture_downloads_with_identical_events_and_its_digest() {
         assert_eq!(live["state"], "recording", "{name}: {live}");
         assert!(live.get("sha256").is_none());
         end_session(&app, session).await;
+        compacted(&app, backend, session).await;
 
         let (header, events) = parse(&cast);
         let response = download(&app, &t.downloader, session).await;
@@ -187,12 +230,22 @@ async fn every_fixture_downloads_with_identical_events_and_its_digest() {
 
 #[tokio::test]
 async fn chunks_over_a_mebibyte_download_exactly() {
-    let (app, t) = setup().await;
+    big_chunks_round_trip(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn chunks_over_a_mebibyte_download_exactly_from_s3() {
+    big_chunks_round_trip(Backend::S3).await;
+}
+
+async fn big_chunks_round_trip(backend: Backend) {
+    let (app, t, _moto) = setup_on(backend).await;
     let cast = busy_cast_of(4600, 20);
     assert!(cast.len() > 5 << 19, "{} bytes", cast.len());
     let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
     upload(&app, &t.gateway, session, &cast, 2300).await;
     end_session(&app, session).await;
+    compacted(&app, backend, session).await;
     let response = download(&app, &t.downloader, session).await;
     assert_eq!(response.status(), 200);
     let digest = response.headers()["x-recording-sha256"].to_str().expect("ascii").to_owned();
@@ -254,7 +307,16 @@ fn busy_cast_of(lines: u32, words: usize) -> String {
 
 #[tokio::test]
 async fn seeking_anywhere_equals_a_replay_from_zero() {
-    let (app, t) = setup().await;
+    seeking_equals_replay(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn seeking_anywhere_equals_a_replay_from_zero_from_s3() {
+    seeking_equals_replay(Backend::S3).await;
+}
+
+async fn seeking_equals_replay(backend: Backend) {
+    let (app, t, _moto) = setup_on(backend).await;
     let busy = busy_cast();
     let casts = [
         ("alt-screen", read_fixture("alt-screen.cast"), 4),
@@ -268,6 +330,11 @@ async fn seeking_anywhere_equals_a_replay_from_zero() {
     for (name, cast, per_chunk) in casts {
         let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
         upload(&app, &t.gateway, session, &cast, per_chunk).await;
+        if backend == Backend::S3 {
+            // Seeking from objects: snapshots and chunks compacted.
+            end_session(&app, session).await;
+            compacted(&app, backend, session).await;
+        }
         let (header_line, events) = parse(&cast);
         let header: Value = serde_json::from_str(&header_line).expect("JSON");
         let (w, h) =
@@ -519,9 +586,14 @@ async fn a_recording_without_chunks_is_finalized_once() {
     let ended_at = end_session(&app, session).await;
     // Every path calls it; a second call changes nothing.
     let db = app.db.connect().await;
-    termaudit_storage::finalize_recording(&db, session, ended_at + Duration::hours(1))
-        .await
-        .expect("idempotent");
+    termaudit_storage::finalize_recording(
+        &db,
+        app.store.objects(),
+        session,
+        ended_at + Duration::hours(1),
+    )
+    .await
+    .expect("idempotent");
     let summary: Value = json(app.get(&path(session, ""), &t.viewer).await, 200).await;
     assert_eq!(summary["state"], "available");
     assert_eq!(summary["event_count"], 0);
@@ -723,7 +795,16 @@ async fn commands_and_runbook_steps_become_markers_in_every_view() {
 
 #[tokio::test]
 async fn downloads_answer_etags_ranges_and_permissions() {
-    let (app, t) = setup().await;
+    downloads_with_ranges(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn downloads_answer_etags_ranges_and_permissions_from_s3() {
+    downloads_with_ranges(Backend::S3).await;
+}
+
+async fn downloads_with_ranges(backend: Backend) {
+    let (app, t, _moto) = setup_on(backend).await;
     let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
     upload(&app, &t.gateway, session, &read_fixture("resize-unicode.cast"), 3).await;
 
@@ -734,6 +815,7 @@ async fn downloads_answer_etags_ranges_and_permissions() {
     assert_eq!(response.headers()["accept-ranges"], "none");
     let live = response.text().await.expect("a body");
     end_session(&app, session).await;
+    compacted(&app, backend, session).await;
 
     let response = download(&app, &t.downloader, session).await;
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();

@@ -59,7 +59,7 @@ const COMMON_PROBLEMS: [(ProblemKind, &str); 6] = [
     (ProblemKind::Internal, "The server failed; the request id finds the cause in its log"),
     (
         ProblemKind::Unavailable,
-        "The database cannot be reached right now (restarting, or down): try again after `Retry-After` seconds",
+        "The database, or the object store holding recordings, cannot be reached right now (restarting, or down): try again after `Retry-After` seconds",
     ),
 ];
 

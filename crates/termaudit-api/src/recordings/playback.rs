@@ -429,6 +429,10 @@ pub async fn download(
     } else {
         response.insert_header((header::ACCEPT_RANGES, "none"));
     }
+    // The first piece holds the first chunks: a store that cannot be read
+    // (the object store away) is a 503 now rather than a body cut short.
+    let mut body = Box::pin(state.store.recording_download(id, &recording, range));
+    let first = body.next().await.transpose()?;
     // HEAD tells size and digest without a download to audit.
     let head = req.extensions().contains::<HeadRequest>();
     if range.is_none_or(|r| r.start == 0) && !head {
@@ -445,7 +449,7 @@ pub async fn download(
             )
             .await?;
     }
-    let body = state.store.recording_download(id, &recording, range).inspect_err(|err| {
+    let body = futures_util::stream::iter(first.map(Ok)).chain(body).inspect_err(|err| {
         tracing::error!(error = %err, "a recording download failed while streaming");
     });
     Ok(match length {

@@ -5,10 +5,14 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 use termaudit_domain::asciicast::Micros;
-use tokio_postgres::GenericClient;
+use tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
 
-use super::{codec::decompress_text, types::Marker};
+use super::{
+    codec::decompress_text,
+    objects::{BodyRef, ObjectTarget, load},
+    types::Marker,
+};
 use crate::{
     StorageError, Store,
     time::{micros_from_db, micros_to_db},
@@ -60,61 +64,132 @@ pub(super) struct StoredChunk {
     pub(super) lines: String,
 }
 
+/// Chunks from `from_seq` (before `end_seq`), a batch of at most
+/// [`BATCH_BYTES`] once decompressed, their bodies read from PostgreSQL or,
+/// once compacted, from `objects`. (Holds `client` while the object store
+/// answers: for a transaction that must; others use [`query_chunks`] and
+/// [`load_chunks`] with the connection back in the pool in between.)
 pub(super) async fn fetch_chunks(
     client: &impl GenericClient,
+    objects: Option<&ObjectTarget>,
     session_id: Uuid,
     from_seq: i32,
     end_seq: i32,
 ) -> Result<Vec<StoredChunk>, StorageError> {
-    let rows = client
+    load_chunks(objects, query_chunks(client, session_id, from_seq, end_seq).await?).await
+}
+
+pub(super) async fn query_chunks(
+    client: &impl GenericClient,
+    session_id: Uuid,
+    from_seq: i32,
+    end_seq: i32,
+) -> Result<Vec<Row>, StorageError> {
+    Ok(client
         .query(
             include_str!("../sql/recording_chunks_batch.sql"),
             &[&session_id, &from_seq, &BATCH_BYTES, &end_seq],
         )
-        .await?;
+        .await?)
+}
+
+pub(super) async fn load_chunks(
+    objects: Option<&ObjectTarget>,
+    rows: Vec<Row>,
+) -> Result<Vec<StoredChunk>, StorageError> {
+    let refs = rows.iter().map(|row| BodyRef::from_row(row, "data")).collect::<Result<_, _>>()?;
+    let bodies = load(objects, refs).await?;
     rows.iter()
-        .map(|row| {
+        .zip(bodies)
+        .map(|(row, body)| {
             let size = usize::try_from(row.get::<_, i32>("data_bytes")).unwrap_or(0);
             Ok(StoredChunk {
                 seq: row.get("seq"),
                 first_time: micros_from_db(row.get("first_time_us")),
                 last_time: micros_from_db(row.get("last_time_us")),
-                lines: decompress_text(row.get("data"), size)?,
+                lines: decompress_text(&body, size)?,
             })
         })
         .collect()
 }
 
-/// Reads a recording's chunks in order, a batch at a time.
+/// Reads a recording's chunks in order, a batch at a time. With an object
+/// store, the next batch is fetched while the current one is used: one
+/// batch ahead at most, so memory stays at two batches.
 pub(super) struct ChunkCursor {
     store: Store,
     session_id: Uuid,
     next_seq: i32,
     end_seq: i32,
     buffer: VecDeque<StoredChunk>,
+    ahead: Option<tokio::task::JoinHandle<Result<Vec<StoredChunk>, StorageError>>>,
+}
+
+/// A batch from `from_seq`, without holding a connection while the object
+/// store answers.
+async fn fetch_batch(
+    store: Store,
+    session_id: Uuid,
+    from_seq: i32,
+    end_seq: i32,
+) -> Result<Vec<StoredChunk>, StorageError> {
+    let rows = {
+        let client = store.client().await?;
+        query_chunks(&**client, session_id, from_seq, end_seq).await?
+    };
+    load_chunks(store.objects(), rows).await
 }
 
 impl ChunkCursor {
     pub(super) fn new(store: Store, session_id: Uuid, from_seq: i32, end_seq: i32) -> Self {
-        Self { store, session_id, next_seq: from_seq, end_seq, buffer: VecDeque::new() }
+        Self {
+            store,
+            session_id,
+            next_seq: from_seq,
+            end_seq,
+            buffer: VecDeque::new(),
+            ahead: None,
+        }
     }
 
     pub(super) async fn next(&mut self) -> Result<Option<StoredChunk>, StorageError> {
-        if self.buffer.is_empty() && self.next_seq < self.end_seq {
-            let client = self.store.client().await?;
-            let batch =
-                fetch_chunks(&**client, self.session_id, self.next_seq, self.end_seq).await?;
+        if self.buffer.is_empty() && (self.ahead.is_some() || self.next_seq < self.end_seq) {
+            let batch = match self.ahead.take() {
+                Some(ahead) => ahead
+                    .await
+                    .map_err(|e| StorageError::Corrupt(format!("a prefetch failed: {e}")))??,
+                None => {
+                    fetch_batch(self.store.clone(), self.session_id, self.next_seq, self.end_seq)
+                        .await?
+                }
+            };
             if let Some(last) = batch.last() {
                 self.next_seq = last.seq + 1;
             } else {
                 self.next_seq = self.end_seq;
             }
             self.buffer.extend(batch);
+            if self.next_seq < self.end_seq && self.store.objects().is_some() {
+                self.ahead = Some(tokio::spawn(fetch_batch(
+                    self.store.clone(),
+                    self.session_id,
+                    self.next_seq,
+                    self.end_seq,
+                )));
+            }
         }
         Ok(self.buffer.pop_front())
     }
 
     pub(super) fn push_front(&mut self, chunk: StoredChunk) {
         self.buffer.push_front(chunk);
+    }
+}
+
+impl Drop for ChunkCursor {
+    fn drop(&mut self) {
+        if let Some(ahead) = self.ahead.take() {
+            ahead.abort();
+        }
     }
 }

@@ -18,8 +18,9 @@ use uuid::Uuid;
 
 use super::{
     BATCH_BYTES,
-    chunks::fetch_chunks,
+    chunks::{load_chunks, query_chunks},
     codec::{compress, decompress_snapshot},
+    objects::{BodyRef, load},
 };
 use crate::{
     StorageError, Store,
@@ -217,7 +218,9 @@ impl Store {
         from_seq: u32,
     ) -> Result<ChunkBatch, StorageError> {
         let client = self.client().await?;
-        let chunks = fetch_chunks(&**client, session_id, db_seq(from_seq), i32::MAX).await?;
+        let rows = query_chunks(&**client, session_id, db_seq(from_seq), i32::MAX).await?;
+        drop(client);
+        let chunks = load_chunks(self.objects(), rows).await?;
         let bytes: usize = chunks.iter().map(|c| c.lines.len()).sum();
         let more = chunks.len() >= MAX_BATCH_CHUNKS || bytes as i64 >= BATCH_BYTES;
         let chunks = chunks
@@ -365,15 +368,20 @@ impl Store {
         let client = self.client().await?;
         let rows =
             client.query(include_str!("../sql/recording_snapshots.sql"), &[&session_id]).await?;
+        drop(client);
+        let refs =
+            rows.iter().map(|row| BodyRef::from_row(row, "state")).collect::<Result<_, _>>()?;
+        let states = load(self.objects(), refs).await?;
         rows.iter()
-            .map(|row| {
+            .zip(states)
+            .map(|(row, state)| {
                 Ok(Snapshot {
                     after_seq: seq_from_db(row.try_get("after_seq")?),
                     at_time: micros_from_db(row.try_get("at_time_us")?),
                     terminal: decompress_snapshot(
                         row.try_get("cols")?,
                         row.try_get("rows")?,
-                        row.try_get("state")?,
+                        &state,
                     )?,
                 })
             })

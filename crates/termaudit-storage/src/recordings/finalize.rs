@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{
     chunks::{activity_markers, fetch_chunks},
     codec::{flush_markers, merge_chunk},
+    objects::{ObjectTarget, POSTGRES},
     types::{RECORDING_LOCK, RecordingRow, hex},
 };
 use crate::{
@@ -53,6 +54,7 @@ impl Tally {
 /// recording.
 pub async fn finalize_recording(
     client: &impl GenericClient,
+    objects: Option<&ObjectTarget>,
     session_id: Uuid,
     ended_at: DateTime<Utc>,
 ) -> Result<(), StorageError> {
@@ -67,7 +69,10 @@ pub async fn finalize_recording(
     }
     let project_id: Uuid = session.get("project_id");
     let opened_at: DateTime<Utc> = session.get("opened_at");
-    client.execute(include_str!("../sql/recording_create.sql"), &[&session_id, &opened_at]).await?;
+    let store = objects.map_or(POSTGRES, |o| o.root());
+    client
+        .execute(include_str!("../sql/recording_create.sql"), &[&session_id, &opened_at, &store])
+        .await?;
     let row = client.query_one(RECORDING_LOCK, &[&session_id]).await?;
     let recording = RecordingRow::from(&row);
     if recording.finalized_at.is_some() {
@@ -85,7 +90,7 @@ pub async fn finalize_recording(
         file.size += header.len() as u64 + 1;
         let mut next = 0;
         while next < recording.next_seq {
-            let batch = fetch_chunks(client, session_id, next, recording.next_seq).await?;
+            let batch = fetch_chunks(client, objects, session_id, next, recording.next_seq).await?;
             let Some(last) = batch.last() else { break };
             next = last.seq + 1;
             for chunk in batch {
@@ -187,7 +192,7 @@ impl Store {
         {
             return Ok(false);
         }
-        finalize_recording(&*tx, session_id, queued.try_get("ended_at")?).await?;
+        finalize_recording(&*tx, self.objects(), session_id, queued.try_get("ended_at")?).await?;
         tx.execute(include_str!("../sql/recording_finalization_done.sql"), &[&session_id]).await?;
         tx.commit().await?;
         Ok(true)
@@ -211,8 +216,16 @@ impl Store {
         };
         let mut finalized = 0;
         for row in due {
-            if self.finalize_queued(row.try_get("session_id")?, now).await? {
-                finalized += 1;
+            let session_id: Uuid = row.try_get("session_id")?;
+            match self.finalize_queued(session_id, now).await {
+                Ok(true) => finalized += 1,
+                Ok(false) => {}
+                // A recording partly compacted into an object store that is
+                // away waits for it; the others go on.
+                Err(StorageError::ObjectStoreUnavailable(cause)) => {
+                    tracing::warn!(%session_id, %cause, "cannot finalize a recording yet");
+                }
+                Err(err) => return Err(err),
             }
         }
         Ok(finalized)

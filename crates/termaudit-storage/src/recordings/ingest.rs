@@ -203,7 +203,7 @@ impl Store {
         if seq == 0 {
             tx.execute(
                 include_str!("../sql/recording_create.sql"),
-                &[&session_id, &session.opened_at],
+                &[&session_id, &session.opened_at, &self.recordings_store()],
             )
             .await?;
             tx.execute(include_str!("../sql/emulation_create.sql"), &[&session_id]).await?;

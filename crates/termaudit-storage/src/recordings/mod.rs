@@ -4,8 +4,8 @@
 //! lines, zstd-compressed, each with the times of its first and last event.
 //! Nothing here holds a whole recording: every read goes through a
 //! [`ChunkCursor`](chunks::ChunkCursor), which fetches a few chunks at a
-//! time (at most [`BATCH_BYTES`] once decompressed), and every write
-//! handles one chunk.
+//! time (at most [`BATCH_BYTES`] once decompressed; from an object store,
+//! one batch fetched ahead), and every write handles one chunk.
 //!
 //! The downloadable file is the header line, then the chunks' lines with the
 //! session's explicit commands and runbook steps merged in as markers (`m`):
@@ -19,25 +19,33 @@
 //! batch at a time), [`ingest`] (one chunk in, one transaction),
 //! [`finalize`], [`purge`] and [`read`] (downloads, windows, search), and
 //! [`emulation`] (the leases and progress of the emulation workers, which
-//! keep the snapshots seeking starts from).
+//! keep the snapshots seeking starts from); [`objects`] and [`compact`]:
+//! an object store the compactor moves the stored bodies into, when one
+//! is configured.
 
 mod chunks;
 mod codec;
+mod compact;
 mod emulation;
 mod finalize;
 mod ingest;
+mod moving;
+mod objects;
 mod purge;
 mod read;
 mod types;
 
 pub use chunks::BATCH_BYTES;
 pub use codec::header_size;
+pub use compact::{CompactOptions, CompactReport};
 pub use emulation::{
     ChunkBatch, ChunkLines, EmulationLag, EmulationProgress, EmulationState, EmulationTarget,
     Lease, Snapshot,
 };
 pub use finalize::finalize_recording;
 pub use ingest::{ChunkReceipt, IngestError, MAX_CHUNK_BYTES};
+pub use moving::MoveTo;
+pub use objects::{ObjectTarget, POSTGRES, RecordingsStoreUrl, S3Settings};
 pub use purge::{purge_recording, purge_recordings};
 pub use read::{ByteRange, RecordingOverview, Window};
 pub use types::{Marker, RecordedSession, RecordingRow};

@@ -7,7 +7,8 @@ use uuid::Uuid;
 use crate::StorageError;
 
 /// Removes a finalized recording's content (chunks, snapshots, markers,
-/// and its emulation if it was still behind),
+/// and its emulation if it was still behind; its objects are listed for
+/// deletion),
 /// keeping its summary with when and why, for the retention sweep. Returns
 /// whether there was something to purge. Call it inside the sweep's
 /// transaction along with its audit entry.
@@ -31,6 +32,9 @@ pub async fn purge_recording(
     ] {
         client.execute(statement, &[&session_id]).await?;
     }
+    client
+        .execute(include_str!("../sql/recording_objects_release.sql"), &[&vec![session_id]])
+        .await?;
     Ok(true)
 }
 
@@ -61,5 +65,9 @@ pub async fn purge_recordings(
     ] {
         client.execute(statement, &[&purged]).await?;
     }
+    // Their objects are deleted after the purge commits (a row never points
+    // at a missing object): listed here, deleted by
+    // `Store::delete_released_objects` (the sweep, then the compactor).
+    client.execute(include_str!("../sql/recording_objects_release.sql"), &[&purged]).await?;
     Ok(purged)
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::{
     chunks::{ChunkCursor, activity_markers},
     codec::{decompress_snapshot, flush_markers, header_size, merge_chunk},
+    objects::{BodyRef, load},
     types::{Marker, RECORDING_BY_SESSION, RecordedSession, RecordingRow},
 };
 use crate::{
@@ -182,8 +183,10 @@ impl Store {
             position: 0,
         };
         futures_util::stream::try_unfold(state, |mut s| async move {
+            // The header goes out with the first chunks: a store that cannot
+            // be read fails the first item, before any byte is sent (a 503).
+            let mut out = String::new();
             loop {
-                let mut out = String::new();
                 match s.phase {
                     Phase::Done => return Ok(None),
                     Phase::Begin => {
@@ -232,6 +235,7 @@ impl Store {
                             ));
                         }
                         s.phase = Phase::Chunks;
+                        continue;
                     }
                     Phase::Chunks => {
                         let chunk = match s.cursor.as_mut() {
@@ -266,6 +270,7 @@ impl Store {
                     );
                     return Ok(Some((piece, s)));
                 }
+                out.clear();
             }
         })
     }
@@ -288,10 +293,13 @@ impl Store {
                 &[&session_id, &micros_to_db(from)],
             )
             .await?;
+        let markers = activity_markers(&**client, session_id, recording.started_at, from).await?;
+        drop(client);
         let (mut replay, first_seq) = match &snapshot {
             Some(row) => {
-                let snapshot =
-                    decompress_snapshot(row.get("cols"), row.get("rows"), row.get("state"))?;
+                let state = load(self.objects(), vec![BodyRef::from_row(row, "state")?]).await?;
+                let state = state.first().map(|s| &s[..]).unwrap_or_default();
+                let snapshot = decompress_snapshot(row.get("cols"), row.get("rows"), state)?;
                 (Replay::restore(&snapshot), row.get::<_, i32>("after_seq") + 1)
             }
             None => {
@@ -299,8 +307,6 @@ impl Store {
                 (Replay::new(width, height), 0)
             }
         };
-        let markers = activity_markers(&**client, session_id, recording.started_at, from).await?;
-        drop(client);
 
         let mut cursor = ChunkCursor::new(self.clone(), session_id, first_seq, recording.next_seq);
         while let Some(chunk) = cursor.next().await? {

@@ -1,6 +1,8 @@
 -- The newest snapshot that covers only events before a time.
-SELECT after_seq, at_time_us, cols, rows, state
-FROM recording_snapshots
-WHERE session_id = $1 AND at_time_us < $2
-ORDER BY at_time_us DESC, after_seq DESC
+SELECT s.after_seq, s.at_time_us, s.cols, s.rows, s.state,
+       o.store AS object_store, o.key AS object_key, s.object_offset, s.object_length
+FROM recording_snapshots AS s
+LEFT JOIN recording_objects AS o ON o.id = s.object_id
+WHERE s.session_id = $1 AND s.at_time_us < $2
+ORDER BY s.at_time_us DESC, s.after_seq DESC
 LIMIT 1

@@ -6,7 +6,7 @@
 -- termaudit_domain::recording_expires_at: ended_at + whole days.
 SELECT r.session_id, s.project_id, s.environment_class, s.ended_at, s.target_name,
        coalesce(r.size_bytes, 0) AS size_bytes,
-       (SELECT coalesce(sum(octet_length(c.data)), 0)::int8 FROM recording_chunks c WHERE c.session_id = r.session_id)
+       (SELECT coalesce(sum(coalesce(octet_length(c.data), c.object_length)), 0)::int8 FROM recording_chunks c WHERE c.session_id = r.session_id)
            AS stored_bytes,
        CASE s.environment_class
            WHEN 'production' THEN coalesce(p.retention_days_production, $2)

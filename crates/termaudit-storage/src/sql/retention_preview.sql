@@ -23,7 +23,7 @@ WITH kept AS (
 SELECT d.environment_class,
        count(*) FILTER (WHERE d.by_tried) AS recordings,
        coalesce(sum(d.size_bytes) FILTER (WHERE d.by_tried), 0)::int8 AS size_bytes,
-       coalesce(sum((SELECT coalesce(sum(octet_length(c.data)), 0) FROM recording_chunks c
+       coalesce(sum((SELECT coalesce(sum(coalesce(octet_length(c.data), c.object_length)), 0) FROM recording_chunks c
                      WHERE c.session_id = d.session_id)) FILTER (WHERE d.by_tried), 0)::int8
            AS stored_bytes,
        count(*) FILTER (WHERE d.by_current) AS recordings_with_current

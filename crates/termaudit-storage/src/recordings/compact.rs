@@ -1,0 +1,273 @@
+//! The compactor: moves recordings' chunk bodies and snapshots out of
+//! PostgreSQL into objects, and deletes the objects no row points at.
+//!
+//! Gateways seal a chunk every 250 ms or 64 KiB, and a chunk is
+//! acknowledged once PostgreSQL holds it. The compactor then packs a
+//! recording's stored bodies into objects of at least
+//! [`CompactOptions::min_object_bytes`] (or the rest, once it is
+//! finalized), in this order, so that a row never points at a missing
+//! object and no object is leaked:
+//!
+//! 1. the object's key is listed in `recording_object_deletions`, due
+//!    after a grace period, and committed;
+//! 2. the object is written;
+//! 3. one transaction takes the key off that list, records the object,
+//!    points each chunk and snapshot at its byte range and drops their
+//!    bodies from PostgreSQL. If a purge or a deleter got there first, it
+//!    rolls back, and the listed object is deleted once its grace is over.
+//!
+//! One compactor runs at a time across replicas (an advisory lock, as the
+//! retention sweep's).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use uuid::Uuid;
+
+use super::objects::ObjectTarget;
+use crate::{AdvisoryLock, DatabaseUrl, StorageError, Store};
+
+/// A fixed key for the compactor's advisory lock ("termcomp").
+const COMPACTOR_LOCK: i64 = 0x7465_726d_636f_6d70;
+
+/// How the compactor goes about its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactOptions {
+    /// A live recording is compacted once this many (compressed) bytes of
+    /// it wait in PostgreSQL; a finalized one whatever is left.
+    pub min_object_bytes: i64,
+    /// An object holds about this much at most (a single larger chunk is
+    /// an object of its own).
+    pub max_object_bytes: i64,
+    /// Recordings looked at per pass.
+    pub recordings_per_pass: i64,
+    /// How long an object written and not yet pointed at is kept: past
+    /// this, one no row points at is an orphan (a crash between its write
+    /// and its transaction) and deleted.
+    pub orphan_grace: Duration,
+    /// Read each object back and compare it with what was written before
+    /// the rows point at it (`termaudit recordings move`).
+    pub read_back: bool,
+}
+
+impl Default for CompactOptions {
+    fn default() -> Self {
+        Self {
+            min_object_bytes: 8 << 20,
+            max_object_bytes: 16 << 20,
+            recordings_per_pass: 32,
+            orphan_grace: Duration::from_secs(15 * 60),
+            read_back: false,
+        }
+    }
+}
+
+/// What a pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CompactReport {
+    pub objects: usize,
+    pub chunks: usize,
+    pub snapshots: usize,
+    pub bytes: u64,
+    /// Objects deleted (purged recordings' and orphans).
+    pub deleted: usize,
+}
+
+/// Bodies packed into one object: their keys and byte ranges in it.
+#[derive(Default)]
+struct Packed {
+    body: Vec<u8>,
+    chunks: (Vec<i32>, Vec<i64>, Vec<i32>),
+    snapshots: (Vec<i32>, Vec<i64>, Vec<i32>),
+}
+
+impl Packed {
+    fn add(list: &mut (Vec<i32>, Vec<i64>, Vec<i32>), body: &mut Vec<u8>, key: i32, data: &[u8]) {
+        list.0.push(key);
+        list.1.push(i64::try_from(body.len()).unwrap_or(i64::MAX));
+        list.2.push(i32::try_from(data.len()).unwrap_or(i32::MAX));
+        body.extend_from_slice(data);
+    }
+}
+
+impl Store {
+    /// The compactor's lock, or `None` when another replica compacts.
+    pub async fn try_lock_compactor(
+        &self,
+        url: &DatabaseUrl,
+    ) -> Result<Option<AdvisoryLock>, StorageError> {
+        AdvisoryLock::try_take(url, COMPACTOR_LOCK).await
+    }
+
+    /// One pass: compacts the recordings that are due (finalized first),
+    /// then deletes the objects whose deletion is due. Nothing without an
+    /// object store. Call it holding [`Store::try_lock_compactor`].
+    pub async fn compact_once(
+        &self,
+        options: CompactOptions,
+    ) -> Result<CompactReport, StorageError> {
+        let mut report = CompactReport::default();
+        let Some(target) = self.objects() else { return Ok(report) };
+        let due = {
+            let client = self.client().await?;
+            client
+                .query(
+                    include_str!("../sql/recording_compaction_due.sql"),
+                    &[&target.root(), &options.min_object_bytes, &options.recordings_per_pass],
+                )
+                .await?
+        };
+        for row in due {
+            let session_id: Uuid = row.try_get("session_id")?;
+            let finalized: bool = row.try_get("finalized")?;
+            self.compact_recording(target, session_id, finalized, options, &mut report).await?;
+        }
+        report.deleted = self.delete_released_objects(1000).await?;
+        Ok(report)
+    }
+
+    pub(super) async fn compact_recording(
+        &self,
+        target: &ObjectTarget,
+        session_id: Uuid,
+        finalized: bool,
+        options: CompactOptions,
+        report: &mut CompactReport,
+    ) -> Result<(), StorageError> {
+        loop {
+            let mut packed = Packed::default();
+            {
+                let client = self.client().await?;
+                let chunks = client
+                    .query(
+                        include_str!("../sql/recording_compaction_chunks.sql"),
+                        &[&session_id, &options.max_object_bytes],
+                    )
+                    .await?;
+                for row in &chunks {
+                    let data: Vec<u8> = row.try_get("data")?;
+                    Packed::add(&mut packed.chunks, &mut packed.body, row.try_get("seq")?, &data);
+                }
+                let waiting = i64::try_from(packed.body.len()).unwrap_or(i64::MAX);
+                if !finalized && waiting < options.min_object_bytes {
+                    return Ok(());
+                }
+                let budget = options.max_object_bytes - waiting;
+                if budget > 0 {
+                    let snapshots = client
+                        .query(
+                            include_str!("../sql/recording_compaction_snapshots.sql"),
+                            &[&session_id, &budget],
+                        )
+                        .await?;
+                    for row in &snapshots {
+                        let state: Vec<u8> = row.try_get("state")?;
+                        let after: i32 = row.try_get("after_seq")?;
+                        Packed::add(&mut packed.snapshots, &mut packed.body, after, &state);
+                    }
+                }
+            }
+            if packed.body.is_empty() {
+                return Ok(());
+            }
+            if !self.write_object(target, session_id, packed, options, report).await? {
+                // Purged, or changed under it: the listed object goes after
+                // its grace; the next pass looks again.
+                return Ok(());
+            }
+        }
+    }
+
+    /// Steps 1 to 3 of the module's documentation for one object; `false`
+    /// when the transaction found the recording purged or its bodies moved.
+    async fn write_object(
+        &self,
+        target: &ObjectTarget,
+        session_id: Uuid,
+        packed: Packed,
+        options: CompactOptions,
+        report: &mut CompactReport,
+    ) -> Result<bool, StorageError> {
+        let key = target.new_key(session_id);
+        let grace = options.orphan_grace.as_secs_f64();
+        self.client()
+            .await?
+            .execute(
+                include_str!("../sql/recording_object_pending.sql"),
+                &[&target.root(), &key, &grace],
+            )
+            .await?;
+        let size = packed.body.len();
+        let body = Bytes::from(packed.body);
+        target.write(&key, body.clone()).await?;
+        if options.read_back && target.read(&key, 0..size as u64).await? != body {
+            return Err(StorageError::Corrupt(format!("the object {key} reads back different")));
+        }
+
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let held = tx
+            .query_opt(include_str!("../sql/recording_lock_unpurged.sql"), &[&session_id])
+            .await?;
+        let claimed = tx
+            .query_opt(include_str!("../sql/recording_object_claim.sql"), &[&target.root(), &key])
+            .await?;
+        if held.is_none() || claimed.is_none() {
+            return Ok(false);
+        }
+        let size_bytes = i64::try_from(size).unwrap_or(i64::MAX);
+        let object_id: i64 = tx
+            .query_one(
+                include_str!("../sql/recording_object_insert.sql"),
+                &[&session_id, &target.root(), &key, &size_bytes],
+            )
+            .await?
+            .try_get(0)?;
+        let (seqs, offsets, lengths) = &packed.chunks;
+        let chunks = tx
+            .execute(
+                include_str!("../sql/recording_chunks_repoint.sql"),
+                &[&session_id, &object_id, seqs, offsets, lengths],
+            )
+            .await?;
+        let (afters, offsets, lengths) = &packed.snapshots;
+        let snapshots = tx
+            .execute(
+                include_str!("../sql/recording_snapshots_repoint.sql"),
+                &[&session_id, &object_id, afters, offsets, lengths],
+            )
+            .await?;
+        if chunks != seqs.len() as u64 || snapshots != afters.len() as u64 {
+            return Ok(false);
+        }
+        tx.commit().await?;
+        report.objects += 1;
+        report.chunks += seqs.len();
+        report.snapshots += afters.len();
+        report.bytes += size as u64;
+        Ok(true)
+    }
+
+    /// Deletes up to `limit` objects whose deletion is due (purged
+    /// recordings', at once; orphans', after their grace) from the
+    /// configured store, then their entries. Returns how many.
+    pub async fn delete_released_objects(&self, limit: i64) -> Result<usize, StorageError> {
+        let Some(target) = self.objects() else { return Ok(0) };
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let keys: Vec<String> = tx
+            .query(include_str!("../sql/recording_objects_due.sql"), &[&target.root(), &limit])
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        target.delete(keys.clone()).await?;
+        tx.execute(include_str!("../sql/recording_objects_deleted.sql"), &[&target.root(), &keys])
+            .await?;
+        tx.commit().await?;
+        Ok(keys.len())
+    }
+}
