@@ -20,8 +20,26 @@ fn refusal(err: LogRefusal) -> ApiError {
     match err {
         LogRefusal::NoEntry(_) => ApiError::not_found(err.to_string()),
         LogRefusal::NotSequenced(_) => ApiError::conflict(err.to_string()),
+        LogRefusal::Behind => ApiError::new(ProblemKind::Unavailable, err.to_string()),
         _ => ApiError::invalid(err.to_string()),
     }
+}
+
+/// How long an export with proofs or an evidence bundle waits for the
+/// sequencer to append what was committed before it (it runs seconds behind).
+const SEQUENCER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The signed tree head an export or an evidence bundle carries: one is
+/// signed at every export, of the log as sequenced; with `complete`, after
+/// waiting until everything committed before the request is in it (503
+/// when the sequencer does not catch up in time). `None` for an empty log.
+pub(crate) async fn evidence_tree_head(
+    state: &AppState,
+    project_id: uuid::Uuid,
+    complete: bool,
+) -> Result<Option<termaudit_domain::transparency::SignedTreeHead>, ApiError> {
+    let patience = complete.then_some(SEQUENCER_PATIENCE);
+    state.store.tree_head_for_evidence(project_id, &state.signer, patience).await?.map_err(refusal)
 }
 
 /// The size the latest signed tree head covers: the default of the proofs.

@@ -238,3 +238,101 @@ async fn verify_db_names_the_entry_and_field_altered_behind_the_servers_back() {
         "the head no longer matches: {report}"
     );
 }
+
+/// Replaces the `nth` (from 0) occurrence of `from` after the first of
+/// `after` with `to`.
+fn replace_after(body: &[u8], after: &str, nth: usize, from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let mut at = text.find(after).unwrap_or_else(|| panic!("{after:?} in the export"));
+    for _ in 0..=nth {
+        at += text[at..].find(from).unwrap_or_else(|| panic!("{from:?} after {after:?}"));
+        at += from.len();
+    }
+    at -= from.len();
+    format!("{}{to}{}", &text[..at], &text[at + from.len()..]).into_bytes()
+}
+
+#[tokio::test]
+async fn an_export_with_proofs_verifies_offline_and_a_changed_byte_fails() {
+    // The sequencer signs rarely here: the export signs the head it needs.
+    let app =
+        TestApp::spawn_with(Box::new(|s| s.tree_head_interval = Duration::from_secs(3600))).await;
+    app.create_project("ops").await;
+    let token = app.token("auditor", "ops", &[Permission::ViewHistory]);
+    let project = seed::project_id(&app, "ops").await;
+    let session = seed::seed_session(&app, "ops", EnvironmentClass::Production, true).await;
+    let events = [
+        (AuditEventType::SessionOpened, serde_json::json!({ "reason": "INC-7: restart" })),
+        (
+            AuditEventType::DatabaseStatement,
+            serde_json::json!({ "statement": "SELECT 1, 'a,b'", "rows_affected": 1, "error": null }),
+        ),
+        (AuditEventType::SessionRevoked, serde_json::json!({ "reason": "=cmd|' /C calc'!A0" })),
+    ];
+    for (kind, details) in events {
+        app.store
+            .append_audit(
+                &NewAuditEvent::new(project, kind)
+                    .actor("carol", "Carol")
+                    .session(session)
+                    .details(details),
+            )
+            .await
+            .unwrap();
+    }
+    // Entries of no session are in the log but not in the export.
+    app.store
+        .append_audit(&NewAuditEvent::new(project, AuditEventType::PolicyUpdated))
+        .await
+        .unwrap();
+    let files = dir("export");
+    let keys = get_bytes(&app, "/api/v1/signing-keys", &token).await;
+    let keys = write(&files, "keys.json", &keys);
+
+    // Without the option, the documented columns only.
+    let plain = get_bytes(&app, "/api/v1/projects/ops/export.csv", &token).await;
+    let header = String::from_utf8(plain.clone()).unwrap().lines().next().unwrap().to_owned();
+    assert_eq!(header, termaudit_domain::CSV_COLUMNS.join(","));
+    let out =
+        termaudit(&["verify", "audit", &write(&files, "plain.csv", &plain), "--key", &keys], None);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no proof columns"), "{}", text(&out));
+
+    for format in ["csv", "json", "ndjson"] {
+        let path = format!("/api/v1/projects/ops/export.{format}?proofs=true");
+        let body = get_bytes(&app, &path, &token).await;
+        let file = write(&files, &format!("audit.{format}"), &body);
+        let out = termaudit(&["verify", "audit", &file, "--key", &keys], None);
+        assert!(out.status.success(), "{format}: {}", text(&out));
+        assert!(
+            text(&out).contains("3 audit entries are in the signed log, as exported"),
+            "{format}: {}",
+            text(&out)
+        );
+        // One changed byte of a column, of a leaf or of the head fails.
+        let fails = |name: &str, body: &[u8], why: &str| {
+            let file = write(&files, &format!("{name}.{format}"), body);
+            let out = termaudit(&["verify", "audit", &file, "--key", &keys], None);
+            assert!(!out.status.success(), "{name}.{format}: {}", text(&out));
+            assert!(text(&out).contains(why), "{name}.{format}: {}", text(&out));
+        };
+        let column = replace_after(&body, "database.statement", 0, "SELECT 1", "SELECT 2");
+        fails("column", &column, "its details is not what the signed log holds");
+        // The column and its leaf alike: the proof no longer leads to the root.
+        let both = replace_after(&body, "session.revoked", 0, "calc", "calk");
+        let both = replace_after(&both, "session.revoked", 0, "calc", "calk");
+        fails("leaf", &both, "the proof leads to root");
+        let head = replace_after(&body, "checkpoint", 0, "timestamp 20", "timestamp 21");
+        fails("head", &head, "its tree head");
+    }
+    // The head the export carries is listed and covers the four entries.
+    let latest: serde_json::Value = serde_json::from_slice(
+        &get_bytes(&app, "/api/v1/projects/ops/audit-log/tree-heads/latest", &token).await,
+    )
+    .unwrap();
+    assert!(latest["tree_size"].as_u64().unwrap() >= 4, "{latest}");
+
+    // Anything but true or false is refused.
+    let response = app.get("/api/v1/projects/ops/export.csv?proofs=yes", &token).await;
+    assert_eq!(response.status(), 400);
+}
