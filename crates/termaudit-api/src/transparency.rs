@@ -213,14 +213,19 @@ pub async fn signing_keys(
     state: web::Data<AppState>,
     _caller: Caller,
 ) -> Result<web::Json<dto::SigningKeyList>, ApiError> {
+    Ok(web::Json(signing_key_list(&state).await?))
+}
+
+/// Every key that signed for this database, the current one marked.
+pub(crate) async fn signing_key_list(state: &AppState) -> Result<dto::SigningKeyList, ApiError> {
     let current = state.signer.public().id().to_owned();
     let keys = state.store.signing_keys().await?;
-    Ok(web::Json(dto::SigningKeyList {
+    Ok(dto::SigningKeyList {
         items: keys
             .iter()
             .map(|k| signing_key_dto(&k.key, k.first_used_at, k.key.id() == current))
             .collect(),
-    }))
+    })
 }
 
 /// A finalized recording's signed manifest: project, session, SHA-256,

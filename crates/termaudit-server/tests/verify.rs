@@ -68,6 +68,20 @@ async fn wait_for(
     panic!("{path} did not answer as expected within a minute");
 }
 
+/// Uploads `cast` as the whole recording of `session` in project `ops`.
+async fn upload(app: &TestApp, session: uuid::Uuid, token: &str, cast: &str) {
+    let response = app
+        .client
+        .put(app.url(&format!("/api/v1/projects/ops/sessions/{session}/recording/chunks/0")))
+        .bearer_auth(token)
+        .header("content-type", "application/x-asciicast")
+        .body(cast.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+}
+
 #[tokio::test]
 async fn tree_heads_and_recordings_verify_offline_and_tampering_fails() {
     let app =
@@ -144,16 +158,7 @@ async fn tree_heads_and_recordings_verify_offline_and_tampering_fails() {
     // A recording and its signed manifest.
     let session = seed::seed_session(&app, "ops", EnvironmentClass::Production, true).await;
     let cast = "{\"version\":2,\"width\":80,\"height\":24}\n[0.5,\"o\",\"$ \"]\n[1.0,\"o\",\"ls\\r\\n\"]\n";
-    let response = app
-        .client
-        .put(app.url(&format!("/api/v1/projects/ops/sessions/{session}/recording/chunks/0")))
-        .bearer_auth(&token)
-        .header("content-type", "application/x-asciicast")
-        .body(cast)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
+    upload(&app, session, &token, cast).await;
     seed::end_session(&app, session).await;
     let manifest = wait_for(
         &app,
@@ -335,4 +340,171 @@ async fn an_export_with_proofs_verifies_offline_and_a_changed_byte_fails() {
     // Anything but true or false is refused.
     let response = app.get("/api/v1/projects/ops/export.csv?proofs=yes", &token).await;
     assert_eq!(response.status(), 400);
+}
+
+/// The bundle with member `name` (in its folder) changed by `change`,
+/// written again as a valid zip (so only the content is wrong).
+fn rezip(bundle: &[u8], name: &str, change: impl Fn(Vec<u8>) -> Vec<u8>) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bundle)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut found = false;
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let member = file.name().unwrap().into_owned();
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        if member.ends_with(&format!("/{name}")) {
+            bytes = change(bytes);
+            found = true;
+        }
+        out.start_file(member, zip::write::SimpleFileOptions::default()).unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    assert!(found, "the bundle holds {name}");
+    out.finish().unwrap().into_inner()
+}
+
+fn replace_in(bytes: Vec<u8>, from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.contains(from), "{from:?} in {text}");
+    text.replacen(from, to, 1).into_bytes()
+}
+
+#[tokio::test]
+async fn an_evidence_bundle_verifies_offline_and_tampering_fails() {
+    let app =
+        TestApp::spawn_with(Box::new(|s| s.tree_head_interval = Duration::from_secs(3600))).await;
+    app.create_project("ops").await;
+    app.create_project("elsewhere").await;
+    let all = [
+        Permission::ViewHistory,
+        Permission::ViewRecording,
+        Permission::DownloadRecording,
+        Permission::Ingest,
+    ];
+    let token = app.token("auditor", "ops", &all);
+    let session = seed::seed_session(&app, "ops", EnvironmentClass::Production, true).await;
+    let base = format!("/api/v1/projects/ops/sessions/{session}");
+    let cast = "{\"version\":2,\"width\":80,\"height\":24}\n[0.5,\"o\",\"$ \"]\n[1.0,\"o\",\"psql\\r\\n\"]\n";
+    upload(&app, session, &token, cast).await;
+    let now = chrono::Utc::now();
+    seed::add_activity(&app, session, "command", "psql billing", now).await;
+    let statements = serde_json::json!({ "items": [
+        { "event_id": "q1", "statement": "SELECT count(*) FROM invoices", "database": "billing",
+          "occurred_at": now, "rows_affected": 1, "duration_ms": 3, "error": null },
+        { "event_id": "q2", "statement": "DELETE FROM invoices WHERE id = 7", "database": "billing",
+          "occurred_at": now, "rows_affected": 1, "duration_ms": 5, "error": null },
+    ]});
+    let response = app.post(&format!("{base}/database-events"), &token, &statements).await;
+    assert_eq!(response.status(), 200);
+    seed::end_session(&app, session).await;
+    // The bundle holds the manifest once it is signed (seconds after the end).
+    wait_for(&app, &format!("{base}/recording/manifest"), &token, |_| true).await;
+
+    let response = app.get(&format!("{base}/evidence"), &token).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    assert_eq!(
+        response.headers()["content-disposition"],
+        format!("attachment; filename=\"termaudit-evidence-{session}.zip\"").as_str()
+    );
+    let bundle = response.bytes().await.unwrap().to_vec();
+    let files = dir("bundle");
+    let keys = write(&files, "keys.json", &get_bytes(&app, "/api/v1/signing-keys", &token).await);
+    let file = write(&files, "bundle.zip", &bundle);
+    let out = termaudit(&["verify", "bundle", &file, "--key", &keys], None);
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    for check in [
+        "audit entries of session",
+        "2 database statements are the proven database.statement entries",
+        "session.json describes the bundle's session",
+        "the manifest's digest is the one the log's recording.finalized entry",
+        "the recording's SHA-256 is the manifest's",
+    ] {
+        assert!(report.contains(check), "{check:?} in {report}");
+    }
+    // Without --key it trusts the bundle's own keys, and says so.
+    let out = termaudit(&["verify", "bundle", &file], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("trusting the bundle's own public keys"), "{}", text(&out));
+
+    // The download is audited, and the bundle proves that entry too.
+    let audited: serde_json::Value = serde_json::from_slice(
+        &get_bytes(&app, "/api/v1/projects/ops/audit-events?type=evidence.downloaded", &token)
+            .await,
+    )
+    .unwrap();
+    let entry = &audited["items"][0];
+    assert_eq!(entry["session_id"], session.to_string(), "{audited}");
+    assert_eq!(entry["actor"]["subject"], "auditor");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&bundle)).unwrap();
+    let mut entries = String::new();
+    std::io::Read::read_to_string(
+        &mut archive
+            .by_name(&format!("termaudit-evidence-{session}/audit-entries.ndjson"))
+            .unwrap(),
+        &mut entries,
+    )
+    .unwrap();
+    assert!(entries.contains(&format!("\"entry_id\":{}", entry["id"])), "{entries}");
+    let readme = archive.by_name(&format!("termaudit-evidence-{session}/README.md")).unwrap();
+    assert!(readme.size() > 0);
+
+    // One changed byte anywhere is found.
+    let fails = |name: &str, bytes: Vec<u8>, why: &str| {
+        let path = write(&files, &format!("{name}.zip"), &bytes);
+        let out = termaudit(&["verify", "bundle", &path, "--key", &keys], None);
+        assert!(!out.status.success(), "{name}: {}", text(&out));
+        assert!(text(&out).contains(why), "{name}: {why:?} in {}", text(&out));
+    };
+    fails(
+        "cast",
+        rezip(&bundle, "recording.cast", |b| replace_in(b, "psql", "psql;")),
+        "the recording's SHA-256 is",
+    );
+    fails(
+        "statement",
+        rezip(&bundle, "database-events.ndjson", |b| replace_in(b, "id = 7", "id = 8")),
+        "no proven database.statement entry",
+    );
+    fails(
+        "leaf",
+        rezip(&bundle, "audit-entries.ndjson", |b| replace_in(b, "id = 7", "id = 8")),
+        "the proof leads to root",
+    );
+    fails(
+        "head",
+        rezip(&bundle, "tree-head.json", |b| replace_in(b, "timestamp 20", "timestamp 21")),
+        "checkpoint",
+    );
+    let stranger = LogSigner::from_secret([42; 32]).public().to_pem();
+    let stranger = write(&files, "stranger.pem", stranger.as_bytes());
+    let out = termaudit(&["verify", "bundle", &file, "--key", &stranger], None);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no public key"), "{}", text(&out));
+    // A byte of the stored recording flipped in place: its CRC no longer holds.
+    let mut flipped = bundle.clone();
+    let at = flipped.windows(4).rposition(|w| w == b"psql").unwrap();
+    flipped[at] ^= 0x20;
+    let out = termaudit(&["verify", "bundle", &write(&files, "flipped.zip", &flipped)], None);
+    assert!(!out.status.success(), "{}", text(&out));
+
+    // Both permissions, in this project only.
+    for (who, permissions, status) in [
+        ("viewer", vec![Permission::ViewHistory, Permission::ViewRecording], 403),
+        ("downloader", vec![Permission::DownloadRecording], 403),
+    ] {
+        let other = app.token(who, "ops", &permissions);
+        let response = app.get(&format!("{base}/evidence"), &other).await;
+        assert_eq!(response.status(), status, "{who}");
+    }
+    let outsider = app.token("outsider", "elsewhere", &all);
+    let response = app.get(&format!("{base}/evidence"), &outsider).await;
+    assert_eq!(response.status(), 404);
+    let response = app
+        .get(&format!("/api/v1/projects/elsewhere/sessions/{session}/evidence"), &outsider)
+        .await;
+    assert_eq!(response.status(), 404, "another project's session is not found");
 }

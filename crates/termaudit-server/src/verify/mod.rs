@@ -1,8 +1,9 @@
 //! `termaudit verify`: checks evidence offline with nothing but public keys
-//! (`cast`, `audit`, `consistency`), or the database against its own log
+//! (`cast`, `audit`, `bundle`, `consistency`), or the database against its own log
 //! (`db`). Each check prints what it checked and what failed; any
 //! failure makes the command exit non-zero.
 
+mod bundle;
 mod cast;
 mod consistency;
 mod db;
@@ -14,6 +15,7 @@ use anyhow::Context;
 use termaudit_api_types as dto;
 use termaudit_domain::transparency::{KeyRing, PublicKey};
 
+pub use bundle::verify_bundle;
 pub use cast::verify_cast;
 pub use consistency::verify_consistency;
 pub use db::verify_db;
