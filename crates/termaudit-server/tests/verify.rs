@@ -508,3 +508,36 @@ async fn an_evidence_bundle_verifies_offline_and_tampering_fails() {
         .await;
     assert_eq!(response.status(), 404, "another project's session is not found");
 }
+
+#[tokio::test]
+async fn a_session_without_a_recording_has_a_bundle_too_and_head_makes_none() {
+    let app = TestApp::spawn().await;
+    app.create_project("ops").await;
+    let token =
+        app.token("auditor", "ops", &[Permission::ViewHistory, Permission::DownloadRecording]);
+    let session = seed::seed_session(&app, "ops", EnvironmentClass::NonProduction, false).await;
+    seed::end_session(&app, session).await;
+    let path = format!("/api/v1/projects/ops/sessions/{session}/evidence");
+    let audited = "/api/v1/projects/ops/audit-events?type=evidence.downloaded";
+    // HEAD says what the download would be, and neither makes nor audits one.
+    let head = app.client.head(app.url(&path)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-type"], "application/zip");
+    let none: serde_json::Value =
+        serde_json::from_slice(&get_bytes(&app, audited, &token).await).unwrap();
+    assert_eq!(none["items"], serde_json::json!([]), "a HEAD is not audited");
+
+    let bundle = get_bytes(&app, &path, &token).await;
+    let files = dir("unrecorded");
+    let file = write(&files, "bundle.zip", &bundle);
+    let out = termaudit(&["verify", "bundle", &file], None);
+    assert!(out.status.success(), "{}", text(&out));
+    // Its one entry is its own download.
+    assert!(text(&out).contains("1 audit entries of session"), "{}", text(&out));
+    assert!(text(&out).contains("holds no recording"), "{}", text(&out));
+    // A session id that is not one, or of no session, is refused as elsewhere.
+    let bad = app.get("/api/v1/projects/ops/sessions/not-a-uuid/evidence", &token).await;
+    assert_eq!(bad.status(), 404);
+    let unknown = format!("/api/v1/projects/ops/sessions/{}/evidence", uuid::Uuid::now_v7());
+    assert_eq!(app.get(&unknown, &token).await.status(), 404);
+}
