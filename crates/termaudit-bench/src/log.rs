@@ -7,8 +7,9 @@
 //!   audit table, every stored subtree and head from the leaves;
 //! - inclusion and consistency proofs at that size: hashes per proof, and
 //!   the time to make one (p50/p99 of 200);
-//! - the append rate of 200 concurrent writers for 10 s without the
-//!   sequencer, then with it running beside them, and its lag then.
+//! - the append rate of 200 concurrent writers (over 32 connections) for
+//!   10 s without the sequencer, then with it running beside them, and its
+//!   lag then.
 //!
 //! The database `termaudit_bench_log_{ENTRIES}` is created and reused.
 
@@ -31,12 +32,15 @@ use uuid::Uuid;
 use crate::Latencies;
 
 const WRITERS: usize = 200;
+/// The writers share this many connections, as a server's requests share
+/// its pool (16 by default); PostgreSQL allows 100 by default.
+const CONNECTIONS: usize = 32;
 const WRITE_FOR: Duration = Duration::from_secs(10);
 
 pub async fn run(entries: i64) -> anyhow::Result<()> {
     let name = format!("termaudit_bench_log_{entries}");
     let url = crate::database(&name).await?;
-    let store = Store::new(&url, WRITERS + 8)?;
+    let store = Store::new(&url, CONNECTIONS)?;
     let signer = Arc::new(LogSigner::from_secret([19; 32]));
     let keys = KeyRing::new(vec![signer.public().clone()]);
     let project = match store.project_by_slug("log").await? {
@@ -65,14 +69,7 @@ pub async fn run(entries: i64) -> anyhow::Result<()> {
     let mut sequencer =
         store.try_lock_sequencer(&url, signer.clone()).await?.context("the sequencer's lock")?;
     let started = Instant::now();
-    let mut appended = 0;
-    loop {
-        let batch = sequencer.append_batch(10_000).await?;
-        appended += batch.appended;
-        if batch.caught_up && batch.appended == 0 {
-            break;
-        }
-    }
+    let appended = catch_up(&mut sequencer).await?;
     let took = started.elapsed();
     if appended > 0 {
         println!(
@@ -130,10 +127,11 @@ pub async fn run(entries: i64) -> anyhow::Result<()> {
         consistency.percentile(99.0),
     );
 
-    // 200 writers without the sequencer, then with it.
-    drop(sequencer);
+    // 200 writers without the sequencer, then with it (caught up first).
     let alone = writers(&store, project.id).await;
     println!("{WRITERS} writers, no sequencer: {alone:.0} entries/s");
+    catch_up(&mut sequencer).await?;
+    drop(sequencer);
     let stop = Arc::new(AtomicBool::new(false));
     let lag = Arc::new(AtomicU64::new(0));
     let running = {
@@ -167,6 +165,18 @@ pub async fn run(entries: i64) -> anyhow::Result<()> {
         lag.load(Ordering::Relaxed) as f64 / 1000.0
     );
     Ok(())
+}
+
+/// Appends everything committed so far; returns how many entries.
+async fn catch_up(sequencer: &mut termaudit_storage::Sequencer) -> anyhow::Result<usize> {
+    let mut appended = 0;
+    loop {
+        let batch = sequencer.append_batch(10_000).await?;
+        appended += batch.appended;
+        if batch.caught_up && batch.appended == 0 {
+            return Ok(appended);
+        }
+    }
 }
 
 /// Entries per second that [`WRITERS`] tasks append for [`WRITE_FOR`].
