@@ -20,26 +20,36 @@ fn refusal(err: LogRefusal) -> ApiError {
     match err {
         LogRefusal::NoEntry(_) => ApiError::not_found(err.to_string()),
         LogRefusal::NotSequenced(_) => ApiError::conflict(err.to_string()),
-        LogRefusal::Behind => ApiError::new(ProblemKind::Unavailable, err.to_string()),
         _ => ApiError::invalid(err.to_string()),
     }
 }
 
 /// How long an export with proofs or an evidence bundle waits for the
-/// sequencer to append what was committed before it (it runs seconds behind).
-const SEQUENCER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+/// sequencer to append what was committed before it (it runs seconds
+/// behind); short enough that a client never waits on it for long.
+const SEQUENCER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The signed tree head an export or an evidence bundle carries: one is
 /// signed at every export, of the log as sequenced; with `complete`, after
-/// waiting until everything committed before the request is in it (503
-/// when the sequencer does not catch up in time). `None` for an empty log.
+/// waiting up to [`SEQUENCER_PATIENCE`] until everything committed before
+/// the request is in it (when the sequencer is further behind, the head of
+/// what it has appended, with a warning). `None` for an empty log.
 pub(crate) async fn evidence_tree_head(
     state: &AppState,
     project_id: uuid::Uuid,
     complete: bool,
 ) -> Result<Option<termaudit_domain::transparency::SignedTreeHead>, ApiError> {
     let patience = complete.then_some(SEQUENCER_PATIENCE);
-    state.store.tree_head_for_evidence(project_id, &state.signer, patience).await?.map_err(refusal)
+    let (head, caught_up) =
+        state.store.tree_head_for_evidence(project_id, &state.signer, patience).await?;
+    if complete && !caught_up {
+        tracing::warn!(
+            %project_id,
+            "the audit log's sequencer is behind: the evidence proves into the head of what it \
+             has appended, without the newest entries"
+        );
+    }
+    Ok(head)
 }
 
 /// The size the latest signed tree head covers: the default of the proofs.

@@ -33,6 +33,7 @@ use crate::{
     extract::SessionPath,
     methods::HeadRequest,
     openapi::Binary,
+    recordings::playback::download_type,
     sessions::session_dto,
     timeline::{activity_dto, database_event_dto},
     transparency::{evidence_tree_head, signing_key_list},
@@ -49,13 +50,15 @@ const BUFFERED_CHUNKS: usize = 4;
 /// `activity.ndjson`, `database-events.ndjson`, `audit-entries.ndjson` (the
 /// session's audit entries, each an `InclusionProof` into the tree head),
 /// `tree-head.json` (a signed tree head of the project's log, signed for
-/// the bundle once every entry committed before the request is in the log),
+/// the bundle once every entry committed before the request is in the log,
+/// or after 5 seconds without the newest when the sequencer is behind),
 /// `recording.cast` and `recording-manifest.json` when there is a
 /// recording (the manifest once it is finalized) and `signing-keys.json`.
 ///
 /// Needs both `terminal.view_history` and `terminal.download_recording`.
 /// Audited as `evidence.downloaded` before it is read, and that entry is in
-/// the bundle.
+/// the bundle. Labelled `application/zip` (`application/octet-stream` when
+/// the request accepts only that, as generated clients ask).
 #[utoipa::path(
     tag = "sessions",
     params(SessionPath),
@@ -63,7 +66,7 @@ const BUFFERED_CHUNKS: usize = 4;
         (status = 200,
             description = "The bundle as a zip attachment, streamed. A response that ends without its last chunk is incomplete: the server failed midway.",
             headers(("content-disposition" = String, description = "`attachment; filename=\"termaudit-evidence-{id}.zip\"`")),
-            content((Binary = "application/zip")),
+            content((Binary = "application/zip"), (Binary = "application/octet-stream")),
         ),
     )
 )]
@@ -84,7 +87,7 @@ pub async fn download_evidence(
         .filter(|r| r.purged_at.is_none() && r.header.is_some());
     let mut response = HttpResponse::Ok();
     response
-        .content_type("application/zip")
+        .content_type(download_type(&req, "application/zip"))
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{}.zip\"", files::folder(session.id)),
@@ -106,8 +109,13 @@ pub async fn download_evidence(
         )
         .await?;
     // The head covers that entry and everything before it.
-    let head =
-        evidence_tree_head(&state, project.id, true).await?.ok_or_else(ApiError::internal)?;
+    let head = evidence_tree_head(&state, project.id, true).await?.ok_or_else(|| {
+        // Only while the project's first entries have not reached the log.
+        ApiError::new(
+            crate::error::ProblemKind::Unavailable,
+            "the project's audit log is still empty: its sequencer runs seconds behind",
+        )
+    })?;
     let bundle = Bundle {
         readme: readme(&project.slug, &session, &caller, &head),
         session_json: serde_json::to_vec_pretty(

@@ -43,11 +43,6 @@ pub enum LogRefusal {
     NotInTree { entry: i64, index: u64, size: u64 },
     #[error("{0}")]
     Proof(termaudit_domain::transparency::ProofError),
-    #[error(
-        "the audit log's sequencer is behind: entries committed before this request are not in \
-         the log yet; try again shortly"
-    )]
-    Behind,
 }
 
 /// How far behind the sequencer is.
@@ -142,23 +137,25 @@ impl Store {
     }
 
     /// A signed head of the project's whole log, for an export or an
-    /// evidence bundle to prove into. With `patience`, first waits that long
-    /// at most until every entry committed before the call is in the log
-    /// (refused as [`LogRefusal::Behind`] when it is not); without, signs the
-    /// log as the sequencer left it. `None` while the log is empty.
+    /// evidence bundle to prove into, and whether it holds every entry
+    /// committed before the call. With `patience`, first waits that long at
+    /// most for the sequencer to append them; without, or when it has not
+    /// by then, signs the log as the sequencer left it. `None` while the
+    /// log is empty.
     pub async fn tree_head_for_evidence(
         &self,
         project_id: Uuid,
         signer: &LogSigner,
         patience: Option<std::time::Duration>,
-    ) -> Result<Result<Option<SignedTreeHead>, LogRefusal>, StorageError> {
-        if let Some(patience) = patience {
-            let horizon = self.transaction_horizon().await?;
-            if !self.wait_sequenced(project_id, horizon, patience).await? {
-                return Ok(Err(LogRefusal::Behind));
+    ) -> Result<(Option<SignedTreeHead>, bool), StorageError> {
+        let complete = match patience {
+            Some(patience) => {
+                let horizon = self.transaction_horizon().await?;
+                self.wait_sequenced(project_id, horizon, patience).await?
             }
-        }
-        Ok(Ok(self.ensure_tree_head(project_id, signer).await?))
+            None => false,
+        };
+        Ok((self.ensure_tree_head(project_id, signer).await?, complete))
     }
 
     /// The newest transaction id this database has handed out, plus one
