@@ -1,6 +1,7 @@
 //! A recording of 1 GiB (RECORDING_BENCH_MB, default 1024) through the real
 //! server: ingest in 4 MiB chunks, finalization, a seek to the middle, and the
-//! download, sampling the process's resident memory throughout. Server and
+//! download, then the session's evidence bundle, sampling the process's
+//! resident memory throughout. Server and
 //! client share the process; the client streams too, so growth with the
 //! recording's size would show. Needs PostgreSQL like the tests.
 //!
@@ -188,8 +189,11 @@ async fn main() {
     .await;
     app.create_project("bench").await;
     let gateway = app.token("gateway", "bench", &[Permission::Ingest]);
-    let viewer =
-        app.token("viewer", "bench", &[Permission::ViewRecording, Permission::DownloadRecording]);
+    let viewer = app.token(
+        "viewer",
+        "bench",
+        &[Permission::ViewHistory, Permission::ViewRecording, Permission::DownloadRecording],
+    );
     let sessions: u64 = std::env::var("RECORDING_BENCH_SESSIONS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -430,6 +434,34 @@ async fn main() {
         received >> 20,
         download.as_secs_f64(),
         (received >> 20) as f64 / download.as_secs_f64(),
+        sampler.take_peak() / 1024
+    );
+
+    // The evidence bundle of the same session: the recording inside a zip
+    // written as it is sent, with the session's proven audit entries. The
+    // first byte waits for the audit log's sequencer to take in the
+    // download's own audit entry; the rate is the streaming after it.
+    let started = Instant::now();
+    let response = app.get(&base.replace("/recording", "/evidence"), &viewer).await;
+    assert_eq!(response.status(), 200);
+    let mut bundle: u64 = 0;
+    let mut first_byte = None;
+    let mut body = response.bytes_stream();
+    while let Some(piece) = body.next().await {
+        first_byte.get_or_insert_with(|| started.elapsed());
+        bundle += piece.expect("a piece").len() as u64;
+    }
+    assert!(bundle > received, "the bundle holds the recording");
+    let first_byte = first_byte.unwrap_or_default();
+    let streaming = started.elapsed() - first_byte;
+    println!(
+        "evidence bundle: {} MiB, first byte after {:.0} ms, then {:.1} s ({:.0} MiB/s, {:.2}x the \
+         download's rate); peak RSS {} MiB",
+        bundle >> 20,
+        first_byte.as_secs_f64() * 1000.0,
+        streaming.as_secs_f64(),
+        (bundle >> 20) as f64 / streaming.as_secs_f64(),
+        download.as_secs_f64() / streaming.as_secs_f64() * bundle as f64 / received as f64,
         sampler.take_peak() / 1024
     );
     let stored: i64 = db

@@ -41,6 +41,18 @@ pub struct ExportQuery {
     pub user: Option<String>,
     #[cfg_attr(feature = "openapi", param(value_type = Option<crate::SessionMode>))]
     pub mode: Option<String>,
+    /// `true` makes the export checkable offline (`termaudit verify audit
+    /// FILE --key KEY`): the server waits (up to 5 seconds) until every
+    /// audit entry committed before the request is in the audit log, signs
+    /// a tree head of the whole log, and adds to every record, after the
+    /// documented ones, the columns (JSON keys) `leaf_index`, `tree_size`,
+    /// `leaf` (the entry's canonical encoding, the bytes its leaf hash is
+    /// over), `inclusion_proof` (the RFC 9162 audit path, hex; in CSV
+    /// separated by spaces) and `tree_head` (that signed tree head, JSON; the
+    /// same on every record); empty (null) for session records. Only entries
+    /// that head covers are exported (when the sequencer is further behind,
+    /// the newest are left out). Default `false`: the documented columns only.
+    pub proofs: Option<bool>,
 }
 
 /// One record of an export. Sessions (at the time they opened), the

@@ -133,6 +133,8 @@ pub enum AuditEventType {
     TargetCreated,
     #[serde(rename = "database.statement")]
     DatabaseStatement,
+    #[serde(rename = "evidence.downloaded")]
+    EvidenceDownloaded,
 }
 
 /// The kind of an export record.

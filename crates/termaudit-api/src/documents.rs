@@ -118,6 +118,29 @@ pub fn signing_key_dto(
     }
 }
 
+/// The files of an evidence bundle (`GET .../sessions/{id}/evidence`), all
+/// inside one folder named after the session.
+pub mod bundle {
+    pub const README: &str = "README.md";
+    /// The session as `GET .../sessions/{id}` shows it.
+    pub const SESSION: &str = "session.json";
+    /// Its commands and runbook steps, one JSON object per line.
+    pub const ACTIVITY: &str = "activity.ndjson";
+    /// Its database statements, one JSON object per line.
+    pub const DATABASE_EVENTS: &str = "database-events.ndjson";
+    /// Its audit entries, one inclusion proof per line, each into [`TREE_HEAD`].
+    pub const AUDIT_ENTRIES: &str = "audit-entries.ndjson";
+    pub const TREE_HEAD: &str = "tree-head.json";
+    pub const RECORDING: &str = "recording.cast";
+    pub const MANIFEST: &str = "recording-manifest.json";
+    pub const SIGNING_KEYS: &str = "signing-keys.json";
+
+    /// The folder every file is in.
+    pub fn folder(session_id: uuid::Uuid) -> String {
+        format!("termaudit-evidence-{session_id}")
+    }
+}
+
 /// An inclusion proof as served and as the evidence bundle holds it.
 pub fn inclusion_proof_dto(
     leaf: &termaudit_domain::transparency::AuditLeaf,

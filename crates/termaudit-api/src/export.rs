@@ -20,10 +20,11 @@ use termaudit_domain::{
     AuditEventType, ExportEncoder, ExportFilter, ExportFormat, ExportInclude, ExportOutcome,
     Permission, TimeBounds, export_started_details,
 };
-use termaudit_storage::{ExportAudit, ExportStream, NewAuditEvent, StorageError};
+use termaudit_storage::{ExportAudit, ExportOptions, ExportStream, NewAuditEvent, StorageError};
 
 use crate::{
     AppState, Caller,
+    documents::tree_head_dto,
     error::ApiError,
     extract::{ProjectPath, history_filter, parse_field},
     methods::HeadRequest,
@@ -188,15 +189,28 @@ async fn export(
     if req.extensions().contains::<HeadRequest>() {
         return Ok(response.streaming(stream::empty::<Result<Bytes, StorageError>>()));
     }
+    // Every export signs the log's head; one with proofs proves into it.
+    let proofs = q.proofs.unwrap_or(false);
+    let head = crate::transparency::evidence_tree_head(state, project.id, proofs).await?;
+    let tree_size = head.as_ref().map_or(0, |h| h.head.tree_size);
+    let mut details = export_started_details("api", format, &filter);
+    details["proofs"] = proofs.into();
+    details["tree_size"] = tree_size.into();
     let audit = ExportAudit {
         start: NewAuditEvent::new(project.id, AuditEventType::HistoryExportStarted)
             .actor(&caller.subject, &caller.name)
-            .details(export_started_details("api", format, &filter)),
+            .details(details),
         patience: AUDIT_PATIENCE,
     };
-    let records = state.store.export(project.id, &project.slug, &filter, false, audit).await?;
-    let body = encode(records, ExportEncoder::new(format));
-    Ok(response.streaming(body))
+    let options = ExportOptions { count: false, proofs_into: proofs.then_some(tree_size) };
+    let records = state.store.export(project.id, &project.slug, &filter, options, audit).await?;
+    let encoder = if proofs {
+        let head = head.as_ref().map(tree_head_dto);
+        ExportEncoder::with_proofs(format, serde_json::to_string(&head).unwrap_or_default())
+    } else {
+        ExportEncoder::new(format)
+    };
+    Ok(response.streaming(encode(records, encoder)))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

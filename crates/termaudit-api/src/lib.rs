@@ -11,6 +11,7 @@ mod control;
 pub mod demo;
 pub mod documents;
 pub mod error;
+mod evidence;
 mod export;
 mod extract;
 mod health;
@@ -132,6 +133,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(transparency::consistency_proof)
             .service(transparency::signing_keys)
             .service(transparency::recording_manifest)
+            .service(evidence::download_evidence)
             .service(export::export_csv)
             .service(export::export_json)
             .service(export::export_ndjson)

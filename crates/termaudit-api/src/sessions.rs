@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// A session's DTO, with its reconnect deadline while it is dropped.
-async fn session_dto(
+pub(crate) async fn session_dto(
     state: &AppState,
     project: &ProjectRow,
     row: SessionRow,

@@ -122,6 +122,31 @@ pub async fn append_activity(
     Ok(web::Json(dto::AppendResult { stored: outcome.stored, duplicates: outcome.duplicates }))
 }
 
+/// An activity row as the API shows it.
+pub(crate) fn activity_dto(row: storage::ActivityRow) -> dto::Activity {
+    dto::Activity {
+        event_id: row.activity.event_id,
+        kind: row.activity.kind,
+        text: row.activity.text,
+        occurred_at: row.activity.occurred_at,
+        exit_code: row.activity.exit_code,
+        duration_ms: row.activity.duration_ms,
+    }
+}
+
+/// A database statement as the API shows it.
+pub(crate) fn database_event_dto(row: storage::DatabaseEventRow) -> dto::DatabaseEvent {
+    dto::DatabaseEvent {
+        event_id: row.event.event_id,
+        statement: row.event.statement,
+        database: row.event.database,
+        occurred_at: row.event.occurred_at,
+        rows_affected: row.event.rows_affected,
+        duration_ms: row.event.duration_ms,
+        error: row.event.error,
+    }
+}
+
 /// The session's command and runbook timeline, oldest first.
 #[utoipa::path(
     tag = "sessions",
@@ -142,18 +167,7 @@ pub async fn list_activity(
     let page =
         state.store.activity(session.id, cursor.as_ref(), limit).await.map_err(invalid_cursor)?;
     Ok(web::Json(dto::ActivityPage {
-        items: page
-            .items
-            .into_iter()
-            .map(|row| dto::Activity {
-                event_id: row.activity.event_id,
-                kind: row.activity.kind,
-                text: row.activity.text,
-                occurred_at: row.activity.occurred_at,
-                exit_code: row.activity.exit_code,
-                duration_ms: row.activity.duration_ms,
-            })
-            .collect(),
+        items: page.items.into_iter().map(activity_dto).collect(),
         next_cursor: page.next.map(|c| c.encode()),
     }))
 }
@@ -231,19 +245,7 @@ pub async fn list_database_events(
         .await
         .map_err(invalid_cursor)?;
     Ok(web::Json(dto::DatabaseEventPage {
-        items: page
-            .items
-            .into_iter()
-            .map(|row| dto::DatabaseEvent {
-                event_id: row.event.event_id,
-                statement: row.event.statement,
-                database: row.event.database,
-                occurred_at: row.event.occurred_at,
-                rows_affected: row.event.rows_affected,
-                duration_ms: row.event.duration_ms,
-                error: row.event.error,
-            })
-            .collect(),
+        items: page.items.into_iter().map(database_event_dto).collect(),
         next_cursor: page.next.map(|c| c.encode()),
     }))
 }

@@ -24,6 +24,34 @@ fn refusal(err: LogRefusal) -> ApiError {
     }
 }
 
+/// How long an export with proofs or an evidence bundle waits for the
+/// sequencer to append what was committed before it (it runs seconds
+/// behind); short enough that a client never waits on it for long.
+const SEQUENCER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The signed tree head an export or an evidence bundle carries: one is
+/// signed at every export, of the log as sequenced; with `complete`, after
+/// waiting up to [`SEQUENCER_PATIENCE`] until everything committed before
+/// the request is in it (when the sequencer is further behind, the head of
+/// what it has appended, with a warning). `None` for an empty log.
+pub(crate) async fn evidence_tree_head(
+    state: &AppState,
+    project_id: uuid::Uuid,
+    complete: bool,
+) -> Result<Option<termaudit_domain::transparency::SignedTreeHead>, ApiError> {
+    let patience = complete.then_some(SEQUENCER_PATIENCE);
+    let (head, caught_up) =
+        state.store.tree_head_for_evidence(project_id, &state.signer, patience).await?;
+    if complete && !caught_up {
+        tracing::warn!(
+            %project_id,
+            "the audit log's sequencer is behind: the evidence proves into the head of what it \
+             has appended, without the newest entries"
+        );
+    }
+    Ok(head)
+}
+
 /// The size the latest signed tree head covers: the default of the proofs.
 async fn latest_size(state: &AppState, project_id: uuid::Uuid) -> Result<u64, ApiError> {
     state
@@ -195,14 +223,19 @@ pub async fn signing_keys(
     state: web::Data<AppState>,
     _caller: Caller,
 ) -> Result<web::Json<dto::SigningKeyList>, ApiError> {
+    Ok(web::Json(signing_key_list(&state).await?))
+}
+
+/// Every key that signed for this database, the current one marked.
+pub(crate) async fn signing_key_list(state: &AppState) -> Result<dto::SigningKeyList, ApiError> {
     let current = state.signer.public().id().to_owned();
     let keys = state.store.signing_keys().await?;
-    Ok(web::Json(dto::SigningKeyList {
+    Ok(dto::SigningKeyList {
         items: keys
             .iter()
             .map(|k| signing_key_dto(&k.key, k.first_used_at, k.key.id() == current))
             .collect(),
-    }))
+    })
 }
 
 /// A finalized recording's signed manifest: project, session, SHA-256,

@@ -9,7 +9,10 @@
 //!   per second with `wrk` against the same query from as many connections;
 //! - `sweep [RECORDINGS]` (default 100 000): the retention sweep's purge rate
 //!   and the API's p99 during the sweep against without, and the same purge
-//!   as a handful of set-based SQL statements.
+//!   as a handful of set-based SQL statements;
+//! - `log [ENTRIES]` (default 1 000 000): the audit log's sequencer, `verify
+//!   db`'s rate, proof sizes and times, and 200 writers with and without the
+//!   sequencer.
 //!
 //! `BENCH_DATABASE_URL` names the PostgreSQL server (default: the local one);
 //! each benchmark creates its own database there and reuses it on later runs
@@ -17,6 +20,7 @@
 
 mod export;
 mod history;
+mod log;
 mod sweep;
 
 use std::{collections::BTreeMap, time::Duration};
@@ -28,8 +32,7 @@ use termaudit_storage::DatabaseUrl;
 
 const SECRET: &str = "termaudit-bench-secret-0123456789abcdef";
 
-const USAGE: &str =
-    "usage: termaudit-bench export [RECORDS] | history [SESSIONS] | sweep [RECORDINGS]";
+const USAGE: &str = "usage: termaudit-bench export [RECORDS] | history [SESSIONS] | sweep [RECORDINGS] | log [ENTRIES]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -40,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
         Some("export") => export::run(count.unwrap_or(1_000_000)).await,
         Some("history") => history::run(count.unwrap_or(1_000_000)).await,
         Some("sweep") => sweep::run(count.unwrap_or(100_000)).await,
+        Some("log") => log::run(count.unwrap_or(1_000_000)).await,
         _ => anyhow::bail!(USAGE),
     }
 }

@@ -25,6 +25,7 @@ pub enum AuditEventType {
     HoldReleased,
     TargetCreated,
     DatabaseStatement,
+    EvidenceDownloaded,
 }
 
 str_enum!(AuditEventType, "type", {
@@ -45,6 +46,7 @@ str_enum!(AuditEventType, "type", {
     AuditEventType::HoldReleased => "hold.released",
     AuditEventType::TargetCreated => "target.created",
     AuditEventType::DatabaseStatement => "database.statement",
+    AuditEventType::EvidenceDownloaded => "evidence.downloaded",
 });
 
 impl AuditEventType {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     CloseReason, DomainError, EnvironmentClass, HistoryFilter, SessionMode, SessionStatus,
-    TargetKind, target::str_enum,
+    TargetKind, target::str_enum, transparency::EntryProof,
 };
 
 /// The file formats of an export.
@@ -325,6 +325,10 @@ pub struct ExportRecord {
     /// The event's details as the audit log holds them; for a session, who
     /// revoked it and why, and why it last dropped. In CSV, compact JSON text.
     pub details: serde_json::Value,
+    /// For an event of an export with proofs: its leaf and inclusion proof
+    /// (written as the [`PROOF_COLUMNS`]); never for sessions.
+    #[serde(skip)]
+    pub proof: Option<EntryProof>,
 }
 
 /// The CSV columns, in order: [`ExportRecord`]'s fields.
@@ -350,6 +354,15 @@ pub const CSV_COLUMNS: [&str; 20] = [
     "close_reason",
     "details",
 ];
+
+/// The columns an export with proofs adds after [`CSV_COLUMNS`] (and the
+/// keys it adds to each JSON record): the audit entry's canonical leaf
+/// (the bytes its leaf hash is over), its index in the log, the size of the
+/// tree its inclusion proof leads into, the proof's hashes (hex; in CSV
+/// separated by spaces) and that tree's signed head, the same on every
+/// record. Empty (null) for session records.
+pub const PROOF_COLUMNS: [&str; 5] =
+    ["leaf_index", "tree_size", "leaf", "inclusion_proof", "tree_head"];
 
 impl ExportRecord {
     /// The record's cells, in [`CSV_COLUMNS`] order, before quoting.
@@ -427,11 +440,20 @@ pub fn write_csv_row<'a>(out: &mut Vec<u8>, cells: impl IntoIterator<Item = &'a 
 pub struct ExportEncoder {
     format: ExportFormat,
     records: u64,
+    /// With proofs: the signed tree head every proof leads into, as JSON
+    /// text (`null` for an empty log).
+    tree_head: Option<String>,
 }
 
 impl ExportEncoder {
     pub fn new(format: ExportFormat) -> Self {
-        Self { format, records: 0 }
+        Self { format, records: 0, tree_head: None }
+    }
+
+    /// An encoder that also writes the [`PROOF_COLUMNS`], each proof leading
+    /// into `tree_head` (the signed head as JSON text, `null` when none).
+    pub fn with_proofs(format: ExportFormat, tree_head: String) -> Self {
+        Self { format, records: 0, tree_head: Some(tree_head) }
     }
 
     pub fn format(&self) -> ExportFormat {
@@ -445,6 +467,9 @@ impl ExportEncoder {
 
     pub fn start(&mut self, out: &mut Vec<u8>) {
         match self.format {
+            ExportFormat::Csv if self.tree_head.is_some() => {
+                write_csv_row(out, CSV_COLUMNS.iter().chain(&PROOF_COLUMNS).copied())
+            }
             ExportFormat::Csv => write_csv_row(out, CSV_COLUMNS),
             ExportFormat::Json => out.push(b'['),
             ExportFormat::Ndjson => {}
@@ -455,14 +480,21 @@ impl ExportEncoder {
         match self.format {
             ExportFormat::Csv => {
                 let cells = record.csv_cells();
-                write_csv_row(out, cells.iter().map(|c| c.as_ref()));
+                let proof = self.tree_head.as_ref().map(|head| proof_cells(record, head));
+                write_csv_row(
+                    out,
+                    cells
+                        .iter()
+                        .map(|c| c.as_ref())
+                        .chain(proof.iter().flatten().map(String::as_str)),
+                );
             }
             ExportFormat::Json => {
                 out.extend_from_slice(if self.records == 0 { b"\n" } else { b",\n" });
-                write_json(out, record);
+                write_json(out, record, self.tree_head.as_deref());
             }
             ExportFormat::Ndjson => {
-                write_json(out, record);
+                write_json(out, record, self.tree_head.as_deref());
                 out.push(b'\n');
             }
         }
@@ -476,10 +508,46 @@ impl ExportEncoder {
     }
 }
 
-fn write_json(out: &mut Vec<u8>, record: &ExportRecord) {
+/// The [`PROOF_COLUMNS`] cells of a record: empty for a session.
+fn proof_cells(record: &ExportRecord, tree_head: &str) -> [String; 5] {
+    match &record.proof {
+        Some(p) => [
+            p.leaf_index.to_string(),
+            p.tree_size.to_string(),
+            String::from_utf8_lossy(&p.leaf.encode()).into_owned(),
+            p.hashes.iter().map(|h| h.hex()).collect::<Vec<_>>().join(" "),
+            tree_head.to_owned(),
+        ],
+        None => Default::default(),
+    }
+}
+
+fn write_json(out: &mut Vec<u8>, record: &ExportRecord, tree_head: Option<&str>) {
     // Writing into a Vec cannot fail, and every field serialises.
     if let Err(err) = serde_json::to_writer(&mut *out, record) {
         debug_assert!(false, "an export record did not serialise: {err}");
+    }
+    let Some(tree_head) = tree_head else { return };
+    // The object's closing brace gives way to the proof's keys.
+    out.pop();
+    match &record.proof {
+        Some(p) => {
+            let leaf = String::from_utf8_lossy(&p.leaf.encode()).into_owned();
+            let hashes: Vec<String> = p.hashes.iter().map(|h| h.hex()).collect();
+            out.extend_from_slice(
+                format!(
+                    ",\"leaf_index\":{},\"tree_size\":{},\"leaf\":{},\"inclusion_proof\":{},\"tree_head\":{tree_head}}}",
+                    p.leaf_index,
+                    p.tree_size,
+                    serde_json::Value::from(leaf),
+                    serde_json::Value::from(hashes),
+                )
+                .as_bytes(),
+            );
+        }
+        None => out.extend_from_slice(
+            b",\"leaf_index\":null,\"tree_size\":null,\"leaf\":null,\"inclusion_proof\":null,\"tree_head\":null}",
+        ),
     }
 }
 
@@ -542,6 +610,7 @@ mod tests {
             ended_at: None,
             close_reason: Some(CloseReason::Revoked),
             details: serde_json::json!({"reason": "line1\nline2"}),
+            proof: None,
         }
     }
 
@@ -611,6 +680,66 @@ mod tests {
         let empty: serde_json::Value =
             serde_json::from_str(&encode(ExportFormat::Json, &[])).unwrap();
         assert_eq!(empty, serde_json::json!([]));
+    }
+
+    #[test]
+    fn proofs_add_their_columns_after_the_documented_ones() {
+        use crate::transparency::{AuditLeaf, EntryProof, Hash};
+        let mut event = record();
+        event.proof = Some(EntryProof {
+            leaf: AuditLeaf {
+                id: 42,
+                project_id: Uuid::nil(),
+                occurred_at: event.time,
+                event_type: "session.revoked".into(),
+                actor_subject: Some("carol".into()),
+                actor_name: None,
+                session_id: Some(Uuid::nil()),
+                details: r#"{"reason": "line1\nline2"}"#.into(),
+            },
+            leaf_index: 3,
+            tree_size: 8,
+            hashes: vec![Hash([1; 32]), Hash([2; 32])],
+        });
+        let mut session = record();
+        session.record_type = RecordType::Session;
+        session.event_id = None;
+        let head = r#"{"tree_size":8}"#;
+        let encode_with = |format| {
+            let mut encoder = ExportEncoder::with_proofs(format, head.into());
+            let mut out = Vec::new();
+            encoder.start(&mut out);
+            encoder.record(&event, &mut out);
+            encoder.record(&session, &mut out);
+            encoder.finish(&mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let csv = encode_with(ExportFormat::Csv);
+        let mut rows = csv::ReaderBuilder::new().from_reader(csv.as_bytes());
+        let header: Vec<String> = rows.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(header, [CSV_COLUMNS.as_slice(), PROOF_COLUMNS.as_slice()].concat());
+        let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+        let plain = encode(ExportFormat::Csv, &[record()]);
+        let plain = csv::Reader::from_reader(plain.as_bytes()).records().next().unwrap().unwrap();
+        assert_eq!(rows[0].iter().take(20).collect::<Vec<_>>(), plain.iter().collect::<Vec<_>>());
+        assert_eq!(&rows[0][20], "3");
+        assert_eq!(&rows[0][21], "8");
+        assert!(rows[0][22].starts_with(r#"{"v":1,"id":42,"#));
+        assert_eq!(&rows[0][23], format!("{} {}", Hash([1; 32]).hex(), Hash([2; 32]).hex()));
+        assert_eq!(&rows[0][24], head);
+        assert!(rows[1].iter().skip(20).all(str::is_empty), "sessions carry no proof");
+
+        let json: serde_json::Value =
+            serde_json::from_str(&encode_with(ExportFormat::Json)).unwrap();
+        assert_eq!(json[0]["leaf_index"], 3);
+        assert_eq!(json[0]["tree_head"]["tree_size"], 8);
+        assert_eq!(json[0]["inclusion_proof"][1], Hash([2; 32]).hex());
+        assert_eq!(json[0]["details"]["reason"], "line1\nline2");
+        assert!(json[1]["leaf"].is_null() && json[1]["tree_head"].is_null());
+        let ndjson = encode_with(ExportFormat::Ndjson);
+        let first: serde_json::Value =
+            serde_json::from_str(ndjson.lines().next().unwrap()).unwrap();
+        assert_eq!(first, json[0]);
     }
 
     #[test]

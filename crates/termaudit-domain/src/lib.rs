@@ -25,8 +25,8 @@ pub use error::{DomainError, FieldError, parse_bounded};
 pub use event_time::{CLOCK_SKEW_ALLOWANCE, EventWindow, happened_after_end};
 pub use export::{
     CSV_COLUMNS, ExportEncoder, ExportFilter, ExportFormat, ExportInclude, ExportOutcome,
-    ExportRecord, RecordType, export_ended_details, export_started_details, neutralise_formula,
-    rfc3339, write_csv_row,
+    ExportRecord, PROOF_COLUMNS, RecordType, export_ended_details, export_started_details,
+    neutralise_formula, rfc3339, write_csv_row,
 };
 pub use history::{
     HistoryFilter, HistoryParams, SessionListFilter, TEXT_MAX_CHARS, TEXT_MIN_CHARS,

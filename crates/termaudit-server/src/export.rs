@@ -14,7 +14,7 @@ use termaudit_domain::{
     AuditEventType, ExportEncoder, ExportFilter, ExportFormat, ExportOutcome,
     export_started_details,
 };
-use termaudit_storage::{ExportAudit, NewAuditEvent, Store};
+use termaudit_storage::{ExportAudit, ExportOptions, NewAuditEvent, Store};
 
 use crate::{Settings, database_url};
 
@@ -47,7 +47,8 @@ pub async fn export_history(settings: &Settings, job: &ExportJob) -> anyhow::Res
             .details(export_started_details("cli", job.format, &job.filter)),
         patience: AUDIT_PATIENCE,
     };
-    let mut records = store.export(project.id, &project.slug, &job.filter, true, audit).await?;
+    let options = ExportOptions { count: true, proofs_into: None };
+    let mut records = store.export(project.id, &project.slug, &job.filter, options, audit).await?;
 
     let progress = ProgressBar::new(records.total().unwrap_or_default());
     progress.set_style(

@@ -41,8 +41,9 @@ enum Command {
     /// Export a project's history (sessions, terminal and database events)
     /// as CSV, JSON or NDJSON, like `GET /api/v1/projects/{project}/export`.
     Export(ExportArgs),
-    /// Check evidence: recordings and tree heads offline with public keys,
-    /// or the database against its own transparency log.
+    /// Check evidence: exported audit trails, recordings, evidence bundles
+    /// and tree heads offline with public keys, or the database against its
+    /// own transparency log.
     #[command(subcommand)]
     Verify(VerifyCommand),
     /// The Ed25519 key that signs the audit log and recordings' manifests.
@@ -74,6 +75,20 @@ enum VerifyCommand {
         file: PathBuf,
         #[arg(long)]
         manifest: PathBuf,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// An audit trail exported with proofs (`proofs=true`): every entry's
+    /// inclusion proof into the signed tree head it carries.
+    Audit {
+        file: PathBuf,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// Everything in an evidence bundle (GET .../sessions/{id}/evidence).
+    /// Without --key, the bundle's own keys are trusted, with a warning.
+    Bundle {
+        file: PathBuf,
         #[command(flatten)]
         keys: KeyArgs,
     },
@@ -411,6 +426,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = match command {
                 VerifyCommand::Cast { file, manifest, keys } => {
                     verify::verify_cast(&file, &manifest, &verify::load_keys(&keys.keys)?)?
+                }
+                VerifyCommand::Audit { file, keys } => {
+                    verify::verify_export(&file, &verify::load_keys(&keys.keys)?)?
+                }
+                VerifyCommand::Bundle { file, keys } => {
+                    verify::verify_bundle(&file, &verify::load_keys(&keys.keys)?)?
                 }
                 VerifyCommand::Consistency { old_head, new_head, proof, keys } => {
                     verify::verify_consistency(

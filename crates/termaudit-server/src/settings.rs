@@ -155,7 +155,8 @@ pub fn variables() -> Vec<Variable> {
         row(
             "TERMAUDIT_TREE_HEAD_INTERVAL_SECONDS",
             seconds(Some(defaults.tree_head_interval)),
-            "how often the audit log's sequencer signs a tree head when the log has grown",
+            "how often the audit log's sequencer signs a tree head when the log has grown (one is \
+             also signed at every export)",
         ),
         row(
             "TERMAUDIT_IDENTITY_PROVIDER_ORIGIN",

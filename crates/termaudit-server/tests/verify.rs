@@ -68,6 +68,20 @@ async fn wait_for(
     panic!("{path} did not answer as expected within a minute");
 }
 
+/// Uploads `cast` as the whole recording of `session` in project `ops`.
+async fn upload(app: &TestApp, session: uuid::Uuid, token: &str, cast: &str) {
+    let response = app
+        .client
+        .put(app.url(&format!("/api/v1/projects/ops/sessions/{session}/recording/chunks/0")))
+        .bearer_auth(token)
+        .header("content-type", "application/x-asciicast")
+        .body(cast.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+}
+
 #[tokio::test]
 async fn tree_heads_and_recordings_verify_offline_and_tampering_fails() {
     let app =
@@ -144,16 +158,7 @@ async fn tree_heads_and_recordings_verify_offline_and_tampering_fails() {
     // A recording and its signed manifest.
     let session = seed::seed_session(&app, "ops", EnvironmentClass::Production, true).await;
     let cast = "{\"version\":2,\"width\":80,\"height\":24}\n[0.5,\"o\",\"$ \"]\n[1.0,\"o\",\"ls\\r\\n\"]\n";
-    let response = app
-        .client
-        .put(app.url(&format!("/api/v1/projects/ops/sessions/{session}/recording/chunks/0")))
-        .bearer_auth(&token)
-        .header("content-type", "application/x-asciicast")
-        .body(cast)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
+    upload(&app, session, &token, cast).await;
     seed::end_session(&app, session).await;
     let manifest = wait_for(
         &app,
@@ -237,4 +242,302 @@ async fn verify_db_names_the_entry_and_field_altered_behind_the_servers_back() {
         report.contains("the signed tree head of size 6"),
         "the head no longer matches: {report}"
     );
+}
+
+/// Replaces the `nth` (from 0) occurrence of `from` after the first of
+/// `after` with `to`.
+fn replace_after(body: &[u8], after: &str, nth: usize, from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let mut at = text.find(after).unwrap_or_else(|| panic!("{after:?} in the export"));
+    for _ in 0..=nth {
+        at += text[at..].find(from).unwrap_or_else(|| panic!("{from:?} after {after:?}"));
+        at += from.len();
+    }
+    at -= from.len();
+    format!("{}{to}{}", &text[..at], &text[at + from.len()..]).into_bytes()
+}
+
+#[tokio::test]
+async fn an_export_with_proofs_verifies_offline_and_a_changed_byte_fails() {
+    // The sequencer signs rarely here: the export signs the head it needs.
+    let app =
+        TestApp::spawn_with(Box::new(|s| s.tree_head_interval = Duration::from_secs(3600))).await;
+    app.create_project("ops").await;
+    let token = app.token("auditor", "ops", &[Permission::ViewHistory]);
+    let project = seed::project_id(&app, "ops").await;
+    let session = seed::seed_session(&app, "ops", EnvironmentClass::Production, true).await;
+    let events = [
+        (AuditEventType::SessionOpened, serde_json::json!({ "reason": "INC-7: restart" })),
+        (
+            AuditEventType::DatabaseStatement,
+            serde_json::json!({ "statement": "SELECT 1, 'a,b'", "rows_affected": 1, "error": null }),
+        ),
+        (AuditEventType::SessionRevoked, serde_json::json!({ "reason": "=cmd|' /C calc'!A0" })),
+    ];
+    for (kind, details) in events {
+        app.store
+            .append_audit(
+                &NewAuditEvent::new(project, kind)
+                    .actor("carol", "Carol")
+                    .session(session)
+                    .details(details),
+            )
+            .await
+            .unwrap();
+    }
+    // Entries of no session are in the log but not in the export.
+    app.store
+        .append_audit(&NewAuditEvent::new(project, AuditEventType::PolicyUpdated))
+        .await
+        .unwrap();
+    let files = dir("export");
+    let keys = get_bytes(&app, "/api/v1/signing-keys", &token).await;
+    let keys = write(&files, "keys.json", &keys);
+
+    // Without the option, the documented columns only.
+    let plain = get_bytes(&app, "/api/v1/projects/ops/export.csv", &token).await;
+    let header = String::from_utf8(plain.clone()).unwrap().lines().next().unwrap().to_owned();
+    assert_eq!(header, termaudit_domain::CSV_COLUMNS.join(","));
+    let out =
+        termaudit(&["verify", "audit", &write(&files, "plain.csv", &plain), "--key", &keys], None);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no proof columns"), "{}", text(&out));
+
+    for format in ["csv", "json", "ndjson"] {
+        let path = format!("/api/v1/projects/ops/export.{format}?proofs=true");
+        let body = get_bytes(&app, &path, &token).await;
+        let file = write(&files, &format!("audit.{format}"), &body);
+        let out = termaudit(&["verify", "audit", &file, "--key", &keys], None);
+        assert!(out.status.success(), "{format}: {}", text(&out));
+        assert!(
+            text(&out).contains("3 audit entries are in the signed log, as exported"),
+            "{format}: {}",
+            text(&out)
+        );
+        // One changed byte of a column, of a leaf or of the head fails.
+        let fails = |name: &str, body: &[u8], why: &str| {
+            let file = write(&files, &format!("{name}.{format}"), body);
+            let out = termaudit(&["verify", "audit", &file, "--key", &keys], None);
+            assert!(!out.status.success(), "{name}.{format}: {}", text(&out));
+            assert!(text(&out).contains(why), "{name}.{format}: {}", text(&out));
+        };
+        let column = replace_after(&body, "database.statement", 0, "SELECT 1", "SELECT 2");
+        fails("column", &column, "its details is not what the signed log holds");
+        // The column and its leaf alike: the proof no longer leads to the root.
+        let both = replace_after(&body, "session.revoked", 0, "calc", "calk");
+        let both = replace_after(&both, "session.revoked", 0, "calc", "calk");
+        fails("leaf", &both, "the proof leads to root");
+        let head = replace_after(&body, "checkpoint", 0, "timestamp 20", "timestamp 21");
+        fails("head", &head, "its tree head");
+    }
+    // The head the export carries is listed and covers the four entries.
+    let latest: serde_json::Value = serde_json::from_slice(
+        &get_bytes(&app, "/api/v1/projects/ops/audit-log/tree-heads/latest", &token).await,
+    )
+    .unwrap();
+    assert!(latest["tree_size"].as_u64().unwrap() >= 4, "{latest}");
+
+    // Anything but true or false is refused.
+    let response = app.get("/api/v1/projects/ops/export.csv?proofs=yes", &token).await;
+    assert_eq!(response.status(), 400);
+}
+
+/// The bundle with member `name` (in its folder) changed by `change`,
+/// written again as a valid zip (so only the content is wrong).
+fn rezip(bundle: &[u8], name: &str, change: impl Fn(Vec<u8>) -> Vec<u8>) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bundle)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut found = false;
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let member = file.name().unwrap().into_owned();
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        if member.ends_with(&format!("/{name}")) {
+            bytes = change(bytes);
+            found = true;
+        }
+        out.start_file(member, zip::write::SimpleFileOptions::default()).unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    assert!(found, "the bundle holds {name}");
+    out.finish().unwrap().into_inner()
+}
+
+fn replace_in(bytes: Vec<u8>, from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.contains(from), "{from:?} in {text}");
+    text.replacen(from, to, 1).into_bytes()
+}
+
+#[tokio::test]
+async fn an_evidence_bundle_verifies_offline_and_tampering_fails() {
+    let app =
+        TestApp::spawn_with(Box::new(|s| s.tree_head_interval = Duration::from_secs(3600))).await;
+    app.create_project("ops").await;
+    app.create_project("elsewhere").await;
+    let all = [
+        Permission::ViewHistory,
+        Permission::ViewRecording,
+        Permission::DownloadRecording,
+        Permission::Ingest,
+    ];
+    let token = app.token("auditor", "ops", &all);
+    let session = seed::seed_session(&app, "ops", EnvironmentClass::Production, true).await;
+    let base = format!("/api/v1/projects/ops/sessions/{session}");
+    let cast = "{\"version\":2,\"width\":80,\"height\":24}\n[0.5,\"o\",\"$ \"]\n[1.0,\"o\",\"psql\\r\\n\"]\n";
+    upload(&app, session, &token, cast).await;
+    let now = chrono::Utc::now();
+    seed::add_activity(&app, session, "command", "psql billing", now).await;
+    let statements = serde_json::json!({ "items": [
+        { "event_id": "q1", "statement": "SELECT count(*) FROM invoices", "database": "billing",
+          "occurred_at": now, "rows_affected": 1, "duration_ms": 3, "error": null },
+        { "event_id": "q2", "statement": "DELETE FROM invoices WHERE id = 7", "database": "billing",
+          "occurred_at": now, "rows_affected": 1, "duration_ms": 5, "error": null },
+    ]});
+    let response = app.post(&format!("{base}/database-events"), &token, &statements).await;
+    assert_eq!(response.status(), 200);
+    seed::end_session(&app, session).await;
+    // The bundle holds the manifest once it is signed (seconds after the end).
+    wait_for(&app, &format!("{base}/recording/manifest"), &token, |_| true).await;
+
+    let response = app.get(&format!("{base}/evidence"), &token).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    assert_eq!(
+        response.headers()["content-disposition"],
+        format!("attachment; filename=\"termaudit-evidence-{session}.zip\"").as_str()
+    );
+    let bundle = response.bytes().await.unwrap().to_vec();
+    let files = dir("bundle");
+    let keys = write(&files, "keys.json", &get_bytes(&app, "/api/v1/signing-keys", &token).await);
+    let file = write(&files, "bundle.zip", &bundle);
+    let out = termaudit(&["verify", "bundle", &file, "--key", &keys], None);
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    for check in [
+        "audit entries of session",
+        "2 database statements are the proven database.statement entries",
+        "session.json describes the bundle's session",
+        "the manifest's digest is the one the log's recording.finalized entry",
+        "the recording's SHA-256 is the manifest's",
+    ] {
+        assert!(report.contains(check), "{check:?} in {report}");
+    }
+    // Without --key it trusts the bundle's own keys, and says so.
+    let out = termaudit(&["verify", "bundle", &file], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("trusting the bundle's own public keys"), "{}", text(&out));
+
+    // The download is audited, and the bundle proves that entry too.
+    let audited: serde_json::Value = serde_json::from_slice(
+        &get_bytes(&app, "/api/v1/projects/ops/audit-events?type=evidence.downloaded", &token)
+            .await,
+    )
+    .unwrap();
+    let entry = &audited["items"][0];
+    assert_eq!(entry["session_id"], session.to_string(), "{audited}");
+    assert_eq!(entry["actor"]["subject"], "auditor");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&bundle)).unwrap();
+    let mut entries = String::new();
+    std::io::Read::read_to_string(
+        &mut archive
+            .by_name(&format!("termaudit-evidence-{session}/audit-entries.ndjson"))
+            .unwrap(),
+        &mut entries,
+    )
+    .unwrap();
+    assert!(entries.contains(&format!("\"entry_id\":{}", entry["id"])), "{entries}");
+    let readme = archive.by_name(&format!("termaudit-evidence-{session}/README.md")).unwrap();
+    assert!(readme.size() > 0);
+
+    // One changed byte anywhere is found.
+    let fails = |name: &str, bytes: Vec<u8>, why: &str| {
+        let path = write(&files, &format!("{name}.zip"), &bytes);
+        let out = termaudit(&["verify", "bundle", &path, "--key", &keys], None);
+        assert!(!out.status.success(), "{name}: {}", text(&out));
+        assert!(text(&out).contains(why), "{name}: {why:?} in {}", text(&out));
+    };
+    fails(
+        "cast",
+        rezip(&bundle, "recording.cast", |b| replace_in(b, "psql", "psql;")),
+        "the recording's SHA-256 is",
+    );
+    fails(
+        "statement",
+        rezip(&bundle, "database-events.ndjson", |b| replace_in(b, "id = 7", "id = 8")),
+        "no proven database.statement entry",
+    );
+    fails(
+        "leaf",
+        rezip(&bundle, "audit-entries.ndjson", |b| replace_in(b, "id = 7", "id = 8")),
+        "the proof leads to root",
+    );
+    fails(
+        "head",
+        rezip(&bundle, "tree-head.json", |b| replace_in(b, "timestamp 20", "timestamp 21")),
+        "checkpoint",
+    );
+    let stranger = LogSigner::from_secret([42; 32]).public().to_pem();
+    let stranger = write(&files, "stranger.pem", stranger.as_bytes());
+    let out = termaudit(&["verify", "bundle", &file, "--key", &stranger], None);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no public key"), "{}", text(&out));
+    // A byte of the stored recording flipped in place: its CRC no longer holds.
+    let mut flipped = bundle.clone();
+    let at = flipped.windows(4).rposition(|w| w == b"psql").unwrap();
+    flipped[at] ^= 0x20;
+    let out = termaudit(&["verify", "bundle", &write(&files, "flipped.zip", &flipped)], None);
+    assert!(!out.status.success(), "{}", text(&out));
+
+    // Both permissions, in this project only.
+    for (who, permissions, status) in [
+        ("viewer", vec![Permission::ViewHistory, Permission::ViewRecording], 403),
+        ("downloader", vec![Permission::DownloadRecording], 403),
+    ] {
+        let other = app.token(who, "ops", &permissions);
+        let response = app.get(&format!("{base}/evidence"), &other).await;
+        assert_eq!(response.status(), status, "{who}");
+    }
+    let outsider = app.token("outsider", "elsewhere", &all);
+    let response = app.get(&format!("{base}/evidence"), &outsider).await;
+    assert_eq!(response.status(), 404);
+    let response = app
+        .get(&format!("/api/v1/projects/elsewhere/sessions/{session}/evidence"), &outsider)
+        .await;
+    assert_eq!(response.status(), 404, "another project's session is not found");
+}
+
+#[tokio::test]
+async fn a_session_without_a_recording_has_a_bundle_too_and_head_makes_none() {
+    let app = TestApp::spawn().await;
+    app.create_project("ops").await;
+    let token =
+        app.token("auditor", "ops", &[Permission::ViewHistory, Permission::DownloadRecording]);
+    let session = seed::seed_session(&app, "ops", EnvironmentClass::NonProduction, false).await;
+    seed::end_session(&app, session).await;
+    let path = format!("/api/v1/projects/ops/sessions/{session}/evidence");
+    let audited = "/api/v1/projects/ops/audit-events?type=evidence.downloaded";
+    // HEAD says what the download would be, and neither makes nor audits one.
+    let head = app.client.head(app.url(&path)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-type"], "application/zip");
+    let none: serde_json::Value =
+        serde_json::from_slice(&get_bytes(&app, audited, &token).await).unwrap();
+    assert_eq!(none["items"], serde_json::json!([]), "a HEAD is not audited");
+
+    let bundle = get_bytes(&app, &path, &token).await;
+    let files = dir("unrecorded");
+    let file = write(&files, "bundle.zip", &bundle);
+    let out = termaudit(&["verify", "bundle", &file], None);
+    assert!(out.status.success(), "{}", text(&out));
+    // Its one entry is its own download.
+    assert!(text(&out).contains("1 audit entries of session"), "{}", text(&out));
+    assert!(text(&out).contains("holds no recording"), "{}", text(&out));
+    // A session id that is not one, or of no session, is refused as elsewhere.
+    let bad = app.get("/api/v1/projects/ops/sessions/not-a-uuid/evidence", &token).await;
+    assert_eq!(bad.status(), 404);
+    let unknown = format!("/api/v1/projects/ops/sessions/{}/evidence", uuid::Uuid::now_v7());
+    assert_eq!(app.get(&unknown, &token).await.status(), 404);
 }

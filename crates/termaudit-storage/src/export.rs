@@ -131,8 +131,23 @@ impl Stream for ExportStream {
     }
 }
 
+/// How an export reads, beyond its filter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// Count the records first, in the same snapshot (for a progress bar).
+    pub count: bool,
+    /// Attach to every event its inclusion proof into the tree of this many
+    /// leaves, and leave out the events that tree does not hold (entries
+    /// committed after its head was signed).
+    pub proofs_into: Option<u64>,
+}
+
 /// The statement and its parameters for a filter.
-fn export_query(project_id: Uuid, filter: &ExportFilter) -> (String, Conditions) {
+fn export_query(
+    project_id: Uuid,
+    filter: &ExportFilter,
+    in_tree: Option<u64>,
+) -> (String, Conditions) {
     let mut c = Conditions::new();
     let project = c.param(Box::new(project_id));
     debug_assert_eq!(project, "$1");
@@ -148,6 +163,13 @@ fn export_query(project_id: Uuid, filter: &ExportFilter) -> (String, Conditions)
         let p = c.param(Box::new(to));
         session_rows.push(format!("s.opened_at < {p}"));
         event_rows.push(format!("e.occurred_at < {p}"));
+    }
+    if let Some(size) = in_tree {
+        let p = c.param(Box::new(i64::try_from(size).unwrap_or(i64::MAX)));
+        event_rows.push(format!(
+            "EXISTS (SELECT 1 FROM audit_log_leaves l WHERE l.audit_event_id = e.id \
+             AND l.leaf_index < {p})"
+        ));
     }
     if !filter.include.includes(RecordType::Session) {
         session_rows.push("FALSE".into());
@@ -199,6 +221,7 @@ fn record(row: &Row, project: &str) -> Result<ExportRecord, StorageError> {
         ended_at: row.try_get("ended_at")?,
         close_reason: parse_opt_enum(row, "close_reason")?,
         details: row.try_get("details")?,
+        proof: None,
     })
 }
 
@@ -206,7 +229,7 @@ impl Store {
     /// Starts an export of project `project_id` (whose slug `project` every
     /// record carries). Returns once the snapshot is taken and the cursor is
     /// open, so a database that cannot be reached fails here, not midway.
-    /// With `count`, the records are counted first in the same snapshot.
+    /// `options` may count the records first and attach proofs.
     ///
     /// `audit.start` is appended first (`history.export_started`), on the
     /// export's own connection, which holds the export's lock until its end
@@ -216,10 +239,10 @@ impl Store {
         project_id: Uuid,
         project: &str,
         filter: &ExportFilter,
-        count: bool,
+        options: ExportOptions,
         audit: ExportAudit,
     ) -> Result<ExportStream, StorageError> {
-        let (sql, conditions) = export_query(project_id, filter);
+        let (sql, conditions) = export_query(project_id, filter, options.proofs_into);
         let (sender, receiver) = mpsc::channel(BUFFERED_BATCHES);
         let (ready_tx, ready_rx) = oneshot::channel();
         let (finish, finish_rx) = oneshot::channel();
@@ -228,8 +251,9 @@ impl Store {
             store: self.clone(),
             sql,
             conditions,
+            project_id,
             project: project.to_owned(),
-            count,
+            options,
             audit,
             delivered: delivered.clone(),
         };
@@ -260,7 +284,7 @@ impl Store {
         mut sink: impl FnMut(&[u8]),
     ) -> Result<u64, StorageError> {
         use futures_util::TryStreamExt;
-        let (sql, _) = export_query(project_id, &ExportFilter::default());
+        let (sql, _) = export_query(project_id, &ExportFilter::default(), None);
         // COPY takes no parameters; the project id is the only one here.
         let sql = sql.replace("$1", &format!("'{project_id}'::uuid"));
         let client = self.client().await?;
@@ -280,8 +304,9 @@ struct ExportJob {
     store: Store,
     sql: String,
     conditions: Conditions,
+    project_id: Uuid,
     project: String,
-    count: bool,
+    options: ExportOptions,
     audit: ExportAudit,
     delivered: Arc<AtomicU64>,
 }
@@ -298,6 +323,28 @@ enum Read {
 }
 
 impl ExportJob {
+    /// Rows as records, with their proofs when asked for.
+    async fn batch(&self, rows: &[Row]) -> Result<Vec<ExportRecord>, StorageError> {
+        let mut batch: Vec<ExportRecord> =
+            rows.iter().map(|row| record(row, &self.project)).collect::<Result<_, _>>()?;
+        let Some(size) = self.options.proofs_into else { return Ok(batch) };
+        let ids: Vec<i64> = batch.iter().filter_map(|r| r.event_id).collect();
+        if ids.is_empty() {
+            return Ok(batch);
+        }
+        let mut proofs = self.store.inclusion_proofs(self.project_id, &ids, size).await?;
+        for record in &mut batch {
+            if let Some(id) = record.event_id {
+                // The query holds only entries of the tree: each has its proof.
+                let proof = proofs.remove(&id).ok_or_else(|| {
+                    StorageError::Corrupt(format!("audit entry {id} has no leaf in the log"))
+                })?;
+                record.proof = Some(proof);
+            }
+        }
+        Ok(batch)
+    }
+
     async fn run(
         self,
         sender: mpsc::Sender<Message>,
@@ -374,7 +421,7 @@ impl ExportJob {
                     .start()
                     .await?;
                 let params = self.conditions.params();
-                let total = if self.count {
+                let total = if self.options.count {
                     let (inner, _) = self.sql.rsplit_once("ORDER BY").unwrap_or((&self.sql, ""));
                     let row = tx
                         .query_one(&format!("SELECT count(*) FROM ({inner}) counted"), &params)
@@ -410,8 +457,7 @@ impl ExportJob {
                     }
                 };
                 let last = rows.len() < BATCH as usize;
-                let batch: Result<Vec<ExportRecord>, StorageError> =
-                    rows.iter().map(|row| record(row, &self.project)).collect();
+                let batch = self.batch(&rows).await;
                 let message = match batch {
                     Ok(batch) => Message::Batch(batch),
                     Err(err) => {
@@ -453,7 +499,7 @@ mod tests {
             sessions: HistoryFilter { status: Some(SessionStatus::Closed), ..Default::default() },
             ..Default::default()
         };
-        let (sql, c) = export_query(Uuid::nil(), &filter);
+        let (sql, c) = export_query(Uuid::nil(), &filter, None);
         assert_eq!(c.params().len(), 3);
         assert!(sql.contains("s.project_id = $1 AND s.status = $2 AND s.opened_at >= $3"));
         assert!(sql.contains(
@@ -464,7 +510,7 @@ mod tests {
             include: ExportInclude::parse("terminal_events").unwrap(),
             ..Default::default()
         };
-        let (sql, c) = export_query(Uuid::nil(), &none);
+        let (sql, c) = export_query(Uuid::nil(), &none, None);
         assert_eq!(c.params().len(), 1);
         assert!(sql.contains("AND TRUE AND FALSE"));
         assert!(sql.contains("e.event_type <> 'database.statement'"));

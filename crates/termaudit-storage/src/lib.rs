@@ -29,7 +29,7 @@ pub use audit::{Actor, AuditEventRow, AuditFilter, NewAuditEvent, append_audit};
 pub use control::run_control_listener;
 pub use cursor::{Cursor, InvalidCursor, Page};
 pub use error::StorageError;
-pub use export::ExportStream;
+pub use export::{ExportOptions, ExportStream};
 pub use export_runs::ExportAudit;
 pub use lock::AdvisoryLock;
 pub use migrations::{MigrationStatus, ServingRole, migrate};

@@ -144,7 +144,13 @@ fn RecordingBody(props: &RecordingBodyProps) -> Html {
                         } }
                     </span>
                     if props.may_download {
-                        <DownloadButton path={format!("{}/download", props.base)} />
+                        <DownloadButton
+                            path={format!("{}/download", props.base)}
+                            accept="application/x-asciicast"
+                            fallback="recording.cast"
+                            label="Download .cast"
+                            testid="download"
+                        />
                     }
                 </div>
                 <Player base={props.base.clone()} {recording}
@@ -168,31 +174,41 @@ fn bytes(size: i64) -> String {
 }
 
 #[derive(Properties, PartialEq)]
-struct DownloadProps {
-    path: String,
+pub(crate) struct DownloadProps {
+    pub path: String,
+    /// The media type to ask for.
+    pub accept: AttrValue,
+    /// The file name when the server gives none.
+    pub fallback: AttrValue,
+    pub label: AttrValue,
+    /// The button's `data-testid`; its status line's is this with `-status`.
+    pub testid: AttrValue,
 }
 
-/// Fetches the `.cast` file with the caller's token (a plain link could not
-/// send it) and hands it to the browser under the server's file name.
+/// Fetches a file with the caller's token (a plain link could not send it)
+/// and hands it to the browser under the server's file name: the `.cast`,
+/// or a session's evidence bundle.
 #[component]
-fn DownloadButton(props: &DownloadProps) -> Html {
+pub(crate) fn DownloadButton(props: &DownloadProps) -> Html {
     let busy = use_state(|| false);
     let outcome = use_state(|| None::<Result<(String, f64), ApiError>>);
     let onclick = {
-        let (busy, outcome, path) = (busy.clone(), outcome.clone(), props.path.clone());
+        let (busy, outcome) = (busy.clone(), outcome.clone());
+        let (path, accept, fallback) =
+            (props.path.clone(), props.accept.clone(), props.fallback.clone());
         Callback::from(move |_: MouseEvent| {
             if *busy {
                 return;
             }
             busy.set(true);
-            let (busy, outcome, path) = (busy.clone(), outcome.clone(), path.clone());
+            let (busy, outcome) = (busy.clone(), outcome.clone());
+            let (path, accept, fallback) = (path.clone(), accept.clone(), fallback.clone());
             spawn_local(async move {
-                let result =
-                    match api::download(&path, "application/x-asciicast", "recording.cast").await {
-                        Ok(file) => save(&file.blob, &file.file_name)
-                            .map(|()| (file.file_name, file.blob.size())),
-                        Err(error) => Err(error),
-                    };
+                let result = match api::download(&path, &accept, &fallback).await {
+                    Ok(file) => save(&file.blob, &file.file_name)
+                        .map(|()| (file.file_name, file.blob.size())),
+                    Err(error) => Err(error),
+                };
                 busy.set(false);
                 outcome.set(Some(result));
             });
@@ -200,13 +216,13 @@ fn DownloadButton(props: &DownloadProps) -> Html {
     };
     html! {
         <span class="download">
-            <button type="button" class="button" data-testid="download" {onclick} disabled={*busy}>
-                { if *busy { "Downloading…" } else { "Download .cast" } }
+            <button type="button" class="button" data-testid={props.testid.clone()} {onclick} disabled={*busy}>
+                { if *busy { AttrValue::from("Downloading…") } else { props.label.clone() } }
             </button>
             { match &*outcome {
                 None => html! {},
                 Some(Ok((name, size))) => html! {
-                    <span class="small muted" data-testid="download-status" data-bytes={size.to_string()}>
+                    <span class="small muted" data-testid={format!("{}-status", props.testid)} data-bytes={size.to_string()}>
                         { format!("Saved {name} ({})", bytes(*size as i64)) }
                     </span>
                 },

@@ -1,5 +1,6 @@
-//! One session: its metadata, what happened in it, its audit trail, and the
-//! two actions a person may take on it (revoke, reconnect).
+//! One session: its metadata, what happened in it, its audit trail, the
+//! two actions a person may take on it (revoke, reconnect), and its
+//! evidence bundle to download.
 
 use std::rc::Rc;
 
@@ -16,7 +17,7 @@ use crate::api::{self, ApiError, encode};
 use crate::components::{Environment, ErrorNotice, Loading, ReasonDialog, Status, Time, humanize};
 use crate::hooks::{Fetch, use_get};
 use crate::pages::AttachQuery;
-use crate::pages::recording::{HoldCard, RecordingCard};
+use crate::pages::recording::{DownloadButton, HoldCard, RecordingCard};
 use crate::routes::Route;
 use crate::session::{permission, use_session};
 use crate::time;
@@ -80,6 +81,9 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
         me.me().and_then(|me| me.projects.iter().find(|project| project.slug == props.slug));
     let project_name = project.map_or_else(|| props.slug.clone(), |project| project.name.clone());
     let may_revoke = me.can(&props.slug, permission::MANAGE_POLICY);
+    // The bundle holds the history and the recording: it needs both.
+    let may_download_evidence = me.can(&props.slug, permission::VIEW_HISTORY)
+        && me.can(&props.slug, permission::DOWNLOAD_RECORDING);
     let subject = me.me().map(|me| me.subject.clone()).unwrap_or_default();
 
     let breadcrumbs = html! {
@@ -154,6 +158,15 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
                 <Environment name={session.environment.clone()} class={session.environment_class.clone()} />
                 <Status status={session.status.clone()} />
                 <div class="head-actions">
+                    if may_download_evidence {
+                        <DownloadButton
+                            path={format!("{base}/evidence")}
+                            accept="application/zip"
+                            fallback={format!("termaudit-evidence-{}.zip", props.id)}
+                            label="Download evidence"
+                            testid="download-evidence"
+                        />
+                    }
                     if can_revoke {
                         <RevokeButton path={format!("{base}/revoke")} on_revoked={on_changed.clone()} />
                     }

@@ -154,14 +154,7 @@ async fn search_finds_a_word_and_jumps_to_it() {
 async fn downloading_saves_the_cast_under_the_servers_file_name() {
     let seeded = Seeded::new().await;
     let id = seeded.recorded().await;
-    let browser = Browser::start().await;
-    let auditor = seeded.app.token(
-        "erin",
-        PROJECT,
-        &[Permission::ViewHistory, Permission::ViewRecording, Permission::DownloadRecording],
-    );
-    seeded.sign_in(&browser, &auditor).await;
-    browser.goto(&seeded.url(&seeded.session_path(&id))).await;
+    let (browser, auditor) = seeded.downloading(&id).await;
 
     browser.click_on("[data-testid=download]").await;
     let status =

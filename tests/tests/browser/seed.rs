@@ -139,6 +139,20 @@ impl Seeded {
         browser
     }
 
+    /// A browser where erin, who may also download recordings, has signed
+    /// in and opened session `id`'s page; and erin's token.
+    pub(crate) async fn downloading(&self, id: &str) -> (Browser, String) {
+        let browser = Browser::start().await;
+        let auditor = self.app.token(
+            "erin",
+            PROJECT,
+            &[Permission::ViewHistory, Permission::ViewRecording, Permission::DownloadRecording],
+        );
+        self.sign_in(&browser, &auditor).await;
+        browser.goto(&self.url(&self.session_path(id))).await;
+        (browser, auditor)
+    }
+
     pub(crate) fn session_path(&self, id: &str) -> String {
         format!("/projects/{PROJECT}/sessions/{id}")
     }

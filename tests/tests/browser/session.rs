@@ -1,5 +1,5 @@
-//! A session's page: its details, revoking it, following it live, and
-//! reconnecting to a dropped one.
+//! A session's page: its details, revoking it, following it live,
+//! reconnecting to a dropped one, and downloading its evidence.
 
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -33,6 +33,8 @@ async fn a_session_shows_its_metadata_activity_statements_and_audit_trail() {
     browser.wait_for_text("[data-testid=audit]", "session.opened").await;
     // Carol may not manage the policy: no revoke button.
     assert!(browser.find_all(".button-danger").await.is_empty(), "no revoke for a viewer");
+    // Nor download recordings: no evidence bundle.
+    assert!(browser.find_all("[data-testid=download-evidence]").await.is_empty());
 
     browser.goto(&seeded.url(&seeded.session_path(&seeded.closed))).await;
     let statements =
@@ -40,6 +42,42 @@ async fn a_session_shows_its_metadata_activity_statements_and_audit_trail() {
     assert!(statements.contains("orders"), "{statements:?}");
     browser.wait_for_text("dl.meta", "user exit").await;
     browser.wait_for_text("[data-testid=audit]", "session.closed").await;
+}
+
+#[tokio::test]
+async fn download_evidence_saves_the_sessions_bundle_and_is_audited() {
+    let seeded = Seeded::new().await;
+    let id = seeded.recorded().await;
+    let (browser, auditor) = seeded.downloading(&id).await;
+
+    browser.click_on(".head-actions [data-testid=download-evidence]").await;
+    let name = format!("termaudit-evidence-{id}.zip");
+    let status = browser.wait_for_text("[data-testid=download-evidence-status]", "Saved ").await;
+    assert!(status.contains(&name), "{status:?}");
+    let saved = browser.wait_for_download(&name).await;
+    assert!(saved.starts_with(b"PK\x03\x04"), "a zip archive");
+    let text = String::from_utf8_lossy(&saved);
+    for file in ["README.md", "audit-entries.ndjson", "tree-head.json", "recording.cast"] {
+        assert!(text.contains(&format!("termaudit-evidence-{id}/{file}")), "{file} in the bundle");
+    }
+    let shown = browser.wait_for("[data-testid=download-evidence-status]").await;
+    assert_eq!(browser.attribute(&shown, "data-bytes").await, Some(saved.len().to_string()));
+    // The download is in the audit log, and on the page once it is reloaded.
+    let audited: Value = json(
+        seeded
+            .app
+            .get(
+                &format!("/api/v1/projects/{PROJECT}/audit-events?type=evidence.downloaded"),
+                &auditor,
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(audited["items"][0]["session_id"], id.as_str(), "{audited}");
+    assert_eq!(audited["items"][0]["actor"]["subject"], "erin");
+    browser.goto(&seeded.url(&seeded.session_path(&id))).await;
+    browser.wait_for_text("[data-testid=audit]", "evidence.downloaded").await;
 }
 
 #[tokio::test]

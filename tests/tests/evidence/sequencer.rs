@@ -84,11 +84,13 @@ async fn entries_from_before_the_log_are_sequenced_first_by_the_same_code() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    for (index, proof) in proofs.values() {
-        let leaf: [u8; 32] = leaves[*index as usize].clone().try_into().expect("32 bytes");
-        let path: Vec<[u8; 32]> = proof.iter().map(|h| h.0).collect();
+    for proof in proofs.values() {
+        let index = proof.leaf_index;
+        let leaf: [u8; 32] = leaves[index as usize].clone().try_into().expect("32 bytes");
+        assert_eq!(leaf, proof.leaf.hash().0, "the leaf is the entry as stored");
+        let path: Vec<[u8; 32]> = proof.hashes.iter().map(|h| h.0).collect();
         assert!(termaudit_tests::rfc9162::verify_inclusion(
-            *index,
+            index,
             4,
             &leaf,
             &path,

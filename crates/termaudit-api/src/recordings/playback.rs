@@ -333,17 +333,16 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// The download's media type: asciicast's own, unless the request accepts
-/// only `application/octet-stream` (what generated clients ask for).
-fn download_type(req: &HttpRequest) -> &'static str {
+/// A file download's media type: its own (`own`), unless the request
+/// accepts only `application/octet-stream` (what generated clients ask for).
+pub(crate) fn download_type(req: &HttpRequest, own: &'static str) -> &'static str {
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("*/*");
     let accepts =
         |t: &str| accept.split(',').any(|a| a.split(';').next().is_some_and(|a| a.trim() == t));
-    if accepts(OCTET_STREAM) && !accepts(ASCIICAST) && !accepts("*/*") && !accepts("application/*")
-    {
+    if accepts(OCTET_STREAM) && !accepts(own) && !accepts("*/*") && !accepts("application/*") {
         OCTET_STREAM
     } else {
-        ASCIICAST
+        own
     }
 }
 
@@ -392,7 +391,7 @@ pub async fn download(
     let (project, session, recording) =
         readable(&state, &caller, &path, Permission::DownloadRecording).await?;
     let mut response = HttpResponse::Ok();
-    response.content_type(download_type(&req)).insert_header((
+    response.content_type(download_type(&req, ASCIICAST)).insert_header((
         header::CONTENT_DISPOSITION,
         format!("attachment; filename=\"{}\"", file_name(&path.project, &session)),
     ));

@@ -171,6 +171,17 @@ impl AuditLeaf {
     }
 }
 
+/// An audit entry with its leaf index and its audit path (RFC 9162,
+/// section 2.1.3) into the tree of `tree_size` leaves: what an export with
+/// proofs and an evidence bundle carry for each entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryProof {
+    pub leaf: AuditLeaf,
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    pub hashes: Vec<Hash>,
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;

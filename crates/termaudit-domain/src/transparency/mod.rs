@@ -7,7 +7,7 @@ mod leaf;
 mod merkle;
 mod signed;
 
-pub use leaf::{AuditLeaf, FIELDS, FINGERPRINT_BYTES, LEAF_VERSION, LeafError};
+pub use leaf::{AuditLeaf, EntryProof, FIELDS, FINGERPRINT_BYTES, LEAF_VERSION, LeafError};
 pub use merkle::{
     Frontier, Hash, MemoryTree, ProofError, ProofPlan, Subtree, empty_root, fold, leaf_hash,
     node_hash, root_from_inclusion, subtrees, verify_consistency, verify_inclusion,

@@ -1,10 +1,13 @@
 //! `termaudit verify`: checks evidence offline with nothing but public keys
-//! (`cast`, `consistency`), or the database against its own log (`db`). Each check prints what it checked and what failed; any
+//! (`cast`, `audit`, `bundle`, `consistency`), or the database against its own log
+//! (`db`). Each check prints what it checked and what failed; any
 //! failure makes the command exit non-zero.
 
+mod bundle;
 mod cast;
 mod consistency;
 mod db;
+mod export;
 
 use std::path::{Path, PathBuf};
 
@@ -12,9 +15,11 @@ use anyhow::Context;
 use termaudit_api_types as dto;
 use termaudit_domain::transparency::{KeyRing, PublicKey};
 
+pub use bundle::verify_bundle;
 pub use cast::verify_cast;
 pub use consistency::verify_consistency;
 pub use db::verify_db;
+pub use export::verify_export;
 
 /// What a verification found: the checks that held and the ones that did not.
 #[derive(Debug, Default)]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use termaudit_domain::transparency::{
-    AuditLeaf, Hash, LogSigner, ProofPlan, PublicKey, SignedManifest, SignedTreeHead,
+    AuditLeaf, EntryProof, Hash, LogSigner, ProofPlan, PublicKey, SignedManifest, SignedTreeHead,
 };
 use uuid::Uuid;
 
@@ -136,6 +136,28 @@ impl Store {
         Ok(Some(store_tree_head(&**client, project_id, &frontier, signer, Utc::now()).await?))
     }
 
+    /// A signed head of the project's whole log, for an export or an
+    /// evidence bundle to prove into, and whether it holds every entry
+    /// committed before the call. With `patience`, first waits that long at
+    /// most for the sequencer to append them; without, or when it has not
+    /// by then, signs the log as the sequencer left it. `None` while the
+    /// log is empty.
+    pub async fn tree_head_for_evidence(
+        &self,
+        project_id: Uuid,
+        signer: &LogSigner,
+        patience: Option<std::time::Duration>,
+    ) -> Result<(Option<SignedTreeHead>, bool), StorageError> {
+        let complete = match patience {
+            Some(patience) => {
+                let horizon = self.transaction_horizon().await?;
+                self.wait_sequenced(project_id, horizon, patience).await?
+            }
+            None => false,
+        };
+        Ok((self.ensure_tree_head(project_id, signer).await?, complete))
+    }
+
     /// The newest transaction id this database has handed out, plus one
     /// (the current snapshot's xmax): every entry visible now was written
     /// by a transaction before it.
@@ -225,23 +247,23 @@ impl Store {
     }
 
     /// Inclusion proofs of many entries into the tree of `size` leaves, with
-    /// one read of the hashes they need: entry id to (leaf index, proof).
+    /// one read of the entries and one of the hashes they need, by entry id.
     /// Entries not in that tree are left out.
     pub async fn inclusion_proofs(
         &self,
         project_id: Uuid,
         entries: &[i64],
         size: u64,
-    ) -> Result<HashMap<i64, (u64, Vec<Hash>)>, StorageError> {
+    ) -> Result<HashMap<i64, EntryProof>, StorageError> {
         let client = self.client().await?;
         let rows = client
-            .query(include_str!("../sql/log_leaves_of_entries.sql"), &[&project_id, &entries])
+            .query(include_str!("../sql/log_entries_with_leaves.sql"), &[&project_id, &entries])
             .await?;
         let mut plans = Vec::new();
         for row in rows {
             let index = row.try_get::<_, i64>("leaf_index")? as u64;
             if let Ok(plan) = ProofPlan::inclusion(index, size) {
-                plans.push((row.try_get::<_, i64>("audit_event_id")?, index, plan));
+                plans.push((leaf_from_row(&row)?, index, plan));
             }
         }
         let stored =
@@ -249,10 +271,10 @@ impl Store {
                 .await?;
         plans
             .into_iter()
-            .map(|(id, index, plan)| {
-                let proof =
+            .map(|(leaf, leaf_index, plan)| {
+                let hashes =
                     plan.assemble(&stored).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-                Ok((id, (index, proof)))
+                Ok((leaf.id, EntryProof { leaf, leaf_index, tree_size: size, hashes }))
             })
             .collect()
     }
