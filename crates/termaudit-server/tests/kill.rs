@@ -68,6 +68,22 @@ async fn put(
         .await
 }
 
+/// Closes the session as its user ended it.
+async fn close(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    token: &str,
+    session: uuid::Uuid,
+) -> reqwest::Response {
+    client
+        .post(format!("{}/api/v1/projects/ops/sessions/{session}/close", server.address))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"reason": "user_exit"}))
+        .send()
+        .await
+        .expect("the close request")
+}
+
 #[tokio::test]
 async fn after_a_sigkill_mid_ingest_every_acknowledged_chunk_is_stored_once_and_the_recording_finalizes()
  {
@@ -130,14 +146,7 @@ async fn after_a_sigkill_mid_ingest_every_acknowledged_chunk_is_stored_once_and_
     assert_eq!(response.json::<serde_json::Value>().await.unwrap()["repeated"], true);
     let total = acknowledged + 5;
 
-    let closed = client
-        .post(format!("{}/api/v1/projects/ops/sessions/{session}/close", server.address))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"reason": "user_exit"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(closed.status(), 200);
+    assert_eq!(close(&client, &server, &token, session).await.status(), 200);
 
     let row = direct
         .query_one(
@@ -487,14 +496,7 @@ async fn after_a_sigkill_mid_compaction_no_row_points_at_a_missing_object() {
     // The store stops answering and the session ends: the compactor lists
     // the object it is about to write and waits on the write. Killed there.
     moto.pause();
-    let closed = client
-        .post(format!("{}/api/v1/projects/ops/sessions/{session}/close", server.address))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"reason": "user_exit"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(closed.status(), 200);
+    assert_eq!(close(&client, &server, &token, session).await.status(), 200);
     let direct = db.connect().await;
     let listed = || async {
         direct
