@@ -85,10 +85,11 @@ impl AppState {
         self.project(slug).await
     }
 
-    /// The project `slug`; callers check the caller's access first.
+    /// The project `slug` (from this replica's cache); callers check the
+    /// caller's access first.
     pub async fn project(&self, slug: &str) -> Result<ProjectRow, ApiError> {
         self.store
-            .project_by_slug(slug)
+            .cached_project_by_slug(slug)
             .await?
             .ok_or_else(|| ApiError::not_found(format!("there is no project {slug:?}")))
     }

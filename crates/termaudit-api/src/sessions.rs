@@ -29,7 +29,7 @@ pub(crate) async fn session_dto(
 ) -> Result<dto::Session, ApiError> {
     let grace = match row.state {
         SessionState::Dropped(_) => {
-            state.store.policy(project.id).await?.policy.reconnect_grace_seconds
+            state.store.cached_policy(project.id).await?.policy.reconnect_grace_seconds
         }
         _ => 0,
     };
@@ -158,7 +158,7 @@ pub async fn open_session(
     let target = state.store.target(project.id, body.target_id).await?.ok_or_else(|| {
         ApiError::invalid(format!("target_id: there is no target {}", body.target_id))
     })?;
-    let policy = state.store.policy(project.id).await?.policy;
+    let policy = state.store.cached_policy(project.id).await?.policy;
     let reason = Reason::parse_optional(
         body.reason.as_deref(),
         policy.requires_reason(target.environment_class),
@@ -223,7 +223,7 @@ pub async fn list_sessions(
         .sessions(project.id, &filter, cursor.as_ref(), limit)
         .await
         .map_err(invalid_cursor)?;
-    let grace = state.store.policy(project.id).await?.policy.reconnect_grace_seconds;
+    let grace = state.store.cached_policy(project.id).await?.policy.reconnect_grace_seconds;
     let items =
         page.items.into_iter().map(|row| session_dto_with_grace(&project, row, grace)).collect();
     Ok(web::Json(dto::SessionPage { items, next_cursor: page.next.map(|c| c.encode()) }))

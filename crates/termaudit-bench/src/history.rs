@@ -6,8 +6,8 @@
 //! /api/v1/projects/history/sessions?...`, 50 per page), each followed by
 //! the same page straight from the storage query (`Store::sessions`: the SQL
 //! and its rows, nothing else), so both see the same machine at the same
-//! moment. Then requests per second with `wrk` on loopback, against the same
-//! storage query from as many concurrent connections.
+//! moment. Then requests per second on loopback, from the bench's own HTTP
+//! client, against the same storage query from as many concurrent tasks.
 
 use std::{
     sync::{
@@ -188,68 +188,82 @@ pub async fn run(sessions: i64) -> anyhow::Result<()> {
     throughput(&store, project.id, &base, &token).await
 }
 
-/// Requests per second for the first page, unfiltered: `wrk` against the
-/// server, then the storage query alone from as many concurrent tasks.
+/// Requests per second for the first page, unfiltered: the server under
+/// [`CONNECTIONS`] tasks of this process's own HTTP client, each sending its
+/// next request as soon as the last one's body is read (no external tool),
+/// then the storage query alone from as many tasks.
 async fn throughput(store: &Store, project: Uuid, base: &str, token: &str) -> anyhow::Result<()> {
-    const CONNECTIONS: usize = 16;
-    const SECONDS: u64 = 10;
     println!();
-    let url = format!("{base}?limit={PAGE}");
-    let header = format!("Authorization: Bearer {token}");
-    let wrk = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("wrk")
-            .args(["-t2", &format!("-c{CONNECTIONS}"), &format!("-d{SECONDS}s"), "--latency"])
-            .args(["-H", &header, &url])
-            .output()
+    let client = reqwest::Client::builder().pool_max_idle_per_host(CONNECTIONS).build()?;
+    let (url, token) = (format!("{base}?limit={PAGE}"), token.to_owned());
+    let api = requests_per_second(move || {
+        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+        async move {
+            let response = client.get(&url).bearer_auth(&token).send().await?;
+            anyhow::ensure!(
+                response.status().is_success(),
+                "the API answered {}",
+                response.status()
+            );
+            response.bytes().await?;
+            Ok(())
+        }
     })
     .await?;
-    let api = match wrk {
-        Ok(out) if out.status.success() => {
-            let text = String::from_utf8_lossy(&out.stdout).into_owned();
-            eprintln!("{text}");
-            anyhow::ensure!(!text.contains("Non-2xx"), "wrk saw error responses:\n{text}");
-            text.lines()
-                .find_map(|l| l.strip_prefix("Requests/sec:"))
-                .and_then(|v| v.trim().parse::<f64>().ok())
+    let store = store.clone();
+    let sql = requests_per_second(move || {
+        let store = store.clone();
+        async move {
+            store.sessions(project, &Default::default(), None, PAGE).await?;
+            Ok(())
         }
-        Ok(out) => {
-            eprintln!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
-            None
-        }
-        Err(err) => {
-            eprintln!("wrk not run ({err}): apt-get install wrk");
-            None
-        }
-    };
+    })
+    .await?;
+    println!("| first page, {CONNECTIONS} tasks, {SECONDS} s | requests/s |");
+    println!("| --- | ---: |");
+    println!("| API (HTTP/1.1 keep-alive, the bench's own client) | {api:.0} |");
+    println!("| storage query alone (pool of 16) | {sql:.0} |");
+    println!("| ratio API / storage query | {:.2} |", api / sql);
+    Ok(())
+}
 
+const CONNECTIONS: usize = 16;
+const SECONDS: u64 = 10;
+
+/// How many times per second [`CONNECTIONS`] tasks complete `request`, each
+/// starting its next as soon as its last is done, over [`SECONDS`] (after a
+/// second of warming up, not counted).
+async fn requests_per_second<F, Fut>(request: F) -> anyhow::Result<f64>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let counting = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..CONNECTIONS {
-        let (store, done, count) = (store.clone(), done.clone(), count.clone());
+        let (counting, done, count) = (counting.clone(), done.clone(), count.clone());
+        let request = request.clone();
         tasks.push(tokio::spawn(async move {
             while !done.load(Ordering::Relaxed) {
-                store.sessions(project, &Default::default(), None, PAGE).await?;
-                count.fetch_add(1, Ordering::Relaxed);
+                request().await?;
+                if counting.load(Ordering::Relaxed) {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
             }
             anyhow::Ok(())
         }));
     }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    counting.store(true, Ordering::Relaxed);
+    let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(SECONDS)).await;
+    let counted = count.load(Ordering::Relaxed);
+    let elapsed = started.elapsed();
     done.store(true, Ordering::Relaxed);
     for task in tasks {
         task.await??;
     }
-    let sql = count.load(Ordering::Relaxed) as f64 / SECONDS as f64;
-    println!("| first page, {CONNECTIONS} connections, {SECONDS} s | requests/s |");
-    println!("| --- | ---: |");
-    match api {
-        Some(api) => println!("| API (`wrk -t2 -c{CONNECTIONS}`) | {api:.0} |"),
-        None => println!("| API (`wrk`) | not run |"),
-    }
-    println!("| storage query alone ({CONNECTIONS} tasks, pool of 16) | {sql:.0} |");
-    if let Some(api) = api {
-        println!("| ratio API / storage query | {:.2} |", api / sql);
-    }
-    Ok(())
+    Ok(counted as f64 / elapsed.as_secs_f64())
 }

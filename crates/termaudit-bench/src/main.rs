@@ -6,7 +6,8 @@
 //!   `COPY (...) TO STDOUT (FORMAT csv)`, with the server's memory sampled;
 //! - `history [SESSIONS]` (default 1 000 000): p50/p99 of a history page
 //!   under realistic filters against the storage query alone, then requests
-//!   per second with `wrk` against the same query from as many connections;
+//!   per second from the bench's own HTTP client against the same query from
+//!   as many tasks;
 //! - `sweep [RECORDINGS]` (default 100 000): the retention sweep's purge rate
 //!   and the API's p99 during the sweep against without, and the same purge
 //!   as a handful of set-based SQL statements;

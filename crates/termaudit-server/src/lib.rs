@@ -200,6 +200,10 @@ impl Application {
                 database_url(&settings)?,
                 control,
             )),
+            tokio::spawn(termaudit_storage::run_cache_listener(
+                database_url(&settings)?,
+                store.clone(),
+            )),
             tokio::spawn(expire_sessions(store.clone(), settings.heartbeat_timeout)),
             tokio::spawn(sequencer::run(
                 store.clone(),

@@ -1,5 +1,6 @@
 //! Control events to gateways, carried by PostgreSQL LISTEN/NOTIFY so every
-//! API replica hears what any of them did.
+//! API replica hears what any of them did; and the cache's invalidations
+//! (`cache.rs`), carried the same way.
 
 use std::time::Duration;
 
@@ -7,22 +8,61 @@ use futures_util::{StreamExt, stream};
 use tokio::sync::broadcast;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use crate::{CONTROL_CHANNEL, ControlEvent, DatabaseUrl};
+use crate::{CACHE_CHANNEL, CONTROL_CHANNEL, ControlEvent, DatabaseUrl, Store, cache::Cache};
 
 /// Listens on the control channel and forwards each event to `sender`,
 /// reconnecting after a lost connection. Runs until its task is aborted.
 pub async fn run_control_listener(url: DatabaseUrl, sender: broadcast::Sender<ControlEvent>) {
     loop {
-        if let Err(err) = listen_once(&url, &sender).await {
+        let listening = || tracing::info!("listening for control events");
+        let forward = |payload: String| match serde_json::from_str::<ControlEvent>(&payload) {
+            // No receivers is fine: no gateway is listening right now.
+            Ok(event) => drop(sender.send(event)),
+            Err(err) => tracing::warn!(error = %err, "ignoring an unreadable control event"),
+        };
+        if let Err(err) = listen_once(&url, CONTROL_CHANNEL, listening, forward).await {
             tracing::warn!(error = %err, "control listener lost its connection; reconnecting");
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
+/// Listens for changes of what `store` caches (projects, policies) and
+/// evicts them; the cache serves only while this listens (see `cache.rs`).
+/// Reconnects after a lost connection; runs until its task is aborted.
+pub async fn run_cache_listener(url: DatabaseUrl, store: Store) {
+    /// Whatever ends the listening (an error, the task aborted), the cache
+    /// stops serving at once.
+    struct Deaf<'a>(&'a Cache);
+    impl Drop for Deaf<'_> {
+        fn drop(&mut self) {
+            self.0.deaf();
+        }
+    }
+    let cache = &*store.cache;
+    loop {
+        let deaf = Deaf(cache);
+        let listening = || {
+            cache.listening();
+            tracing::info!("listening for cache invalidations");
+        };
+        let result = listen_once(&url, CACHE_CHANNEL, listening, |p| cache.invalidate(&p)).await;
+        drop(deaf);
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "cache listener lost its connection; reconnecting");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// One connection listening on `channel`: `listening` once the `LISTEN` has
+/// taken effect, then `payload` for each notification, in order, until the
+/// connection is lost.
 async fn listen_once(
     url: &DatabaseUrl,
-    sender: &broadcast::Sender<ControlEvent>,
+    channel: &str,
+    listening: impl FnOnce(),
+    mut payload: impl FnMut(String),
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = url.config().connect(NoTls).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -41,14 +81,10 @@ async fn listen_once(
         }
         Ok(())
     });
-    client.batch_execute(&format!("LISTEN {CONTROL_CHANNEL}")).await?;
-    tracing::info!("listening for control events");
-    while let Some(payload) = rx.recv().await {
-        match serde_json::from_str::<ControlEvent>(&payload) {
-            // No receivers is fine: no gateway is listening right now.
-            Ok(event) => drop(sender.send(event)),
-            Err(err) => tracing::warn!(error = %err, "ignoring an unreadable control event"),
-        }
+    client.batch_execute(&format!("LISTEN {channel}")).await?;
+    listening();
+    while let Some(message) = rx.recv().await {
+        payload(message);
     }
     drop(client);
     match driver.await {

@@ -5,6 +5,7 @@
 //! `tokio_postgres::Row`.
 
 mod audit;
+mod cache;
 mod control;
 mod cursor;
 mod error;
@@ -26,7 +27,8 @@ mod transparency;
 mod words;
 
 pub use audit::{Actor, AuditEventRow, AuditFilter, NewAuditEvent, append_audit};
-pub use control::run_control_listener;
+pub use cache::CACHE_CHANNEL;
+pub use control::{run_cache_listener, run_control_listener};
 pub use cursor::{Cursor, InvalidCursor, Page};
 pub use error::StorageError;
 pub use export::{ExportOptions, ExportStream};

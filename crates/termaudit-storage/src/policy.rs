@@ -90,6 +90,19 @@ impl Store {
         policy(&**self.client().await?, project_id).await
     }
 
+    /// [`Store::policy`] through this replica's cache (see
+    /// [`run_cache_listener`](crate::run_cache_listener)), for the requests
+    /// that apply the policy; the policy's own resource reads the database.
+    pub async fn cached_policy(&self, project_id: Uuid) -> Result<PolicyRow, StorageError> {
+        let ticket = match self.cache.policy(project_id) {
+            Ok(row) => return Ok(row),
+            Err(ticket) => ticket,
+        };
+        let row = self.policy(project_id).await?;
+        self.cache.put_policy(ticket, project_id, row.clone());
+        Ok(row)
+    }
+
     /// Replaces the project's policy (already validated) and audits
     /// `policy.updated` with the old and new values.
     pub async fn update_policy(
@@ -125,6 +138,9 @@ impl Store {
             .details(serde_json::json!({"old": policy_json(&old.policy), "new": policy_json(new)}));
         append_audit(&*tx, &audit).await?;
         tx.commit().await?;
+        // This replica reads its own write at once; the others when V16's
+        // notification reaches them.
+        self.cache.evict_policy(project_id);
         Ok(PolicyRow { policy: *new, updated_at: Some(now), updated_by: Some(by.subject.clone()) })
     }
 

@@ -135,6 +135,8 @@ pub struct Store {
     /// The object store recordings are compacted into (`None`: their bytes
     /// stay in PostgreSQL).
     objects: Option<crate::ObjectTarget>,
+    /// Projects by slug and policies, while a cache listener runs (`cache.rs`).
+    pub(crate) cache: Arc<crate::cache::Cache>,
 }
 
 impl Store {
@@ -157,6 +159,7 @@ impl Store {
             running_exports: RunningExports::default(),
             stored_chunks: tokio::sync::broadcast::channel(STORED_CHUNKS_CAPACITY).0,
             objects: None,
+            cache: Arc::default(),
         })
     }
 

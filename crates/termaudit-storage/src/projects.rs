@@ -46,6 +46,24 @@ impl Store {
         Ok(row.map(Into::into))
     }
 
+    /// [`Store::project_by_slug`] through this replica's cache (see
+    /// [`run_cache_listener`](crate::run_cache_listener)): what every request
+    /// reads first. Unknown slugs are not cached.
+    pub async fn cached_project_by_slug(
+        &self,
+        slug: &str,
+    ) -> Result<Option<ProjectRow>, StorageError> {
+        let ticket = match self.cache.project(slug) {
+            Ok(row) => return Ok(Some(row)),
+            Err(ticket) => ticket,
+        };
+        let row = self.project_by_slug(slug).await?;
+        if let Some(row) = &row {
+            self.cache.put_project(ticket, row.clone());
+        }
+        Ok(row)
+    }
+
     pub async fn project_by_id(&self, id: Uuid) -> Result<Option<ProjectRow>, StorageError> {
         let client = self.client().await?;
         let row = client.query_opt(include_str!("sql/project_by_id.sql"), &[&id]).await?;

@@ -146,6 +146,110 @@ async fn a_revoke_or_close_on_one_replica_reaches_gateways_listening_on_the_othe
     assert_eq!(audited, 1);
 }
 
+/// The reconnect grace `app` applies to the dropped session `id` (its
+/// deadline minus its drop, in seconds), as the history list shows it.
+async fn grace_applied(app: &TestApp, token: &str, id: &str) -> Option<i64> {
+    let page: Value =
+        json(app.get("/api/v1/projects/demo/sessions?status=dropped", token).await, 200).await;
+    let session = page["items"].as_array()?.iter().find(|s| s["id"] == id)?;
+    let at = |field: &str| chrono::DateTime::parse_from_rfc3339(session[field].as_str()?).ok();
+    Some((at("reconnect_deadline")? - at("dropped_at")?).num_seconds())
+}
+
+/// Polls `condition` until it holds, for at most 10 s (a bound for
+/// liveness: a notification takes milliseconds).
+async fn eventually<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition().await {
+        assert!(Instant::now() < deadline, "not within 10 s: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_policy_or_project_changed_anywhere_is_what_every_replica_applies_next() {
+    let r = replicas().await;
+    let id = open_recorded(&r.a, &r.gateway, &r.prod).await;
+    json::<Value>(
+        r.a.post(&format!("/api/v1/projects/demo/sessions/{id}/drop"), &r.gateway, &json!({}))
+            .await,
+        200,
+    )
+    .await;
+    let db = r.a.db.connect().await;
+    // Both replicas have read (and cached) the default policy and the project.
+    for app in [&r.a, &r.b] {
+        assert_eq!(grace_applied(app, &r.manager, &id).await, Some(300));
+    }
+
+    // A change through A: A applies it at once, B on a request soon after.
+    let policy = json!({"retention_days_production": 365, "retention_days_non_production": 90,
+        "record_non_production": false, "require_reason_non_production": false,
+        "reconnect_grace_seconds": 60});
+    json::<Value>(r.a.put("/api/v1/projects/demo/policy", &r.manager, &policy).await, 200).await;
+    assert_eq!(grace_applied(&r.a, &r.manager, &id).await, Some(60));
+    eventually("B applies the policy changed through A", || async {
+        grace_applied(&r.b, &r.manager, &id).await == Some(60)
+    })
+    .await;
+
+    // A change made in SQL, through no replica: both apply it.
+    db.execute("UPDATE terminal_policies SET reconnect_grace_seconds = 120", &[]).await.unwrap();
+    for app in [&r.a, &r.b] {
+        eventually("a policy changed in SQL is applied", || async {
+            grace_applied(app, &r.manager, &id).await == Some(120)
+        })
+        .await;
+    }
+
+    // A change while the replicas' listeners are cut off (their
+    // notification is lost with them): they apply it all the same.
+    let listeners: Vec<i32> = db
+        .query(
+            "SELECT pg_terminate_backend(pid), pid FROM pg_stat_activity
+             WHERE datname = current_database() AND query = 'LISTEN termaudit_cache'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(1))
+        .collect();
+    assert_eq!(listeners.len(), 2, "one cache listener per replica");
+    eventually("the listeners' connections are gone", || async {
+        let alive: i64 = db
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)", &[&listeners])
+            .await
+            .unwrap()
+            .get(0);
+        alive == 0
+    })
+    .await;
+    db.execute("UPDATE terminal_policies SET reconnect_grace_seconds = 30", &[]).await.unwrap();
+    for app in [&r.a, &r.b] {
+        eventually("a change missed by a lost listener is applied", || async {
+            grace_applied(app, &r.manager, &id).await == Some(30)
+        })
+        .await;
+    }
+
+    // A project renamed in SQL: the old slug is gone on both, the new one served.
+    db.execute("UPDATE projects SET slug = 'renamed' WHERE slug = 'demo'", &[]).await.unwrap();
+    let renamed = r.a.token("carol", "renamed", &[ViewHistory]);
+    for app in [&r.a, &r.b] {
+        eventually("a project renamed in SQL is served by its new slug only", || async {
+            let old = app.get("/api/v1/projects/demo/sessions", &r.manager).await.status();
+            let new = app.get("/api/v1/projects/renamed/sessions", &renamed).await.status();
+            old == 404 && new == 200
+        })
+        .await;
+    }
+}
+
 #[tokio::test]
 async fn sweeps_on_two_replicas_purge_each_recording_once() {
     let r = replicas().await;
