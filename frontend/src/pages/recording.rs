@@ -151,6 +151,13 @@ fn RecordingBody(props: &RecordingBodyProps) -> Html {
                             label="Download .cast"
                             testid="download"
                         />
+                        <DownloadButton
+                            path={format!("{}/transcript", props.base)}
+                            accept="text/plain"
+                            fallback="transcript.txt"
+                            label="Download transcript"
+                            testid="download-transcript"
+                        />
                     }
                 </div>
                 <Player base={props.base.clone()} {recording}

@@ -188,9 +188,12 @@ impl Seeded {
         );
         self.close(&id).await;
         // Search reads the text the emulation extracts: wait for it.
-        termaudit_tests::emulation::wait_until_emulated(&app.db, std::time::Duration::from_secs(60))
-            .await
-            .expect("the recording is emulated");
+        termaudit_tests::emulation::wait_until_emulated(
+            &app.db,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .expect("the recording is emulated");
         id
     }
 
