@@ -1,7 +1,7 @@
 //! The history's search "in recordings": the sessions whose recordings
 //! showed the text (`GET /recordings/search`, with the history's filters),
 //! each with its matching lines; a line opens the session's player at the
-//! moment the line was on the screen.
+//! moment the line was on the screen, the text marked there.
 
 use termaudit_api_types::{RecordingHit, RecordingHitPage, TextMatch};
 use yew::prelude::*;
@@ -35,7 +35,7 @@ pub fn RecordingHits(props: &RecordingHitsProps) -> Html {
         Fetch::Loaded(page) => html! {
             <>
                 <ul class="recording-hits" data-testid="recording-hits" aria-label="Sessions whose recordings showed the text">
-                    { for page.items.iter().map(|hit| hit_card(&props.slug, hit, page.match_length)) }
+                    { for page.items.iter().map(|hit| hit_card(&props.slug, hit, &page.query, page.match_length)) }
                 </ul>
                 if page.next_cursor.is_some() {
                     <p class="muted small" data-testid="recording-hits-more">
@@ -47,7 +47,7 @@ pub fn RecordingHits(props: &RecordingHitsProps) -> Html {
     }
 }
 
-fn hit_card(slug: &str, hit: &RecordingHit, length: u32) -> Html {
+fn hit_card(slug: &str, hit: &RecordingHit, query: &str, length: u32) -> Html {
     let session = &hit.session;
     let route = Route::SessionDetail { slug: slug.to_owned(), id: session.id.to_string() };
     html! {
@@ -60,14 +60,15 @@ fn hit_card(slug: &str, hit: &RecordingHit, length: u32) -> Html {
                 </span>
             </p>
             <ol class="recording-hit-lines">
-                { for hit.matches.iter().map(|m| line(&route, m, length)) }
+                { for hit.matches.iter().map(|m| line(&route, m, query, length)) }
             </ol>
         </li>
     }
 }
 
-/// A matching line, its matches marked; a link to the player at its time.
-fn line(route: &Route, m: &TextMatch, length: u32) -> Html {
+/// A matching line, its matches marked; a link to the player at its time,
+/// marking the query on the screen.
+fn line(route: &Route, m: &TextMatch, query: &str, length: u32) -> Html {
     let chars: Vec<char> = m.line.chars().collect();
     let mut pieces = Vec::new();
     let mut at = 0;
@@ -82,14 +83,14 @@ fn line(route: &Route, m: &TextMatch, length: u32) -> Html {
         at = end;
     }
     pieces.push(html! { { chars[at..].iter().collect::<String>() } });
-    let query = [("t", m.time.to_string())];
+    let query = [("t", m.time.to_string()), ("q", query.to_owned())];
     html! {
         <li>
-            <Link<Route, [(&'static str, String); 1]> to={route.clone()} query={Some(query)}
+            <Link<Route, [(&'static str, String); 2]> to={route.clone()} query={Some(query)}
                 classes="recording-hit-line">
                 <span class="recording-hit-time">{ clock(m.time) }</span>
                 <code>{ for pieces }</code>
-            </Link<Route, [(&'static str, String); 1]>>
+            </Link<Route, [(&'static str, String); 2]>>
         </li>
     }
 }

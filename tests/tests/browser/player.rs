@@ -171,6 +171,11 @@ async fn searching_in_recordings_opens_the_player_at_the_line_and_the_transcript
     browser.click_on(".recording-hit-line").await;
     wait_for_clock(&browser, "0:12").await;
     browser.wait_for_text(TERMINAL, "zebra-7 finished").await;
+    // The match is marked on the screen, over its row's first 7 cells.
+    let mark = browser.wait_for("[data-testid=screen-match]").await;
+    assert_eq!(browser.find_all("[data-testid=screen-match]").await.len(), 1);
+    let style = browser.attribute(&mark, "style").await.unwrap_or_default();
+    assert!(style.contains("left: 0ch") && style.contains("width: 7ch"), "{style:?}");
 
     // "Download transcript", beside "Download .cast", saves the server's text.
     browser.click_on("[data-testid=download-transcript]").await;
