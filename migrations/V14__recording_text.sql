@@ -5,16 +5,17 @@
 -- is finished (scrolled off, cleared, left behind on the alternate screen),
 -- in the same statement that records the worker's progress, so it is
 -- written exactly once per chunk whatever the retries. The screen of a
--- recording still being emulated is here too, provisionally (seq = -1),
--- replaced at each progress; when the emulation completes it becomes the
--- recording's last lines (seq = the number of chunks).
+-- recording still being emulated is here too, provisionally (seq =
+-- 2147483647, so it sorts last in the primary key's order), replaced at
+-- each progress; when the emulation completes it becomes the recording's
+-- last lines (seq = the number of chunks).
 CREATE TABLE recording_text (
     session_id  uuid NOT NULL REFERENCES recordings (session_id),
     -- The session's project, so a search never leaves it before a join.
     project_id  uuid NOT NULL REFERENCES projects (id),
     -- The chunk whose playing finished the line, and its rank among the
-    -- lines that chunk finished; -1 for the current screen.
-    seq         integer NOT NULL CHECK (seq >= -1),
+    -- lines that chunk finished; 2147483647 for the current screen.
+    seq         integer NOT NULL CHECK (seq >= 0),
     n           integer NOT NULL CHECK (n >= 0),
     -- The time in the recording (µs) when a player last shows the line.
     time_us     bigint NOT NULL CHECK (time_us >= 0),

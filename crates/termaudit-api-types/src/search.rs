@@ -75,7 +75,8 @@ pub struct RecordingHit {
     /// order in which the lines were finished (left the screen), the lines
     /// still on a live session's screen last.
     pub matches: Vec<TextMatch>,
-    /// How many lines of the recording hold the query.
+    /// How many lines of the recording hold the query, counted up to 100:
+    /// `100` means 100 or more.
     pub matching_lines: u64,
 }
 

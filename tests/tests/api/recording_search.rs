@@ -194,7 +194,8 @@ async fn hits_equal_a_reference_scan_of_the_emulated_text() {
                     .take(5)
                     .map(|(t, line)| (t.as_seconds(), line.clone(), q.positions(line)))
                     .collect();
-                expected.push((session.to_string(), matching.len() as u64, first));
+                // Counted up to 100.
+                expected.push((session.to_string(), (matching.len() as u64).min(100), first));
             }
         }
         let hits = search_all(&f.app, &f.reader, &query, 2).await;

@@ -38,7 +38,7 @@ pub(super) fn positions(positions: &[usize]) -> Vec<u32> {
 /// by line; a live session's current screen is searched too. Sessions come
 /// newest first, filtered like the history, with keyset paging: pass
 /// `next_cursor` as `cursor` for the next page. Each has its first 5
-/// matching lines and how many lines match.
+/// matching lines and how many lines match (counted up to 100).
 ///
 /// Needs `terminal.view_recording` and `terminal.view_history`.
 #[utoipa::path(

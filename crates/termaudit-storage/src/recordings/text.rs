@@ -35,7 +35,7 @@ pub struct RecordingHit {
     pub matching_lines: i64,
 }
 
-/// A line of a transcript: its place (chunk, rank; chunk `-1` is the
+/// A line of a transcript: its place (chunk, rank; chunk `i32::MAX` is the
 /// current screen of a recording still emulated), time and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TranscriptLine {
@@ -46,8 +46,10 @@ pub struct TranscriptLine {
 }
 
 /// The order of a recording's lines: finished lines by chunk and rank, the
-/// current screen last.
-const LINE_ORDER: &str = "(t.seq = -1), t.seq, t.n";
+/// current screen (`seq = i32::MAX`) last: the primary key's order.
+const LINE_ORDER: &str = "t.seq, t.n";
+/// Matching lines are counted up to this per recording.
+pub const MATCHING_LINES_CAP: i64 = 100;
 /// What a line is compared with.
 const LINE_TEXT: &str = "coalesce(t.folded, t.line)";
 
@@ -58,7 +60,8 @@ fn match_row(query: &ScreenQuery, time_us: i64, line: String) -> TextMatchRow {
 impl Store {
     /// One page of a project's sessions whose recordings showed `query`,
     /// newest first, filtered like the history (but for `filter.text`),
-    /// each with its first `per_hit` matching lines.
+    /// each with its first `per_hit` matching lines and how many lines
+    /// match, counted up to [`MATCHING_LINES_CAP`].
     pub async fn recording_text_search(
         &self,
         project_id: Uuid,
@@ -96,7 +99,13 @@ impl Store {
         let rows = client
             .query(
                 include_str!("../sql/recording_text_matches.sql"),
-                &[&project_id, &ids, &contains_pattern(&query.folded), &(per_hit as i64)],
+                &[
+                    &project_id,
+                    &ids,
+                    &contains_pattern(&query.folded),
+                    &(per_hit as i64),
+                    &MATCHING_LINES_CAP,
+                ],
             )
             .await?;
         let mut items: Vec<RecordingHit> = sessions
@@ -148,21 +157,10 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<TranscriptLine>, StorageError> {
         let client = self.client().await?;
-        // Finished lines by (seq, n), then the current screen (seq -1).
-        let (seq, n) = after.unwrap_or((0, -1));
-        let sql = if seq == -1 {
-            "SELECT seq, n, time_us, line FROM recording_text \
-             WHERE session_id = $1 AND seq = -1 AND n > $3 AND $2 = -1 ORDER BY n LIMIT $4"
-        } else {
-            "SELECT * FROM ( \
-                 (SELECT seq, n, time_us, line FROM recording_text \
-                  WHERE session_id = $1 AND seq >= 0 AND (seq, n) > ($2, $3) \
-                  ORDER BY seq, n LIMIT $4) \
-                 UNION ALL \
-                 (SELECT seq, n, time_us, line FROM recording_text \
-                  WHERE session_id = $1 AND seq = -1 ORDER BY n LIMIT $4) \
-             ) x ORDER BY (x.seq = -1), x.seq, x.n LIMIT $4"
-        };
+        // In the primary key's order: finished lines, then the current screen.
+        let (seq, n) = after.unwrap_or((-1, 0));
+        let sql = "SELECT seq, n, time_us, line FROM recording_text \
+                   WHERE session_id = $1 AND (seq, n) > ($2, $3) ORDER BY seq, n LIMIT $4";
         let rows = client.query(sql, &[&session_id, &seq, &n, &(limit as i64)]).await?;
         rows.into_iter()
             .map(|row| {

@@ -36,7 +36,7 @@ WITH moved AS (
     ON CONFLICT (session_id, seq, n) DO NOTHING
 ), screen AS (
     INSERT INTO recording_text (session_id, project_id, seq, n, time_us, line, folded)
-    SELECT p.session_id, p.project_id, -1, (l.n - 1)::int4, $25, l.line, l.folded
+    SELECT p.session_id, p.project_id, 2147483647, (l.n - 1)::int4, $25, l.line, l.folded
     FROM project AS p,
          unnest($23::text[], $24::text[]) WITH ORDINALITY AS l (line, folded, n)
     ON CONFLICT (session_id, seq, n)
@@ -44,6 +44,7 @@ WITH moved AS (
 ), gone AS (
     DELETE FROM recording_text AS t
     USING moved AS m
-    WHERE t.session_id = m.session_id AND t.seq = -1 AND t.n >= cardinality($23::text[])
+    WHERE t.session_id = m.session_id AND t.seq = 2147483647
+      AND t.n >= cardinality($23::text[])
 )
 SELECT count(*) AS moved FROM moved

@@ -15,6 +15,6 @@ WITH done AS (
     UPDATE recording_text AS t
     SET seq = d.next_seq
     FROM done AS d
-    WHERE t.session_id = d.session_id AND t.seq = -1
+    WHERE t.session_id = d.session_id AND t.seq = 2147483647
 )
 SELECT count(*) AS done FROM done

@@ -1,14 +1,26 @@
--- The first $4 lines holding the pattern $3 (a LIKE pattern over the folded
--- text) of each recording of project $1 in $2, in each recording's order
--- (finished lines by chunk and rank, the current screen last), each with
--- how many lines of its recording hold it.
-SELECT session_id, time_us, line, total
-FROM (
-    SELECT t.session_id, t.time_us, t.line,
-           count(*) OVER (PARTITION BY t.session_id) AS total,
-           row_number() OVER (PARTITION BY t.session_id ORDER BY (t.seq = -1), t.seq, t.n) AS k
+-- For each recording of project $1 in $2: its first $4 lines holding the
+-- pattern $3 (a LIKE pattern over the folded text) in the recording's
+-- order, and how many lines hold it, counted up to $5. Each recording's
+-- lines are read in primary-key order and the reading stops at the count's
+-- cap (`|| ''` keeps the trigram index, which would read every matching
+-- line of the project, out of these per-recording plans).
+SELECT s.id AS session_id, m.time_us, m.line, c.total
+FROM unnest($2::uuid[]) AS s (id)
+CROSS JOIN LATERAL (
+    SELECT count(*) AS total
+    FROM (
+        SELECT 1 FROM recording_text t
+        WHERE t.session_id = s.id AND t.project_id = $1
+          AND (coalesce(t.folded, t.line) || '') LIKE $3
+        LIMIT $5
+    ) AS capped
+) AS c
+CROSS JOIN LATERAL (
+    SELECT t.seq, t.n, t.time_us, t.line
     FROM recording_text t
-    WHERE t.project_id = $1 AND t.session_id = ANY ($2) AND coalesce(t.folded, t.line) LIKE $3
+    WHERE t.session_id = s.id AND t.project_id = $1
+      AND (coalesce(t.folded, t.line) || '') LIKE $3
+    ORDER BY t.seq, t.n
+    LIMIT $4
 ) AS m
-WHERE k <= $4
-ORDER BY session_id, k
+ORDER BY s.id, m.seq, m.n
