@@ -170,14 +170,7 @@ fn transcript_stream(
             if page.is_empty() {
                 return Ok(None);
             }
-            let mut body = String::new();
-            for line in &page {
-                if timestamps {
-                    body.push_str(&timestamp(line.time.0));
-                }
-                body.push_str(&line.line);
-                body.push('\n');
-            }
+            let body = transcript_text(&page, timestamps);
             let next = match page.last() {
                 Some(last) if page.len() >= TRANSCRIPT_PAGE => Some(
                     store
@@ -192,6 +185,19 @@ fn transcript_stream(
             Ok(Some((Bytes::from(body), next)))
         }
     })
+}
+
+/// Transcript lines as text: one line each, optionally after its time.
+pub(crate) fn transcript_text(page: &[TranscriptLine], timestamps: bool) -> String {
+    let mut body = String::new();
+    for line in page {
+        if timestamps {
+            body.push_str(&timestamp(line.time.0));
+        }
+        body.push_str(&line.line);
+        body.push('\n');
+    }
+    body
 }
 
 /// `[HH:MM:SS.mmm] ` for a time in microseconds.
