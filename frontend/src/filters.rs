@@ -72,6 +72,10 @@ pub struct Filters {
     pub has_recording: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub q: String,
+    /// `recordings`: `q` searches what the recordings' screens showed
+    /// instead (the history's search "in recordings"); empty otherwise.
+    #[serde(rename = "in", skip_serializing_if = "String::is_empty")]
+    pub search_in: String,
 }
 
 impl Filters {
@@ -232,6 +236,7 @@ impl Filters {
             opened_to: t(&self.opened_to),
             has_recording: t(&self.has_recording),
             q: t(&self.q),
+            search_in: t(&self.search_in),
         }
     }
 
@@ -253,6 +258,25 @@ impl Filters {
         }
         query.push(format!("limit={limit}"));
         format!("/projects/{}/sessions?{}", encode(slug), query.join("&"))
+    }
+
+    /// Whether `q` searches the recordings' text (see [`Filters::search_in`]).
+    pub fn in_recordings(&self) -> bool {
+        self.search_in == "recordings" && !self.q.trim().is_empty()
+    }
+
+    /// The path of the search across the project's recordings
+    /// (`GET /recordings/search`) for `q` with the filters it shares with
+    /// the history (all but the recording filter: every hit is recorded).
+    pub fn recording_search_path(&self, slug: &str) -> String {
+        let query: Vec<String> = self
+            .pairs()
+            .into_iter()
+            .filter(|(name, _)| *name != "has_recording")
+            .map(|(name, value)| format!("{name}={}", encode(value)))
+            .chain(std::iter::once("limit=20".to_owned()))
+            .collect();
+        format!("/projects/{}/recordings/search?{}", encode(slug), query.join("&"))
     }
 
     /// The path of the project's export (`GET /export`) in `format` for

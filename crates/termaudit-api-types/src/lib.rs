@@ -14,6 +14,7 @@ pub mod integer;
 mod names;
 mod policy;
 mod retention;
+mod search;
 mod sessions;
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,7 @@ pub use export::*;
 pub use names::*;
 pub use policy::*;
 pub use retention::*;
+pub use search::*;
 pub use sessions::*;
 
 #[cfg(feature = "openapi")]
@@ -242,18 +244,24 @@ pub struct RecordingWindow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RecordingSearchMatch {
-    /// Seconds since the start: the event where the match begins.
+    /// Seconds since the start: the last moment a player shows the line.
     pub time: f64,
-    /// The match with up to 40 characters of its line before it, escape sequences removed.
+    /// The line of the screen holding the match, as the screen showed it
+    /// (after terminal emulation; colours and escape sequences gone).
     pub context: String,
+    /// Where each occurrence starts in `context`, in Unicode characters
+    /// from 0 (see the search across recordings).
+    #[serde(default)]
+    pub positions: Vec<u32>,
 }
 
-/// Matches of a text in a recording, in time order.
+/// The lines of a recording's text holding a query, in the recording's
+/// order (the same text and meaning as the search across recordings).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({
     "query": "error",
-    "matches": [{"time": 14.2, "context": "psql: ERROR"}],
+    "matches": [{"time": 14.2, "context": "psql: ERROR", "positions": [6]}],
     "truncated": false
 })))]
 pub struct RecordingSearchResults {

@@ -133,6 +133,8 @@ pub mod bundle {
     pub const TREE_HEAD: &str = "tree-head.json";
     pub const RECORDING: &str = "recording.cast";
     pub const MANIFEST: &str = "recording-manifest.json";
+    /// What the recording's screen showed, as `GET .../recording/transcript`.
+    pub const TRANSCRIPT: &str = "transcript.txt";
     pub const SIGNING_KEYS: &str = "signing-keys.json";
 
     /// The folder every file is in.

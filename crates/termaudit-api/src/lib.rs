@@ -153,6 +153,8 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(recordings::playback::get_events)
             .service(recordings::playback::search)
             .service(recordings::playback::download)
+            .service(recordings::text::search_recordings)
+            .service(recordings::text::transcript)
             // Not operations of the document: 405s that say why history
             // cannot be deleted.
             .route("/projects/{project}/sessions/{id}", web::delete().to(refuse_delete))

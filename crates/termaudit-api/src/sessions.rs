@@ -38,7 +38,7 @@ pub(crate) async fn session_dto(
 
 /// The DTO of a session, given the project's reconnect grace (lists read the
 /// policy once for the page).
-fn session_dto_with_grace(
+pub(crate) fn session_dto_with_grace(
     project: &ProjectRow,
     row: SessionRow,
     grace_seconds: u32,

@@ -13,7 +13,10 @@
 //!   as a handful of set-based SQL statements;
 //! - `log [ENTRIES]` (default 1 000 000): the audit log's sequencer, `verify
 //!   db`'s rate, proof sizes and times, and 200 writers with and without the
-//!   sequencer.
+//!   sequencer;
+//! - `search [RECORDINGS]` (default 1 000): search across recordings seeded
+//!   through the real ingest path, against its storage query; the index's
+//!   size; how soon a chunk's text is searchable.
 //!
 //! `BENCH_DATABASE_URL` names the PostgreSQL server (default: the local one);
 //! each benchmark creates its own database there and reuses it on later runs
@@ -22,6 +25,7 @@
 mod export;
 mod history;
 mod log;
+mod search;
 mod sweep;
 
 use std::{collections::BTreeMap, time::Duration};
@@ -33,7 +37,7 @@ use termaudit_storage::DatabaseUrl;
 
 const SECRET: &str = "termaudit-bench-secret-0123456789abcdef";
 
-const USAGE: &str = "usage: termaudit-bench export [RECORDS] | history [SESSIONS] | sweep [RECORDINGS] | log [ENTRIES]";
+const USAGE: &str = "usage: termaudit-bench export [RECORDS] | history [SESSIONS] | sweep [RECORDINGS] | log [ENTRIES] | search [RECORDINGS]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -45,6 +49,7 @@ async fn main() -> anyhow::Result<()> {
         Some("history") => history::run(count.unwrap_or(1_000_000)).await,
         Some("sweep") => sweep::run(count.unwrap_or(100_000)).await,
         Some("log") => log::run(count.unwrap_or(1_000_000)).await,
+        Some("search") => search::run(count.unwrap_or(1_000)).await,
         _ => anyhow::bail!(USAGE),
     }
 }

@@ -23,7 +23,7 @@ pub struct EmulatedChunk {
     pub last_time: Micros,
     /// Its output and resize events, in order (what a live watcher plays).
     pub events: Vec<Event>,
-    /// The screen after the chunk, one string per row (what search indexes).
+    /// The screen after the chunk, one string per row.
     pub screen: Vec<String>,
     /// The cursor's column and row after the chunk.
     pub cursor: (usize, usize),

@@ -19,8 +19,11 @@
 //! [`EmulationOptions::workers`] workers at a time, the rest queued, so
 //! memory is bounded whatever the number of recordings.
 //!
-//! What later work derives from the screen (live watching, search across
-//! recordings) receives each emulated chunk, in order, through an
+//! The text the screen showed, which search across recordings reads, is
+//! extracted while playing (`termaudit_domain::asciicast::Transcriber`) and
+//! written with the worker's progress, in the same statement, so each
+//! chunk's lines are written once. What other work derives from the screen
+//! (live watching) receives each emulated chunk, in order, through an
 //! [`EmulationHook`].
 
 mod hook;

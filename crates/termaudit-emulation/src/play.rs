@@ -3,18 +3,22 @@
 
 use std::sync::Arc;
 
-use termaudit_domain::asciicast::{Decoder, EventCode, Micros, Replay, SnapshotSchedule, Version};
-use termaudit_storage::{ChunkLines, EmulationProgress, EmulationState, Snapshot};
+use termaudit_domain::asciicast::{
+    Decoder, EventCode, Micros, Replay, SnapshotSchedule, Transcriber, Version,
+};
+use termaudit_storage::{ChunkLines, EmulationProgress, EmulationState, Snapshot, TextLine};
 use uuid::Uuid;
 
 use crate::hook::EmulatedChunk;
 
 /// A recording's emulation in memory: the terminal after chunks
-/// `0 .. next_seq`, and the snapshot rule's counters.
+/// `0 .. next_seq`, the snapshot rule's counters, and the text extraction
+/// (which lines of the screen are finished, for search).
 pub struct Emulator {
     session_id: Uuid,
     replay: Replay,
     schedule: SnapshotSchedule,
+    transcriber: Transcriber,
     next_seq: u32,
 }
 
@@ -34,7 +38,13 @@ impl Emulator {
             Some(terminal) => Replay::restore(terminal),
             None => Replay::new(size.0, size.1),
         };
-        Self { session_id, replay, schedule: state.schedule, next_seq: state.next_seq }
+        Self {
+            session_id,
+            replay,
+            schedule: state.schedule,
+            transcriber: Transcriber::resume(state.text),
+            next_seq: state.next_seq,
+        }
     }
 
     /// The next chunk to play.
@@ -48,6 +58,8 @@ impl Emulator {
     pub fn play(&mut self, chunks: &[ChunkLines], for_hooks: bool) -> Played {
         let mut snapshots = Vec::new();
         let mut emulated = Vec::new();
+        let mut lines = Vec::new();
+        let mut screen_time = Micros::ZERO;
         for chunk in chunks {
             debug_assert_eq!(chunk.seq, self.next_seq, "chunks follow each other");
             let mut events = Vec::new();
@@ -56,13 +68,22 @@ impl Emulator {
             for line in chunk.lines.split_terminator('\n') {
                 let Ok(Some(event)) = decoder.decode_line(line) else { continue };
                 if matches!(event.code, EventCode::Output | EventCode::Resize) {
-                    self.replay.apply(&event);
+                    self.replay.transcribe(&event, &mut self.transcriber);
                     self.schedule.played(&event);
                     if for_hooks {
                         events.push(event);
                     }
                 }
             }
+            lines.extend(
+                self.transcriber.take_finished().into_iter().zip(0..).map(|(line, n)| TextLine {
+                    seq: chunk.seq,
+                    n,
+                    time: line.time,
+                    text: line.text,
+                }),
+            );
+            screen_time = chunk.last_time;
             let snapshot = self.schedule.chunk_end(chunk.last_time).then(|| self.replay.snapshot());
             if let Some(terminal) = &snapshot {
                 snapshots.push(Snapshot {
@@ -91,6 +112,10 @@ impl Emulator {
                 terminal: self.replay.snapshot(),
                 schedule: self.schedule,
                 snapshots,
+                text: self.transcriber.carry().clone(),
+                lines,
+                screen: self.replay.screen_lines(&self.transcriber),
+                screen_time,
             },
             chunks: emulated,
         }
@@ -137,8 +162,12 @@ mod tests {
         let all: Vec<Vec<Event>> = (0..12).map(|c| events(c * 40, 40)).collect();
         let chunks: Vec<ChunkLines> =
             all.iter().enumerate().map(|(seq, e)| chunk(seq as u32, e)).collect();
-        let start =
-            EmulationState { next_seq: 0, terminal: None, schedule: SnapshotSchedule::default() };
+        let start = EmulationState {
+            next_seq: 0,
+            terminal: None,
+            schedule: SnapshotSchedule::default(),
+            text: Default::default(),
+        };
         let session = Uuid::nil();
 
         let mut whole = Emulator::resume(session, start.clone(), (40, 10));
@@ -149,18 +178,27 @@ mod tests {
         // The same chunks three at a time, each batch resumed from the last one's state.
         let mut state = start;
         let mut snapshots = Vec::new();
+        let (mut lines, mut screen) = (Vec::new(), Vec::new());
         for batch in chunks.chunks(3) {
             let mut emulator = Emulator::resume(session, state, (40, 10));
             let played = emulator.play(batch, false);
             assert!(played.chunks.is_empty());
             snapshots.extend(played.progress.snapshots);
+            lines.extend(played.progress.lines);
+            screen = played.progress.screen;
             state = EmulationState {
                 next_seq: played.progress.next_seq,
                 terminal: Some(played.progress.terminal),
                 schedule: played.progress.schedule,
+                text: played.progress.text,
             };
         }
         assert_eq!(state.next_seq, 12);
+        // The text is the same too, each line numbered within its chunk.
+        assert!(once.progress.lines.len() > 400, "{}", once.progress.lines.len());
+        assert_eq!(lines, once.progress.lines);
+        assert_eq!(screen, once.progress.screen);
+        assert!(lines.iter().all(|l| l.text.starts_with("line ") && !l.text.contains('\u{1b}')));
         let at = |s: &[Snapshot]| s.iter().map(|s| (s.after_seq, s.at_time)).collect::<Vec<_>>();
         assert_eq!(at(&snapshots), at(&once.progress.snapshots));
         for (resumed, reference) in snapshots.iter().zip(&once.progress.snapshots) {

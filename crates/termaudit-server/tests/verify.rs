@@ -401,6 +401,10 @@ async fn an_evidence_bundle_verifies_offline_and_tampering_fails() {
     seed::end_session(&app, session).await;
     // The bundle holds the manifest once it is signed (seconds after the end).
     wait_for(&app, &format!("{base}/recording/manifest"), &token, |_| true).await;
+    // And the recording's text once it is emulated.
+    termaudit_tests::emulation::wait_until_emulated(&app.db, std::time::Duration::from_secs(60))
+        .await
+        .expect("emulated");
 
     let response = app.get(&format!("{base}/evidence"), &token).await;
     assert_eq!(response.status(), 200);
@@ -449,6 +453,13 @@ async fn an_evidence_bundle_verifies_offline_and_tampering_fails() {
     )
     .unwrap();
     assert!(entries.contains(&format!("\"entry_id\":{}", entry["id"])), "{entries}");
+    let mut transcript = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name(&format!("termaudit-evidence-{session}/transcript.txt")).unwrap(),
+        &mut transcript,
+    )
+    .unwrap();
+    assert_eq!(transcript, "$ psql\n", "what the screen showed");
     let readme = archive.by_name(&format!("termaudit-evidence-{session}/README.md")).unwrap();
     assert!(readme.size() > 0);
 

@@ -41,9 +41,10 @@ pub use projects::ProjectRow;
 pub use recordings::{
     BATCH_BYTES, ByteRange, ChunkBatch, ChunkLines, ChunkReceipt, CompactOptions, CompactReport,
     EmulationLag, EmulationProgress, EmulationState, EmulationTarget, IngestError, Lease,
-    MAX_CHUNK_BYTES, Marker, MoveTo, ObjectTarget, RecordedSession, RecordingOverview,
-    RecordingRow, RecordingsStoreUrl, S3Settings, Snapshot, Window, finalize_recording,
-    header_size, purge_recording, purge_recordings,
+    MAX_CHUNK_BYTES, Marker, MoveTo, ObjectTarget, RecordedSession, RecordingHit,
+    RecordingOverview, RecordingRow, RecordingsStoreUrl, S3Settings, Snapshot, TextLine,
+    TextMatchRow, TranscriptLine, Window, finalize_recording, header_size, purge_recording,
+    purge_recordings,
 };
 pub use retention::{
     BatchOutcome, ExpiredRecording, RetentionPreviewRow, RetentionRunRow, SweepKey, SweepLock,

@@ -5,6 +5,7 @@ mod not_found;
 mod policy;
 mod projects;
 pub(crate) mod recording;
+mod recording_hits;
 mod session_detail;
 mod sessions;
 mod sign_in;

@@ -62,6 +62,9 @@ struct RecordingBodyProps {
 struct PlayQuery {
     play: Option<String>,
     t: Option<f64>,
+    /// A search's text, marked on the screen (a line found by the history's
+    /// search in recordings).
+    q: Option<String>,
 }
 
 #[component]
@@ -151,11 +154,19 @@ fn RecordingBody(props: &RecordingBodyProps) -> Html {
                             label="Download .cast"
                             testid="download"
                         />
+                        <DownloadButton
+                            path={format!("{}/transcript", props.base)}
+                            accept="text/plain"
+                            fallback="transcript.txt"
+                            label="Download transcript"
+                            testid="download-transcript"
+                        />
                     }
                 </div>
                 <Player base={props.base.clone()} {recording}
                     autoplay={query.play.as_deref() == Some("1")}
-                    start_at={query.t.filter(|t| t.is_finite() && *t >= 0.0)} />
+                    start_at={query.t.filter(|t| t.is_finite() && *t >= 0.0)}
+                    highlight={query.q.clone().filter(|q| !q.trim().is_empty()).map(AttrValue::from)} />
             </>
         },
     }

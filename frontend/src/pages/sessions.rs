@@ -367,7 +367,11 @@ pub fn Sessions(props: &SessionsProps) -> Html {
             </div>
             <AddressFilters checked={checked} on_apply={apply.clone()} />
             <FilterBar filters={filters.clone()} targets={targets_list} on_apply={apply} />
-            { body }
+            if filters.in_recordings() {
+                <super::recording_hits::RecordingHits slug={slug.clone()} filters={filters.clone()} />
+            } else {
+                { body }
+            }
         </>
     }
 }
@@ -525,6 +529,15 @@ fn FilterBar(props: &FilterBarProps) -> Html {
             draft.set(next);
         })
     };
+    let in_recordings = {
+        let draft = draft.clone();
+        Callback::from(move |event: Event| {
+            let mut next = (*draft).clone();
+            let checked = event.target_unchecked_into::<HtmlInputElement>().checked();
+            next.search_in = if checked { "recordings".to_owned() } else { String::new() };
+            draft.set(next);
+        })
+    };
     let edit_time = |set: fn(&mut Filters, String), end: bool| {
         let (draft, time_errors) = (draft.clone(), time_errors.clone());
         Callback::from(move |typed: Result<String, &'static str>| {
@@ -649,6 +662,11 @@ fn FilterBar(props: &FilterBarProps) -> Html {
                             minlength={TEXT_LENGTH.start().to_string()} maxlength={TEXT_LENGTH.end().to_string()}
                             placeholder="reason, target, user or command text"
                             value={draft.q.clone()} oninput={edit(|f, v| f.q = v)} />
+                        <label class="checkbox small" for="f-in-recordings">
+                            <input id="f-in-recordings" type="checkbox" data-testid="search-in-recordings"
+                                checked={draft.search_in == "recordings"} onchange={in_recordings} />
+                            { " In recordings: what the terminals showed" }
+                        </label>
                     </div>
                 </div>
                 <div class="filters-actions">

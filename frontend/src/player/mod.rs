@@ -10,6 +10,7 @@
 //! most every tenth of a second while playing.
 
 mod frames;
+mod matches;
 pub(crate) mod playback;
 
 use std::cell::RefCell;
@@ -86,6 +87,8 @@ struct Driver {
     poster: Option<Rc<Poster>>,
     /// Played or sought by the viewer: no poster any more.
     dismissed: bool,
+    /// A search's text to mark on the screen (folded; empty: none).
+    highlight: Vec<char>,
 }
 
 impl Driver {
@@ -111,6 +114,9 @@ impl Driver {
     fn paint(&mut self) {
         if let Some(playback) = self.playback.as_mut() {
             paint(playback, &self.screen);
+            if !self.highlight.is_empty() {
+                matches::mark(&self.screen, &self.highlight);
+            }
         }
     }
 
@@ -328,6 +334,9 @@ pub struct PlayerProps {
     /// Start at this second instead of the beginning (a link to a moment).
     #[prop_or_default]
     pub start_at: Option<f64>,
+    /// Mark this text wherever the screen shows it (a search's match).
+    #[prop_or_default]
+    pub highlight: Option<AttrValue>,
 }
 
 #[component]
@@ -357,6 +366,7 @@ pub fn Player(props: &PlayerProps) -> Html {
         let (slot, screen, set_ui) = (slot.clone(), screen.clone(), ui.setter());
         let markers: Vec<f64> = recording.markers.iter().map(|marker| marker.time).collect();
         let (autoplay, start_at) = (props.autoplay, props.start_at);
+        let highlight = props.highlight.as_deref().map(matches::needle).unwrap_or_default();
         use_effect_with(props.base.clone(), move |base| {
             let driver = Rc::new(RefCell::new(Driver {
                 base: base.clone(),
@@ -379,6 +389,7 @@ pub fn Player(props: &PlayerProps) -> Html {
                 poster: None,
                 // A chosen moment shows itself, not a poster.
                 dismissed: start_at.is_some() || autoplay,
+                highlight,
             }));
             let weak = Rc::downgrade(&driver);
             driver.borrow_mut().frames = Some(Frames::new(move |timestamp| {

@@ -123,15 +123,13 @@ async fn chunks_are_answered_unemulated_and_reads_stay_right_until_a_replica_cat
     assert!(app.store.recording_snapshots(session).await.unwrap().is_empty());
 
     // Reads do not wait for it: windows replay from the start (there is no
-    // snapshot), search and the download read the chunks.
+    // snapshot) and the download reads the chunks. Search reads the text
+    // the emulation extracts: nothing yet.
     let events = events(&chunks);
     assert_windows_equal_a_replay(&app, &viewer, session, &events).await;
-    let found: Value = json(
-        app.get(&path(session, "/search?q=lagging%20chunk%2029%20line%2079"), &viewer).await,
-        200,
-    )
-    .await;
-    assert_eq!(found["matches"].as_array().unwrap().len(), 1, "{found}");
+    let search = path(session, "/search?q=lagging%20chunk%2029%20line%2079");
+    let found: Value = json(app.get(&search, &viewer).await, 200).await;
+    assert_eq!(found["matches"], serde_json::json!([]), "{found}");
 
     // Finalization does not wait either: the recording is final and its
     // emulation still behind.
@@ -153,6 +151,8 @@ async fn chunks_are_answered_unemulated_and_reads_stay_right_until_a_replica_cat
     assert_eq!(gauge(&app, "termaudit_emulation_lag_chunks").await, 0.0);
     assert_eq!(gauge(&app, "termaudit_emulation_lag_seconds").await, 0.0);
     assert_windows_equal_a_replay(&app, &viewer, session, &events).await;
+    let found: Value = json(app.get(&search, &viewer).await, 200).await;
+    assert_eq!(found["matches"].as_array().unwrap().len(), 1, "{found}");
 }
 
 /// Whether `session`'s stored chunks are all emulated.

@@ -21,6 +21,7 @@ mod openapi;
 mod pg_restart;
 mod policy;
 mod projects;
+mod recording_search;
 mod recordings;
 mod retention;
 mod retention_preview;

@@ -149,7 +149,8 @@ async fn an_unreachable_store_answers_503_while_ingest_goes_on() {
     let before = download_checked(&app, &t, stored).await;
 
     moto.pause();
-    for rest in ["/download", "/events?from=1", "/search?q=line"] {
+    // (Search reads the text in PostgreSQL, not the objects.)
+    for rest in ["/download", "/events?from=1"] {
         let response = app.get(&path(stored, rest), &t.reader).await;
         assert_eq!(response.headers()["retry-after"], "5", "{rest}");
         let body = problem(response, 503, "service-unavailable").await;

@@ -80,6 +80,10 @@ async fn demo_mode_loads_a_project_with_sessions_in_every_state() {
     let recording: serde_json::Value = json(app.get(&path, &viewer).await, 200).await;
     assert_eq!(recording["state"], "available", "{recording}");
     assert!(recording["event_count"].as_i64().unwrap_or_default() > 50, "{recording}");
+    // Search reads the text the emulation extracts, seconds behind.
+    termaudit_tests::emulation::wait_until_emulated(&app.db, std::time::Duration::from_secs(120))
+        .await
+        .expect("the demo's recordings are emulated");
     let hits: serde_json::Value =
         json(app.get(&format!("{path}/search?q=connection%20refused"), &viewer).await, 200).await;
     assert!(hits["matches"].as_array().is_some_and(|m| !m.is_empty()), "{hits}");

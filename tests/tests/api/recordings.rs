@@ -17,7 +17,7 @@ use termaudit_tests::{
 use uuid::Uuid;
 
 const PROJECT: &str = "demo";
-const FIXTURES: [&str; 5] =
+pub(super) const FIXTURES: [&str; 5] =
     ["colours.cast", "alt-screen.cast", "resize-unicode.cast", "idle-gaps.cast", "input-v3.cast"];
 
 struct Tokens {
@@ -68,11 +68,11 @@ async fn compacted(app: &TestApp, backend: Backend, session: Uuid) {
     }
 }
 
-fn path(session: Uuid, rest: &str) -> String {
+pub(super) fn path(session: Uuid, rest: &str) -> String {
     format!("/api/v1/projects/{PROJECT}/sessions/{session}/recording{rest}")
 }
 
-fn read_fixture(name: &str) -> String {
+pub(super) fn read_fixture(name: &str) -> String {
     std::fs::read_to_string(fixture(&format!("casts/{name}"))).expect("the fixture exists")
 }
 
@@ -100,7 +100,13 @@ async fn put_chunk(
         .expect("the request is sent")
 }
 
-async fn upload(app: &TestApp, token: &str, session: Uuid, cast: &str, per_chunk: usize) {
+pub(super) async fn upload(
+    app: &TestApp,
+    token: &str,
+    session: Uuid,
+    cast: &str,
+    per_chunk: usize,
+) {
     for (seq, body) in chunks(cast, per_chunk).into_iter().enumerate() {
         let seq = u32::try_from(seq).expect("few chunks");
         let receipt: Value = json(put_chunk(app, token, session, seq, body).await, 201).await;
@@ -110,7 +116,7 @@ async fn upload(app: &TestApp, token: &str, session: Uuid, cast: &str, per_chunk
 }
 
 /// Header and events of a cast file, as the domain parser reads it.
-fn parse(cast: &str) -> (String, Vec<Event>) {
+pub(super) fn parse(cast: &str) -> (String, Vec<Event>) {
     let mut lines = cast.lines();
     let (header, mut decoder) =
         Decoder::from_header_line(lines.next().expect("a header")).expect("a valid header");
@@ -419,38 +425,38 @@ async fn search_finds_known_text_with_its_time() {
         ("idle-gaps.cast", "Connection to bastion-02 closed"),
         ("alt-screen.cast", "sudo vim"),
     ];
-    for (name, query) in cases {
-        let cast = read_fixture(name);
+    let mut sessions = Vec::new();
+    for (name, _) in cases {
         let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
-        upload(&app, &t.gateway, session, &cast, 4).await;
-        let (_, events) = parse(&cast);
-        // Where the text is: the first output event holding it (these
-        // fixtures print each of them in one event).
-        let expected = events
-            .iter()
-            .find(|e| {
-                e.code == EventCode::Output
-                    && termaudit_domain::asciicast::strip_escapes(&e.data)
-                        .to_lowercase()
-                        .contains(&query.to_lowercase())
-            })
-            .map(|e| e.time)
-            .expect("the fixture holds the text");
+        upload(&app, &t.gateway, session, &read_fixture(name), 4).await;
+        end_session(&app, session).await;
+        sessions.push(session);
+    }
+    // Search reads the text the emulation extracts from the screen.
+    termaudit_tests::emulation::wait_until_emulated(&app.db, std::time::Duration::from_secs(120))
+        .await
+        .expect("emulated");
+    for ((name, query), session) in cases.into_iter().zip(sessions) {
         let url = format!("{}?q={}", path(session, "/search"), urlencode(&query.to_uppercase()));
         let body: Value = json(app.get(&url, &t.viewer).await, 200).await;
         let first = &body["matches"][0];
+        let context = first["context"].as_str().unwrap();
+        let at = context.to_lowercase().find(&query.to_lowercase()).expect("the line holds it");
         assert_eq!(
-            first["time"],
-            json!(expected.to_string().parse::<f64>().unwrap()),
+            first["positions"][0].as_u64().unwrap() as usize,
+            context[..at].chars().count(),
             "{name}: {body}"
         );
-        assert!(
-            first["context"].as_str().unwrap().to_lowercase().contains(&query.to_lowercase()),
-            "{body}"
-        );
+        // Its time is a moment a player shows the line.
+        let time = first["time"].as_f64().unwrap();
+        let (header, events) = parse(&read_fixture(name));
+        let (cols, rows) = termaudit_storage::header_size(&header);
+        // (`replay_until` plays the events before a time: those at it too.)
+        let micros = Micros((time * 1e6).round() as u64 + 1);
+        let screen = replay_until(cols, rows, &events, micros).screen_text();
+        assert!(screen.concat().contains(context), "{name}: {body} {screen:?}");
         assert_eq!(body["truncated"], false);
     }
-    // Typed text split over several events is found too, at its first key.
     let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
     upload(&app, &t.gateway, session, &read_fixture("colours.cast"), 4).await;
     let body: Value = json(

@@ -151,6 +151,54 @@ async fn search_finds_a_word_and_jumps_to_it() {
 }
 
 #[tokio::test]
+async fn searching_in_recordings_opens_the_player_at_the_line_and_the_transcript_downloads() {
+    let seeded = Seeded::new().await;
+    let id = seeded.recorded().await;
+    let (browser, auditor) = seeded.downloading(&id).await;
+    browser.goto(&seeded.url(&format!("/projects/{PROJECT}/sessions"))).await;
+    let search = browser.wait_for("#f-q").await;
+    browser.type_into(&search, "ZEBRA-7").await;
+    browser.click_on("#f-in-recordings").await;
+    browser.click_on("form.filters button[type=submit]").await;
+    browser.wait_for_url("in=recordings").await;
+    // The session, with its line as the screen showed it and the match marked.
+    let hits =
+        browser.wait_for_text("[data-testid=recording-hits]", "zebra-7 finished in 4.8 s").await;
+    assert!(hits.contains("payments-api") && hits.contains("0:12"), "{hits:?}");
+    let marked = browser.wait_for("[data-testid=recording-hits] mark").await;
+    assert_eq!(browser.text(&marked).await, "zebra-7");
+    // The line opens the player at the moment it was on the screen.
+    browser.click_on(".recording-hit-line").await;
+    wait_for_clock(&browser, "0:12").await;
+    browser.wait_for_text(TERMINAL, "zebra-7 finished").await;
+    // The match is marked on the screen, over its row's first 7 cells.
+    let mark = browser.wait_for("[data-testid=screen-match]").await;
+    assert_eq!(browser.find_all("[data-testid=screen-match]").await.len(), 1);
+    let style = browser.attribute(&mark, "style").await.unwrap_or_default();
+    assert!(style.contains("left: 0ch") && style.contains("width: 7ch"), "{style:?}");
+
+    // "Download transcript", beside "Download .cast", saves the server's text.
+    browser.click_on("[data-testid=download-transcript]").await;
+    let status = browser.wait_for_text("[data-testid=download-transcript-status]", "Saved ").await;
+    let name = status
+        .strip_prefix("Saved ")
+        .and_then(|rest| rest.split(" (").next())
+        .expect("the file name is shown")
+        .to_owned();
+    assert!(name.ends_with(".txt") && name.contains(&id[..8]), "{name:?}");
+    let saved = browser.wait_for_download(&name).await;
+    let served = seeded
+        .app
+        .get(&format!("/api/v1{}/recording/transcript", seeded.session_path(&id)), &auditor)
+        .await
+        .bytes()
+        .await
+        .expect("the transcript");
+    assert_eq!(saved, served.to_vec());
+    assert!(String::from_utf8_lossy(&saved).contains("zebra-7 finished in 4.8 s\n"));
+}
+
+#[tokio::test]
 async fn downloading_saves_the_cast_under_the_servers_file_name() {
     let seeded = Seeded::new().await;
     let id = seeded.recorded().await;

@@ -187,6 +187,13 @@ impl Seeded {
             response.text().await.unwrap_or_default()
         );
         self.close(&id).await;
+        // Search reads the text the emulation extracts: wait for it.
+        termaudit_tests::emulation::wait_until_emulated(
+            &app.db,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .expect("the recording is emulated");
         id
     }
 

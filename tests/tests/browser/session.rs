@@ -57,7 +57,9 @@ async fn download_evidence_saves_the_sessions_bundle_and_is_audited() {
     let saved = browser.wait_for_download(&name).await;
     assert!(saved.starts_with(b"PK\x03\x04"), "a zip archive");
     let text = String::from_utf8_lossy(&saved);
-    for file in ["README.md", "audit-entries.ndjson", "tree-head.json", "recording.cast"] {
+    for file in
+        ["README.md", "audit-entries.ndjson", "tree-head.json", "recording.cast", "transcript.txt"]
+    {
         assert!(text.contains(&format!("termaudit-evidence-{id}/{file}")), "{file} in the bundle");
     }
     let shown = browser.wait_for("[data-testid=download-evidence-status]").await;

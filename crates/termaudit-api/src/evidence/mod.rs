@@ -238,6 +238,19 @@ impl Bundle {
         if let Some(recording) = &self.recording {
             // zip64 unless the size is known to fit in 32 bits.
             let large = recording.size_bytes.is_none_or(|s| s >= i64::from(u32::MAX) - 1024);
+            // Its text, as the transcript download serves it (before the
+            // cast, which stays the bundle's last file).
+            zip.start(files::TRANSCRIPT, large).await?;
+            let mut after = None;
+            loop {
+                let page = store.recording_transcript_page(self.session_id, after, PAGE).await?;
+                zip.write(crate::recordings::text::transcript_text(&page, false).as_bytes())
+                    .await?;
+                match page.last() {
+                    Some(last) if page.len() >= PAGE => after = Some((last.seq, last.n)),
+                    _ => break,
+                }
+            }
             zip.start(files::RECORDING, large).await?;
             let chunks = store.recording_download(self.session_id, recording, None);
             futures_util::pin_mut!(chunks);

@@ -1,10 +1,12 @@
 //! Recordings: ingest from the gateway (`ingest`), and the summary, windows
-//! of events for players, search and the `.cast` download (`playback`).
+//! of events for players, search and the `.cast` download (`playback`);
+//! search across recordings and transcripts (`text`).
 //! Content is streamed both ways; no handler holds more than a chunk of a
 //! recording. Nothing of a recording can be deleted: retention purges it.
 
 pub(crate) mod ingest;
 pub(crate) mod playback;
+pub(crate) mod text;
 
 use termaudit_storage::{ProjectRow, RecordedSession};
 use uuid::Uuid;

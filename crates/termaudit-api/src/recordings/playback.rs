@@ -16,7 +16,7 @@ use termaudit_api_types::{
 };
 use termaudit_domain::{
     AuditEventType, Permission, RecordingState,
-    asciicast::{Micros, TextSearch},
+    asciicast::{Micros, ScreenQuery},
     recording_expires_at,
 };
 use termaudit_storage::{ByteRange, NewAuditEvent, ProjectRow, RecordedSession, RecordingRow};
@@ -37,7 +37,7 @@ const SEARCH_LIMIT: usize = 100;
 /// A session of `path.project` and its recording, for reading: 404 when
 /// the session does not exist or was not recorded, 410 when purged, 404 when
 /// nothing has been recorded yet.
-async fn readable(
+pub(super) async fn readable(
     state: &AppState,
     caller: &Caller,
     path: &SessionPath,
@@ -224,15 +224,18 @@ pub struct SearchQuery {
     q: String,
 }
 
-/// Finds a text in the recording's output (escape sequences removed), with
-/// the time of each match so a player can jump there. At most 100 matches.
+/// Finds a text in what the recording's screen showed: the lines of its
+/// text (after terminal emulation, as the search across recordings sees
+/// them, with the same meaning of `q`), in the recording's order, each with
+/// its time so a player can jump there. At most 100 lines. A recording's
+/// text follows its emulation, seconds behind its chunks.
 ///
 /// Audited as `recording.viewed`, once per viewer and session per hour.
 #[utoipa::path(
     tag = "recordings",
     params(SessionPathExample, SearchQuery),
     responses(
-        (status = 200, description = "The matches, in time order", body = RecordingSearchResults),
+        (status = 200, description = "The matching lines, in the recording's order", body = RecordingSearchResults),
         (status = 400, description = "`q` is missing, empty, too long or holds control characters", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
         (status = 410, description = "Retention purged the recording", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
     )
@@ -245,11 +248,10 @@ pub async fn search(
     query: web::Query<SearchQuery>,
 ) -> Result<web::Json<RecordingSearchResults>, ApiError> {
     let id = path.id;
-    let search = TextSearch::new(&query.q)?;
-    let (project, _, recording) =
-        readable(&state, &caller, &path, Permission::ViewRecording).await?;
+    let search = ScreenQuery::parse(&query.q, 1)?;
+    let (project, _, _) = readable(&state, &caller, &path, Permission::ViewRecording).await?;
     let (matches, truncated) =
-        state.store.recording_search(id, &recording, search, SEARCH_LIMIT).await?;
+        state.store.recording_text_matches(id, &search, SEARCH_LIMIT).await?;
     state
         .store
         .record_recording_view(
@@ -264,7 +266,11 @@ pub async fn search(
         query: query.q.clone(),
         matches: matches
             .into_iter()
-            .map(|m| RecordingSearchMatch { time: m.time.as_seconds(), context: m.context })
+            .map(|m| RecordingSearchMatch {
+                time: m.time.as_seconds(),
+                positions: super::text::positions(&m.positions),
+                context: m.line,
+            })
             .collect(),
         truncated,
     }))
@@ -303,7 +309,7 @@ fn parse_range(value: &str, size: u64) -> Result<Option<ByteRange>, ApiError> {
 }
 
 /// A file name a person recognises: project, target, start time, session.
-fn file_name(project: &str, session: &RecordedSession) -> String {
+pub(super) fn file_name(project: &str, session: &RecordedSession) -> String {
     let target: String = session
         .target_name
         .chars()

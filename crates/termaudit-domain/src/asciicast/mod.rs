@@ -1,6 +1,7 @@
 //! asciicast recordings: parsing uploads (v2, or v3 converted to v2), writing
-//! the v2 lines that are stored and downloaded, and the plain text of output
-//! for search.
+//! the v2 lines that are stored and downloaded, the plain text of output,
+//! and the text the screen showed after emulation ([`Transcriber`]), which
+//! search across recordings and transcripts read.
 //!
 //! Everything streams: the caller parses the header line, then feeds the
 //! other lines one at a time to a [`Decoder`]; no function needs the whole
@@ -41,9 +42,9 @@ mod event;
 mod header;
 mod replay;
 mod schedule;
-mod search;
 mod text;
 mod time;
+mod transcript;
 
 pub use decoder::Decoder;
 pub use error::CastError;
@@ -51,9 +52,11 @@ pub use event::{Event, EventCode, Resize, ResizeError, first_out_of_order};
 pub use header::{Header, Theme, Version, parse_header_line};
 pub use replay::{Replay, TerminalSnapshot};
 pub use schedule::{SNAPSHOT_EVERY, SNAPSHOT_EVERY_OUTPUT, SnapshotSchedule};
-pub use search::{TextMatch, TextSearch};
 pub use text::{EscapeStripper, strip_escapes};
 pub use time::{Micros, TimeError};
+pub use transcript::{
+    ScreenLine, ScreenQuery, Transcriber, TranscriptCarry, find_folded, fold_case, fold_char,
+};
 
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
 use super::event::{Event, EventCode};
+use super::transcript::Transcriber;
 
 /// A virtual terminal that plays a recording's events, so the screen at any
 /// time can be known and handed to a player as a [`TerminalSnapshot`]
@@ -65,6 +66,32 @@ impl Replay {
             }
             _ => {}
         }
+    }
+
+    /// Plays one event like [`Replay::apply`], telling `transcriber` which
+    /// lines of the screen it finishes (see [`super::transcript`]).
+    pub fn transcribe(&mut self, event: &Event, transcriber: &mut Transcriber) {
+        transcriber.begin_event(event.time);
+        match event.code {
+            EventCode::Output => {
+                self.terminal.feed_with(event.data.as_str(), transcriber.observer());
+            }
+            EventCode::Resize => {
+                if let Some(size) = event.as_resize() {
+                    let (cols, rows) = emulated(size.cols, size.rows);
+                    self.terminal.resize_with(cols, rows, transcriber.observer());
+                }
+            }
+            _ => return,
+        }
+        transcriber.end_event(event.time);
+    }
+
+    /// The lines on the screen now, as they would be finished if the
+    /// recording ended here (the current screen, which search indexes
+    /// provisionally).
+    pub fn screen_lines(&self, transcriber: &Transcriber) -> Vec<String> {
+        transcriber.screen(&self.terminal)
     }
 
     /// The terminal's current state.

@@ -13,7 +13,9 @@
 
 use std::time::Duration;
 
-use termaudit_domain::asciicast::{Micros, SnapshotSchedule, TerminalSnapshot};
+use termaudit_domain::asciicast::{
+    Micros, SnapshotSchedule, TerminalSnapshot, TranscriptCarry, fold_case,
+};
 use uuid::Uuid;
 
 use super::{
@@ -61,6 +63,8 @@ pub struct EmulationState {
     pub next_seq: u32,
     pub terminal: Option<TerminalSnapshot>,
     pub schedule: SnapshotSchedule,
+    /// The text extraction's state beside the terminal.
+    pub text: TranscriptCarry,
 }
 
 /// What a recording's emulation works towards.
@@ -113,6 +117,23 @@ pub struct EmulationProgress {
     pub terminal: TerminalSnapshot,
     pub schedule: SnapshotSchedule,
     pub snapshots: Vec<Snapshot>,
+    /// The text extraction's state after them.
+    pub text: TranscriptCarry,
+    /// The lines of text the chunks finished.
+    pub lines: Vec<TextLine>,
+    /// The lines on the screen after them, and the time of their last event.
+    pub screen: Vec<String>,
+    pub screen_time: Micros,
+}
+
+/// A finished line of a recording's text: the chunk that finished it, its
+/// rank among that chunk's lines, its time and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextLine {
+    pub seq: u32,
+    pub n: u32,
+    pub time: Micros,
+    pub text: String,
 }
 
 /// How far the emulation is behind, over every recording.
@@ -126,6 +147,23 @@ pub struct EmulationLag {
     pub seconds: f64,
     /// Recordings whose lease is held now.
     pub leased: i64,
+}
+
+/// Lines as the arrays one statement inserts them from; `folded` only
+/// where folding changes the line.
+#[derive(Default)]
+struct TextColumns {
+    seq: Vec<i32>,
+    n: Vec<i32>,
+    time: Vec<i64>,
+    line: Vec<String>,
+    folded: Vec<Option<String>>,
+}
+
+/// A line's folded form, when it differs from the line.
+pub(crate) fn folded(line: &str) -> Option<String> {
+    let folded = fold_case(line);
+    (folded != line).then_some(folded)
 }
 
 /// Snapshots as the arrays one statement inserts them from.
@@ -185,6 +223,10 @@ impl Store {
                 output_since: u64::try_from(row.try_get::<_, i64>("output_since_snapshot")?)
                     .unwrap_or(0),
                 last_snapshot: micros_from_db(row.try_get("last_snapshot_us")?),
+            },
+            text: TranscriptCarry {
+                pending: row.try_get("text_pending")?,
+                last_time: row.try_get::<_, Option<i64>>("text_time_us")?.map(micros_from_db),
             },
         }))
     }
@@ -259,6 +301,16 @@ impl Store {
             snapshots.rows.push(rows);
             snapshots.state.push(compress(snapshot.terminal.init.as_bytes())?);
         }
+        let mut lines = TextColumns::default();
+        for line in &progress.lines {
+            lines.seq.push(db_seq(line.seq));
+            lines.n.push(db_seq(line.n));
+            lines.time.push(micros_to_db(line.time));
+            lines.folded.push(folded(&line.text));
+            lines.line.push(line.text.clone());
+        }
+        let screen_folded: Vec<Option<String>> =
+            progress.screen.iter().map(|line| folded(line)).collect();
         let (cols, rows) = dims(&progress.terminal);
         let client = self.client().await?;
         let row = client
@@ -280,6 +332,16 @@ impl Store {
                     &snapshots.cols,
                     &snapshots.rows,
                     &snapshots.state,
+                    &progress.text.pending,
+                    &progress.text.last_time.map(micros_to_db),
+                    &lines.seq,
+                    &lines.n,
+                    &lines.time,
+                    &lines.line,
+                    &lines.folded,
+                    &progress.screen,
+                    &screen_folded,
+                    &micros_to_db(progress.screen_time),
                 ],
             )
             .await?;
@@ -318,7 +380,8 @@ impl Store {
     }
 
     /// Ends the emulation of a finalized recording whose every chunk is
-    /// emulated (its row goes); `false` when chunks remain or `lease` does
+    /// emulated (its row goes, its last screen becomes its last lines of
+    /// text); `false` when chunks remain or `lease` does
     /// not hold it.
     pub async fn emulation_finish(
         &self,
@@ -326,10 +389,10 @@ impl Store {
         lease: &Lease,
     ) -> Result<bool, StorageError> {
         let client = self.client().await?;
-        let deleted = client
-            .execute(include_str!("../sql/emulation_finish.sql"), &[&session_id, &lease.holder])
+        let row = client
+            .query_one(include_str!("../sql/emulation_finish.sql"), &[&session_id, &lease.holder])
             .await?;
-        Ok(deleted > 0)
+        Ok(row.try_get::<_, i64>("done")? > 0)
     }
 
     /// Up to `limit` recordings with emulation work that `lease`'s holder

@@ -17,7 +17,8 @@
 //! The rooms: [`types`] (the rows), [`codec`] (how chunks are stored: zstd,
 //! canonical lines, markers merged), [`chunks`] (reading chunks back a
 //! batch at a time), [`ingest`] (one chunk in, one transaction),
-//! [`finalize`], [`purge`] and [`read`] (downloads, windows, search), and
+//! [`finalize`], [`purge`] and [`read`] (downloads, windows), [`text`]
+//! (the text the screens showed: search and transcripts), and
 //! [`emulation`] (the leases and progress of the emulation workers, which
 //! keep the snapshots seeking starts from); [`objects`] and [`compact`]:
 //! an object store the compactor moves the stored bodies into, when one
@@ -33,6 +34,7 @@ mod moving;
 mod objects;
 mod purge;
 mod read;
+mod text;
 mod types;
 
 pub use chunks::BATCH_BYTES;
@@ -40,7 +42,7 @@ pub use codec::header_size;
 pub use compact::{CompactOptions, CompactReport};
 pub use emulation::{
     ChunkBatch, ChunkLines, EmulationLag, EmulationProgress, EmulationState, EmulationTarget,
-    Lease, Snapshot,
+    Lease, Snapshot, TextLine,
 };
 pub use finalize::finalize_recording;
 pub use ingest::{ChunkReceipt, IngestError, MAX_CHUNK_BYTES};
@@ -48,4 +50,5 @@ pub use moving::MoveTo;
 pub use objects::{ObjectTarget, POSTGRES, RecordingsStoreUrl, S3Settings};
 pub use purge::{purge_recording, purge_recordings};
 pub use read::{ByteRange, RecordingOverview, Window};
+pub use text::{RecordingHit, TextMatchRow, TranscriptLine};
 pub use types::{Marker, RecordedSession, RecordingRow};

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::StorageError;
 
-/// Removes a finalized recording's content (chunks, snapshots, markers,
+/// Removes a finalized recording's content (chunks, snapshots, markers, text,
 /// and its emulation if it was still behind; its objects are listed for
 /// deletion),
 /// keeping its summary with when and why, for the retention sweep. Returns
@@ -26,6 +26,7 @@ pub async fn purge_recording(
     }
     for statement in [
         "DELETE FROM recording_emulation WHERE session_id = $1",
+        "DELETE FROM recording_text WHERE session_id = $1",
         "DELETE FROM recording_snapshots WHERE session_id = $1",
         "DELETE FROM recording_markers WHERE session_id = $1",
         "DELETE FROM recording_chunks WHERE session_id = $1",
@@ -59,6 +60,7 @@ pub async fn purge_recordings(
     }
     for statement in [
         "DELETE FROM recording_emulation WHERE session_id = ANY ($1)",
+        "DELETE FROM recording_text WHERE session_id = ANY ($1)",
         "DELETE FROM recording_snapshots WHERE session_id = ANY ($1)",
         "DELETE FROM recording_markers WHERE session_id = ANY ($1)",
         "DELETE FROM recording_chunks WHERE session_id = ANY ($1)",

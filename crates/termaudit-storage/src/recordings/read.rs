@@ -1,5 +1,5 @@
 //! Reading recordings: the session and summary, markers, views, the
-//! downloadable file (or a byte range of it), event windows and search.
+//! downloadable file (or a byte range of it), and event windows.
 
 use std::collections::VecDeque;
 
@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use termaudit_domain::{
     AuditEventType, RecordingState, TerminalPolicy,
-    asciicast::{Decoder, Micros, Replay, TerminalSnapshot, TextMatch, TextSearch, Version},
+    asciicast::{Decoder, Micros, Replay, TerminalSnapshot, Version},
 };
 use tokio_postgres::{GenericClient, IsolationLevel};
 use uuid::Uuid;
@@ -376,43 +376,6 @@ impl Store {
             }
         });
         Ok(Window { state, events })
-    }
-
-    /// Finds `search`'s query in the recording's output; at most `limit`
-    /// matches, and whether there were more.
-    pub async fn recording_search(
-        &self,
-        session_id: Uuid,
-        recording: &RecordingRow,
-        mut search: TextSearch,
-        limit: usize,
-    ) -> Result<(Vec<TextMatch>, bool), StorageError> {
-        let mut cursor = ChunkCursor::new(self.clone(), session_id, 0, recording.next_seq);
-        let mut found = Vec::new();
-        while let Some(chunk) = cursor.next().await? {
-            let (s, f) = tokio::task::spawn_blocking(move || {
-                let mut found = found;
-                let mut decoder = Decoder::resume(Version::V2, Micros::ZERO);
-                for line in chunk.lines.split_terminator('\n') {
-                    if let Ok(Some(event)) = decoder.decode_line(line) {
-                        search.push(&event, &mut found);
-                    }
-                    if found.len() > limit {
-                        break;
-                    }
-                }
-                (search, found)
-            })
-            .await
-            .map_err(|e| StorageError::Corrupt(format!("search failed: {e}")))?;
-            search = s;
-            found = f;
-            if found.len() > limit {
-                found.truncate(limit);
-                return Ok((found, true));
-            }
-        }
-        Ok((found, false))
     }
 }
 

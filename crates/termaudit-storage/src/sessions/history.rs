@@ -31,24 +31,7 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<SessionRow>, StorageError> {
-        let mut c = Conditions::new();
-        c.push("s.project_id = {}", vec![Box::new(project_id)]);
-        for clause in history_conditions(&filter.sessions, &mut c) {
-            c.and(clause);
-        }
-        if let Some(from) = filter.opened_from {
-            c.push("s.opened_at >= {}", vec![Box::new(from)]);
-        }
-        if let Some(to) = filter.opened_to {
-            c.push("s.opened_at < {}", vec![Box::new(to)]);
-        }
-        if let Some(recorded) = filter.recorded {
-            c.push("s.recorded = {}", vec![Box::new(recorded)]);
-        }
-        if let Some(cursor) = after {
-            let id = cursor.uuid().map_err(|_| StorageError::InvalidCursor)?;
-            c.push("(s.opened_at, s.id) < ({}, {})", vec![Box::new(cursor.time), Box::new(id)]);
-        }
+        let mut c = list_conditions(project_id, filter, after)?;
         let client = self.client().await?;
         let text = match filter.text.as_deref() {
             Some(text) => Some(self.text_conditions(&client, &mut c, text).await?),
@@ -121,6 +104,35 @@ impl Store {
             condition("a.text", common.as_ref().and_then(|common| words.plan(&common.activity)));
         Ok(TextConditions { session, activity })
     }
+}
+
+/// The conditions of a page of the history list (sessions aliased `s`):
+/// project `project_id`, `filter` but its free text, after `after`; its
+/// project id is parameter `$1`.
+pub(crate) fn list_conditions(
+    project_id: Uuid,
+    filter: &SessionListFilter,
+    after: Option<&Cursor>,
+) -> Result<Conditions, StorageError> {
+    let mut c = Conditions::new();
+    c.push("s.project_id = {}", vec![Box::new(project_id)]);
+    for clause in history_conditions(&filter.sessions, &mut c) {
+        c.and(clause);
+    }
+    if let Some(from) = filter.opened_from {
+        c.push("s.opened_at >= {}", vec![Box::new(from)]);
+    }
+    if let Some(to) = filter.opened_to {
+        c.push("s.opened_at < {}", vec![Box::new(to)]);
+    }
+    if let Some(recorded) = filter.recorded {
+        c.push("s.recorded = {}", vec![Box::new(recorded)]);
+    }
+    if let Some(cursor) = after {
+        let id = cursor.uuid().map_err(|_| StorageError::InvalidCursor)?;
+        c.push("(s.opened_at, s.id) < ({}, {})", vec![Box::new(cursor.time), Box::new(id)]);
+    }
+    Ok(c)
 }
 
 /// The conditions `filter` puts on sessions (aliased `s`), their parameters

@@ -16,7 +16,7 @@ mod timeline;
 pub(crate) use lifecycle::share_session;
 
 pub use expiry::ExpiryReport;
-pub(crate) use history::history_conditions;
+pub(crate) use history::{history_conditions, list_conditions};
 pub use lifecycle::{
     CONTROL_CHANNEL, ControlEvent, NewSession, RECORDING_SETTLE, ReconnectGrant, SessionChange,
     SessionRow, TransitionError,

@@ -1,0 +1,327 @@
+//! `search [RECORDINGS]`: search across recordings, seeded through the real
+//! ingest path.
+//!
+//! Into the database `termaudit_bench_search_{RECORDINGS}`, once: that many
+//! closed production sessions, each with a recording uploaded to the real
+//! server in 64 KiB chunks as a gateway sends them (`PUT .../chunks/{seq}`,
+//! then the close), of `BENCH_SEARCH_KIB` KiB of terminal output (default
+//! 256): coloured log lines over a vocabulary of 2 000 words, progress bars
+//! redrawn in place, a full-screen program; every recording prints the
+//! common word "error", and recording `i` prints the rare word `zqx{i}q`
+//! once. The server's emulation workers extract and index the text, as in
+//! production. Then, with the server running:
+//!
+//! - a rare word's search (`GET /recordings/search?q=zqx{i}q`), 200 times,
+//!   each followed by the same search straight from the storage query
+//!   (`Store::recording_text_search`: its two SQL statements and rows);
+//! - a common word's first page (`q=error`, 20 sessions), the same way;
+//! - the index's size (`recording_text`, its trigram index) against the
+//!   recordings' compressed chunks;
+//! - how long after a chunk's acceptance its text is searchable: 20 new
+//!   live sessions, each a chunk with a new word, polled every 10 ms.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use termaudit_domain::{
+    HistoryFilter, HistoryParams, Permission, ProjectName, ProjectSlug, SessionListFilter,
+    asciicast::ScreenQuery,
+};
+use termaudit_storage::Store;
+use uuid::Uuid;
+
+use crate::{Latencies, database, serve, token};
+
+const SLUG: &str = "search";
+const RUNS: usize = 200;
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// A word of the vocabulary, deterministic.
+fn word(i: u64) -> String {
+    const SYLLABLES: [&str; 16] = [
+        "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "da", "fe", "gu", "ho", "ji", "pe", "qu",
+        "wy",
+    ];
+    let i = i % 2000;
+    format!(
+        "{}{}{}",
+        SYLLABLES[(i % 16) as usize],
+        SYLLABLES[(i / 16 % 16) as usize],
+        SYLLABLES[(i / 256) as usize]
+    )
+}
+
+/// Recording `n`'s output events (time in seconds, data), about `kib` KiB.
+fn output(n: u64, kib: usize) -> Vec<(f64, String)> {
+    let mut events = Vec::new();
+    let mut bytes = 0;
+    let mut seed = n.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut time = 0.0;
+    let mut line = 0u64;
+    while bytes < kib * 1024 {
+        time += 0.05;
+        let data = match line % 200 {
+            17 => format!("$ deploy zqx{n}q\r\n"),
+            50 => {
+                let bar: String = (0..=20).map(|i| format!("\r[{:<20}] {:>3}%", "#".repeat(i), i * 5)).collect();
+                format!("{bar}\r\n")
+            }
+            120 => "\x1b[?1049h\x1b[H\x1b[2J\x1b[1mtop - load 0.42\x1b[0m\r\n  PID USER  %CPU\r\n  101 app   12.0\x1b[?1049l".to_owned(),
+            k => {
+                let words: Vec<String> = (0..8).map(|_| word(next())).collect();
+                let level = if k % 10 == 3 { "\x1b[31merror\x1b[0m" } else { "\x1b[32minfo\x1b[0m" };
+                format!("2026-01-01T00:00:{:02} {level} {}\r\n", line % 60, words.join(" "))
+            }
+        };
+        bytes += data.len();
+        events.push((time, data));
+        line += 1;
+    }
+    events
+}
+
+/// The recording as chunks of about 64 KiB of asciicast lines.
+fn chunks(events: &[(f64, String)]) -> anyhow::Result<Vec<String>> {
+    let mut chunks = vec![String::from("{\"version\": 2, \"width\": 120, \"height\": 40}\n")];
+    for (time, data) in events {
+        let line = serde_json::to_string(&(time, "o", data))? + "\n";
+        if chunks.last().is_some_and(|c| c.len() + line.len() > CHUNK_BYTES) {
+            chunks.push(String::new());
+        }
+        if let Some(last) = chunks.last_mut() {
+            last.push_str(&line);
+        }
+    }
+    Ok(chunks)
+}
+
+struct Bench {
+    http: reqwest::Client,
+    base: String,
+    gateway: String,
+    reader: String,
+}
+
+impl Bench {
+    fn session_url(&self, id: Uuid, rest: &str) -> String {
+        format!("{}/api/v1/projects/{SLUG}/sessions/{id}{rest}", self.base)
+    }
+
+    async fn upload(&self, id: Uuid, chunks: &[String]) -> anyhow::Result<()> {
+        for (seq, body) in chunks.iter().enumerate() {
+            let response = self
+                .http
+                .put(self.session_url(id, &format!("/recording/chunks/{seq}")))
+                .bearer_auth(&self.gateway)
+                .header("content-type", "application/x-asciicast")
+                .body(body.clone())
+                .send()
+                .await?;
+            anyhow::ensure!(response.status().is_success(), "chunk {seq}: {}", response.status());
+        }
+        Ok(())
+    }
+
+    async fn close(&self, id: Uuid) -> anyhow::Result<()> {
+        let response = self
+            .http
+            .post(self.session_url(id, "/close"))
+            .bearer_auth(&self.gateway)
+            .json(&serde_json::json!({"reason": "user_exit"}))
+            .send()
+            .await?;
+        anyhow::ensure!(response.status().is_success(), "close: {}", response.status());
+        Ok(())
+    }
+
+    async fn search(&self, q: &str) -> anyhow::Result<serde_json::Value> {
+        let response = self
+            .http
+            .get(format!("{}/api/v1/projects/{SLUG}/recordings/search?q={q}", self.base))
+            .bearer_auth(&self.reader)
+            .send()
+            .await?;
+        anyhow::ensure!(response.status().is_success(), "search: {}", response.status());
+        Ok(response.json().await?)
+    }
+}
+
+/// Opens a live production session on the bench's target, as the gateway would.
+async fn open(client: &tokio_postgres::Client, project: Uuid) -> anyhow::Result<Uuid> {
+    let id = Uuid::now_v7();
+    client
+        .execute(
+            "INSERT INTO sessions (id, project_id, target_id, target_name, target_kind, environment,
+                                   environment_class, mode, reason, user_subject, user_name,
+                                   recorded, status, opened_at, last_seen_at)
+             SELECT $1, $2, t.id, t.name, 'application', 'prod-eu', 'production', 'shell',
+                    'bench', 'user1', 'User 1', true, 'active', now(), now()
+             FROM targets t WHERE t.project_id = $2",
+            &[&id, &project],
+        )
+        .await?;
+    Ok(id)
+}
+
+async fn caught_up(client: &tokio_postgres::Client) -> anyhow::Result<()> {
+    loop {
+        let left: i64 =
+            client.query_one("SELECT count(*) FROM recording_emulation", &[]).await?.get(0);
+        if left == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub async fn run(recordings: i64) -> anyhow::Result<()> {
+    let kib: usize =
+        std::env::var("BENCH_SEARCH_KIB").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
+    let name = format!("termaudit_bench_search_{recordings}");
+    let url = database(&name).await?;
+    let store = Store::new(&url, 8)?;
+    let client = url.connect().await?;
+    let base = serve(&name).await?;
+    let bench = Bench {
+        http: reqwest::Client::new(),
+        base,
+        gateway: token(SLUG, vec![Permission::Ingest])?,
+        reader: token(SLUG, vec![Permission::ViewRecording, Permission::ViewHistory])?,
+    };
+    let project = match store.project_by_slug(SLUG).await? {
+        Some(project) => project,
+        None => {
+            let project = store
+                .create_project(&ProjectSlug::parse(SLUG)?, &ProjectName::parse("Search")?)
+                .await?;
+            client
+                .execute(
+                    "INSERT INTO targets (id, project_id, name, kind, environment, environment_class)
+                     VALUES (gen_random_uuid(), $1, 'web-01', 'application', 'prod-eu', 'production')",
+                    &[&project.id],
+                )
+                .await?;
+            eprintln!("seeding {recordings} recordings of {kib} KiB through the API...");
+            let started = Instant::now();
+            let mut bytes = 0;
+            for n in 0..recordings {
+                let id = open(&client, project.id).await?;
+                let chunks = chunks(&output(n as u64, kib))?;
+                bytes += chunks.iter().map(String::len).sum::<usize>();
+                bench.upload(id, &chunks).await?;
+                bench.close(id).await?;
+            }
+            let accepted = started.elapsed();
+            caught_up(&client).await?;
+            // (One statement each: VACUUM runs outside a transaction.)
+            client.batch_execute("VACUUM ANALYZE recording_text").await?;
+            client.batch_execute("ANALYZE sessions").await?;
+            eprintln!(
+                "seeded {:.0} MiB: accepted in {:.0} s ({:.1} MiB/s), emulated and indexed {:.0} s after the start",
+                bytes as f64 / 1048576.0,
+                accepted.as_secs_f64(),
+                bytes as f64 / 1048576.0 / accepted.as_secs_f64(),
+                started.elapsed().as_secs_f64()
+            );
+            project
+        }
+    };
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("search across {recordings} recordings; load average at start: {}", load.trim());
+
+    let filter = SessionListFilter {
+        sessions: HistoryFilter::parse(HistoryParams::default())?,
+        opened_from: None,
+        opened_to: None,
+        recorded: Some(true),
+        text: None,
+    };
+    for (label, rare) in
+        [("rare word (1 recording)", true), ("common word, first page of 20", false)]
+    {
+        let (mut api, mut sql) = (Latencies::default(), Latencies::default());
+        for i in 0..RUNS {
+            let q = if rare {
+                format!("zqx{}q", (i as i64 * 7919) % recordings)
+            } else {
+                "error".to_owned()
+            };
+            let started = Instant::now();
+            let page = bench.search(&q).await?;
+            api.push(started.elapsed());
+            anyhow::ensure!(
+                page["items"].as_array().is_some_and(|items| !items.is_empty()),
+                "{q}: nothing found"
+            );
+            let parsed = ScreenQuery::parse(&q, 3)?;
+            let started = Instant::now();
+            store.recording_text_search(project.id, &filter, &parsed, None, 20, 5).await?;
+            sql.push(started.elapsed());
+        }
+        println!(
+            "{label}: API p50 {:.1} ms p99 {:.1} ms; storage query p50 {:.1} ms p99 {:.1} ms ({} runs)",
+            api.percentile(50.0),
+            api.percentile(99.0),
+            sql.percentile(50.0),
+            sql.percentile(99.0),
+            api.len()
+        );
+    }
+
+    let sizes = client
+        .query_one(
+            "SELECT pg_total_relation_size('recording_text')::int8,
+                    pg_relation_size('recording_text_trgm')::int8,
+                    (SELECT count(*) FROM recording_text),
+                    (SELECT coalesce(sum(octet_length(data)), 0)::int8 FROM recording_chunks),
+                    (SELECT coalesce(sum(data_bytes), 0)::int8 FROM recording_chunks)",
+            &[],
+        )
+        .await?;
+    let (text, trgm, lines, compressed, raw): (i64, i64, i64, i64, i64) =
+        (sizes.get(0), sizes.get(1), sizes.get(2), sizes.get(3), sizes.get(4));
+    let mib = |b: i64| b as f64 / 1048576.0;
+    println!(
+        "index: recording_text {:.1} MiB with its indexes ({lines} lines; trigram index {:.1} MiB) \
+         against {:.1} MiB of compressed chunks ({:.1} MiB uncompressed): {:.2}x",
+        mib(text),
+        mib(trgm),
+        mib(compressed),
+        mib(raw),
+        text as f64 / compressed.max(1) as f64
+    );
+
+    let mut searchable = Latencies::default();
+    for i in 0..20 {
+        let id = open(&client, project.id).await?;
+        let word = format!("fresh{}x{i}", Uuid::new_v4().simple());
+        let events = vec![(0.1, format!("$ echo {word}\r\n{word}\r\n$ "))];
+        bench.upload(id, &chunks(&events)?).await?;
+        // Accepted: the chunk's PUT was answered.
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(60);
+        loop {
+            let page = bench.search(&word).await?;
+            if page["items"].as_array().is_some_and(|items| !items.is_empty()) {
+                searchable.push(started.elapsed());
+                break;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "{word} not searchable in 60 s");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        bench.close(id).await.context("close")?;
+    }
+    println!(
+        "from a chunk's acceptance to its text found by the search: p50 {:.0} ms, max {:.0} ms ({} live sessions)",
+        searchable.percentile(50.0),
+        searchable.percentile(100.0),
+        searchable.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,412 @@
+//! Search across recordings and transcripts: real terminal output uploaded
+//! in chunks, emulated by the server's workers, found by what the screen
+//! showed, compared with a reference scan of the same emulated text.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use termaudit_domain::{
+    EnvironmentClass, Permission,
+    asciicast::{EventCode, Micros, Replay, ScreenQuery, Transcriber},
+};
+use termaudit_tests::{
+    TestApp,
+    emulation::wait_until_emulated,
+    json, problem,
+    seed::{end_session, seed_session},
+};
+use uuid::Uuid;
+
+use super::recordings::{FIXTURES, parse, path, read_fixture, upload};
+
+const PROJECT: &str = "demo";
+
+/// What a recording's screen showed, as the emulation extracts it: its
+/// finished lines, then the screen at the end, each with its time.
+fn reference(cast: &str) -> Vec<(Micros, String)> {
+    let (header, events) = parse(cast);
+    let (cols, rows) = termaudit_storage::header_size(&header);
+    let mut replay = Replay::new(cols, rows);
+    let mut transcriber = Transcriber::new();
+    for event in events.iter().filter(|e| matches!(e.code, EventCode::Output | EventCode::Resize)) {
+        replay.transcribe(event, &mut transcriber);
+    }
+    let end = events.last().map_or(Micros::ZERO, |e| e.time);
+    let mut lines: Vec<(Micros, String)> =
+        transcriber.take_finished().into_iter().map(|l| (l.time, l.text)).collect();
+    lines.extend(replay.screen_lines(&transcriber).into_iter().map(|line| (end, line)));
+    lines
+}
+
+/// A cast of a build with a progress bar redrawn in place, then a
+/// full-screen program that redraws its screen, colours throughout.
+fn busy_cast(word: &str) -> String {
+    let mut events = vec![format!("$ make {word}\r\n")];
+    for i in 0..=200 {
+        events.push(format!("\r\x1b[K\x1b[32m[{:<20}]\x1b[0m {:>3}%", "#".repeat(i / 10), i / 2));
+    }
+    events.push("\r\nbuilt ünïcode 世界\r\n$ top\r\n".to_owned());
+    events.push("\x1b[?1049h\x1b[H\x1b[2J".to_owned());
+    for i in 0..30 {
+        events.push(format!("\x1b[H\x1b[1mload {i}\x1b[0m\x1b[2;1H\x1b[Kpid {} {word}", 100 + i));
+    }
+    events.push("\x1b[?1049l$ exit\r\n".to_owned());
+    let mut cast = String::from("{\"version\": 2, \"width\": 40, \"height\": 5}\n");
+    for (i, data) in events.iter().enumerate() {
+        let line = serde_json::to_string(&(i as f64 / 10.0, "o", data)).unwrap();
+        cast.push_str(&line);
+        cast.push('\n');
+    }
+    cast
+}
+
+fn search_path(project: &str, query: &str) -> String {
+    format!("/api/v1/projects/{project}/recordings/search?{query}")
+}
+
+fn enc(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Every page of a search, following the cursors.
+async fn search_all(app: &TestApp, token: &str, query: &str, limit: u32) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let url = search_path(PROJECT, &format!("q={}&limit={limit}{cursor}", enc(query)));
+        let page: Value = json(app.get(&url, token).await, 200).await;
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return items,
+        }
+    }
+}
+
+struct Fixture {
+    app: TestApp,
+    gateway: String,
+    reader: String,
+    /// Each recorded session with its reference text, oldest first.
+    sessions: Vec<(Uuid, Vec<(Micros, String)>)>,
+}
+
+async fn recorded(casts: &[String]) -> Fixture {
+    let app = TestApp::spawn().await;
+    app.create_project(PROJECT).await;
+    let gateway = app.token("gateway", PROJECT, &[Permission::Ingest]);
+    let reader = app.token(
+        "rita",
+        PROJECT,
+        &[Permission::ViewRecording, Permission::ViewHistory, Permission::DownloadRecording],
+    );
+    let mut sessions = Vec::new();
+    for (i, cast) in casts.iter().enumerate() {
+        let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
+        upload(&app, &gateway, session, cast, 2 + i % 4).await;
+        end_session(&app, session).await;
+        sessions.push((session, reference(cast)));
+    }
+    wait_until_emulated(&app.db, Duration::from_secs(120))
+        .await
+        .unwrap_or_else(|lag| panic!("not emulated in 2 minutes: {lag:?}"));
+    Fixture { app, gateway, reader, sessions }
+}
+
+fn corpus() -> Vec<String> {
+    let mut casts: Vec<String> = FIXTURES.iter().map(|name| read_fixture(name)).collect();
+    casts.push(busy_cast("kernel"));
+    casts.push(busy_cast("firmware"));
+    casts
+}
+
+/// A matching line as compared: time, text, positions.
+type Line = (f64, String, Vec<usize>);
+/// A hit as compared: session, matching lines, first lines.
+type Hit = (String, u64, Vec<Line>);
+
+/// A small deterministic generator for the random queries.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+#[tokio::test]
+async fn hits_equal_a_reference_scan_of_the_emulated_text() {
+    let f = recorded(&corpus()).await;
+    // A progress bar redrawn 200 times is one line; the full-screen
+    // program's last screen is there, its earlier redraws are not.
+    let busy = &f.sessions[FIXTURES.len()].1;
+    assert_eq!(busy.iter().filter(|(_, l)| l.contains('%')).count(), 1, "{busy:?}");
+    assert!(busy.iter().any(|(_, l)| l == "[####################] 100%"), "{busy:?}");
+    assert!(busy.iter().any(|(_, l)| l == "pid 129 kernel"), "{busy:?}");
+    assert!(!busy.iter().any(|(_, l)| l.contains("pid 128")), "{busy:?}");
+
+    let mut rng = Rng(0x5eed_1234_abcd);
+    let mut queries = vec![
+        "permission denied".to_owned(),
+        "WARNING!".to_owned(),
+        "こんにちは".to_owned(),
+        "ÜNÏCODE 世界".to_owned(),
+        "kernel".to_owned(),
+        "%_\\".to_owned(),
+    ];
+    while queries.len() < 40 {
+        let (_, lines) = &f.sessions[rng.below(f.sessions.len())];
+        let (_, line) = &lines[rng.below(lines.len())];
+        let chars: Vec<char> = line.chars().collect();
+        if chars.len() < 3 {
+            continue;
+        }
+        let len = 3 + rng.below(10.min(chars.len() - 2));
+        let start = rng.below(chars.len() - len + 1);
+        let mut query: String = chars[start..start + len].iter().collect();
+        if rng.below(2) == 0 {
+            query = query.to_uppercase();
+        }
+        if ScreenQuery::parse(&query, 3).is_ok() && !query.starts_with('"') {
+            queries.push(query);
+        }
+    }
+    for query in queries {
+        let q = ScreenQuery::parse(&query, 3).unwrap();
+        // The reference: sessions newest first, their matching lines.
+        let mut expected = Vec::new();
+        for (session, lines) in f.sessions.iter().rev() {
+            let matching: Vec<&(Micros, String)> =
+                lines.iter().filter(|(_, line)| !q.positions(line).is_empty()).collect();
+            if !matching.is_empty() {
+                let first: Vec<Line> = matching
+                    .iter()
+                    .take(5)
+                    .map(|(t, line)| (t.as_seconds(), line.clone(), q.positions(line)))
+                    .collect();
+                // Counted up to 100.
+                expected.push((session.to_string(), (matching.len() as u64).min(100), first));
+            }
+        }
+        let hits = search_all(&f.app, &f.reader, &query, 2).await;
+        let found: Vec<Hit> = hits
+            .iter()
+            .map(|hit| {
+                let matches = hit["matches"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| {
+                        let positions = m["positions"].as_array().unwrap();
+                        (
+                            m["time"].as_f64().unwrap(),
+                            m["line"].as_str().unwrap().to_owned(),
+                            positions.iter().map(|p| p.as_u64().unwrap() as usize).collect(),
+                        )
+                    })
+                    .collect();
+                (
+                    hit["session"]["id"].as_str().unwrap().to_owned(),
+                    hit["matching_lines"].as_u64().unwrap(),
+                    matches,
+                )
+            })
+            .collect();
+        assert_eq!(found, expected, "query {query:?}");
+
+        // The search inside one recording reads the same text.
+        if let Some((session, count, first)) = expected.first() {
+            let url = format!("{}?q={}", path(session.parse().unwrap(), "/search"), enc(&query));
+            let body: Value = json(f.app.get(&url, &f.reader).await, 200).await;
+            let matches = body["matches"].as_array().unwrap();
+            assert_eq!(matches.len() as u64, (*count).min(100), "{query:?}: {body}");
+            assert_eq!(matches[0]["context"], first[0].1.as_str(), "{body}");
+            assert_eq!(matches[0]["time"].as_f64().unwrap(), first[0].0, "{body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn transcripts_are_the_text_need_their_permission_and_are_audited() {
+    let f = recorded(&[read_fixture("colours.cast"), busy_cast("transcript")]).await;
+    for (session, lines) in &f.sessions {
+        let response = f.app.get(&path(*session, "/transcript"), &f.reader).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+        assert!(
+            response.headers()["content-disposition"].to_str().unwrap().ends_with(".txt\""),
+            "{:?}",
+            response.headers()
+        );
+        let expected: String = lines.iter().map(|(_, line)| format!("{line}\n")).collect();
+        assert_eq!(response.text().await.unwrap(), expected);
+
+        let response = f.app.get(&path(*session, "/transcript?timestamps=true"), &f.reader).await;
+        let text = response.text().await.unwrap();
+        let expected: String = lines
+            .iter()
+            .map(|(time, line)| {
+                let ms = time.0 / 1000;
+                format!(
+                    "[{:02}:{:02}:{:02}.{:03}] {line}\n",
+                    ms / 3_600_000,
+                    ms / 60_000 % 60,
+                    ms / 1000 % 60,
+                    ms % 1000
+                )
+            })
+            .collect();
+        assert_eq!(text, expected);
+    }
+    let (session, _) = f.sessions[0];
+    let audited: i64 = f
+        .app
+        .db
+        .connect()
+        .await
+        .query_one(
+            "SELECT count(*) FROM audit_events WHERE event_type = 'recording.downloaded'
+               AND session_id = $1 AND details->>'format' = 'transcript'",
+            &[&session],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audited, 2);
+
+    // Viewing is not downloading; another project's session is not found.
+    let viewer = f.app.token("vera", PROJECT, &[Permission::ViewRecording]);
+    problem(f.app.get(&path(session, "/transcript"), &viewer).await, 403, "forbidden").await;
+    f.app.create_project("other").await;
+    let outsider = f.app.token("olga", "other", &[Permission::DownloadRecording]);
+    let other = format!("/api/v1/projects/other/sessions/{session}/recording/transcript");
+    problem(f.app.get(&other, &outsider).await, 404, "not-found").await;
+    let bad = f.app.get(&path(session, "/transcript?timestamps=maybe"), &f.reader).await;
+    problem(bad, 400, "invalid-input").await;
+}
+
+#[tokio::test]
+async fn filters_paging_permissions_and_projects() {
+    let casts: Vec<String> = (0..5).map(|_| busy_cast("needle")).collect();
+    let f = recorded(&casts).await;
+    let ids: Vec<String> = f.sessions.iter().rev().map(|(id, _)| id.to_string()).collect();
+    let db = f.app.db.connect().await;
+    db.execute("UPDATE sessions SET user_subject = 'bob' WHERE id = $1", &[&f.sessions[1].0])
+        .await
+        .unwrap();
+    db.execute(
+        "UPDATE sessions SET environment_class = 'non_production' WHERE id = $1",
+        &[&f.sessions[2].0],
+    )
+    .await
+    .unwrap();
+
+    // Paging one session at a time walks them all, newest first, once.
+    let ids_of = |hits: Vec<Value>| -> Vec<String> {
+        hits.iter().map(|h| h["session"]["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(ids_of(search_all(&f.app, &f.reader, "NEEDLE", 1).await), ids);
+    assert_eq!(ids_of(search_all(&f.app, &f.reader, "needle", 100).await), ids);
+    let only = |query: &str| search_path(PROJECT, &format!("q=needle&{query}"));
+    let page: Value = json(f.app.get(&only("user=bob"), &f.reader).await, 200).await;
+    assert_eq!(ids_of(page["items"].as_array().unwrap().clone()), [f.sessions[1].0.to_string()]);
+    let page: Value =
+        json(f.app.get(&only("environment_class=non_production"), &f.reader).await, 200).await;
+    assert_eq!(ids_of(page["items"].as_array().unwrap().clone()), [f.sessions[2].0.to_string()]);
+    let page: Value = json(f.app.get(&only("status=active"), &f.reader).await, 200).await;
+    assert_eq!(page["items"], serde_json::json!([]));
+    let page: Value =
+        json(f.app.get(&only("opened_from=2100-01-01T00:00:00Z"), &f.reader).await, 200).await;
+    assert_eq!(page["items"], serde_json::json!([]));
+    let hit = &json::<Value>(f.app.get(&only("limit=1"), &f.reader).await, 200).await["items"][0];
+    assert_eq!(hit["matching_lines"], 2, "{hit}");
+    // In the order the lines left the screen: the full-screen program's
+    // last screen before the shell's lines scrolled off.
+    assert_eq!(hit["matches"][0]["line"], "pid 129 needle");
+    assert_eq!(hit["matches"][0]["positions"], serde_json::json!([8]));
+    assert_eq!(hit["matches"][1]["line"], "$ make needle");
+    assert_eq!(hit["matches"][1]["positions"], serde_json::json!([7]));
+
+    // Both permissions are needed.
+    for permissions in [&[Permission::ViewRecording][..], &[Permission::ViewHistory][..]] {
+        let token = f.app.token("half", PROJECT, permissions);
+        problem(f.app.get(&only(""), &token).await, 403, "forbidden").await;
+    }
+    // Another project sees none of them, and cannot look into this one.
+    f.app.create_project("other").await;
+    let outsider =
+        f.app.token("olga", "other", &[Permission::ViewRecording, Permission::ViewHistory]);
+    let page: Value =
+        json(f.app.get(&search_path("other", "q=needle"), &outsider).await, 200).await;
+    assert_eq!(page["items"], serde_json::json!([]));
+    problem(f.app.get(&only(""), &outsider).await, 404, "not-found").await;
+
+    // Bad input is a 400 problem.
+    for query in [
+        String::new(),
+        "q=".to_owned(),
+        "q=ab".to_owned(),
+        "q=%20%20%20%20".to_owned(),
+        "q=ab%00cd".to_owned(),
+        format!("q={}", "x".repeat(201)),
+        "q=needle&cursor=not-a-cursor".to_owned(),
+        "q=needle&limit=0".to_owned(),
+        "q=needle&limit=101".to_owned(),
+        "q=needle&status=sleeping".to_owned(),
+    ] {
+        let response = f.app.get(&search_path(PROJECT, &query), &f.reader).await;
+        problem(response, 400, "invalid-input").await;
+    }
+}
+
+#[tokio::test]
+async fn a_live_session_is_found_and_purge_removes_its_hits() {
+    let f = recorded(&[]).await;
+    let session = seed_session(&f.app, PROJECT, EnvironmentClass::Production, true).await;
+    let cast = "{\"version\": 2, \"width\": 40, \"height\": 10}\n\
+                [0.5, \"o\", \"$ cat /srv/secret\\r\\nopen: \\u001b[31mpermission denied\\u001b[0m\\r\\n$ \"]\n";
+    upload(&f.app, &f.gateway, session, cast, 10).await;
+    // Still recording: its screen is searchable within seconds.
+    let url = search_path(PROJECT, "q=Permission%20Denied");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let hits = loop {
+        let page: Value = json(f.app.get(&url, &f.reader).await, 200).await;
+        if !page["items"].as_array().unwrap().is_empty() {
+            break page["items"].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not found in a minute");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(hits[0]["session"]["id"], session.to_string());
+    assert_eq!(hits[0]["session"]["status"], "active");
+    assert_eq!(hits[0]["matches"][0]["line"], "open: permission denied");
+    assert_eq!(hits[0]["matches"][0]["positions"], serde_json::json!([6]));
+
+    end_session(&f.app, session).await;
+    wait_until_emulated(&f.app.db, Duration::from_secs(60)).await.unwrap();
+    let page: Value = json(f.app.get(&url, &f.reader).await, 200).await;
+    assert_eq!(page["items"][0]["matches"][0]["line"], "open: permission denied");
+
+    let db = f.app.db.connect().await;
+    assert!(
+        termaudit_storage::purge_recording(&db, session, chrono::Utc::now(), "test").await.unwrap()
+    );
+    let page: Value = json(f.app.get(&url, &f.reader).await, 200).await;
+    assert_eq!(page["items"], serde_json::json!([]));
+    let left: i64 = db
+        .query_one("SELECT count(*) FROM recording_text WHERE session_id = $1", &[&session])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+}
