@@ -101,15 +101,21 @@ pub(crate) fn session_closed(current: &SessionRow, reason: CloseReason, refused:
         current.ended_at.map(|t| format!(" at {}", t.to_rfc3339())).unwrap_or_default(),
     );
     let problem = ApiError::new(ProblemKind::InvalidSessionState, detail);
-    match current.ended_at {
-        Some(ended_at) => problem.with_ending(dto::SessionEnding {
-            close_reason: reason.to_string(),
-            ended_at,
-            revoked_by: person(&current.revoked_by_subject, &current.revoked_by_name),
-            revoke_reason: current.revoke_reason.clone(),
-        }),
+    match ending(current) {
+        Some(ending) => problem.with_ending(ending),
         None => problem,
     }
+}
+
+/// How `current` ended; `None` while it has not.
+pub(crate) fn ending(current: &SessionRow) -> Option<dto::SessionEnding> {
+    let SessionState::Closed(reason) = current.state else { return None };
+    Some(dto::SessionEnding {
+        close_reason: reason.to_string(),
+        ended_at: current.ended_at?,
+        revoked_by: person(&current.revoked_by_subject, &current.revoked_by_name),
+        revoke_reason: current.revoke_reason.clone(),
+    })
 }
 
 /// An append (activity, database events, a chunk) refused because the

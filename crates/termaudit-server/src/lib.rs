@@ -183,10 +183,12 @@ impl Application {
         store.register_signing_key(&signer).await?;
         warn_if_owner(&store).await?;
         let (control, _) = tokio::sync::broadcast::channel(1024);
+        let (live, _) = tokio::sync::broadcast::channel(4096);
         let state = Arc::new(AppState {
             store: store.clone(),
             authenticator: authenticator.clone(),
             control: control.clone(),
+            live: live.clone(),
             retention_interval: settings.retention_interval.unwrap_or(Duration::from_secs(3600)),
             demo: settings
                 .demo
@@ -200,6 +202,7 @@ impl Application {
                 database_url(&settings)?,
                 control,
             )),
+            tokio::spawn(termaudit_storage::run_live_listener(database_url(&settings)?, live)),
             tokio::spawn(expire_sessions(store.clone(), settings.heartbeat_timeout)),
             tokio::spawn(sequencer::run(
                 store.clone(),

@@ -1,28 +1,49 @@
-//! Control events to gateways, carried by PostgreSQL LISTEN/NOTIFY so every
-//! API replica hears what any of them did.
+//! Control events to gateways, and the signals live watchers follow,
+//! carried by PostgreSQL LISTEN/NOTIFY so every API replica hears what any
+//! of them did: one listening connection per channel and replica, fanned
+//! out to the replica's subscribers through a broadcast channel.
 
 use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
+use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use crate::{CONTROL_CHANNEL, ControlEvent, DatabaseUrl};
+use crate::{CONTROL_CHANNEL, ControlEvent, DatabaseUrl, LIVE_CHANNEL, LiveSignal};
 
 /// Listens on the control channel and forwards each event to `sender`,
 /// reconnecting after a lost connection. Runs until its task is aborted.
 pub async fn run_control_listener(url: DatabaseUrl, sender: broadcast::Sender<ControlEvent>) {
+    run_listener(url, CONTROL_CHANNEL, sender, None).await;
+}
+
+/// Listens on the live channel and forwards each signal to `sender`, and a
+/// [`LiveSignal::Resync`] each time it (re)connects, since signals sent
+/// while it was away are lost. Runs until its task is aborted.
+pub async fn run_live_listener(url: DatabaseUrl, sender: broadcast::Sender<LiveSignal>) {
+    run_listener(url, LIVE_CHANNEL, sender, Some(LiveSignal::Resync)).await;
+}
+
+async fn run_listener<T: DeserializeOwned + Clone>(
+    url: DatabaseUrl,
+    channel: &str,
+    sender: broadcast::Sender<T>,
+    on_connect: Option<T>,
+) {
     loop {
-        if let Err(err) = listen_once(&url, &sender).await {
-            tracing::warn!(error = %err, "control listener lost its connection; reconnecting");
+        if let Err(err) = listen_once(&url, channel, &sender, on_connect.as_ref()).await {
+            tracing::warn!(error = %err, channel, "a listener lost its connection; reconnecting");
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
-async fn listen_once(
+async fn listen_once<T: DeserializeOwned + Clone>(
     url: &DatabaseUrl,
-    sender: &broadcast::Sender<ControlEvent>,
+    channel: &str,
+    sender: &broadcast::Sender<T>,
+    on_connect: Option<&T>,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = url.config().connect(NoTls).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -41,13 +62,18 @@ async fn listen_once(
         }
         Ok(())
     });
-    client.batch_execute(&format!("LISTEN {CONTROL_CHANNEL}")).await?;
-    tracing::info!("listening for control events");
+    client.batch_execute(&format!("LISTEN {channel}")).await?;
+    tracing::info!(channel, "listening");
+    if let Some(message) = on_connect {
+        drop(sender.send(message.clone()));
+    }
     while let Some(payload) = rx.recv().await {
-        match serde_json::from_str::<ControlEvent>(&payload) {
-            // No receivers is fine: no gateway is listening right now.
-            Ok(event) => drop(sender.send(event)),
-            Err(err) => tracing::warn!(error = %err, "ignoring an unreadable control event"),
+        match serde_json::from_str::<T>(&payload) {
+            // No receivers is fine: nobody is listening right now.
+            Ok(message) => drop(sender.send(message)),
+            Err(err) => {
+                tracing::warn!(error = %err, channel, "ignoring an unreadable notification")
+            }
         }
     }
     drop(client);

@@ -26,7 +26,7 @@ mod transparency;
 mod words;
 
 pub use audit::{Actor, AuditEventRow, AuditFilter, NewAuditEvent, append_audit};
-pub use control::run_control_listener;
+pub use control::{run_control_listener, run_live_listener};
 pub use cursor::{Cursor, InvalidCursor, Page};
 pub use error::StorageError;
 pub use export::{ExportOptions, ExportStream};
@@ -38,10 +38,10 @@ pub use pool::{DatabaseUrl, Store, ensure_database};
 pub use projects::ProjectRow;
 pub use recordings::{
     BATCH_BYTES, ByteRange, ChunkBatch, ChunkLines, ChunkReceipt, CompactOptions, CompactReport,
-    EmulationLag, EmulationProgress, EmulationState, EmulationTarget, IngestError, Lease,
-    MAX_CHUNK_BYTES, Marker, MoveTo, ObjectTarget, RecordedSession, RecordingOverview,
-    RecordingRow, RecordingsStoreUrl, S3Settings, Snapshot, Window, finalize_recording,
-    header_size, purge_recording, purge_recordings,
+    EmulationLag, EmulationProgress, EmulationState, EmulationTarget, IngestError, LIVE_CHANNEL,
+    Lease, LiveSignal, MAX_CHUNK_BYTES, Marker, MoveTo, ObjectTarget, RecordedSession,
+    RecordingOverview, RecordingRow, RecordingsStoreUrl, S3Settings, Snapshot, Window,
+    finalize_recording, header_size, purge_recording, purge_recordings,
 };
 pub use retention::{
     BatchOutcome, ExpiredRecording, RetentionPreviewRow, RetentionRunRow, SweepKey, SweepLock,

@@ -19,7 +19,8 @@
 //! batch at a time), [`ingest`] (one chunk in, one transaction),
 //! [`finalize`], [`purge`] and [`read`] (downloads, windows, search), and
 //! [`emulation`] (the leases and progress of the emulation workers, which
-//! keep the snapshots seeking starts from); [`objects`] and [`compact`]:
+//! keep the snapshots seeking starts from); [`live`] (the signal live
+//! watchers follow, and the terminal they start from); [`objects`] and [`compact`]:
 //! an object store the compactor moves the stored bodies into, when one
 //! is configured.
 
@@ -29,6 +30,7 @@ mod compact;
 mod emulation;
 mod finalize;
 mod ingest;
+mod live;
 mod moving;
 mod objects;
 mod purge;
@@ -44,6 +46,7 @@ pub use emulation::{
 };
 pub use finalize::finalize_recording;
 pub use ingest::{ChunkReceipt, IngestError, MAX_CHUNK_BYTES};
+pub use live::{LIVE_CHANNEL, LiveSignal};
 pub use moving::MoveTo;
 pub use objects::{ObjectTarget, POSTGRES, RecordingsStoreUrl, S3Settings};
 pub use purge::{purge_recording, purge_recordings};
