@@ -33,6 +33,8 @@ struct Sse {
     body: std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Vec<u8>>> + Send>>,
     buffer: String,
     comments: usize,
+    /// [`Sse::next`] returns at a comment line too.
+    stop_at_comment: bool,
 }
 
 impl Sse {
@@ -56,6 +58,9 @@ impl Sse {
                 }
                 if comment && frame.id.is_none() {
                     self.comments += 1;
+                    if self.stop_at_comment {
+                        return None;
+                    }
                     continue;
                 }
                 return Some(frame);
@@ -99,7 +104,7 @@ async fn watch(app: &TestApp, token: &str, session: Uuid, last: Option<&str>) ->
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let body = response.bytes_stream().map(|piece| piece.map(|b| b.to_vec()));
-    Sse { body: Box::pin(body), buffer: String::new(), comments: 0 }
+    Sse { body: Box::pin(body), buffer: String::new(), comments: 0, stop_at_comment: false }
 }
 
 async fn put_chunk(app: &TestApp, token: &str, session: Uuid, seq: u32, body: String) {
@@ -368,6 +373,22 @@ async fn watching_needs_view_recording_in_the_sessions_project() {
 }
 
 #[tokio::test]
+async fn an_idle_stream_gets_comment_lines_that_keep_it_open() {
+    let (f, _) = fixture().await;
+    let mut sse = watch(&f.b, &f.viewer, f.session, None).await;
+    assert_eq!(sse.expect().await.event, "init");
+    // Nothing arrives: a comment line does, within the reader's deadline.
+    sse.stop_at_comment = true;
+    assert!(sse.next().await.is_none());
+    assert_eq!(sse.comments, 1);
+    // And the stream goes on.
+    sse.stop_at_comment = false;
+    let (body, lines) = chunk(1, 1);
+    put_chunk(&f.a, &f.gateway, f.session, 1, body).await;
+    assert_eq!(outputs(&mut sse, 1).await[0].1, canonical(&lines[0]));
+}
+
+#[tokio::test]
 async fn a_watcher_that_reads_nothing_is_cut_and_resumes_from_its_last_id() {
     let (f, first) = fixture().await;
     let mut sse = watch(&f.b, &f.viewer, f.session, None).await;
@@ -402,4 +423,75 @@ async fn a_watcher_that_reads_nothing_is_cut_and_resumes_from_its_last_id() {
     let missing = all.len() - got.len();
     got.extend(outputs(&mut sse, missing).await);
     assert!(got.iter().map(|(_, d)| d).eq(all.iter()), "every event once, in order");
+}
+
+/// The events of a window (`GET .../recording/events`).
+async fn window(app: &TestApp, token: &str, session: Uuid, from: &str) -> Value {
+    let response = app.get(&path(session, &format!("/recording/events?from={from}")), token).await;
+    termaudit_tests::json(response, 200).await
+}
+
+#[tokio::test]
+async fn a_recording_still_arriving_plays_seeks_and_searches_up_to_its_last_chunk() {
+    let (f, mut outputs_so_far) = fixture().await;
+    let app = &f.a;
+    for seq in 1..3 {
+        let (body, lines) = chunk(seq, 4);
+        put_chunk(app, &f.gateway, f.session, seq, body).await;
+        outputs_so_far.extend(lines);
+    }
+    let outputs_so_far: Vec<String> = outputs_so_far.iter().map(|l| canonical(l)).collect();
+    let summary: Value =
+        termaudit_tests::json(app.get(&path(f.session, "/recording"), &f.viewer).await, 200).await;
+    assert_eq!(summary["state"], "recording");
+    assert_eq!(summary["duration"], 2.03, "the duration so far");
+    assert_eq!(summary["chunks"], 3);
+
+    // Played from the start: every event that has arrived.
+    let all = window(app, &f.viewer, f.session, "0").await;
+    let played: Vec<String> = all["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e[1] == "o")
+        .map(|e| canonical(&e.to_string()))
+        .collect();
+    assert_eq!(played, outputs_so_far);
+    // Sought past its last event: the terminal there is the live stream's.
+    let edge = window(app, &f.viewer, f.session, "2.5").await;
+    assert_eq!(edge["events"], json!([]));
+    let mut sse = watch(&f.b, &f.viewer, f.session, None).await;
+    let init: Value = serde_json::from_str(&sse.expect().await.data).unwrap();
+    assert_eq!(edge["state"]["init"], init["init"]);
+    // Sought into the middle: a replay up to there.
+    let middle = window(app, &f.viewer, f.session, "1.02").await;
+    let mut replay = Replay::new(40, 6);
+    let mut decoder = Decoder::resume(termaudit_domain::asciicast::Version::V2, Default::default());
+    for line in outputs_so_far
+        .iter()
+        .filter(|l| !l.starts_with("[1.02") && !l.starts_with("[1.03") && !l.starts_with("[2."))
+    {
+        replay.apply(&decoder.decode_line(line).unwrap().unwrap());
+    }
+    assert_eq!(middle["state"]["init"], replay.snapshot().init);
+
+    // Searched: up to the last chunk, and the next one once it arrives.
+    let search = |q: &'static str| {
+        let (app, viewer, session) = (app, f.viewer.clone(), f.session);
+        async move {
+            let url = path(session, &format!("/recording/search?q={}", q.replace(' ', "%20")));
+            termaudit_tests::json::<Value>(app.get(&url, &viewer).await, 200).await
+        }
+    };
+    assert_eq!(search("chunk 2 line 3").await["matches"][0]["time"], 2.03);
+    assert_eq!(search("chunk 3 line 1").await["matches"], json!([]));
+    let (body, _) = chunk(3, 4);
+    put_chunk(app, &f.gateway, f.session, 3, body).await;
+    assert_eq!(search("chunk 3 line 1").await["matches"][0]["time"], 3.01);
+    let summary: Value =
+        termaudit_tests::json(app.get(&path(f.session, "/recording"), &f.viewer).await, 200).await;
+    assert_eq!(
+        (summary["state"].as_str(), summary["duration"].as_f64()),
+        (Some("recording"), Some(3.03))
+    );
 }
