@@ -74,6 +74,7 @@ fn session_dto_with_grace(
         },
         revoked_by: person(&row.revoked_by_subject, &row.revoked_by_name),
         revoke_reason: row.revoke_reason,
+        watchers: None,
     }
 }
 
@@ -235,7 +236,7 @@ pub async fn list_sessions(
     Ok(web::Json(dto::SessionPage { items, next_cursor: page.next.map(|c| c.encode()) }))
 }
 
-/// One session's metadata.
+/// One session's metadata, and who watches its recording live now.
 #[utoipa::path(
     tag = "sessions",
     params(SessionPath),
@@ -249,7 +250,18 @@ pub async fn get_session(
 ) -> Result<web::Json<dto::Session>, ApiError> {
     let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
     let row = state.session(&project, path.id).await?;
-    Ok(web::Json(session_dto(&state, &project, row).await?))
+    let mut session = session_dto(&state, &project, row).await?;
+    let watchers = state.store.session_watchers(path.id).await?;
+    session.watchers = Some(
+        watchers
+            .into_iter()
+            .map(|w| dto::LiveWatcher {
+                watcher: dto::Person { subject: w.subject, name: w.name },
+                since: w.since,
+            })
+            .collect(),
+    );
+    Ok(web::Json(session))
 }
 
 async fn change(

@@ -204,6 +204,7 @@ impl Application {
             )),
             tokio::spawn(termaudit_storage::run_live_listener(database_url(&settings)?, live)),
             tokio::spawn(expire_sessions(store.clone(), settings.heartbeat_timeout)),
+            tokio::spawn(end_lost_watches(store.clone())),
             tokio::spawn(sequencer::run(
                 store.clone(),
                 database_url(&settings)?,
@@ -352,6 +353,20 @@ async fn end_abandoned_exports(store: Store) {
 
 /// Closes dropped sessions whose grace window passed and drops sessions whose
 /// gateway stopped heartbeating (reads close them lazily as well).
+/// Ends the live watches whose replica died (their lease expired), each
+/// with its entry in the audit log, every [`EXPIRY_INTERVAL`].
+async fn end_lost_watches(store: Store) {
+    let mut interval = tokio::time::interval(EXPIRY_INTERVAL);
+    loop {
+        interval.tick().await;
+        match store.end_lost_watches(100).await {
+            Ok(0) => {}
+            Ok(ended) => tracing::info!(ended, "ended live watches whose replica is gone"),
+            Err(err) => tracing::warn!(error = %err, "ending lost live watches failed; retrying"),
+        }
+    }
+}
+
 async fn expire_sessions(store: Store, heartbeat_timeout: Duration) {
     let timeout =
         chrono::Duration::from_std(heartbeat_timeout).unwrap_or(chrono::Duration::seconds(60));

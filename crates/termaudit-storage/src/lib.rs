@@ -40,8 +40,8 @@ pub use recordings::{
     BATCH_BYTES, ByteRange, ChunkBatch, ChunkLines, ChunkReceipt, CompactOptions, CompactReport,
     EmulationLag, EmulationProgress, EmulationState, EmulationTarget, IngestError, LIVE_CHANNEL,
     Lease, LiveSignal, MAX_CHUNK_BYTES, Marker, MoveTo, ObjectTarget, RecordedSession,
-    RecordingOverview, RecordingRow, RecordingsStoreUrl, S3Settings, Snapshot, Window,
-    finalize_recording, header_size, purge_recording, purge_recordings,
+    RecordingOverview, RecordingRow, RecordingsStoreUrl, S3Settings, Snapshot, Watch, Watcher,
+    Window, finalize_recording, header_size, purge_recording, purge_recordings,
 };
 pub use retention::{
     BatchOutcome, ExpiredRecording, RetentionPreviewRow, RetentionRunRow, SweepKey, SweepLock,

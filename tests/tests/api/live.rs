@@ -257,6 +257,13 @@ async fn chunks_accepted_on_one_replica_reach_a_watcher_on_another() {
     let marker = sse.expect().await;
     assert_eq!((marker.event.as_str(), marker.id.as_deref()), ("marker", Some("4:2")));
 
+    // The session's detail, on either replica, lists who watches.
+    let historian = f.a.token("hank", PROJECT, &[Permission::ViewHistory]);
+    let detail: Value =
+        termaudit_tests::json(f.a.get(&path(f.session, ""), &historian).await, 200).await;
+    assert_eq!(detail["watchers"].as_array().map(Vec::len), Some(1), "{detail}");
+    assert_eq!(detail["watchers"][0]["watcher"]["subject"], "vera");
+
     // The session closes on A: `end` says how, and the stream closes.
     let close =
         f.a.post(&path(f.session, "/close"), &f.gateway, &json!({"reason": "user_exit"})).await;
@@ -278,6 +285,39 @@ async fn chunks_accepted_on_one_replica_reach_a_watcher_on_another() {
     assert_eq!(entries[0].1["phase"], "started");
     assert_eq!(entries[0].1["watch"], entries[1].1["watch"]);
     assert_eq!(entries[1].0, "vera");
+    let detail: Value =
+        termaudit_tests::json(f.b.get(&path(f.session, ""), &historian).await, 200).await;
+    assert_eq!(detail["watchers"], json!([]), "nobody watches any more");
+}
+
+#[tokio::test]
+async fn a_watch_whose_replica_died_is_ended_by_another() {
+    let (f, _) = fixture().await;
+    // What a replica that died while serving a watch leaves: its lease,
+    // expired, and the start in the audit log.
+    let project = termaudit_tests::seed::project_id(&f.a, PROJECT).await;
+    let watch = Uuid::now_v7();
+    let db = f.a.db.connect().await;
+    db.execute(
+        "INSERT INTO recording_watches
+             (id, project_id, session_id, watcher_subject, watcher_name, started_at, lease_until)
+         VALUES ($1, $2, $3, 'vera', 'Vera', now() - interval '2 minutes', now() - interval '1 minute')",
+        &[&watch, &project, &f.session],
+    )
+    .await
+    .unwrap();
+    let historian = f.a.token("hank", PROJECT, &[Permission::ViewHistory]);
+    let detail: Value =
+        termaudit_tests::json(f.a.get(&path(f.session, ""), &historian).await, 200).await;
+    assert_eq!(detail["watchers"], json!([]), "an expired lease is nobody watching");
+    // A live replica ends it, with its entry in the audit log.
+    let stops = stopped(&f.b, f.session, 1).await;
+    assert_eq!(stops[0]["outcome"], "lost");
+    assert_eq!(stops[0]["watch"], watch.to_string());
+    let left: i64 =
+        db.query_one("SELECT count(*) FROM recording_watches", &[]).await.unwrap().get(0);
+    assert_eq!(left, 0);
+    assert_eq!(watched(&f.a, f.session).await[0].0, "vera");
 }
 
 #[tokio::test]

@@ -12,10 +12,10 @@ use std::{convert::Infallible, time::Duration};
 use actix_web::{HttpRequest, HttpResponse, get, web, web::Bytes};
 use futures_util::StreamExt as _;
 use termaudit_domain::{
-    AuditEventType, LivePosition, Permission,
+    LivePosition, Permission,
     asciicast::{Decoder, EventCode, Micros, Version},
 };
-use termaudit_storage::{ChunkLines, LiveSignal, NewAuditEvent, ProjectRow, StorageError};
+use termaudit_storage::{ChunkLines, LiveSignal, ProjectRow, StorageError, Watch};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use uuid::Uuid;
@@ -37,6 +37,9 @@ const BUFFER_PIECES: usize = 16;
 const PIECE_BYTES: usize = 64 << 10;
 /// How long a watcher's buffer may stay full before the watcher is cut.
 const STALL_LIMIT: Duration = Duration::from_secs(10);
+/// A watch's lease, renewed at every [`KEEPALIVE`]: a watch whose replica
+/// died is ended by another this long after its last renewal at most.
+const WATCH_LEASE: Duration = Duration::from_secs(45);
 
 /// Watches a session's recording live, as server-sent events
 /// (`text/event-stream`).
@@ -64,7 +67,9 @@ const STALL_LIMIT: Duration = Duration::from_secs(10);
 ///
 /// Audited as `recording.watched`, once when the stream starts and once when
 /// it stops (`details.phase`: `started`, `stopped`, with `outcome`: `ended`,
-/// `disconnected`, `cut` or `failed`).
+/// `disconnected`, `cut`, `failed`, or `lost` when the replica serving it
+/// died and another ended it). While it lasts, the session's detail lists
+/// the watcher (`watchers`).
 #[utoipa::path(
     tag = "recordings",
     params(
@@ -108,48 +113,35 @@ pub async fn watch_live(
         )
         .into());
     }
-    let watch = Uuid::now_v7();
+    let watch = Watch {
+        id: Uuid::now_v7(),
+        project_id: project.id,
+        session_id: id,
+        subject: caller.subject.clone(),
+        name: caller.name.clone(),
+    };
     let started = serde_json::json!({
-        "watch": watch,
+        "watch": watch.id,
         "phase": "started",
         "resumed_after": resume.map(|p| p.to_string()),
     });
-    audit(&state, &project, id, &caller, started).await?;
+    state.store.watch_start(&watch, WATCH_LEASE, started).await?;
     let (tx, rx) = mpsc::channel(BUFFER_PIECES);
     let watcher = Watcher {
         state: state.clone(),
-        session_id: id,
+        watch,
         project,
         tx,
         signals,
         out: String::new(),
         position: resume,
     };
-    tokio::spawn(watcher.run(caller, watch));
+    tokio::spawn(watcher.run());
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("cache-control", "no-cache"))
         .insert_header(("x-accel-buffering", "no"))
         .streaming(ReceiverStream::new(rx).map(Ok::<_, Infallible>)))
-}
-
-async fn audit(
-    state: &AppState,
-    project: &ProjectRow,
-    session_id: Uuid,
-    caller: &Caller,
-    details: serde_json::Value,
-) -> Result<(), StorageError> {
-    state
-        .store
-        .append_audit(
-            &NewAuditEvent::new(project.id, AuditEventType::RecordingWatched)
-                .actor(&caller.subject, &caller.name)
-                .session(session_id)
-                .details(details),
-        )
-        .await
-        .map(drop)
 }
 
 /// Why a watch stopped.
@@ -161,6 +153,8 @@ enum Outcome {
     Disconnected,
     /// The watcher read nothing for too long and was cut.
     Cut,
+    /// The watch's lease expired and another replica ended it.
+    Lost,
     /// Reading the recording failed (logged).
     Failed,
 }
@@ -171,6 +165,7 @@ impl Outcome {
             Self::Ended => "ended",
             Self::Disconnected => "disconnected",
             Self::Cut => "cut",
+            Self::Lost => "lost",
             Self::Failed => "failed",
         }
     }
@@ -190,7 +185,7 @@ impl From<StorageError> for Stop {
 
 struct Watcher {
     state: web::Data<AppState>,
-    session_id: Uuid,
+    watch: Watch,
     project: ProjectRow,
     tx: mpsc::Sender<Bytes>,
     signals: broadcast::Receiver<LiveSignal>,
@@ -201,24 +196,26 @@ struct Watcher {
 }
 
 impl Watcher {
-    async fn run(mut self, caller: Caller, watch: Uuid) {
+    async fn run(mut self) {
         let outcome = match self.follow().await {
             Ok(()) => Outcome::Ended,
             Err(Stop::Outcome(outcome)) => outcome,
             Err(Stop::Storage(err)) => {
-                tracing::warn!(error = %err, session_id = %self.session_id, "a live stream failed");
+                tracing::warn!(error = %err, watch = %self.watch.id, "a live stream failed");
                 Outcome::Failed
             }
         };
+        if matches!(outcome, Outcome::Lost) {
+            return; // Its end is audited already.
+        }
         let stopped = serde_json::json!({
-            "watch": watch,
+            "watch": self.watch.id,
             "phase": "stopped",
             "outcome": outcome.as_str(),
             "last_event_id": self.position.map(|p| p.to_string()),
         });
-        if let Err(err) = audit(&self.state, &self.project, self.session_id, &caller, stopped).await
-        {
-            tracing::error!(error = %err, %watch, "the end of a watch could not be audited");
+        if let Err(err) = self.state.store.watch_stop(&self.watch, stopped).await {
+            tracing::error!(error = %err, watch = %self.watch.id, "the end of a watch failed; its lease will expire");
         }
     }
 
@@ -227,14 +224,14 @@ impl Watcher {
         let start = tokio::time::Instant::now() + KEEPALIVE;
         let mut keepalive = tokio::time::interval_at(start, KEEPALIVE);
         loop {
-            let recording = self.state.store.recording(self.session_id).await?;
+            let recording = self.state.store.recording(self.watch.session_id).await?;
             let stored = recording.as_ref().map_or(0, |r| r.next_seq);
             let finalized = recording.as_ref().is_some_and(|r| r.finalized_at.is_some());
             match (self.position, &recording) {
                 (Some(position), _) => self.catch_up(position).await?,
                 (None, Some(recording)) if recording.header.is_some() => {
                     let terminal =
-                        self.state.store.recording_edge(self.session_id, recording).await?;
+                        self.state.store.recording_edge(self.watch.session_id, recording).await?;
                     let position = LivePosition::chunk(recording.next_seq);
                     let data = serde_json::json!({
                         "time": recording.last_time.as_seconds(),
@@ -248,7 +245,7 @@ impl Watcher {
                 (None, _) => {}
             }
             if finalized && self.position.is_none_or(|p| p.seq >= stored) {
-                let row = self.state.session(&self.project, self.session_id).await;
+                let row = self.state.session(&self.project, self.watch.session_id).await;
                 let data = row
                     .ok()
                     .and_then(|row| ending(&row))
@@ -269,7 +266,7 @@ impl Watcher {
         loop {
             tokio::select! {
                 signal = self.signals.recv() => match signal {
-                    Ok(signal) if signal.concerns(self.session_id) => return Ok(()),
+                    Ok(signal) if signal.concerns(self.watch.session_id) => return Ok(()),
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(_)) => return Ok(()),
                     Err(broadcast::error::RecvError::Closed) => {
@@ -277,6 +274,9 @@ impl Watcher {
                     }
                 },
                 _ = keepalive.tick() => {
+                    if !self.state.store.watch_renew(self.watch.id, WATCH_LEASE).await? {
+                        return Err(Stop::Outcome(Outcome::Lost));
+                    }
                     match self.tx.try_send(Bytes::from_static(b": keepalive\n\n")) {
                         Err(mpsc::error::TrySendError::Closed(_)) => {
                             return Err(Stop::Outcome(Outcome::Disconnected));
@@ -294,7 +294,7 @@ impl Watcher {
     async fn catch_up(&mut self, mut position: LivePosition) -> Result<(), Stop> {
         loop {
             let from = u32::try_from(position.seq).unwrap_or(0);
-            let batch = self.state.store.emulation_chunks(self.session_id, from).await?;
+            let batch = self.state.store.emulation_chunks(self.watch.session_id, from).await?;
             if batch.chunks.is_empty() {
                 return Ok(());
             }

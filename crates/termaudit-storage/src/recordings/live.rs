@@ -4,17 +4,31 @@
 //! heard only once that has committed), and the terminal at the recording's
 //! edge, which a watcher starts from.
 //!
+//! Who watches is held as leases (`recording_watches`), renewed by the
+//! replica serving the watch; a watch starts and stops with its entry in the
+//! audit log, in the same transaction, and a watch whose replica died is
+//! ended by another once its lease expires.
+//!
 //! A signal only says where to look: a watcher reads what was stored from
 //! the database, so a signal missed (a listener reconnecting) delays a
 //! watcher but never makes it skip anything.
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use termaudit_domain::asciicast::{Decoder, Micros, TerminalSnapshot, Version};
+use termaudit_domain::{
+    AuditEventType,
+    asciicast::{Decoder, Micros, TerminalSnapshot, Version},
+};
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use super::{chunks::ChunkCursor, types::RecordingRow};
-use crate::{StorageError, Store};
+use crate::{
+    StorageError, Store,
+    audit::{NewAuditEvent, append_audit},
+};
 
 /// The channel of [`LiveSignal`]s.
 pub const LIVE_CHANNEL: &str = "termaudit_live";
@@ -56,7 +70,131 @@ pub(super) async fn notify_live(
     Ok(())
 }
 
+/// A watch of a recording: who watches which session.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub session_id: Uuid,
+    pub subject: String,
+    pub name: String,
+}
+
+impl Watch {
+    /// Its `recording.watched` entry, with `details`.
+    fn audit(&self, details: serde_json::Value) -> NewAuditEvent {
+        NewAuditEvent::new(self.project_id, AuditEventType::RecordingWatched)
+            .actor(&self.subject, &self.name)
+            .session(self.session_id)
+            .details(details)
+    }
+}
+
+/// Someone watching a recording now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watcher {
+    pub subject: String,
+    pub name: String,
+    pub since: DateTime<Utc>,
+}
+
 impl Store {
+    /// Starts `watch`, its lease running for `lease`, and audits its start
+    /// with `details`, in one transaction.
+    pub async fn watch_start(
+        &self,
+        watch: &Watch,
+        lease: Duration,
+        details: serde_json::Value,
+    ) -> Result<(), StorageError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            include_str!("../sql/watch_insert.sql"),
+            &[
+                &watch.id,
+                &watch.project_id,
+                &watch.session_id,
+                &watch.subject,
+                &watch.name,
+                &lease.as_secs_f64(),
+            ],
+        )
+        .await?;
+        append_audit(&*tx, &watch.audit(details)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Renews watch `id`'s lease for `lease`; `false` when it was ended
+    /// already (its lease expired and another replica ended it).
+    pub async fn watch_renew(&self, id: Uuid, lease: Duration) -> Result<bool, StorageError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(include_str!("../sql/watch_renew.sql"), &[&id, &lease.as_secs_f64()])
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Ends `watch` and audits its end with `details`, in one transaction;
+    /// `false`, writing nothing, when another replica ended it first.
+    pub async fn watch_stop(
+        &self,
+        watch: &Watch,
+        details: serde_json::Value,
+    ) -> Result<bool, StorageError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        if tx.query_opt(include_str!("../sql/watch_delete.sql"), &[&watch.id]).await?.is_none() {
+            return Ok(false);
+        }
+        append_audit(&*tx, &watch.audit(details)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Ends up to `limit` watches whose lease expired (their replica died),
+    /// each audited as stopped with the outcome `lost`. Returns how many.
+    pub async fn end_lost_watches(&self, limit: i64) -> Result<usize, StorageError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let rows = tx.query(include_str!("../sql/watches_expired.sql"), &[&limit]).await?;
+        for row in &rows {
+            let watch = Watch {
+                id: row.try_get("id")?,
+                project_id: row.try_get("project_id")?,
+                session_id: row.try_get("session_id")?,
+                subject: row.try_get("watcher_subject")?,
+                name: row.try_get("watcher_name")?,
+            };
+            let details = serde_json::json!({
+                "watch": watch.id,
+                "phase": "stopped",
+                "outcome": "lost",
+                "started_at": row.try_get::<_, DateTime<Utc>>("started_at")?,
+            });
+            append_audit(&*tx, &watch.audit(details)).await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len())
+    }
+
+    /// Who watches session `session_id`'s recording now, earliest first.
+    pub async fn session_watchers(&self, session_id: Uuid) -> Result<Vec<Watcher>, StorageError> {
+        let client = self.client().await?;
+        let rows =
+            client.query(include_str!("../sql/watches_of_session.sql"), &[&session_id]).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Watcher {
+                    subject: row.try_get("watcher_subject")?,
+                    name: row.try_get("watcher_name")?,
+                    since: row.try_get("started_at")?,
+                })
+            })
+            .collect()
+    }
+
     /// The terminal after chunks `0 .. recording.next_seq`, exactly: the
     /// newest snapshot before that edge, and the chunks after it played.
     pub async fn recording_edge(

@@ -46,7 +46,7 @@ pub use emulation::{
 };
 pub use finalize::finalize_recording;
 pub use ingest::{ChunkReceipt, IngestError, MAX_CHUNK_BYTES};
-pub use live::{LIVE_CHANNEL, LiveSignal};
+pub use live::{LIVE_CHANNEL, LiveSignal, Watch, Watcher};
 pub use moving::MoveTo;
 pub use objects::{ObjectTarget, POSTGRES, RecordingsStoreUrl, S3Settings};
 pub use purge::{purge_recording, purge_recordings};
