@@ -19,3 +19,7 @@ CREATE INDEX recording_watches_lease ON recording_watches (lease_until);
 -- Default privileges (V8) cover it; said here too, as for every table the
 -- server changes.
 GRANT SELECT, INSERT, UPDATE, DELETE ON recording_watches TO termaudit_app;
+
+-- Whether non-production sessions may be watched live (production sessions
+-- always may).
+ALTER TABLE terminal_policies ADD COLUMN watch_non_production boolean NOT NULL DEFAULT true;

@@ -407,6 +407,23 @@ async fn watching_needs_view_recording_in_the_sessions_project() {
     for bad in ["yesterday", "1", "-1:0", "2:0"] {
         problem(request(app, &f.viewer, f.session, Some(bad)).await, 400, "invalid-input").await;
     }
+    // A policy that keeps non-production sessions from being watched:
+    // production ones still can be.
+    let manager = app.token("pat", PROJECT, &[Permission::ManagePolicy]);
+    let closed = json!({"retention_days_production": 365, "retention_days_non_production": 90,
+        "record_non_production": true, "require_reason_non_production": false,
+        "reconnect_grace_seconds": 300, "watch_non_production": false});
+    let stored: Value = termaudit_tests::json(
+        app.put("/api/v1/projects/demo/policy", &manager, &closed).await,
+        200,
+    )
+    .await;
+    assert_eq!(stored["watch_non_production"], false);
+    let refused = problem(request(app, &f.viewer, f.session, None).await, 403, "forbidden").await;
+    assert!(refused["detail"].as_str().unwrap().contains("watch_non_production"), "{refused}");
+    let production = seed_session(app, PROJECT, EnvironmentClass::Production, true).await;
+    assert_eq!(request(app, &f.viewer, production, None).await.status(), 200);
+
     // Nothing of a refused request was audited.
     assert!(watched(app, f.session).await.is_empty());
     assert!(watched(app, unrecorded).await.is_empty());

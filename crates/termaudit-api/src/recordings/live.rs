@@ -23,7 +23,7 @@ use uuid::Uuid;
 use super::{not_purged, recorded_session};
 use crate::{
     AppState, Caller,
-    error::ApiError,
+    error::{ApiError, ProblemKind},
     extract::{SessionPath, SessionPathExample},
     sessions::ending,
 };
@@ -65,6 +65,10 @@ const WATCH_LEASE: Duration = Duration::from_secs(45);
 /// for it to send `init`; a recording finalized without any chunk answers
 /// `end` alone.
 ///
+/// Production sessions can always be watched; non-production ones when the
+/// project's policy says so (`watch_non_production`, on by default): 403
+/// otherwise.
+///
 /// Audited as `recording.watched`, once when the stream starts and once when
 /// it stops (`details.phase`: `started`, `stopped`, with `outcome`: `ended`,
 /// `disconnected`, `cut`, `failed`, or `lost` when the replica serving it
@@ -79,6 +83,7 @@ const WATCH_LEASE: Duration = Duration::from_secs(45);
     responses(
         (status = 200, description = "Server-sent events: `init`, `output`, `resize`, `marker`, `end`", content_type = "text/event-stream", body = String),
         (status = 400, description = "`Last-Event-ID` is not an id of this recording's stream", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No `terminal.view_recording`, or a non-production session while the policy's `watch_non_production` is off", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such session, or it was not recorded", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
         (status = 410, description = "Retention purged the recording", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
     )
@@ -100,7 +105,15 @@ pub async fn watch_live(
             LivePosition::parse("Last-Event-ID", text)
         })
         .transpose()?;
-    recorded_session(&state, &project, id).await?;
+    let session = recorded_session(&state, &project, id).await?;
+    let policy = state.store.policy(project.id).await?.policy;
+    if !policy.may_watch(session.environment_class) {
+        return Err(ApiError::new(
+            ProblemKind::Forbidden,
+            "the project's policy does not let non-production sessions be watched live \
+             (watch_non_production); the recording plays once it has arrived",
+        ));
+    }
     // Subscribed before the first read: nothing stored after it goes unheard.
     let signals = state.live.subscribe();
     let recording = state.store.recording(id).await?;
