@@ -694,3 +694,70 @@ async fn the_identity_providers_id_token_opens_a_shell_as_its_mapping_allows() {
         other => panic!("the upgrade was not refused: {:?}", other.map(|_| ())),
     }
 }
+
+#[tokio::test]
+async fn the_operator_is_told_who_watches_and_the_watcher_sees_what_is_typed() {
+    let (app, dir) = spawn().await;
+    let alice = app.token("alice", PROJECT, &[Connect, ViewRecording, DownloadRecording]);
+    let vera = app.token("vera", PROJECT, &[ViewRecording]);
+    let mut terminal = Terminal::open(&app, &alice, "target=web").await;
+    let opened = terminal.message("opened").await;
+    let session = opened["session"]["id"].as_str().expect("an id").to_owned();
+    terminal.type_keys("echo ready-$((6*7))\r").await;
+    terminal.output("\nready-42").await;
+
+    // Vera watches live (once the recording's first chunk is in, `init`).
+    let url = app.url(&format!("/api/v1/projects/{PROJECT}/sessions/{session}/recording/live"));
+    let response = app.client.get(url).bearer_auth(&vera).send().await.expect("the stream");
+    assert_eq!(response.status(), 200);
+    let mut stream = response.bytes_stream();
+    let started = terminal.message("watching").await;
+    assert_eq!(started, json!({"type": "watching", "watcher": "vera (test)", "watching": true}));
+
+    // The terminal now first; then what Alice types and the shell prints.
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut read_until = async |seen: &mut String, needle: &str| {
+        while !seen.contains(needle) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let piece = tokio::time::timeout(left, stream.next())
+                .await
+                .unwrap_or_else(|_| panic!("{needle:?} in time: {seen}"))
+                .expect("the stream goes on")
+                .expect("a piece");
+            seen.push_str(&String::from_utf8_lossy(&piece));
+        }
+    };
+    read_until(&mut seen, "event: init").await;
+    let init = seen.clone();
+    read_until(&mut seen, "}\n\n").await;
+    assert!(init.starts_with("id: "), "{init}");
+    terminal.type_keys("echo typed-$((6*7))\r").await;
+    terminal.output("\ntyped-42").await;
+    read_until(&mut seen, "event: output\ndata: [").await;
+    read_until(&mut seen, "typed-42\\r\\n").await;
+
+    // Vera goes: Alice is told, and none of it is in the recording.
+    // (The server notices a reader gone when it next writes to it: the
+    // keepalive, every 15 s, at the latest.)
+    drop(stream);
+    terminal.messages.clear();
+    let gone = |t: &Terminal| t.messages.iter().any(|m| m["type"] == "watching");
+    terminal.read_until(Duration::from_secs(60), gone).await;
+    assert_eq!(
+        terminal.messages[0],
+        json!({"type": "watching", "watcher": "vera (test)", "watching": false})
+    );
+    terminal.type_keys("exit\r").await;
+    terminal.closes().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get(&app, &format!("/sessions/{session}/recording"), &alice).await["state"] != "available"
+    {
+        assert!(Instant::now() < deadline, "the recording was not finalized");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let cast = download(&app, &session, &alice).await;
+    assert!(cast.contains("typed-42"), "{cast}");
+    assert!(!cast.contains("vera"), "the notice is not recorded: {cast}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -26,8 +26,9 @@ use uuid::Uuid;
 
 use super::{chunks::ChunkCursor, types::RecordingRow};
 use crate::{
-    StorageError, Store,
+    ControlEvent, StorageError, Store,
     audit::{NewAuditEvent, append_audit},
+    sessions::notify_control,
 };
 
 /// The channel of [`LiveSignal`]s.
@@ -88,6 +89,21 @@ impl Watch {
             .session(self.session_id)
             .details(details)
     }
+
+    /// What the gateway holding the session hears, so that it tells the
+    /// operator: `watch.started` or `watch.stopped`.
+    fn control(&self, event_type: &str) -> ControlEvent {
+        ControlEvent {
+            event_type: event_type.to_owned(),
+            project_id: self.project_id,
+            session_id: self.session_id,
+            close_reason: None,
+            revoked_by: None,
+            reason: None,
+            at: Utc::now(),
+            watcher: Some(self.name.clone()),
+        }
+    }
 }
 
 /// Someone watching a recording now.
@@ -122,6 +138,7 @@ impl Store {
         )
         .await?;
         append_audit(&*tx, &watch.audit(details)).await?;
+        notify_control(&*tx, &watch.control("watch.started")).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -149,6 +166,7 @@ impl Store {
             return Ok(false);
         }
         append_audit(&*tx, &watch.audit(details)).await?;
+        notify_control(&*tx, &watch.control("watch.stopped")).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -174,6 +192,7 @@ impl Store {
                 "started_at": row.try_get::<_, DateTime<Utc>>("started_at")?,
             });
             append_audit(&*tx, &watch.audit(details)).await?;
+            notify_control(&*tx, &watch.control("watch.stopped")).await?;
         }
         tx.commit().await?;
         Ok(rows.len())
