@@ -159,6 +159,7 @@ pub fn connect(
     first: Option<String>,
     node: NodeRef,
     set_phase: UseStateSetter<Phase>,
+    set_notice: UseStateSetter<Option<String>>,
 ) -> Result<Live, String> {
     let token = api::stored_token().ok_or("you are not signed in")?;
     let protocols = js_sys::Array::of2(&"termaudit.v1".into(), &format!("bearer.{token}").into());
@@ -201,6 +202,14 @@ pub fn connect(
                         detail,
                         error: false,
                     });
+                }
+                // Beside the output, never in it: the recording is the shell's.
+                Ok(ServerMessage::Watching { watcher, watching }) => {
+                    set_notice.set(Some(if watching {
+                        format!("{watcher} is watching this session live")
+                    } else {
+                        format!("{watcher} stopped watching")
+                    }));
                 }
                 Ok(ServerMessage::Error { status, detail }) => {
                     finished.set(true);

@@ -28,6 +28,10 @@ pub enum ServerMessage {
     /// close reason (`user_exit`, `revoked`, `grace_expired`, `gateway_lost`,
     /// `target_error`, ...); `by` names who revoked it; `detail` says why.
     Ended { reason: String, by: Option<String>, detail: Option<String> },
+    /// Someone started (`watching`) or stopped watching the session live
+    /// (`GET .../recording/live`): a notice for the operator, not part of
+    /// the recording.
+    Watching { watcher: String, watching: bool },
     /// The shell could not be opened or reattached; the socket closes next.
     /// `status` is the HTTP status the refusal would have had.
     Error { status: u16, detail: String },

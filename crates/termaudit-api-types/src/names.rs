@@ -113,6 +113,8 @@ pub enum AuditEventType {
     SessionRevoked,
     #[serde(rename = "recording.viewed")]
     RecordingViewed,
+    #[serde(rename = "recording.watched")]
+    RecordingWatched,
     #[serde(rename = "recording.downloaded")]
     RecordingDownloaded,
     #[serde(rename = "recording.finalized")]

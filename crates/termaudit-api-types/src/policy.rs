@@ -17,7 +17,7 @@ use crate::Person;
 #[cfg_attr(feature = "openapi", schema(example = json!({
     "retention_days_production": 365, "retention_days_non_production": 90,
     "record_non_production": false, "require_reason_non_production": false,
-    "reconnect_grace_seconds": 300
+    "reconnect_grace_seconds": 300, "watch_non_production": true
 })))]
 pub struct Policy {
     /// Days a production session's recording is kept after the session ended.
@@ -36,6 +36,14 @@ pub struct Policy {
     #[serde(deserialize_with = "crate::integer::exact")]
     #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 86400))]
     pub reconnect_grace_seconds: u32,
+    /// Let non-production sessions be watched live (production sessions
+    /// always can be); `true` when absent.
+    #[serde(default = "yes")]
+    pub watch_non_production: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The policy with when and by whom it was last changed (absent while the

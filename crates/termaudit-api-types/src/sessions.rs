@@ -134,6 +134,19 @@ pub struct Session {
     pub revoked_by: Option<Person>,
     /// Why it was revoked.
     pub revoke_reason: Option<String>,
+    /// Who watches the session's recording live now (`GET
+    /// .../sessions/{id}` only; absent from lists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watchers: Option<Vec<LiveWatcher>>,
+}
+
+/// Someone watching a session's recording live (`GET .../recording/live`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LiveWatcher {
+    pub watcher: Person,
+    /// When this watch began.
+    pub since: DateTime<Utc>,
 }
 
 /// A page of sessions, newest first.

@@ -61,6 +61,8 @@ pub struct AppState {
     pub authenticator: Arc<Authenticator>,
     /// Control events from every replica (LISTEN/NOTIFY), for gateways' streams.
     pub control: tokio::sync::broadcast::Sender<termaudit_storage::ControlEvent>,
+    /// Live signals from every replica (LISTEN/NOTIFY), for live watchers.
+    pub live: tokio::sync::broadcast::Sender<termaudit_storage::LiveSignal>,
     /// How often the retention sweep runs.
     pub retention_interval: std::time::Duration,
     /// Demo sign-in, when the server runs with demo data.
@@ -155,6 +157,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(recordings::playback::download)
             .service(recordings::text::search_recordings)
             .service(recordings::text::transcript)
+            .service(recordings::live::watch_live)
             // Not operations of the document: 405s that say why history
             // cannot be deleted.
             .route("/projects/{project}/sessions/{id}", web::delete().to(refuse_delete))

@@ -21,6 +21,7 @@ fn policy_view(row: PolicyRow) -> dto::PolicyView {
             record_non_production: p.record_non_production,
             require_reason_non_production: p.require_reason_non_production,
             reconnect_grace_seconds: p.reconnect_grace_seconds,
+            watch_non_production: p.watch_non_production,
         },
         updated_at: row.updated_at,
         updated_by: row.updated_by,
@@ -80,6 +81,7 @@ pub async fn put_policy(
         record_non_production: body.record_non_production,
         require_reason_non_production: body.require_reason_non_production,
         reconnect_grace_seconds: body.reconnect_grace_seconds,
+        watch_non_production: body.watch_non_production,
     }
     .validate()?;
     let row = state.store.update_policy(project.id, &policy, &caller.actor(), Utc::now()).await?;

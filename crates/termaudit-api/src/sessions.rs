@@ -74,6 +74,7 @@ pub(crate) fn session_dto_with_grace(
         },
         revoked_by: person(&row.revoked_by_subject, &row.revoked_by_name),
         revoke_reason: row.revoke_reason,
+        watchers: None,
     }
 }
 
@@ -101,15 +102,21 @@ pub(crate) fn session_closed(current: &SessionRow, reason: CloseReason, refused:
         current.ended_at.map(|t| format!(" at {}", t.to_rfc3339())).unwrap_or_default(),
     );
     let problem = ApiError::new(ProblemKind::InvalidSessionState, detail);
-    match current.ended_at {
-        Some(ended_at) => problem.with_ending(dto::SessionEnding {
-            close_reason: reason.to_string(),
-            ended_at,
-            revoked_by: person(&current.revoked_by_subject, &current.revoked_by_name),
-            revoke_reason: current.revoke_reason.clone(),
-        }),
+    match ending(current) {
+        Some(ending) => problem.with_ending(ending),
         None => problem,
     }
+}
+
+/// How `current` ended; `None` while it has not.
+pub(crate) fn ending(current: &SessionRow) -> Option<dto::SessionEnding> {
+    let SessionState::Closed(reason) = current.state else { return None };
+    Some(dto::SessionEnding {
+        close_reason: reason.to_string(),
+        ended_at: current.ended_at?,
+        revoked_by: person(&current.revoked_by_subject, &current.revoked_by_name),
+        revoke_reason: current.revoke_reason.clone(),
+    })
 }
 
 /// An append (activity, database events, a chunk) refused because the
@@ -229,7 +236,7 @@ pub async fn list_sessions(
     Ok(web::Json(dto::SessionPage { items, next_cursor: page.next.map(|c| c.encode()) }))
 }
 
-/// One session's metadata.
+/// One session's metadata, and who watches its recording live now.
 #[utoipa::path(
     tag = "sessions",
     params(SessionPath),
@@ -243,7 +250,18 @@ pub async fn get_session(
 ) -> Result<web::Json<dto::Session>, ApiError> {
     let project = state.authorize(&caller, &path.project, Permission::ViewHistory).await?;
     let row = state.session(&project, path.id).await?;
-    Ok(web::Json(session_dto(&state, &project, row).await?))
+    let mut session = session_dto(&state, &project, row).await?;
+    let watchers = state.store.session_watchers(path.id).await?;
+    session.watchers = Some(
+        watchers
+            .into_iter()
+            .map(|w| dto::LiveWatcher {
+                watcher: dto::Person { subject: w.subject, name: w.name },
+                since: w.since,
+            })
+            .collect(),
+    );
+    Ok(web::Json(session))
 }
 
 async fn change(

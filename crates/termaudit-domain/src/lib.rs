@@ -10,6 +10,7 @@ mod error;
 mod event_time;
 mod export;
 mod history;
+mod live;
 mod permission;
 mod policy;
 mod project;
@@ -31,6 +32,7 @@ pub use export::{
 pub use history::{
     HistoryFilter, HistoryParams, SessionListFilter, TEXT_MAX_CHARS, TEXT_MIN_CHARS,
 };
+pub use live::LivePosition;
 pub use permission::{Permission, PermissionSet};
 pub use policy::{GRACE_SECONDS, RETENTION_DAYS, TerminalPolicy};
 pub use project::{ProjectName, ProjectSlug};

@@ -10,6 +10,8 @@ pub struct TerminalPolicy {
     pub record_non_production: bool,
     pub require_reason_non_production: bool,
     pub reconnect_grace_seconds: u32,
+    /// Non-production sessions may be watched live (production always may).
+    pub watch_non_production: bool,
 }
 
 impl Default for TerminalPolicy {
@@ -20,6 +22,7 @@ impl Default for TerminalPolicy {
             record_non_production: false,
             require_reason_non_production: false,
             reconnect_grace_seconds: 300,
+            watch_non_production: true,
         }
     }
 }
@@ -62,6 +65,15 @@ impl TerminalPolicy {
         }
     }
 
+    /// Production sessions can always be watched live; others when the
+    /// policy says so.
+    pub fn may_watch(&self, class: EnvironmentClass) -> bool {
+        match class {
+            EnvironmentClass::Production => true,
+            EnvironmentClass::NonProduction => self.watch_non_production,
+        }
+    }
+
     pub fn retention_days(&self, class: EnvironmentClass) -> u32 {
         match class {
             EnvironmentClass::Production => self.retention_days_production,
@@ -73,6 +85,14 @@ impl TerminalPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn production_can_always_be_watched_live() {
+        let closed = TerminalPolicy { watch_non_production: false, ..TerminalPolicy::default() };
+        assert!(closed.may_watch(EnvironmentClass::Production));
+        assert!(!closed.may_watch(EnvironmentClass::NonProduction));
+        assert!(TerminalPolicy::default().may_watch(EnvironmentClass::NonProduction));
+    }
 
     #[test]
     fn defaults_are_valid() {

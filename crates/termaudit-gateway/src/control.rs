@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use futures_util::StreamExt as _;
 use serde::Deserialize;
+use termaudit_api_types::gateway::ServerMessage;
 use uuid::Uuid;
 
 use crate::{
@@ -61,6 +62,7 @@ impl SseParser {
 #[derive(Debug, Deserialize)]
 struct ControlData {
     session_id: Uuid,
+    watcher: Option<String>,
     close_reason: Option<String>,
     revoked_by: Option<String>,
     reason: Option<String>,
@@ -129,6 +131,15 @@ async fn handle(gateway: &Arc<Inner>, project: &str, event: &SseEvent) {
             };
             // A shell whose close this gateway reported has left the registry.
             let _ = shell.tx.send(Command::End(ending)).await;
+        }
+        "watch.started" | "watch.stopped" => {
+            let Ok(data) = serde_json::from_str::<ControlData>(&event.data) else { return };
+            let Some(shell) = shell(gateway, project, data.session_id) else { return };
+            let notice = ServerMessage::Watching {
+                watcher: data.watcher.unwrap_or_else(|| "someone".to_owned()),
+                watching: event.event == "watch.started",
+            };
+            let _ = shell.tx.send(Command::Notice(notice)).await;
         }
         "lagged" => check_project(gateway, project),
         _ => {}

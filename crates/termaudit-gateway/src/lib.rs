@@ -43,6 +43,10 @@
 //! - gateway → browser, first: `{"type":"opened","session":{...},"cols":80,"rows":24}`;
 //!   on a reattach, a binary frame with the current screen follows (drawn
 //!   for `cols` x `rows`);
+//! - gateway → browser, whenever someone starts or stops watching the
+//!   session live (the API's `watch.started` / `watch.stopped` control
+//!   events): `{"type":"watching","watcher":"Vera","watching":true}`, a
+//!   notice beside the output, never in the recording;
 //! - gateway → browser, last: `{"type":"ended","reason":"revoked","by":"Carol","detail":"..."}`
 //!   (`reason` is the session's close reason), then the socket closes;
 //! - or, when the shell cannot be opened or reattached:

@@ -59,6 +59,8 @@ pub enum Command {
         deadline: Option<chrono::DateTime<Utc>>,
     },
     End(Ending),
+    /// A notice for the attached client beside the output (someone watching).
+    Notice(ServerMessage),
 }
 
 /// What a client connection is sent.
@@ -406,6 +408,7 @@ impl Shell {
                         Some(tokio::time::Instant::now() + left + Duration::from_millis(500));
                 }
             }
+            Command::Notice(message) => self.send_client(ToClient::Message(message)).await,
             Command::End(_) => {}
         }
     }

@@ -183,10 +183,12 @@ impl Application {
         store.register_signing_key(&signer).await?;
         warn_if_owner(&store).await?;
         let (control, _) = tokio::sync::broadcast::channel(1024);
+        let (live, _) = tokio::sync::broadcast::channel(4096);
         let state = Arc::new(AppState {
             store: store.clone(),
             authenticator: authenticator.clone(),
             control: control.clone(),
+            live: live.clone(),
             retention_interval: settings.retention_interval.unwrap_or(Duration::from_secs(3600)),
             demo: settings
                 .demo
@@ -204,7 +206,9 @@ impl Application {
                 database_url(&settings)?,
                 store.clone(),
             )),
+            tokio::spawn(termaudit_storage::run_live_listener(database_url(&settings)?, live)),
             tokio::spawn(expire_sessions(store.clone(), settings.heartbeat_timeout)),
+            tokio::spawn(end_lost_watches(store.clone())),
             tokio::spawn(sequencer::run(
                 store.clone(),
                 database_url(&settings)?,
@@ -353,6 +357,20 @@ async fn end_abandoned_exports(store: Store) {
 
 /// Closes dropped sessions whose grace window passed and drops sessions whose
 /// gateway stopped heartbeating (reads close them lazily as well).
+/// Ends the live watches whose replica died (their lease expired), each
+/// with its entry in the audit log, every [`EXPIRY_INTERVAL`].
+async fn end_lost_watches(store: Store) {
+    let mut interval = tokio::time::interval(EXPIRY_INTERVAL);
+    loop {
+        interval.tick().await;
+        match store.end_lost_watches(100).await {
+            Ok(0) => {}
+            Ok(ended) => tracing::info!(ended, "ended live watches whose replica is gone"),
+            Err(err) => tracing::warn!(error = %err, "ending lost live watches failed; retrying"),
+        }
+    }
+}
+
 async fn expire_sessions(store: Store, heartbeat_timeout: Duration) {
     let timeout =
         chrono::Duration::from_std(heartbeat_timeout).unwrap_or(chrono::Duration::seconds(60));

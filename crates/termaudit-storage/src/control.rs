@@ -1,27 +1,58 @@
-//! Control events to gateways, carried by PostgreSQL LISTEN/NOTIFY so every
-//! API replica hears what any of them did; and the cache's invalidations
-//! (`cache.rs`), carried the same way.
+//! Control events to gateways, the signals live watchers follow, and the
+//! cache's invalidations (`cache.rs`), carried by PostgreSQL LISTEN/NOTIFY
+//! so every API replica hears what any of them did: one listening
+//! connection per channel and replica, fanned out to the replica's
+//! subscribers.
 
 use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
+use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use crate::{CACHE_CHANNEL, CONTROL_CHANNEL, ControlEvent, DatabaseUrl, Store, cache::Cache};
+use crate::{
+    CACHE_CHANNEL, CONTROL_CHANNEL, ControlEvent, DatabaseUrl, LIVE_CHANNEL, LiveSignal, Store,
+    cache::Cache,
+};
 
 /// Listens on the control channel and forwards each event to `sender`,
 /// reconnecting after a lost connection. Runs until its task is aborted.
 pub async fn run_control_listener(url: DatabaseUrl, sender: broadcast::Sender<ControlEvent>) {
+    run_listener(url, CONTROL_CHANNEL, sender, None).await;
+}
+
+/// Listens on the live channel and forwards each signal to `sender`, and a
+/// [`LiveSignal::Resync`] each time it (re)connects, since signals sent
+/// while it was away are lost. Runs until its task is aborted.
+pub async fn run_live_listener(url: DatabaseUrl, sender: broadcast::Sender<LiveSignal>) {
+    run_listener(url, LIVE_CHANNEL, sender, Some(LiveSignal::Resync)).await;
+}
+
+/// Forwards `channel`'s notifications, read as JSON `T`, to `sender`, with
+/// `on_connect` first each time the listener (re)connects.
+async fn run_listener<T: DeserializeOwned + Clone>(
+    url: DatabaseUrl,
+    channel: &str,
+    sender: broadcast::Sender<T>,
+    on_connect: Option<T>,
+) {
     loop {
-        let listening = || tracing::info!("listening for control events");
-        let forward = |payload: String| match serde_json::from_str::<ControlEvent>(&payload) {
-            // No receivers is fine: no gateway is listening right now.
-            Ok(event) => drop(sender.send(event)),
-            Err(err) => tracing::warn!(error = %err, "ignoring an unreadable control event"),
+        let listening = || {
+            tracing::info!(channel, "listening");
+            if let Some(message) = &on_connect {
+                drop(sender.send(message.clone()));
+            }
         };
-        if let Err(err) = listen_once(&url, CONTROL_CHANNEL, listening, forward).await {
-            tracing::warn!(error = %err, "control listener lost its connection; reconnecting");
+        let forward = |payload: String| match serde_json::from_str::<T>(&payload) {
+            // No receivers is fine: nobody is listening right now.
+            Ok(message) => drop(sender.send(message)),
+            Err(err) => {
+                tracing::warn!(error = %err, channel, "ignoring an unreadable notification")
+            }
+        };
+        if let Err(err) = listen_once(&url, channel, listening, forward).await {
+            tracing::warn!(error = %err, channel, "a listener lost its connection; reconnecting");
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

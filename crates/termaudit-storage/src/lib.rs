@@ -28,7 +28,7 @@ mod words;
 
 pub use audit::{Actor, AuditEventRow, AuditFilter, NewAuditEvent, append_audit};
 pub use cache::CACHE_CHANNEL;
-pub use control::{run_cache_listener, run_control_listener};
+pub use control::{run_cache_listener, run_control_listener, run_live_listener};
 pub use cursor::{Cursor, InvalidCursor, Page};
 pub use error::StorageError;
 pub use export::{ExportOptions, ExportStream};
@@ -40,11 +40,11 @@ pub use pool::{DatabaseUrl, Store, ensure_database};
 pub use projects::ProjectRow;
 pub use recordings::{
     BATCH_BYTES, ByteRange, ChunkBatch, ChunkLines, ChunkReceipt, CompactOptions, CompactReport,
-    EmulationLag, EmulationProgress, EmulationState, EmulationTarget, IngestError, Lease,
-    MAX_CHUNK_BYTES, Marker, MoveTo, ObjectTarget, RecordedSession, RecordingHit,
-    RecordingOverview, RecordingRow, RecordingsStoreUrl, S3Settings, Snapshot, TextLine,
-    TextMatchRow, TranscriptLine, Window, finalize_recording, header_size, purge_recording,
-    purge_recordings,
+    EmulationLag, EmulationProgress, EmulationState, EmulationTarget, IngestError, LIVE_CHANNEL,
+    Lease, LiveSignal, MAX_CHUNK_BYTES, Marker, MoveTo, ObjectTarget, RecordedSession,
+    RecordingHit, RecordingOverview, RecordingRow, RecordingsStoreUrl, S3Settings, Snapshot,
+    TextLine, TextMatchRow, TranscriptLine, Watch, Watcher, Window, finalize_recording,
+    header_size, purge_recording, purge_recordings,
 };
 pub use retention::{
     BatchOutcome, ExpiredRecording, RetentionPreviewRow, RetentionRunRow, SweepKey, SweepLock,

@@ -44,6 +44,7 @@ pub async fn policy(
             record_non_production: row.try_get("record_non_production")?,
             require_reason_non_production: row.try_get("require_reason_non_production")?,
             reconnect_grace_seconds: to_u32(&row, "reconnect_grace_seconds")?,
+            watch_non_production: row.try_get("watch_non_production")?,
         },
         updated_at: row.try_get("updated_at")?,
         updated_by: row.try_get("updated_by")?,
@@ -57,6 +58,7 @@ fn policy_json(policy: &TerminalPolicy) -> serde_json::Value {
         "record_non_production": policy.record_non_production,
         "require_reason_non_production": policy.require_reason_non_production,
         "reconnect_grace_seconds": policy.reconnect_grace_seconds,
+        "watch_non_production": policy.watch_non_production,
     })
 }
 
@@ -129,6 +131,7 @@ impl Store {
                 &as_i32(new.reconnect_grace_seconds),
                 &now,
                 &by.subject,
+                &new.watch_non_production,
             ],
         )
         .await?;

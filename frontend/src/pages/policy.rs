@@ -190,6 +190,7 @@ struct Draft {
     record_non_production: bool,
     require_reason_non_production: bool,
     reconnect_grace_seconds: String,
+    watch_non_production: bool,
 }
 
 impl Draft {
@@ -200,6 +201,7 @@ impl Draft {
             record_non_production: policy.record_non_production,
             require_reason_non_production: policy.require_reason_non_production,
             reconnect_grace_seconds: policy.reconnect_grace_seconds.to_string(),
+            watch_non_production: policy.watch_non_production,
         }
     }
 
@@ -228,6 +230,7 @@ impl Draft {
                 "reconnect_grace_seconds",
                 &self.reconnect_grace_seconds,
             ),
+            watch_non_production: self.watch_non_production,
         };
         if errors.is_empty() { Ok(policy) } else { Err(errors) }
     }
@@ -428,6 +431,9 @@ fn PolicyForm(props: &PolicyFormProps) -> Html {
                 { check_field("require_reason_non_production", "Require a reason for non-production sessions",
                     "Production sessions always need one.", draft.require_reason_non_production,
                     edit(draft.clone(), errors.clone(), |d, input| d.require_reason_non_production = input.checked(), "require_reason_non_production")) }
+                { check_field("watch_non_production", "Let non-production sessions be watched live",
+                    "Production sessions can always be watched; every watch is audited.", draft.watch_non_production,
+                    edit(draft.clone(), errors.clone(), |d, input| d.watch_non_production = input.checked(), "watch_non_production")) }
             </fieldset>
             <fieldset disabled={!editable || *busy}>
                 <legend class="policy-legend">{ "Dropped connections" }</legend>
@@ -545,6 +551,7 @@ mod tests {
             record_non_production: false,
             require_reason_non_production: false,
             reconnect_grace_seconds: 300,
+            watch_non_production: true,
         };
         let with = |prod, non_prod| Policy {
             retention_days_production: prod,
@@ -566,6 +573,7 @@ mod tests {
             record_non_production: false,
             require_reason_non_production: true,
             reconnect_grace_seconds: 300,
+            watch_non_production: true,
         };
         let mut draft = Draft::of(&policy);
         assert_eq!(draft.parse(), Ok(policy));

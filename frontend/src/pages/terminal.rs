@@ -48,17 +48,21 @@ pub fn TerminalPage(props: &TerminalProps) -> Html {
     let target = use_state(String::new);
     let reason = use_state(String::new);
     let phase = use_state(|| Phase::Choosing);
+    // Who started or stopped watching the session live, last.
+    let notice = use_state(|| None::<String>);
     let node = use_node_ref();
     let slot: Slot = use_mut_ref(|| None::<Live>);
     let allowed = session.can(&slug, permission::CONNECT);
 
     let start = {
         let (slot, node, set_phase) = (slot.clone(), node.clone(), phase.setter());
+        let set_notice = notice.setter();
         Callback::from(move |(path, first): (String, Option<String>)| {
             set_phase.set(Phase::Connecting);
+            set_notice.set(None);
             // The old socket (if any) closes first.
             slot.borrow_mut().take();
-            match connect(&path, first, node.clone(), set_phase.clone()) {
+            match connect(&path, first, node.clone(), set_phase.clone(), set_notice.clone()) {
                 Ok(live) => {
                     *slot.borrow_mut() = Some(live);
                     watch_resizes(&slot);
@@ -268,6 +272,9 @@ pub fn TerminalPage(props: &TerminalProps) -> Html {
                     { opened.id.to_string().split('-').next().unwrap_or_default().to_owned() }
                 </Link<Route>>
                 <button type="button" class="button button-quiet" onclick={on_fit}>{ "Fit to window" }</button>
+                if let Some(notice) = &*notice {
+                    <span class="watch-notice" data-testid="watch-notice">{ notice.clone() }</span>
+                }
             </div>
         },
         Phase::Over { title, detail, error } => html! {

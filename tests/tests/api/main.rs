@@ -15,6 +15,7 @@ mod hardening;
 mod health;
 mod history_filters;
 mod history_search;
+mod live;
 mod object_store;
 mod oidc;
 mod openapi;

@@ -173,6 +173,16 @@ async fn download(app: &TestApp, session: &str, token: &str) -> String {
         .expect("the recording")
 }
 
+/// Waits until `session`'s recording is finalized (the gateway sent its
+/// last chunk and said so).
+async fn finalized(app: &TestApp, session: &str, token: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get(app, &format!("/sessions/{session}/recording"), token).await["state"] != "available" {
+        assert!(Instant::now() < deadline, "the recording was not finalized");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn wait_for_status(app: &TestApp, session: &str, token: &str, status: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -354,12 +364,7 @@ async fn a_revoked_shell_is_killed_within_a_second_and_the_user_is_told_by_whom(
         "the shell (pid {pid}) still runs after the revoke"
     );
     // The gateway sends the rest and says it is done; the recording has it.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while get(&app, &format!("/sessions/{session}/recording"), &alice).await["state"] != "available"
-    {
-        assert!(Instant::now() < deadline, "the recording was not finalized");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    finalized(&app, &session, &alice).await;
     let cast = download(&app, &session, &alice).await;
     assert!(cast.contains("last-42-words"), "the shell's last output is missing: {cast}");
     let _ = std::fs::remove_dir_all(dir);
@@ -693,4 +698,67 @@ async fn the_identity_providers_id_token_opens_a_shell_as_its_mapping_allows() {
         Err(tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 404),
         other => panic!("the upgrade was not refused: {:?}", other.map(|_| ())),
     }
+}
+
+#[tokio::test]
+async fn the_operator_is_told_who_watches_and_the_watcher_sees_what_is_typed() {
+    let (app, dir) = spawn().await;
+    let alice = app.token("alice", PROJECT, &[Connect, ViewRecording, DownloadRecording]);
+    let vera = app.token("vera", PROJECT, &[ViewRecording]);
+    let mut terminal = Terminal::open(&app, &alice, "target=web").await;
+    let opened = terminal.message("opened").await;
+    let session = opened["session"]["id"].as_str().expect("an id").to_owned();
+    terminal.output("$ ").await;
+    terminal.type_keys("echo ready-$((6*7))\r").await;
+    terminal.output("ready-42\r\n").await;
+
+    // Vera watches live.
+    let url = app.url(&format!("/api/v1/projects/{PROJECT}/sessions/{session}/recording/live"));
+    let response = app.client.get(url).bearer_auth(&vera).send().await.expect("the stream");
+    assert_eq!(response.status(), 200);
+    let mut stream = response.bytes_stream();
+    let started = terminal.message("watching").await;
+    assert_eq!(started, json!({"type": "watching", "watcher": "vera (test)", "watching": true}));
+    terminal.messages.clear();
+
+    // The terminal now first; then what Alice types and the shell prints.
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut read_until = async |seen: &mut String, needle: &str| {
+        while !seen.contains(needle) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let piece = tokio::time::timeout(left, stream.next())
+                .await
+                .unwrap_or_else(|_| panic!("{needle:?} in time: {seen}"))
+                .expect("the stream goes on")
+                .expect("a piece");
+            seen.push_str(&String::from_utf8_lossy(&piece));
+        }
+    };
+    read_until(&mut seen, "event: init").await;
+    let init = seen.clone();
+    read_until(&mut seen, "}\n\n").await;
+    assert!(init.starts_with("id: "), "{init}");
+    terminal.type_keys("echo typed-$((6*7))\r").await;
+    terminal.output("typed-42\r\n").await;
+    read_until(&mut seen, "event: output\ndata: [").await;
+    read_until(&mut seen, "typed-42\\r\\n").await;
+
+    // Vera goes: Alice is told, and none of it is in the recording.
+    // (The server notices a reader gone when it next writes to it: the
+    // keepalive, every 15 s, at the latest.)
+    drop(stream);
+    let watching = |t: &Terminal| t.messages.iter().any(|m| m["type"] == "watching");
+    terminal.read_until(Duration::from_secs(60), watching).await;
+    assert_eq!(
+        terminal.messages[0],
+        json!({"type": "watching", "watcher": "vera (test)", "watching": false})
+    );
+    terminal.type_keys("exit\r").await;
+    terminal.closes().await;
+    finalized(&app, &session, &alice).await;
+    let cast = download(&app, &session, &alice).await;
+    assert!(cast.contains("typed-42"), "{cast}");
+    assert!(!cast.contains("vera"), "the notice is not recorded: {cast}");
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -1,17 +1,22 @@
-//! Recordings: ingest from the gateway (`ingest`), and the summary, windows
-//! of events for players, search and the `.cast` download (`playback`);
-//! search across recordings and transcripts (`text`).
+//! Recordings: ingest from the gateway (`ingest`), the summary, windows
+//! of events for players, search and the `.cast` download (`playback`),
+//! search across recordings and transcripts (`text`), and the live stream
+//! of a recording still arriving (`live`).
 //! Content is streamed both ways; no handler holds more than a chunk of a
 //! recording. Nothing of a recording can be deleted: retention purges it.
 
 pub(crate) mod ingest;
+pub(crate) mod live;
 pub(crate) mod playback;
 pub(crate) mod text;
 
-use termaudit_storage::{ProjectRow, RecordedSession};
+use termaudit_storage::{ProjectRow, RecordedSession, RecordingRow};
 use uuid::Uuid;
 
-use crate::{AppState, error::ApiError};
+use crate::{
+    AppState,
+    error::{ApiError, ProblemKind},
+};
 
 /// The media type of asciicast files.
 pub const ASCIICAST: &str = "application/x-asciicast";
@@ -43,4 +48,19 @@ async fn recorded_session(
         ));
     }
     Ok(session)
+}
+
+/// 410 when retention purged `recording`.
+fn not_purged(recording: &RecordingRow) -> Result<(), ApiError> {
+    match recording.purged_at {
+        Some(purged_at) => Err(ApiError::new(
+            ProblemKind::Gone,
+            format!(
+                "this recording was purged at {} ({})",
+                purged_at.to_rfc3339(),
+                recording.purge_reason.as_deref().unwrap_or_default()
+            ),
+        )),
+        None => Ok(()),
+    }
 }

@@ -23,7 +23,7 @@ use termaudit_storage::{ByteRange, NewAuditEvent, ProjectRow, RecordedSession, R
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{ASCIICAST, recorded_session};
+use super::{ASCIICAST, not_purged, recorded_session};
 use crate::{
     AppState, Caller,
     error::{ApiError, ProblemKind},
@@ -46,13 +46,7 @@ pub(super) async fn readable(
     let project = state.authorize(caller, &path.project, permission).await?;
     let session = recorded_session(state, &project, path.id).await?;
     let recording = state.store.recording(path.id).await?;
-    if let Some(purged_at) = recording.as_ref().and_then(|r| r.purged_at) {
-        let why = recording.as_ref().and_then(|r| r.purge_reason.clone()).unwrap_or_default();
-        return Err(ApiError::new(
-            ProblemKind::Gone,
-            format!("this recording was purged at {} ({why})", purged_at.to_rfc3339()),
-        ));
-    }
+    recording.as_ref().map(not_purged).transpose()?;
     match recording {
         Some(recording) if recording.header.is_some() => Ok((project, session, recording)),
         _ => Err(ApiError::not_found(

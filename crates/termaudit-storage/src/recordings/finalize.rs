@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{
     chunks::{activity_markers, fetch_chunks},
     codec::{flush_markers, merge_chunk},
+    live::{LiveSignal, notify_live},
     objects::{ObjectTarget, POSTGRES},
     types::{RECORDING_LOCK, RecordingRow, hex},
 };
@@ -140,6 +141,7 @@ pub async fn finalize_recording(
         "first_event_at": first_event_at,
         "last_event_at": last_event_at,
     });
+    notify_live(client, &LiveSignal::Finalized { session_id }).await?;
     append_audit(
         client,
         &NewAuditEvent::new(project_id, AuditEventType::RecordingFinalized)

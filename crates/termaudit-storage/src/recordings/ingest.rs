@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{
     codec::compress,
+    live::{LiveSignal, notify_live},
     types::{RECORDING_LOCK, RecordingRow},
 };
 use crate::{
@@ -310,6 +311,7 @@ impl Store {
             ],
         )
         .await?;
+        notify_live(&*tx, &LiveSignal::Chunk { session_id, seq: db_seq }).await?;
         tx.commit().await?;
         self.chunk_stored(session_id);
         Ok(ChunkReceipt {

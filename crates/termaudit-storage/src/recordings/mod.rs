@@ -20,7 +20,8 @@
 //! [`finalize`], [`purge`] and [`read`] (downloads, windows), [`text`]
 //! (the text the screens showed: search and transcripts), and
 //! [`emulation`] (the leases and progress of the emulation workers, which
-//! keep the snapshots seeking starts from); [`objects`] and [`compact`]:
+//! keep the snapshots seeking starts from); [`live`] (the signal live
+//! watchers follow, and the terminal they start from); [`objects`] and [`compact`]:
 //! an object store the compactor moves the stored bodies into, when one
 //! is configured.
 
@@ -30,6 +31,7 @@ mod compact;
 mod emulation;
 mod finalize;
 mod ingest;
+mod live;
 mod moving;
 mod objects;
 mod purge;
@@ -46,6 +48,7 @@ pub use emulation::{
 };
 pub use finalize::finalize_recording;
 pub use ingest::{ChunkReceipt, IngestError, MAX_CHUNK_BYTES};
+pub use live::{LIVE_CHANNEL, LiveSignal, Watch, Watcher};
 pub use moving::MoveTo;
 pub use objects::{ObjectTarget, POSTGRES, RecordingsStoreUrl, S3Settings};
 pub use purge::{purge_recording, purge_recordings};

@@ -295,18 +295,7 @@ impl Store {
             .await?;
         let markers = activity_markers(&**client, session_id, recording.started_at, from).await?;
         drop(client);
-        let (mut replay, first_seq) = match &snapshot {
-            Some(row) => {
-                let state = load(self.objects(), vec![BodyRef::from_row(row, "state")?]).await?;
-                let state = state.first().map(|s| &s[..]).unwrap_or_default();
-                let snapshot = decompress_snapshot(row.get("cols"), row.get("rows"), state)?;
-                (Replay::restore(&snapshot), row.get::<_, i32>("after_seq") + 1)
-            }
-            None => {
-                let (width, height) = header_size(recording.header.as_deref().unwrap_or_default());
-                (Replay::new(width, height), 0)
-            }
-        };
+        let (mut replay, first_seq) = self.restore(snapshot.as_ref(), recording).await?;
 
         let mut cursor = ChunkCursor::new(self.clone(), session_id, first_seq, recording.next_seq);
         while let Some(chunk) = cursor.next().await? {
@@ -376,6 +365,27 @@ impl Store {
             }
         });
         Ok(Window { state, events })
+    }
+
+    /// The terminal of `snapshot` (a row of `recording_snapshots`) and the
+    /// first chunk after it; without one, the header's empty screen and 0.
+    pub(super) async fn restore(
+        &self,
+        snapshot: Option<&tokio_postgres::Row>,
+        recording: &RecordingRow,
+    ) -> Result<(Replay, i32), StorageError> {
+        Ok(match snapshot {
+            Some(row) => {
+                let state = load(self.objects(), vec![BodyRef::from_row(row, "state")?]).await?;
+                let state = state.first().map(|s| &s[..]).unwrap_or_default();
+                let snapshot = decompress_snapshot(row.get("cols"), row.get("rows"), state)?;
+                (Replay::restore(&snapshot), row.get::<_, i32>("after_seq") + 1)
+            }
+            None => {
+                let (width, height) = header_size(recording.header.as_deref().unwrap_or_default());
+                (Replay::new(width, height), 0)
+            }
+        })
     }
 }
 

@@ -181,7 +181,9 @@ fn token_digest(token: &str) -> Vec<u8> {
 /// that says it is done (`Store::finish_recording`) ends the wait early.
 pub const RECORDING_SETTLE: Duration = Duration::seconds(10);
 
-/// The control event a gateway receives when a session it may hold ends.
+/// The control event a gateway receives when a session it may hold ends
+/// (`session.revoked`, `session.closed`), or when someone starts or stops
+/// watching it live (`watch.started`, `watch.stopped`, with `watcher`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ControlEvent {
     #[serde(rename = "type")]
@@ -192,6 +194,9 @@ pub struct ControlEvent {
     pub revoked_by: Option<String>,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
+    /// Who started or stopped watching (`watch.*` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watcher: Option<String>,
 }
 
 pub const CONTROL_CHANNEL: &str = "termaudit_control";
@@ -402,8 +407,18 @@ async fn notify_closed(
         revoked_by: row.revoked_by_name.clone(),
         reason: row.revoke_reason.clone(),
         at,
+        watcher: None,
     };
-    let payload = serde_json::to_string(&event).unwrap_or_default();
+    notify_control(client, &event).await
+}
+
+/// Sends `event` to every replica's control streams when `client`'s
+/// transaction commits.
+pub(crate) async fn notify_control(
+    client: &impl GenericClient,
+    event: &ControlEvent,
+) -> Result<(), StorageError> {
+    let payload = serde_json::to_string(event).unwrap_or_default();
     client.execute(include_str!("../sql/notify_control.sql"), &[&payload]).await?;
     Ok(())
 }

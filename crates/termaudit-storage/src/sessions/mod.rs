@@ -13,7 +13,7 @@ mod history;
 mod lifecycle;
 mod timeline;
 
-pub(crate) use lifecycle::share_session;
+pub(crate) use lifecycle::{notify_control, share_session};
 
 pub use expiry::ExpiryReport;
 pub(crate) use history::{history_conditions, list_conditions};
