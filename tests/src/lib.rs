@@ -71,6 +71,18 @@ pub struct TestApp {
 /// Changes to the settings a test server starts with.
 pub type Configure = Box<dyn FnOnce(&mut Settings)>;
 
+/// The HTTP client of tests that talk to a server of ours. It drops a pooled
+/// connection after 2 s idle, before the server's keep-alive (actix-web's
+/// default, 5 s) closes it: reusing a connection just as the server closes
+/// it fails the request (`IncompleteMessage`), which a test that waited a few
+/// seconds (for compaction, say) would otherwise meet now and then.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .expect("an HTTP client")
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         Self::spawn_with(Box::new(|_| {})).await
@@ -151,7 +163,7 @@ impl TestApp {
             audience: AUDIENCE.into(),
             oidc: None,
         });
-        TestApp { address, client: reqwest::Client::new(), store, db, issuer, crash }
+        TestApp { address, client: http_client(), store, db, issuer, crash }
     }
 
     /// The URL the server serves with (the app role), for code that connects
