@@ -21,7 +21,16 @@ pub struct RecordingSearchQuery {
     /// literal substring, letter case ignored (each character compared in
     /// its lowercase form); spaces and punctuation count, so several words
     /// are a phrase. Surrounding double quotes are optional and removed.
-    #[cfg_attr(feature = "openapi", param(min_length = 3, max_length = 202))]
+    #[cfg_attr(
+        feature = "openapi",
+        param(
+            required = true,
+            min_length = 3,
+            max_length = 202,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+            example = "permission denied"
+        )
+    )]
     pub q: Option<String>,
     #[cfg_attr(feature = "openapi", param(value_type = Option<crate::SessionStatus>))]
     pub status: Option<String>,
