@@ -11,6 +11,7 @@ use termaudit_tests::{emulation::wait_until_emulated, json, problem, seed::seed_
 use uuid::Uuid;
 
 use super::{
+    emulation::gauge,
     recording_search::{busy_cast, recorded, search_path},
     recordings::{path, upload},
 };
@@ -101,6 +102,12 @@ async fn recordings_emulated_before_text_get_it_and_keep_their_snapshots() {
         assert_eq!((*next_seq, *backfill_until), (0, *chunks), "{queued:?}");
         assert!(*chunks >= 6, "{queued:?}");
     }
+
+    // The lag counts the chunks replayed for their text, but not their age:
+    // none of them is waiting since its ingest.
+    let chunks: i32 = queued.iter().map(|q| q.3).sum();
+    assert_eq!(gauge(&f.app, "termaudit_emulation_lag_chunks").await, f64::from(chunks));
+    assert_eq!(gauge(&f.app, "termaudit_emulation_lag_seconds").await, 0.0);
 
     // Meanwhile: no silent empty answer for them.
     for session in [old, live] {
