@@ -100,6 +100,11 @@ pub struct RecordingHitPage {
     pub items: Vec<RecordingHit>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
+    /// The project's recordings whose text is still being extracted (made
+    /// before this version kept text, minutes after an upgrade): not
+    /// searched yet, so they may hold matches this page lacks. Usually 0.
+    #[serde(default)]
+    pub pending_recordings: u64,
 }
 
 /// How to write a transcript.

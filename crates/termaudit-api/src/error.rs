@@ -37,6 +37,10 @@ pub enum ProblemKind {
     PayloadTooLarge,
     RangeNotSatisfiable,
     Unavailable,
+    /// A recording's text is still being extracted (a recording emulated
+    /// before text was, after an upgrade): reading it now would find less
+    /// than there is.
+    TextPending,
     Internal,
 }
 
@@ -55,6 +59,7 @@ impl ProblemKind {
             Self::PayloadTooLarge => "payload-too-large",
             Self::RangeNotSatisfiable => "range-not-satisfiable",
             Self::Unavailable => "service-unavailable",
+            Self::TextPending => "text-pending",
             Self::Internal => "internal-error",
         }
     }
@@ -72,7 +77,7 @@ impl ProblemKind {
             Self::Gone => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::TextPending => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +96,7 @@ impl ProblemKind {
             Self::PayloadTooLarge => "Payload too large",
             Self::RangeNotSatisfiable => "Range not satisfiable",
             Self::Unavailable => "Service unavailable",
+            Self::TextPending => "The recording's text is not extracted yet",
             Self::Internal => "Internal server error",
         }
     }
@@ -207,7 +213,7 @@ impl ResponseError for ApiError {
             ProblemKind::Unauthorized => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            ProblemKind::Unavailable => {
+            ProblemKind::Unavailable | ProblemKind::TextPending => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
             }
             _ => {}

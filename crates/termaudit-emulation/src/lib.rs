@@ -22,8 +22,12 @@
 //! The text the screen showed, which search across recordings reads, is
 //! extracted while playing (`termaudit_domain::asciicast::Transcriber`) and
 //! written with the worker's progress, in the same statement, so each
-//! chunk's lines are written once. What other work derives from the screen
-//! (live watching) receives each emulated chunk, in order, through an
+//! chunk's lines are written once. Recordings emulated before the text was
+//! extracted (V17) are queued again at chunk 0 with the position they had
+//! reached (`backfill_until`): their chunks up to it are played for their
+//! text only (no snapshot, no hook), after the recordings that are behind
+//! for real. What other work derives from the screen (live watching)
+//! receives each emulated chunk, in order, through an
 //! [`EmulationHook`].
 
 mod hook;

@@ -20,6 +20,9 @@ pub struct Emulator {
     schedule: SnapshotSchedule,
     transcriber: Transcriber,
     next_seq: u32,
+    /// Chunks below this are played for their text only (see
+    /// [`EmulationState::backfill_until`]).
+    backfill_until: u32,
 }
 
 /// What playing a batch of chunks produced.
@@ -44,6 +47,7 @@ impl Emulator {
             schedule: state.schedule,
             transcriber: Transcriber::resume(state.text),
             next_seq: state.next_seq,
+            backfill_until: state.backfill_until,
         }
     }
 
@@ -54,7 +58,8 @@ impl Emulator {
 
     /// Plays `chunks`, which must start at [`Emulator::next_seq`] and follow
     /// each other; with `for_hooks`, also returns each chunk's events and
-    /// screen.
+    /// screen. A chunk below `backfill_until` yields its text only: no
+    /// snapshot (it has its own already) and nothing for the hooks.
     pub fn play(&mut self, chunks: &[ChunkLines], for_hooks: bool) -> Played {
         let mut snapshots = Vec::new();
         let mut emulated = Vec::new();
@@ -62,6 +67,8 @@ impl Emulator {
         let mut screen_time = Micros::ZERO;
         for chunk in chunks {
             debug_assert_eq!(chunk.seq, self.next_seq, "chunks follow each other");
+            let text_only = chunk.seq < self.backfill_until;
+            let for_hooks = for_hooks && !text_only;
             let mut events = Vec::new();
             // Stored lines are canonical v2, checked when they were stored.
             let mut decoder = Decoder::resume(Version::V2, Micros::ZERO);
@@ -84,7 +91,10 @@ impl Emulator {
                 }),
             );
             screen_time = chunk.last_time;
-            let snapshot = self.schedule.chunk_end(chunk.last_time).then(|| self.replay.snapshot());
+            // The rule runs over the text-only chunks too, so the snapshots
+            // after them fall where a first emulation would put them.
+            let due = self.schedule.chunk_end(chunk.last_time) && !text_only;
+            let snapshot = due.then(|| self.replay.snapshot());
             if let Some(terminal) = &snapshot {
                 snapshots.push(Snapshot {
                     after_seq: chunk.seq,
@@ -167,6 +177,7 @@ mod tests {
             terminal: None,
             schedule: SnapshotSchedule::default(),
             text: Default::default(),
+            backfill_until: 0,
         };
         let session = Uuid::nil();
 
@@ -191,6 +202,7 @@ mod tests {
                 terminal: Some(played.progress.terminal),
                 schedule: played.progress.schedule,
                 text: played.progress.text,
+                backfill_until: 0,
             };
         }
         assert_eq!(state.next_seq, 12);
@@ -225,5 +237,30 @@ mod tests {
             once.chunks.iter().flat_map(|c| c.events.clone()).collect::<Vec<_>>(),
             all.iter().flatten().filter(|e| plays(e)).cloned().collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn a_backfill_yields_the_text_and_only_the_snapshots_and_chunks_past_it() {
+        let chunks: Vec<ChunkLines> =
+            (0..12).map(|c| chunk(c as u32, &events(c * 40, 40))).collect();
+        let state = |backfill_until| EmulationState {
+            next_seq: 0,
+            terminal: None,
+            schedule: SnapshotSchedule::default(),
+            text: Default::default(),
+            backfill_until,
+        };
+        let first = Emulator::resume(Uuid::nil(), state(0), (40, 10)).play(&chunks, true);
+        let again = Emulator::resume(Uuid::nil(), state(8), (40, 10)).play(&chunks, true);
+
+        assert_eq!(again.progress.lines, first.progress.lines);
+        assert_eq!(again.progress.screen, first.progress.screen);
+        let at = |s: &[Snapshot]| s.iter().map(|s| (s.after_seq, s.at_time)).collect::<Vec<_>>();
+        let past: Vec<_> =
+            first.progress.snapshots.iter().filter(|s| s.after_seq >= 8).cloned().collect();
+        assert!(!past.is_empty() && past.len() < first.progress.snapshots.len());
+        assert_eq!(at(&again.progress.snapshots), at(&past));
+        assert_eq!(again.chunks.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![8, 9, 10, 11]);
+        assert_eq!(again.progress.schedule, first.progress.schedule);
     }
 }

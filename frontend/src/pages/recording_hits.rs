@@ -28,12 +28,16 @@ pub fn RecordingHits(props: &RecordingHitsProps) -> Html {
             html! { <ErrorNotice error={error.clone()} on_retry={hits.reload.clone()} /> }
         }
         Fetch::Loaded(page) if page.items.is_empty() => html! {
-            <p class="muted" data-testid="recording-hits-empty">
-                { format!("No recording showed “{}”.", page.query) }
-            </p>
+            <>
+                { pending(page) }
+                <p class="muted" data-testid="recording-hits-empty">
+                    { format!("No recording showed “{}”.", page.query) }
+                </p>
+            </>
         },
         Fetch::Loaded(page) => html! {
             <>
+                { pending(page) }
                 <ul class="recording-hits" data-testid="recording-hits" aria-label="Sessions whose recordings showed the text">
                     { for page.items.iter().map(|hit| hit_card(&props.slug, hit, &page.query, page.match_length)) }
                 </ul>
@@ -43,6 +47,18 @@ pub fn RecordingHits(props: &RecordingHitsProps) -> Html {
                     </p>
                 }
             </>
+        },
+    }
+}
+
+/// A note while recordings made before text was kept are not searched yet.
+fn pending(page: &RecordingHitPage) -> Html {
+    match page.pending_recordings {
+        0 => html! {},
+        n => html! {
+            <p class="muted small" data-testid="recording-hits-pending">
+                { format!("{n} older recording{} not searched yet: their text is still being extracted.", if n == 1 { " is" } else { "s are" }) }
+            </p>
         },
     }
 }

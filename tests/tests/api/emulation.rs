@@ -51,7 +51,7 @@ async fn upload(app: &TestApp, token: &str, session: Uuid, chunks: &[String], fr
 }
 
 /// The value of a `/metrics` gauge.
-async fn gauge(app: &TestApp, name: &str) -> f64 {
+pub(super) async fn gauge(app: &TestApp, name: &str) -> f64 {
     let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())

@@ -28,3 +28,4 @@ mod retention;
 mod retention_preview;
 mod roles;
 mod sessions;
+mod text_backfill;

@@ -23,7 +23,7 @@ const PROJECT: &str = "demo";
 
 /// What a recording's screen showed, as the emulation extracts it: its
 /// finished lines, then the screen at the end, each with its time.
-fn reference(cast: &str) -> Vec<(Micros, String)> {
+pub(super) fn reference(cast: &str) -> Vec<(Micros, String)> {
     let (header, events) = parse(cast);
     let (cols, rows) = termaudit_storage::header_size(&header);
     let mut replay = Replay::new(cols, rows);
@@ -40,7 +40,7 @@ fn reference(cast: &str) -> Vec<(Micros, String)> {
 
 /// A cast of a build with a progress bar redrawn in place, then a
 /// full-screen program that redraws its screen, colours throughout.
-fn busy_cast(word: &str) -> String {
+pub(super) fn busy_cast(word: &str) -> String {
     let mut events = vec![format!("$ make {word}\r\n")];
     for i in 0..=200 {
         events.push(format!("\r\x1b[K\x1b[32m[{:<20}]\x1b[0m {:>3}%", "#".repeat(i / 10), i / 2));
@@ -60,11 +60,11 @@ fn busy_cast(word: &str) -> String {
     cast
 }
 
-fn search_path(project: &str, query: &str) -> String {
+pub(super) fn search_path(project: &str, query: &str) -> String {
     format!("/api/v1/projects/{project}/recordings/search?{query}")
 }
 
-fn enc(text: &str) -> String {
+pub(super) fn enc(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -90,15 +90,15 @@ async fn search_all(app: &TestApp, token: &str, query: &str, limit: u32) -> Vec<
     }
 }
 
-struct Fixture {
-    app: TestApp,
-    gateway: String,
-    reader: String,
+pub(super) struct Fixture {
+    pub(super) app: TestApp,
+    pub(super) gateway: String,
+    pub(super) reader: String,
     /// Each recorded session with its reference text, oldest first.
-    sessions: Vec<(Uuid, Vec<(Micros, String)>)>,
+    pub(super) sessions: Vec<(Uuid, Vec<(Micros, String)>)>,
 }
 
-async fn recorded(casts: &[String]) -> Fixture {
+pub(super) async fn recorded(casts: &[String]) -> Fixture {
     let app = TestApp::spawn().await;
     app.create_project(PROJECT).await;
     let gateway = app.token("gateway", PROJECT, &[Permission::Ingest]);

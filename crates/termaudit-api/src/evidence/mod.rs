@@ -85,6 +85,9 @@ pub async fn download_evidence(
         .recording(session.id)
         .await?
         .filter(|r| r.purged_at.is_none() && r.header.is_some());
+    // A recording whose text is still being extracted (after an upgrade)
+    // has no transcript yet: left out rather than short.
+    let transcript = recording.is_some() && !state.store.recording_text_pending(session.id).await?;
     let mut response = HttpResponse::Ok();
     response
         .content_type(download_type(&req, "application/zip"))
@@ -128,6 +131,7 @@ pub async fn download_evidence(
         session_id: session.id,
         head,
         recording,
+        transcript,
     };
     let (sender, receiver) = mpsc::channel(BUFFERED_CHUNKS);
     let store = state.store.clone();
@@ -155,6 +159,8 @@ struct Bundle {
     session_id: Uuid,
     head: SignedTreeHead,
     recording: Option<RecordingRow>,
+    /// Whether `transcript.txt` is in it (the recording's text is there).
+    transcript: bool,
 }
 
 impl From<StorageError> for Stop {
@@ -240,15 +246,18 @@ impl Bundle {
             let large = recording.size_bytes.is_none_or(|s| s >= i64::from(u32::MAX) - 1024);
             // Its text, as the transcript download serves it (before the
             // cast, which stays the bundle's last file).
-            zip.start(files::TRANSCRIPT, large).await?;
-            let mut after = None;
-            loop {
-                let page = store.recording_transcript_page(self.session_id, after, PAGE).await?;
-                zip.write(crate::recordings::text::transcript_text(&page, false).as_bytes())
-                    .await?;
-                match page.last() {
-                    Some(last) if page.len() >= PAGE => after = Some((last.seq, last.n)),
-                    _ => break,
+            if self.transcript {
+                zip.start(files::TRANSCRIPT, large).await?;
+                let mut after = None;
+                loop {
+                    let page =
+                        store.recording_transcript_page(self.session_id, after, PAGE).await?;
+                    zip.write(crate::recordings::text::transcript_text(&page, false).as_bytes())
+                        .await?;
+                    match page.last() {
+                        Some(last) if page.len() >= PAGE => after = Some((last.seq, last.n)),
+                        _ => break,
+                    }
                 }
             }
             zip.start(files::RECORDING, large).await?;

@@ -224,6 +224,11 @@ pub struct SearchQuery {
 /// its time so a player can jump there. At most 100 lines. A recording's
 /// text follows its emulation, seconds behind its chunks.
 ///
+/// A recording made before this version kept text has none until the
+/// workers have extracted it, minutes after the upgrade: meanwhile a 503
+/// with the problem type `urn:termaudit:problem:text-pending` and
+/// `Retry-After`, never an empty result.
+///
 /// Audited as `recording.viewed`, once per viewer and session per hour.
 #[utoipa::path(
     tag = "recordings",
@@ -232,6 +237,8 @@ pub struct SearchQuery {
         (status = 200, description = "The matching lines, in the recording's order", body = RecordingSearchResults),
         (status = 400, description = "`q` is missing, empty, too long or holds control characters", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
         (status = 410, description = "Retention purged the recording", body = termaudit_api_types::Problem, content_type = "application/problem+json"),
+        (status = 503, description = super::text::TEXT_PENDING_503, body = termaudit_api_types::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again"))),
     )
 )]
 #[get("/projects/{project}/sessions/{id}/recording/search")]
@@ -244,6 +251,7 @@ pub async fn search(
     let id = path.id;
     let search = ScreenQuery::parse(&query.q, 1)?;
     let (project, _, _) = readable(&state, &caller, &path, Permission::ViewRecording).await?;
+    super::text::text_ready(&state.store, id).await?;
     let (matches, truncated) =
         state.store.recording_text_matches(id, &search, SEARCH_LIMIT).await?;
     state

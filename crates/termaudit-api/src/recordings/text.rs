@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::playback::{file_name, readable};
 use crate::{
     AppState, Caller,
-    error::ApiError,
+    error::{ApiError, ProblemKind},
     extract::{
         ProjectPath, SessionPath, SessionPathExample, cursor_param, history_filter, invalid_cursor,
         limit_param,
@@ -22,10 +22,27 @@ use crate::{
     sessions::session_dto_with_grace,
 };
 
+/// The 503 of the operations that read one recording's text.
+pub(super) const TEXT_PENDING_503: &str = "The recording's text is still being extracted (a recording made before this version kept text; problem type `urn:termaudit:problem:text-pending`), or the database or object store cannot be reached: try again after `Retry-After` seconds";
+
 /// Matching lines shown per session.
 const LINES_PER_HIT: usize = 5;
 /// Transcript lines read per query.
 const TRANSCRIPT_PAGE: usize = 2000;
+
+/// The 503 of a recording whose text is still being extracted (emulated
+/// before termaudit kept text, after an upgrade): reading it now would find
+/// less than there is, so the reader is asked to come back.
+pub(super) async fn text_ready(store: &Store, id: Uuid) -> Result<(), ApiError> {
+    if store.recording_text_pending(id).await? {
+        return Err(ApiError::new(
+            ProblemKind::TextPending,
+            "the recording's text is still being extracted (it was recorded before this \
+             version kept text); try again after Retry-After seconds",
+        ));
+    }
+    Ok(())
+}
 
 /// Character offsets as the API writes them.
 pub(super) fn positions(positions: &[usize]) -> Vec<u32> {
@@ -39,6 +56,9 @@ pub(super) fn positions(positions: &[usize]) -> Vec<u32> {
 /// newest first, filtered like the history, with keyset paging: pass
 /// `next_cursor` as `cursor` for the next page. Each has its first 5
 /// matching lines and how many lines match (counted up to 100).
+///
+/// Recordings whose text is still being extracted after an upgrade are
+/// not searched yet: `pending_recordings` says how many there are.
 ///
 /// Needs `terminal.view_recording` and `terminal.view_history`.
 #[utoipa::path(
@@ -76,6 +96,7 @@ pub async fn search_recordings(
         .recording_text_search(project.id, &filter, &search, cursor.as_ref(), limit, LINES_PER_HIT)
         .await
         .map_err(invalid_cursor)?;
+    let pending = state.store.recording_text_pending_count(project.id).await?;
     let grace = state.store.policy(project.id).await?.policy.reconnect_grace_seconds;
     let items = page
         .items
@@ -99,6 +120,7 @@ pub async fn search_recordings(
         query: search.text,
         items,
         next_cursor: page.next.map(|c| c.encode()),
+        pending_recordings: u64::try_from(pending).unwrap_or(0),
     }))
 }
 
@@ -108,6 +130,11 @@ pub async fn search_recordings(
 /// for a recording still being recorded or emulated, the lines so far, then
 /// its current screen. With `timestamps=true` each line starts with its
 /// time in the recording, `[HH:MM:SS.mmm] `.
+///
+/// A recording made before this version kept text has none until the
+/// workers have extracted it, minutes after the upgrade: meanwhile a 503
+/// with the problem type `urn:termaudit:problem:text-pending` and
+/// `Retry-After`.
 ///
 /// Needs `terminal.download_recording`. Audited as `recording.downloaded`
 /// with `"format": "transcript"`.
@@ -120,6 +147,8 @@ pub async fn search_recordings(
             headers(("Content-Disposition" = String, description = "`attachment` with a file name ending in `.txt`"))),
         (status = 400, description = "`timestamps` is not `true` or `false`", body = dto::Problem, content_type = "application/problem+json"),
         (status = 410, description = "Retention purged the recording", body = dto::Problem, content_type = "application/problem+json"),
+        (status = 503, description = TEXT_PENDING_503, body = dto::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again"))),
     )
 )]
 #[get("/projects/{project}/sessions/{id}/recording/transcript")]
@@ -132,6 +161,7 @@ pub async fn transcript(
     let id = path.id;
     let (project, session, recording) =
         readable(&state, &caller, &path, Permission::DownloadRecording).await?;
+    text_ready(&state.store, id).await?;
     let timestamps = query.timestamps.unwrap_or(false);
     // The first page now: a database that is away is a 503, not a cut body.
     let first = state.store.recording_transcript_page(id, None, TRANSCRIPT_PAGE).await?;

@@ -65,6 +65,10 @@ pub struct EmulationState {
     pub schedule: SnapshotSchedule,
     /// The text extraction's state beside the terminal.
     pub text: TranscriptCarry,
+    /// Chunks `0 .. backfill_until` were emulated before their text was
+    /// extracted (V17): they are played again for their text only, their
+    /// snapshots kept and no hook fed.
+    pub backfill_until: u32,
 }
 
 /// What a recording's emulation works towards.
@@ -228,6 +232,7 @@ impl Store {
                 pending: row.try_get("text_pending")?,
                 last_time: row.try_get::<_, Option<i64>>("text_time_us")?.map(micros_from_db),
             },
+            backfill_until: seq_from_db(row.try_get("backfill_until")?),
         }))
     }
 
@@ -421,6 +426,29 @@ impl Store {
             seconds: row.try_get("seconds")?,
             leased: row.try_get("leased")?,
         })
+    }
+
+    /// Whether recording `session_id`'s text lacks chunks emulated before
+    /// the text was extracted (V17), which the workers are playing again.
+    pub async fn recording_text_pending(&self, session_id: Uuid) -> Result<bool, StorageError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(include_str!("../sql/recording_text_pending.sql"), &[&session_id])
+            .await?;
+        Ok(row.try_get("pending")?)
+    }
+
+    /// How many of project `project_id`'s recordings have text still being
+    /// extracted (see [`Store::recording_text_pending`]).
+    pub async fn recording_text_pending_count(
+        &self,
+        project_id: Uuid,
+    ) -> Result<i64, StorageError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(include_str!("../sql/recording_text_pending_count.sql"), &[&project_id])
+            .await?;
+        Ok(row.try_get("pending")?)
     }
 
     /// Every snapshot of recording `session_id`, in order.

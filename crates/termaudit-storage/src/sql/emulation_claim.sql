@@ -7,4 +7,4 @@ SET holder = $2, lease_until = now() + make_interval(secs => $3)
 WHERE session_id = $1
   AND (holder IS NULL OR holder = $2 OR lease_until < now())
 RETURNING next_seq, cols, rows, state, output_since_snapshot, last_snapshot_us,
-          text_pending, text_time_us
+          text_pending, text_time_us, backfill_until

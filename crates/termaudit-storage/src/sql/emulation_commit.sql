@@ -5,7 +5,8 @@
 -- renews the lease of holder $2 for $10 seconds; returns whether it did.
 -- Changes nothing unless $2 still holds the lease and the position is still
 -- $3: a worker whose lease was taken over never writes, and each chunk's
--- lines are written once.
+-- lines are written once. Snapshots of chunks below backfill_until (V17:
+-- played again for their text only) exist already and are not written.
 WITH moved AS (
     UPDATE recording_emulation
     SET next_seq = $4,
@@ -18,13 +19,14 @@ WITH moved AS (
         text_time_us = $17,
         lease_until = now() + make_interval(secs => $10)
     WHERE session_id = $1 AND holder = $2 AND next_seq = $3
-    RETURNING session_id
+    RETURNING session_id, backfill_until
 ), kept AS (
     INSERT INTO recording_snapshots (session_id, after_seq, at_time_us, cols, rows, state)
     SELECT m.session_id, s.after_seq, s.at_time_us, s.cols, s.rows, s.state
     FROM moved AS m,
          unnest($11::int4[], $12::int8[], $13::int4[], $14::int4[], $15::bytea[])
              AS s (after_seq, at_time_us, cols, rows, state)
+    WHERE s.after_seq >= m.backfill_until
 ), project AS (
     SELECT m.session_id, s.project_id FROM moved AS m JOIN sessions AS s ON s.id = m.session_id
 ), finished AS (
