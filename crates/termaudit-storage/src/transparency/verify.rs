@@ -140,6 +140,18 @@ struct CheckedLeaf {
     problem: Option<(Vec<&'static str>, String)>,
 }
 
+/// A read-only transaction that sees one snapshot throughout.
+async fn read_only(
+    client: &mut deadpool_postgres::Object,
+) -> Result<deadpool_postgres::Transaction<'_>, StorageError> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
+}
+
 /// Reads `ranges` in the exported `snapshot`, recomputing each leaf from
 /// its audit entry, and sends each range's leaves in order.
 async fn check_ranges(
@@ -148,12 +160,7 @@ async fn check_ranges(
     ranges: Vec<LeafRange>,
     send: &tokio::sync::mpsc::Sender<Result<Vec<CheckedLeaf>, StorageError>>,
 ) -> Result<(), StorageError> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
+    let tx = read_only(&mut client).await?;
     tx.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{snapshot}'")).await?;
     let statement = tx.prepare(include_str!("../sql/log_verify_leaves.sql")).await?;
     for range in ranges {
@@ -202,12 +209,7 @@ impl Store {
     ) -> Result<LogVerification, StorageError> {
         let mut out = LogVerification::default();
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let tx = read_only(&mut client).await?;
         tx.execute("SET LOCAL work_mem = '256MB'", &[]).await?;
 
         let mut heads: HashMap<Uuid, Vec<SignedTreeHead>> = HashMap::new();
