@@ -57,5 +57,5 @@ pub use sessions::{
 pub use targets::{NewTarget, TargetRow};
 pub use transparency::{
     BatchReport, InclusionProofRow, LogDiscrepancy, LogRefusal, LogStatus, LogVerification,
-    Sequencer, SigningKeyRow,
+    Sequencer, SigningKeyRow, VERIFY_CONNECTIONS,
 };

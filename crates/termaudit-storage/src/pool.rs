@@ -197,6 +197,11 @@ impl Store {
         Ok(self.pool.get().await?)
     }
 
+    /// The most connections the pool opens.
+    pub(crate) fn max_connections(&self) -> usize {
+        self.pool.status().max_size
+    }
+
     /// The word indexes' most common words as ANALYZE last saw them, read
     /// again when older than [`COMMON_WORDS_TTL`] (autovacuum's ANALYZE
     /// changes them slowly, and a stale list costs speed, never results).

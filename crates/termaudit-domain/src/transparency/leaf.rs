@@ -18,6 +18,8 @@
 //! text it was given, so the leaf is computed from what is read back, and
 //! anyone who reads the same row back gets the same bytes.
 
+use std::io::Write;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -64,37 +66,61 @@ pub struct AuditLeaf {
 #[error("not a canonical audit leaf: {0}")]
 pub struct LeafError(String);
 
-fn json_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_default()
+/// Writes `s` as serde_json writes a JSON string.
+fn json_string(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail, nor can serialising a str.
+    let _ = serde_json::to_writer(out, s);
 }
 
-fn opt_string(s: &Option<String>) -> String {
-    s.as_deref().map_or_else(|| "null".to_owned(), json_string)
+fn opt_string(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => json_string(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
 }
 
 impl AuditLeaf {
-    /// Each field's canonical text, in [`FIELDS`] order.
-    fn parts(&self) -> [String; 8] {
-        [
-            self.id.to_string(),
-            json_string(&self.project_id.to_string()),
-            json_string(&rfc3339(self.occurred_at)),
-            json_string(&self.event_type),
-            opt_string(&self.actor_subject),
-            opt_string(&self.actor_name),
-            self.session_id.map_or_else(|| "null".to_owned(), |s| json_string(&s.to_string())),
-            self.details.clone(),
-        ]
+    /// Writes the canonical text of field `field` (its index in
+    /// [`FIELDS`]) into `out`.
+    fn write_field(&self, field: usize, out: &mut Vec<u8>) {
+        let mut uuid = Uuid::encode_buffer();
+        match field {
+            0 => {
+                let _ = write!(out, "{}", self.id);
+            }
+            1 => json_string(out, self.project_id.hyphenated().encode_lower(&mut uuid)),
+            2 => json_string(out, &rfc3339(self.occurred_at)),
+            3 => json_string(out, &self.event_type),
+            4 => opt_string(out, self.actor_subject.as_deref()),
+            5 => opt_string(out, self.actor_name.as_deref()),
+            6 => opt_string(
+                out,
+                self.session_id.as_ref().map(|s| &*s.hyphenated().encode_lower(&mut uuid)),
+            ),
+            _ => out.extend_from_slice(self.details.as_bytes()),
+        }
     }
 
-    /// The canonical bytes.
+    /// Each field's canonical text, in [`FIELDS`] order.
+    fn parts(&self) -> [Vec<u8>; 8] {
+        std::array::from_fn(|field| {
+            let mut out = Vec::new();
+            self.write_field(field, &mut out);
+            out
+        })
+    }
+
+    /// The canonical bytes, written into one buffer (the check of a whole
+    /// log encodes millions of these).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = format!("{{\"v\":{LEAF_VERSION}");
-        for (name, value) in FIELDS.iter().zip(self.parts()) {
-            out.push_str(&format!(",\"{name}\":{value}"));
+        let mut out = Vec::with_capacity(256 + self.details.len());
+        let _ = write!(out, "{{\"v\":{LEAF_VERSION}");
+        for (field, name) in FIELDS.iter().enumerate() {
+            let _ = write!(out, ",\"{name}\":");
+            self.write_field(field, &mut out);
         }
-        out.push('}');
-        out.into_bytes()
+        out.push(b'}');
+        out
     }
 
     /// The leaf's hash in the tree: `SHA-256(0x00 || encode())`.
@@ -107,10 +133,7 @@ impl AuditLeaf {
     /// finds an entry changed can say which field changed; the leaf hash,
     /// not these, is what proves anything.
     pub fn fingerprints(&self) -> Vec<u8> {
-        self.parts()
-            .iter()
-            .flat_map(|p| Sha256::digest(p.as_bytes())[..FINGERPRINT_BYTES].to_vec())
-            .collect()
+        self.parts().iter().flat_map(|p| Sha256::digest(p)[..FINGERPRINT_BYTES].to_vec()).collect()
     }
 
     /// The fields whose fingerprints differ from `stored` (all of them when
@@ -210,6 +233,20 @@ mod tests {
             r#"{"v":1,"id":42,"project_id":"0194c1d2-7c1a-7e2b-9c55-3f1f6f3d2a10","occurred_at":"2025-11-25T10:20:00.000120Z","event_type":"session.revoked","actor_subject":"carol","actor_name":"Carol \"C\" Manager","session_id":null,"details":{"reason": "outside the window"}}"#
         );
         assert_eq!(AuditLeaf::decode(text.as_bytes()), Ok(sample()));
+
+        let with_session = AuditLeaf {
+            session_id: Some(Uuid::from_u128(0xABCDEF01_2345_6789_ABCD_EF0123456789)),
+            actor_subject: None,
+            ..sample()
+        };
+        let text = String::from_utf8(with_session.encode()).expect("utf-8");
+        assert!(
+            text.contains(
+                r#""actor_subject":null,"actor_name":"Carol \"C\" Manager","session_id":"abcdef01-2345-6789-abcd-ef0123456789","details""#
+            ),
+            "{text}"
+        );
+        assert_eq!(AuditLeaf::decode(text.as_bytes()), Ok(with_session));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! the database proves nothing).
 
 use termaudit_domain::transparency::KeyRing;
-use termaudit_storage::Store;
+use termaudit_storage::{Store, VERIFY_CONNECTIONS};
 
 use super::Report;
 use crate::{Settings, database_url};
@@ -14,7 +14,7 @@ pub async fn verify_db(
     project: Option<&str>,
     pinned: &KeyRing,
 ) -> anyhow::Result<Report> {
-    let store = Store::new(&database_url(settings)?, 2)?;
+    let store = Store::new(&database_url(settings)?, VERIFY_CONNECTIONS)?;
     let mut slugs = std::collections::HashMap::new();
     let project_id = match project {
         Some(slug) => {

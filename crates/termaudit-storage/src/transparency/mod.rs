@@ -23,7 +23,7 @@ use crate::StorageError;
 
 pub use proofs::{InclusionProofRow, LogRefusal, LogStatus, SigningKeyRow};
 pub use sequencer::{BatchReport, Sequencer};
-pub use verify::{LogDiscrepancy, LogVerification};
+pub use verify::{LogDiscrepancy, LogVerification, VERIFY_CONNECTIONS};
 
 /// A fixed key for the sequencer's advisory lock ("termlogs").
 const SEQUENCER_LOCK: i64 = 0x7465_726d_6c6f_6773;

@@ -3,12 +3,13 @@
 //! leaf the sequencer stored (the fingerprints name the changed field);
 //! every stored subtree and every signed tree head is recomputed from the
 //! leaves; every manifest's signature, leaf and recording digest checked;
-//! and no entry the sequencer passed may be missing from the log. One pass,
-//! streamed: memory holds one project's frontier and heads.
+//! and no entry the sequencer passed may be missing from the log. One pass
+//! over the leaves in order: a few connections read and hash ranges of
+//! leaves in one snapshot while this task rebuilds the trees from them, so
+//! memory holds one project's frontier and heads and a few ranges.
 
 use std::collections::HashMap;
 
-use futures_util::{StreamExt, pin_mut};
 use termaudit_domain::transparency::{Frontier, Hash, KeyRing, SignedTreeHead};
 use uuid::Uuid;
 
@@ -112,6 +113,92 @@ impl ProjectPass {
     }
 }
 
+/// Leaves per query of the check.
+const RANGE: i64 = 16_384;
+/// Connections that read and hash leaves beside the one that rebuilds the
+/// trees (fewer when the pool is smaller).
+const VERIFY_WORKERS: usize = 4;
+/// The pool [`Store::verify_log`] uses in full: the workers and its own.
+pub const VERIFY_CONNECTIONS: usize = VERIFY_WORKERS + 1;
+
+/// The leaves `first..=last` of a project's log.
+#[derive(Debug, Clone, Copy)]
+struct LeafRange {
+    project: Uuid,
+    first: i64,
+    last: i64,
+}
+
+/// A leaf as a worker found it: the hash recomputed from its audit entry
+/// (the stored one when the entry is gone, so the tree above still checks).
+struct CheckedLeaf {
+    index: u64,
+    entry: i64,
+    hash: Hash,
+    subtrees: Vec<u8>,
+    /// What is wrong with the entry: the fields that differ and why.
+    problem: Option<(Vec<&'static str>, String)>,
+}
+
+/// A read-only transaction that sees one snapshot throughout.
+async fn read_only(
+    client: &mut deadpool_postgres::Object,
+) -> Result<deadpool_postgres::Transaction<'_>, StorageError> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
+}
+
+/// Reads `ranges` in the exported `snapshot`, recomputing each leaf from
+/// its audit entry, and sends each range's leaves in order.
+async fn check_ranges(
+    mut client: deadpool_postgres::Object,
+    snapshot: &str,
+    ranges: Vec<LeafRange>,
+    send: &tokio::sync::mpsc::Sender<Result<Vec<CheckedLeaf>, StorageError>>,
+) -> Result<(), StorageError> {
+    let tx = read_only(&mut client).await?;
+    tx.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{snapshot}'")).await?;
+    let statement = tx.prepare(include_str!("../sql/log_verify_leaves.sql")).await?;
+    for range in ranges {
+        let rows = tx.query(&statement, &[&range.project, &range.first, &range.last]).await?;
+        let mut leaves = Vec::with_capacity(rows.len());
+        for row in rows {
+            let stored = Hash::from_slice(row.try_get("leaf_hash")?).unwrap_or(Hash([0; 32]));
+            let (hash, problem) = if row.try_get::<_, Option<i64>>("id")?.is_none() {
+                (stored, Some((vec![], "the audit entry is gone from the audit table".into())))
+            } else {
+                let leaf = leaf_from_row(&row)?;
+                let hash = leaf.hash();
+                if hash == stored {
+                    (hash, None)
+                } else {
+                    let fields = leaf.changed_fields(row.try_get("fingerprints")?);
+                    let named =
+                        if fields.is_empty() { "a field".to_owned() } else { fields.join(", ") };
+                    let why = format!("the audit entry differs from what was sequenced: {named}");
+                    (hash, Some((fields, why)))
+                }
+            };
+            leaves.push(CheckedLeaf {
+                index: row.try_get::<_, i64>("leaf_index")? as u64,
+                entry: row.try_get("audit_event_id")?,
+                hash,
+                subtrees: row.try_get("subtrees")?,
+                problem,
+            });
+        }
+        if send.send(Ok(leaves)).await.is_err() {
+            break;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 impl Store {
     /// Checks the whole database (or one project) against its log with the
     /// public keys in `keys`.
@@ -122,12 +209,7 @@ impl Store {
     ) -> Result<LogVerification, StorageError> {
         let mut out = LogVerification::default();
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let tx = read_only(&mut client).await?;
         tx.execute("SET LOCAL work_mem = '256MB'", &[]).await?;
 
         let mut heads: HashMap<Uuid, Vec<SignedTreeHead>> = HashMap::new();
@@ -136,71 +218,88 @@ impl Store {
             heads.entry(head.head.project_id).or_default().push(head);
         }
 
-        let rows = tx
-            .query_raw(
-                include_str!("../sql/log_verify_leaves.sql"),
-                [&project_id as &(dyn tokio_postgres::types::ToSql + Sync)],
-            )
-            .await?;
-        pin_mut!(rows);
+        let mut logs = Vec::new();
+        for row in
+            tx.query(include_str!("../sql/log_verify_leaf_counts.sql"), &[&project_id]).await?
+        {
+            logs.push((row.try_get::<_, Uuid>("project_id")?, row.try_get::<_, i64>("last_leaf")?));
+        }
+        let ranges: Vec<LeafRange> = logs
+            .into_iter()
+            .flat_map(|(project, last)| {
+                (0..=last).step_by(RANGE as usize).map(move |first| LeafRange {
+                    project,
+                    first,
+                    last: last.min(first + RANGE - 1),
+                })
+            })
+            .collect();
+
+        // Workers read and hash the ranges on their own connections, in the
+        // snapshot of this transaction; this task takes their results back in
+        // order and rebuilds each tree from them.
+        let snapshot: String = tx.query_one("SELECT pg_export_snapshot()", &[]).await?.get(0);
+        let workers = self.max_connections().saturating_sub(1).clamp(1, VERIFY_WORKERS);
+        let workers = workers.min(ranges.len());
+        let mut results = Vec::with_capacity(workers);
+        for w in 0..workers {
+            let client = self.client().await?;
+            let mine: Vec<LeafRange> = ranges.iter().skip(w).step_by(workers).copied().collect();
+            let (send, receive) = tokio::sync::mpsc::channel(1);
+            let snapshot = snapshot.clone();
+            tokio::spawn(async move {
+                if let Err(err) = check_ranges(client, &snapshot, mine, &send).await {
+                    let _ = send.send(Err(err)).await;
+                }
+            });
+            results.push(receive);
+        }
+
         let mut pass: Option<ProjectPass> = None;
-        while let Some(row) = rows.next().await {
-            let row = row?;
-            let log_project: Uuid = row.try_get("log_project_id")?;
-            if pass.as_ref().map(|p| p.project_id) != Some(log_project) {
+        for (i, range) in ranges.iter().enumerate() {
+            let leaves = results[i % workers].recv().await.ok_or_else(|| {
+                StorageError::Unavailable("a worker of the check stopped".into())
+            })??;
+            if pass.as_ref().map(|p| p.project_id) != Some(range.project) {
                 if let Some(done) = pass.take() {
                     done.finish(keys, &mut out);
                 }
                 pass = Some(ProjectPass::new(
-                    log_project,
-                    heads.remove(&log_project).unwrap_or_default(),
+                    range.project,
+                    heads.remove(&range.project).unwrap_or_default(),
                 ));
             }
             let Some(p) = pass.as_mut() else { continue };
-            out.leaves += 1;
-            let index = row.try_get::<_, i64>("leaf_index")? as u64;
-            let entry: i64 = row.try_get("audit_event_id")?;
-            let problem = |fields: Vec<&'static str>, message: String| LogDiscrepancy {
-                project_id: log_project,
-                entry: Some(entry),
-                leaf_index: Some(index),
-                fields,
-                message,
-            };
-            if index != p.frontier.size() {
-                out.found(problem(
-                    vec![],
-                    format!("the log skips from leaf {} to {index}", p.frontier.size()),
-                ));
-            }
-            let stored_hash = Hash::from_slice(row.try_get("leaf_hash")?).unwrap_or(Hash([0; 32]));
-            let leaf_hash = if row.try_get::<_, Option<i64>>("id")?.is_none() {
-                out.found(problem(vec![], "the audit entry is gone from the audit table".into()));
-                stored_hash
-            } else {
-                let leaf = leaf_from_row(&row)?;
-                let hash = leaf.hash();
-                if hash != stored_hash {
-                    let fields = leaf.changed_fields(row.try_get("fingerprints")?);
-                    let named =
-                        if fields.is_empty() { "a field".to_owned() } else { fields.join(", ") };
+            for CheckedLeaf { index, entry, hash, subtrees, problem: found } in leaves {
+                out.leaves += 1;
+                let problem = |fields: Vec<&'static str>, message: String| LogDiscrepancy {
+                    project_id: range.project,
+                    entry: Some(entry),
+                    leaf_index: Some(index),
+                    fields,
+                    message,
+                };
+                if index != p.frontier.size() {
                     out.found(problem(
-                        fields,
-                        format!("the audit entry differs from what was sequenced: {named}"),
+                        vec![],
+                        format!("the log skips from leaf {} to {index}", p.frontier.size()),
                     ));
                 }
-                hash
-            };
-            let completed = p.frontier.push(leaf_hash);
-            let subtrees: &[u8] = row.try_get("subtrees")?;
-            let stored: Vec<u8> = completed.iter().flat_map(|h| h.0).collect();
-            if stored != subtrees {
-                out.found(problem(
-                    vec![],
-                    "the subtree hashes stored with the leaf are not those of the leaves".into(),
-                ));
+                if let Some((fields, message)) = found {
+                    out.found(problem(fields, message));
+                }
+                let completed = p.frontier.push(hash);
+                let matches = completed.len() * 32 == subtrees.len()
+                    && completed.iter().zip(subtrees.chunks(32)).all(|(h, s)| h.0 == s);
+                if !matches {
+                    out.found(problem(
+                        vec![],
+                        "the subtree hashes stored with the leaf are not those of the leaves"
+                            .into(),
+                    ));
+                }
+                p.check_heads(keys, &mut out);
             }
-            p.check_heads(keys, &mut out);
         }
         if let Some(done) = pass.take() {
             done.finish(keys, &mut out);
