@@ -120,6 +120,11 @@ pub fn LiveView(props: &LiveViewProps) -> Html {
                     while !cancelled.get() {
                         let last = model.borrow().last_id.clone();
                         match api::event_stream(&path, last.as_deref()).await {
+                            Ok(stream) if cancelled.get() => {
+                                // Closed while connecting: the server ends the watch.
+                                let _ = stream.cancel();
+                                return;
+                            }
                             Ok(stream) => {
                                 *reader.borrow_mut() = Some(stream.clone());
                                 model.borrow_mut().phase = Phase::Live;

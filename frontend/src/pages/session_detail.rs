@@ -357,6 +357,9 @@ fn metadata(session: &Session) -> Html {
             { row("Close reason", text(session.close_reason.as_deref().map(humanize))) }
             { row("Revoked by", text(session.revoked_by.as_ref().map(|by| format!("{} ({})", by.name, by.subject)))) }
             { row("Revoke reason", text(session.revoke_reason.clone())) }
+            if let Some(watchers) = session.watchers.as_ref().filter(|watchers| !watchers.is_empty()) {
+                { row("Watching now", html! { <span data-testid="watchers">{ watchers.iter().map(|w| w.watcher.name.clone()).collect::<Vec<_>>().join(", ") }</span> }) }
+            }
             { row("Session id", html! { <code>{ session.id.to_string() }</code> }) }
         </dl>
     }
