@@ -476,7 +476,7 @@ fn session_row(
                 if session.recorded && may_play && session.status != "closed" {
                     <a href={format!("{href}?watch=1")} class="play-link" onclick={follow(Some("watch"))}
                         data-testid="watch-live"
-                        aria-label={format!("Watch {} on {} live", session.user.name, session.target_name)}>
+                        aria-label={format!("Watch live: {} on {}", session.user.name, session.target_name)}>
                         <span aria-hidden="true">{ "●" }</span><span class="play-label">{ " Watch live" }</span>
                     </a>
                 } else if session.recorded && may_play {
