@@ -150,7 +150,7 @@ pub async fn request<T: DeserializeOwned>(
     body: Option<&serde_json::Value>,
     token: Token<'_>,
 ) -> Result<T, ApiError> {
-    let response = send(method, path, body, token, "application/json").await?;
+    let response = send(method, path, body, token, "application/json", &[]).await?;
     let text = response.text().await.map_err(|err| ApiError::Network(err.to_string()))?;
     // An empty body (204) reads as JSON `null`, which is `()` or `None`.
     let json = if text.trim().is_empty() { "null" } else { &text };
@@ -170,6 +170,7 @@ async fn send(
     body: Option<&serde_json::Value>,
     token: Token<'_>,
     accept: &str,
+    headers: &[(&str, &str)],
 ) -> Result<Response, ApiError> {
     let bearer = match token {
         Token::Stored => stored_token(),
@@ -179,6 +180,9 @@ async fn send(
     let mut builder = RequestBuilder::new(&format!("{API_BASE}{path}"))
         .method(method)
         .header("Accept", &format!("{accept}, application/problem+json"));
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
     if let Some(bearer) = &bearer {
         builder = builder.header("Authorization", &format!("Bearer {bearer}"));
     }
@@ -216,7 +220,7 @@ pub struct Download {
 /// `GET path` with the stored token, for a file: the body as a blob and the
 /// file name the server gave it.
 pub async fn download(path: &str, accept: &str, fallback: &str) -> Result<Download, ApiError> {
-    let response = send(Method::GET, path, None, Token::Stored, accept).await?;
+    let response = send(Method::GET, path, None, Token::Stored, accept, &[]).await?;
     let file_name = response
         .headers()
         .get("content-disposition")
@@ -241,35 +245,20 @@ pub async fn download_with_progress(
     fallback: &str,
     on_progress: impl Fn(u64),
 ) -> Result<Download, ApiError> {
-    let response = send(Method::GET, path, None, Token::Stored, accept).await?;
+    let response = send(Method::GET, path, None, Token::Stored, accept, &[]).await?;
     let file_name = response
         .headers()
         .get("content-disposition")
         .and_then(|value| disposition_file_name(&value))
         .unwrap_or_else(|| fallback.to_owned());
     let content_type = response.headers().get("content-type").unwrap_or_default();
-    let interrupted = || ApiError::Network("the download was interrupted".to_owned());
     let parts = js_sys::Array::new();
     if let Some(body) = web_sys::Response::from(response).body() {
         let reader = body.get_reader().unchecked_into::<web_sys::ReadableStreamDefaultReader>();
         let mut received = 0_u64;
-        loop {
-            let chunk = wasm_bindgen_futures::JsFuture::from(reader.read())
-                .await
-                .map_err(|_| interrupted())?;
-            let done = js_sys::Reflect::get(&chunk, &"done".into())
-                .ok()
-                .and_then(|done| done.as_bool())
-                .unwrap_or(true);
-            if done {
-                break;
-            }
-            let bytes = js_sys::Reflect::get(&chunk, &"value".into())
-                .ok()
-                .and_then(|value| value.dyn_into::<js_sys::Uint8Array>().ok())
-                .ok_or_else(interrupted)?;
-            received += u64::from(bytes.length());
-            parts.push(&bytes);
+        while let Some(bytes) = read_piece(&reader).await? {
+            received += bytes.len() as u64;
+            parts.push(&js_sys::Uint8Array::from(bytes.as_slice()));
             on_progress(received);
         }
     }
@@ -278,6 +267,45 @@ pub async fn download_with_progress(
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
         .map_err(|_| ApiError::Client("the browser would not hold the download".to_owned()))?;
     Ok(Download { file_name, blob })
+}
+
+/// `GET path` with the stored token for a stream of server-sent events
+/// (`text/event-stream`), resuming after `last_event_id` when given: the
+/// body's reader, to read as it arrives. The token goes in the
+/// `Authorization` header, as for every request; never in the URL.
+pub async fn event_stream(
+    path: &str,
+    last_event_id: Option<&str>,
+) -> Result<web_sys::ReadableStreamDefaultReader, ApiError> {
+    let resume: Vec<(&str, &str)> =
+        last_event_id.map(|id| ("Last-Event-ID", id)).into_iter().collect();
+    let response =
+        send(Method::GET, path, None, Token::Stored, "text/event-stream", &resume).await?;
+    let body = web_sys::Response::from(response)
+        .body()
+        .ok_or_else(|| ApiError::Client("the live stream has no body".to_owned()))?;
+    Ok(body.get_reader().unchecked_into::<web_sys::ReadableStreamDefaultReader>())
+}
+
+/// The next piece of a stream `reader` reads; `None` once it has ended.
+pub async fn read_piece(
+    reader: &web_sys::ReadableStreamDefaultReader,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    let interrupted = || ApiError::Network("the connection was interrupted".to_owned());
+    let chunk =
+        wasm_bindgen_futures::JsFuture::from(reader.read()).await.map_err(|_| interrupted())?;
+    let done = js_sys::Reflect::get(&chunk, &"done".into())
+        .ok()
+        .and_then(|done| done.as_bool())
+        .unwrap_or(true);
+    if done {
+        return Ok(None);
+    }
+    let bytes = js_sys::Reflect::get(&chunk, &"value".into())
+        .ok()
+        .and_then(|value| value.dyn_into::<js_sys::Uint8Array>().ok())
+        .ok_or_else(interrupted)?;
+    Ok(Some(bytes.to_vec()))
 }
 
 /// The file name in a `Content-Disposition` value: `filename*=UTF-8''…`

@@ -8,6 +8,7 @@ mod components;
 mod filters;
 mod gateway_socket;
 mod hooks;
+mod live;
 mod oidc;
 mod pages;
 mod player;

@@ -1,6 +1,7 @@
 //! One module per page; [`crate::routes::switch`] picks the page for a URL.
 
 mod export;
+mod live;
 mod not_found;
 mod policy;
 mod projects;

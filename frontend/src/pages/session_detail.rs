@@ -17,6 +17,7 @@ use crate::api::{self, ApiError, encode};
 use crate::components::{Environment, ErrorNotice, Loading, ReasonDialog, Status, Time, humanize};
 use crate::hooks::{Fetch, use_get};
 use crate::pages::AttachQuery;
+use crate::pages::live::LiveView;
 use crate::pages::recording::{DownloadButton, HoldCard, RecordingCard};
 use crate::routes::Route;
 use crate::session::{permission, use_session};
@@ -24,6 +25,13 @@ use crate::time;
 
 /// How often the page asks again about a live session.
 const LIVE_REFRESH_MS: u32 = 3_000;
+
+/// The history's "Watch live" link opens the page watching: `?watch=1`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(default)]
+struct WatchQuery {
+    watch: Option<String>,
+}
 
 #[derive(Properties, PartialEq)]
 pub struct SessionDetailProps {
@@ -48,6 +56,12 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
     let updated = use_state(|| None::<Rc<Session>>);
     // How many times a hold was placed or released on this page.
     let holds = use_state(|| 0u32);
+    // "Watch live" was pressed (here, or in the history: `?watch=1`): the
+    // live view stays until closed, after the session ends too (it shows
+    // how it ended).
+    let asked: WatchQuery =
+        use_location().and_then(|location| location.query::<WatchQuery>().ok()).unwrap_or_default();
+    let watching = use_state(|| asked.watch.is_some());
     {
         let updated = updated.clone();
         use_effect_with(fetched.state.clone(), move |_| updated.set(None));
@@ -147,6 +161,18 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
 
     let is_own = session.user.subject == subject;
     let can_revoke = may_revoke && session.status != "closed";
+    let can_watch = session.recorded
+        && session.status != "closed"
+        && !*watching
+        && me.can(&props.slug, permission::VIEW_RECORDING);
+    let on_watch = {
+        let watching = watching.clone();
+        Callback::from(move |_: MouseEvent| watching.set(true))
+    };
+    let on_stop_watching = {
+        let watching = watching.clone();
+        Callback::from(move |()| watching.set(false))
+    };
     let can_reconnect =
         is_own && session.status == "dropped" && me.can(&props.slug, permission::CONNECT);
 
@@ -158,6 +184,10 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
                 <Environment name={session.environment.clone()} class={session.environment_class.clone()} />
                 <Status status={session.status.clone()} />
                 <div class="head-actions">
+                    if can_watch {
+                        <button type="button" class="button button-primary" onclick={on_watch}
+                            data-testid="watch-live">{ "Watch live" }</button>
+                    }
                     if may_download_evidence {
                         <DownloadButton
                             path={format!("{base}/evidence")}
@@ -192,6 +222,10 @@ pub fn SessionDetail(props: &SessionDetailProps) -> Html {
                     on_changed={on_changed.clone()}
                     reload={fetched.reload.clone()}
                 />
+            }
+
+            if *watching {
+                <LiveView base={base.clone()} on_close={on_stop_watching} />
             }
 
             <section class="card" aria-labelledby="meta-h">
@@ -323,6 +357,9 @@ fn metadata(session: &Session) -> Html {
             { row("Close reason", text(session.close_reason.as_deref().map(humanize))) }
             { row("Revoked by", text(session.revoked_by.as_ref().map(|by| format!("{} ({})", by.name, by.subject)))) }
             { row("Revoke reason", text(session.revoke_reason.clone())) }
+            if let Some(watchers) = session.watchers.as_ref().filter(|watchers| !watchers.is_empty()) {
+                { row("Watching now", html! { <span data-testid="watchers">{ watchers.iter().map(|w| w.watcher.name.clone()).collect::<Vec<_>>().join(", ") }</span> }) }
+            }
             { row("Session id", html! { <code>{ session.id.to_string() }</code> }) }
         </dl>
     }

@@ -234,7 +234,7 @@ pub fn Sessions(props: &SessionsProps) -> Html {
     let open = {
         let navigator = navigator.clone();
         let key = key.clone();
-        Callback::from(move |(event, route, play): (MouseEvent, Route, bool)| {
+        Callback::from(move |(event, route, flag): (MouseEvent, Route, Option<&'static str>)| {
             // Other buttons and modifier keys: a new tab or window, as links do.
             if event.button() != 0
                 || event.ctrl_key()
@@ -252,11 +252,13 @@ pub fn Sessions(props: &SessionsProps) -> Html {
                 }
             });
             if let Some(navigator) = &navigator {
-                if play {
-                    // The session page's player starts at once.
-                    let _ = navigator.push_with_query(&route, &[("play", "1")]);
-                } else {
-                    navigator.push(&route);
+                match flag {
+                    // The session page's player starts at once (`play`), or
+                    // its live view opens (`watch`).
+                    Some(flag) => {
+                        let _ = navigator.push_with_query(&route, &[(flag, "1")]);
+                    }
+                    None => navigator.push(&route),
                 }
             }
         })
@@ -423,7 +425,7 @@ fn session_row(
     slug: &str,
     session: &Session,
     may_play: bool,
-    open: &Callback<(MouseEvent, Route, bool)>,
+    open: &Callback<(MouseEvent, Route, Option<&'static str>)>,
 ) -> Html {
     let to = Route::SessionDetail { slug: slug.to_owned(), id: session.id.to_string() };
     let href = to.to_path();
@@ -432,9 +434,9 @@ fn session_row(
         "dropped" => session.drop_cause.as_deref().map(humanize),
         _ => None,
     };
-    let follow = |play: bool| {
+    let follow = |flag: Option<&'static str>| {
         let (open, to) = (open.clone(), to.clone());
-        Callback::from(move |event: MouseEvent| open.emit((event, to.clone(), play)))
+        Callback::from(move |event: MouseEvent| open.emit((event, to.clone(), flag)))
     };
     let duration = match session.ended_at {
         Some(ended) => html! { time::span((ended - session.opened_at).num_seconds()) },
@@ -446,7 +448,7 @@ fn session_row(
         <tr key={session.id.to_string()} class="session-row" data-session-id={session.id.to_string()}>
             <td class="c-opened nowrap">
                 // The link covers the whole row (and card): any of it opens the session.
-                <a href={href.clone()} class="row-link" onclick={follow(false)}
+                <a href={href.clone()} class="row-link" onclick={follow(None)}
                     aria-label={format!("{} on {}, opened {}", session.user.name, session.target_name, time::local(session.opened_at))}>
                     <Time at={session.opened_at} />
                 </a>
@@ -471,8 +473,14 @@ fn session_row(
             </td>
             <td class="c-duration nowrap" data-testid="duration">{ duration }</td>
             <td class="c-rec col-rec">
-                if session.recorded && may_play {
-                    <a href={format!("{href}?play=1")} class="play-link" onclick={follow(true)}
+                if session.recorded && may_play && session.status != "closed" {
+                    <a href={format!("{href}?watch=1")} class="play-link" onclick={follow(Some("watch"))}
+                        data-testid="watch-live"
+                        aria-label={format!("Watch live: {} on {}", session.user.name, session.target_name)}>
+                        <span aria-hidden="true">{ "●" }</span><span class="play-label">{ " Watch live" }</span>
+                    </a>
+                } else if session.recorded && may_play {
+                    <a href={format!("{href}?play=1")} class="play-link" onclick={follow(Some("play"))}
                         data-testid="play-recording"
                         aria-label={format!("Play the recording of {} on {}", session.user.name, session.target_name)}>
                         <span aria-hidden="true">{ "▶" }</span><span class="play-label">{ " Play" }</span>

@@ -105,6 +105,20 @@ impl PaintedTerminal {
     }
 }
 
+impl super::Paintable for PaintedTerminal {
+    fn size(&self) -> (usize, usize) {
+        PaintedTerminal::size(self)
+    }
+
+    fn take_repaint(&mut self) -> Vec<usize> {
+        PaintedTerminal::take_repaint(self)
+    }
+
+    fn line_html(&self, row: usize) -> String {
+        PaintedTerminal::line_html(self, row)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! (serving `frontend/dist`) and its own database, with data seeded through
 //! the HTTP API (`seed.rs`). Build the app first: `scripts/build-frontend.sh`.
 //! One file per page: `history.rs`, `session.rs`, `player.rs`, `policy.rs`;
+//! `live.rs` a session watched live ("Watch live"),
 //! `workflows.rs` for demo sign-in, export, retention status and the
 //! browser terminal; `demo.rs` the demo's terminals as Alice meets them;
 //! more of a page in `history_filters.rs`,
@@ -21,6 +22,7 @@ mod hardening;
 mod history;
 mod history_filters;
 mod history_rows;
+mod live;
 mod oidc;
 mod phone;
 mod player;

@@ -157,6 +157,15 @@ impl Seeded {
         format!("/projects/{PROJECT}/sessions/{id}")
     }
 
+    /// Revokes session `id` through the API, as the policy manager carol,
+    /// saying `reason`.
+    pub(crate) async fn revoke(&self, id: &str, reason: &str) {
+        let manager = self.app.token("carol", PROJECT, &[Permission::ManagePolicy]);
+        let path = format!("/api/v1{}/revoke", self.session_path(id));
+        json::<Value>(self.app.post(&path, &manager, &json!({ "reason": reason })).await, 200)
+            .await;
+    }
+
     /// A closed production session with a 12-second recording, uploaded as
     /// the gateway does (see [`CAST`]); returns its id.
     pub(crate) async fn recorded(&self) -> String {

@@ -156,15 +156,7 @@ async fn an_open_session_page_follows_the_session_without_a_reload() {
     json::<Value>(seeded.app.post(&format!("{base}/drop"), &gateway, &json!({})).await, 200).await;
     browser.wait_for_text(".detail-head", "DROPPED").await;
     browser.wait_for("[data-testid=dropped-notice]").await;
-    let manager = seeded.app.token("carol", PROJECT, &[Permission::ManagePolicy]);
-    json::<Value>(
-        seeded
-            .app
-            .post(&format!("{base}/revoke"), &manager, &json!({ "reason": "Stop now" }))
-            .await,
-        200,
-    )
-    .await;
+    seeded.revoke(&seeded.live, "Stop now").await;
     let notice = browser.wait_for_text("[data-testid=revoked-notice]", "Revoked by carol").await;
     assert!(notice.contains("Stop now"), "{notice:?}");
     browser.wait_for_text(".detail-head", "CLOSED").await;

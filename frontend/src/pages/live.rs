@@ -1,0 +1,299 @@
+//! "Watch live": a session's recording as it arrives. The stream
+//! (`GET …/recording/live`) is read with `fetch`, the token in the
+//! `Authorization` header ([`api::event_stream`]); its events
+//! ([`crate::live`]) are drawn on the terminal the player draws with, and a
+//! dropped stream is resumed after its last event (`Last-Event-ID`).
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use gloo::timers::callback::Interval;
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use crate::api::{self, ApiError};
+use crate::components::ErrorNotice;
+use crate::live::{Frames, Live, backoff_ms};
+use crate::player::playback::Action;
+use crate::terminal::{PaintedTerminal, paint, size_style};
+use crate::time;
+
+/// Where the watch is.
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    Connecting,
+    /// The stream is open.
+    Live,
+    /// The stream dropped; trying again.
+    Reconnecting,
+    /// The session ended: how, for a person.
+    Ended(String),
+    /// The server refused (permission, gone): no use trying again.
+    Failed(ApiError),
+}
+
+/// What the stream has told so far, shared by the reading task and the view.
+struct Model {
+    terminal: Option<PaintedTerminal>,
+    /// Output that arrived while paused, drawn on "Jump to live".
+    held: Vec<Action>,
+    paused: bool,
+    /// The last event's id, to resume after.
+    last_id: Option<String>,
+    /// When (`Date.now()`, ms) the terminal last changed: its state at
+    /// the start, or output since.
+    last_update_ms: Option<f64>,
+    phase: Phase,
+}
+
+impl Model {
+    fn play(&mut self, action: Action) {
+        let Some(terminal) = &mut self.terminal else { return };
+        match action {
+            Action::Output(text) => terminal.feed(&text),
+            Action::Resize { cols, rows } => terminal.resize(cols, rows),
+            Action::Nothing => {}
+        }
+    }
+
+    /// Takes in one event; `true` at the end of the session.
+    fn take(&mut self, live: Live) -> bool {
+        match live {
+            Live::Init(init) => {
+                self.last_update_ms = Some(js_sys::Date::now());
+                self.held.clear();
+                self.terminal = PaintedTerminal::new(init.cols, init.rows).ok();
+                if let Some(terminal) = &mut self.terminal {
+                    terminal.feed(&init.init);
+                }
+            }
+            Live::Play(action) => {
+                self.last_update_ms = Some(js_sys::Date::now());
+                if self.paused {
+                    self.held.push(action);
+                } else {
+                    self.play(action);
+                }
+            }
+            Live::End(ending) => {
+                self.phase = Phase::Ended(ending.describe());
+                return true;
+            }
+        }
+        false
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LiveViewProps {
+    /// The session's API path (`/projects/{slug}/sessions/{id}`).
+    pub base: String,
+    /// "Stop watching".
+    pub on_close: Callback<()>,
+}
+
+#[component]
+pub fn LiveView(props: &LiveViewProps) -> Html {
+    let screen = use_node_ref();
+    let model = use_mut_ref(|| Model {
+        terminal: None,
+        held: Vec::new(),
+        paused: false,
+        last_id: None,
+        last_update_ms: None,
+        phase: Phase::Connecting,
+    });
+    let redraw = use_force_update();
+
+    // Reads the stream while the view is shown; reconnects when it drops.
+    {
+        let (model, screen, redraw) = (model.clone(), screen.clone(), redraw.clone());
+        use_effect_with(props.base.clone(), move |base| {
+            let path = format!("{base}/recording/live");
+            let cancelled = Rc::new(Cell::new(false));
+            let reader = Rc::new(RefCell::new(None::<web_sys::ReadableStreamDefaultReader>));
+            {
+                let (cancelled, reader) = (cancelled.clone(), reader.clone());
+                spawn_local(async move {
+                    let mut attempt = 0;
+                    while !cancelled.get() {
+                        let last = model.borrow().last_id.clone();
+                        match api::event_stream(&path, last.as_deref()).await {
+                            Ok(stream) if cancelled.get() => {
+                                // Closed while connecting: the server ends the watch.
+                                let _ = stream.cancel();
+                                return;
+                            }
+                            Ok(stream) => {
+                                *reader.borrow_mut() = Some(stream.clone());
+                                model.borrow_mut().phase = Phase::Live;
+                                redraw.force_update();
+                                if follow(&stream, &model, &screen, &redraw, &cancelled).await {
+                                    return;
+                                }
+                                attempt = 0;
+                            }
+                            Err(error) if error.status().is_some_and(|s| s < 500) => {
+                                model.borrow_mut().phase = Phase::Failed(error);
+                                redraw.force_update();
+                                return;
+                            }
+                            Err(_) => {}
+                        }
+                        if cancelled.get() {
+                            return;
+                        }
+                        model.borrow_mut().phase = Phase::Reconnecting;
+                        redraw.force_update();
+                        yew::platform::time::sleep(Duration::from_millis(u64::from(backoff_ms(
+                            attempt,
+                        ))))
+                        .await;
+                        attempt += 1;
+                    }
+                });
+            }
+            move || {
+                cancelled.set(true);
+                if let Some(stream) = reader.borrow_mut().take() {
+                    let _ = stream.cancel();
+                }
+            }
+        });
+    }
+
+    // The time since the last update counts up.
+    {
+        let redraw = redraw.clone();
+        use_effect_with((), move |()| {
+            let interval = Interval::new(1000, move || redraw.force_update());
+            move || drop(interval)
+        });
+    }
+
+    let on_pause = {
+        let (model, redraw) = (model.clone(), redraw.clone());
+        Callback::from(move |_: MouseEvent| {
+            model.borrow_mut().paused = true;
+            redraw.force_update();
+        })
+    };
+    let on_jump = {
+        let (model, screen, redraw) = (model.clone(), screen.clone(), redraw.clone());
+        Callback::from(move |_: MouseEvent| {
+            let mut model = model.borrow_mut();
+            model.paused = false;
+            for action in std::mem::take(&mut model.held) {
+                model.play(action);
+            }
+            if let Some(terminal) = &mut model.terminal {
+                paint(terminal, &screen);
+            }
+            redraw.force_update();
+        })
+    };
+    let on_close = props.on_close.reform(|_: MouseEvent| ());
+
+    let model = model.borrow();
+    let (cols, rows) = model.terminal.as_ref().map_or((80, 24), PaintedTerminal::size);
+    let since =
+        model.last_update_ms.map(|at| ((js_sys::Date::now() - at) / 1000.0).max(0.0) as i64);
+    let ended = matches!(model.phase, Phase::Ended(_) | Phase::Failed(_));
+
+    html! {
+        <section class="card live-card" aria-labelledby="live-h" data-testid="watch">
+            <div class="live-head">
+                <h2 id="live-h">{ "Watching live" }</h2>
+                { match &model.phase {
+                    Phase::Connecting => html! { <span class="muted" data-testid="watch-state">{ "Connecting…" }</span> },
+                    Phase::Live => html! {
+                        <span class="badge badge-live" data-testid="watch-badge">{ "live" }</span>
+                    },
+                    Phase::Reconnecting => html! {
+                        <span class="muted" role="status" data-testid="watch-state">{ "The stream dropped; reconnecting…" }</span>
+                    },
+                    Phase::Ended(_) | Phase::Failed(_) => html! {
+                        <span class="badge badge-closed" data-testid="watch-state">{ "ended" }</span>
+                    },
+                } }
+                if model.phase == Phase::Live {
+                    <span class="muted" data-testid="watch-delay">
+                        { match since {
+                            Some(seconds) => format!("Updated {} ago", time::span(seconds)),
+                            None => "Waiting for the recording".to_owned(),
+                        } }
+                    </span>
+                }
+                <div class="head-actions">
+                    if !ended {
+                        if model.paused {
+                            <button type="button" class="button button-primary" onclick={on_jump}
+                                data-testid="watch-jump">
+                                { format!("Jump to live ({} held)", model.held.len()) }
+                            </button>
+                        } else {
+                            <button type="button" class="button" onclick={on_pause}
+                                data-testid="watch-pause">{ "Pause" }</button>
+                        }
+                    }
+                    <button type="button" class="button" onclick={on_close} data-testid="watch-close">
+                        { "Stop watching" }
+                    </button>
+                </div>
+            </div>
+            if let Phase::Ended(how) = &model.phase {
+                <div class="notice" role="status" data-testid="watch-end">
+                    <p class="notice-title">{ "The session ended" }</p>
+                    <p class="notice-detail">{ how }</p>
+                </div>
+            }
+            if let Phase::Failed(error) = &model.phase {
+                <ErrorNotice error={error.clone()} />
+            }
+            <div class="term-frame term-live watch-frame" role="region" aria-label="The session’s terminal, live" tabindex="0">
+                <div class="term" ref={screen} data-testid="watch-terminal"
+                    style={size_style(cols, rows)}>
+                </div>
+            </div>
+        </section>
+    }
+}
+
+/// Reads `stream` until it ends: `true` at the end of the session (or when
+/// the view is gone), `false` when it dropped and should be resumed.
+async fn follow(
+    stream: &web_sys::ReadableStreamDefaultReader,
+    model: &Rc<RefCell<Model>>,
+    screen: &NodeRef,
+    redraw: &UseForceUpdateHandle,
+    cancelled: &Cell<bool>,
+) -> bool {
+    let mut frames = Frames::default();
+    while let Ok(Some(bytes)) = api::read_piece(stream).await {
+        if cancelled.get() {
+            return true;
+        }
+        let mut model = model.borrow_mut();
+        let mut ended = false;
+        for frame in frames.push(&bytes) {
+            if let Some(id) = &frame.id {
+                model.last_id = Some(id.clone());
+            }
+            if let Some(live) = Live::of(&frame) {
+                ended |= model.take(live);
+            }
+        }
+        if !model.paused
+            && let Some(terminal) = &mut model.terminal
+        {
+            paint(terminal, screen);
+        }
+        drop(model);
+        redraw.force_update();
+        if ended {
+            return true;
+        }
+    }
+    cancelled.get()
+}
