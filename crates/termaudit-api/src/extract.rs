@@ -6,7 +6,6 @@
 
 use serde::Deserialize;
 use termaudit_api_types as dto;
-use termaudit_domain::TimeBounds;
 use termaudit_storage::{Cursor, StorageError};
 use utoipa::{
     IntoParams,
@@ -54,29 +53,15 @@ impl IntoParams for SessionPathExample {
     }
 }
 
-/// A `cursor` parameter: one this API issued, or a 400 (empty is none, as
-/// a client that passes an absent `next_cursor` along sends it). A cursor is
-/// opaque but not signed, so a forged one may hold any time or id: one
-/// whose time the database could not have issued is refused here.
+/// A `cursor` parameter: one this API issued, or a 400
+/// ([`Cursor::parse_param`]).
 pub fn cursor_param(cursor: Option<&str>) -> Result<Option<Cursor>, ApiError> {
-    let forged = || ApiError::invalid("cursor: not a cursor this API issued");
-    cursor
-        .filter(|c| !c.is_empty())
-        .map(|c| {
-            let cursor = Cursor::decode(c).map_err(|_| forged())?;
-            TimeBounds::STORABLE.check("cursor", cursor.time).map_err(|_| forged())?;
-            termaudit_domain::check_text("cursor", &cursor.id).map_err(|_| forged())?;
-            Ok(cursor)
-        })
-        .transpose()
+    Ok(Cursor::parse_param(cursor)?)
 }
 
 /// A `limit` parameter: `default` when absent, 1 to `max`, or a 400.
 pub fn limit_param(limit: Option<u32>, default: u32, max: u32) -> Result<usize, ApiError> {
-    match limit.unwrap_or(default) {
-        n if (1..=max).contains(&n) => Ok(n as usize),
-        n => Err(ApiError::invalid(format!("limit: must be 1 to {max}, not {n}"))),
-    }
+    Ok(termaudit_domain::parse_limit(limit, default, max)?)
 }
 
 /// An optional parameter parsed into a domain value, or a 400 naming it.
@@ -104,16 +89,8 @@ pub fn person(subject: &Option<String>, name: &Option<String>) -> Option<dto::Pe
 /// field names, inline in each (serde's `flatten` breaks query parsing and
 /// utoipa ignores it), so one macro reads both.
 macro_rules! history_filter {
-    ($query:expr) => {{
-        let q = &$query;
-        termaudit_domain::HistoryFilter::parse(termaudit_domain::HistoryParams {
-            status: q.status.as_deref(),
-            environment_class: q.environment_class.as_deref(),
-            environment: q.environment.as_deref(),
-            target_id: q.target_id,
-            user: q.user.as_deref(),
-            mode: q.mode.as_deref(),
-        })
-    }};
+    ($query:expr) => {
+        termaudit_domain::HistoryFilter::parse(termaudit_domain::history_params!($query))
+    };
 }
 pub(crate) use history_filter;

@@ -52,7 +52,7 @@ pub use auth::{
 };
 pub use error::{ApiError, ProblemKind};
 pub use security_headers::{InvalidOrigin, SecurityHeaders};
-pub use sessions::{HistoryQuery, history_query};
+pub use sessions::history_query;
 
 /// What every handler can reach.
 pub struct AppState {

@@ -5,20 +5,16 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::Utc;
 use termaudit_api_types as dto;
 use termaudit_domain::{
-    CloseReason, DropCause, Permission, Reason, SessionListFilter, SessionMode, SessionState,
-    TimeBounds, check_text, grace_deadline,
+    CloseReason, DropCause, HistoryQuery, Permission, Reason, SessionMode, SessionState,
+    check_text, grace_deadline,
 };
-use termaudit_storage::{
-    self as storage, Cursor, ProjectRow, SessionChange, SessionRow, TransitionError,
-};
+use termaudit_storage::{self as storage, ProjectRow, SessionChange, SessionRow, TransitionError};
 use uuid::Uuid;
 
 use crate::{
     AppState, Caller,
     error::{ApiError, ProblemKind},
-    extract::{
-        ProjectPath, SessionPath, cursor_param, history_filter, invalid_cursor, limit_param, person,
-    },
+    extract::{ProjectPath, SessionPath, invalid_cursor, person},
 };
 
 /// A session's DTO, with its reconnect deadline while it is dropped.
@@ -183,26 +179,11 @@ pub async fn open_session(
     Ok(HttpResponse::Created().json(session_dto(&state, &project, row).await?))
 }
 
-/// The history list's query string, parsed: untrusted input becomes a
-/// filter, a cursor and a page size, or a 400 naming the field.
-#[derive(Debug, Clone)]
-pub struct HistoryQuery {
-    pub filter: SessionListFilter,
-    pub cursor: Option<Cursor>,
-    pub limit: usize,
-}
-
+/// The history list's query string, parsed by the domain's one parser:
+/// untrusted input becomes a filter, a cursor and a page size, or a 400
+/// naming the field.
 pub fn history_query(q: dto::SessionQuery) -> Result<HistoryQuery, ApiError> {
-    let filter = SessionListFilter {
-        sessions: history_filter!(q)?,
-        opened_from: TimeBounds::STORABLE.check_optional("opened_from", q.opened_from)?,
-        opened_to: TimeBounds::STORABLE.check_optional("opened_to", q.opened_to)?,
-        recorded: q.has_recording,
-        text: SessionListFilter::parse_text(q.q.as_deref())?,
-    };
-    let cursor = cursor_param(q.cursor.as_deref())?;
-    let limit = limit_param(q.limit, 50, 200)?;
-    Ok(HistoryQuery { filter, cursor, limit })
+    Ok(HistoryQuery::parse(termaudit_domain::history_query_params!(q))?)
 }
 
 /// The project's sessions, newest first, filtered, with keyset paging: pass

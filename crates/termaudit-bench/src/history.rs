@@ -19,8 +19,9 @@ use std::{
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use termaudit_api::{HistoryQuery, history_query};
+use termaudit_api::history_query;
 use termaudit_api_types::SessionQuery;
+use termaudit_domain::HistoryQuery;
 use termaudit_domain::{Permission, ProjectName, ProjectSlug};
 use termaudit_storage::{Cursor, Store};
 use uuid::Uuid;

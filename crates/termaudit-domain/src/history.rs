@@ -6,7 +6,10 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{DomainError, EnvironmentClass, SessionMode, SessionStatus, check_optional_text};
+use crate::{
+    Cursor, DomainError, EnvironmentClass, SessionMode, SessionStatus, TimeBounds,
+    check_optional_text, parse_limit,
+};
 
 /// Which sessions: the filters the history list and the export share. Each
 /// is an equality on the session (for an export's events, on the session
@@ -84,6 +87,82 @@ impl SessionListFilter {
                 format!("must be {TEXT_MIN_CHARS} to {TEXT_MAX_CHARS} characters"),
             )),
         }
+    }
+}
+
+/// The history list's query as a request spells it: every parameter not
+/// yet checked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HistoryQueryParams<'a> {
+    pub sessions: HistoryParams<'a>,
+    pub opened_from: Option<DateTime<Utc>>,
+    pub opened_to: Option<DateTime<Utc>>,
+    pub has_recording: Option<bool>,
+    pub q: Option<&'a str>,
+    pub cursor: Option<&'a str>,
+    pub limit: Option<u32>,
+}
+
+/// The [`HistoryParams`] of a query that names them as the API's query
+/// types do (`status`, `environment_class`, `environment`, `target_id`,
+/// `user`, `mode`, the strings as `Option<String>`): a macro, so the API's
+/// DTOs need not be known here and every reader maps them the same way.
+#[macro_export]
+macro_rules! history_params {
+    ($query:expr) => {{
+        let q = &$query;
+        $crate::HistoryParams {
+            status: q.status.as_deref(),
+            environment_class: q.environment_class.as_deref(),
+            environment: q.environment.as_deref(),
+            target_id: q.target_id,
+            user: q.user.as_deref(),
+            mode: q.mode.as_deref(),
+        }
+    }};
+}
+
+/// The [`HistoryQueryParams`] of a query that names them as the API's
+/// `SessionQuery` does: [`history_params!`]'s fields and `opened_from`,
+/// `opened_to`, `has_recording`, `q`, `cursor` and `limit`.
+#[macro_export]
+macro_rules! history_query_params {
+    ($query:expr) => {{
+        let q = &$query;
+        $crate::HistoryQueryParams {
+            sessions: $crate::history_params!(q),
+            opened_from: q.opened_from,
+            opened_to: q.opened_to,
+            has_recording: q.has_recording,
+            q: q.q.as_deref(),
+            cursor: q.cursor.as_deref(),
+            limit: q.limit,
+        }
+    }};
+}
+
+/// The history list's query, parsed: untrusted input becomes a filter, a
+/// cursor and a page size (50 by default, at most 200), or an error naming
+/// the field.
+#[derive(Debug, Clone)]
+pub struct HistoryQuery {
+    pub filter: SessionListFilter,
+    pub cursor: Option<Cursor>,
+    pub limit: usize,
+}
+
+impl HistoryQuery {
+    pub fn parse(params: HistoryQueryParams<'_>) -> Result<Self, DomainError> {
+        let filter = SessionListFilter {
+            sessions: HistoryFilter::parse(params.sessions)?,
+            opened_from: TimeBounds::STORABLE.check_optional("opened_from", params.opened_from)?,
+            opened_to: TimeBounds::STORABLE.check_optional("opened_to", params.opened_to)?,
+            recorded: params.has_recording,
+            text: SessionListFilter::parse_text(params.q)?,
+        };
+        let cursor = Cursor::parse_param(params.cursor)?;
+        let limit = parse_limit(params.limit, 50, 200)?;
+        Ok(Self { filter, cursor, limit })
     }
 }
 

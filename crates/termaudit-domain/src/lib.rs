@@ -6,6 +6,7 @@
 
 pub mod asciicast;
 mod audit;
+mod cursor;
 mod error;
 mod event_time;
 mod export;
@@ -22,6 +23,7 @@ mod target;
 pub mod transparency;
 
 pub use audit::AuditEventType;
+pub use cursor::{Cursor, InvalidCursor, Page, parse_limit};
 pub use error::{DomainError, FieldError, parse_bounded};
 pub use event_time::{CLOCK_SKEW_ALLOWANCE, EventWindow, happened_after_end};
 pub use export::{
@@ -30,7 +32,8 @@ pub use export::{
     neutralise_formula, rfc3339, write_csv_row,
 };
 pub use history::{
-    HistoryFilter, HistoryParams, SessionListFilter, TEXT_MAX_CHARS, TEXT_MIN_CHARS,
+    HistoryFilter, HistoryParams, HistoryQuery, HistoryQueryParams, SessionListFilter,
+    TEXT_MAX_CHARS, TEXT_MIN_CHARS,
 };
 pub use live::LivePosition;
 pub use permission::{Permission, PermissionSet};

@@ -5,11 +5,7 @@ use termaudit_domain::AuditEventType;
 use tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
 
-use crate::{
-    StorageError, Store,
-    cursor::{Cursor, Page},
-    sql::Conditions,
-};
+use crate::{Cursor, Page, StorageError, Store, sql::Conditions};
 
 /// Someone acting on a project's sessions, policy or holds: a user, as the
 /// audit log names them.

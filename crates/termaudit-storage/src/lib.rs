@@ -7,7 +7,6 @@
 mod audit;
 mod cache;
 mod control;
-mod cursor;
 mod error;
 mod export;
 mod export_runs;
@@ -29,7 +28,6 @@ mod words;
 pub use audit::{Actor, AuditEventRow, AuditFilter, NewAuditEvent, append_audit};
 pub use cache::CACHE_CHANNEL;
 pub use control::{run_cache_listener, run_control_listener, run_live_listener};
-pub use cursor::{Cursor, InvalidCursor, Page};
 pub use error::StorageError;
 pub use export::{ExportOptions, ExportStream};
 pub use export_runs::ExportAudit;
@@ -55,6 +53,7 @@ pub use sessions::{
     SessionChange, SessionRow, TransitionError,
 };
 pub use targets::{NewTarget, TargetRow};
+pub use termaudit_domain::{Cursor, InvalidCursor, Page};
 pub use transparency::{
     BatchReport, InclusionProofRow, LogDiscrepancy, LogRefusal, LogStatus, LogVerification,
     Sequencer, SigningKeyRow, VERIFY_CONNECTIONS,

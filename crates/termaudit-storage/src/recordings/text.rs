@@ -10,8 +10,7 @@ use termaudit_domain::{SessionListFilter, asciicast::Micros, asciicast::ScreenQu
 use uuid::Uuid;
 
 use crate::{
-    StorageError, Store,
-    cursor::{Cursor, Page},
+    Cursor, Page, StorageError, Store,
     sessions::{SessionRow, list_conditions},
     sql::contains_pattern,
     time::micros_from_db,

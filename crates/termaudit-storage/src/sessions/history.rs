@@ -6,8 +6,7 @@ use uuid::Uuid;
 
 use super::lifecycle::SessionRow;
 use crate::{
-    StorageError, Store,
-    cursor::{Cursor, Page},
+    Cursor, Page, StorageError, Store,
     sql::{Conditions, contains_pattern},
     words::{QueryWords, WithPrefix},
 };

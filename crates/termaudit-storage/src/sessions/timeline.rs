@@ -10,9 +10,8 @@ use uuid::Uuid;
 
 use super::lifecycle::{SessionRow, share_session};
 use crate::{
-    StorageError, Store,
+    Cursor, Page, StorageError, Store,
     audit::{NewAuditEvent, append_audit},
-    cursor::{Cursor, Page},
     time::truncate_to_micros,
 };
 

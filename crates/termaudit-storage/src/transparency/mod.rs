@@ -94,6 +94,15 @@ async fn tree_size(client: &impl GenericClient, project_id: Uuid) -> Result<u64,
     Ok(row.try_get::<_, i64>("tree_size")? as u64)
 }
 
+/// Where the sequencer is: the (xact, id) of the last entry it appended,
+/// or (-1, 0) before the first.
+async fn sequencer_place(client: &impl GenericClient) -> Result<(i64, i64), StorageError> {
+    match client.query_opt(include_str!("../sql/log_watermark.sql"), &[]).await? {
+        Some(row) => Ok((row.try_get("xact")?, row.try_get("audit_event_id")?)),
+        None => Ok((-1, 0)),
+    }
+}
+
 /// The right edge of a project's tree at `size` leaves, from storage.
 async fn frontier_at(
     client: &impl GenericClient,

@@ -10,8 +10,8 @@ use termaudit_domain::transparency::{
 use uuid::Uuid;
 
 use super::{
-    frontier_at, leaf_from_row, manifest_from_row, store_tree_head, stored_subtrees,
-    tree_head_from_row, tree_size,
+    frontier_at, leaf_from_row, manifest_from_row, sequencer_place, store_tree_head,
+    stored_subtrees, tree_head_from_row, tree_size,
 };
 use crate::{StorageError, Store};
 
@@ -181,12 +181,16 @@ impl Store {
     ) -> Result<bool, StorageError> {
         let deadline = tokio::time::Instant::now() + patience;
         loop {
-            let pending: bool = self
-                .client()
-                .await?
-                .query_one(include_str!("../sql/log_pending_before.sql"), &[&project_id, &horizon])
+            let client = self.client().await?;
+            let (xact, id) = sequencer_place(&**client).await?;
+            let pending: bool = client
+                .query_one(
+                    include_str!("../sql/log_pending_before.sql"),
+                    &[&project_id, &horizon, &xact, &id],
+                )
                 .await?
                 .try_get("pending")?;
+            drop(client);
             if !pending {
                 return Ok(true);
             }
@@ -316,15 +320,17 @@ impl Store {
         Ok(Ok((hashes, root(&old), root(&new))))
     }
 
-    /// The sequencer's progress, for one project's entries or all.
+    /// The sequencer's progress, for one project's entries or all: a
+    /// moment's figure (the sequencer may move between its queries).
     pub async fn log_status(&self, project_id: Option<Uuid>) -> Result<LogStatus, StorageError> {
-        let row = self
-            .client()
-            .await?
-            .query_one(include_str!("../sql/log_status.sql"), &[&project_id])
+        let client = self.client().await?;
+        let (xact, id) = sequencer_place(&**client).await?;
+        let pending = client
+            .query_one(include_str!("../sql/log_pending.sql"), &[&xact, &id, &project_id])
             .await?;
+        let row = client.query_one(include_str!("../sql/log_status.sql"), &[]).await?;
         Ok(LogStatus {
-            pending: row.try_get::<_, i64>("pending")? as u64,
+            pending: pending.try_get::<_, i64>("pending")? as u64,
             caught_up_at: row.try_get("caught_up_at")?,
             ran_at: row.try_get("ran_at")?,
         })

@@ -24,7 +24,9 @@ use termaudit_domain::{
 };
 use uuid::Uuid;
 
-use super::{SEQUENCER_LOCK, frontier_at, leaf_from_row, store_tree_head, tree_size};
+use super::{
+    SEQUENCER_LOCK, frontier_at, leaf_from_row, sequencer_place, store_tree_head, tree_size,
+};
 use crate::{DatabaseUrl, StorageError, Store};
 
 /// What one batch did.
@@ -136,14 +138,7 @@ impl Sequencer {
     async fn try_append(&mut self, limit: i64) -> Result<BatchReport, StorageError> {
         let watermark = match self.watermark {
             Some(w) => w,
-            None => {
-                let row =
-                    self.client.query_opt(include_str!("../sql/log_watermark.sql"), &[]).await?;
-                match row {
-                    Some(row) => (row.try_get("xact")?, row.try_get("audit_event_id")?),
-                    None => (-1, 0),
-                }
-            }
+            None => sequencer_place(&self.client).await?,
         };
         let tx = self.client.transaction().await?;
         let rows = tx

@@ -1,8 +1,11 @@
-//! Opaque keyset-pagination cursors: the sort key of the last row of a page.
+//! Opaque keyset-pagination cursors: the sort key of the last row of a page,
+//! and the parsing of the `cursor` and `limit` parameters of every list.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::{DomainError, TimeBounds, check_text};
 
 /// Where the next page starts: after the row with this time and id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,12 +30,38 @@ impl Cursor {
         serde_json::from_slice(&bytes).map_err(|_| InvalidCursor)
     }
 
+    /// A `cursor` parameter: one this API issued, or an error naming it
+    /// (empty is none, as a client that passes an absent `next_cursor` along
+    /// sends it). A cursor is opaque but not signed, so a forged one may hold
+    /// any time or id: one whose time the database could not have issued is
+    /// refused here.
+    pub fn parse_param(cursor: Option<&str>) -> Result<Option<Self>, DomainError> {
+        let forged = || DomainError::invalid("cursor", "not a cursor this API issued");
+        cursor
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                let cursor = Self::decode(c).map_err(|_| forged())?;
+                TimeBounds::STORABLE.check("cursor", cursor.time).map_err(|_| forged())?;
+                check_text("cursor", &cursor.id).map_err(|_| forged())?;
+                Ok(cursor)
+            })
+            .transpose()
+    }
+
     pub fn uuid(&self) -> Result<uuid::Uuid, InvalidCursor> {
         self.id.parse().map_err(|_| InvalidCursor)
     }
 
     pub fn int(&self) -> Result<i64, InvalidCursor> {
         self.id.parse().map_err(|_| InvalidCursor)
+    }
+}
+
+/// A `limit` parameter: `default` when absent, 1 to `max`, or an error.
+pub fn parse_limit(limit: Option<u32>, default: u32, max: u32) -> Result<usize, DomainError> {
+    match limit.unwrap_or(default) {
+        n if (1..=max).contains(&n) => Ok(n as usize),
+        n => Err(DomainError::invalid("limit", format!("must be 1 to {max}, not {n}"))),
     }
 }
 
