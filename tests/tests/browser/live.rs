@@ -1,6 +1,8 @@
 //! "Watch live": a session's recording followed in the browser as its
 //! chunks arrive, until a policy manager revokes it.
 
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 use termaudit_domain::Permission;
 use termaudit_tests::{axe::axe_report, browser::Browser};
@@ -8,6 +10,7 @@ use termaudit_tests::{axe::axe_report, browser::Browser};
 use crate::PROJECT;
 use crate::history::row;
 use crate::seed::Seeded;
+use crate::workflows::{ENTER, gateway_app, open_shell_on, sign_in, wait_for_line};
 
 /// What the session showed before anyone watched: plain text, so axe judges
 /// the view's own colours, not a recording's.
@@ -103,4 +106,64 @@ async fn a_watcher_sees_output_as_it_arrives_and_who_revoked_the_session() {
     assert!(end.contains("The session ended"), "{end:?}");
     browser.wait_for_text("[data-testid=watch-terminal]", "logout").await;
     assert!(browser.find_all("[data-testid=watch-badge]").await.is_empty(), "no longer live");
+}
+
+#[tokio::test]
+async fn a_shell_typed_in_one_browser_is_watched_live_in_another() {
+    let (app, dir) = gateway_app().await;
+    // Alice runs a shell on a production target (always recorded, always
+    // watchable) through the gateway in her browser.
+    let operator = Browser::start().await;
+    open_shell_on(&operator, &app, "prod-web", Some("INC-7: rotate the keys")).await;
+    let link = operator.wait_for("[data-testid=terminal-status] a").await;
+    let session = operator.attribute(&link, "href").await.expect("a link to the session");
+
+    // Vera, who may view recordings, watches it from her own browser.
+    let watcher = Browser::start().await;
+    let vera = app.token("vera", PROJECT, &[Permission::ViewHistory, Permission::ViewRecording]);
+    sign_in(&watcher, &app, &vera).await;
+    watcher.goto(&app.url(&session)).await;
+    watcher.click_on(".detail-head [data-testid=watch-live]").await;
+    watcher.wait_for("[data-testid=watch-badge]").await;
+
+    // Alice is told, beside her shell's output.
+    operator
+        .wait_for_text("[data-testid=watch-notice]", "vera (test) is watching this session live")
+        .await;
+
+    // What she types reaches Vera's screen: the command as echoed, and its
+    // output (which the command line does not contain: the shell computes it).
+    let marker = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let terminal = operator.wait_for("[data-testid=live-terminal]").await;
+    operator.type_into(&terminal, &format!("echo live-{marker}-$((6*7))-marker{ENTER}")).await;
+    wait_for_line(&operator, &format!("live-{marker}-42-marker")).await;
+    watcher
+        .wait_for_text(
+            "[data-testid=watch-terminal]",
+            &format!("echo live-{marker}-$((6*7))-marker"),
+        )
+        .await;
+    watcher
+        .wait_for_text("[data-testid=watch-terminal]", &format!("live-{marker}-42-marker"))
+        .await;
+    let report = axe_report(&watcher, "a gateway shell watched live").await;
+    assert!(report.is_empty(), "{report}");
+
+    // Vera leaves; Alice is told that too.
+    watcher.click_on("[data-testid=watch-close]").await;
+    watcher.wait_for_count("[data-testid=watch]", 0).await;
+    // The server hears of a closed stream only when writing to it fails: at
+    // the second keepalive (15 s apart) after the close, or sooner if output
+    // comes. Hence a longer deadline than the harness's.
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let notice = operator.wait_for("[data-testid=watch-notice]").await;
+        let shown = operator.text(&notice).await;
+        if shown.contains("vera (test) stopped watching") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Alice was never told Vera left: {shown:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -164,7 +164,7 @@ pub(crate) async fn gateway_app() -> (TestApp, PathBuf) {
 }
 
 /// Signs in on the sign-in page with a pasted `token`, as a person does.
-async fn sign_in(browser: &Browser, app: &TestApp, token: &str) {
+pub(crate) async fn sign_in(browser: &Browser, app: &TestApp, token: &str) {
     browser.goto(&app.url("/sign-in")).await;
     let input = browser.wait_for("textarea#token").await;
     browser.type_into(&input, token).await;
@@ -175,12 +175,27 @@ async fn sign_in(browser: &Browser, app: &TestApp, token: &str) {
 /// Signs alice in (she may connect) and opens a shell on `web` in the
 /// browser terminal, as a person does.
 pub(crate) async fn open_shell(browser: &Browser, app: &TestApp) {
+    open_shell_on(browser, app, "web", None).await;
+}
+
+/// Signs alice in and opens a shell on `target` in the browser terminal,
+/// giving `reason` when there is one (production targets need one).
+pub(crate) async fn open_shell_on(
+    browser: &Browser,
+    app: &TestApp,
+    target: &str,
+    reason: Option<&str>,
+) {
     let alice = app.token("alice", PROJECT, &[Permission::ViewHistory, Permission::Connect]);
     sign_in(browser, app, &alice).await;
     browser.goto(&app.url(&format!("/projects/{PROJECT}/terminal"))).await;
-    browser.select("#t-target", "web").await;
+    browser.select("#t-target", target).await;
+    if let Some(reason) = reason {
+        let input = browser.wait_for("#t-reason").await;
+        browser.type_into(&input, reason).await;
+    }
     browser.click_on("[data-testid=terminal-open]").await;
-    browser.wait_for_text("[data-testid=terminal-status]", "Connected to web").await;
+    browser.wait_for_text("[data-testid=terminal-status]", &format!("Connected to {target}")).await;
 }
 
 /// Waits until the live terminal shows a line that is exactly `line`.
