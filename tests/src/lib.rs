@@ -6,6 +6,7 @@ pub mod axe;
 pub mod browser;
 mod db;
 pub mod emulation;
+pub mod gateway_shell;
 pub mod moto;
 pub mod oidc;
 pub mod private_pg;

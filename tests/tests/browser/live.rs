@@ -5,12 +5,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use termaudit_domain::Permission;
-use termaudit_tests::{axe::axe_report, browser::Browser};
+use termaudit_tests::{
+    axe::axe_report,
+    browser::Browser,
+    gateway_shell::{open_shell_on, sign_in},
+};
 
 use crate::PROJECT;
 use crate::history::row;
 use crate::seed::Seeded;
-use crate::workflows::{ENTER, gateway_app, open_shell_on, sign_in, wait_for_line};
+use crate::workflows::{ENTER, gateway_app, wait_for_line};
 
 /// What the session showed before anyone watched: plain text, so axe judges
 /// the view's own colours, not a recording's.
@@ -114,7 +118,7 @@ async fn a_shell_typed_in_one_browser_is_watched_live_in_another() {
     // Alice runs a shell on a production target (always recorded, always
     // watchable) through the gateway in her browser.
     let operator = Browser::start().await;
-    open_shell_on(&operator, &app, "prod-web", Some("INC-7: rotate the keys")).await;
+    open_shell_on(&operator, &app, PROJECT, "prod-web", Some("INC-7: rotate the keys")).await;
     let link = operator.wait_for("[data-testid=terminal-status] a").await;
     let session = operator.attribute(&link, "href").await.expect("a link to the session");
 
