@@ -113,6 +113,43 @@ async fn a_watcher_sees_output_as_it_arrives_and_who_revoked_the_session() {
 }
 
 #[tokio::test]
+async fn a_watcher_seeks_back_over_what_arrived_and_jumps_back_to_live() {
+    let seeded = Seeded::new().await;
+    let gateway = seeded.app.token("gateway", PROJECT, &[Permission::Ingest]);
+    upload(&seeded, &gateway, 0, FIRST).await;
+    upload(&seeded, &gateway, 1, "[30.0, \"o\", \"rollout-done-at-30s\\r\\n\"]\n").await;
+
+    let browser = Browser::start().await;
+    let watcher =
+        seeded.app.token("vera", PROJECT, &[Permission::ViewHistory, Permission::ViewRecording]);
+    seeded.sign_in(&browser, &watcher).await;
+    browser.goto(&seeded.url(&format!("{}?watch=1", seeded.session_path(&seeded.live)))).await;
+    browser.wait_for_text("[data-testid=watch-terminal]", "rollout-done-at-30s").await;
+
+    // Ten seconds back from the edge (30 s): the recording so far in the
+    // player, at 0:20, before the last output.
+    browser.click_on("[data-testid=watch-back]").await;
+    browser.wait_for_text("[data-testid=watch-replay] [data-testid=clock]", "0:20 / 0:30").await;
+    let screen = browser
+        .wait_for_text("[data-testid=watch-replay] [data-testid=terminal]", "CANARY-OK")
+        .await;
+    assert!(!screen.contains("rollout-done-at-30s"), "before the edge: {screen:?}");
+    // The live terminal is hidden meanwhile.
+    browser.wait_for_count(".watch-frame[hidden]", 1).await;
+    let report = axe_report(&browser, "a live session sought back").await;
+    assert!(report.is_empty(), "{report}");
+
+    // What arrives meanwhile is held, and drawn on "Jump to live".
+    upload(&seeded, &gateway, 2, "[31.0, \"o\", \"after-the-seek\\r\\n\"]\n").await;
+    browser.wait_for_text("[data-testid=watch-jump]", "(1 held)").await;
+    browser.click_on("[data-testid=watch-jump]").await;
+    browser.wait_for_count("[data-testid=watch-replay]", 0).await;
+    let live = browser.wait_for_text("[data-testid=watch-terminal]", "after-the-seek").await;
+    assert!(live.contains("rollout-done-at-30s"), "{live:?}");
+    browser.wait_for("[data-testid=watch-pause]").await;
+}
+
+#[tokio::test]
 async fn a_shell_typed_in_one_browser_is_watched_live_in_another() {
     let (app, dir) = gateway_app().await;
     // Alice runs a shell on a production target (always recorded, always
