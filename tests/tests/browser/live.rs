@@ -150,6 +150,28 @@ async fn a_watcher_seeks_back_over_what_arrived_and_jumps_back_to_live() {
 }
 
 #[tokio::test]
+async fn the_live_view_and_its_seeking_back_fit_a_phone() {
+    let seeded = Seeded::new().await;
+    let gateway = seeded.app.token("gateway", PROJECT, &[Permission::Ingest]);
+    upload(&seeded, &gateway, 0, FIRST).await;
+    upload(&seeded, &gateway, 1, "[12.0, \"o\", \"phone-edge\\r\\n\"]\n").await;
+    let browser = Browser::start().await;
+    browser.set_window_size(390, 844).await;
+    let watcher =
+        seeded.app.token("vera", PROJECT, &[Permission::ViewHistory, Permission::ViewRecording]);
+    seeded.sign_in(&browser, &watcher).await;
+    browser.goto(&seeded.url(&format!("{}?watch=1", seeded.session_path(&seeded.live)))).await;
+    browser.wait_for_text("[data-testid=watch-terminal]", "phone-edge").await;
+    let widths = "const d = document.documentElement; return [d.scrollWidth, d.clientWidth];";
+    let live = browser.execute(widths, vec![]).await;
+    assert!(live[0].as_i64() <= live[1].as_i64(), "live: {live} (scroll, client)");
+    browser.click_on("[data-testid=watch-back]").await;
+    browser.wait_for_text("[data-testid=watch-replay] [data-testid=clock]", "0:02 / 0:12").await;
+    let back = browser.execute(widths, vec![]).await;
+    assert!(back[0].as_i64() <= back[1].as_i64(), "sought back: {back} (scroll, client)");
+}
+
+#[tokio::test]
 async fn a_shell_typed_in_one_browser_is_watched_live_in_another() {
     let (app, dir) = gateway_app().await;
     // Alice runs a shell on a production target (always recorded, always
