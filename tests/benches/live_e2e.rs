@@ -25,10 +25,10 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use termaudit_domain::Permission;
 use termaudit_tests::{
     browser::Browser,
-    gateway_shell::{gateway_app, open_shell_on, sign_in},
+    gateway_shell::{WatchedShell, gateway_app, watch_a_shell},
+    latency_summary,
 };
 
 const PROJECT: &str = "bench";
@@ -84,23 +84,6 @@ async fn expect(browsers: &[&Browser], text: &str) {
     }
 }
 
-/// p50, p99 and max of `samples` (milliseconds).
-fn summary(samples: &mut [f64]) -> String {
-    samples.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        let i = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
-        samples[i]
-    };
-    format!(
-        "n={:>4}  p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  min {:>7.1} ms",
-        samples.len(),
-        at(0.5),
-        at(0.99),
-        at(1.0),
-        samples[0]
-    )
-}
-
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_owned()
 }
@@ -116,18 +99,9 @@ async fn main() {
     );
     let (app, dir) = gateway_app(PROJECT).await;
 
-    // Alice's shell on a production target (always recorded and watchable).
-    let operator = Browser::start().await;
-    open_shell_on(&operator, &app, PROJECT, "prod-web", Some("bench: live end to end")).await;
-    let link = operator.wait_for("[data-testid=terminal-status] a").await;
-    let session = operator.attribute(&link, "href").await.expect("a link to the session");
-
-    let watcher = Browser::start().await;
-    let vera = app.token("vera", PROJECT, &[Permission::ViewHistory, Permission::ViewRecording]);
-    sign_in(&watcher, &app, &vera).await;
-    watcher.goto(&app.url(&session)).await;
-    watcher.click_on(".detail-head [data-testid=watch-live]").await;
-    watcher.wait_for("[data-testid=watch-badge]").await;
+    // Alice's shell on a production target, watched live by Vera.
+    let WatchedShell { operator, watcher, .. } =
+        watch_a_shell(&app, PROJECT, "bench: live end to end").await;
     operator.wait_for_text("[data-testid=watch-notice]", "is watching").await;
 
     operator.execute(PROBE, vec![json!("[data-testid=live-terminal]")]).await;
@@ -161,9 +135,22 @@ async fn main() {
     let elapsed = started.elapsed();
 
     let mut extra: Vec<f64> = watched.iter().zip(&echo).map(|(w, e)| w - e).collect();
-    println!("key → operator's own echo (bare):  {}", summary(&mut echo));
-    println!("key → watcher's screen:            {}", summary(&mut watched));
-    println!("watcher minus own echo:            {}", summary(&mut extra));
+    // Sorted by the summaries: the first is the least.
+    println!(
+        "key → operator's own echo (bare):  {}  min {:.2} ms",
+        latency_summary(&mut echo),
+        echo[0]
+    );
+    println!(
+        "key → watcher's screen:            {}  min {:.2} ms",
+        latency_summary(&mut watched),
+        watched[0]
+    );
+    println!(
+        "watcher minus own echo:            {}  min {:.2} ms",
+        latency_summary(&mut extra),
+        extra[0]
+    );
     println!(
         "{} keys in {:.1} s; load average at the end: {}",
         watched.len(),

@@ -71,3 +71,30 @@ pub async fn open_shell_on(
     browser.click_on("[data-testid=terminal-open]").await;
     browser.wait_for_text("[data-testid=terminal-status]", &format!("Connected to {target}")).await;
 }
+
+/// A shell on `prod-web` (production: always recorded and watchable) that
+/// alice runs in one browser and vera, who may view recordings, watches
+/// live from another.
+pub struct WatchedShell {
+    pub operator: Browser,
+    pub watcher: Browser,
+    /// The session's page, `/projects/{project}/sessions/{id}`.
+    pub session: String,
+}
+
+/// Opens alice's shell (with `reason`) and vera's "Watch live" view of it;
+/// returns once vera's view is live.
+pub async fn watch_a_shell(app: &TestApp, project: &str, reason: &str) -> WatchedShell {
+    let operator = Browser::start().await;
+    open_shell_on(&operator, app, project, "prod-web", Some(reason)).await;
+    let link = operator.wait_for("[data-testid=terminal-status] a").await;
+    let session = operator.attribute(&link, "href").await.expect("a link to the session");
+
+    let watcher = Browser::start().await;
+    let vera = app.token("vera", project, &[Permission::ViewHistory, Permission::ViewRecording]);
+    sign_in(&watcher, app, &vera).await;
+    watcher.goto(&app.url(&session)).await;
+    watcher.click_on(".detail-head [data-testid=watch-live]").await;
+    watcher.wait_for("[data-testid=watch-badge]").await;
+    WatchedShell { operator, watcher, session }
+}

@@ -8,7 +8,7 @@ use termaudit_domain::Permission;
 use termaudit_tests::{
     axe::axe_report,
     browser::Browser,
-    gateway_shell::{open_shell_on, sign_in},
+    gateway_shell::{WatchedShell, watch_a_shell},
 };
 
 use crate::PROJECT;
@@ -112,17 +112,25 @@ async fn a_watcher_sees_output_as_it_arrives_and_who_revoked_the_session() {
     assert!(browser.find_all("[data-testid=watch-badge]").await.is_empty(), "no longer live");
 }
 
-#[tokio::test]
-async fn a_watcher_seeks_back_over_what_arrived_and_jumps_back_to_live() {
+/// The live session's recording in two chunks, [`FIRST`] and `second`, and
+/// a browser where vera (who may view recordings) has signed in; also the
+/// gateway's token, for more chunks.
+async fn vera_and_two_chunks(second: &str) -> (Seeded, String, Browser) {
     let seeded = Seeded::new().await;
     let gateway = seeded.app.token("gateway", PROJECT, &[Permission::Ingest]);
     upload(&seeded, &gateway, 0, FIRST).await;
-    upload(&seeded, &gateway, 1, "[30.0, \"o\", \"rollout-done-at-30s\\r\\n\"]\n").await;
-
+    upload(&seeded, &gateway, 1, second).await;
     let browser = Browser::start().await;
     let watcher =
         seeded.app.token("vera", PROJECT, &[Permission::ViewHistory, Permission::ViewRecording]);
     seeded.sign_in(&browser, &watcher).await;
+    (seeded, gateway, browser)
+}
+
+#[tokio::test]
+async fn a_watcher_seeks_back_over_what_arrived_and_jumps_back_to_live() {
+    let (seeded, gateway, browser) =
+        vera_and_two_chunks("[30.0, \"o\", \"rollout-done-at-30s\\r\\n\"]\n").await;
     browser.goto(&seeded.url(&format!("{}?watch=1", seeded.session_path(&seeded.live)))).await;
     browser.wait_for_text("[data-testid=watch-terminal]", "rollout-done-at-30s").await;
 
@@ -151,15 +159,8 @@ async fn a_watcher_seeks_back_over_what_arrived_and_jumps_back_to_live() {
 
 #[tokio::test]
 async fn the_live_view_and_its_seeking_back_fit_a_phone() {
-    let seeded = Seeded::new().await;
-    let gateway = seeded.app.token("gateway", PROJECT, &[Permission::Ingest]);
-    upload(&seeded, &gateway, 0, FIRST).await;
-    upload(&seeded, &gateway, 1, "[12.0, \"o\", \"phone-edge\\r\\n\"]\n").await;
-    let browser = Browser::start().await;
+    let (seeded, _, browser) = vera_and_two_chunks("[12.0, \"o\", \"phone-edge\\r\\n\"]\n").await;
     browser.set_window_size(390, 844).await;
-    let watcher =
-        seeded.app.token("vera", PROJECT, &[Permission::ViewHistory, Permission::ViewRecording]);
-    seeded.sign_in(&browser, &watcher).await;
     browser.goto(&seeded.url(&format!("{}?watch=1", seeded.session_path(&seeded.live)))).await;
     browser.wait_for_text("[data-testid=watch-terminal]", "phone-edge").await;
     let widths = "const d = document.documentElement; return [d.scrollWidth, d.clientWidth];";
@@ -175,19 +176,10 @@ async fn the_live_view_and_its_seeking_back_fit_a_phone() {
 async fn a_shell_typed_in_one_browser_is_watched_live_in_another() {
     let (app, dir) = gateway_app().await;
     // Alice runs a shell on a production target (always recorded, always
-    // watchable) through the gateway in her browser.
-    let operator = Browser::start().await;
-    open_shell_on(&operator, &app, PROJECT, "prod-web", Some("INC-7: rotate the keys")).await;
-    let link = operator.wait_for("[data-testid=terminal-status] a").await;
-    let session = operator.attribute(&link, "href").await.expect("a link to the session");
-
-    // Vera, who may view recordings, watches it from her own browser.
-    let watcher = Browser::start().await;
-    let vera = app.token("vera", PROJECT, &[Permission::ViewHistory, Permission::ViewRecording]);
-    sign_in(&watcher, &app, &vera).await;
-    watcher.goto(&app.url(&session)).await;
-    watcher.click_on(".detail-head [data-testid=watch-live]").await;
-    watcher.wait_for("[data-testid=watch-badge]").await;
+    // watchable) through the gateway in her browser; Vera, who may view
+    // recordings, watches it from her own.
+    let WatchedShell { operator, watcher, .. } =
+        watch_a_shell(&app, PROJECT, "INC-7: rotate the keys").await;
 
     // Alice is told, beside her shell's output.
     operator
