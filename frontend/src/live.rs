@@ -176,14 +176,7 @@ pub enum Resume {
 
 impl Held {
     pub fn with_limits(max_bytes: usize, max_events: usize) -> Held {
-        Held {
-            actions: Vec::new(),
-            bytes: 0,
-            count: 0,
-            overflowed: false,
-            max_bytes,
-            max_events,
-        }
+        Held { actions: Vec::new(), bytes: 0, count: 0, overflowed: false, max_bytes, max_events }
     }
 
     /// Holds `action`; drops everything held once over a limit.

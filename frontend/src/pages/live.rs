@@ -214,7 +214,8 @@ pub fn LiveView(props: &LiveViewProps) -> Html {
                 (model.edge - SEEK_BACK_SECONDS).max(0.0)
             };
             redraw.force_update();
-            let (model, redraw, path) = (model.clone(), redraw.clone(), format!("{base}/recording"));
+            let (model, redraw, path) =
+                (model.clone(), redraw.clone(), format!("{base}/recording"));
             spawn_local(async move {
                 if let Ok(recording) = api::get::<Recording>(&path).await {
                     let mut model = model.borrow_mut();
