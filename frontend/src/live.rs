@@ -78,6 +78,9 @@ fn parse(block: &str) -> Option<Frame> {
 /// The terminal as it is when the watch starts (`init`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Init {
+    /// The recording's time (seconds from its start) of this state.
+    #[serde(default)]
+    pub time: f64,
     pub cols: usize,
     pub rows: usize,
     /// What to feed an empty terminal to draw it as it is now.
@@ -113,8 +116,8 @@ impl Ending {
 pub enum Live {
     /// Start from this terminal.
     Init(Init),
-    /// Output to feed, or a resize (markers draw nothing).
-    Play(Action),
+    /// Output to feed, or a resize (markers draw nothing), at its time.
+    Play(Event),
     /// The session ended; the stream closes.
     End(Ending),
 }
@@ -127,11 +130,88 @@ impl Live {
             "init" => serde_json::from_str(&frame.data).ok().map(Live::Init),
             "output" | "resize" | "marker" => {
                 let value = serde_json::from_str(&frame.data).ok()?;
-                Event::parse(&value).map(|event| Live::Play(event.action))
+                Event::parse(&value).map(Live::Play)
             }
             "end" => Some(Live::End(serde_json::from_str(&frame.data).unwrap_or_default())),
             _ => None,
         }
+    }
+}
+
+/// At most this much output is held while the viewer is paused (or seeking
+/// back): beyond it the held events are dropped, and "Jump to live" starts
+/// again from the terminal as it is then (`init`) instead of replaying them.
+pub const HELD_MAX_BYTES: usize = 1024 * 1024;
+/// ... and at most this many events.
+pub const HELD_MAX_EVENTS: usize = 10_000;
+
+/// Output that arrived while the viewer was not following the edge,
+/// bounded by [`HELD_MAX_BYTES`] and [`HELD_MAX_EVENTS`].
+#[derive(Debug)]
+pub struct Held {
+    actions: Vec<Action>,
+    bytes: usize,
+    /// Events that arrived, those dropped included.
+    count: usize,
+    /// Too much arrived: the held events were dropped.
+    overflowed: bool,
+    max_bytes: usize,
+    max_events: usize,
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Held::with_limits(HELD_MAX_BYTES, HELD_MAX_EVENTS)
+    }
+}
+
+/// How to catch up with the edge on "Jump to live".
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resume {
+    /// Draw these, in order.
+    Replay(Vec<Action>),
+    /// Too much was held to keep: start again from the terminal's state now.
+    Reinit,
+}
+
+impl Held {
+    pub fn with_limits(max_bytes: usize, max_events: usize) -> Held {
+        Held { actions: Vec::new(), bytes: 0, count: 0, overflowed: false, max_bytes, max_events }
+    }
+
+    /// Holds `action`; drops everything held once over a limit.
+    pub fn push(&mut self, action: Action) {
+        self.count += 1;
+        if self.overflowed {
+            return;
+        }
+        self.bytes += match &action {
+            Action::Output(text) => text.len(),
+            Action::Resize { .. } | Action::Nothing => 0,
+        };
+        self.actions.push(action);
+        if self.bytes > self.max_bytes || self.actions.len() > self.max_events {
+            self.actions = Vec::new();
+            self.bytes = 0;
+            self.overflowed = true;
+        }
+    }
+
+    /// Events that arrived since holding began (dropped ones included).
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the held events were dropped (a jump starts again).
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// Empties it: what to do to reach the edge.
+    pub fn take(&mut self) -> Resume {
+        let held = std::mem::take(self);
+        *self = Held::with_limits(held.max_bytes, held.max_events);
+        if held.overflowed { Resume::Reinit } else { Resume::Replay(held.actions) }
     }
 }
 
@@ -164,10 +244,13 @@ mod tests {
         assert_eq!((got[0].event.as_str(), got[0].id.as_deref()), ("init", Some("1:0")));
         assert_eq!(
             Live::of(&got[0]),
-            Some(Live::Init(Init { cols: 40, rows: 6, init: "$ ".to_owned() }))
+            Some(Live::Init(Init { time: 0.0, cols: 40, rows: 6, init: "$ ".to_owned() }))
         );
         assert_eq!(got[1].id.as_deref(), Some("1:1"));
-        assert_eq!(Live::of(&got[1]), Some(Live::Play(Action::Output("h\u{e9}".to_owned()))));
+        assert_eq!(
+            Live::of(&got[1]),
+            Some(Live::Play(Event { time: 0.5, action: Action::Output("h\u{e9}".to_owned()) }))
+        );
     }
 
     #[test]
@@ -177,7 +260,10 @@ mod tests {
             .push(b"event: resize\r\nid: 2:3\r\ndata: [1.0, \"r\",\r\ndata: \"50x8\"]\r\n\r\n");
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].data, "[1.0, \"r\",\n\"50x8\"]");
-        assert_eq!(Live::of(&got[0]), Some(Live::Play(Action::Resize { cols: 50, rows: 8 })));
+        assert_eq!(
+            Live::of(&got[0]),
+            Some(Live::Play(Event { time: 1.0, action: Action::Resize { cols: 50, rows: 8 } }))
+        );
         assert!(frames.push(b"event: output\n").is_empty(), "an event not yet complete");
     }
 
@@ -203,6 +289,56 @@ mod tests {
         assert_eq!(Live::of(&frame), None);
         let frame = Frame { event: "later".into(), id: None, data: "{}".into() };
         assert_eq!(Live::of(&frame), None);
+    }
+
+    #[test]
+    fn held_output_is_replayed_in_order_under_the_limits() {
+        let mut held = Held::with_limits(10, 3);
+        held.push(Action::Output("ab".into()));
+        held.push(Action::Resize { cols: 20, rows: 4 });
+        held.push(Action::Output("cd".into()));
+        assert_eq!((held.count(), held.overflowed()), (3, false));
+        assert_eq!(
+            held.take(),
+            Resume::Replay(vec![
+                Action::Output("ab".into()),
+                Action::Resize { cols: 20, rows: 4 },
+                Action::Output("cd".into()),
+            ])
+        );
+        // Emptied by the jump, limits kept.
+        assert_eq!(held.count(), 0);
+        assert_eq!(held.take(), Resume::Replay(Vec::new()));
+    }
+
+    #[test]
+    fn too_much_held_is_dropped_and_the_jump_starts_again() {
+        // Over the bytes.
+        let mut held = Held::with_limits(10, 100);
+        held.push(Action::Output("0123456789".into()));
+        assert!(!held.overflowed(), "at the limit is still kept");
+        held.push(Action::Output("x".into()));
+        assert!(held.overflowed());
+        held.push(Action::Output("more".into()));
+        assert_eq!(held.count(), 3, "still counted");
+        assert_eq!(held.take(), Resume::Reinit);
+        // Holding again after the jump starts afresh.
+        held.push(Action::Output("y".into()));
+        assert_eq!(held.take(), Resume::Replay(vec![Action::Output("y".into())]));
+
+        // Over the events (resizes hold no bytes).
+        let mut held = Held::with_limits(1_000, 2);
+        for _ in 0..3 {
+            held.push(Action::Resize { cols: 10, rows: 2 });
+        }
+        assert_eq!(held.take(), Resume::Reinit);
+
+        // The defaults.
+        let mut held = Held::default();
+        held.push(Action::Output("z".repeat(HELD_MAX_BYTES)));
+        assert!(!held.overflowed());
+        held.push(Action::Output("z".into()));
+        assert!(held.overflowed());
     }
 
     #[test]

@@ -26,29 +26,13 @@ use std::{
 
 use futures_util::StreamExt as _;
 use termaudit_domain::{EnvironmentClass, Permission};
-use termaudit_tests::{TestApp, seed};
+use termaudit_tests::{TestApp, latency_summary, seed};
 use uuid::Uuid;
 
 const PROJECT: &str = "bench";
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// p50, p99 and max of `samples` (milliseconds).
-fn summary(samples: &mut [f64]) -> String {
-    samples.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        let i = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
-        samples[i]
-    };
-    format!(
-        "n={:>5}  p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms",
-        samples.len(),
-        at(0.5),
-        at(0.99),
-        at(1.0)
-    )
 }
 
 fn rss_bytes() -> u64 {
@@ -155,7 +139,7 @@ async fn main() {
     println!("load average at start: {}", load.trim());
 
     let mut bare = bare_notify(&a, rounds * sessions).await;
-    println!("bare NOTIFY -> LISTEN round trip       {}", summary(&mut bare));
+    println!("bare NOTIFY -> LISTEN round trip       {}", latency_summary(&mut bare));
 
     let mut ids = Vec::with_capacity(sessions);
     for _ in 0..sessions {
@@ -233,11 +217,11 @@ async fn main() {
             .await
             .expect("every event heard in time")
             .expect("the collector");
-    println!("chunk PUT round trip                   {}", summary(&mut put_times));
-    println!("chunk sent -> watcher                  {}", summary(&mut from_send));
+    println!("chunk PUT round trip                   {}", latency_summary(&mut put_times));
+    println!("chunk sent -> watcher                  {}", latency_summary(&mut from_send));
     println!(
         "chunk accepted -> watcher              {}  ({before_answer} heard before the answer, counted 0)",
-        summary(&mut from_answer)
+        latency_summary(&mut from_answer)
     );
     let end = rss_bytes();
     println!("memory after the run: RSS {:.1} MiB", end as f64 / 1048576.0);

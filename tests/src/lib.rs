@@ -6,6 +6,7 @@ pub mod axe;
 pub mod browser;
 mod db;
 pub mod emulation;
+pub mod gateway_shell;
 pub mod moto;
 pub mod oidc;
 pub mod private_pg;
@@ -312,4 +313,21 @@ pub fn shell_targets(project: &str) -> (PathBuf, PathBuf) {
     let text = format!("{}{}", target("web", "non_production"), target("prod-web", "production"));
     std::fs::write(&targets, text).expect("the targets file is written");
     (dir, targets)
+}
+
+/// p50, p99 and max of `samples` (milliseconds, sorted in place), for the
+/// benches: `n=…  p50 … ms  p99 … ms  max … ms`.
+pub fn latency_summary(samples: &mut [f64]) -> String {
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let i = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
+        samples[i]
+    };
+    format!(
+        "n={:>5}  p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms",
+        samples.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    )
 }

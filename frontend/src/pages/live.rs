@@ -12,9 +12,12 @@ use gloo::timers::callback::Interval;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use termaudit_api_types::Recording;
+
 use crate::api::{self, ApiError};
 use crate::components::ErrorNotice;
-use crate::live::{Frames, Live, backoff_ms};
+use crate::live::{Frames, Held, Live, Resume, backoff_ms};
+use crate::player::Player;
 use crate::player::playback::Action;
 use crate::terminal::{PaintedTerminal, paint, size_style};
 use crate::time;
@@ -33,12 +36,24 @@ enum Phase {
     Failed(ApiError),
 }
 
+/// How far back "Back 10 s" goes, in seconds.
+const SEEK_BACK_SECONDS: f64 = 10.0;
+
 /// What the stream has told so far, shared by the reading task and the view.
 struct Model {
     terminal: Option<PaintedTerminal>,
     /// Output that arrived while paused, drawn on "Jump to live".
-    held: Vec<Action>,
+    held: Held,
     paused: bool,
+    /// The recording's time (seconds) at the edge: of the last event.
+    edge: f64,
+    /// Played back instead of the edge: the recording so far, from this
+    /// second (the recorded player, over the chunks accepted so far).
+    replay: Option<(Rc<Recording>, f64)>,
+    /// The stream being read, to cancel when the view goes or to start again.
+    reader: Option<web_sys::ReadableStreamDefaultReader>,
+    /// The stream was cancelled to start again from `init` (too much held).
+    resync: bool,
     /// The last event's id, to resume after.
     last_id: Option<String>,
     /// When (`Date.now()`, ms) the terminal last changed: its state at
@@ -62,18 +77,20 @@ impl Model {
         match live {
             Live::Init(init) => {
                 self.last_update_ms = Some(js_sys::Date::now());
-                self.held.clear();
+                self.held = Held::default();
+                self.edge = init.time;
                 self.terminal = PaintedTerminal::new(init.cols, init.rows).ok();
                 if let Some(terminal) = &mut self.terminal {
                     terminal.feed(&init.init);
                 }
             }
-            Live::Play(action) => {
+            Live::Play(event) => {
                 self.last_update_ms = Some(js_sys::Date::now());
+                self.edge = self.edge.max(event.time);
                 if self.paused {
-                    self.held.push(action);
+                    self.held.push(event.action);
                 } else {
-                    self.play(action);
+                    self.play(event.action);
                 }
             }
             Live::End(ending) => {
@@ -98,8 +115,12 @@ pub fn LiveView(props: &LiveViewProps) -> Html {
     let screen = use_node_ref();
     let model = use_mut_ref(|| Model {
         terminal: None,
-        held: Vec::new(),
+        held: Held::default(),
         paused: false,
+        edge: 0.0,
+        replay: None,
+        reader: None,
+        resync: false,
         last_id: None,
         last_update_ms: None,
         phase: Phase::Connecting,
@@ -112,9 +133,8 @@ pub fn LiveView(props: &LiveViewProps) -> Html {
         use_effect_with(props.base.clone(), move |base| {
             let path = format!("{base}/recording/live");
             let cancelled = Rc::new(Cell::new(false));
-            let reader = Rc::new(RefCell::new(None::<web_sys::ReadableStreamDefaultReader>));
             {
-                let (cancelled, reader) = (cancelled.clone(), reader.clone());
+                let (cancelled, model) = (cancelled.clone(), model.clone());
                 spawn_local(async move {
                     let mut attempt = 0;
                     while !cancelled.get() {
@@ -126,13 +146,17 @@ pub fn LiveView(props: &LiveViewProps) -> Html {
                                 return;
                             }
                             Ok(stream) => {
-                                *reader.borrow_mut() = Some(stream.clone());
+                                model.borrow_mut().reader = Some(stream.clone());
                                 model.borrow_mut().phase = Phase::Live;
                                 redraw.force_update();
                                 if follow(&stream, &model, &screen, &redraw, &cancelled).await {
                                     return;
                                 }
                                 attempt = 0;
+                                if std::mem::take(&mut model.borrow_mut().resync) {
+                                    // Cancelled on purpose: from `init` at once.
+                                    continue;
+                                }
                             }
                             Err(error) if error.status().is_some_and(|s| s < 500) => {
                                 model.borrow_mut().phase = Phase::Failed(error);
@@ -156,7 +180,7 @@ pub fn LiveView(props: &LiveViewProps) -> Html {
             }
             move || {
                 cancelled.set(true);
-                if let Some(stream) = reader.borrow_mut().take() {
+                if let Some(stream) = model.borrow_mut().reader.take() {
                     let _ = stream.cancel();
                 }
             }
@@ -179,16 +203,54 @@ pub fn LiveView(props: &LiveViewProps) -> Html {
             redraw.force_update();
         })
     };
+    // Back in time: the recording so far in the recorded player, a little
+    // before the edge; the edge's output is held meanwhile.
+    let on_back = {
+        let (model, redraw, base) = (model.clone(), redraw.clone(), props.base.clone());
+        Callback::from(move |_: MouseEvent| {
+            let from = {
+                let mut model = model.borrow_mut();
+                model.paused = true;
+                (model.edge - SEEK_BACK_SECONDS).max(0.0)
+            };
+            redraw.force_update();
+            let (model, redraw, path) =
+                (model.clone(), redraw.clone(), format!("{base}/recording"));
+            spawn_local(async move {
+                if let Ok(recording) = api::get::<Recording>(&path).await {
+                    let mut model = model.borrow_mut();
+                    if model.paused {
+                        model.replay = Some((Rc::new(recording), from));
+                    }
+                }
+                redraw.force_update();
+            });
+        })
+    };
     let on_jump = {
         let (model, screen, redraw) = (model.clone(), screen.clone(), redraw.clone());
         Callback::from(move |_: MouseEvent| {
             let mut model = model.borrow_mut();
             model.paused = false;
-            for action in std::mem::take(&mut model.held) {
-                model.play(action);
-            }
-            if let Some(terminal) = &mut model.terminal {
-                paint(terminal, &screen);
+            model.replay = None;
+            match model.held.take() {
+                Resume::Replay(actions) => {
+                    for action in actions {
+                        model.play(action);
+                    }
+                    if let Some(terminal) = &mut model.terminal {
+                        paint(terminal, &screen);
+                    }
+                }
+                Resume::Reinit => {
+                    // Start the stream again without an id: `init` draws
+                    // the terminal as it is now.
+                    model.last_id = None;
+                    model.resync = true;
+                    if let Some(stream) = model.reader.take() {
+                        let _ = stream.cancel();
+                    }
+                }
             }
             redraw.force_update();
         })
@@ -230,11 +292,19 @@ pub fn LiveView(props: &LiveViewProps) -> Html {
                         if model.paused {
                             <button type="button" class="button button-primary" onclick={on_jump}
                                 data-testid="watch-jump">
-                                { format!("Jump to live ({} held)", model.held.len()) }
+                                { if model.held.overflowed() {
+                                    "Jump to live (reloads the screen)".to_owned()
+                                } else {
+                                    format!("Jump to live ({} held)", model.held.count())
+                                } }
                             </button>
                         } else {
                             <button type="button" class="button" onclick={on_pause}
                                 data-testid="watch-pause">{ "Pause" }</button>
+                        }
+                        if model.replay.is_none() && model.terminal.is_some() {
+                            <button type="button" class="button" onclick={on_back}
+                                data-testid="watch-back">{ "Back 10 s" }</button>
                         }
                     }
                     <button type="button" class="button" onclick={on_close} data-testid="watch-close">
@@ -251,7 +321,18 @@ pub fn LiveView(props: &LiveViewProps) -> Html {
             if let Phase::Failed(error) = &model.phase {
                 <ErrorNotice error={error.clone()} />
             }
-            <div class="term-frame term-live watch-frame" role="region" aria-label="The session’s terminal, live" tabindex="0">
+            if let Some((recording, from)) = &model.replay {
+                <div class="watch-replay" data-testid="watch-replay">
+                    <p class="muted small">
+                        { "Played back from the recording so far; the live output is held until you jump to live." }
+                    </p>
+                    <Player base={format!("{}/recording", props.base)} recording={Rc::clone(recording)}
+                        start_at={Some(*from)} id_prefix="watch-"
+                        label="The recording so far, played back" />
+                </div>
+            }
+            <div class="term-frame term-live watch-frame" role="region" aria-label="The session’s terminal, live" tabindex="0"
+                hidden={model.replay.is_some()}>
                 <div class="term" ref={screen} data-testid="watch-terminal"
                     style={size_style(cols, rows)}>
                 </div>

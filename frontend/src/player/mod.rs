@@ -337,6 +337,13 @@ pub struct PlayerProps {
     /// Mark this text wherever the screen shows it (a search's match).
     #[prop_or_default]
     pub highlight: Option<AttrValue>,
+    /// Put before the player's element ids, for a second player on the page
+    /// (the live view's, seeking back).
+    #[prop_or_default]
+    pub id_prefix: AttrValue,
+    /// The player's accessible name (unique on the page, as a landmark's).
+    #[prop_or(AttrValue::Static("Recording player"))]
+    pub label: AttrValue,
 }
 
 #[component]
@@ -596,7 +603,7 @@ pub fn Player(props: &PlayerProps) -> Html {
 
     html! {
         <div class={classes!("player", fullscreen.then_some("is-fullscreen"))} ref={player}
-            tabindex="0" role="region" aria-label="Recording player" aria-describedby="player-keys"
+            tabindex="0" role="region" aria-label={props.label.clone()} aria-describedby={format!("{}player-keys", props.id_prefix)}
             data-testid="player" onkeydown={on_keydown}
             data-waiting={(!ui.ready || ui.waiting).to_string()}>
             <div class="player-stage" data-testid="player-stage">
@@ -675,7 +682,7 @@ pub fn Player(props: &PlayerProps) -> Html {
                     <ErrorNotice error={error.clone()} />
                 }
                 // Only where there is a keyboard (style.css hides it on touch screens).
-                <p class="player-help small muted kbd-hint" id="player-keys">
+                <p class="player-help small muted kbd-hint" id={format!("{}player-keys", props.id_prefix)}>
                     <kbd>{ "space" }</kbd>{ " play/pause · " }<kbd>{ "←" }</kbd><kbd>{ "→" }</kbd>
                     { format!(" seek {STEP_SECONDS} s · ") }<kbd>{ "[" }</kbd><kbd>{ "]" }</kbd>{ " previous/next marker · " }
                     <kbd>{ "Home" }</kbd><kbd>{ "End" }</kbd>{ " start/end" }
@@ -700,7 +707,9 @@ pub fn Player(props: &PlayerProps) -> Html {
                         }) }
                     </ol>
                 }
-                <RecordingSearch base={props.base.clone()} on_jump={on_seek_to} />
+                <RecordingSearch base={props.base.clone()} on_jump={on_seek_to}
+                    id={format!("{}recording-search", props.id_prefix)}
+                    label={format!("Search: {}", props.label)} />
             </div>
         </div>
     }
@@ -757,6 +766,10 @@ fn seek_marker(
 struct SearchProps {
     base: String,
     on_jump: Callback<f64>,
+    /// The search field's id.
+    id: String,
+    /// The search landmark's accessible name.
+    label: String,
 }
 
 /// Finds a text in the recording's output; a result jumps there.
@@ -794,9 +807,9 @@ fn RecordingSearch(props: &SearchProps) -> Html {
 
     html! {
         <div class="recording-search">
-            <form class="search-form" onsubmit={on_submit} role="search">
-                <label for="recording-search" class="sr-only">{ "Search the recording" }</label>
-                <input id="recording-search" class="input" type="search" placeholder="Search the output…"
+            <form class="search-form" onsubmit={on_submit} role="search" aria-label={props.label.clone()}>
+                <label for={props.id.clone()} class="sr-only">{ "Search the recording" }</label>
+                <input id={props.id.clone()} class="input" type="search" placeholder="Search the output…"
                     value={(*query).clone()} oninput={on_input} maxlength="200" />
                 <button type="submit" class="button" disabled={*busy || query.trim().is_empty()}>
                     { if *busy { "Searching…" } else { "Search" } }

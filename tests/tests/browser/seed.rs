@@ -121,11 +121,7 @@ impl Seeded {
 
     /// Opens the sign-in page and pastes `token`, as a person does.
     pub(crate) async fn sign_in(&self, browser: &Browser, token: &str) {
-        browser.goto(&self.url("/sign-in")).await;
-        let input = browser.wait_for("textarea#token").await;
-        browser.type_into(&input, token).await;
-        browser.click_on("form button[type=submit]").await;
-        browser.wait_for(".nav-user-name").await;
+        termaudit_tests::gateway_shell::sign_in(browser, &self.app, token).await;
     }
 
     /// A browser where carol, who may view history and recordings, has

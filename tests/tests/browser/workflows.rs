@@ -10,6 +10,7 @@ use termaudit_domain::Permission;
 use termaudit_tests::{
     TestApp,
     browser::{Browser, WAIT, require_built_frontend},
+    gateway_shell::{self, sign_in},
     json,
 };
 
@@ -134,53 +135,16 @@ async fn the_policy_page_shows_the_last_and_next_sweep_and_what_expires_soon() {
     assert!(expiring.contains(id.split('-').next().expect("a prefix")), "{expiring:?}");
 }
 
-/// A server with the gateway inside and two targets, `web` (`/bin/sh` in a
-/// temp dir) and `prod-web` (production), registered in the API so the page
-/// lists them.
+/// A server with the gateway inside and two targets, `web` and `prod-web`,
+/// in [`PROJECT`].
 pub(crate) async fn gateway_app() -> (TestApp, PathBuf) {
-    let dist = require_built_frontend();
-    let (dir, targets) = termaudit_tests::shell_targets(PROJECT);
-    let app = TestApp::spawn_with(Box::new(move |s| {
-        s.gateway_targets = Some(targets.clone());
-        s.web_dir = Some(dist);
-    }))
-    .await;
-    app.create_project(PROJECT).await;
-    let ingest = app.token("gateway", PROJECT, &[Permission::Ingest]);
-    for (name, class) in [("web", "non_production"), ("prod-web", "production")] {
-        json::<Value>(
-            app.post(
-                &format!("/api/v1/projects/{PROJECT}/targets"),
-                &ingest,
-                &json!({ "name": name, "kind": "application",
-                         "environment": format!("{class}-env"), "environment_class": class }),
-            )
-            .await,
-            201,
-        )
-        .await;
-    }
-    (app, dir)
-}
-
-/// Signs in on the sign-in page with a pasted `token`, as a person does.
-async fn sign_in(browser: &Browser, app: &TestApp, token: &str) {
-    browser.goto(&app.url("/sign-in")).await;
-    let input = browser.wait_for("textarea#token").await;
-    browser.type_into(&input, token).await;
-    browser.click_on("form button[type=submit]").await;
-    browser.wait_for(".nav-user-name").await;
+    gateway_shell::gateway_app(PROJECT).await
 }
 
 /// Signs alice in (she may connect) and opens a shell on `web` in the
 /// browser terminal, as a person does.
 pub(crate) async fn open_shell(browser: &Browser, app: &TestApp) {
-    let alice = app.token("alice", PROJECT, &[Permission::ViewHistory, Permission::Connect]);
-    sign_in(browser, app, &alice).await;
-    browser.goto(&app.url(&format!("/projects/{PROJECT}/terminal"))).await;
-    browser.select("#t-target", "web").await;
-    browser.click_on("[data-testid=terminal-open]").await;
-    browser.wait_for_text("[data-testid=terminal-status]", "Connected to web").await;
+    gateway_shell::open_shell_on(browser, app, PROJECT, "web", None).await;
 }
 
 /// Waits until the live terminal shows a line that is exactly `line`.
