@@ -25,10 +25,10 @@ use std::{
     task::{Context, Poll, ready},
 };
 
-use futures_util::Stream;
+use futures_util::{Stream, TryStreamExt};
 use termaudit_domain::{ExportFilter, ExportOutcome, ExportRecord, RecordType};
 use tokio::sync::{mpsc, oneshot};
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{IsolationLevel, NoTls, Row, RowStream};
 use uuid::Uuid;
 
 use crate::{
@@ -283,7 +283,6 @@ impl Store {
         project_id: Uuid,
         mut sink: impl FnMut(&[u8]),
     ) -> Result<u64, StorageError> {
-        use futures_util::TryStreamExt;
         let (sql, _) = export_query(project_id, &ExportFilter::default(), None);
         // COPY takes no parameters; the project id is the only one here.
         let sql = sql.replace("$1", &format!("'{project_id}'::uuid"));
@@ -320,6 +319,17 @@ enum Read {
     Failed,
     /// The reader went away.
     Abandoned,
+}
+
+/// A fetch's rows, and whether the portal ended with them (PostgreSQL said
+/// `CommandComplete` rather than `PortalSuspended`).
+async fn fetch(stream: RowStream) -> Result<(Vec<Row>, bool), tokio_postgres::Error> {
+    futures_util::pin_mut!(stream);
+    let mut rows = Vec::with_capacity(BATCH as usize);
+    while let Some(row) = stream.try_next().await? {
+        rows.push(row);
+    }
+    Ok((rows, stream.rows_affected().is_some()))
 }
 
 impl ExportJob {
@@ -444,19 +454,27 @@ impl ExportJob {
             if ready.send(Ok((total, started_id))).is_err() {
                 return Read::Abandoned;
             }
+            // One fetch is always asked for ahead of the one being read, so
+            // PostgreSQL goes on with the query while a batch crosses the
+            // wire and is converted, instead of waiting for each request.
+            let mut current = tx.query_portal_raw(&portal, BATCH).await;
             let read = loop {
-                let rows = tokio::select! {
-                    rows = tx.query_portal(&portal, BATCH) => rows,
+                let ahead = tx.query_portal_raw(&portal, BATCH).await;
+                let fetched = async { fetch(current?).await };
+                let fetched = tokio::select! {
+                    fetched = fetched => fetched,
                     () = sender.closed() => break Read::Abandoned,
                 };
-                let rows = match rows {
-                    Ok(rows) => rows,
+                let (rows, last) = match fetched {
+                    Ok(fetched) => fetched,
                     Err(err) => {
                         let _ = sender.send(Message::Failed(err.into())).await;
                         break Read::Failed;
                     }
                 };
-                let last = rows.len() < BATCH as usize;
+                // After the last batch, the fetch ahead finds the portal at
+                // its end and returns no row; it is left to the connection.
+                current = ahead;
                 let batch = self.batch(&rows).await;
                 let message = match batch {
                     Ok(batch) => Message::Batch(batch),
