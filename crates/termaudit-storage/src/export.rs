@@ -3,9 +3,10 @@
 //!
 //! A task owns a connection with a `REPEATABLE READ, READ ONLY` transaction
 //! and a portal (a server-side cursor) over `sql/export.sql`; it fetches
-//! [`BATCH`] rows at a time and hands them over a channel that holds at most
-//! [`BUFFERED_BATCHES`], so memory stays flat however many rows there are,
-//! and the database is asked for more only as fast as the reader takes them.
+//! [`BATCH`] rows at a time, with the next fetch always asked for ahead, and
+//! hands them over a channel that holds at most [`BUFFERED_BATCHES`], so
+//! memory stays flat however many rows there are, and the database is asked
+//! for more only as fast as the reader takes them.
 //! When the reader goes away (the [`ExportStream`] is dropped), the task
 //! cancels the running fetch, ends the transaction and closes the connection.
 //!
