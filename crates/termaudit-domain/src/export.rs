@@ -417,12 +417,14 @@ pub fn write_csv_row<'a>(out: &mut Vec<u8>, cells: impl IntoIterator<Item = &'a 
         let cell = neutralise_formula(cell);
         if cell.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
             out.push(b'"');
-            for b in cell.bytes() {
-                if b == b'"' {
-                    out.push(b'"');
-                }
-                out.push(b);
+            // Copied a run at a time, each quote written twice.
+            let mut rest = cell.as_bytes();
+            while let Some(quote) = rest.iter().position(|&b| b == b'"') {
+                out.extend_from_slice(&rest[..=quote]);
+                out.push(b'"');
+                rest = &rest[quote + 1..];
             }
+            out.extend_from_slice(rest);
             out.push(b'"');
         } else {
             out.extend_from_slice(cell.as_bytes());
@@ -643,6 +645,13 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",,'=cmd\r\n"
+        );
+        // Quotes at either end, side by side, and after a neutralised start.
+        let mut out = Vec::new();
+        write_csv_row(&mut out, ["\"", "\"\"x\"", "-\"a\"\"b\"", "é\"ü"]);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"\"\"\",\"\"\"\"\"x\"\"\",\"'-\"\"a\"\"\"\"b\"\"\",\"é\"\"ü\"\r\n"
         );
     }
 

@@ -3,9 +3,10 @@
 //!
 //! A task owns a connection with a `REPEATABLE READ, READ ONLY` transaction
 //! and a portal (a server-side cursor) over `sql/export.sql`; it fetches
-//! [`BATCH`] rows at a time and hands them over a channel that holds at most
-//! [`BUFFERED_BATCHES`], so memory stays flat however many rows there are,
-//! and the database is asked for more only as fast as the reader takes them.
+//! [`BATCH`] rows at a time, with the next fetch always asked for ahead, and
+//! hands them over a channel that holds at most [`BUFFERED_BATCHES`], so
+//! memory stays flat however many rows there are, and the database is asked
+//! for more only as fast as the reader takes them.
 //! When the reader goes away (the [`ExportStream`] is dropped), the task
 //! cancels the running fetch, ends the transaction and closes the connection.
 //!
@@ -18,6 +19,7 @@
 
 use std::{
     pin::Pin,
+    str::FromStr,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -25,16 +27,15 @@ use std::{
     task::{Context, Poll, ready},
 };
 
-use futures_util::Stream;
-use termaudit_domain::{ExportFilter, ExportOutcome, ExportRecord, RecordType};
+use futures_util::{Stream, TryStreamExt};
+use termaudit_domain::{DomainError, ExportFilter, ExportOutcome, ExportRecord, RecordType};
 use tokio::sync::{mpsc, oneshot};
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{IsolationLevel, NoTls, Row, RowStream};
 use uuid::Uuid;
 
 use crate::{
     StorageError, Store,
     export_runs::{EXPORT_LOCK_CLASS, ExportAudit, start_export},
-    row::{parse_enum, parse_opt_enum},
     sessions::history_conditions,
     sql::Conditions,
 };
@@ -193,8 +194,31 @@ fn export_query(
     (sql, c)
 }
 
+/// A text column of an enum, by its position in `sql/export.sql`'s select
+/// list (found by position: looking 19 names up on every row shows in the
+/// export's profile); `name` is for the error.
+fn enum_at<T: FromStr<Err = DomainError>>(
+    row: &Row,
+    index: usize,
+    name: &str,
+) -> Result<Option<T>, StorageError> {
+    let text: Option<&str> = row.try_get(index)?;
+    text.map(|t| t.parse().map_err(|_| StorageError::Corrupt(format!("{name} holds {t:?}"))))
+        .transpose()
+}
+
+/// [`enum_at`] for a column that is never null.
+fn enum_of<T: FromStr<Err = DomainError>>(
+    row: &Row,
+    index: usize,
+    name: &str,
+) -> Result<T, StorageError> {
+    enum_at(row, index, name)?.ok_or_else(|| StorageError::Corrupt(format!("{name} is null")))
+}
+
+/// A row of `sql/export.sql` as a record; the positions are its select list's.
 fn record(row: &Row, project: &str) -> Result<ExportRecord, StorageError> {
-    let rank: i32 = row.try_get("rank")?;
+    let rank: i32 = row.try_get(0)?;
     let record_type = match rank {
         0 => RecordType::Session,
         1 => RecordType::TerminalEvent,
@@ -202,25 +226,25 @@ fn record(row: &Row, project: &str) -> Result<ExportRecord, StorageError> {
     };
     Ok(ExportRecord {
         record_type,
-        time: row.try_get("at")?,
+        time: row.try_get(1)?,
         project: project.to_owned(),
-        session_id: row.try_get("session_id")?,
-        event_id: row.try_get("event_id")?,
-        event_type: row.try_get("event_type")?,
-        actor: row.try_get("actor_subject")?,
-        user: row.try_get("user_subject")?,
-        user_name: row.try_get("user_name")?,
-        target: row.try_get("target_name")?,
-        target_kind: parse_enum(row, "target_kind")?,
-        environment: row.try_get("environment")?,
-        environment_class: parse_enum(row, "environment_class")?,
-        mode: parse_enum(row, "mode")?,
-        reason: row.try_get("reason")?,
-        status: parse_enum(row, "status")?,
-        recorded: row.try_get("recorded")?,
-        ended_at: row.try_get("ended_at")?,
-        close_reason: parse_opt_enum(row, "close_reason")?,
-        details: row.try_get("details")?,
+        event_id: row.try_get(2)?,
+        event_type: row.try_get(3)?,
+        actor: row.try_get(4)?,
+        details: row.try_get(5)?,
+        session_id: row.try_get(6)?,
+        target: row.try_get(7)?,
+        target_kind: enum_of(row, 8, "target_kind")?,
+        environment: row.try_get(9)?,
+        environment_class: enum_of(row, 10, "environment_class")?,
+        mode: enum_of(row, 11, "mode")?,
+        reason: row.try_get(12)?,
+        user: row.try_get(13)?,
+        user_name: row.try_get(14)?,
+        recorded: row.try_get(15)?,
+        status: enum_of(row, 16, "status")?,
+        ended_at: row.try_get(17)?,
+        close_reason: enum_at(row, 18, "close_reason")?,
         proof: None,
     })
 }
@@ -283,7 +307,6 @@ impl Store {
         project_id: Uuid,
         mut sink: impl FnMut(&[u8]),
     ) -> Result<u64, StorageError> {
-        use futures_util::TryStreamExt;
         let (sql, _) = export_query(project_id, &ExportFilter::default(), None);
         // COPY takes no parameters; the project id is the only one here.
         let sql = sql.replace("$1", &format!("'{project_id}'::uuid"));
@@ -320,6 +343,17 @@ enum Read {
     Failed,
     /// The reader went away.
     Abandoned,
+}
+
+/// A fetch's rows, and whether the portal ended with them (PostgreSQL said
+/// `CommandComplete` rather than `PortalSuspended`).
+async fn fetch(stream: RowStream) -> Result<(Vec<Row>, bool), tokio_postgres::Error> {
+    futures_util::pin_mut!(stream);
+    let mut rows = Vec::with_capacity(BATCH as usize);
+    while let Some(row) = stream.try_next().await? {
+        rows.push(row);
+    }
+    Ok((rows, stream.rows_affected().is_some()))
 }
 
 impl ExportJob {
@@ -444,19 +478,27 @@ impl ExportJob {
             if ready.send(Ok((total, started_id))).is_err() {
                 return Read::Abandoned;
             }
+            // One fetch is always asked for ahead of the one being read, so
+            // PostgreSQL goes on with the query while a batch crosses the
+            // wire and is converted, instead of waiting for each request.
+            let mut current = tx.query_portal_raw(&portal, BATCH).await;
             let read = loop {
-                let rows = tokio::select! {
-                    rows = tx.query_portal(&portal, BATCH) => rows,
+                let ahead = tx.query_portal_raw(&portal, BATCH).await;
+                let fetched = async { fetch(current?).await };
+                let fetched = tokio::select! {
+                    fetched = fetched => fetched,
                     () = sender.closed() => break Read::Abandoned,
                 };
-                let rows = match rows {
-                    Ok(rows) => rows,
+                let (rows, last) = match fetched {
+                    Ok(fetched) => fetched,
                     Err(err) => {
                         let _ = sender.send(Message::Failed(err.into())).await;
                         break Read::Failed;
                     }
                 };
-                let last = rows.len() < BATCH as usize;
+                // After the last batch, the fetch ahead finds the portal at
+                // its end and returns no row; it is left to the connection.
+                current = ahead;
                 let batch = self.batch(&rows).await;
                 let message = match batch {
                     Ok(batch) => Message::Batch(batch),
