@@ -25,6 +25,23 @@
 //! lets a second one (a replica with the default workers) catch up
 //! afterwards: the ingest alone, then the emulation alone.
 //!
+//! RECORDING_BENCH_STORE=s3 stores the recordings in moto's S3 server on
+//! loopback (`tests/src/moto.rs`) and adds, after the phases above (which
+//! then read the recording while its bytes are still in PostgreSQL: the
+//! bench holds the compactor's lock from the start):
+//!
+//! - PostgreSQL's size per GiB of recorded output before and after
+//!   compaction;
+//! - the compaction of everything recorded (`Store::compact_once`, as the
+//!   server's compactor runs it) against bare puts of objects of the same
+//!   sizes to the same server;
+//! - the same seeks and download from the objects, against the figures
+//!   from PostgreSQL;
+//! - the same ingest again with the server's compactor running (the bench
+//!   lets go of its lock), against the first ingest, which ran without.
+//!
+//!     RECORDING_BENCH_STORE=s3 cargo bench -p termaudit-tests --bench recording_1gb
+//!
 //! Figures are recorded in docs/benchmarks.md.
 
 use std::{
@@ -41,7 +58,8 @@ use termaudit_domain::{
     EnvironmentClass, Permission,
     asciicast::{Event, Micros},
 };
-use termaudit_tests::{TestApp, seed};
+use termaudit_tests::{TestApp, moto::Moto, seed};
+use uuid::Uuid;
 
 /// Samples the emulation's lag every 250 ms and keeps its peak.
 struct LagSampler {
@@ -175,18 +193,251 @@ async fn seek_minute_50(app: &TestApp, token: &str, base: &str) -> (Duration, Du
     (first.unwrap_or_default(), started.elapsed(), bytes)
 }
 
+/// What reading a recording took: the seek to minute 50 (first byte,
+/// median of five) of the big and of the 1 MiB recording, the middle
+/// + 60 s window, and the download.
+struct Reads {
+    big_seek: Duration,
+    small_seek: Duration,
+    window: Duration,
+    download: Duration,
+    downloaded: u64,
+}
+
+/// Reads the big recording (`base`, `events` events) and the small one
+/// (`small_base`) as a viewer does, printing each figure.
+async fn read_recordings(
+    app: &TestApp,
+    viewer: &str,
+    base: &str,
+    small_base: &str,
+    events: u64,
+    sampler: &Sampler,
+) -> Reads {
+    let mut big_first = Vec::new();
+    let mut small_first = Vec::new();
+    for _ in 0..5 {
+        let (first, _, _) = seek_minute_50(app, viewer, base).await;
+        big_first.push(first);
+        let (first, _, _) = seek_minute_50(app, viewer, small_base).await;
+        small_first.push(first);
+    }
+    big_first.sort();
+    small_first.sort();
+    println!(
+        "seek to minute 50, first byte (median of 5): big recording {:.1} ms, 1 MiB recording {:.1} ms; ratio {:.2}",
+        big_first[2].as_secs_f64() * 1000.0,
+        small_first[2].as_secs_f64() * 1000.0,
+        big_first[2].as_secs_f64() / small_first[2].as_secs_f64()
+    );
+
+    let middle = Micros(events / 2 * STEP_US);
+    let started = Instant::now();
+    let response = app
+        .client
+        .get(app.url(&format!("{base}/events?from={middle}&to={}", Micros(middle.0 + 60_000_000))))
+        .bearer_auth(viewer)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let mut window_bytes: u64 = 0;
+    let mut body = response.bytes_stream();
+    while let Some(piece) = body.next().await {
+        window_bytes += piece.expect("a piece").len() as u64;
+    }
+    let window = started.elapsed();
+    println!(
+        "seek to the middle ({middle} s) + 60 s window ({} KiB, streamed): {:.0} ms; peak RSS {} MiB",
+        window_bytes >> 10,
+        window.as_secs_f64() * 1000.0,
+        sampler.take_peak() / 1024
+    );
+
+    let started = Instant::now();
+    let response = app.get(&format!("{base}/download"), viewer).await;
+    assert_eq!(response.status(), 200);
+    let digest = response.headers()["x-recording-sha256"].to_str().expect("hex").to_owned();
+    let mut hasher = Sha256::new();
+    let mut downloaded: u64 = 0;
+    let mut body = response.bytes_stream();
+    while let Some(piece) = body.next().await {
+        let piece = piece.expect("a piece");
+        downloaded += piece.len() as u64;
+        hasher.update(&piece);
+    }
+    let got: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(got, digest, "the download matches its digest");
+    let download = started.elapsed();
+    println!(
+        "download: {} MiB in {:.1} s ({:.0} MiB/s), digest verified; peak RSS {} MiB",
+        downloaded >> 20,
+        download.as_secs_f64(),
+        (downloaded >> 20) as f64 / download.as_secs_f64(),
+        sampler.take_peak() / 1024
+    );
+    Reads { big_seek: big_first[2], small_seek: small_first[2], window, download, downloaded }
+}
+
+/// Uploads `chunks` chunks as `recordings` at once (recording i gets every
+/// n-th chunk of the total, numbered from 0). Returns each recording's
+/// bytes and events, and the time it all took.
+async fn upload(
+    app: &TestApp,
+    gateway: &str,
+    recordings: &[Uuid],
+    chunks: u64,
+    target: usize,
+) -> (Vec<(u64, u64)>, Duration) {
+    let sessions = recordings.len() as u64;
+    let started = Instant::now();
+    let uploads = recordings.iter().enumerate().map(|(i, id)| {
+        let client = app.client.clone();
+        let url = app.url(&format!("/api/v1/projects/bench/sessions/{id}/recording/chunks"));
+        let gateway = gateway.to_owned();
+        let count = share(chunks, sessions, i as u64);
+        tokio::spawn(async move {
+            let (mut sent, mut events) = (0u64, 0u64);
+            for seq in 0..count {
+                let (body, n) = chunk(seq, events, target, STEP_US);
+                sent += body.len() as u64;
+                events += n;
+                let response = client
+                    .put(format!("{url}/{seq}"))
+                    .bearer_auth(&gateway)
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("sent");
+                assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+            }
+            (sent, events)
+        })
+    });
+    let done = futures_util::future::join_all(uploads)
+        .await
+        .into_iter()
+        .map(|upload| upload.expect("an upload"))
+        .collect();
+    (done, started.elapsed())
+}
+
+/// Recording i's share of `chunks` chunks among `sessions` recordings.
+fn share(chunks: u64, sessions: u64, i: u64) -> u64 {
+    chunks / sessions + u64::from(i < chunks % sessions)
+}
+
+/// The recordings' tables, each with its size on disk (indexes and TOAST
+/// included), the ones compaction changes after `VACUUM FULL` (which gives
+/// back the space of deleted bodies). The search text (`recording_text`)
+/// stays in PostgreSQL with either backend and is not rewritten: a
+/// `VACUUM FULL` of its trigram index would take minutes at 1 GiB.
+async fn recording_tables(db: &tokio_postgres::Client) -> Vec<(&'static str, i64)> {
+    let mut sizes = Vec::new();
+    for (table, vacuum) in [
+        ("recordings", false),
+        ("recording_chunks", true),
+        ("recording_snapshots", true),
+        ("recording_markers", false),
+        ("recording_objects", true),
+        ("recording_text", false),
+    ] {
+        if vacuum {
+            db.batch_execute(&format!("VACUUM FULL {table}")).await.expect("vacuumed");
+        }
+        let size: i64 = db
+            .query_one("SELECT pg_total_relation_size($1::text::regclass)", &[&table])
+            .await
+            .expect("a size")
+            .get(0);
+        sizes.push((table, size));
+    }
+    sizes
+}
+
+fn print_sizes(when: &str, sizes: &[(&str, i64)], recorded: u64) {
+    let gib = recorded as f64 / f64::from(1 << 30);
+    let per_gib = |bytes: i64| bytes as f64 / f64::from(1 << 20) / gib;
+    let total: i64 = sizes.iter().map(|(_, s)| s).sum();
+    let tables: Vec<String> =
+        sizes.iter().map(|(t, s)| format!("{t} {:.1}", per_gib(*s))).collect();
+    println!(
+        "PostgreSQL per GiB of recorded output, {when}: {:.1} MiB ({})",
+        per_gib(total),
+        tables.join(", ")
+    );
+}
+
+/// The compactor's advisory lock is granted to someone.
+async fn compactor_lock_held(db: &tokio_postgres::Client) -> bool {
+    // The lock's 64-bit key ("termcomp") as pg_locks shows it: high and low halves.
+    db.query_one(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+           AND classid = x'7465726d'::int8::oid AND objid = x'636f6d70'::int8::oid",
+        &[],
+    )
+    .await
+    .expect("a query")
+    .get::<_, i64>(0)
+        > 0
+}
+
+/// xorshift bytes: what the bare puts send (neither moto nor object_store
+/// looks at them).
+fn noise(len: usize) -> bytes::Bytes {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut body = Vec::with_capacity(len + 8);
+    while body.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        body.extend_from_slice(&x.to_le_bytes());
+    }
+    body.truncate(len);
+    body.into()
+}
+
 #[tokio::main]
 async fn main() {
     let megabytes: u64 =
         std::env::var("RECORDING_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
     let workers: Option<usize> =
         std::env::var("RECORDING_BENCH_WORKERS").ok().and_then(|v| v.parse().ok());
-    let app = TestApp::spawn_with(Box::new(move |s| {
+    let configure_workers = move |s: &mut termaudit_server::Settings| {
         if let Some(workers) = workers {
             s.emulation_workers = workers;
         }
-    }))
-    .await;
+    };
+    // RECORDING_BENCH_STORE=s3: the server stores recordings in moto's S3
+    // server, and the bench holds the compactor's lock until it compacts.
+    let objects = match std::env::var("RECORDING_BENCH_STORE").as_deref() {
+        Ok("s3") => true,
+        Ok("postgres") | Err(_) => false,
+        Ok(other) => panic!("RECORDING_BENCH_STORE={other}: s3 or postgres"),
+    };
+    let (app, moto, compactor_lock) = if objects {
+        let moto = Moto::start().await;
+        let db = Arc::new(termaudit_tests::TestDatabase::create().await);
+        let url = termaudit_storage::DatabaseUrl::parse(&db.app_url()).expect("a valid URL");
+        let lock = termaudit_storage::Store::new(&url, 1)
+            .expect("a store")
+            .try_lock_compactor(&url)
+            .await
+            .expect("the lock's connection")
+            .expect("nobody compacts yet");
+        let configure = moto.configure("bench");
+        let app = TestApp::spawn_on_database(
+            db,
+            Box::new(move |s| {
+                configure(s);
+                configure_workers(s);
+            }),
+        )
+        .await;
+        (app, Some(moto), Some(lock))
+    } else {
+        (TestApp::spawn_with(Box::new(configure_workers)).await, None, None)
+    };
     app.create_project("bench").await;
     let gateway = app.token("gateway", "bench", &[Permission::Ingest]);
     let viewer = app.token(
@@ -212,8 +463,6 @@ async fn main() {
 
     let target = 4 * 1024 * 1024 - 8192;
     let chunks = (megabytes * 1024 * 1024).div_ceil(target as u64);
-    // Recording i gets every sessions-th chunk of the total, numbered from 0.
-    let share = |i: u64| chunks / sessions + u64::from(i < chunks % sessions);
 
     // What the client alone costs: the bytes are generated while timing both
     // the ingest and COPY.
@@ -221,7 +470,7 @@ async fn main() {
     let mut generated: u64 = 0;
     for i in 0..sessions {
         let mut first = 0;
-        for seq in 0..share(i) {
+        for seq in 0..share(chunks, sessions, i) {
             let (body, n) = chunk(seq, first, target, STEP_US);
             generated += body.len() as u64;
             first += n;
@@ -235,45 +484,14 @@ async fn main() {
     );
 
     let lag = LagSampler::start(app.store.clone());
-    let started = Instant::now();
-    let uploads = recordings.iter().enumerate().map(|(i, id)| {
-        let client = app.client.clone();
-        let url = app.url(&format!("/api/v1/projects/bench/sessions/{id}/recording/chunks"));
-        let gateway = gateway.clone();
-        let count = share(i as u64);
-        tokio::spawn(async move {
-            let (mut sent, mut events) = (0u64, 0u64);
-            for seq in 0..count {
-                let (body, n) = chunk(seq, events, target, STEP_US);
-                sent += body.len() as u64;
-                events += n;
-                let response = client
-                    .put(format!("{url}/{seq}"))
-                    .bearer_auth(&gateway)
-                    .body(body)
-                    .send()
-                    .await
-                    .expect("sent");
-                assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
-            }
-            (sent, events)
-        })
-    });
-    let mut sent: u64 = 0;
-    let mut all_events: u64 = 0;
-    let (mut first_sent, mut events) = (0, 0);
-    for (i, upload) in futures_util::future::join_all(uploads).await.into_iter().enumerate() {
-        let (s, n) = upload.expect("an upload");
-        sent += s;
-        all_events += n;
-        if i == 0 {
-            (first_sent, events) = (s, n);
-        }
-    }
-    let ingest = started.elapsed();
+    let (uploaded, ingest) = upload(&app, &gateway, &recordings, chunks, target).await;
+    let sent: u64 = uploaded.iter().map(|(s, _)| s).sum();
+    let all_events: u64 = uploaded.iter().map(|(_, n)| n).sum();
+    let (first_sent, events) = uploaded[0];
     let ingest_peak = sampler.take_peak();
     println!(
-        "ingest: {} MiB in {chunks} chunks as {sessions} recording(s) at once, {all_events} events, {:.1} s ({:.0} MiB/s); peak RSS {} MiB",
+        "ingest{}: {} MiB in {chunks} chunks as {sessions} recording(s) at once, {all_events} events, {:.1} s ({:.0} MiB/s); peak RSS {} MiB",
+        if objects { " (no compaction)" } else { "" },
         sent >> 20,
         ingest.as_secs_f64(),
         (sent >> 20) as f64 / ingest.as_secs_f64(),
@@ -327,7 +545,7 @@ async fn main() {
             .expect("COPY starts");
         futures_util::pin_mut!(sink);
         let mut copied_events = 0;
-        for seq in 0..share(i as u64) {
+        for seq in 0..share(chunks, sessions, i as u64) {
             let (body, n) = chunk(seq, copied_events, target, STEP_US);
             copied_events += n;
             futures_util::SinkExt::send(&mut sink, std::io::Cursor::new(body))
@@ -350,7 +568,6 @@ async fn main() {
     if sessions > 1 {
         println!("the phases below use the first recording: {} MiB", first_sent >> 20);
     }
-    let sent = first_sent;
 
     // Minute 50 of the big recording against minute 50 of a 1 MiB one of
     // the same length (about 1000 events, 4.3 s apart, in one chunk).
@@ -359,6 +576,7 @@ async fn main() {
     let span = events * STEP_US;
     let (_, small_events) = chunk(0, 0, 1024 * 1024, 1);
     let (body, _) = chunk(0, 0, 1024 * 1024, span / small_events);
+    let small_sent = body.len() as u64;
     let response = app
         .client
         .put(app.url(&format!("{small_base}/chunks/0")))
@@ -374,68 +592,10 @@ async fn main() {
     termaudit_tests::emulation::wait_until_emulated(&app.db, Duration::from_secs(600))
         .await
         .expect("the small recording is emulated");
-    let mut big_first = Vec::new();
-    let mut small_first = Vec::new();
-    for _ in 0..5 {
-        let (first, _, _) = seek_minute_50(&app, &viewer, &base).await;
-        big_first.push(first);
-        let (first, _, _) = seek_minute_50(&app, &viewer, &small_base).await;
-        small_first.push(first);
-    }
-    big_first.sort();
-    small_first.sort();
-    println!(
-        "seek to minute 50, first byte (median of 5): {} MiB recording {:.1} ms, 1 MiB recording {:.1} ms; ratio {:.2}",
-        sent >> 20,
-        big_first[2].as_secs_f64() * 1000.0,
-        small_first[2].as_secs_f64() * 1000.0,
-        big_first[2].as_secs_f64() / small_first[2].as_secs_f64()
-    );
-
-    let middle = Micros(events / 2 * STEP_US);
-    let started = Instant::now();
-    let response = app
-        .client
-        .get(app.url(&format!("{base}/events?from={middle}&to={}", Micros(middle.0 + 60_000_000))))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status(), 200);
-    let mut window: u64 = 0;
-    let mut body = response.bytes_stream();
-    while let Some(piece) = body.next().await {
-        window += piece.expect("a piece").len() as u64;
-    }
-    println!(
-        "seek to the middle ({middle} s) + 60 s window ({} KiB, streamed): {:.0} ms; peak RSS {} MiB",
-        window >> 10,
-        started.elapsed().as_secs_f64() * 1000.0,
-        sampler.take_peak() / 1024
-    );
-
-    let started = Instant::now();
-    let response = app.get(&format!("{base}/download"), &viewer).await;
-    assert_eq!(response.status(), 200);
-    let digest = response.headers()["x-recording-sha256"].to_str().expect("hex").to_owned();
-    let mut hasher = Sha256::new();
-    let mut received: u64 = 0;
-    let mut body = response.bytes_stream();
-    while let Some(piece) = body.next().await {
-        let piece = piece.expect("a piece");
-        received += piece.len() as u64;
-        hasher.update(&piece);
-    }
-    let got: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(got, digest, "the download matches its digest");
-    let download = started.elapsed();
-    println!(
-        "download: {} MiB in {:.1} s ({:.0} MiB/s), digest verified; peak RSS {} MiB",
-        received >> 20,
-        download.as_secs_f64(),
-        (received >> 20) as f64 / download.as_secs_f64(),
-        sampler.take_peak() / 1024
-    );
+    println!("reads of the {} MiB recording (in PostgreSQL):", first_sent >> 20);
+    let in_postgres = read_recordings(&app, &viewer, &base, &small_base, events, &sampler).await;
+    let received = in_postgres.downloaded;
+    let download = in_postgres.download;
 
     // The evidence bundle of the same session: the recording inside a zip
     // written as it is sent, with the session's proven audit entries. The
@@ -473,4 +633,120 @@ async fn main() {
         .expect("a query")
         .get(0);
     println!("stored (zstd): {} MiB", stored >> 20);
+
+    let (Some(moto), Some(compactor_lock)) = (moto, compactor_lock) else { return };
+    let recorded = sent + small_sent;
+    println!("--- the object store (moto on {}) ---", moto.endpoint());
+    print_sizes("before compaction", &recording_tables(&db).await, recorded);
+
+    // Compaction of everything recorded so far, as one pass of the server's
+    // compactor does (the bench holds its lock), against bare puts of
+    // objects of the same sizes to the same server.
+    let started = Instant::now();
+    let mut compacted = termaudit_storage::CompactReport::default();
+    loop {
+        let pass = app.store.compact_once(Default::default()).await.expect("a pass");
+        if pass.objects == 0 {
+            break;
+        }
+        compacted.objects += pass.objects;
+        compacted.chunks += pass.chunks;
+        compacted.snapshots += pass.snapshots;
+        compacted.bytes += pass.bytes;
+    }
+    let compaction = started.elapsed();
+    let sizes: Vec<i64> = db
+        .query("SELECT size_bytes FROM recording_objects ORDER BY id", &[])
+        .await
+        .expect("the objects")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(sizes.len(), compacted.objects, "one row per object written");
+    let target_store = app.store.objects().expect("an object store");
+    let body = noise(sizes.iter().copied().max().unwrap_or(0) as usize);
+    let started = Instant::now();
+    for (i, size) in sizes.iter().enumerate() {
+        target_store
+            .write(&format!("bench/bare/{i}"), body.slice(..*size as usize))
+            .await
+            .expect("a put");
+    }
+    let bare = started.elapsed();
+    let mib = compacted.bytes as f64 / f64::from(1 << 20);
+    println!(
+        "compaction: {} objects ({} chunks, {} snapshots), {mib:.0} MiB in {:.1} s ({:.0} MiB/s); \
+         bare puts of the same sizes: {:.1} s ({:.0} MiB/s); compaction/put rate: {:.2}; peak RSS {} MiB",
+        compacted.objects,
+        compacted.chunks,
+        compacted.snapshots,
+        compaction.as_secs_f64(),
+        mib / compaction.as_secs_f64(),
+        bare.as_secs_f64(),
+        mib / bare.as_secs_f64(),
+        bare.as_secs_f64() / compaction.as_secs_f64(),
+        sampler.take_peak() / 1024
+    );
+    termaudit_tests::moto::wait_until_compacted(&app.db, session, Duration::from_secs(1))
+        .await
+        .expect("nothing of the recording is left in PostgreSQL");
+    print_sizes("after compaction", &recording_tables(&db).await, recorded);
+
+    println!("reads of the {} MiB recording (in objects):", first_sent >> 20);
+    let in_objects = read_recordings(&app, &viewer, &base, &small_base, events, &sampler).await;
+    let rate =
+        |postgres: Duration, objects: Duration| postgres.as_secs_f64() / objects.as_secs_f64();
+    println!(
+        "objects against PostgreSQL (rate ratio): seek to minute 50 {:.2}, 1 MiB seek {:.2}, middle \
+         + 60 s window {:.2}, download {:.2}",
+        rate(in_postgres.big_seek, in_objects.big_seek),
+        rate(in_postgres.small_seek, in_objects.small_seek),
+        rate(in_postgres.window, in_objects.window),
+        rate(in_postgres.download, in_objects.download),
+    );
+
+    // The same ingest again, the server's compactor running this time: it
+    // compacts each recording once 8 MiB of it wait.
+    compactor_lock.release().await.expect("released");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !compactor_lock_held(&db).await {
+        assert!(Instant::now() < deadline, "the server's compactor took no lock in 60 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut again = Vec::new();
+    for _ in 0..sessions {
+        again.push(seed::seed_session(&app, "bench", EnvironmentClass::Production, true).await);
+    }
+    let objects_before: i64 =
+        db.query_one("SELECT count(*) FROM recording_objects", &[]).await.expect("a count").get(0);
+    let (uploaded, with_compaction) = upload(&app, &gateway, &again, chunks, target).await;
+    let objects_during: i64 =
+        db.query_one("SELECT count(*) FROM recording_objects", &[]).await.expect("a count").get(0);
+    let sent_again: u64 = uploaded.iter().map(|(s, _)| s).sum();
+    println!(
+        "ingest with the compactor running: {} MiB in {:.1} s ({:.0} MiB/s), {} objects written \
+         meanwhile; rate against the ingest without: {:.2}; peak RSS {} MiB",
+        sent_again >> 20,
+        with_compaction.as_secs_f64(),
+        (sent_again >> 20) as f64 / with_compaction.as_secs_f64(),
+        objects_during - objects_before,
+        ingest.as_secs_f64() / with_compaction.as_secs_f64(),
+        sampler.take_peak() / 1024
+    );
+    termaudit_tests::emulation::wait_until_emulated(&app.db, Duration::from_secs(3600))
+        .await
+        .expect("the emulation catches up");
+    let started = Instant::now();
+    for id in &again {
+        seed::end_session(&app, *id).await;
+    }
+    for id in &again {
+        termaudit_tests::moto::wait_until_compacted(&app.db, *id, Duration::from_secs(600))
+            .await
+            .expect("compacted after its end");
+    }
+    println!(
+        "emulated, then finalized and out of PostgreSQL {:.1} s after the end",
+        started.elapsed().as_secs_f64()
+    );
 }

@@ -102,6 +102,13 @@ impl TestApp {
         Self::start(Arc::new(TestDatabase::create().await), configure, hooks).await
     }
 
+    /// [`TestApp::spawn_with`] on a database the caller created with
+    /// [`TestDatabase::create`], and may have prepared before the server
+    /// starts (a bench holds the compactor's lock, say).
+    pub async fn spawn_on_database(db: Arc<TestDatabase>, configure: Configure) -> TestApp {
+        Self::start(db, configure, Vec::new()).await
+    }
+
     /// The server against `database_url` (a test's [`PrivatePg`]): it creates
     /// the database when missing and applies the migrations, as in production.
     /// The database is left as it is when the test ends.

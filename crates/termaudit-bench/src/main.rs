@@ -10,7 +10,8 @@
 //!   as many tasks;
 //! - `sweep [RECORDINGS]` (default 100 000): the retention sweep's purge rate
 //!   and the API's p99 during the sweep against without, and the same purge
-//!   as a handful of set-based SQL statements;
+//!   as a handful of set-based SQL statements; `sweep [RECORDINGS] objects`
+//!   with every recording's bodies in an object (moto's S3 server);
 //! - `log [ENTRIES]` (default 1 000 000): the audit log's sequencer, `verify
 //!   db`'s rate, proof sizes and times, and 200 writers with and without the
 //!   sequencer;
@@ -37,7 +38,7 @@ use termaudit_storage::DatabaseUrl;
 
 const SECRET: &str = "termaudit-bench-secret-0123456789abcdef";
 
-const USAGE: &str = "usage: termaudit-bench export [RECORDS] | history [SESSIONS] | sweep [RECORDINGS] | log [ENTRIES] | search [RECORDINGS]";
+const USAGE: &str = "usage: termaudit-bench export [RECORDS] | history [SESSIONS] | sweep [RECORDINGS] [objects] | log [ENTRIES] | search [RECORDINGS]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -47,7 +48,9 @@ async fn main() -> anyhow::Result<()> {
     match command.as_deref() {
         Some("export") => export::run(count.unwrap_or(1_000_000)).await,
         Some("history") => history::run(count.unwrap_or(1_000_000)).await,
-        Some("sweep") => sweep::run(count.unwrap_or(100_000)).await,
+        Some("sweep") => {
+            sweep::run(count.unwrap_or(100_000), args.next().as_deref() == Some("objects")).await
+        }
         Some("log") => log::run(count.unwrap_or(1_000_000)).await,
         Some("search") => search::run(count.unwrap_or(1_000)).await,
         _ => anyhow::bail!(USAGE),

@@ -12,14 +12,23 @@
 //!    batches, a rest between them), each on a fresh copy while a
 //!    client reads the first history page in a loop; its latencies are
 //!    compared with the same loop for a few seconds before the sweep.
+//!
+//! `sweep [RECORDINGS] objects`: the same with every recording's bodies in
+//! an object (`sweep_objects.sql`, on a copy of the seed), in moto's S3
+//! server on loopback, as `tests/src/moto.rs` starts it. Each run writes the
+//! objects first; the bare work is then the same statements plus one bulk
+//! delete of the expired recordings' objects, and the sweep (default options
+//! only) deletes them after each batch, as the server's does.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use termaudit_domain::{Permission, ProjectName, ProjectSlug};
 use termaudit_retention::{SweepOptions, SweepReport, sweep_once};
-use termaudit_storage::{DatabaseUrl, Store};
+use termaudit_storage::{DatabaseUrl, ObjectTarget, RecordingsStoreUrl, Store};
+use termaudit_tests::moto::{BUCKET, Moto};
 use tokio_util::sync::CancellationToken;
 
 use crate::{Latencies, database, serve, server_url, token};
@@ -48,26 +57,68 @@ const BARE_PURGE: &[&str] = &[
      FROM expired e",
 ];
 
-pub async fn run(recordings: i64) -> anyhow::Result<()> {
-    let seed_name = format!("termaudit_bench_sweep_{recordings}");
-    let seed_url = database(&seed_name).await?;
+/// An expired recording's objects, as the bare work deletes them: its
+/// object rows, with their keys to delete from the store once committed.
+const BARE_OBJECTS: &str = "DELETE FROM recording_objects o USING expired e
+     WHERE o.session_id = e.session_id RETURNING o.key";
+
+pub async fn run(recordings: i64, objects: bool) -> anyhow::Result<()> {
+    let plain_name = format!("termaudit_bench_sweep_{recordings}");
+    let plain_url = database(&plain_name).await?;
     {
-        let store = Store::new(&seed_url, 1)?;
+        let store = Store::new(&plain_url, 1)?;
         if store.project_by_slug(SLUG).await?.is_none() {
-            eprintln!("seeding {recordings} recordings into {seed_name}...");
+            eprintln!("seeding {recordings} recordings into {plain_name}...");
             let project = store
                 .create_project(&ProjectSlug::parse(SLUG)?, &ProjectName::parse("Sweep")?)
                 .await?;
             let seed = include_str!("sweep_seed.sql")
                 .replace("{project}", &project.id.to_string())
                 .replace("{recordings}", &recordings.to_string());
-            seed_url.connect().await?.batch_execute(&seed).await.context("seeding")?;
+            plain_url.connect().await?.batch_execute(&seed).await.context("seeding")?;
         }
         drop(store);
     }
+    let moto = if objects { Some(Moto::start().await) } else { None };
+    let target = match &moto {
+        Some(moto) => {
+            ObjectTarget::open(
+                &RecordingsStoreUrl::parse(&format!("s3://{BUCKET}"))
+                    .map_err(anyhow::Error::msg)?,
+                &moto.s3_settings("test", "test"),
+            )
+            .await?
+        }
+        None => None,
+    };
+    let (seed_url, seed_name) = match &target {
+        Some(target) => {
+            let name = format!("termaudit_bench_sweep_objects_{recordings}");
+            let admin = DatabaseUrl::parse(&server_url())?.connect().await?;
+            let seeded = admin
+                .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+                .await?
+                .is_some();
+            if !seeded {
+                eprintln!("moving {name}'s bodies into objects...");
+                let url = copy(&plain_url, &plain_name, &name).await?;
+                let seed = include_str!("sweep_objects.sql").replace("{store}", target.root());
+                url.connect().await?.batch_execute(&seed).await.context("seeding objects")?;
+            }
+            let url = plain_url.with_database(&name);
+            // Seeded by an earlier build: its migrations since.
+            termaudit_storage::migrate(&url).await?;
+            (url, name)
+        }
+        None => (plain_url, plain_name),
+    };
+    let target = target.as_ref();
 
     // 1. The bare work.
-    let run_url = copy(&seed_url, &seed_name).await?;
+    let run_url = copy(&seed_url, &seed_name, RUN_DB).await?;
+    if let Some(target) = target {
+        put_objects(&run_url, target).await?;
+    }
     let mut client = run_url.connect().await?;
     let started = Instant::now();
     let tx = client.transaction().await?;
@@ -78,7 +129,15 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
             expired = n;
         }
     }
+    let keys: Vec<String> = match target {
+        Some(_) => tx.query(BARE_OBJECTS, &[]).await?.iter().map(|row| row.get(0)).collect(),
+        None => Vec::new(),
+    };
     tx.commit().await?;
+    if let Some(target) = target {
+        anyhow::ensure!(keys.len() as u64 == expired, "{} objects for {expired}", keys.len());
+        target.delete(keys).await?;
+    }
     let bare = started.elapsed();
     drop(client);
 
@@ -88,10 +147,14 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
     // runs now.
     let before = SweepOptions { batch_size: 500, rest: 0.0, ..SweepOptions::default() };
     let mut runs = Vec::new();
-    for (name, options) in
-        [("batches of 500, no rest (before)", before), ("default", SweepOptions::default())]
-    {
-        let run = sweep_under_reads(&seed_url, &seed_name, options).await?;
+    // With objects, the server's options only: each run writes them all first.
+    let sweeps = if objects {
+        vec![("default", SweepOptions::default())]
+    } else {
+        vec![("batches of 500, no rest (before)", before), ("default", SweepOptions::default())]
+    };
+    for (name, options) in sweeps {
+        let run = sweep_under_reads(&seed_url, &seed_name, options, target).await?;
         anyhow::ensure!(
             run.purged as u64 == expired,
             "the sweep purged {}, expected {expired}",
@@ -101,12 +164,14 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
     }
 
     let per_minute = |n: u64, d: Duration| n as f64 * 60.0 / d.as_secs_f64();
-    println!("### {recordings} recordings, {expired} expired");
+    let with_objects = if objects { ", each recording's bodies in an object (moto)" } else { "" };
+    println!("### {recordings} recordings, {expired} expired{with_objects}");
     println!();
     println!("| run | purged | time | recordings/min | ratio to bare SQL |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     println!(
-        "| bare SQL (6 set-based statements, 1 transaction) | {expired} | {:.2} s | {:.0} | 1 |",
+        "| bare SQL (6 set-based statements, 1 transaction){} | {expired} | {:.2} s | {:.0} | 1 |",
+        if objects { ", then one bulk delete of their objects" } else { "" },
         bare.as_secs_f64(),
         per_minute(expired, bare)
     );
@@ -151,14 +216,19 @@ struct SweepRun {
     during: Latencies,
 }
 
-/// Copies the seed, serves the copy, reads the first history page every
-/// 5 ms for 5 s, then sweeps with `options` while reading on.
+/// Copies the seed (and writes its objects into `objects`), serves the
+/// copy, reads the first history page every 5 ms for 5 s, then sweeps with
+/// `options` while reading on.
 async fn sweep_under_reads(
     seed_url: &DatabaseUrl,
     seed_name: &str,
     options: SweepOptions,
+    objects: Option<&ObjectTarget>,
 ) -> anyhow::Result<SweepRun> {
-    let run_url = copy(seed_url, seed_name).await?;
+    let run_url = copy(seed_url, seed_name, RUN_DB).await?;
+    if let Some(objects) = objects {
+        put_objects(&run_url, objects).await?;
+    }
     let address = serve(RUN_DB).await?;
     let token = token(SLUG, vec![Permission::ViewHistory])?;
     let page = format!("{address}/api/v1/projects/{SLUG}/sessions?limit=50");
@@ -184,7 +254,7 @@ async fn sweep_under_reads(
     stop.cancel();
     let before = before.await??;
 
-    let store = Store::new(&run_url, 4)?;
+    let store = Store::new(&run_url, 4)?.with_objects(objects.cloned());
     let stop = CancellationToken::new();
     let during = probe(stop.clone());
     let started = Instant::now();
@@ -195,11 +265,45 @@ async fn sweep_under_reads(
     let SweepReport::Completed { purged, batches, .. } = report else {
         anyhow::bail!("the sweep did not complete: {report:?}");
     };
+    let listed: i64 = run_url
+        .connect()
+        .await?
+        .query_one("SELECT count(*) FROM recording_object_deletions", &[])
+        .await?
+        .get(0);
+    anyhow::ensure!(listed == 0, "{listed} purged objects were not deleted");
     Ok(SweepRun { purged, batches, took, before, during })
 }
 
-/// A fresh copy of the seeded database as `RUN_DB`.
-async fn copy(seed: &DatabaseUrl, seed_name: &str) -> anyhow::Result<DatabaseUrl> {
+/// Writes the objects the copy's rows point at (2080 bytes each, 32 at a
+/// time) and says how long that took.
+async fn put_objects(run_url: &DatabaseUrl, target: &ObjectTarget) -> anyhow::Result<()> {
+    let keys: Vec<String> = run_url
+        .connect()
+        .await?
+        .query("SELECT key FROM recording_objects", &[])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let body = bytes::Bytes::from(vec![b'x'; 2080]);
+    let started = Instant::now();
+    futures_util::stream::iter(keys.iter().map(|key| target.write(key, body.clone())))
+        .buffer_unordered(32)
+        .try_collect::<Vec<()>>()
+        .await?;
+    let took = started.elapsed();
+    eprintln!(
+        "wrote {} objects in {:.1} s ({:.0}/s)",
+        keys.len(),
+        took.as_secs_f64(),
+        keys.len() as f64 / took.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// A fresh copy of the seeded database as `name`.
+async fn copy(seed: &DatabaseUrl, seed_name: &str, name: &str) -> anyhow::Result<DatabaseUrl> {
     let admin = DatabaseUrl::parse(&server_url())?.connect().await?;
     // The template must have no connections (the seeding's are closing).
     admin
@@ -208,10 +312,10 @@ async fn copy(seed: &DatabaseUrl, seed_name: &str) -> anyhow::Result<DatabaseUrl
             &[&seed_name],
         )
         .await?;
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {RUN_DB} WITH (FORCE)")).await?;
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
     admin
-        .batch_execute(&format!("CREATE DATABASE {RUN_DB} TEMPLATE {seed_name}"))
+        .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {seed_name}"))
         .await
         .context("copying the seeded database")?;
-    Ok(seed.with_database(RUN_DB))
+    Ok(seed.with_database(name))
 }

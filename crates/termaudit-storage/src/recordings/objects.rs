@@ -231,7 +231,9 @@ impl ObjectTarget {
         format!("{}recordings/{session_id}/{}", self.prefix, Uuid::now_v7())
     }
 
-    pub(super) async fn write(&self, key: &str, body: Bytes) -> Result<(), StorageError> {
+    /// Writes `body` as the object `key` (one put, as the compactor writes
+    /// its objects; `recording_1gb` times it as the bare work).
+    pub async fn write(&self, key: &str, body: Bytes) -> Result<(), StorageError> {
         self.inner.put(&Path::from(key), PutPayload::from(body)).await.map_err(unavailable)?;
         Ok(())
     }
@@ -245,8 +247,9 @@ impl ObjectTarget {
         })
     }
 
-    /// Deletes objects; one already gone is fine.
-    pub(super) async fn delete(&self, keys: Vec<String>) -> Result<(), StorageError> {
+    /// Deletes objects (in bulk requests where the store has them); one
+    /// already gone is fine.
+    pub async fn delete(&self, keys: Vec<String>) -> Result<(), StorageError> {
         let paths = futures_util::stream::iter(keys.into_iter().map(|k| Ok(Path::from(k)))).boxed();
         self.inner
             .delete_stream(paths)
