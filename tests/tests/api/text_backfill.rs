@@ -21,6 +21,8 @@ const PROJECT: &str = "demo";
 /// The migration, run again as an upgrade runs it (it is written to run
 /// again harmlessly).
 const V17: &str = include_str!("../../../migrations/V17__recording_text_backfill.sql");
+/// V21, which computes the window codes of lines stored before it in SQL.
+const V21: &str = include_str!("../../../migrations/V21__recording_text_grams.sql");
 
 /// A recording five minutes long, so its emulation keeps snapshots (at
 /// most a minute apart): 60 lines `{word} step {i} ok`.
@@ -71,6 +73,7 @@ async fn recordings_emulated_before_text_get_it_and_keep_their_snapshots() {
     db.batch_execute(&format!(
         "BEGIN;
          DELETE FROM recording_text WHERE session_id IN ('{old}', '{live}');
+         DELETE FROM recording_text_grams WHERE session_id IN ('{old}', '{live}');
          {V17};
          {V17};
          UPDATE recording_emulation
@@ -164,6 +167,61 @@ async fn recordings_emulated_before_text_get_it_and_keep_their_snapshots() {
         .unwrap()
         .get(0);
     assert_eq!(left, 0);
+}
+
+/// A recording's chunks' window codes (V21), in order.
+async fn grams(db: &tokio_postgres::Client, session: Uuid) -> Vec<(i32, Vec<i32>)> {
+    db.query(
+        "SELECT seq, grams FROM recording_text_grams WHERE session_id = $1 ORDER BY seq",
+        &[&session],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| (row.get(0), row.get(1)))
+    .collect()
+}
+
+#[tokio::test]
+async fn lines_stored_before_v21_get_the_codes_the_workers_compute() {
+    let f = recorded(&[long_cast("alpha"), busy_cast("beta")]).await;
+    // A live recording, its current screen's codes included.
+    let live = seed_session(&f.app, PROJECT, EnvironmentClass::Production, true).await;
+    upload(&f.app, &f.gateway, live, &busy_cast("delta"), 3).await;
+    wait_until_emulated(&f.app.db, Duration::from_secs(120)).await.unwrap();
+    let db = f.app.db.connect().await;
+    let sessions = [f.sessions[0].0, f.sessions[1].0, live];
+    let mut before = Vec::new();
+    for session in sessions {
+        let codes = grams(&db, session).await;
+        // Every chunk that finished lines has its row, short lines' included.
+        let seqs: Vec<i32> = db
+            .query(
+                "SELECT DISTINCT seq FROM recording_text WHERE session_id = $1 ORDER BY seq",
+                &[&session],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert_eq!(codes.iter().map(|c| c.0).collect::<Vec<_>>(), seqs);
+        assert!(codes.iter().any(|c| c.1.len() > 20), "{codes:?}");
+        before.push(codes);
+    }
+    assert_eq!(before[2].last().map(|c| c.0), Some(i32::MAX), "the live screen");
+
+    // As an installation that stored these lines before V21: no codes.
+    // V21, run twice, computes in SQL what the workers computed.
+    db.batch_execute(&format!("DELETE FROM recording_text_grams; {V21}; {V21};")).await.unwrap();
+    for (session, codes) in sessions.into_iter().zip(&before) {
+        assert_eq!(&grams(&db, session).await, codes);
+    }
+    for (session, q) in [(sessions[0], "alpha%20step%2042"), (sessions[1], "%E4%B8%96%E7%95%8C")] {
+        let found: Value =
+            json(f.app.get(&path(session, &format!("/search?q={q}")), &f.reader).await, 200).await;
+        assert_eq!(found["matches"].as_array().unwrap().len(), 1, "{found}");
+    }
 }
 
 fn expected_ids(a: Uuid, b: Uuid) -> Vec<String> {

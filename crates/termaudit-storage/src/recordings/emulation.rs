@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use termaudit_domain::asciicast::{
-    Micros, SnapshotSchedule, TerminalSnapshot, TranscriptCarry, fold_case,
+    Micros, SnapshotSchedule, TerminalSnapshot, TranscriptCarry, fold_case, text_grams,
 };
 use uuid::Uuid;
 
@@ -154,7 +154,9 @@ pub struct EmulationLag {
 }
 
 /// Lines as the arrays one statement inserts them from; `folded` only
-/// where folding changes the line.
+/// where folding changes the line. `gram_seq` and `grams` pair each chunk
+/// that finished lines with the distinct codes of its lines' windows (see
+/// [`text_grams`]), as an array literal (a chunk of short lines has none).
 #[derive(Default)]
 struct TextColumns {
     seq: Vec<i32>,
@@ -162,6 +164,62 @@ struct TextColumns {
     time: Vec<i64>,
     line: Vec<String>,
     folded: Vec<Option<String>>,
+    gram_seq: Vec<i32>,
+    grams: Vec<String>,
+}
+
+impl TextColumns {
+    fn new(lines: &[TextLine]) -> Self {
+        let mut columns = Self::default();
+        let mut grams = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            let folded = fold_case(&line.text);
+            grams.extend(text_grams(&folded));
+            columns.seq.push(db_seq(line.seq));
+            columns.n.push(db_seq(line.n));
+            columns.time.push(micros_to_db(line.time));
+            columns.folded.push((folded != line.text).then_some(folded));
+            columns.line.push(line.text.clone());
+            // The chunk's last line: its codes, once each.
+            if lines.get(i + 1).is_none_or(|next| next.seq != line.seq) {
+                distinct(&mut grams);
+                columns.gram_seq.push(db_seq(line.seq));
+                columns.grams.push(array_literal(&grams));
+                grams.clear();
+            }
+        }
+        columns
+    }
+}
+
+/// `{1,2,3}`: PostgreSQL's text form of an integer array.
+fn array_literal(grams: &[i32]) -> String {
+    let mut text = String::with_capacity(grams.len() * 11 + 2);
+    text.push('{');
+    for (i, gram) in grams.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&gram.to_string());
+    }
+    text.push('}');
+    text
+}
+
+/// The distinct codes of the current screen's lines.
+fn screen_grams(lines: &[String]) -> Vec<i32> {
+    let mut grams = Vec::new();
+    for line in lines {
+        grams.extend(text_grams(&fold_case(line)));
+    }
+    distinct(&mut grams);
+    grams
+}
+
+/// Sorts window codes and keeps each once.
+pub(crate) fn distinct(grams: &mut Vec<i32>) {
+    grams.sort_unstable();
+    grams.dedup();
 }
 
 /// A line's folded form, when it differs from the line.
@@ -306,16 +364,12 @@ impl Store {
             snapshots.rows.push(rows);
             snapshots.state.push(compress(snapshot.terminal.init.as_bytes())?);
         }
-        let mut lines = TextColumns::default();
-        for line in &progress.lines {
-            lines.seq.push(db_seq(line.seq));
-            lines.n.push(db_seq(line.n));
-            lines.time.push(micros_to_db(line.time));
-            lines.folded.push(folded(&line.text));
-            lines.line.push(line.text.clone());
-        }
+        // A few MiB of text at most (a batch), folded and cut into codes
+        // here like the snapshots are compressed.
+        let lines = TextColumns::new(&progress.lines);
         let screen_folded: Vec<Option<String>> =
             progress.screen.iter().map(|line| folded(line)).collect();
+        let screen_grams = screen_grams(&progress.screen);
         let (cols, rows) = dims(&progress.terminal);
         let client = self.client().await?;
         let row = client
@@ -347,6 +401,9 @@ impl Store {
                     &progress.screen,
                     &screen_folded,
                     &micros_to_db(progress.screen_time),
+                    &lines.gram_seq,
+                    &lines.grams,
+                    &screen_grams,
                 ],
             )
             .await?;

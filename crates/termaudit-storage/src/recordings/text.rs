@@ -3,10 +3,15 @@
 //! project's recordings, search in one, and its transcript.
 //!
 //! Every search compares `coalesce(folded, line)` with the folded query as
-//! a literal `LIKE '%...%'` (the trigram index's expression), so SQL finds
-//! exactly the lines [`ScreenQuery::positions`] finds matches in.
+//! a literal `LIKE '%...%'`, so SQL finds exactly the lines
+//! [`ScreenQuery::positions`] finds matches in; it reads only the lines of
+//! the chunks whose window codes (`recording_text_grams`, V21) hold every
+//! code of the query, which every chunk with such a line does.
 
-use termaudit_domain::{SessionListFilter, asciicast::Micros, asciicast::ScreenQuery};
+use termaudit_domain::{
+    SessionListFilter,
+    asciicast::{Micros, ScreenQuery, text_grams},
+};
 use uuid::Uuid;
 
 use crate::{
@@ -52,6 +57,14 @@ pub const MATCHING_LINES_CAP: i64 = 100;
 /// What a line is compared with.
 const LINE_TEXT: &str = "coalesce(t.folded, t.line)";
 
+/// The query's distinct window codes (none under three characters: every
+/// chunk's codes hold them).
+fn query_grams(query: &ScreenQuery) -> Vec<i32> {
+    let mut grams: Vec<i32> = text_grams(&query.folded).collect();
+    super::emulation::distinct(&mut grams);
+    grams
+}
+
 fn match_row(query: &ScreenQuery, time_us: i64, line: String) -> TextMatchRow {
     TextMatchRow { time: micros_from_db(time_us), positions: query.positions(&line), line }
 }
@@ -74,9 +87,12 @@ impl Store {
         // `$1`: the project id.
         let project = "$1";
         let pattern = c.param(Box::new(contains_pattern(&query.folded)));
+        let grams = c.param(Box::new(query_grams(query)));
         c.and(format!(
-            "s.id IN (SELECT t.session_id FROM recording_text t \
-             WHERE t.project_id = {project} AND {LINE_TEXT} LIKE {pattern})"
+            "s.id IN (SELECT g.session_id FROM recording_text_grams g \
+             JOIN recording_text t ON t.session_id = g.session_id AND t.seq = g.seq \
+             WHERE g.project_id = {project} AND g.grams @> {grams}::int4[] \
+             AND {LINE_TEXT} LIKE {pattern})"
         ));
         let limit_param = c.param(Box::new(limit as i64 + 1));
         let sql = format!(
@@ -104,6 +120,7 @@ impl Store {
                     &contains_pattern(&query.folded),
                     &(per_hit as i64),
                     &MATCHING_LINES_CAP,
+                    &query_grams(query),
                 ],
             )
             .await?;
@@ -131,11 +148,21 @@ impl Store {
     ) -> Result<(Vec<TextMatchRow>, bool), StorageError> {
         let client = self.client().await?;
         let sql = format!(
-            "SELECT t.time_us, t.line FROM recording_text t \
-             WHERE t.session_id = $1 AND {LINE_TEXT} LIKE $2 ORDER BY {LINE_ORDER} LIMIT $3"
+            "SELECT t.time_us, t.line FROM recording_text_grams g \
+             JOIN recording_text t ON t.session_id = g.session_id AND t.seq = g.seq \
+             WHERE g.session_id = $1 AND g.grams @> $4::int4[] AND {LINE_TEXT} LIKE $2 \
+             ORDER BY {LINE_ORDER} LIMIT $3"
         );
         let rows = client
-            .query(&sql, &[&session_id, &contains_pattern(&query.folded), &(limit as i64 + 1)])
+            .query(
+                &sql,
+                &[
+                    &session_id,
+                    &contains_pattern(&query.folded),
+                    &(limit as i64 + 1),
+                    &query_grams(query),
+                ],
+            )
             .await?;
         let more = rows.len() > limit;
         let matches = rows

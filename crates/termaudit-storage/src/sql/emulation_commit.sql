@@ -3,6 +3,10 @@
 -- the text lines they finished ($18.. $22) and the screen after them ($23,
 -- $24, at time $25), which replaces the recording's previous screen, and
 -- renews the lease of holder $2 for $10 seconds; returns whether it did.
+-- The window codes of the chunks that finished lines ($26, $27: each
+-- chunk's as an array literal) and of the screen ($28) go to
+-- recording_text_grams (V21), the screen's replacing the previous screen's
+-- (and going when the screen shows no line).
 -- Changes nothing unless $2 still holds the lease and the position is still
 -- $3: a worker whose lease was taken over never writes, and each chunk's
 -- lines are written once. Snapshots of chunks below backfill_until (V17:
@@ -43,6 +47,22 @@ WITH moved AS (
          unnest($23::text[], $24::text[]) WITH ORDINALITY AS l (line, folded, n)
     ON CONFLICT (session_id, seq, n)
         DO UPDATE SET time_us = excluded.time_us, line = excluded.line, folded = excluded.folded
+), chunk_grams AS (
+    INSERT INTO recording_text_grams (session_id, project_id, seq, grams)
+    SELECT p.session_id, p.project_id, g.seq, g.grams::int4[]
+    FROM project AS p, unnest($26::int4[], $27::text[]) AS g (seq, grams)
+    ON CONFLICT (session_id, seq) DO NOTHING
+), screen_grams AS (
+    INSERT INTO recording_text_grams (session_id, project_id, seq, grams)
+    SELECT p.session_id, p.project_id, 2147483647, $28::int4[]
+    FROM project AS p
+    WHERE cardinality($23::text[]) > 0
+    ON CONFLICT (session_id, seq) DO UPDATE SET grams = excluded.grams
+), no_screen_grams AS (
+    DELETE FROM recording_text_grams AS g
+    USING moved AS m
+    WHERE g.session_id = m.session_id AND g.seq = 2147483647
+      AND cardinality($23::text[]) = 0
 ), gone AS (
     DELETE FROM recording_text AS t
     USING moved AS m
