@@ -28,8 +28,14 @@ use crate::{
     sessions::ending,
 };
 
-/// A comment line this often keeps an idle stream open through proxies.
-const KEEPALIVE: Duration = Duration::from_secs(15);
+/// A comment line this often keeps an idle stream open through proxies,
+/// and finds a watcher that left: the server learns that a client closed
+/// its stream only when a write to it fails, so this bounds how late the
+/// operator is told that someone stopped watching (two comments at most).
+const KEEPALIVE: Duration = Duration::from_secs(5);
+/// How often a watch's lease is renewed (and the recording looked at again,
+/// in case a signal was lost).
+const RENEW: Duration = Duration::from_secs(15);
 /// Pieces of the stream a watcher may have waiting, each of about
 /// [`PIECE_BYTES`] (a chunk's frames are cut into pieces): the memory a
 /// watcher can hold on the server is bounded by their product.
@@ -37,7 +43,7 @@ const BUFFER_PIECES: usize = 16;
 const PIECE_BYTES: usize = 64 << 10;
 /// How long a watcher's buffer may stay full before the watcher is cut.
 const STALL_LIMIT: Duration = Duration::from_secs(10);
-/// A watch's lease, renewed at every [`KEEPALIVE`]: a watch whose replica
+/// A watch's lease, renewed at every [`RENEW`]: a watch whose replica
 /// died is ended by another this long after its last renewal at most.
 const WATCH_LEASE: Duration = Duration::from_secs(45);
 
@@ -55,7 +61,7 @@ const WATCH_LEASE: Duration = Duration::from_secs(45);
 ///
 /// Every event has an `id`. A client that reconnects with `Last-Event-ID`
 /// gets what follows that event (no `init`), without gap or duplicate. A
-/// comment line every 15 s keeps an idle stream open. A watcher that reads
+/// comment line every 5 s keeps an idle stream open. A watcher that reads
 /// nothing while its buffer on the server is full (about 1 MiB) for 10 s is
 /// cut: the stream ends without `end`, and the watcher resumes with
 /// `Last-Event-ID`.
@@ -234,8 +240,9 @@ impl Watcher {
 
     /// Sends what is stored, then waits for more, until the end.
     async fn follow(&mut self) -> Result<(), Stop> {
-        let start = tokio::time::Instant::now() + KEEPALIVE;
-        let mut keepalive = tokio::time::interval_at(start, KEEPALIVE);
+        let now = tokio::time::Instant::now();
+        let mut keepalive = tokio::time::interval_at(now + KEEPALIVE, KEEPALIVE);
+        let mut renew = tokio::time::interval_at(now + RENEW, RENEW);
         loop {
             let recording = self.state.store.recording(self.watch.session_id).await?;
             let stored = recording.as_ref().map_or(0, |r| r.next_seq);
@@ -269,13 +276,18 @@ impl Watcher {
                 return self.flush().await;
             }
             self.flush().await?;
-            self.wait(&mut keepalive).await?;
+            self.wait(&mut keepalive, &mut renew).await?;
         }
     }
 
     /// Waits until the recording may have moved: a signal about it, a lost
-    /// signal, or the keepalive's tick (which also looks again, in case).
-    async fn wait(&mut self, keepalive: &mut tokio::time::Interval) -> Result<(), Stop> {
+    /// signal, or the lease's renewal (which also looks again, in case).
+    /// Meanwhile a comment every [`KEEPALIVE`] finds a watcher that left.
+    async fn wait(
+        &mut self,
+        keepalive: &mut tokio::time::Interval,
+        renew: &mut tokio::time::Interval,
+    ) -> Result<(), Stop> {
         loop {
             tokio::select! {
                 signal = self.signals.recv() => match signal {
@@ -286,16 +298,19 @@ impl Watcher {
                         return Err(Stop::Outcome(Outcome::Failed));
                     }
                 },
-                _ = keepalive.tick() => {
+                _ = renew.tick() => {
                     if !self.state.store.watch_renew(self.watch.id, WATCH_LEASE).await? {
                         return Err(Stop::Outcome(Outcome::Lost));
                     }
+                    return Ok(());
+                }
+                _ = keepalive.tick() => {
                     match self.tx.try_send(Bytes::from_static(b": keepalive\n\n")) {
                         Err(mpsc::error::TrySendError::Closed(_)) => {
                             return Err(Stop::Outcome(Outcome::Disconnected));
                         }
                         // A full buffer is data waiting: no comment is needed.
-                        Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => return Ok(()),
+                        Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => {}
                     }
                 }
                 () = self.tx.closed() => return Err(Stop::Outcome(Outcome::Disconnected)),
