@@ -78,6 +78,10 @@ fn parse(block: &str) -> Option<Frame> {
 /// The terminal as it is when the watch starts (`init`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Init {
+    /// When the recording started (RFC 3339): its events' times count from
+    /// then.
+    #[serde(default)]
+    pub started_at: Option<String>,
     /// The recording's time (seconds from its start) of this state.
     #[serde(default)]
     pub time: f64,
@@ -231,7 +235,7 @@ mod tests {
     #[test]
     fn events_are_read_across_pieces_and_comments_are_skipped() {
         let mut frames = Frames::default();
-        let stream = "event: init\nid: 1:0\ndata: {\"cols\":40,\"rows\":6,\"init\":\"$ \"}\n\n\
+        let stream = "event: init\nid: 1:0\ndata: {\"started_at\":\"2026-12-06T07:00:00Z\",\"cols\":40,\"rows\":6,\"init\":\"$ \"}\n\n\
                       : keepalive\n\n\
                       event: output\nid: 1:1\ndata: [0.5, \"o\", \"h\u{e9}\"]\n\n";
         let bytes = stream.as_bytes();
@@ -244,7 +248,13 @@ mod tests {
         assert_eq!((got[0].event.as_str(), got[0].id.as_deref()), ("init", Some("1:0")));
         assert_eq!(
             Live::of(&got[0]),
-            Some(Live::Init(Init { time: 0.0, cols: 40, rows: 6, init: "$ ".to_owned() }))
+            Some(Live::Init(Init {
+                started_at: Some("2026-12-06T07:00:00Z".to_owned()),
+                time: 0.0,
+                cols: 40,
+                rows: 6,
+                init: "$ ".to_owned()
+            }))
         );
         assert_eq!(got[1].id.as_deref(), Some("1:1"));
         assert_eq!(

@@ -59,6 +59,12 @@ struct Model {
     /// When (`Date.now()`, ms) the terminal last changed: its state at
     /// the start, or output since.
     last_update_ms: Option<f64>,
+    /// When the recording started (ms since the epoch), from `init`.
+    started_ms: Option<f64>,
+    /// How long after it happened the last output reached this page (ms):
+    /// its arrival against the recording's start plus its time. The
+    /// operator's and this browser's clocks may differ a little.
+    behind_ms: Option<f64>,
     phase: Phase,
 }
 
@@ -77,6 +83,8 @@ impl Model {
         match live {
             Live::Init(init) => {
                 self.last_update_ms = Some(js_sys::Date::now());
+                self.started_ms =
+                    init.started_at.as_deref().map(js_sys::Date::parse).filter(|ms| ms.is_finite());
                 self.held = Held::default();
                 self.edge = init.time;
                 self.terminal = PaintedTerminal::new(init.cols, init.rows).ok();
@@ -85,7 +93,11 @@ impl Model {
                 }
             }
             Live::Play(event) => {
-                self.last_update_ms = Some(js_sys::Date::now());
+                let now = js_sys::Date::now();
+                self.last_update_ms = Some(now);
+                if let Some(started) = self.started_ms {
+                    self.behind_ms = Some((now - (started + event.time * 1000.0)).max(0.0));
+                }
                 self.edge = self.edge.max(event.time);
                 if self.paused {
                     self.held.push(event.action);
@@ -123,6 +135,8 @@ pub fn LiveView(props: &LiveViewProps) -> Html {
         resync: false,
         last_id: None,
         last_update_ms: None,
+        started_ms: None,
+        behind_ms: None,
         phase: Phase::Connecting,
     });
     let redraw = use_force_update();
@@ -282,7 +296,14 @@ pub fn LiveView(props: &LiveViewProps) -> Html {
                 if model.phase == Phase::Live {
                     <span class="muted" data-testid="watch-delay">
                         { match since {
-                            Some(seconds) => format!("Updated {} ago", time::span(seconds)),
+                            Some(seconds) => match model.behind_ms {
+                                Some(ms) => format!(
+                                    "{:.1} s behind · updated {} ago",
+                                    ms / 1000.0,
+                                    time::span(seconds)
+                                ),
+                                None => format!("Updated {} ago", time::span(seconds)),
+                            },
                             None => "Waiting for the recording".to_owned(),
                         } }
                     </span>

@@ -201,6 +201,11 @@ async fn a_shell_typed_in_one_browser_is_watched_live_in_another() {
     watcher
         .wait_for_text("[data-testid=watch-terminal]", &format!("live-{marker}-42-marker"))
         .await;
+    // How far behind Alice the output reached Vera: from the recording's
+    // start (`init`) and each event's time, not just when it came.
+    let delay = watcher.wait_for_text("[data-testid=watch-delay]", "s behind").await;
+    let behind: f64 = delay.split(" s behind").next().unwrap_or_default().trim().parse().unwrap();
+    assert!((0.0..60.0).contains(&behind), "{delay}");
     let report = axe_report(&watcher, "a gateway shell watched live").await;
     assert!(report.is_empty(), "{report}");
 

@@ -50,8 +50,10 @@ const WATCH_LEASE: Duration = Duration::from_secs(45);
 /// Watches a session's recording live, as server-sent events
 /// (`text/event-stream`).
 ///
-/// - `init` first: the terminal now (data: `{"time", "cols", "rows",
-///   "init"}`, the shape of a window's `state`);
+/// - `init` first: the terminal now (data: `{"started_at", "time", "cols",
+///   "rows", "init"}`: when the recording started, its time in seconds
+///   from then, and the shape of a window's `state`), so a watcher can tell
+///   how far behind the operator an event reaches it;
 /// - then `output`, `resize` and `marker` as the chunks that carry them are
 ///   accepted (data: the event's asciicast v2 line, such as
 ///   `[12.5, "o", "ls\r\n"]`); the operator's input is not sent;
@@ -254,6 +256,7 @@ impl Watcher {
                         self.state.store.recording_edge(self.watch.session_id, recording).await?;
                     let position = LivePosition::chunk(recording.next_seq);
                     let data = serde_json::json!({
+                        "started_at": recording.started_at,
                         "time": recording.last_time.as_seconds(),
                         "cols": terminal.cols,
                         "rows": terminal.rows,
