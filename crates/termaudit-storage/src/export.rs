@@ -19,7 +19,6 @@
 
 use std::{
     pin::Pin,
-    str::FromStr,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -28,7 +27,7 @@ use std::{
 };
 
 use futures_util::{Stream, TryStreamExt};
-use termaudit_domain::{DomainError, ExportFilter, ExportOutcome, ExportRecord, RecordType};
+use termaudit_domain::{ExportFilter, ExportOutcome, ExportRecord, RecordType};
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::{IsolationLevel, NoTls, Row, RowStream};
 use uuid::Uuid;
@@ -36,6 +35,7 @@ use uuid::Uuid;
 use crate::{
     StorageError, Store,
     export_runs::{EXPORT_LOCK_CLASS, ExportAudit, start_export},
+    row::{parse_enum_at, parse_opt_enum_at},
     sessions::history_conditions,
     sql::Conditions,
 };
@@ -194,29 +194,9 @@ fn export_query(
     (sql, c)
 }
 
-/// A text column of an enum, by its position in `sql/export.sql`'s select
-/// list (found by position: looking 19 names up on every row shows in the
-/// export's profile); `name` is for the error.
-fn enum_at<T: FromStr<Err = DomainError>>(
-    row: &Row,
-    index: usize,
-    name: &str,
-) -> Result<Option<T>, StorageError> {
-    let text: Option<&str> = row.try_get(index)?;
-    text.map(|t| t.parse().map_err(|_| StorageError::Corrupt(format!("{name} holds {t:?}"))))
-        .transpose()
-}
-
-/// [`enum_at`] for a column that is never null.
-fn enum_of<T: FromStr<Err = DomainError>>(
-    row: &Row,
-    index: usize,
-    name: &str,
-) -> Result<T, StorageError> {
-    enum_at(row, index, name)?.ok_or_else(|| StorageError::Corrupt(format!("{name} is null")))
-}
-
-/// A row of `sql/export.sql` as a record; the positions are its select list's.
+/// A row of `sql/export.sql` as a record, read by position (its select
+/// list's order): looking 19 names up on every row shows in the export's
+/// profile.
 fn record(row: &Row, project: &str) -> Result<ExportRecord, StorageError> {
     let rank: i32 = row.try_get(0)?;
     let record_type = match rank {
@@ -234,17 +214,17 @@ fn record(row: &Row, project: &str) -> Result<ExportRecord, StorageError> {
         details: row.try_get(5)?,
         session_id: row.try_get(6)?,
         target: row.try_get(7)?,
-        target_kind: enum_of(row, 8, "target_kind")?,
+        target_kind: parse_enum_at(row, 8)?,
         environment: row.try_get(9)?,
-        environment_class: enum_of(row, 10, "environment_class")?,
-        mode: enum_of(row, 11, "mode")?,
+        environment_class: parse_enum_at(row, 10)?,
+        mode: parse_enum_at(row, 11)?,
         reason: row.try_get(12)?,
         user: row.try_get(13)?,
         user_name: row.try_get(14)?,
         recorded: row.try_get(15)?,
-        status: enum_of(row, 16, "status")?,
+        status: parse_enum_at(row, 16)?,
         ended_at: row.try_get(17)?,
-        close_reason: enum_at(row, 18, "close_reason")?,
+        close_reason: parse_opt_enum_at(row, 18)?,
         proof: None,
     })
 }
