@@ -55,3 +55,8 @@ ALTER INDEX recording_text_chunks_pkey RENAME TO recording_text_pkey;
 CREATE INDEX recording_text_grams_gin ON recording_text USING gin (grams);
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON recording_text TO termaudit_app;
+
+-- Statistics for the new table now, not at autovacuum's next pass: without
+-- them the planner reads every candidate chunk of a common word's codes
+-- before the page's sessions (4x slower in the bench).
+ANALYZE recording_text;
