@@ -15,8 +15,9 @@
 //!   each followed by the same search straight from the storage query
 //!   (`Store::recording_text_search`: its two SQL statements and rows);
 //! - a common word's first page (`q=error`, 20 sessions), the same way;
-//! - the index's size (`recording_text`, its trigram index) against the
-//!   recordings' compressed chunks;
+//! - the index's size (`recording_text` and, before V22,
+//!   `recording_text_grams`, with their indexes) against the recordings'
+//!   compressed chunks;
 //! - how long after a chunk's acceptance its text is searchable: 20 new
 //!   live sessions, each a chunk with a new word, polled every 10 ms.
 
@@ -221,6 +222,13 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
             caught_up(&client).await?;
             // (One statement each: VACUUM runs outside a transaction.)
             client.batch_execute("VACUUM ANALYZE recording_text").await?;
+            if client
+                .query_one("SELECT to_regclass('recording_text_grams') IS NOT NULL", &[])
+                .await?
+                .get::<_, bool>(0)
+            {
+                client.batch_execute("VACUUM ANALYZE recording_text_grams").await?;
+            }
             client.batch_execute("ANALYZE sessions").await?;
             eprintln!(
                 "seeded {:.0} MiB: accepted in {:.0} s ({:.1} MiB/s), emulated and indexed {:.0} s after the start",
@@ -274,24 +282,28 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
         );
     }
 
+    // The search's tables as they are: V22's row per chunk, or (before it)
+    // V14's row per line beside V21's window codes.
     let sizes = client
         .query_one(
-            "SELECT pg_total_relation_size('recording_text')::int8,
-                    pg_relation_size('recording_text_trgm')::int8,
+            "SELECT pg_total_relation_size('recording_text')::int8
+                    + coalesce(pg_total_relation_size(to_regclass('recording_text_grams')), 0)::int8,
+                    coalesce(pg_relation_size(to_regclass('recording_text_grams_gin')), 0)::int8,
                     (SELECT count(*) FROM recording_text),
                     (SELECT coalesce(sum(octet_length(data)), 0)::int8 FROM recording_chunks),
                     (SELECT coalesce(sum(data_bytes), 0)::int8 FROM recording_chunks)",
             &[],
         )
         .await?;
-    let (text, trgm, lines, compressed, raw): (i64, i64, i64, i64, i64) =
+    let (text, gin, rows, compressed, raw): (i64, i64, i64, i64, i64) =
         (sizes.get(0), sizes.get(1), sizes.get(2), sizes.get(3), sizes.get(4));
     let mib = |b: i64| b as f64 / 1048576.0;
     println!(
-        "index: recording_text {:.1} MiB with its indexes ({lines} lines; trigram index {:.1} MiB) \
-         against {:.1} MiB of compressed chunks ({:.1} MiB uncompressed): {:.2}x",
+        "index: the search's tables {:.1} MiB with their indexes ({rows} rows of recording_text; \
+         window codes' GIN {:.1} MiB) against {:.1} MiB of compressed chunks ({:.1} MiB \
+         uncompressed): {:.2}x",
         mib(text),
-        mib(trgm),
+        mib(gin),
         mib(compressed),
         mib(raw),
         text as f64 / compressed.max(1) as f64

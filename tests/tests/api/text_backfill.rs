@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use serde_json::{Value, json as value};
-use termaudit_domain::EnvironmentClass;
+use termaudit_domain::{EnvironmentClass, asciicast::fold_case};
+use termaudit_storage::TranscriptLine;
 use termaudit_tests::{emulation::wait_until_emulated, json, problem, seed::seed_session};
 use uuid::Uuid;
 
@@ -21,8 +22,8 @@ const PROJECT: &str = "demo";
 /// The migration, run again as an upgrade runs it (it is written to run
 /// again harmlessly).
 const V17: &str = include_str!("../../../migrations/V17__recording_text_backfill.sql");
-/// V21, which computes the window codes of lines stored before it in SQL.
-const V21: &str = include_str!("../../../migrations/V21__recording_text_grams.sql");
+/// V22, which moves the lines stored a row each (V14) to a row per chunk.
+const V22: &str = include_str!("../../../migrations/V22__recording_text_chunks.sql");
 
 /// A recording five minutes long, so its emulation keeps snapshots (at
 /// most a minute apart): 60 lines `{word} step {i} ok`.
@@ -38,7 +39,7 @@ fn long_cast(word: &str) -> String {
 
 /// A recording's rows of `table`, whole, in their key's order.
 async fn rows(db: &tokio_postgres::Client, table: &str, session: Uuid) -> Vec<String> {
-    let order = if table == "recording_snapshots" { "after_seq" } else { "seq, n" };
+    let order = if table == "recording_snapshots" { "after_seq" } else { "seq" };
     let sql = format!(
         "SELECT to_jsonb(r)::text FROM {table} AS r WHERE session_id = $1 ORDER BY {order}"
     );
@@ -62,7 +63,7 @@ async fn recordings_emulated_before_text_get_it_and_keep_their_snapshots() {
         let snapshots = rows(&db, "recording_snapshots", session).await;
         let text = rows(&db, "recording_text", session).await;
         assert!(snapshots.len() >= 2, "five minutes: snapshots {snapshots:?}");
-        assert!(text.len() >= 60, "{text:?}");
+        assert!(transcript(&f.app.store, session).await.len() >= 60, "{text:?}");
         before.push((snapshots, text));
     }
 
@@ -73,7 +74,6 @@ async fn recordings_emulated_before_text_get_it_and_keep_their_snapshots() {
     db.batch_execute(&format!(
         "BEGIN;
          DELETE FROM recording_text WHERE session_id IN ('{old}', '{live}');
-         DELETE FROM recording_text_grams WHERE session_id IN ('{old}', '{live}');
          {V17};
          {V17};
          UPDATE recording_emulation
@@ -169,10 +169,10 @@ async fn recordings_emulated_before_text_get_it_and_keep_their_snapshots() {
     assert_eq!(left, 0);
 }
 
-/// A recording's chunks' window codes (V21), in order.
+/// A recording's chunks' window codes, in order.
 async fn grams(db: &tokio_postgres::Client, session: Uuid) -> Vec<(i32, Vec<i32>)> {
     db.query(
-        "SELECT seq, grams FROM recording_text_grams WHERE session_id = $1 ORDER BY seq",
+        "SELECT seq, grams FROM recording_text WHERE session_id = $1 ORDER BY seq",
         &[&session],
     )
     .await
@@ -182,10 +182,15 @@ async fn grams(db: &tokio_postgres::Client, session: Uuid) -> Vec<(i32, Vec<i32>
     .collect()
 }
 
+/// A recording's whole text, as the storage reads it.
+async fn transcript(store: &termaudit_storage::Store, session: Uuid) -> Vec<TranscriptLine> {
+    store.recording_transcript_page(session, None, 1_000_000).await.unwrap()
+}
+
 #[tokio::test]
-async fn lines_stored_before_v21_get_the_codes_the_workers_compute() {
+async fn lines_stored_a_row_each_move_to_a_row_per_chunk() {
     let f = recorded(&[long_cast("alpha"), busy_cast("beta")]).await;
-    // A live recording, its current screen's codes included.
+    // A live recording, its current screen included.
     let live = seed_session(&f.app, PROJECT, EnvironmentClass::Production, true).await;
     upload(&f.app, &f.gateway, live, &busy_cast("delta"), 3).await;
     wait_until_emulated(&f.app.db, Duration::from_secs(120)).await.unwrap();
@@ -193,28 +198,66 @@ async fn lines_stored_before_v21_get_the_codes_the_workers_compute() {
     let sessions = [f.sessions[0].0, f.sessions[1].0, live];
     let mut before = Vec::new();
     for session in sessions {
+        let lines = transcript(&f.app.store, session).await;
         let codes = grams(&db, session).await;
-        // Every chunk that finished lines has its row, short lines' included.
-        let seqs: Vec<i32> = db
-            .query(
-                "SELECT DISTINCT seq FROM recording_text WHERE session_id = $1 ORDER BY seq",
-                &[&session],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        assert_eq!(codes.iter().map(|c| c.0).collect::<Vec<_>>(), seqs);
-        assert!(codes.iter().any(|c| c.1.len() > 20), "{codes:?}");
-        before.push(codes);
+        assert!(!lines.is_empty() && codes.iter().any(|c| c.1.len() > 20), "{codes:?}");
+        before.push((lines, codes));
     }
-    assert_eq!(before[2].last().map(|c| c.0), Some(i32::MAX), "the live screen");
+    assert_eq!(before[2].1.last().map(|c| c.0), Some(i32::MAX), "the live screen");
 
-    // As an installation that stored these lines before V21: no codes.
-    // V21, run twice, computes in SQL what the workers computed.
-    db.batch_execute(&format!("DELETE FROM recording_text_grams; {V21}; {V21};")).await.unwrap();
-    for (session, codes) in sessions.into_iter().zip(&before) {
+    // As an installation at V21 stored them: a row per line (the folded
+    // copy where folding changes it) and a row of codes per chunk.
+    let (mut session, mut seq, mut n, mut time, mut line, mut folded) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for (id, (lines, _)) in sessions.iter().zip(&before) {
+        for l in lines {
+            session.push(*id);
+            seq.push(l.seq);
+            n.push(l.n);
+            time.push(i64::try_from(l.time.0).unwrap());
+            let fold = fold_case(&l.line);
+            folded.push((fold != l.line).then_some(fold));
+            line.push(l.line.clone());
+        }
+    }
+    db.batch_execute(
+        "BEGIN;
+         CREATE TABLE v21_grams AS SELECT session_id, project_id, seq, grams FROM recording_text;
+         CREATE TABLE v21_lines (session_id uuid NOT NULL, project_id uuid NOT NULL,
+             seq integer NOT NULL, n integer NOT NULL, time_us bigint NOT NULL,
+             line text NOT NULL, folded text, PRIMARY KEY (session_id, seq, n));",
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "INSERT INTO v21_lines
+         SELECT l.session_id, s.project_id, l.seq, l.n, l.time_us, l.line, l.folded
+         FROM unnest($1::uuid[], $2::int4[], $3::int4[], $4::int8[], $5::text[], $6::text[])
+             AS l (session_id, seq, n, time_us, line, folded)
+         JOIN sessions AS s ON s.id = l.session_id",
+        &[&session, &seq, &n, &time, &line, &folded],
+    )
+    .await
+    .unwrap();
+    db.batch_execute(&format!(
+        "DROP TABLE recording_text;
+         ALTER TABLE v21_lines RENAME TO recording_text;
+         ALTER TABLE v21_grams RENAME TO recording_text_grams;
+         {V22};
+         COMMIT;"
+    ))
+    .await
+    .unwrap();
+
+    // The same lines, times and codes, a row per chunk, kept as plain text.
+    let plain: bool = db
+        .query_one("SELECT bool_and(get_byte(body, 0) = 0) FROM recording_text", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(plain);
+    for (session, (lines, codes)) in sessions.into_iter().zip(&before) {
+        assert_eq!(&transcript(&f.app.store, session).await, lines);
         assert_eq!(&grams(&db, session).await, codes);
     }
     for (session, q) in [(sessions[0], "alpha%20step%2042"), (sessions[1], "%E4%B8%96%E7%95%8C")] {
@@ -222,6 +265,8 @@ async fn lines_stored_before_v21_get_the_codes_the_workers_compute() {
             json(f.app.get(&path(session, &format!("/search?q={q}")), &f.reader).await, 200).await;
         assert_eq!(found["matches"].as_array().unwrap().len(), 1, "{found}");
     }
+    let page: Value = json(f.app.get(&search_path(PROJECT, "q=delta"), &f.reader).await, 200).await;
+    assert_eq!(page["items"][0]["session"]["id"], live.to_string(), "{page}");
 }
 
 fn expected_ids(a: Uuid, b: Uuid) -> Vec<String> {

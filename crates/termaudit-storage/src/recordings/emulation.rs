@@ -23,6 +23,7 @@ use super::{
     chunks::{load_chunks, query_chunks},
     codec::{compress, decompress_snapshot},
     objects::{BodyRef, load},
+    text_body,
 };
 use crate::{
     StorageError, Store,
@@ -153,43 +154,42 @@ pub struct EmulationLag {
     pub leased: i64,
 }
 
-/// Lines as the arrays one statement inserts them from; `folded` only
-/// where folding changes the line. `gram_seq` and `grams` pair each chunk
-/// that finished lines with the distinct codes of its lines' windows (see
-/// [`text_grams`]), as an array literal (a chunk of short lines has none).
+/// The text of the chunks that finished lines, as the arrays one statement
+/// inserts them from: each chunk's seq, the distinct codes of its lines'
+/// windows (see [`text_grams`]) as an array literal (a chunk of short lines
+/// has none), and its lines as one body (see [`text_body`]).
 #[derive(Default)]
 struct TextColumns {
     seq: Vec<i32>,
-    n: Vec<i32>,
-    time: Vec<i64>,
-    line: Vec<String>,
-    folded: Vec<Option<String>>,
-    gram_seq: Vec<i32>,
     grams: Vec<String>,
+    body: Vec<Vec<u8>>,
 }
 
 impl TextColumns {
-    fn new(lines: &[TextLine]) -> Self {
+    fn new(lines: &[TextLine]) -> Result<Self, StorageError> {
         let mut columns = Self::default();
-        let mut grams = Vec::new();
-        for (i, line) in lines.iter().enumerate() {
-            let folded = fold_case(&line.text);
-            grams.extend(text_grams(&folded));
-            columns.seq.push(db_seq(line.seq));
-            columns.n.push(db_seq(line.n));
-            columns.time.push(micros_to_db(line.time));
-            columns.folded.push((folded != line.text).then_some(folded));
-            columns.line.push(line.text.clone());
-            // The chunk's last line: its codes, once each.
-            if lines.get(i + 1).is_none_or(|next| next.seq != line.seq) {
-                distinct(&mut grams);
-                columns.gram_seq.push(db_seq(line.seq));
-                columns.grams.push(array_literal(&grams));
-                grams.clear();
-            }
+        for chunk in lines.chunk_by(|a, b| a.seq == b.seq) {
+            let texts = chunk.iter().map(|line| (micros_to_db(line.time), line.text.as_str()));
+            let (grams, body) = chunk_text(texts)?;
+            columns.seq.push(db_seq(chunk[0].seq));
+            columns.grams.push(array_literal(&grams));
+            columns.body.push(body);
         }
-        columns
+        Ok(columns)
     }
+}
+
+/// The distinct window codes and the stored body of a chunk's lines (time
+/// in µs, text).
+fn chunk_text<'a>(
+    lines: impl Iterator<Item = (i64, &'a str)> + Clone,
+) -> Result<(Vec<i32>, Vec<u8>), StorageError> {
+    let mut grams = Vec::new();
+    for (_, line) in lines.clone() {
+        grams.extend(text_grams(&fold_case(line)));
+    }
+    distinct(&mut grams);
+    Ok((grams, text_body::encode(lines)?))
 }
 
 /// `{1,2,3}`: PostgreSQL's text form of an integer array.
@@ -206,26 +206,10 @@ fn array_literal(grams: &[i32]) -> String {
     text
 }
 
-/// The distinct codes of the current screen's lines.
-fn screen_grams(lines: &[String]) -> Vec<i32> {
-    let mut grams = Vec::new();
-    for line in lines {
-        grams.extend(text_grams(&fold_case(line)));
-    }
-    distinct(&mut grams);
-    grams
-}
-
 /// Sorts window codes and keeps each once.
 pub(crate) fn distinct(grams: &mut Vec<i32>) {
     grams.sort_unstable();
     grams.dedup();
-}
-
-/// A line's folded form, when it differs from the line.
-pub(crate) fn folded(line: &str) -> Option<String> {
-    let folded = fold_case(line);
-    (folded != line).then_some(folded)
 }
 
 /// Snapshots as the arrays one statement inserts them from.
@@ -364,12 +348,13 @@ impl Store {
             snapshots.rows.push(rows);
             snapshots.state.push(compress(snapshot.terminal.init.as_bytes())?);
         }
-        // A few MiB of text at most (a batch), folded and cut into codes
-        // here like the snapshots are compressed.
-        let lines = TextColumns::new(&progress.lines);
-        let screen_folded: Vec<Option<String>> =
-            progress.screen.iter().map(|line| folded(line)).collect();
-        let screen_grams = screen_grams(&progress.screen);
+        // A few MiB of text at most (a batch), folded, cut into codes and
+        // compressed here like the snapshots are.
+        let lines = TextColumns::new(&progress.lines)?;
+        let screen_time = micros_to_db(progress.screen_time);
+        let (screen_grams, screen_body) =
+            chunk_text(progress.screen.iter().map(|line| (screen_time, line.as_str())))?;
+        let screen_body = (!progress.screen.is_empty()).then_some(screen_body);
         let (cols, rows) = dims(&progress.terminal);
         let client = self.client().await?;
         let row = client
@@ -394,15 +379,9 @@ impl Store {
                     &progress.text.pending,
                     &progress.text.last_time.map(micros_to_db),
                     &lines.seq,
-                    &lines.n,
-                    &lines.time,
-                    &lines.line,
-                    &lines.folded,
-                    &progress.screen,
-                    &screen_folded,
-                    &micros_to_db(progress.screen_time),
-                    &lines.gram_seq,
                     &lines.grams,
+                    &lines.body,
+                    &screen_body,
                     &screen_grams,
                 ],
             )

@@ -37,6 +37,7 @@ mod objects;
 mod purge;
 mod read;
 mod text;
+mod text_body;
 mod types;
 
 pub use chunks::BATCH_BYTES;

@@ -27,7 +27,6 @@ pub async fn purge_recording(
     for statement in [
         "DELETE FROM recording_emulation WHERE session_id = $1",
         "DELETE FROM recording_text WHERE session_id = $1",
-        "DELETE FROM recording_text_grams WHERE session_id = $1",
         "DELETE FROM recording_snapshots WHERE session_id = $1",
         "DELETE FROM recording_markers WHERE session_id = $1",
         "DELETE FROM recording_chunks WHERE session_id = $1",
@@ -62,7 +61,6 @@ pub async fn purge_recordings(
     for statement in [
         "DELETE FROM recording_emulation WHERE session_id = ANY ($1)",
         "DELETE FROM recording_text WHERE session_id = ANY ($1)",
-        "DELETE FROM recording_text_grams WHERE session_id = ANY ($1)",
         "DELETE FROM recording_snapshots WHERE session_id = ANY ($1)",
         "DELETE FROM recording_markers WHERE session_id = ANY ($1)",
         "DELETE FROM recording_chunks WHERE session_id = ANY ($1)",

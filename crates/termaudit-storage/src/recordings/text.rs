@@ -1,23 +1,26 @@
-//! The text the recordings' screens showed (`recording_text`, written by
-//! the emulation's progress, see [`super::emulation`]): search across a
+//! The text the recordings' screens showed (`recording_text`, a row per
+//! chunk since V22, written by the emulation's progress, see
+//! [`super::emulation`] and [`super::text_body`]): search across a
 //! project's recordings, search in one, and its transcript.
 //!
-//! Every search compares `coalesce(folded, line)` with the folded query as
-//! a literal `LIKE '%...%'`, so SQL finds exactly the lines
-//! [`ScreenQuery::positions`] finds matches in; it reads only the lines of
-//! the chunks whose window codes (`recording_text_grams`, V21) hold every
-//! code of the query, which every chunk with such a line does.
+//! A line matches when [`ScreenQuery::positions`] finds the query in it
+//! (the line folded holds the folded query). Only the lines of the chunks
+//! whose window codes hold every code of the query are read (the codes'
+//! GIN), which every chunk with such a line does; they are tested here, as
+//! they are decompressed.
+
+use std::collections::HashMap;
 
 use termaudit_domain::{
     SessionListFilter,
-    asciicast::{Micros, ScreenQuery, text_grams},
+    asciicast::{Micros, ScreenQuery, fold_case, text_grams},
 };
 use uuid::Uuid;
 
+use super::text_body::TextBody;
 use crate::{
     Cursor, Page, StorageError, Store,
     sessions::{SessionRow, list_conditions},
-    sql::contains_pattern,
     time::micros_from_db,
 };
 
@@ -49,13 +52,8 @@ pub struct TranscriptLine {
     pub line: String,
 }
 
-/// The order of a recording's lines: finished lines by chunk and rank, the
-/// current screen (`seq = i32::MAX`) last: the primary key's order.
-const LINE_ORDER: &str = "t.seq, t.n";
 /// Matching lines are counted up to this per recording.
 pub const MATCHING_LINES_CAP: i64 = 100;
-/// What a line is compared with.
-const LINE_TEXT: &str = "coalesce(t.folded, t.line)";
 
 /// The query's distinct window codes (none under three characters: every
 /// chunk's codes hold them).
@@ -69,7 +67,88 @@ fn match_row(query: &ScreenQuery, time_us: i64, line: String) -> TextMatchRow {
     TextMatchRow { time: micros_from_db(time_us), positions: query.positions(&line), line }
 }
 
+/// Chunks read per recording in a scan's first round (then 4x more each
+/// round, up to [`MAX_ROUND_CHUNKS`]): a page of hits mostly needs one.
+const FIRST_ROUND_CHUNKS: i64 = 2;
+const MAX_ROUND_CHUNKS: i64 = 64;
+/// Chunks read per round of a transcript.
+const TRANSCRIPT_ROUND_CHUNKS: i64 = 16;
+
+/// A recording's matching lines found so far by [`Store::scan_matches`].
+#[derive(Debug, Default)]
+struct Scanned {
+    /// The first matching lines, up to the scan's `keep`.
+    matches: Vec<TextMatchRow>,
+    /// Matching lines counted, up to the scan's `cap`.
+    count: usize,
+}
+
 impl Store {
+    /// For each recording of `ids`: its first `keep` lines holding `query`
+    /// in the recording's order, and how many lines hold it, counted up to
+    /// `cap` (reading stops there). Reads the chunks whose window codes
+    /// hold the query's, a few per recording at first, more for those that
+    /// need more.
+    async fn scan_matches(
+        &self,
+        ids: &[Uuid],
+        query: &ScreenQuery,
+        keep: usize,
+        cap: usize,
+    ) -> Result<HashMap<Uuid, Scanned>, StorageError> {
+        let grams = query_grams(query);
+        let mut scanned: HashMap<Uuid, Scanned> = HashMap::new();
+        // Recordings still read, and the last chunk read of each.
+        let mut open: Vec<(Uuid, i32)> = ids.iter().map(|&id| (id, -1)).collect();
+        let mut round = FIRST_ROUND_CHUNKS;
+        let client = self.client().await?;
+        while !open.is_empty() {
+            let (sessions, after): (Vec<Uuid>, Vec<i32>) = open.iter().copied().unzip();
+            let rows = client
+                .query(
+                    include_str!("../sql/recording_text_candidates.sql"),
+                    &[&sessions, &after, &grams, &round],
+                )
+                .await?;
+            let mut read: HashMap<Uuid, (i64, i32)> = HashMap::new();
+            for row in rows {
+                let id: Uuid = row.try_get("session_id")?;
+                let seq: i32 = row.try_get("seq")?;
+                let entry = read.entry(id).or_default();
+                *entry = (entry.0 + 1, seq);
+                let hit = scanned.entry(id).or_default();
+                if hit.count >= cap {
+                    continue;
+                }
+                let body = TextBody::decode(row.try_get("body")?)?;
+                for (time_us, line) in body.lines() {
+                    if !fold_case(line).contains(query.folded.as_str()) {
+                        continue;
+                    }
+                    hit.count += 1;
+                    if hit.matches.len() < keep {
+                        hit.matches.push(match_row(query, time_us, line.to_owned()));
+                    }
+                    if hit.count >= cap {
+                        break;
+                    }
+                }
+            }
+            // Recordings go on while their chunks filled the round and
+            // their count is below the cap.
+            open = open
+                .into_iter()
+                .filter_map(|(id, _)| {
+                    let &(chunks, last) = read.get(&id)?;
+                    let count = scanned.get(&id).map_or(0, |hit| hit.count);
+                    (chunks >= round && count < cap).then_some((id, last))
+                })
+                .collect();
+            round = (round * 4).min(MAX_ROUND_CHUNKS);
+        }
+        Ok(scanned)
+    }
+
     /// One page of a project's sessions whose recordings showed `query`,
     /// newest first, filtered like the history (but for `filter.text`),
     /// each with its first `per_hit` matching lines and how many lines
@@ -83,58 +162,61 @@ impl Store {
         limit: usize,
         per_hit: usize,
     ) -> Result<Page<RecordingHit>, StorageError> {
-        let mut c = list_conditions(project_id, filter, after)?;
-        // `$1`: the project id.
-        let project = "$1";
-        let pattern = c.param(Box::new(contains_pattern(&query.folded)));
-        let grams = c.param(Box::new(query_grams(query)));
-        c.and(format!(
-            "s.id IN (SELECT g.session_id FROM recording_text_grams g \
-             JOIN recording_text t ON t.session_id = g.session_id AND t.seq = g.seq \
-             WHERE g.project_id = {project} AND g.grams @> {grams}::int4[] \
-             AND {LINE_TEXT} LIKE {pattern})"
-        ));
-        let limit_param = c.param(Box::new(limit as i64 + 1));
-        let sql = format!(
-            "{} WHERE {} ORDER BY s.opened_at DESC, s.id DESC LIMIT {limit_param}",
-            include_str!("../sql/session_columns.sql"),
-            c.where_clause()
-        );
-        let client = self.client().await?;
-        let rows = client.query(&sql, &c.params()).await?;
-        let mut sessions: Vec<SessionRow> =
-            rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
-        let next = if sessions.len() > limit {
-            sessions.truncate(limit);
-            sessions.last().map(|last| Cursor { time: last.opened_at, id: last.id.to_string() })
+        let grams = query_grams(query);
+        let cap = usize::try_from(MATCHING_LINES_CAP).unwrap_or(usize::MAX);
+        let mut items: Vec<RecordingHit> = Vec::new();
+        let mut cursor = after.cloned();
+        // Sessions with a chunk holding the query's codes, newest first, as
+        // many as the page still needs (and one to tell whether more
+        // follow); the few whose chunks hold the codes but no matching line
+        // are skipped, and more are read after them.
+        loop {
+            let wanted = limit + 1 - items.len();
+            let mut c = list_conditions(project_id, filter, cursor.as_ref())?;
+            // `$1`: the project id.
+            let codes = c.param(Box::new(grams.clone()));
+            c.and(format!(
+                "s.id IN (SELECT t.session_id FROM recording_text t \
+                 WHERE t.project_id = $1 AND t.grams @> {codes}::int4[])"
+            ));
+            let limit_param = c.param(Box::new(wanted as i64));
+            let sql = format!(
+                "{} WHERE {} ORDER BY s.opened_at DESC, s.id DESC LIMIT {limit_param}",
+                include_str!("../sql/session_columns.sql"),
+                c.where_clause()
+            );
+            let rows = self.client().await?.query(&sql, &c.params()).await?;
+            let candidates: Vec<SessionRow> =
+                rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+            let exhausted = candidates.len() < wanted;
+            cursor = candidates
+                .last()
+                .map(|last| Cursor { time: last.opened_at, id: last.id.to_string() });
+            let ids: Vec<Uuid> = candidates.iter().map(|s| s.id).collect();
+            let mut scanned = self.scan_matches(&ids, query, per_hit, cap).await?;
+            for session in candidates {
+                match scanned.remove(&session.id) {
+                    Some(hit) if hit.count > 0 => items.push(RecordingHit {
+                        session,
+                        matches: hit.matches,
+                        matching_lines: hit.count as i64,
+                    }),
+                    _ => {}
+                }
+            }
+            if items.len() > limit || exhausted {
+                break;
+            }
+        }
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|last| Cursor {
+                time: last.session.opened_at,
+                id: last.session.id.to_string(),
+            })
         } else {
             None
         };
-        let ids: Vec<Uuid> = sessions.iter().map(|s| s.id).collect();
-        let rows = client
-            .query(
-                include_str!("../sql/recording_text_matches.sql"),
-                &[
-                    &project_id,
-                    &ids,
-                    &contains_pattern(&query.folded),
-                    &(per_hit as i64),
-                    &MATCHING_LINES_CAP,
-                    &query_grams(query),
-                ],
-            )
-            .await?;
-        let mut items: Vec<RecordingHit> = sessions
-            .into_iter()
-            .map(|session| RecordingHit { session, matches: Vec::new(), matching_lines: 0 })
-            .collect();
-        for row in rows {
-            let id: Uuid = row.try_get("session_id")?;
-            if let Some(hit) = items.iter_mut().find(|hit| hit.session.id == id) {
-                hit.matching_lines = row.try_get("total")?;
-                hit.matches.push(match_row(query, row.try_get("time_us")?, row.try_get("line")?));
-            }
-        }
         Ok(Page { items, next })
     }
 
@@ -146,36 +228,15 @@ impl Store {
         query: &ScreenQuery,
         limit: usize,
     ) -> Result<(Vec<TextMatchRow>, bool), StorageError> {
-        let client = self.client().await?;
-        let sql = format!(
-            "SELECT t.time_us, t.line FROM recording_text_grams g \
-             JOIN recording_text t ON t.session_id = g.session_id AND t.seq = g.seq \
-             WHERE g.session_id = $1 AND g.grams @> $4::int4[] AND {LINE_TEXT} LIKE $2 \
-             ORDER BY {LINE_ORDER} LIMIT $3"
-        );
-        let rows = client
-            .query(
-                &sql,
-                &[
-                    &session_id,
-                    &contains_pattern(&query.folded),
-                    &(limit as i64 + 1),
-                    &query_grams(query),
-                ],
-            )
-            .await?;
-        let more = rows.len() > limit;
-        let matches = rows
-            .into_iter()
-            .take(limit)
-            .map(|row| Ok(match_row(query, row.try_get("time_us")?, row.try_get("line")?)))
-            .collect::<Result<_, StorageError>>()?;
-        Ok((matches, more))
+        let mut scanned = self.scan_matches(&[session_id], query, limit, limit + 1).await?;
+        let hit = scanned.remove(&session_id).unwrap_or_default();
+        Ok((hit.matches, hit.count > limit))
     }
 
     /// Up to `limit` lines of recording `session_id`'s text after line
     /// `after` (a `(seq, n)` of a previous page; `None` for the first), in
-    /// the recording's order (see [`TranscriptLine`]).
+    /// the recording's order (see [`TranscriptLine`]). Reads whole chunks'
+    /// lines, several chunks a statement.
     pub async fn recording_transcript_page(
         &self,
         session_id: Uuid,
@@ -183,20 +244,44 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<TranscriptLine>, StorageError> {
         let client = self.client().await?;
-        // In the primary key's order: finished lines, then the current screen.
-        let (seq, n) = after.unwrap_or((-1, 0));
-        let sql = "SELECT seq, n, time_us, line FROM recording_text \
-                   WHERE session_id = $1 AND (seq, n) > ($2, $3) ORDER BY seq, n LIMIT $4";
-        let rows = client.query(sql, &[&session_id, &seq, &n, &(limit as i64)]).await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(TranscriptLine {
-                    seq: row.try_get("seq")?,
-                    n: row.try_get("n")?,
-                    time: micros_from_db(row.try_get("time_us")?),
-                    line: row.try_get("line")?,
-                })
-            })
-            .collect()
+        // Chunks in order (the current screen last), from the one holding
+        // `after`'s line.
+        let (mut from, skip_n) = after.unwrap_or((0, -1));
+        let mut page = Vec::new();
+        while page.len() < limit {
+            let rows = client
+                .query(
+                    "SELECT seq, body FROM recording_text \
+                     WHERE session_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
+                    &[&session_id, &from, &TRANSCRIPT_ROUND_CHUNKS],
+                )
+                .await?;
+            let full = rows.len() as i64 >= TRANSCRIPT_ROUND_CHUNKS;
+            for row in &rows {
+                let seq: i32 = row.try_get("seq")?;
+                let body = TextBody::decode(row.try_get("body")?)?;
+                let lines = body.lines().zip(0..).filter(|&(_, n)| {
+                    after.is_none_or(|(after_seq, _)| seq > after_seq || n > skip_n)
+                });
+                for ((time_us, line), n) in lines {
+                    if page.len() >= limit {
+                        break;
+                    }
+                    page.push(TranscriptLine {
+                        seq,
+                        n,
+                        time: micros_from_db(time_us),
+                        line: line.to_owned(),
+                    });
+                }
+                from = seq;
+            }
+            // The current screen (`i32::MAX`) is the last chunk.
+            if !full || from == i32::MAX {
+                break;
+            }
+            from += 1;
+        }
+        Ok(page)
     }
 }

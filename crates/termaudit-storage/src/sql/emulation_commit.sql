@@ -1,12 +1,11 @@
 -- Records the emulation of recording $1 up to chunk $4 - 1, from $3, with
 -- the snapshots of the chunks played ($11.. $15, arrays in the same order),
--- the text lines they finished ($18.. $22) and the screen after them ($23,
--- $24, at time $25), which replaces the recording's previous screen, and
--- renews the lease of holder $2 for $10 seconds; returns whether it did.
--- The window codes of the chunks that finished lines ($26, $27: each
--- chunk's as an array literal) and of the screen ($28) go to
--- recording_text_grams (V21), the screen's replacing the previous screen's
--- (and going when the screen shows no line).
+-- the text the chunks finished ($18.. $20: each chunk's seq, window codes
+-- as an array literal, and lines as one body, see recordings/text_body.rs)
+-- and the screen after them ($21, $22: its body, NULL when it shows no
+-- line, and its codes), which replaces the recording's previous screen,
+-- and renews the lease of holder $2 for $10 seconds; returns whether it
+-- did. The text goes to recording_text (V22), a row per chunk.
 -- Changes nothing unless $2 still holds the lease and the position is still
 -- $3: a worker whose lease was taken over never writes, and each chunk's
 -- lines are written once. Snapshots of chunks below backfill_until (V17:
@@ -34,39 +33,19 @@ WITH moved AS (
 ), project AS (
     SELECT m.session_id, s.project_id FROM moved AS m JOIN sessions AS s ON s.id = m.session_id
 ), finished AS (
-    INSERT INTO recording_text (session_id, project_id, seq, n, time_us, line, folded)
-    SELECT p.session_id, p.project_id, l.seq, l.n, l.time_us, l.line, l.folded
-    FROM project AS p,
-         unnest($18::int4[], $19::int4[], $20::int8[], $21::text[], $22::text[])
-             AS l (seq, n, time_us, line, folded)
-    ON CONFLICT (session_id, seq, n) DO NOTHING
-), screen AS (
-    INSERT INTO recording_text (session_id, project_id, seq, n, time_us, line, folded)
-    SELECT p.session_id, p.project_id, 2147483647, (l.n - 1)::int4, $25, l.line, l.folded
-    FROM project AS p,
-         unnest($23::text[], $24::text[]) WITH ORDINALITY AS l (line, folded, n)
-    ON CONFLICT (session_id, seq, n)
-        DO UPDATE SET time_us = excluded.time_us, line = excluded.line, folded = excluded.folded
-), chunk_grams AS (
-    INSERT INTO recording_text_grams (session_id, project_id, seq, grams)
-    SELECT p.session_id, p.project_id, g.seq, g.grams::int4[]
-    FROM project AS p, unnest($26::int4[], $27::text[]) AS g (seq, grams)
+    INSERT INTO recording_text (session_id, project_id, seq, grams, body)
+    SELECT p.session_id, p.project_id, c.seq, c.grams::int4[], c.body
+    FROM project AS p, unnest($18::int4[], $19::text[], $20::bytea[]) AS c (seq, grams, body)
     ON CONFLICT (session_id, seq) DO NOTHING
-), screen_grams AS (
-    INSERT INTO recording_text_grams (session_id, project_id, seq, grams)
-    SELECT p.session_id, p.project_id, 2147483647, $28::int4[]
+), screen AS (
+    INSERT INTO recording_text (session_id, project_id, seq, grams, body)
+    SELECT p.session_id, p.project_id, 2147483647, $22::int4[], $21::bytea
     FROM project AS p
-    WHERE cardinality($23::text[]) > 0
-    ON CONFLICT (session_id, seq) DO UPDATE SET grams = excluded.grams
-), no_screen_grams AS (
-    DELETE FROM recording_text_grams AS g
-    USING moved AS m
-    WHERE g.session_id = m.session_id AND g.seq = 2147483647
-      AND cardinality($23::text[]) = 0
-), gone AS (
+    WHERE $21::bytea IS NOT NULL
+    ON CONFLICT (session_id, seq) DO UPDATE SET grams = excluded.grams, body = excluded.body
+), no_screen AS (
     DELETE FROM recording_text AS t
     USING moved AS m
-    WHERE t.session_id = m.session_id AND t.seq = 2147483647
-      AND t.n >= cardinality($23::text[])
+    WHERE t.session_id = m.session_id AND t.seq = 2147483647 AND $21::bytea IS NULL
 )
 SELECT count(*) AS moved FROM moved

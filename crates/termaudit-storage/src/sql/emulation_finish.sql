@@ -16,10 +16,5 @@ WITH done AS (
     SET seq = d.next_seq
     FROM done AS d
     WHERE t.session_id = d.session_id AND t.seq = 2147483647
-), last_grams AS (
-    UPDATE recording_text_grams AS g
-    SET seq = d.next_seq
-    FROM done AS d
-    WHERE g.session_id = d.session_id AND g.seq = 2147483647
 )
 SELECT count(*) AS done FROM done
