@@ -13,6 +13,11 @@
 //!     cargo bench -p termaudit-tests --bench recording_1gb          # release
 //!     cargo test -p termaudit-tests --bench recording_1gb --release  # same
 //!
+//! RECORDING_BENCH_EVIDENCE_ROUNDS=N (default 1) downloads the recording
+//! and then its evidence bundle N times, side by side, each bundle's time
+//! split between its `.cast` and what comes before it (the transcript),
+//! and then reads the transcript alone: from the store, and downloaded.
+//!
 //! RECORDING_BENCH_SESSIONS=N (default 1) uploads the same bytes as N
 //! recordings at once, as a gateway uploads its sessions' chunks
 //! concurrently; the COPY side then runs N streams too, and the later
@@ -201,7 +206,6 @@ struct Reads {
     small_seek: Duration,
     window: Duration,
     download: Duration,
-    downloaded: u64,
 }
 
 /// Reads the big recording (`base`, `events` events) and the small one
@@ -254,6 +258,19 @@ async fn read_recordings(
         sampler.take_peak() / 1024
     );
 
+    let (download, downloaded) = download(app, viewer, base).await;
+    println!(
+        "download: {} MiB in {:.1} s ({:.0} MiB/s), digest verified; peak RSS {} MiB",
+        downloaded >> 20,
+        download.as_secs_f64(),
+        (downloaded >> 20) as f64 / download.as_secs_f64(),
+        sampler.take_peak() / 1024
+    );
+    Reads { big_seek: big_first[2], small_seek: small_first[2], window, download }
+}
+
+/// The plain `.cast` download, its digest checked: time and bytes.
+async fn download(app: &TestApp, viewer: &str, base: &str) -> (Duration, u64) {
     let started = Instant::now();
     let response = app.get(&format!("{base}/download"), viewer).await;
     assert_eq!(response.status(), 200);
@@ -268,15 +285,156 @@ async fn read_recordings(
     }
     let got: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(got, digest, "the download matches its digest");
-    let download = started.elapsed();
+    (started.elapsed(), downloaded)
+}
+
+/// Streams `path` to its end: the time to its first byte, the time after
+/// it, its bytes, and the time after the first byte at which the stream
+/// had sent all but its last `tail` bytes (where a bundle's last file
+/// starts).
+async fn stream_through(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    tail: u64,
+) -> (Duration, Duration, u64, Duration) {
+    let started = Instant::now();
+    let response = app.get(path, token).await;
+    assert_eq!(response.status(), 200, "{path}");
+    let mut marks: Vec<(u64, Instant)> = Vec::with_capacity(1 << 16);
+    let mut bytes: u64 = 0;
+    let mut body = response.bytes_stream();
+    while let Some(piece) = body.next().await {
+        bytes += piece.expect("a piece").len() as u64;
+        marks.push((bytes, Instant::now()));
+    }
+    let first = marks.first().map_or(started, |(_, at)| *at);
+    let end = marks.last().map_or(started, |(_, at)| *at);
+    let split = marks.iter().find(|(sent, _)| *sent + tail >= bytes).map_or(end, |(_, at)| *at);
+    (first - started, end - first, bytes, split - first)
+}
+
+/// RECORDING_BENCH_EVIDENCE_ROUNDS rounds of the plain download against
+/// the evidence bundle, side by side, with the bundle's time split between
+/// its `.cast` (its last file) and what comes before it (the transcript,
+/// mostly), and the transcript alone: read from the store as the bundle
+/// reads it, and downloaded.
+async fn evidence_rounds(
+    app: &TestApp,
+    viewer: &str,
+    base: &str,
+    session: Uuid,
+    rounds: usize,
+    sampler: &Sampler,
+) {
+    for round in 1..=rounds {
+        let (download, received) = download(app, viewer, base).await;
+        let (first, streaming, bundle, split) =
+            stream_through(app, viewer, &base.replace("/recording", "/evidence"), received).await;
+        assert!(bundle > received, "the bundle holds the recording");
+        let mib = |bytes: u64| bytes as f64 / 1048576.0;
+        let before = bundle - received;
+        println!(
+            "round {round}: download {:.0} MiB in {:.2} s ({:.0} MiB/s); evidence bundle {:.0} MiB, \
+             first byte after {:.0} ms, then {:.2} s ({:.0} MiB/s, {:.2}x the download's rate): \
+             {:.0} MiB before the .cast in {:.2} s ({:.0} MiB/s), the .cast in {:.2} s ({:.0} MiB/s); \
+             peak RSS {} MiB; load {}",
+            mib(received),
+            download.as_secs_f64(),
+            mib(received) / download.as_secs_f64(),
+            mib(bundle),
+            first.as_secs_f64() * 1000.0,
+            streaming.as_secs_f64(),
+            mib(bundle) / streaming.as_secs_f64(),
+            download.as_secs_f64() / streaming.as_secs_f64() * bundle as f64 / received as f64,
+            mib(before),
+            split.as_secs_f64(),
+            mib(before) / split.as_secs_f64(),
+            (streaming - split).as_secs_f64(),
+            mib(received) / (streaming - split).as_secs_f64(),
+            sampler.take_peak() / 1024,
+            std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
+        );
+    }
+    // The transcript alone: its rows from the store, pages of 1000 lines as
+    // the bundle reads them, then through its own endpoint.
+    let started = Instant::now();
+    let (mut lines, mut text) = (0u64, 0u64);
+    let mut after = None;
+    loop {
+        let page = app.store.recording_transcript_page(session, after, 1000).await.expect("a page");
+        lines += page.len() as u64;
+        text += page.iter().map(|l| l.line.len() as u64 + 1).sum::<u64>();
+        match page.last() {
+            Some(last) if page.len() >= 1000 => after = Some((last.seq, last.n)),
+            _ => break,
+        }
+    }
+    let read = started.elapsed();
+    // The same rows read by 2 and 4 readers at once, each from its own
+    // first chunk (`after` the chunk before it), up to the next reader's.
+    let chunks: i32 = app
+        .db
+        .connect()
+        .await
+        .query_one(
+            "SELECT coalesce(max(seq), 0) FROM recording_text WHERE session_id = $1 AND seq < $2",
+            &[&session, &i32::MAX],
+        )
+        .await
+        .expect("a query")
+        .get(0);
+    let mut split = Vec::new();
+    for readers in [2, 4] {
+        let started = Instant::now();
+        let parts = (0..readers).map(|i| {
+            let from = chunks * i / readers;
+            let to = if i + 1 == readers { i32::MAX } else { chunks * (i + 1) / readers };
+            async move {
+                let mut after = (from - 1, i32::MAX);
+                let mut bytes = 0u64;
+                loop {
+                    let page = app
+                        .store
+                        .recording_transcript_page(session, Some(after), 1000)
+                        .await
+                        .expect("a page");
+                    let full = page.len() >= 1000;
+                    let mine = page.iter().take_while(|l| l.seq < to || i + 1 == readers);
+                    bytes += mine.map(|l| l.line.len() as u64 + 1).sum::<u64>();
+                    match page.last() {
+                        Some(last) if full && (last.seq < to || i + 1 == readers) => {
+                            after = (last.seq, last.n);
+                        }
+                        _ => break,
+                    }
+                }
+                bytes
+            }
+        });
+        let bytes: u64 = futures_util::future::join_all(parts).await.into_iter().sum();
+        assert_eq!(bytes, text, "{readers} readers read the same text");
+        split.push((readers, started.elapsed()));
+    }
+    let (first, streaming, served, _) =
+        stream_through(app, viewer, &format!("{base}/transcript"), 0).await;
+    let mib = |bytes: u64| bytes as f64 / 1048576.0;
     println!(
-        "download: {} MiB in {:.1} s ({:.0} MiB/s), digest verified; peak RSS {} MiB",
-        downloaded >> 20,
-        download.as_secs_f64(),
-        (downloaded >> 20) as f64 / download.as_secs_f64(),
-        sampler.take_peak() / 1024
+        "transcript: {lines} lines, {:.0} MiB; read from the store alone in {:.2} s ({:.0} MiB/s, \
+         {:.2} ms per MiB; by 2 readers at once {:.2} s, by 4 {:.2} s); its download {:.0} MiB, first byte after {:.0} ms, then {:.2} s \
+         ({:.0} MiB/s); load {}",
+        mib(text),
+        read.as_secs_f64(),
+        mib(text) / read.as_secs_f64(),
+        read.as_secs_f64() * 1000.0 / mib(text),
+        split[0].1.as_secs_f64(),
+        split[1].1.as_secs_f64(),
+        mib(served),
+        first.as_secs_f64() * 1000.0,
+        streaming.as_secs_f64(),
+        mib(served) / streaming.as_secs_f64(),
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
     );
-    Reads { big_seek: big_first[2], small_seek: small_first[2], window, download, downloaded }
 }
 
 /// Uploads `chunks` chunks as `recordings` at once (recording i gets every
@@ -594,36 +752,17 @@ async fn main() {
         .expect("the small recording is emulated");
     println!("reads of the {} MiB recording (in PostgreSQL):", first_sent >> 20);
     let in_postgres = read_recordings(&app, &viewer, &base, &small_base, events, &sampler).await;
-    let received = in_postgres.downloaded;
-    let download = in_postgres.download;
 
     // The evidence bundle of the same session: the recording inside a zip
-    // written as it is sent, with the session's proven audit entries. The
-    // first byte waits for the audit log's sequencer to take in the
-    // download's own audit entry; the rate is the streaming after it.
-    let started = Instant::now();
-    let response = app.get(&base.replace("/recording", "/evidence"), &viewer).await;
-    assert_eq!(response.status(), 200);
-    let mut bundle: u64 = 0;
-    let mut first_byte = None;
-    let mut body = response.bytes_stream();
-    while let Some(piece) = body.next().await {
-        first_byte.get_or_insert_with(|| started.elapsed());
-        bundle += piece.expect("a piece").len() as u64;
-    }
-    assert!(bundle > received, "the bundle holds the recording");
-    let first_byte = first_byte.unwrap_or_default();
-    let streaming = started.elapsed() - first_byte;
-    println!(
-        "evidence bundle: {} MiB, first byte after {:.0} ms, then {:.1} s ({:.0} MiB/s, {:.2}x the \
-         download's rate); peak RSS {} MiB",
-        bundle >> 20,
-        first_byte.as_secs_f64() * 1000.0,
-        streaming.as_secs_f64(),
-        (bundle >> 20) as f64 / streaming.as_secs_f64(),
-        download.as_secs_f64() / streaming.as_secs_f64() * bundle as f64 / received as f64,
-        sampler.take_peak() / 1024
-    );
+    // written as it is sent, with the session's proven audit entries and
+    // its transcript. The first byte waits for the audit log's sequencer to
+    // take in the download's own audit entry; the rate is the streaming
+    // after it. Each round downloads the recording again just before.
+    let rounds = std::env::var("RECORDING_BENCH_EVIDENCE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    evidence_rounds(&app, &viewer, &base, session, rounds, &sampler).await;
     let stored: i64 = db
         .query_one(
             "SELECT sum(octet_length(data))::int8 FROM recording_chunks WHERE session_id = $1",

@@ -98,7 +98,9 @@ pub(super) struct Fixture {
     pub(super) sessions: Vec<(Uuid, Vec<(Micros, String)>)>,
 }
 
-pub(super) async fn recorded(casts: &[String]) -> Fixture {
+/// A server with the project, a gateway's token and a reader's (who may
+/// download recordings).
+async fn project_with_reader() -> (TestApp, String, String) {
     let app = TestApp::spawn().await;
     app.create_project(PROJECT).await;
     let gateway = app.token("gateway", PROJECT, &[Permission::Ingest]);
@@ -107,6 +109,11 @@ pub(super) async fn recorded(casts: &[String]) -> Fixture {
         PROJECT,
         &[Permission::ViewRecording, Permission::ViewHistory, Permission::DownloadRecording],
     );
+    (app, gateway, reader)
+}
+
+pub(super) async fn recorded(casts: &[String]) -> Fixture {
+    let (app, gateway, reader) = project_with_reader().await;
     let mut sessions = Vec::new();
     for (i, cast) in casts.iter().enumerate() {
         let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
@@ -409,4 +416,53 @@ async fn a_live_session_is_found_and_purge_removes_its_hits() {
         .unwrap()
         .get(0);
     assert_eq!(left, 0);
+}
+
+/// A recording of many chunks, its transcript many pages: the evidence
+/// bundle's `transcript.txt` is the transcript download's text, line for
+/// line, and its `recording.cast` the download's bytes (both sent as
+/// pieces the archive does not copy).
+#[tokio::test]
+async fn an_evidence_bundle_of_a_long_recording_holds_its_whole_transcript() {
+    let (app, gateway, reader) = project_with_reader().await;
+    let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
+    // 9 chunks of about 1 MiB, lines of 1000 characters on a terminal 200 wide.
+    let mut cast = String::from("{\"version\": 2, \"width\": 200, \"height\": 24}\n");
+    let events: u32 = 9 * 1000;
+    for i in 0..events {
+        let text = format!("{i:06} {}\r\n", "abcdefghij".repeat(99));
+        cast.push_str(&serde_json::to_string(&(f64::from(i) / 100.0, "o", text)).unwrap());
+        cast.push('\n');
+    }
+    upload(&app, &gateway, session, &cast, 1000).await;
+    end_session(&app, session).await;
+    wait_until_emulated(&app.db, Duration::from_secs(300))
+        .await
+        .unwrap_or_else(|lag| panic!("not emulated in 5 minutes: {lag:?}"));
+
+    let transcript = app.get(&path(session, "/transcript"), &reader).await;
+    assert_eq!(transcript.status(), 200);
+    let transcript = transcript.text().await.unwrap();
+    // Lines that wrap are one line of text: about 9000, nine pages of it.
+    let lines = transcript.lines().count();
+    assert!(lines > 8 * 1000, "{lines} lines");
+    assert!(transcript.contains("008999 abcdefghij"), "the last line is there");
+    let cast = app.get(&path(session, "/download"), &reader).await.bytes().await.unwrap();
+
+    let response = app.get(&path(session, "").replace("/recording", "/evidence"), &reader).await;
+    assert_eq!(response.status(), 200);
+    let bundle = response.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&bundle)).unwrap();
+    // Reading an entry to its end checks its CRC-32 and size.
+    let mut read = |name: &str| {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut archive.by_name(&format!("termaudit-evidence-{session}/{name}")).unwrap(),
+            &mut bytes,
+        )
+        .unwrap();
+        bytes
+    };
+    assert!(read("transcript.txt") == transcript.as_bytes(), "the transcript, whole and in order");
+    assert!(read("recording.cast") == cast, "the recording, whole");
 }

@@ -252,8 +252,9 @@ impl Bundle {
                 loop {
                     let page =
                         store.recording_transcript_page(self.session_id, after, PAGE).await?;
-                    zip.write(crate::recordings::text::transcript_text(&page, false).as_bytes())
-                        .await?;
+                    // One piece per page, sent as it is (no copy into the archive).
+                    let text = crate::recordings::text::transcript_text(&page, false);
+                    zip.send_bytes(Bytes::from(text)).await?;
                     match page.last() {
                         Some(last) if page.len() >= PAGE => after = Some((last.seq, last.n)),
                         _ => break,
@@ -264,7 +265,7 @@ impl Bundle {
             let chunks = store.recording_download(self.session_id, recording, None);
             futures_util::pin_mut!(chunks);
             while let Some(chunk) = chunks.next().await {
-                zip.write(&chunk?).await?;
+                zip.send_bytes(chunk?).await?;
             }
         }
         zip.finish().await

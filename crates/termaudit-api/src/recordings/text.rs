@@ -219,7 +219,8 @@ fn transcript_stream(
 
 /// Transcript lines as text: one line each, optionally after its time.
 pub(crate) fn transcript_text(page: &[TranscriptLine], timestamps: bool) -> String {
-    let mut body = String::new();
+    let stamp = if timestamps { "[00:00:00.000] ".len() } else { 0 };
+    let mut body = String::with_capacity(page.iter().map(|l| stamp + l.line.len() + 1).sum());
     for line in page {
         if timestamps {
             body.push_str(&timestamp(line.time.0));
