@@ -66,7 +66,7 @@ fn scenarios() -> Vec<(&'static str, MakeQuery)> {
         ("q one ticket in a reason (\"INC-123456:\")", |s, i| {
             format!("q=INC-{}:", 1 + (i as i64 * 104_729) % s.sessions)
         }),
-        ("q a bare ticket number (\"123456\": no separator, trigrams)", |s, i| {
+        ("q a bare ticket number (\"123456\": no separator, digit index)", |s, i| {
             // Six digits and more (q takes 2 to 200 characters).
             format!("q={}", 100_000 + (i as i64 * 104_729) % (s.sessions - 100_000))
         }),

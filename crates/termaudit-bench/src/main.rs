@@ -36,6 +36,11 @@ use termaudit_domain::Permission;
 use termaudit_server::{Application, Settings};
 use termaudit_storage::DatabaseUrl;
 
+/// The server runs in this process: the same allocator as the `termaudit`
+/// binary, so its throughput is the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SECRET: &str = "termaudit-bench-secret-0123456789abcdef";
 
 const USAGE: &str = "usage: termaudit-bench export [RECORDS] | history [SESSIONS] | sweep [RECORDINGS] [objects] | log [ENTRIES] | search [RECORDINGS]";

@@ -277,6 +277,13 @@ fn init_logging() {
     }
 }
 
+/// mimalloc rather than glibc's malloc: a history page allocates a few
+/// hundred small strings and buffers (rows, DTOs, JSON), and `malloc`/`free`
+/// were a tenth of the server's CPU under load (docs/benchmarks.md, *API
+/// throughput*).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

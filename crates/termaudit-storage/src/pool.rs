@@ -220,6 +220,8 @@ impl Store {
             match index.as_str() {
                 "sessions_words" => words.sessions.extend(list),
                 "session_activity_words" => words.activity.extend(list),
+                "sessions_digits" => words.sessions_digits.extend(list),
+                "session_activity_digits" => words.activity_digits.extend(list),
                 _ => {}
             }
         }

@@ -16,6 +16,12 @@
 //! The SQL function `history_words_query` computes the condition from `q`
 //! itself, with PostgreSQL's `lower`; this module only decides whether to
 //! use it, so its own lower-casing (Rust's) never decides what matches.
+//!
+//! A `q` without a whole word or a long enough prefix (`123456`,
+//! `ab123456`) may still hold runs of ASCII digits: each lies inside a run
+//! of digits of any matching text, so it starts a suffix of that run, which
+//! the digit indexes (`history_digits`, migration V23) keep. Digits need no
+//! lower-casing: [`QueryDigits`] builds that condition here.
 
 use std::{
     collections::HashSet,
@@ -91,11 +97,63 @@ impl QueryWords {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct WithPrefix(pub(crate) bool);
 
-/// The most common words of each word index, from `pg_stats`.
+/// `history_digits` indexes runs of this many digits or more, each suffix
+/// of at least as many.
+const MIN_DIGITS: usize = 4;
+
+/// ... and keeps a suffix's first this many digits.
+const SUFFIX_DIGITS: usize = 16;
+
+/// The lexeme `history_digits` keeps for a text with too many digits to
+/// index: a candidate for every digit query.
+const TOO_MANY_DIGITS: &str = "~";
+
+/// The runs of ASCII digits of a query long enough for the digit indexes,
+/// cut as the index cuts its suffixes: each starts a suffix of a run of
+/// digits of any matching text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct QueryDigits(Vec<String>);
+
+impl QueryDigits {
+    pub(crate) fn of(q: &str) -> Self {
+        Self(
+            q.split(|c: char| !c.is_ascii_digit())
+                .filter(|run| run.len() >= MIN_DIGITS)
+                .map(|run| run[..run.len().min(SUFFIX_DIGITS)].to_owned())
+                .collect(),
+        )
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The `tsquery` for the digit index, judged against its most common
+    /// lexemes as [`QueryWords::plan`] judges words: every run that starts
+    /// no common suffix, or `None` when there is none (or when texts with
+    /// too many digits to index, candidates for any run, are common).
+    pub(crate) fn plan(&self, common: &HashSet<String>) -> Option<String> {
+        if common.contains(TOO_MANY_DIGITS) {
+            return None;
+        }
+        let rare: Vec<String> = self
+            .0
+            .iter()
+            .filter(|run| !common.iter().any(|suffix| suffix.starts_with(run.as_str())))
+            .map(|run| format!("'{run}':*"))
+            .collect();
+        (!rare.is_empty()).then(|| format!("({}) | '{TOO_MANY_DIGITS}'", rare.join(" & ")))
+    }
+}
+
+/// The most common words of each word index, and lexemes of each digit
+/// index, from `pg_stats`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CommonWords {
     pub(crate) sessions: HashSet<String>,
     pub(crate) activity: HashSet<String>,
+    pub(crate) sessions_digits: HashSet<String>,
+    pub(crate) activity_digits: HashSet<String>,
 }
 
 /// The last [`CommonWords`] read, and when, shared by a store's clones.
@@ -167,5 +225,34 @@ mod tests {
         assert_eq!(QueryWords::of("replication").plan(&common), None);
         assert_eq!(QueryWords::of("zzz-1").plan(&HashSet::new()), None);
         assert_eq!(QueryWords::of("a b c").plan(&HashSet::new()), Some(WithPrefix(false)));
+    }
+
+    #[test]
+    fn runs_of_four_digits_or_more_start_a_suffix() {
+        let runs = |q: &str| QueryDigits::of(q).0;
+        assert_eq!(runs("123456"), ["123456"]);
+        assert_eq!(runs("ab123456cd"), ["123456"]);
+        assert_eq!(runs("x1234y56789z123"), ["1234", "56789"]);
+        assert!(runs("123").is_empty());
+        assert!(runs("replication").is_empty());
+        // Only ASCII digits: others are letters to `history_digits` too.
+        assert!(runs("١٢٣٤٥ １２３４５").is_empty());
+        assert_eq!(runs("é12345é"), ["12345"]);
+        assert_eq!(runs(&"9".repeat(40)), ["9".repeat(16)]);
+    }
+
+    #[test]
+    fn common_suffixes_leave_the_trigram_path() {
+        let common: HashSet<String> =
+            ["2026", "20261", "1234"].iter().map(|w| w.to_string()).collect();
+        let plan = |q: &str| QueryDigits::of(q).plan(&common);
+        assert_eq!(plan("123456").as_deref(), Some("('123456':*) | '~'"));
+        assert_eq!(plan("a987654b55555").as_deref(), Some("('987654':* & '55555':*) | '~'"));
+        assert_eq!(plan("2026"), None);
+        assert_eq!(plan("202"), None, "too short");
+        assert_eq!(plan("x1234"), None, "the start of a common suffix");
+        assert_eq!(plan("2026-123456").as_deref(), Some("('123456':*) | '~'"));
+        let long_texts_common: HashSet<String> = [TOO_MANY_DIGITS.to_owned()].into();
+        assert_eq!(QueryDigits::of("123456").plan(&long_texts_common), None);
     }
 }

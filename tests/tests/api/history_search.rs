@@ -44,6 +44,23 @@ async fn free_text_finds_what_ilike_finds_with_or_without_whole_words() {
                          activity("a2", "psql -c 'SELECT 1' # INC-123456: follow-up")]}),
     )
     .await;
+    // Digits inside longer words, at their edges, beside non-ASCII digits
+    // and letters; and a number too long for the digit index to keep its
+    // suffixes (V23 keeps `~` for it), made of 7s and 8s only.
+    let embedded = f.open(&prod, "frank", Some("build ab123456cd and v98765 then 4321x")).await;
+    let digits = f.open(&prod, "gina", Some("Zähler١٢٣٤٥٦ ＃１２３４５６ É55555é")).await;
+    let long_run: String = (0..300u32)
+        .map(|n| format!("{n:b}"))
+        .collect::<String>()
+        .replace('0', "7")
+        .replace('1', "8");
+    assert!(long_run.len() > 1100);
+    f.post(
+        &format!("/sessions/{}/activity", id(&digits)),
+        &f.gateway,
+        json!({"items": [activity("a1", &format!("echo {long_run} | sha256sum"))]}),
+    )
+    .await;
     let db = f.app.db.connect().await;
     let project = termaudit_tests::seed::project_id(&f.app, "demo").await;
 
@@ -56,8 +73,29 @@ async fn free_text_finds_what_ilike_finds_with_or_without_whole_words() {
         // The same digits as part of longer or shorter numbers.
         ("INC-12345", &[&activity_only, &shorter, &longer, &ticket]),
         ("nc-123", &[&activity_only, &shorter, &longer, &ticket]),
-        ("23456", &[&activity_only, &longer, &ticket]),
+        ("23456", &[&embedded, &activity_only, &longer, &ticket]),
         ("C-1234567", &[&longer]),
+        // A bare number (no separator): the digit index pre-filters, for
+        // digits anywhere in a word.
+        ("123456", &[&embedded, &activity_only, &longer, &ticket]),
+        ("b123456c", &[&embedded]),
+        ("AB1234", &[&embedded]),
+        ("3456cd", &[&embedded]),
+        ("98765", &[&embedded]),
+        ("v9876", &[&embedded]),
+        ("4321X", &[&embedded]),
+        ("4321", &[&embedded]),
+        ("1954786194", &[&activity_only]),
+        ("954786", &[&activity_only]),
+        ("19547861940", &[]),
+        ("55555", &[&digits]),
+        ("é55555", &[&digits]),
+        ("5555É", &[&digits]),
+        // Other digits are letters, and no lower-casing makes them ASCII.
+        ("١٢٣٤٥٦", &[&digits]),
+        ("R١٢٣", &[&digits]),
+        ("１２３４５６", &[&digits]),
+        ("999999", &[]),
         // Partial words at either edge of a phrase, any case.
         ("x STUCK ord", &[&shorter, &ticket]),
         ("ix stuck orders", &[&shorter, &ticket]),
@@ -87,7 +125,9 @@ async fn free_text_finds_what_ilike_finds_with_or_without_whole_words() {
         ("orders-db-1 alice", &[&ticket]),
         ("billing-api", &[&activity_only, &unicode, &literal]),
     ];
-    for (q, expected) in cases {
+    let inside_long_run = long_run[1000..1012].to_owned();
+    let long_run_cases: &[(&str, &[&Value])] = &[(&inside_long_run, &[&digits])];
+    for (q, expected) in cases.iter().chain(long_run_cases) {
         let encoded: String = q.bytes().map(|b| format!("%{b:02X}")).collect();
         let page = f.get(&format!("/sessions?limit=100&q={encoded}"), &f.viewer).await;
         let found: Vec<String> = page["items"].as_array().unwrap().iter().map(id).collect();
@@ -166,6 +206,13 @@ fn random_text(r: &mut Random) -> String {
         "ab",
         "a_b",
         "a%b",
+        "9876543210",
+        "0",
+        "7",
+        "55555",
+        "x0",
+        "٣",
+        "２",
     ];
     let n = 1 + r.below(8);
     (0..n).map(|_| r.pick(PIECES)).collect()

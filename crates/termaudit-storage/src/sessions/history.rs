@@ -8,11 +8,11 @@ use super::lifecycle::SessionRow;
 use crate::{
     Cursor, Page, StorageError, Store,
     sql::{Conditions, contains_pattern},
-    words::{QueryWords, WithPrefix},
+    words::{QueryDigits, QueryWords, WithPrefix},
 };
 
-/// The text `q` searches in a session, as its trigram and word indexes
-/// (`sessions_text`, `sessions_words`) cover it.
+/// The text `q` searches in a session, as its trigram, word and digit
+/// indexes (`sessions_text`, `sessions_words`, `sessions_digits`) cover it.
 const SESSION_TEXT: &str = "(coalesce(s.reason, '') || ' ' || s.target_name || ' ' || s.user_subject || ' ' || s.user_name)";
 
 /// A free-text filter, as conditions on a session's text and on its activity.
@@ -71,7 +71,8 @@ impl Store {
     /// The free-text conditions on a session's text and on its activity:
     /// `ILIKE '%q%'`, with the word index as a pre-filter where `q` has a
     /// word that must be whole (or start a word) in every match and that
-    /// is rare in that index (see [`crate::words`]).
+    /// is rare in that index, else the digit index where `q` has a rare run
+    /// of digits (see [`crate::words`]).
     async fn text_conditions(
         &self,
         client: &deadpool_postgres::Object,
@@ -79,30 +80,59 @@ impl Store {
         text: &str,
     ) -> Result<TextConditions, StorageError> {
         let pattern = c.param(Box::new(contains_pattern(text)));
-        let words = QueryWords::of(text);
-        let common = if words.is_empty() { None } else { Some(self.common_words(client).await?) };
+        let (words, digits) = (QueryWords::of(text), QueryDigits::of(text));
+        let common = if words.is_empty() && digits.is_empty() {
+            None
+        } else {
+            Some(self.common_words(client).await?)
+        };
         let mut q = None;
-        let mut condition = |text_expr: &str, plan: Option<WithPrefix>| match plan {
+        // `|| ''` keeps the trigram index out of an indexed plan: the
+        // planner, misjudging its cost, would AND it with the word or digit
+        // index and read the long posting lists this avoids.
+        let mut condition = |text_expr: &str, plan: Option<TextPlan>| match plan {
             None => format!("{text_expr} ILIKE {pattern}"),
-            // `|| ''` keeps the trigram index out of this plan: the
-            // planner, misjudging its cost, would AND it with the word
-            // index and read the long posting lists this avoids.
-            Some(WithPrefix(with_prefix)) => {
+            Some(TextPlan::Words(WithPrefix(with_prefix))) => {
                 let q = q.get_or_insert_with(|| c.param(Box::new(text.to_owned())));
                 format!(
                     "history_words({text_expr}) @@ history_words_query({q}, {with_prefix}) \
                      AND ({text_expr} || '') ILIKE {pattern}"
                 )
             }
+            // `::text` first: a parameter cast straight to `tsquery` would be
+            // typed `tsquery`, which a Rust string cannot be sent as.
+            Some(TextPlan::Digits(query)) => {
+                let query = c.param(Box::new(query));
+                format!(
+                    "history_digits({text_expr}) @@ {query}::text::tsquery \
+                     AND ({text_expr} || '') ILIKE {pattern}"
+                )
+            }
         };
-        let session = condition(
-            SESSION_TEXT,
-            common.as_ref().and_then(|common| words.plan(&common.sessions)),
-        );
-        let activity =
-            condition("a.text", common.as_ref().and_then(|common| words.plan(&common.activity)));
+        let plan = |words_common, digits_common| {
+            words
+                .plan(words_common)
+                .map(TextPlan::Words)
+                .or_else(|| digits.plan(digits_common).map(TextPlan::Digits))
+        };
+        let (session_plan, activity_plan) = match &common {
+            Some(common) => (
+                plan(&common.sessions, &common.sessions_digits),
+                plan(&common.activity, &common.activity_digits),
+            ),
+            None => (None, None),
+        };
+        let session = condition(SESSION_TEXT, session_plan);
+        let activity = condition("a.text", activity_plan);
         Ok(TextConditions { session, activity })
     }
+}
+
+/// Which index pre-filters a side of a free-text search.
+enum TextPlan {
+    Words(WithPrefix),
+    /// The digit index, with this `tsquery`.
+    Digits(String),
 }
 
 /// The conditions of a page of the history list (sessions aliased `s`):
