@@ -205,3 +205,29 @@ pub async fn wait_until_compacted(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// The (compressed) bytes of `session`'s chunks that PostgreSQL holds.
+pub async fn chunk_bytes_in_postgres(client: &tokio_postgres::Client, session: uuid::Uuid) -> i64 {
+    client
+        .query_one(
+            "SELECT coalesce(sum(octet_length(data)), 0)::int8 FROM recording_chunks
+             WHERE session_id = $1",
+            &[&session],
+        )
+        .await
+        .expect("a query")
+        .get(0)
+}
+
+/// Takes the compactor's advisory lock on `db`, before a server starts on
+/// it: nothing is compacted until the caller says so
+/// (`Store::compact_once`) or lets go.
+pub async fn hold_compactor(db: &crate::TestDatabase) -> termaudit_storage::AdvisoryLock {
+    let url = termaudit_storage::DatabaseUrl::parse(&db.app_url()).expect("a valid URL");
+    termaudit_storage::Store::new(&url, 1)
+        .expect("a store")
+        .try_lock_compactor(&url)
+        .await
+        .expect("the lock's connection")
+        .expect("nobody compacts yet")
+}

@@ -39,7 +39,9 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Store> {
 /// keeps their bytes), checked: a missing bucket or refused credentials
 /// are an error that says so.
 pub async fn recordings_objects(settings: &Settings) -> anyhow::Result<Option<ObjectTarget>> {
-    Ok(ObjectTarget::open(&settings.recordings_store, &settings.s3).await?)
+    Ok(ObjectTarget::open(&settings.recordings_store, &settings.s3)
+        .await?
+        .map(|target| target.with_cache(settings.object_cache_bytes)))
 }
 
 /// What the server serves with.

@@ -93,6 +93,9 @@ pub struct Settings {
     /// `TERMAUDIT_S3_ENDPOINT`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
     /// `AWS_REGION`: how to reach an `s3://` store.
     pub s3: S3Settings,
+    /// `TERMAUDIT_OBJECT_CACHE_MB`: the object ranges this replica keeps
+    /// after reading them (seeks and windows read them once), in bytes.
+    pub object_cache_bytes: usize,
 }
 
 /// One setting a deployment can make: its variable, its default as the
@@ -255,6 +258,13 @@ pub fn variables() -> Vec<Variable> {
         row("AWS_SECRET_ACCESS_KEY", "none".into(), "its secret"),
         row("AWS_REGION", "`us-east-1`".into(), "the bucket's region"),
         row(
+            "TERMAUDIT_OBJECT_CACHE_MB",
+            format!("`{}`", defaults.object_cache_bytes >> 20),
+            "the object ranges a replica keeps after reading them, least recently used out \
+             first, so that a viewer seeking and playing on reads each from the object store \
+             once; `0` keeps none",
+        ),
+        row(
             "TERMAUDIT_LOG_FORMAT",
             "text".into(),
             "`json` for structured logs; `RUST_LOG` filters",
@@ -373,6 +383,7 @@ impl Default for Settings {
             emulation_lease: std::time::Duration::from_secs(30),
             recordings_store: RecordingsStoreUrl::Postgres,
             s3: S3Settings::default(),
+            object_cache_bytes: termaudit_storage::DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -488,6 +499,12 @@ impl Settings {
             && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
         {
             bail!("TERMAUDIT_S3_ENDPOINT must be an http:// or https:// URL, not {endpoint:?}");
+        }
+        if let Some(v) = source.get("TERMAUDIT_OBJECT_CACHE_MB") {
+            let mib = v.parse::<usize>().ok().filter(|n| *n <= 65_536).with_context(|| {
+                format!("TERMAUDIT_OBJECT_CACHE_MB must be 0 to 65536, not {v:?}")
+            })?;
+            settings.object_cache_bytes = mib << 20;
         }
         Ok(settings)
     }

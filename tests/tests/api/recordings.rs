@@ -341,43 +341,7 @@ async fn seeking_equals_replay(backend: Backend) {
             end_session(&app, session).await;
             compacted(&app, backend, session).await;
         }
-        let (header_line, events) = parse(&cast);
-        let header: Value = serde_json::from_str(&header_line).expect("JSON");
-        let (w, h) =
-            (header["width"].as_u64().unwrap() as u16, header["height"].as_u64().unwrap() as u16);
-        let end = events.last().map_or(Micros::ZERO, |e| e.time);
-        // Several points: start, event times, between events, the end and past it.
-        let mut points: Vec<Micros> = vec![Micros::ZERO, Micros(1), end, Micros(end.0 + 1)];
-        for k in 1..8usize {
-            points.push(Micros(end.0 / 8 * k as u64));
-            points.push(events[events.len() * k / 8].time);
-        }
-        for from in points {
-            let to = Micros(from.0 + end.0 / 5 + 1);
-            let body =
-                window(&app, &t.viewer, session, &from.to_string(), Some(&to.to_string())).await;
-            let state = &body["state"];
-            let snapshot = TerminalSnapshot {
-                cols: state["cols"].as_u64().unwrap() as u16,
-                rows: state["rows"].as_u64().unwrap() as u16,
-                init: state["init"].as_str().unwrap().to_owned(),
-            };
-            let mut seeked = Replay::restore(&snapshot);
-            let reference = replay_until(w, h, &events, from);
-            assert_eq!(seeked.screen_text(), reference.screen_text(), "{name} at {from}");
-            assert_eq!(seeked.cursor(), reference.cursor(), "{name} at {from}");
-
-            let expected: Vec<&Event> =
-                events.iter().filter(|e| e.time >= from && e.time < to).collect();
-            let got = body["events"].as_array().expect("events");
-            assert_eq!(got.len(), expected.len(), "{name} window {from}..{to}");
-            for (g, e) in got.iter().zip(&expected) {
-                assert_eq!(g, &serde_json::from_str::<Value>(&e.to_line()).unwrap());
-                seeked.apply(e);
-            }
-            let reference = replay_until(w, h, &events, to);
-            assert_eq!(seeked.screen_text(), reference.screen_text(), "{name} at {to}");
-        }
+        assert_seeks_equal_replay(&app, &t.viewer, session, name, &cast).await;
     }
     // The busy recording has snapshots to start from, once the emulation
     // (off the request's path) has caught up.
@@ -391,6 +355,126 @@ async fn seeking_equals_replay(backend: Backend) {
         .expect("a query")
         .get(0);
     assert!(snapshots >= 4, "{snapshots} snapshots");
+}
+
+/// Windows of `session` (a recording of `cast`) from several points (the
+/// start, event times, between events, the end and past it) hold the
+/// terminal and the events a replay from zero gives.
+async fn assert_seeks_equal_replay(
+    app: &TestApp,
+    viewer: &str,
+    session: Uuid,
+    name: &str,
+    cast: &str,
+) {
+    let (header_line, events) = parse(cast);
+    let header: Value = serde_json::from_str(&header_line).expect("JSON");
+    let (w, h) =
+        (header["width"].as_u64().unwrap() as u16, header["height"].as_u64().unwrap() as u16);
+    let end = events.last().map_or(Micros::ZERO, |e| e.time);
+    // Several points: start, event times, between events, the end and past it.
+    let mut points: Vec<Micros> = vec![Micros::ZERO, Micros(1), end, Micros(end.0 + 1)];
+    for k in 1..8usize {
+        points.push(Micros(end.0 / 8 * k as u64));
+        points.push(events[events.len() * k / 8].time);
+    }
+    for from in points {
+        let to = Micros(from.0 + end.0 / 5 + 1);
+        let body = window(app, viewer, session, &from.to_string(), Some(&to.to_string())).await;
+        let state = &body["state"];
+        let snapshot = TerminalSnapshot {
+            cols: state["cols"].as_u64().unwrap() as u16,
+            rows: state["rows"].as_u64().unwrap() as u16,
+            init: state["init"].as_str().unwrap().to_owned(),
+        };
+        let mut seeked = Replay::restore(&snapshot);
+        let reference = replay_until(w, h, &events, from);
+        assert_eq!(seeked.screen_text(), reference.screen_text(), "{name} at {from}");
+        assert_eq!(seeked.cursor(), reference.cursor(), "{name} at {from}");
+
+        let expected: Vec<&Event> =
+            events.iter().filter(|e| e.time >= from && e.time < to).collect();
+        let got = body["events"].as_array().expect("events");
+        assert_eq!(got.len(), expected.len(), "{name} window {from}..{to}");
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!(g, &serde_json::from_str::<Value>(&e.to_line()).unwrap());
+            seeked.apply(e);
+        }
+        let reference = replay_until(w, h, &events, to);
+        assert_eq!(seeked.screen_text(), reference.screen_text(), "{name} at {to}");
+    }
+}
+
+/// From objects a seek starts with one ranged read: the compactor puts
+/// each snapshot right before the chunk after it. The test holds the
+/// compactor's lock (as `recording_1gb` does) so that it compacts once the
+/// emulation has made every snapshot, into objects small enough that the
+/// recording takes several.
+#[tokio::test]
+async fn in_objects_each_snapshot_lies_right_before_the_chunk_after_it() {
+    let moto = Moto::start().await;
+    let db = std::sync::Arc::new(termaudit_tests::TestDatabase::create().await);
+    let lock = termaudit_tests::moto::hold_compactor(&db).await;
+    let app = TestApp::spawn_on_database(db, moto.configure("layout")).await;
+    app.create_project(PROJECT).await;
+    let gateway = app.token("gateway", PROJECT, &[Permission::Ingest]);
+    let viewer = app.token("vera", PROJECT, &[Permission::ViewRecording]);
+    let cast = busy_cast_of(6000, 6);
+    let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
+    upload(&app, &gateway, session, &cast, 250).await;
+    end_session(&app, session).await;
+    termaudit_tests::emulation::wait_until_emulated(&app.db, std::time::Duration::from_secs(120))
+        .await
+        .expect("the emulation catches up");
+    // Objects of a quarter of the chunks' bytes: four or five of them.
+    let db = app.db.connect().await;
+    let stored = termaudit_tests::moto::chunk_bytes_in_postgres(&db, session).await;
+    let options = termaudit_storage::CompactOptions {
+        min_object_bytes: 1,
+        max_object_bytes: stored / 4,
+        ..Default::default()
+    };
+    while app.store.compact_once(options).await.expect("a pass").objects > 0 {}
+    wait_until_compacted(&app.db, session, std::time::Duration::from_secs(1))
+        .await
+        .expect("nothing of the recording is left in PostgreSQL");
+
+    let objects: i64 = db
+        .query_one("SELECT count(*) FROM recording_objects WHERE session_id = $1", &[&session])
+        .await
+        .expect("a query")
+        .get(0);
+    assert!(objects >= 3, "{objects} objects");
+    // Every snapshot with a chunk after it, and where that chunk starts.
+    let pairs = db
+        .query(
+            "SELECT s.after_seq, s.object_id, s.object_offset + s.object_length,
+                    c.object_id, c.object_offset
+             FROM recording_snapshots AS s
+             JOIN recording_chunks AS c ON c.session_id = s.session_id AND c.seq = s.after_seq + 1
+             WHERE s.session_id = $1
+             ORDER BY s.after_seq",
+            &[&session],
+        )
+        .await
+        .expect("a query");
+    assert!(pairs.len() >= 3, "{} snapshots before a chunk", pairs.len());
+    let mut objects_with_both = std::collections::HashSet::new();
+    for pair in &pairs {
+        let after: i32 = pair.get(0);
+        let snapshot: (i64, i64) = (pair.get(1), pair.get(2));
+        let chunk: (i64, i64) = (pair.get(3), pair.get(4));
+        assert_eq!(
+            snapshot,
+            chunk,
+            "the snapshot after chunk {after} ends where chunk {} starts",
+            after + 1
+        );
+        objects_with_both.insert(snapshot.0);
+    }
+    assert!(objects_with_both.len() >= 2, "snapshots in {} objects", objects_with_both.len());
+    assert_seeks_equal_replay(&app, &viewer, session, "busy, in small objects", &cast).await;
+    lock.release().await.expect("released");
 }
 
 #[tokio::test]

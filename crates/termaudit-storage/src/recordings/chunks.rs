@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use termaudit_domain::asciicast::Micros;
 use tokio_postgres::{GenericClient, Row};
@@ -97,8 +98,20 @@ pub(super) async fn load_chunks(
     objects: Option<&ObjectTarget>,
     rows: Vec<Row>,
 ) -> Result<Vec<StoredChunk>, StorageError> {
-    let refs = rows.iter().map(|row| BodyRef::from_row(row, "data")).collect::<Result<_, _>>()?;
-    let bodies = load(objects, refs).await?;
+    let bodies = load(objects, chunk_refs(&rows)?).await?;
+    decode_chunks(&rows, bodies)
+}
+
+/// Where the bodies of [`query_chunks`]' rows are.
+pub(super) fn chunk_refs(rows: &[Row]) -> Result<Vec<BodyRef>, StorageError> {
+    rows.iter().map(|row| BodyRef::from_row(row, "data")).collect()
+}
+
+/// [`query_chunks`]' rows with their (compressed) bodies, in order.
+pub(super) fn decode_chunks(
+    rows: &[Row],
+    bodies: Vec<Bytes>,
+) -> Result<Vec<StoredChunk>, StorageError> {
     rows.iter()
         .zip(bodies)
         .map(|(row, body)| {
@@ -115,7 +128,9 @@ pub(super) async fn load_chunks(
 
 /// Reads a recording's chunks in order, a batch at a time. With an object
 /// store, the next batch is fetched while the current one is used: one
-/// batch ahead at most, so memory stays at two batches.
+/// batch ahead at most, so memory stays at two batches. The first batch is
+/// fetched alone (a seek rarely reads past it: one read, not two), the
+/// reading ahead starts with the second.
 pub(super) struct ChunkCursor {
     store: Store,
     session_id: Uuid,
@@ -123,6 +138,8 @@ pub(super) struct ChunkCursor {
     end_seq: i32,
     buffer: VecDeque<StoredChunk>,
     ahead: Option<tokio::task::JoinHandle<Result<Vec<StoredChunk>, StorageError>>>,
+    /// The first batch has been fetched: read ahead from now on.
+    reading_on: bool,
 }
 
 /// A batch from `from_seq`, without holding a connection while the object
@@ -149,7 +166,24 @@ impl ChunkCursor {
             end_seq,
             buffer: VecDeque::new(),
             ahead: None,
+            reading_on: false,
         }
+    }
+
+    /// A cursor whose first batch, `first` (chunks from `from_seq` on),
+    /// was read already.
+    pub(super) fn primed(
+        store: Store,
+        session_id: Uuid,
+        from_seq: i32,
+        first: Vec<StoredChunk>,
+        end_seq: i32,
+    ) -> Self {
+        let mut cursor = Self::new(store, session_id, from_seq, end_seq);
+        cursor.next_seq = first.last().map_or(end_seq, |last| last.seq + 1);
+        cursor.buffer.extend(first);
+        cursor.reading_on = true;
+        cursor
     }
 
     pub(super) async fn next(&mut self) -> Result<Option<StoredChunk>, StorageError> {
@@ -169,16 +203,25 @@ impl ChunkCursor {
                 self.next_seq = self.end_seq;
             }
             self.buffer.extend(batch);
-            if self.next_seq < self.end_seq && self.store.objects().is_some() {
-                self.ahead = Some(tokio::spawn(fetch_batch(
-                    self.store.clone(),
-                    self.session_id,
-                    self.next_seq,
-                    self.end_seq,
-                )));
+            if self.reading_on {
+                self.read_ahead();
             }
+            self.reading_on = true;
         }
         Ok(self.buffer.pop_front())
+    }
+
+    /// Starts fetching the batch after the buffered chunks, from an object
+    /// store (PostgreSQL answers fast enough without).
+    fn read_ahead(&mut self) {
+        if self.next_seq < self.end_seq && self.store.objects().is_some() {
+            self.ahead = Some(tokio::spawn(fetch_batch(
+                self.store.clone(),
+                self.session_id,
+                self.next_seq,
+                self.end_seq,
+            )));
+        }
     }
 
     pub(super) fn push_front(&mut self, chunk: StoredChunk) {

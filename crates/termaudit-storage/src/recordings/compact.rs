@@ -36,8 +36,9 @@ pub struct CompactOptions {
     /// A live recording is compacted once this many (compressed) bytes of
     /// it wait in PostgreSQL; a finalized one whatever is left.
     pub min_object_bytes: i64,
-    /// An object holds about this much at most (a single larger chunk is
-    /// an object of its own).
+    /// An object holds about this much at most: its chunks this much, the
+    /// snapshots laid out between them as much again at most (a single
+    /// larger chunk is an object of its own).
     pub max_object_bytes: i64,
     /// Recordings looked at per pass.
     pub recordings_per_pass: i64,
@@ -73,7 +74,9 @@ pub struct CompactReport {
     pub deleted: usize,
 }
 
-/// Bodies packed into one object: their keys and byte ranges in it.
+/// Bodies packed into one object: their keys and byte ranges in it. Each
+/// snapshot lies right before the chunk after it (when that chunk is in the
+/// same object), so a seek reads both with one ranged read.
 #[derive(Default)]
 struct Packed {
     body: Vec<u8>,
@@ -82,6 +85,13 @@ struct Packed {
 }
 
 impl Packed {
+    /// A row of `recording_compaction_snapshots.sql`.
+    fn add_snapshot(&mut self, row: &tokio_postgres::Row) -> Result<(), StorageError> {
+        let after: i32 = row.try_get("after_seq")?;
+        Self::add(&mut self.snapshots, &mut self.body, after, row.try_get("state")?);
+        Ok(())
+    }
+
     fn add(list: &mut (Vec<i32>, Vec<i64>, Vec<i32>), body: &mut Vec<u8>, key: i32, data: &[u8]) {
         list.0.push(key);
         list.1.push(i64::try_from(body.len()).unwrap_or(i64::MAX));
@@ -144,27 +154,54 @@ impl Store {
                         &[&session_id, &options.max_object_bytes],
                     )
                     .await?;
+                let mut waiting = 0;
                 for row in &chunks {
-                    let data: Vec<u8> = row.try_get("data")?;
-                    Packed::add(&mut packed.chunks, &mut packed.body, row.try_get("seq")?, &data);
+                    waiting += row.try_get::<_, &[u8]>("data")?.len();
                 }
-                let waiting = i64::try_from(packed.body.len()).unwrap_or(i64::MAX);
+                let waiting = i64::try_from(waiting).unwrap_or(i64::MAX);
                 if !finalized && waiting < options.min_object_bytes {
                     return Ok(());
                 }
-                let budget = options.max_object_bytes - waiting;
-                if budget > 0 {
-                    let snapshots = client
-                        .query(
-                            include_str!("../sql/recording_compaction_snapshots.sql"),
-                            &[&session_id, &budget],
-                        )
-                        .await?;
-                    for row in &snapshots {
-                        let state: Vec<u8> = row.try_get("state")?;
-                        let after: i32 = row.try_get("after_seq")?;
-                        Packed::add(&mut packed.snapshots, &mut packed.body, after, &state);
+                // A snapshot goes right before the chunk after it; one after
+                // the last chunk packed waits for the object of the next
+                // chunk, unless no chunk can follow it here.
+                let last = match chunks.last() {
+                    Some(row) => Some(row.try_get::<_, i32>("seq")?),
+                    None => None,
+                };
+                let tail = finalized
+                    && match last {
+                        None => true,
+                        Some(seq) => !client
+                            .query_one(
+                                include_str!("../sql/recording_compaction_more.sql"),
+                                &[&session_id, &seq],
+                            )
+                            .await?
+                            .try_get::<_, bool>(0)?,
+                    };
+                let before = if tail { i32::MAX } else { last.unwrap_or(0) };
+                // Snapshots are small beside the chunks they stand between
+                // (a screen, against a chunk's output): the same bound
+                // again for them keeps the layout whole.
+                let snapshots = client
+                    .query(
+                        include_str!("../sql/recording_compaction_snapshots.sql"),
+                        &[&session_id, &options.max_object_bytes, &before],
+                    )
+                    .await?;
+                let mut snapshots = snapshots.iter().peekable();
+                for row in &chunks {
+                    let seq: i32 = row.try_get("seq")?;
+                    while let Some(snapshot) = snapshots
+                        .next_if(|s| s.try_get::<_, i32>("after_seq").is_ok_and(|a| a < seq))
+                    {
+                        packed.add_snapshot(snapshot)?;
                     }
+                    Packed::add(&mut packed.chunks, &mut packed.body, seq, row.try_get("data")?);
+                }
+                for snapshot in snapshots {
+                    packed.add_snapshot(snapshot)?;
                 }
             }
             if packed.body.is_empty() {

@@ -24,7 +24,7 @@ use termaudit_domain::{
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
-use super::{chunks::ChunkCursor, types::RecordingRow};
+use super::types::RecordingRow;
 use crate::{
     ControlEvent, StorageError, Store,
     audit::{NewAuditEvent, append_audit},
@@ -229,8 +229,8 @@ impl Store {
                 &[&session_id, &recording.next_seq],
             )
             .await?;
-        let (mut replay, first_seq) = self.restore(snapshot.as_ref(), recording).await?;
-        let mut cursor = ChunkCursor::new(self.clone(), session_id, first_seq, recording.next_seq);
+        let (mut replay, mut cursor) =
+            self.restore(session_id, snapshot.as_ref(), recording).await?;
         while let Some(chunk) = cursor.next().await? {
             replay = tokio::task::spawn_blocking(move || {
                 let mut decoder = Decoder::resume(Version::V2, Micros::ZERO);

@@ -23,8 +23,9 @@
 //! keep the snapshots seeking starts from); [`live`] (the signal live
 //! watchers follow, and the terminal they start from); [`objects`] and [`compact`]:
 //! an object store the compactor moves the stored bodies into, when one
-//! is configured.
+//! is configured, and [`cache`], the object ranges a replica read last.
 
+mod cache;
 mod chunks;
 mod codec;
 mod compact;
@@ -51,7 +52,7 @@ pub use finalize::finalize_recording;
 pub use ingest::{ChunkReceipt, IngestError, MAX_CHUNK_BYTES};
 pub use live::{LIVE_CHANNEL, LiveSignal, Watch, Watcher};
 pub use moving::MoveTo;
-pub use objects::{ObjectTarget, POSTGRES, RecordingsStoreUrl, S3Settings};
+pub use objects::{DEFAULT_CACHE_BYTES, ObjectTarget, POSTGRES, RecordingsStoreUrl, S3Settings};
 pub use purge::{purge_recording, purge_recordings};
 pub use read::{ByteRange, RecordingOverview, Window};
 pub use text::{RecordingHit, TextMatchRow, TranscriptLine};

@@ -5,7 +5,8 @@
 //! Chunks are always acknowledged in PostgreSQL; the compactor
 //! (`compact.rs`) moves their bodies into objects later. A stored body is
 //! then either inline (`data`, `state`) or a byte range of an object,
-//! which [`load`] fetches: one ranged read per run of adjacent ranges.
+//! which [`load`] fetches: one ranged read per run of nearby ranges,
+//! kept for a while in the replica's [`RangeCache`].
 
 use std::{fmt, ops::Range, path::PathBuf, sync::Arc, time::Duration};
 
@@ -18,6 +19,7 @@ use object_store::{
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use super::cache::RangeCache;
 use crate::StorageError;
 
 /// What `recordings.store` says of recordings whose bytes stay in PostgreSQL.
@@ -28,6 +30,9 @@ pub const POSTGRES: &str = "postgres";
 /// nothing.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The object ranges a replica keeps by default (`TERMAUDIT_OBJECT_CACHE_MB`).
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
 
 /// `TERMAUDIT_RECORDINGS_STORE`: `postgres`, `s3://BUCKET/PREFIX` or
 /// `file:///DIR`.
@@ -120,6 +125,8 @@ pub struct ObjectTarget {
     /// Put before every key written: empty, or ending with `/`.
     prefix: String,
     inner: Arc<dyn ObjectStore>,
+    /// The ranges [`load`] read last, shared by the clones.
+    cache: Arc<RangeCache>,
 }
 
 impl fmt::Debug for ObjectTarget {
@@ -174,6 +181,7 @@ impl ObjectTarget {
                     root: format!("s3://{bucket}"),
                     prefix: prefix.clone(),
                     inner: Arc::new(inner),
+                    cache: Arc::new(RangeCache::new(DEFAULT_CACHE_BYTES)),
                 }
             }
             RecordingsStoreUrl::File { dir } => {
@@ -190,6 +198,7 @@ impl ObjectTarget {
                     root: format!("file://{}", dir.display()),
                     prefix: String::new(),
                     inner: Arc::new(inner),
+                    cache: Arc::new(RangeCache::new(DEFAULT_CACHE_BYTES)),
                 }
             }
         };
@@ -221,6 +230,18 @@ impl ObjectTarget {
         Ok(())
     }
 
+    /// This store with a cache of `bytes` for the ranges reads fetch (`0`:
+    /// none); [`DEFAULT_CACHE_BYTES`] otherwise.
+    pub fn with_cache(mut self, bytes: usize) -> Self {
+        self.cache = Arc::new(RangeCache::new(bytes));
+        self
+    }
+
+    /// The bytes its cache of object ranges holds at most.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache.capacity()
+    }
+
     /// `s3://BUCKET` or `file:///DIR`.
     pub fn root(&self) -> &str {
         &self.root
@@ -245,6 +266,17 @@ impl ObjectTarget {
             }
             other => unavailable(other),
         })
+    }
+
+    /// [`Self::read`] through the cache: a range read lately is not read
+    /// again.
+    async fn read_cached(&self, key: &str, range: Range<u64>) -> Result<Bytes, StorageError> {
+        if let Some(bytes) = self.cache.get(key, &range) {
+            return Ok(bytes);
+        }
+        let bytes = self.read(key, range.clone()).await?;
+        self.cache.put(key, range, bytes.clone());
+        Ok(bytes)
     }
 
     /// Deletes objects (in bulk requests where the store has them); one
@@ -299,8 +331,15 @@ impl BodyRef {
     }
 }
 
+/// Bodies of one object this close are read with one ranged read, the
+/// bytes between them thrown away: chunks read in order have their
+/// snapshots between them (`compact.rs`), and another request costs more
+/// than these bytes.
+const MAX_GAP: u64 = 256 << 10;
+
 /// The bodies `refs` point at, in order: inline ones as they are, those in
-/// objects by one ranged read per run of adjacent ranges of one object.
+/// objects by one ranged read per run of nearby ranges of one object
+/// ([`MAX_GAP`]).
 pub(super) async fn load(
     objects: Option<&ObjectTarget>,
     refs: Vec<BodyRef>,
@@ -323,14 +362,14 @@ pub(super) async fn load(
         let mut pieces = vec![range.clone()];
         let mut end = range.end;
         while let Some(BodyRef::Object { store: s, key: k, range: r }) = refs.peek() {
-            if *s != store || *k != key || r.start != end {
+            if *s != store || *k != key || r.start < end || r.start - end > MAX_GAP {
                 break;
             }
             end = r.end;
             pieces.push(r.clone());
             refs.next();
         }
-        let whole = target.read(&key, range.start..end).await?;
+        let whole = target.read_cached(&key, range.start..end).await?;
         for piece in pieces {
             let from = usize::try_from(piece.start - range.start).unwrap_or(usize::MAX);
             let to = usize::try_from(piece.end - range.start).unwrap_or(usize::MAX);

@@ -14,7 +14,7 @@ use tokio_postgres::{GenericClient, IsolationLevel};
 use uuid::Uuid;
 
 use super::{
-    chunks::{ChunkCursor, activity_markers},
+    chunks::{ChunkCursor, activity_markers, chunk_refs, decode_chunks, query_chunks},
     codec::{decompress_snapshot, flush_markers, header_size, merge_chunk},
     objects::{BodyRef, load},
     types::{Marker, RECORDING_BY_SESSION, RecordedSession, RecordingRow},
@@ -295,9 +295,8 @@ impl Store {
             .await?;
         let markers = activity_markers(&**client, session_id, recording.started_at, from).await?;
         drop(client);
-        let (mut replay, first_seq) = self.restore(snapshot.as_ref(), recording).await?;
-
-        let mut cursor = ChunkCursor::new(self.clone(), session_id, first_seq, recording.next_seq);
+        let (mut replay, mut cursor) =
+            self.restore(session_id, snapshot.as_ref(), recording).await?;
         while let Some(chunk) = cursor.next().await? {
             let whole = chunk.last_time < from;
             let (played, chunk) = tokio::task::spawn_blocking(move || {
@@ -367,25 +366,44 @@ impl Store {
         Ok(Window { state, events })
     }
 
-    /// The terminal of `snapshot` (a row of `recording_snapshots`) and the
-    /// first chunk after it; without one, the header's empty screen and 0.
+    /// The terminal of `snapshot` (a row of `recording_snapshots`; without
+    /// one, the header's empty screen) and a cursor over the chunks after
+    /// it, whose first batch is read together with the snapshot: the
+    /// compactor puts a snapshot right before the chunk that follows it, so
+    /// from an object store a seek starts with one ranged read.
     pub(super) async fn restore(
         &self,
+        session_id: Uuid,
         snapshot: Option<&tokio_postgres::Row>,
         recording: &RecordingRow,
-    ) -> Result<(Replay, i32), StorageError> {
-        Ok(match snapshot {
+    ) -> Result<(Replay, ChunkCursor), StorageError> {
+        let from_seq = snapshot.map_or(0, |row| row.get::<_, i32>("after_seq") + 1);
+        let rows = if from_seq < recording.next_seq {
+            let client = self.client().await?;
+            query_chunks(&**client, session_id, from_seq, recording.next_seq).await?
+        } else {
+            Vec::new()
+        };
+        let mut refs = Vec::with_capacity(rows.len() + 1);
+        if let Some(row) = snapshot {
+            refs.push(BodyRef::from_row(row, "state")?);
+        }
+        refs.extend(chunk_refs(&rows)?);
+        let mut bodies = load(self.objects(), refs).await?;
+        let replay = match snapshot {
             Some(row) => {
-                let state = load(self.objects(), vec![BodyRef::from_row(row, "state")?]).await?;
-                let state = state.first().map(|s| &s[..]).unwrap_or_default();
-                let snapshot = decompress_snapshot(row.get("cols"), row.get("rows"), state)?;
-                (Replay::restore(&snapshot), row.get::<_, i32>("after_seq") + 1)
+                let state = bodies.remove(0);
+                Replay::restore(&decompress_snapshot(row.get("cols"), row.get("rows"), &state)?)
             }
             None => {
                 let (width, height) = header_size(recording.header.as_deref().unwrap_or_default());
-                (Replay::new(width, height), 0)
+                Replay::new(width, height)
             }
-        })
+        };
+        let first = decode_chunks(&rows, bodies)?;
+        let cursor =
+            ChunkCursor::primed(self.clone(), session_id, from_seq, first, recording.next_seq);
+        Ok((replay, cursor))
     }
 }
 
