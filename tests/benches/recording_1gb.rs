@@ -387,6 +387,21 @@ async fn evidence_rounds(
         }
     }
     let read = started.elapsed();
+    // The same text by rounds of whole chunks, as the bundle and the
+    // transcript's download read it.
+    let started = Instant::now();
+    let (mut by_chunks, mut after) = (0u64, None);
+    loop {
+        let (round, next) =
+            app.store.recording_transcript_chunks(session, after).await.expect("a round");
+        by_chunks += round.iter().map(|l| l.line.len() as u64 + 1).sum::<u64>();
+        match next {
+            Some(seq) => after = Some(seq),
+            None => break,
+        }
+    }
+    let chunked = started.elapsed();
+    assert_eq!(by_chunks, text, "the chunks hold the lines");
     // The same rows read by 2 and 4 readers at once, each from its own
     // first chunk (`after` the chunk before it), up to the next reader's.
     let chunks: i32 = app
@@ -437,7 +452,8 @@ async fn evidence_rounds(
     let mib = |bytes: u64| bytes as f64 / 1048576.0;
     println!(
         "transcript: {lines} lines, {:.0} MiB; read from the store alone in {:.2} s ({:.0} MiB/s, \
-         {:.2} ms per MiB; by 2 readers at once {:.2} s, by 4 {:.2} s); its download {:.0} MiB, first byte after {:.0} ms, then {:.2} s \
+         {:.2} ms per MiB; by 2 readers at once {:.2} s, by 4 {:.2} s); by whole chunks {:.2} s \
+         ({:.0} MiB/s, {:.2} ms per MiB); its download {:.0} MiB, first byte after {:.0} ms, then {:.2} s \
          ({:.0} MiB/s); load {}",
         mib(text),
         read.as_secs_f64(),
@@ -445,6 +461,9 @@ async fn evidence_rounds(
         read.as_secs_f64() * 1000.0 / mib(text),
         split[0].1.as_secs_f64(),
         split[1].1.as_secs_f64(),
+        chunked.as_secs_f64(),
+        mib(text) / chunked.as_secs_f64(),
+        chunked.as_secs_f64() * 1000.0 / mib(text),
         mib(served),
         first.as_secs_f64() * 1000.0,
         streaming.as_secs_f64(),

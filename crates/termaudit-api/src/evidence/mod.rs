@@ -248,17 +248,23 @@ impl Bundle {
             // cast, which stays the bundle's last file).
             if self.transcript {
                 zip.start(files::TRANSCRIPT, large).await?;
-                let mut after = None;
+                // Whole chunks at a time, each round read while the previous
+                // one is sent.
+                let mut round = store.recording_transcript_chunks(self.session_id, None).await?;
                 loop {
-                    let page =
-                        store.recording_transcript_page(self.session_id, after, PAGE).await?;
-                    // One piece per page, sent as it is (no copy into the archive).
-                    let text = crate::recordings::text::transcript_text(&page, false);
-                    zip.send_bytes(Bytes::from(text)).await?;
-                    match page.last() {
-                        Some(last) if page.len() >= PAGE => after = Some((last.seq, last.n)),
-                        _ => break,
-                    }
+                    let (lines, next) = round;
+                    // One piece per round, sent as it is (no copy into the archive).
+                    let text = Bytes::from(crate::recordings::text::transcript_text(&lines, false));
+                    let Some(after) = next else {
+                        zip.send_bytes(text).await?;
+                        break;
+                    };
+                    let (sent, read) = futures_util::join!(
+                        zip.send_bytes(text),
+                        store.recording_transcript_chunks(self.session_id, Some(after))
+                    );
+                    sent?;
+                    round = read?;
                 }
             }
             zip.start(files::RECORDING, large).await?;

@@ -27,8 +27,6 @@ pub(super) const TEXT_PENDING_503: &str = "The recording's text is still being e
 
 /// Matching lines shown per session.
 const LINES_PER_HIT: usize = 5;
-/// Transcript lines read per query.
-const TRANSCRIPT_PAGE: usize = 2000;
 
 /// The 503 of a recording whose text is still being extracted (emulated
 /// before termaudit kept text, after an upgrade): reading it now would find
@@ -164,7 +162,7 @@ pub async fn transcript(
     text_ready(&state.store, id).await?;
     let timestamps = query.timestamps.unwrap_or(false);
     // The first page now: a database that is away is a 503, not a cut body.
-    let first = state.store.recording_transcript_page(id, None, TRANSCRIPT_PAGE).await?;
+    let first = state.store.recording_transcript_chunks(id, None).await?;
     state
         .store
         .append_audit(
@@ -186,31 +184,27 @@ pub async fn transcript(
         .streaming(transcript_stream(state.store.clone(), id, first, timestamps)))
 }
 
-/// The transcript's pages after `first`, each as one piece of the body.
+/// The transcript from `first` (its first round of chunks, and the chunk
+/// after which the next round starts), a round of chunks per piece of the
+/// body.
 fn transcript_stream(
     store: Store,
     id: Uuid,
-    first: Vec<TranscriptLine>,
+    first: (Vec<TranscriptLine>, Option<i32>),
     timestamps: bool,
 ) -> impl futures_util::Stream<Item = Result<Bytes, StorageError>> {
-    stream::try_unfold(Some(first), move |page| {
+    stream::try_unfold(Some(first), move |round| {
         let store = store.clone();
         async move {
-            let Some(page) = page else { return Ok(None) };
-            if page.is_empty() {
-                return Ok(None);
-            }
-            let body = transcript_text(&page, timestamps);
-            let next = match page.last() {
-                Some(last) if page.len() >= TRANSCRIPT_PAGE => Some(
-                    store
-                        .recording_transcript_page(id, Some((last.seq, last.n)), TRANSCRIPT_PAGE)
-                        .await
-                        .inspect_err(|err| {
-                            tracing::error!(error = %err, "a transcript failed while streaming");
-                        })?,
-                ),
-                _ => None,
+            let Some((lines, next)) = round else { return Ok(None) };
+            let body = transcript_text(&lines, timestamps);
+            let next = match next {
+                Some(after) => {
+                    Some(store.recording_transcript_chunks(id, Some(after)).await.inspect_err(
+                        |err| tracing::error!(error = %err, "a transcript failed while streaming"),
+                    )?)
+                }
+                None => None,
             };
             Ok(Some((Bytes::from(body), next)))
         }

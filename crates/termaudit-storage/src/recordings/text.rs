@@ -73,6 +73,10 @@ const FIRST_ROUND_CHUNKS: i64 = 2;
 const MAX_ROUND_CHUNKS: i64 = 64;
 /// Chunks read per round of a transcript.
 const TRANSCRIPT_ROUND_CHUNKS: i64 = 16;
+/// Chunks read per round of [`Store::recording_transcript_chunks`]: a
+/// round's lines are in memory at once, with the next round's (read while
+/// it is sent), so a few chunks (about 4 MiB of text each at most).
+const TRANSCRIPT_CHUNKS_PER_READ: i64 = 4;
 
 /// A recording's matching lines found so far by [`Store::scan_matches`].
 #[derive(Debug, Default)]
@@ -258,6 +262,10 @@ impl Store {
                 .await?;
             let full = rows.len() as i64 >= TRANSCRIPT_ROUND_CHUNKS;
             for row in &rows {
+                // Chunks past a full page are not decoded.
+                if page.len() >= limit {
+                    break;
+                }
                 let seq: i32 = row.try_get("seq")?;
                 let body = TextBody::decode(row.try_get("body")?)?;
                 let lines = body.lines().zip(0..).filter(|&(_, n)| {
@@ -283,5 +291,51 @@ impl Store {
             from += 1;
         }
         Ok(page)
+    }
+
+    /// The lines of recording `session_id`'s text chunk by chunk: those of
+    /// up to [`TRANSCRIPT_CHUNKS_PER_READ`] whole chunks after chunk `after`
+    /// (`None`: from the first) in the recording's order, and the chunk to
+    /// read after next (`None` once the text is all read). One statement
+    /// a call; the chunks are decompressed off the caller's thread (a
+    /// blocking task), so a response written on it goes on meanwhile.
+    pub async fn recording_transcript_chunks(
+        &self,
+        session_id: Uuid,
+        after: Option<i32>,
+    ) -> Result<(Vec<TranscriptLine>, Option<i32>), StorageError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT seq, body FROM recording_text \
+                 WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                &[&session_id, &after.unwrap_or(-1), &TRANSCRIPT_CHUNKS_PER_READ],
+            )
+            .await?;
+        let last = match rows.last() {
+            Some(row) => row.try_get::<_, i32>("seq")?,
+            None => return Ok((Vec::new(), None)),
+        };
+        // The current screen (`i32::MAX`) is the last chunk.
+        let next =
+            (rows.len() as i64 >= TRANSCRIPT_CHUNKS_PER_READ && last < i32::MAX).then_some(last);
+        let lines = tokio::task::spawn_blocking(move || {
+            let mut lines = Vec::new();
+            for row in &rows {
+                let seq: i32 = row.try_get("seq")?;
+                let body = TextBody::decode(row.try_get("body")?)?;
+                lines.extend(body.lines().zip(0..).map(|((time_us, line), n)| TranscriptLine {
+                    seq,
+                    n,
+                    time: micros_from_db(time_us),
+                    line: line.to_owned(),
+                }));
+            }
+            Ok::<_, StorageError>(lines)
+        })
+        .await
+        .map_err(|e| StorageError::Corrupt(format!("a transcript's decoding failed: {e}")))??;
+        Ok((lines, next))
     }
 }
