@@ -47,6 +47,10 @@
 //!
 //!     RECORDING_BENCH_STORE=s3 cargo bench -p termaudit-tests --bench recording_1gb
 //!
+//! RECORDING_BENCH_STORE=file does the same in a local directory
+//! (`file://`), a store that reads only the range asked for where moto
+//! reads the whole object.
+//!
 //! Figures are recorded in docs/benchmarks.md.
 
 use std::{
@@ -603,16 +607,27 @@ async fn main() {
     };
     // RECORDING_BENCH_STORE=s3: the server stores recordings in moto's S3
     // server, and the bench holds the compactor's lock until it compacts.
-    let objects = match std::env::var("RECORDING_BENCH_STORE").as_deref() {
-        Ok("s3") => true,
-        Ok("postgres") | Err(_) => false,
-        Ok(other) => panic!("RECORDING_BENCH_STORE={other}: s3 or postgres"),
+    // RECORDING_BENCH_STORE=file: the same in a local directory, a store
+    // that reads only the range asked for (moto reads the whole object).
+    let (objects, in_files) = match std::env::var("RECORDING_BENCH_STORE").as_deref() {
+        Ok("s3") => (true, false),
+        Ok("file") => (true, true),
+        Ok("postgres") | Err(_) => (false, false),
+        Ok(other) => panic!("RECORDING_BENCH_STORE={other}: s3, file or postgres"),
     };
+    let files = std::env::temp_dir().join(format!("termaudit-bench-{}", Uuid::new_v4()));
     let (app, moto, compactor_lock) = if objects {
         let moto = Moto::start().await;
         let db = Arc::new(termaudit_tests::TestDatabase::create().await);
         let lock = termaudit_tests::moto::hold_compactor(&db).await;
-        let configure = moto.configure("bench");
+        let configure: termaudit_tests::Configure = if in_files {
+            let dir = files.clone();
+            Box::new(move |s: &mut termaudit_server::Settings| {
+                s.recordings_store = termaudit_storage::RecordingsStoreUrl::File { dir };
+            })
+        } else {
+            moto.configure("bench")
+        };
         let app = TestApp::spawn_on_database(
             db,
             Box::new(move |s| {
@@ -797,7 +812,11 @@ async fn main() {
 
     let (Some(moto), Some(compactor_lock)) = (moto, compactor_lock) else { return };
     let recorded = sent + small_sent;
-    println!("--- the object store (moto on {}) ---", moto.endpoint());
+    if in_files {
+        println!("--- the object store (file://{}) ---", files.display());
+    } else {
+        println!("--- the object store (moto on {}) ---", moto.endpoint());
+    }
     print_sizes("before compaction", &recording_tables(&db).await, recorded);
 
     // Compaction of everything recorded so far, as one pass of the server's
@@ -915,4 +934,7 @@ async fn main() {
         "emulated, then finalized and out of PostgreSQL {:.1} s after the end",
         started.elapsed().as_secs_f64()
     );
+    if in_files {
+        std::fs::remove_dir_all(&files).expect("the objects' directory removed");
+    }
 }
