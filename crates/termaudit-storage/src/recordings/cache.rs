@@ -4,11 +4,14 @@
 //! store once, as PostgreSQL's shared buffers serve the bodies it keeps.
 //!
 //! Bounded by bytes, least recently used out first; a range larger than an
-//! eighth of it is not kept (a download's batches would only push the
-//! seeks' ranges out). An object never changes once written (each has a
-//! new key), so an entry is never stale; one of a purged or moved
-//! recording is no longer reachable (no row points at it any more) and
-//! leaves once it is the oldest, or after [`IDLE`] unread.
+//! eighth of it is not kept, so one read never empties it. A download's
+//! batches (2 to 4 MB) are under that limit with the default 64 MiB and
+//! are kept like any range: a download pushes older seeks' ranges out
+//! (keeping them out would take a read-kind hint from the caller). An
+//! object never changes once written (each has a new key), so an entry
+//! is never stale; one of a purged or moved recording is no longer
+//! reachable (no row points at it any more) and leaves once it is the
+//! oldest, or after [`IDLE`] unread.
 
 use std::{
     collections::{BTreeMap, HashMap},
