@@ -376,99 +376,34 @@ async fn evidence_rounds(
             std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
         );
     }
-    // The transcript alone: its rows from the store, pages of 1000 lines as
-    // the bundle reads them, then through its own endpoint.
+    // The transcript alone: read from the store by rounds of whole chunks,
+    // as the bundle and the transcript's download read it, then through its
+    // own endpoint.
     let started = Instant::now();
-    let (mut lines, mut text) = (0u64, 0u64);
-    let mut after = None;
-    loop {
-        let page = app.store.recording_transcript_page(session, after, 1000).await.expect("a page");
-        lines += page.len() as u64;
-        text += page.iter().map(|l| l.line.len() as u64 + 1).sum::<u64>();
-        match page.last() {
-            Some(last) if page.len() >= 1000 => after = Some((last.seq, last.n)),
-            _ => break,
-        }
-    }
-    let read = started.elapsed();
-    // The same text by rounds of whole chunks, as the bundle and the
-    // transcript's download read it.
-    let started = Instant::now();
-    let (mut by_chunks, mut after) = (0u64, None);
+    let (mut lines, mut text, mut after) = (0, 0u64, None);
     loop {
         let (round, next) =
             app.store.recording_transcript_chunks(session, after).await.expect("a round");
-        by_chunks += round.iter().map(|l| l.line.len() as u64 + 1).sum::<u64>();
+        lines += round.len();
+        text += round.iter().map(|l| l.line.len() as u64 + 1).sum::<u64>();
         match next {
             Some(seq) => after = Some(seq),
             None => break,
         }
     }
-    let chunked = started.elapsed();
-    assert_eq!(by_chunks, text, "the chunks hold the lines");
-    // The same rows read by 2 and 4 readers at once, each from its own
-    // first chunk (`after` the chunk before it), up to the next reader's.
-    let chunks: i32 = app
-        .db
-        .connect()
-        .await
-        .query_one(
-            "SELECT coalesce(max(seq), 0) FROM recording_text WHERE session_id = $1 AND seq < $2",
-            &[&session, &i32::MAX],
-        )
-        .await
-        .expect("a query")
-        .get(0);
-    let mut split = Vec::new();
-    for readers in [2, 4] {
-        let started = Instant::now();
-        let parts = (0..readers).map(|i| {
-            let from = chunks * i / readers;
-            let to = if i + 1 == readers { i32::MAX } else { chunks * (i + 1) / readers };
-            async move {
-                let mut after = (from - 1, i32::MAX);
-                let mut bytes = 0u64;
-                loop {
-                    let page = app
-                        .store
-                        .recording_transcript_page(session, Some(after), 1000)
-                        .await
-                        .expect("a page");
-                    let full = page.len() >= 1000;
-                    let mine = page.iter().take_while(|l| l.seq < to || i + 1 == readers);
-                    bytes += mine.map(|l| l.line.len() as u64 + 1).sum::<u64>();
-                    match page.last() {
-                        Some(last) if full && (last.seq < to || i + 1 == readers) => {
-                            after = (last.seq, last.n);
-                        }
-                        _ => break,
-                    }
-                }
-                bytes
-            }
-        });
-        let bytes: u64 = futures_util::future::join_all(parts).await.into_iter().sum();
-        assert_eq!(bytes, text, "{readers} readers read the same text");
-        split.push((readers, started.elapsed()));
-    }
+    let read = started.elapsed();
     let (first, streaming, served, _) =
         stream_through(app, viewer, &format!("{base}/transcript"), 0).await;
+    assert_eq!(served, text, "the download holds the stored text");
     let mib = |bytes: u64| bytes as f64 / 1048576.0;
     println!(
-        "transcript: {lines} lines, {:.0} MiB; read from the store alone in {:.2} s ({:.0} MiB/s, \
-         {:.2} ms per MiB; by 2 readers at once {:.2} s, by 4 {:.2} s); by whole chunks {:.2} s \
-         ({:.0} MiB/s, {:.2} ms per MiB); its download {:.0} MiB, first byte after {:.0} ms, then {:.2} s \
+        "transcript: {lines} lines, {:.0} MiB; read from the store by whole chunks in {:.2} s \
+         ({:.0} MiB/s, {:.2} ms per MiB); its download first byte after {:.0} ms, then {:.2} s \
          ({:.0} MiB/s); load {}",
         mib(text),
         read.as_secs_f64(),
         mib(text) / read.as_secs_f64(),
         read.as_secs_f64() * 1000.0 / mib(text),
-        split[0].1.as_secs_f64(),
-        split[1].1.as_secs_f64(),
-        chunked.as_secs_f64(),
-        mib(text) / chunked.as_secs_f64(),
-        chunked.as_secs_f64() * 1000.0 / mib(text),
-        mib(served),
         first.as_secs_f64() * 1000.0,
         streaming.as_secs_f64(),
         mib(served) / streaming.as_secs_f64(),
@@ -477,8 +412,12 @@ async fn evidence_rounds(
 }
 
 /// Uploads `chunks` chunks as `recordings` at once (recording i gets every
-/// n-th chunk of the total, numbered from 0). Returns each recording's
-/// bytes and events, and the time it all took.
+/// n-th chunk of the total, numbered from 0), one request in flight per
+/// recording, each recording's next chunk made while its current one is in
+/// flight: a gateway's sessions go on writing output while it uploads, and
+/// the COPY side's client makes its next lines while PostgreSQL takes the
+/// last ones. Returns each recording's bytes and events, and the time it
+/// all took.
 async fn upload(
     app: &TestApp,
     gateway: &str,
@@ -493,10 +432,21 @@ async fn upload(
         let url = app.url(&format!("/api/v1/projects/bench/sessions/{id}/recording/chunks"));
         let gateway = gateway.to_owned();
         let count = share(chunks, sessions, i as u64);
-        tokio::spawn(async move {
-            let (mut sent, mut events) = (0u64, 0u64);
+        let (made, mut ready) = tokio::sync::mpsc::channel(1);
+        tokio::task::spawn_blocking(move || {
+            let mut events = 0;
             for seq in 0..count {
                 let (body, n) = chunk(seq, events, target, STEP_US);
+                events += n;
+                if made.blocking_send((seq, body, n)).is_err() {
+                    return;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            let (mut sent, mut events, mut uploaded) = (0u64, 0u64, 0u64);
+            while let Some((seq, body, n)) = ready.recv().await {
+                uploaded += 1;
                 sent += body.len() as u64;
                 events += n;
                 let response = client
@@ -508,6 +458,7 @@ async fn upload(
                     .expect("sent");
                 assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
             }
+            assert_eq!(uploaded, count, "every chunk made and uploaded");
             (sent, events)
         })
     });

@@ -226,3 +226,18 @@ pub fn busy_chunks(tag: &str, chunks: u32, lines: u32) -> Vec<String> {
         })
         .collect()
 }
+
+/// A recording's whole text as the storage reads it (the transcript's
+/// download and the evidence bundle read it so, a few chunks a round).
+pub async fn transcript(store: &Store, session: Uuid) -> Vec<termaudit_storage::TranscriptLine> {
+    let (mut lines, mut after) = (Vec::new(), None);
+    loop {
+        let (round, next) =
+            store.recording_transcript_chunks(session, after).await.expect("a round of chunks");
+        lines.extend(round);
+        match next {
+            Some(seq) => after = Some(seq),
+            None => return lines,
+        }
+    }
+}

@@ -448,7 +448,7 @@ async fn an_evidence_bundle_of_a_long_recording_holds_its_whole_transcript() {
     assert!(lines > 8 * 1000, "{lines} lines");
     assert!(transcript.contains("008999 abcdefghij"), "the last line is there");
     // Read by rounds of whole chunks, it is the text line by line.
-    let stored = app.store.recording_transcript_page(session, None, 1_000_000).await.unwrap();
+    let stored = termaudit_tests::emulation::transcript(&app.store, session).await;
     let stored: String = stored.iter().map(|l| format!("{}\n", l.line)).collect();
     assert!(transcript == stored, "the download holds every stored line, in order");
     let cast = app.get(&path(session, "/download"), &reader).await.bytes().await.unwrap();

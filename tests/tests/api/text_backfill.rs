@@ -184,7 +184,7 @@ async fn grams(db: &tokio_postgres::Client, session: Uuid) -> Vec<(i32, Vec<i32>
 
 /// A recording's whole text, as the storage reads it.
 async fn transcript(store: &termaudit_storage::Store, session: Uuid) -> Vec<TranscriptLine> {
-    store.recording_transcript_page(session, None, 1_000_000).await.unwrap()
+    termaudit_tests::emulation::transcript(store, session).await
 }
 
 #[tokio::test]

@@ -20,8 +20,15 @@ use crate::{
 };
 
 /// Decompressed bytes fetched per query when reading chunks (a single
-/// larger chunk is fetched alone).
+/// larger chunk is fetched alone), in at most [`BATCH_CHUNKS`] chunks.
 pub const BATCH_BYTES: i64 = 4 << 20;
+pub(super) const BATCH_CHUNKS: i64 = 64;
+/// The same for a download from an object store: its batch is one ranged
+/// read of several MiB (S3 advises 8 to 16 MB a request for throughput; an
+/// S3-compatible server such as moto reads the whole object for each
+/// range, so fewer, larger reads cost it far less).
+const OBJECT_STREAM_BATCH_BYTES: i64 = 16 << 20;
+const OBJECT_STREAM_BATCH_CHUNKS: i64 = 4 * BATCH_CHUNKS;
 
 fn activity_label(kind: &str, text: &str) -> String {
     match kind {
@@ -80,16 +87,31 @@ pub(super) async fn fetch_chunks(
     load_chunks(objects, query_chunks(client, session_id, from_seq, end_seq).await?).await
 }
 
+/// The rows of a batch of chunks from `from_seq`: [`BATCH_BYTES`] at most
+/// once decompressed (a single larger chunk alone).
 pub(super) async fn query_chunks(
     client: &impl GenericClient,
     session_id: Uuid,
     from_seq: i32,
     end_seq: i32,
 ) -> Result<Vec<Row>, StorageError> {
+    query_batch(client, session_id, from_seq, end_seq, (BATCH_BYTES, BATCH_CHUNKS)).await
+}
+
+/// How large a batch is at most: decompressed bytes, chunks.
+type BatchSize = (i64, i64);
+
+async fn query_batch(
+    client: &impl GenericClient,
+    session_id: Uuid,
+    from_seq: i32,
+    end_seq: i32,
+    (bytes, chunks): BatchSize,
+) -> Result<Vec<Row>, StorageError> {
     Ok(client
         .query(
             include_str!("../sql/recording_chunks_batch.sql"),
-            &[&session_id, &from_seq, &BATCH_BYTES, &end_seq],
+            &[&session_id, &from_seq, &bytes, &end_seq, &chunks],
         )
         .await?)
 }
@@ -128,18 +150,19 @@ pub(super) fn decode_chunks(
 
 /// Reads a recording's chunks in order, a batch at a time. With an object
 /// store, the next batch is fetched while the current one is used: one
-/// batch ahead at most, so memory stays at two batches. The first batch is
-/// fetched alone (a seek rarely reads past it: one read, not two), the
-/// reading ahead starts with the second.
+/// batch ahead at most, so memory stays at two batches. A cursor made by
+/// [`Self::new`] (a download) reads ahead from its first batch on, in
+/// batches of [`OBJECT_STREAM_BATCH_BYTES`]; one made by [`Self::primed`]
+/// (a seek, which rarely reads past the batch it was primed with) from its
+/// second, in batches of [`BATCH_BYTES`].
 pub(super) struct ChunkCursor {
     store: Store,
     session_id: Uuid,
     next_seq: i32,
     end_seq: i32,
+    batch: BatchSize,
     buffer: VecDeque<StoredChunk>,
     ahead: Option<tokio::task::JoinHandle<Result<Vec<StoredChunk>, StorageError>>>,
-    /// The first batch has been fetched: read ahead from now on.
-    reading_on: bool,
 }
 
 /// A batch from `from_seq`, without holding a connection while the object
@@ -149,24 +172,30 @@ async fn fetch_batch(
     session_id: Uuid,
     from_seq: i32,
     end_seq: i32,
+    batch: BatchSize,
 ) -> Result<Vec<StoredChunk>, StorageError> {
     let rows = {
         let client = store.client().await?;
-        query_chunks(&**client, session_id, from_seq, end_seq).await?
+        query_batch(&**client, session_id, from_seq, end_seq, batch).await?
     };
     load_chunks(store.objects(), rows).await
 }
 
 impl ChunkCursor {
     pub(super) fn new(store: Store, session_id: Uuid, from_seq: i32, end_seq: i32) -> Self {
+        let batch = if store.objects().is_some() {
+            (OBJECT_STREAM_BATCH_BYTES, OBJECT_STREAM_BATCH_CHUNKS)
+        } else {
+            (BATCH_BYTES, BATCH_CHUNKS)
+        };
         Self {
             store,
             session_id,
             next_seq: from_seq,
             end_seq,
+            batch,
             buffer: VecDeque::new(),
             ahead: None,
-            reading_on: false,
         }
     }
 
@@ -180,9 +209,9 @@ impl ChunkCursor {
         end_seq: i32,
     ) -> Self {
         let mut cursor = Self::new(store, session_id, from_seq, end_seq);
+        cursor.batch = (BATCH_BYTES, BATCH_CHUNKS);
         cursor.next_seq = first.last().map_or(end_seq, |last| last.seq + 1);
         cursor.buffer.extend(first);
-        cursor.reading_on = true;
         cursor
     }
 
@@ -193,8 +222,14 @@ impl ChunkCursor {
                     .await
                     .map_err(|e| StorageError::Corrupt(format!("a prefetch failed: {e}")))??,
                 None => {
-                    fetch_batch(self.store.clone(), self.session_id, self.next_seq, self.end_seq)
-                        .await?
+                    fetch_batch(
+                        self.store.clone(),
+                        self.session_id,
+                        self.next_seq,
+                        self.end_seq,
+                        self.batch,
+                    )
+                    .await?
                 }
             };
             if let Some(last) = batch.last() {
@@ -203,10 +238,7 @@ impl ChunkCursor {
                 self.next_seq = self.end_seq;
             }
             self.buffer.extend(batch);
-            if self.reading_on {
-                self.read_ahead();
-            }
-            self.reading_on = true;
+            self.read_ahead();
         }
         Ok(self.buffer.pop_front())
     }
@@ -220,6 +252,7 @@ impl ChunkCursor {
                 self.session_id,
                 self.next_seq,
                 self.end_seq,
+                self.batch,
             )));
         }
     }

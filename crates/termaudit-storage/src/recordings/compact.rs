@@ -74,6 +74,16 @@ pub struct CompactReport {
     pub deleted: usize,
 }
 
+impl CompactReport {
+    fn add(&mut self, other: Self) {
+        self.objects += other.objects;
+        self.chunks += other.chunks;
+        self.snapshots += other.snapshots;
+        self.bytes += other.bytes;
+        self.deleted += other.deleted;
+    }
+}
+
 /// Bodies packed into one object: their keys and byte ranges in it. Each
 /// snapshot lies right before the chunk after it (when that chunk is in the
 /// same object), so a seek reads both with one ranged read.
@@ -85,6 +95,15 @@ struct Packed {
 }
 
 impl Packed {
+    /// The last chunk and snapshot packed in it (`before`'s where it has
+    /// none).
+    fn last_keys(&self, before: (i32, i32)) -> (i32, i32) {
+        (
+            self.chunks.0.last().copied().unwrap_or(before.0),
+            self.snapshots.0.last().copied().unwrap_or(before.1),
+        )
+    }
+
     /// A row of `recording_compaction_snapshots.sql`.
     fn add_snapshot(&mut self, row: &tokio_postgres::Row) -> Result<(), StorageError> {
         let after: i32 = row.try_get("after_seq")?;
@@ -136,6 +155,9 @@ impl Store {
         Ok(report)
     }
 
+    /// Packs a recording's stored bodies into objects, one after another;
+    /// each object's bodies are read from PostgreSQL while the object
+    /// before it is written (one write in flight at most).
     pub(super) async fn compact_recording(
         &self,
         target: &ObjectTarget,
@@ -144,87 +166,110 @@ impl Store {
         options: CompactOptions,
         report: &mut CompactReport,
     ) -> Result<(), StorageError> {
+        let mut after = (i32::MIN, i32::MIN);
+        let mut writing = None;
         loop {
-            let mut packed = Packed::default();
-            {
-                let client = self.client().await?;
-                let chunks = client
-                    .query(
-                        include_str!("../sql/recording_compaction_chunks.sql"),
-                        &[&session_id, &options.max_object_bytes],
-                    )
-                    .await?;
-                let mut waiting = 0;
-                for row in &chunks {
-                    waiting += row.try_get::<_, &[u8]>("data")?.len();
-                }
-                let waiting = i64::try_from(waiting).unwrap_or(i64::MAX);
-                if !finalized && waiting < options.min_object_bytes {
-                    return Ok(());
-                }
-                // A snapshot goes right before the chunk after it; one after
-                // the last chunk packed waits for the object of the next
-                // chunk, unless no chunk can follow it here.
-                let last = match chunks.last() {
-                    Some(row) => Some(row.try_get::<_, i32>("seq")?),
-                    None => None,
-                };
-                let tail = finalized
-                    && match last {
-                        None => true,
-                        Some(seq) => !client
-                            .query_one(
-                                include_str!("../sql/recording_compaction_more.sql"),
-                                &[&session_id, &seq],
-                            )
-                            .await?
-                            .try_get::<_, bool>(0)?,
-                    };
-                let before = if tail { i32::MAX } else { last.unwrap_or(0) };
-                // Snapshots are small beside the chunks they stand between
-                // (a screen, against a chunk's output): the same bound
-                // again for them keeps the layout whole.
-                let snapshots = client
-                    .query(
-                        include_str!("../sql/recording_compaction_snapshots.sql"),
-                        &[&session_id, &options.max_object_bytes, &before],
-                    )
-                    .await?;
-                let mut snapshots = snapshots.iter().peekable();
-                for row in &chunks {
-                    let seq: i32 = row.try_get("seq")?;
-                    while let Some(snapshot) = snapshots
-                        .next_if(|s| s.try_get::<_, i32>("after_seq").is_ok_and(|a| a < seq))
-                    {
-                        packed.add_snapshot(snapshot)?;
+            let packing = self.pack(session_id, finalized, options, after);
+            let packed = match writing.take() {
+                None => packing.await?,
+                Some(write) => {
+                    let (packed, written) = futures_util::future::join(packing, write).await;
+                    match written? {
+                        Some(written) => report.add(written),
+                        // Purged, or changed under it: the listed object
+                        // goes after its grace; the next pass looks again.
+                        None => return Ok(()),
                     }
-                    Packed::add(&mut packed.chunks, &mut packed.body, seq, row.try_get("data")?);
+                    packed?
                 }
-                for snapshot in snapshots {
-                    packed.add_snapshot(snapshot)?;
-                }
-            }
-            if packed.body.is_empty() {
-                return Ok(());
-            }
-            if !self.write_object(target, session_id, packed, options, report).await? {
-                // Purged, or changed under it: the listed object goes after
-                // its grace; the next pass looks again.
-                return Ok(());
-            }
+            };
+            let Some(packed) = packed else { return Ok(()) };
+            after = packed.last_keys(after);
+            writing = Some(Box::pin(self.write_object(target, session_id, packed, options)));
         }
     }
 
-    /// Steps 1 to 3 of the module's documentation for one object; `false`
-    /// when the transaction found the recording purged or its bodies moved.
+    /// The next object of recording `session_id`: its chunks and snapshots
+    /// still in PostgreSQL after `after` (the last chunk and snapshot
+    /// packed before), laid out. `None` when nothing is left, or, for a
+    /// live recording, less than [`CompactOptions::min_object_bytes`].
+    async fn pack(
+        &self,
+        session_id: Uuid,
+        finalized: bool,
+        options: CompactOptions,
+        (after_chunk, after_snapshot): (i32, i32),
+    ) -> Result<Option<Packed>, StorageError> {
+        let mut packed = Packed::default();
+        let client = self.client().await?;
+        let chunks = client
+            .query(
+                include_str!("../sql/recording_compaction_chunks.sql"),
+                &[&session_id, &options.max_object_bytes, &after_chunk],
+            )
+            .await?;
+        let mut waiting = 0;
+        for row in &chunks {
+            waiting += row.try_get::<_, &[u8]>("data")?.len();
+        }
+        let waiting = i64::try_from(waiting).unwrap_or(i64::MAX);
+        if !finalized && waiting < options.min_object_bytes {
+            return Ok(None);
+        }
+        // A snapshot goes right before the chunk after it; one after the
+        // last chunk packed waits for the object of the next chunk, unless
+        // no chunk can follow it here.
+        let last = match chunks.last() {
+            Some(row) => Some(row.try_get::<_, i32>("seq")?),
+            None => None,
+        };
+        let tail = finalized
+            && match last {
+                None => true,
+                Some(seq) => !client
+                    .query_one(
+                        include_str!("../sql/recording_compaction_more.sql"),
+                        &[&session_id, &seq],
+                    )
+                    .await?
+                    .try_get::<_, bool>(0)?,
+            };
+        let before = if tail { i32::MAX } else { last.unwrap_or(0) };
+        // Snapshots are small beside the chunks they stand between (a
+        // screen, against a chunk's output): the same bound again for them
+        // keeps the layout whole.
+        let snapshots = client
+            .query(
+                include_str!("../sql/recording_compaction_snapshots.sql"),
+                &[&session_id, &options.max_object_bytes, &before, &after_snapshot],
+            )
+            .await?;
+        let mut snapshots = snapshots.iter().peekable();
+        for row in &chunks {
+            let seq: i32 = row.try_get("seq")?;
+            while let Some(snapshot) =
+                snapshots.next_if(|s| s.try_get::<_, i32>("after_seq").is_ok_and(|a| a < seq))
+            {
+                packed.add_snapshot(snapshot)?;
+            }
+            Packed::add(&mut packed.chunks, &mut packed.body, seq, row.try_get("data")?);
+        }
+        for snapshot in snapshots {
+            packed.add_snapshot(snapshot)?;
+        }
+        Ok((!packed.body.is_empty()).then_some(packed))
+    }
+
+    /// Steps 1 to 3 of the module's documentation for one object: what it
+    /// holds, or `None` when the transaction found the recording purged or
+    /// its bodies moved.
     async fn write_object(
         &self,
         target: &ObjectTarget,
         session_id: Uuid,
         packed: Packed,
         options: CompactOptions,
-        report: &mut CompactReport,
-    ) -> Result<bool, StorageError> {
+    ) -> Result<Option<CompactReport>, StorageError> {
         let key = target.new_key(session_id);
         let grace = options.orphan_grace.as_secs_f64();
         self.client()
@@ -250,7 +295,7 @@ impl Store {
             .query_opt(include_str!("../sql/recording_object_claim.sql"), &[&target.root(), &key])
             .await?;
         if held.is_none() || claimed.is_none() {
-            return Ok(false);
+            return Ok(None);
         }
         let size_bytes = i64::try_from(size).unwrap_or(i64::MAX);
         let object_id: i64 = tx
@@ -275,14 +320,16 @@ impl Store {
             )
             .await?;
         if chunks != seqs.len() as u64 || snapshots != afters.len() as u64 {
-            return Ok(false);
+            return Ok(None);
         }
         tx.commit().await?;
-        report.objects += 1;
-        report.chunks += seqs.len();
-        report.snapshots += afters.len();
-        report.bytes += size as u64;
-        Ok(true)
+        Ok(Some(CompactReport {
+            objects: 1,
+            chunks: seqs.len(),
+            snapshots: afters.len(),
+            bytes: size as u64,
+            deleted: 0,
+        }))
     }
 
     /// Deletes up to `limit` objects whose deletion is due (purged

@@ -103,7 +103,7 @@ pub struct ChunkBatch {
 }
 
 /// Chunks per batch at most (`sql/recording_chunks_batch.sql`).
-const MAX_BATCH_CHUNKS: usize = 64;
+const MAX_BATCH_CHUNKS: usize = super::chunks::BATCH_CHUNKS as usize;
 
 /// The terminal after chunk `after_seq`, whose last event is at `at_time`:
 /// where a seek starts.

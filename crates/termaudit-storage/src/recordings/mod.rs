@@ -5,7 +5,8 @@
 //! Nothing here holds a whole recording: every read goes through a
 //! [`ChunkCursor`](chunks::ChunkCursor), which fetches a few chunks at a
 //! time (at most [`BATCH_BYTES`] once decompressed; from an object store,
-//! one batch fetched ahead), and every write handles one chunk.
+//! one batch fetched ahead, and a download's batches four times larger),
+//! and every write handles one chunk.
 //!
 //! The downloadable file is the header line, then the chunks' lines with the
 //! session's explicit commands and runbook steps merged in as markers (`m`):

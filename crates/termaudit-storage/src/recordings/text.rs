@@ -71,8 +71,6 @@ fn match_row(query: &ScreenQuery, time_us: i64, line: String) -> TextMatchRow {
 /// round, up to [`MAX_ROUND_CHUNKS`]): a page of hits mostly needs one.
 const FIRST_ROUND_CHUNKS: i64 = 2;
 const MAX_ROUND_CHUNKS: i64 = 64;
-/// Chunks read per round of a transcript.
-const TRANSCRIPT_ROUND_CHUNKS: i64 = 16;
 /// Chunks read per round of [`Store::recording_transcript_chunks`]: a
 /// round's lines are in memory at once, with the next round's (read while
 /// it is sent), so a few chunks (about 4 MiB of text each at most).
@@ -235,62 +233,6 @@ impl Store {
         let mut scanned = self.scan_matches(&[session_id], query, limit, limit + 1).await?;
         let hit = scanned.remove(&session_id).unwrap_or_default();
         Ok((hit.matches, hit.count > limit))
-    }
-
-    /// Up to `limit` lines of recording `session_id`'s text after line
-    /// `after` (a `(seq, n)` of a previous page; `None` for the first), in
-    /// the recording's order (see [`TranscriptLine`]). Reads whole chunks'
-    /// lines, several chunks a statement.
-    pub async fn recording_transcript_page(
-        &self,
-        session_id: Uuid,
-        after: Option<(i32, i32)>,
-        limit: usize,
-    ) -> Result<Vec<TranscriptLine>, StorageError> {
-        let client = self.client().await?;
-        // Chunks in order (the current screen last), from the one holding
-        // `after`'s line.
-        let (mut from, skip_n) = after.unwrap_or((0, -1));
-        let mut page = Vec::new();
-        while page.len() < limit {
-            let rows = client
-                .query(
-                    "SELECT seq, body FROM recording_text \
-                     WHERE session_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
-                    &[&session_id, &from, &TRANSCRIPT_ROUND_CHUNKS],
-                )
-                .await?;
-            let full = rows.len() as i64 >= TRANSCRIPT_ROUND_CHUNKS;
-            for row in &rows {
-                // Chunks past a full page are not decoded.
-                if page.len() >= limit {
-                    break;
-                }
-                let seq: i32 = row.try_get("seq")?;
-                let body = TextBody::decode(row.try_get("body")?)?;
-                let lines = body.lines().zip(0..).filter(|&(_, n)| {
-                    after.is_none_or(|(after_seq, _)| seq > after_seq || n > skip_n)
-                });
-                for ((time_us, line), n) in lines {
-                    if page.len() >= limit {
-                        break;
-                    }
-                    page.push(TranscriptLine {
-                        seq,
-                        n,
-                        time: micros_from_db(time_us),
-                        line: line.to_owned(),
-                    });
-                }
-                from = seq;
-            }
-            // The current screen (`i32::MAX`) is the last chunk.
-            if !full || from == i32::MAX {
-                break;
-            }
-            from += 1;
-        }
-        Ok(page)
     }
 
     /// The lines of recording `session_id`'s text chunk by chunk: those of
