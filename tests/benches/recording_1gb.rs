@@ -175,6 +175,44 @@ fn chunk(seq: u64, first: u64, target: usize, step_us: u64) -> (Vec<u8>, u64) {
     (body.into_bytes(), n)
 }
 
+/// CPU seconds used over a phase by this process (server and client) and
+/// by moto, if it runs: what an ingest shares the cores with.
+struct Cpu {
+    process: f64,
+    moto: f64,
+}
+
+impl Cpu {
+    fn start(moto: Option<&Moto>) -> Self {
+        Self {
+            process: termaudit_tests::process::cpu_seconds(std::process::id()),
+            moto: moto.map_or(0.0, Moto::cpu_seconds),
+        }
+    }
+
+    fn stop(self, moto: Option<&Moto>) -> CpuUsed {
+        CpuUsed {
+            process: termaudit_tests::process::cpu_seconds(std::process::id()) - self.process,
+            moto: moto.map(|m| m.cpu_seconds() - self.moto),
+        }
+    }
+}
+
+struct CpuUsed {
+    process: f64,
+    moto: Option<f64>,
+}
+
+impl std::fmt::Display for CpuUsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "this process {:.1} s", self.process)?;
+        if let Some(moto) = self.moto {
+            write!(f, ", moto {moto:.1} s")?;
+        }
+        Ok(())
+    }
+}
+
 /// One event every 4 ms: 1 GiB spans about 72 minutes.
 const STEP_US: u64 = 4000;
 
@@ -637,13 +675,15 @@ async fn main() {
     );
 
     let lag = LagSampler::start(app.store.clone());
+    let cpu = Cpu::start(moto.as_ref());
     let (uploaded, ingest) = upload(&app, &gateway, &recordings, chunks, target).await;
+    let first_cpu = cpu.stop(moto.as_ref());
     let sent: u64 = uploaded.iter().map(|(s, _)| s).sum();
     let all_events: u64 = uploaded.iter().map(|(_, n)| n).sum();
     let (first_sent, events) = uploaded[0];
     let ingest_peak = sampler.take_peak();
     println!(
-        "ingest{}: {} MiB in {chunks} chunks as {sessions} recording(s) at once, {all_events} events, {:.1} s ({:.0} MiB/s); peak RSS {} MiB",
+        "ingest{}: {} MiB in {chunks} chunks as {sessions} recording(s) at once, {all_events} events, {:.1} s ({:.0} MiB/s); peak RSS {} MiB; CPU {first_cpu}",
         if objects { " (no compaction)" } else { "" },
         sent >> 20,
         ingest.as_secs_f64(),
@@ -855,13 +895,15 @@ async fn main() {
     }
     let objects_before: i64 =
         db.query_one("SELECT count(*) FROM recording_objects", &[]).await.expect("a count").get(0);
+    let cpu = Cpu::start(Some(&moto));
     let (uploaded, with_compaction) = upload(&app, &gateway, &again, chunks, target).await;
+    let second_cpu = cpu.stop(Some(&moto));
     let objects_during: i64 =
         db.query_one("SELECT count(*) FROM recording_objects", &[]).await.expect("a count").get(0);
     let sent_again: u64 = uploaded.iter().map(|(s, _)| s).sum();
     println!(
         "ingest with the compactor running: {} MiB in {:.1} s ({:.0} MiB/s), {} objects written \
-         meanwhile; rate against the ingest without: {:.2}; peak RSS {} MiB",
+         meanwhile; rate against the ingest without: {:.2}; peak RSS {} MiB; CPU {second_cpu}",
         sent_again >> 20,
         with_compaction.as_secs_f64(),
         (sent_again >> 20) as f64 / with_compaction.as_secs_f64(),

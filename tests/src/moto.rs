@@ -64,6 +64,12 @@ impl Moto {
         moto
     }
 
+    /// The CPU time moto has used so far, in seconds (see
+    /// [`crate::process::cpu_seconds`]).
+    pub fn cpu_seconds(&self) -> f64 {
+        crate::process::cpu_seconds(self.child.id())
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)

@@ -72,3 +72,16 @@ impl ServerProcess {
         drop(self.child.wait());
     }
 }
+
+/// The CPU time (user and system, all threads) process `pid` has used so
+/// far, in seconds, from `/proc/PID/stat` (Linux; its clock ticks are
+/// always 1/100 s there). `0.0` where it cannot be read.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    // After the command's name, which is in parentheses and may hold
+    // spaces: state is the first field, utime the 12th, stime the 13th.
+    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}
