@@ -1,6 +1,6 @@
 use std::{str::FromStr, sync::Arc, time::Duration};
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
 use crate::{
@@ -14,13 +14,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Chunk notices kept for a slow listener before it is told it missed some.
 const STORED_CHUNKS_CAPACITY: usize = 4096;
 
-/// Set on every pooled connection (after the URL's own `options`): no
-/// parallel workers. The server's statements are short ones, many at once
-/// on a few cores; the planner's estimate for a word or digit prefix in
-/// the history's free text is far too high, and it would start two workers
-/// to read a handful of rows: a bare number's page took 6 ms at ten million
-/// sessions with them, 0.3 ms without.
-const POOL_OPTIONS: &str = "-c max_parallel_workers_per_gather=0";
+/// Run on every pooled connection once it is opened: no parallel workers.
+/// The server's statements are short ones, many at once on a few cores;
+/// the planner's estimate for a word or digit prefix in the history's free
+/// text is far too high, and it would start two workers to read a handful
+/// of rows: a bare number's page took 6 ms at ten million sessions with
+/// them, 0.3 ms without. (A `SET`, not the startup packet's `options`,
+/// which a pooler such as PgBouncer refuses unless told to ignore it.)
+const ON_CONNECT: &str = "SET max_parallel_workers_per_gather = 0";
 
 /// How long the word indexes' statistics are kept before being read again.
 const COMMON_WORDS_TTL: Duration = Duration::from_secs(300);
@@ -149,14 +150,8 @@ pub struct Store {
 
 impl Store {
     pub fn new(url: &DatabaseUrl, max_connections: usize) -> Result<Self, StorageError> {
-        let mut config = url.config().clone();
-        let options = match config.get_options() {
-            Some(own) if !own.trim().is_empty() => format!("{own} {POOL_OPTIONS}"),
-            _ => POOL_OPTIONS.to_owned(),
-        };
-        config.options(&options);
         let manager = Manager::from_config(
-            config,
+            url.config().clone(),
             NoTls,
             ManagerConfig { recycling_method: RecyclingMethod::Fast },
         );
@@ -165,6 +160,11 @@ impl Store {
             .runtime(Runtime::Tokio1)
             .create_timeout(Some(CONNECT_TIMEOUT))
             .wait_timeout(Some(Duration::from_secs(10)))
+            .post_create(Hook::async_fn(|client, _| {
+                Box::pin(async move {
+                    client.batch_execute(ON_CONNECT).await.map_err(HookError::Backend)
+                })
+            }))
             .build()
             .map_err(|err| StorageError::Unavailable(err.to_string()))?;
         Ok(Self {
