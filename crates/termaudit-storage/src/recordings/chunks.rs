@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// Decompressed bytes fetched per query when reading chunks (a single
-/// larger chunk is fetched alone), in at most [`BATCH_CHUNKS`] chunks.
+/// larger chunk is fetched alone), in at most 64 chunks (`BATCH_CHUNKS`).
 pub const BATCH_BYTES: i64 = 4 << 20;
 pub(super) const BATCH_CHUNKS: i64 = 64;
 /// The same for a download from an object store: its batch is one ranged

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::{
     BATCH_BYTES,
-    chunks::{load_chunks, query_chunks},
+    chunks::{BATCH_CHUNKS, load_chunks, query_chunks},
     codec::{compress, decompress_snapshot},
     objects::{BodyRef, load},
     text_body,
@@ -101,9 +101,6 @@ pub struct ChunkBatch {
     /// The batch was cut by its size: more chunks may be stored after it.
     pub more: bool,
 }
-
-/// Chunks per batch at most (`sql/recording_chunks_batch.sql`).
-const MAX_BATCH_CHUNKS: usize = super::chunks::BATCH_CHUNKS as usize;
 
 /// The terminal after chunk `after_seq`, whose last event is at `at_time`:
 /// where a seek starts.
@@ -300,7 +297,7 @@ impl Store {
 
     /// Stored chunks from `from_seq` on, in order: as many as fit in
     /// [`BATCH_BYTES`](super::BATCH_BYTES) once decompressed (at least one
-    /// when there is one, at most 64).
+    /// when there is one, at most 64: `BATCH_CHUNKS`).
     pub async fn emulation_chunks(
         &self,
         session_id: Uuid,
@@ -311,7 +308,7 @@ impl Store {
         drop(client);
         let chunks = load_chunks(self.objects(), rows).await?;
         let bytes: usize = chunks.iter().map(|c| c.lines.len()).sum();
-        let more = chunks.len() >= MAX_BATCH_CHUNKS || bytes as i64 >= BATCH_BYTES;
+        let more = chunks.len() as i64 >= BATCH_CHUNKS || bytes as i64 >= BATCH_BYTES;
         let chunks = chunks
             .into_iter()
             .map(|chunk| ChunkLines {

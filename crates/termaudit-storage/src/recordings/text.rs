@@ -154,7 +154,7 @@ impl Store {
     /// One page of a project's sessions whose recordings showed `query`,
     /// newest first, filtered like the history (but for `filter.text`),
     /// each with its first `per_hit` matching lines and how many lines
-    /// match, counted up to [`MATCHING_LINES_CAP`].
+    /// match, counted up to 100 (`MATCHING_LINES_CAP`).
     pub async fn recording_text_search(
         &self,
         project_id: Uuid,
@@ -236,7 +236,7 @@ impl Store {
     }
 
     /// The lines of recording `session_id`'s text chunk by chunk: those of
-    /// up to [`TRANSCRIPT_CHUNKS_PER_READ`] whole chunks after chunk `after`
+    /// up to 4 (`TRANSCRIPT_CHUNKS_PER_READ`) whole chunks after chunk `after`
     /// (`None`: from the first) in the recording's order, and the chunk to
     /// read after next (`None` once the text is all read). One statement
     /// a call; the chunks are decompressed off the caller's thread (a
