@@ -30,6 +30,10 @@
 //! lets a second one (a replica with the default workers) catch up
 //! afterwards: the ingest alone, then the emulation alone.
 //!
+//! RECORDING_BENCH_NICE=N sets the emulation's threads' niceness
+//! (`TERMAUDIT_EMULATION_NICE`, default 10; 0 runs them at the server's
+//! priority).
+//!
 //! RECORDING_BENCH_STORE=s3 stores the recordings in moto's S3 server on
 //! loopback (`tests/src/moto.rs`) and adds, after the phases above (which
 //! then read the recording while its bytes are still in PostgreSQL: the
@@ -589,9 +593,13 @@ async fn main() {
         std::env::var("RECORDING_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
     let workers: Option<usize> =
         std::env::var("RECORDING_BENCH_WORKERS").ok().and_then(|v| v.parse().ok());
+    let nice: Option<i32> = std::env::var("RECORDING_BENCH_NICE").ok().and_then(|v| v.parse().ok());
     let configure_workers = move |s: &mut termaudit_server::Settings| {
         if let Some(workers) = workers {
             s.emulation_workers = workers;
+        }
+        if let Some(nice) = nice {
+            s.emulation_nice = nice;
         }
     };
     // RECORDING_BENCH_STORE=s3: the server stores recordings in moto's S3

@@ -12,12 +12,15 @@
 //! worker checks that it still holds the lease and that the position is
 //! the one it started from, so two workers never both record a chunk.
 //!
-//! One step and one loop, like the retention sweep: a [`Worker`](worker)
+//! One step and one loop, like the retention sweep: a worker
 //! catches one recording up; [`run`] finds recordings to work on (chunks
 //! stored through this replica at once, those of others and expired leases
 //! every [`EmulationOptions::poll`]) and runs at most
 //! [`EmulationOptions::workers`] workers at a time, the rest queued, so
-//! memory is bounded whatever the number of recordings.
+//! memory is bounded whatever the number of recordings. Their CPU work runs
+//! on the emulation's own threads, below the process's priority
+//! ([`threads`]), so the emulation never slows ingest down on a busy
+//! machine: it lags instead.
 //!
 //! The text the screen showed, which search across recordings reads, is
 //! extracted while playing (`termaudit_domain::asciicast::Transcriber`) and
@@ -32,6 +35,7 @@
 
 mod hook;
 mod play;
+pub mod threads;
 mod worker;
 
 use std::{
@@ -50,6 +54,7 @@ use uuid::Uuid;
 
 pub use hook::{BroadcastHook, EmulatedChunk, EmulationHook, HookError, Hooks};
 pub use play::{Emulator, Played};
+use threads::PlayThreads;
 pub use worker::{Outcome, WorkError};
 
 /// How a replica emulates.
@@ -68,14 +73,27 @@ pub struct EmulationOptions {
     /// How long a caught-up worker keeps its recording when no other
     /// waits, so a live recording's next chunks find it ready.
     pub linger: Duration,
+    /// How much lower than the rest of the process the emulation's threads
+    /// run (their niceness above the process's, 0 to 19; see [`threads`]).
+    pub nice: i32,
 }
 
 impl EmulationOptions {
+    /// How much lower the emulation's threads run by default.
+    pub const NICE: i32 = 10;
+
     /// The options for a lease of `lease` with `workers` at once: a look
     /// at the database every second (at most a quarter of the lease), a
-    /// caught-up recording kept for a third of the lease.
+    /// caught-up recording kept for a third of the lease, the threads
+    /// [`Self::NICE`] lower.
     pub fn new(workers: usize, lease: Duration) -> Self {
-        Self { workers, lease, poll: (lease / 4).min(Duration::from_secs(1)), linger: lease / 3 }
+        Self {
+            workers,
+            lease,
+            poll: (lease / 4).min(Duration::from_secs(1)),
+            linger: lease / 3,
+            nice: Self::NICE,
+        }
     }
 }
 
@@ -90,6 +108,15 @@ pub async fn run(
     if options.workers == 0 {
         return;
     }
+    // As many threads as cores at most: more would only share them.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = match PlayThreads::start(options.workers.min(cores), options.nice) {
+        Ok(threads) => Arc::new(threads),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot start the emulation's threads; nothing is emulated");
+            return;
+        }
+    };
     let lease = Lease::new(Uuid::new_v4(), options.lease);
     tracing::info!(replica = %lease.holder(), workers = options.workers, "emulation starts");
     let mut stored = store.stored_chunks();
@@ -148,6 +175,7 @@ pub async fn run(
                 hooks: hooks.clone(),
                 options,
                 waiting: waiting.clone(),
+                threads: threads.clone(),
                 wake: wakes,
                 stop: stop.clone(),
             };

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{EmulationOptions, hook::Hooks, play::Emulator};
+use crate::{EmulationOptions, hook::Hooks, play::Emulator, threads::PlayThreads};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkError {
@@ -54,6 +54,8 @@ pub(crate) struct Worker {
     pub options: EmulationOptions,
     /// Recordings waiting for a worker slot on this replica.
     pub waiting: Arc<AtomicUsize>,
+    /// Where the CPU work of a batch runs.
+    pub threads: Arc<PlayThreads>,
     /// Chunks stored through this replica for this recording.
     pub wake: mpsc::UnboundedReceiver<()>,
     pub stop: CancellationToken,
@@ -169,13 +171,17 @@ impl Worker {
         }
         let for_hooks = !self.hooks.is_empty();
         let chunks = batch.chunks;
-        let (emulator, played) = tokio::task::spawn_blocking(move || {
-            let mut emulator = emulator;
-            let played = emulator.play(&chunks, for_hooks);
-            (emulator, played)
-        })
-        .await
-        .map_err(|_| WorkError::Panicked)?;
+        let (emulator, played, encoded) = self
+            .threads
+            .run(move || {
+                let mut emulator = emulator;
+                let played = emulator.play(&chunks, for_hooks);
+                let encoded = played.progress.encode();
+                (emulator, played, encoded)
+            })
+            .await
+            .map_err(|_| WorkError::Panicked)?;
+        let encoded = encoded?;
         for chunk in &played.chunks {
             for hook in &self.hooks {
                 hook.chunk(chunk.clone())
@@ -183,11 +189,7 @@ impl Worker {
                     .map_err(|error| WorkError::Hook { seq: chunk.seq, error })?;
             }
         }
-        if !self
-            .store
-            .emulation_commit(self.session_id, &self.lease, from, &played.progress)
-            .await?
-        {
+        if !self.store.emulation_commit(self.session_id, &self.lease, from, &encoded).await? {
             return Err(WorkError::LeaseLost);
         }
         Ok((emulator, Some(batch.more)))

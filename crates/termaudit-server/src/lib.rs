@@ -295,10 +295,13 @@ impl Application {
         };
         let emulation = tokio::spawn(termaudit_emulation::run(
             store.clone(),
-            termaudit_emulation::EmulationOptions::new(
-                settings.emulation_workers,
-                settings.emulation_lease,
-            ),
+            termaudit_emulation::EmulationOptions {
+                nice: settings.emulation_nice,
+                ..termaudit_emulation::EmulationOptions::new(
+                    settings.emulation_workers,
+                    settings.emulation_lease,
+                )
+            },
             hooks,
             shutdown.clone(),
         ));

@@ -83,6 +83,10 @@ pub struct Settings {
     /// the terminal emulator at once (the others wait their turn); `0`
     /// leaves the emulation to other replicas.
     pub emulation_workers: usize,
+    /// `TERMAUDIT_EMULATION_NICE`: how much lower than the server the
+    /// emulation's threads run (added to their niceness, 0 to 19), so on a
+    /// busy machine the emulation lags rather than slowing ingest down.
+    pub emulation_nice: i32,
     /// `TERMAUDIT_EMULATION_LEASE_SECONDS`: how long a replica's claim on a
     /// recording's emulation lasts unless renewed; a dead replica's
     /// recordings are taken over after this.
@@ -230,6 +234,12 @@ pub fn variables() -> Vec<Variable> {
             code(&defaults.emulation_workers),
             "recordings this replica plays through the terminal emulator at once (for the seek \
              snapshots), the others queued; `0` leaves it to other replicas",
+        ),
+        row(
+            "TERMAUDIT_EMULATION_NICE",
+            code(&defaults.emulation_nice),
+            "how much lower than the server the emulation's threads run (added to their \
+             niceness, `0` to `19`): on a busy machine the emulation lags, ingest keeps its pace",
         ),
         row(
             "TERMAUDIT_EMULATION_LEASE_SECONDS",
@@ -380,6 +390,7 @@ impl Default for Settings {
             retention_interval: Some(std::time::Duration::from_secs(3600)),
             gateway_targets: None,
             emulation_workers: 8,
+            emulation_nice: termaudit_emulation::EmulationOptions::NICE,
             emulation_lease: std::time::Duration::from_secs(30),
             recordings_store: RecordingsStoreUrl::Postgres,
             s3: S3Settings::default(),
@@ -475,6 +486,12 @@ impl Settings {
             settings.emulation_workers =
                 v.parse::<usize>().ok().filter(|n| *n <= 1000).with_context(|| {
                     format!("TERMAUDIT_EMULATION_WORKERS must be 0 to 1000, not {v:?}")
+                })?;
+        }
+        if let Some(v) = source.get("TERMAUDIT_EMULATION_NICE") {
+            settings.emulation_nice =
+                v.parse::<i32>().ok().filter(|n| (0..=19).contains(n)).with_context(|| {
+                    format!("TERMAUDIT_EMULATION_NICE must be 0 to 19, not {v:?}")
                 })?;
         }
         if let Some(v) = source.get("TERMAUDIT_EMULATION_LEASE_SECONDS") {

@@ -56,7 +56,7 @@ pub use text::{EscapeStripper, strip_escapes};
 pub use time::{Micros, TimeError};
 pub use transcript::{
     ScreenLine, ScreenQuery, Transcriber, TranscriptCarry, find_folded, fold_case, fold_char,
-    text_grams,
+    line_grams, text_grams,
 };
 
 #[cfg(test)]

@@ -277,13 +277,23 @@ impl ScreenQuery {
 /// Folds a text's letter case for comparisons of screen text: each
 /// character becomes [`fold_char`] of it.
 pub fn fold_case(text: &str) -> String {
+    if text.is_ascii() {
+        // The same, without decoding: most terminal text is ASCII.
+        return text.to_ascii_lowercase();
+    }
     text.chars().map(fold_char).collect()
 }
 
 /// A character's case folding: the first character of its lowercase form
 /// (so folding never changes a text's length in characters).
 pub fn fold_char(c: char) -> char {
-    if c.is_uppercase() { c.to_lowercase().next().unwrap_or(c) } else { c }
+    if c.is_ascii() {
+        c.to_ascii_lowercase()
+    } else if c.is_uppercase() {
+        c.to_lowercase().next().unwrap_or(c)
+    } else {
+        c
+    }
 }
 
 /// The modulus of a [`text_grams`] code: a prime below `i32::MAX`.
@@ -302,7 +312,16 @@ const GRAM_MODULUS: u64 = 2_147_483_629;
 /// may share a code; that only lets a chunk through that the line test
 /// then rejects.
 pub fn text_grams(folded: &str) -> impl Iterator<Item = i32> + '_ {
-    let mut chars = folded.chars().map(u64::from);
+    grams_of(folded.chars())
+}
+
+/// [`text_grams`] of `line` after [`fold_case`], folding as it goes.
+pub fn line_grams(line: &str) -> impl Iterator<Item = i32> + '_ {
+    grams_of(line.chars().map(fold_char))
+}
+
+fn grams_of(chars: impl Iterator<Item = char>) -> impl Iterator<Item = i32> {
+    let mut chars = chars.map(u64::from);
     let mut window = [chars.next(), chars.next()];
     chars.filter_map(move |c3| {
         let (Some(c1), Some(c2)) = (window[0], window[1]) else { return None };
@@ -414,6 +433,21 @@ mod tests {
             assert!(text_grams(&query).all(|g| held.contains(&g)), "{query}");
         }
         assert!(!text_grams("disk empty").all(|g| held.contains(&g)));
+    }
+
+    #[test]
+    fn a_lines_grams_are_those_of_its_folded_text() {
+        for line in
+            ["plain ascii", "MiXeD CaSe 123", "Ünïcode ÜBER über", "日本語 🚀 ΣΑΣ", "ab", ""]
+        {
+            assert_eq!(
+                line_grams(line).collect::<Vec<_>>(),
+                text_grams(&fold_case(line)).collect::<Vec<_>>(),
+                "{line}"
+            );
+        }
+        assert_eq!(fold_case("DISK Full"), "disk full");
+        assert_eq!(fold_case("ÜBER Full"), "über full");
     }
 
     #[test]

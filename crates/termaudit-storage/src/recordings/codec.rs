@@ -1,9 +1,10 @@
 //! How a chunk is stored: canonical asciicast v2 lines, zstd-compressed,
 //! and how markers are merged into those lines on the way out.
 
-use std::collections::VecDeque;
+use std::{cell::RefCell, collections::VecDeque};
 
 use termaudit_domain::asciicast::{Event, Micros, TerminalSnapshot};
+use zstd::bulk::{Compressor, Decompressor};
 
 use super::types::Marker;
 use crate::StorageError;
@@ -13,12 +14,50 @@ use crate::StorageError;
 /// its output 5% smaller (484 against 511 MiB of 1026; docs/benchmarks.md).
 const ZSTD_LEVEL: i32 = 1;
 
-pub(super) fn compress(data: &[u8]) -> Result<Vec<u8>, StorageError> {
-    zstd::bulk::compress(data, ZSTD_LEVEL).map_err(|e| StorageError::Corrupt(e.to_string()))
+thread_local! {
+    /// Each thread's zstd contexts, kept from one chunk to the next: a new
+    /// context for every chunk (zstd's `bulk::compress`) allocated and
+    /// cleared its tables each time, a few percent of ingest and emulation.
+    static COMPRESSOR: RefCell<Option<Compressor<'static>>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
+fn corrupt(e: std::io::Error) -> StorageError {
+    StorageError::Corrupt(e.to_string())
+}
+
+pub(super) fn compress(data: &[u8]) -> Result<Vec<u8>, StorageError> {
+    COMPRESSOR
+        .with_borrow_mut(|slot| {
+            let compressor = match slot {
+                Some(compressor) => compressor,
+                None => slot.insert(Compressor::new(ZSTD_LEVEL)?),
+            };
+            compressor.compress(data)
+        })
+        .map_err(corrupt)
+}
+
+/// Decompresses `data`, which holds at most `size` bytes.
 pub(super) fn decompress(data: &[u8], size: usize) -> Result<Vec<u8>, StorageError> {
-    zstd::bulk::decompress(data, size).map_err(|e| StorageError::Corrupt(e.to_string()))
+    DECOMPRESSOR
+        .with_borrow_mut(|slot| {
+            let decompressor = match slot {
+                Some(decompressor) => decompressor,
+                None => slot.insert(Decompressor::new()?),
+            };
+            decompressor.decompress(data, size)
+        })
+        .map_err(corrupt)
+}
+
+/// Decompresses a frame of unrecorded size bound: [`compress`] records the
+/// size in the frame; a frame without it is read as a stream.
+pub(super) fn decompress_whole(data: &[u8]) -> Result<Vec<u8>, StorageError> {
+    match zstd::zstd_safe::get_frame_content_size(data) {
+        Ok(Some(size)) => decompress(data, usize::try_from(size).unwrap_or(usize::MAX)),
+        _ => zstd::stream::decode_all(data).map_err(corrupt),
+    }
 }
 
 pub(super) fn decompress_text(data: &[u8], size: usize) -> Result<String, StorageError> {

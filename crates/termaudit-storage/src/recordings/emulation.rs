@@ -11,10 +11,10 @@
 //! position is never ahead of the stored chunks (it only moves over chunks
 //! read back from them).
 
-use std::time::Duration;
+use std::{collections::HashSet, fmt::Write as _, time::Duration};
 
 use termaudit_domain::asciicast::{
-    Micros, SnapshotSchedule, TerminalSnapshot, TranscriptCarry, fold_case, text_grams,
+    Micros, SnapshotSchedule, TerminalSnapshot, TranscriptCarry, line_grams,
 };
 use uuid::Uuid;
 
@@ -128,6 +128,57 @@ pub struct EmulationProgress {
     pub screen_time: Micros,
 }
 
+impl EmulationProgress {
+    /// The progress as [`Store::emulation_commit`] stores it: the terminal
+    /// and snapshots compressed, the text cut into window codes and
+    /// compressed. CPU work on a batch of a few MiB at most: the workers do
+    /// it on their blocking threads, beside the play, not on the runtime's.
+    pub fn encode(&self) -> Result<EncodedProgress, StorageError> {
+        let mut snapshots = SnapshotColumns::default();
+        for snapshot in &self.snapshots {
+            let (cols, rows) = dims(&snapshot.terminal);
+            snapshots.after_seq.push(db_seq(snapshot.after_seq));
+            snapshots.at_time.push(micros_to_db(snapshot.at_time));
+            snapshots.cols.push(cols);
+            snapshots.rows.push(rows);
+            snapshots.state.push(compress(snapshot.terminal.init.as_bytes())?);
+        }
+        let screen_time = micros_to_db(self.screen_time);
+        let (screen_grams, screen_body) =
+            chunk_text(self.screen.iter().map(|line| (screen_time, line.as_str())))?;
+        let (cols, rows) = dims(&self.terminal);
+        Ok(EncodedProgress {
+            next_seq: db_seq(self.next_seq),
+            cols,
+            rows,
+            state: compress(self.terminal.init.as_bytes())?,
+            output_since: i64::try_from(self.schedule.output_since).unwrap_or(i64::MAX),
+            last_snapshot: micros_to_db(self.schedule.last_snapshot),
+            snapshots,
+            text_pending: self.text.pending.clone(),
+            text_last_time: self.text.last_time.map(micros_to_db),
+            lines: TextColumns::new(&self.lines)?,
+            screen: (screen_grams, (!self.screen.is_empty()).then_some(screen_body)),
+        })
+    }
+}
+
+/// An [`EmulationProgress`] ready to store ([`EmulationProgress::encode`]).
+pub struct EncodedProgress {
+    next_seq: i32,
+    cols: i32,
+    rows: i32,
+    state: Vec<u8>,
+    output_since: i64,
+    last_snapshot: i64,
+    snapshots: SnapshotColumns,
+    text_pending: String,
+    text_last_time: Option<i64>,
+    lines: TextColumns,
+    /// The current screen's window codes and body (`None`: no lines).
+    screen: (Vec<i32>, Option<Vec<u8>>),
+}
+
 /// A finished line of a recording's text: the chunk that finished it, its
 /// rank among that chunk's lines, its time and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,11 +232,15 @@ impl TextColumns {
 fn chunk_text<'a>(
     lines: impl Iterator<Item = (i64, &'a str)> + Clone,
 ) -> Result<(Vec<i32>, Vec<u8>), StorageError> {
-    let mut grams = Vec::new();
+    // A set first: a chunk's lines repeat most of their windows (tens of
+    // thousands of codes, a few thousand distinct), and sorting them all
+    // was the worker's largest cost after avt's.
+    let mut set = HashSet::with_hasher(foldhash::fast::RandomState::default());
     for (_, line) in lines.clone() {
-        grams.extend(text_grams(&fold_case(line)));
+        set.extend(line_grams(line));
     }
-    distinct(&mut grams);
+    let mut grams: Vec<i32> = set.into_iter().collect();
+    grams.sort_unstable();
     Ok((grams, text_body::encode(lines)?))
 }
 
@@ -197,7 +252,7 @@ fn array_literal(grams: &[i32]) -> String {
         if i > 0 {
             text.push(',');
         }
-        text.push_str(&gram.to_string());
+        let _ = write!(text, "{gram}");
     }
     text.push('}');
     text
@@ -331,28 +386,11 @@ impl Store {
         session_id: Uuid,
         lease: &Lease,
         from_seq: u32,
-        progress: &EmulationProgress,
+        progress: &EncodedProgress,
     ) -> Result<bool, StorageError> {
-        // Terminal dumps are a few KiB (at most a few MiB for the largest
-        // screens): compressed here, between the worker's other awaits.
-        let state = compress(progress.terminal.init.as_bytes())?;
-        let mut snapshots = SnapshotColumns::default();
-        for snapshot in &progress.snapshots {
-            let (cols, rows) = dims(&snapshot.terminal);
-            snapshots.after_seq.push(db_seq(snapshot.after_seq));
-            snapshots.at_time.push(micros_to_db(snapshot.at_time));
-            snapshots.cols.push(cols);
-            snapshots.rows.push(rows);
-            snapshots.state.push(compress(snapshot.terminal.init.as_bytes())?);
-        }
-        // A few MiB of text at most (a batch), folded, cut into codes and
-        // compressed here like the snapshots are.
-        let lines = TextColumns::new(&progress.lines)?;
-        let screen_time = micros_to_db(progress.screen_time);
-        let (screen_grams, screen_body) =
-            chunk_text(progress.screen.iter().map(|line| (screen_time, line.as_str())))?;
-        let screen_body = (!progress.screen.is_empty()).then_some(screen_body);
-        let (cols, rows) = dims(&progress.terminal);
+        let EncodedProgress { next_seq, cols, rows, state, snapshots, lines, screen, .. } =
+            progress;
+        let (screen_grams, screen_body) = screen;
         let client = self.client().await?;
         let row = client
             .query_one(
@@ -361,25 +399,25 @@ impl Store {
                     &session_id,
                     &lease.holder,
                     &db_seq(from_seq),
-                    &db_seq(progress.next_seq),
-                    &cols,
-                    &rows,
-                    &state,
-                    &i64::try_from(progress.schedule.output_since).unwrap_or(i64::MAX),
-                    &micros_to_db(progress.schedule.last_snapshot),
+                    next_seq,
+                    cols,
+                    rows,
+                    state,
+                    &progress.output_since,
+                    &progress.last_snapshot,
                     &lease.seconds(),
                     &snapshots.after_seq,
                     &snapshots.at_time,
                     &snapshots.cols,
                     &snapshots.rows,
                     &snapshots.state,
-                    &progress.text.pending,
-                    &progress.text.last_time.map(micros_to_db),
+                    &progress.text_pending,
+                    &progress.text_last_time,
                     &lines.seq,
                     &lines.grams,
                     &lines.body,
-                    &screen_body,
-                    &screen_grams,
+                    screen_body,
+                    screen_grams,
                 ],
             )
             .await?;

@@ -47,7 +47,7 @@ pub use codec::header_size;
 pub use compact::{CompactOptions, CompactReport};
 pub use emulation::{
     ChunkBatch, ChunkLines, EmulationLag, EmulationProgress, EmulationState, EmulationTarget,
-    Lease, Snapshot, TextLine,
+    EncodedProgress, Lease, Snapshot, TextLine,
 };
 pub use finalize::finalize_recording;
 pub use ingest::{ChunkReceipt, IngestError, MAX_CHUNK_BYTES};

@@ -14,7 +14,9 @@
 
 use crate::StorageError;
 
-use super::codec::compress;
+use std::fmt::Write as _;
+
+use super::codec::{compress, decompress_whole};
 
 const PLAIN: u8 = 0;
 const ZSTD: u8 = 1;
@@ -26,8 +28,7 @@ pub(super) fn encode<'a>(
     let mut text = String::new();
     let mut previous = 0i64;
     for (time, line) in lines {
-        text.push_str(&time.wrapping_sub(previous).to_string());
-        text.push('\t');
+        let _ = write!(text, "{}\t", time.wrapping_sub(previous));
         text.push_str(line);
         text.push('\n');
         previous = time;
@@ -49,9 +50,7 @@ impl TextBody {
         let corrupt = |what: &str| StorageError::Corrupt(format!("a chunk's text {what}"));
         let bytes = match body.split_first() {
             Some((&PLAIN, rest)) => rest.to_vec(),
-            Some((&ZSTD, rest)) => {
-                zstd::stream::decode_all(rest).map_err(|e| StorageError::Corrupt(e.to_string()))?
-            }
+            Some((&ZSTD, rest)) => decompress_whole(rest)?,
             _ => return Err(corrupt("has an unknown form")),
         };
         let text = String::from_utf8(bytes).map_err(|_| corrupt("is not UTF-8"))?;
