@@ -233,12 +233,14 @@ fn encode(
     records: ExportStream,
     encoder: ExportEncoder,
 ) -> impl futures_util::Stream<Item = Result<Bytes, StorageError>> + 'static {
-    let state = (Some(records.ready_chunks(RECORDS_PER_CHUNK)), encoder, 0, Step::Start);
-    stream::unfold(state, |(mut records, mut encoder, mut handed, mut step)| async move {
+    let state = (Some(records.ready_chunks(RECORDS_PER_CHUNK)), encoder, 0, Step::Start, 0);
+    stream::unfold(state, |(mut records, mut encoder, mut handed, mut step, size)| async move {
         if let Some(records) = &records {
             records.get_ref().delivered(handed);
         }
-        let mut out = Vec::new();
+        // Room for a chunk a little larger than the last one: grown from
+        // empty, each chunk's bytes were copied about twice more.
+        let mut out = Vec::with_capacity(size + size / 8);
         loop {
             match (step, records.as_mut()) {
                 (Step::Start, _) => {
@@ -260,7 +262,7 @@ fn encode(
                                     tracing::error!(error = %err, "the export failed midway");
                                     return Some((
                                         Err(err),
-                                        (records, encoder, handed, Step::Done),
+                                        (records, encoder, handed, Step::Done, 0),
                                     ));
                                 }
                             }
@@ -283,7 +285,8 @@ fn encode(
             }
             if !out.is_empty() {
                 handed = encoder.records();
-                return Some((Ok(Bytes::from(out)), (records, encoder, handed, step)));
+                let size = out.len();
+                return Some((Ok(Bytes::from(out)), (records, encoder, handed, step, size)));
             }
         }
     })

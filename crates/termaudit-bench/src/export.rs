@@ -3,7 +3,8 @@
 //! serves it with the real server in this process, downloads the export in
 //! each format while sampling this process's resident memory, and compares
 //! the throughput with PostgreSQL's own `COPY (...) TO STDOUT (FORMAT csv)`
-//! of the same rows. The database `termaudit_bench` is created and reused.
+//! of the same rows (after one COPY not counted, so every run finds the rows
+//! in memory). The database `termaudit_bench` is created and reused.
 
 use std::{
     collections::BTreeMap,
@@ -84,11 +85,16 @@ pub async fn run(records: i64) -> anyhow::Result<()> {
             }
         });
     }
+    // Each run below finds the rows in memory: the first one read from
+    // disk what the others did not (CSV's ratio was 0.61 cold, 0.78 to
+    // 0.82 warm, the same day).
+    store.export_copy_csv(project.id, |_| {}).await?;
     let client = reqwest::Client::new();
     println!(
         "| run | records | bytes | first byte | total | MB/s | records/s | RSS before → peak |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let mut rates = Vec::new();
     for format in ["csv", "ndjson", "json"] {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let before = rss_kib();
@@ -108,6 +114,7 @@ pub async fn run(records: i64) -> anyhow::Result<()> {
             bytes += chunk?.len() as u64;
         }
         let total = started.elapsed();
+        rates.push((format, records as f64 / total.as_secs_f64()));
         report(
             &format!("API `{format}`"),
             records,
@@ -138,6 +145,10 @@ pub async fn run(records: i64) -> anyhow::Result<()> {
         before,
         peak.load(Ordering::Relaxed),
     );
+    let copy = records as f64 / total.as_secs_f64();
+    for (format, rate) in rates {
+        println!("{format} / COPY: {:.2}", rate / copy);
+    }
     Ok(())
 }
 

@@ -550,3 +550,37 @@ impl Store {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use termaudit_domain::asciicast::{fold_case, text_grams};
+
+    use super::*;
+
+    #[test]
+    fn a_chunks_codes_are_the_distinct_codes_of_its_folded_lines_sorted() {
+        // Thousands of distinct windows, most of them repeated.
+        let lines: Vec<String> = (0..3000)
+            .map(|i| {
+                let han = |k: u32| char::from_u32(0x4e00 + (i * 7 + k) % 3000).unwrap_or('x');
+                format!(
+                    "Line {i} of {}: ÜBER disk FULL {:x} {}{}{}",
+                    i % 7,
+                    i * 7919,
+                    han(0),
+                    han(1),
+                    han(2)
+                )
+            })
+            .collect();
+        let (grams, body) = chunk_text(lines.iter().map(|l| (0, l.as_str()))).expect("encoded");
+        let mut expected: Vec<i32> =
+            lines.iter().flat_map(|l| text_grams(&fold_case(l)).collect::<Vec<_>>()).collect();
+        expected.sort_unstable();
+        expected.dedup();
+        assert!(expected.len() > 8192, "{} codes", expected.len());
+        assert_eq!(grams, expected);
+        let decoded = text_body::TextBody::decode(&body).expect("decoded");
+        assert!(decoded.lines().map(|(_, l)| l).eq(lines.iter().map(String::as_str)));
+    }
+}
