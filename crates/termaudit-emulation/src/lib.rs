@@ -19,8 +19,8 @@
 //! [`EmulationOptions::workers`] workers at a time, the rest queued, so
 //! memory is bounded whatever the number of recordings. Their CPU work runs
 //! on the emulation's own threads, below the process's priority
-//! ([`threads`]), so the emulation never slows ingest down on a busy
-//! machine: it lags instead.
+//! ([`threads`]): on a busy machine the scheduler runs the ingest and the
+//! reads first, and the emulation lags meanwhile.
 //!
 //! The text the screen showed, which search across recordings reads, is
 //! extracted while playing (`termaudit_domain::asciicast::Transcriber`) and

@@ -1,8 +1,11 @@
 //! The threads the workers play on: a few OS threads of the emulation's
 //! own, at a lower scheduling priority (`nice`) than the rest of the
-//! process, so on a busy machine the emulation takes the CPU time ingest
-//! leaves: it may fall behind for a while (reads replay from the last
-//! snapshot meanwhile, and its lag is in `/metrics`), ingest must not.
+//! process, so on a busy machine the scheduler runs the ingest and the
+//! reads first: the emulation may fall behind for a while (reads replay
+//! from the last snapshot meanwhile, and its lag is in `/metrics`). On
+//! two cores that are both busy this is not enough for one recording's
+//! ingest to keep its pace (docs/benchmarks.md, *The emulation on threads
+//! of its own, niced*); it is for several at once.
 //!
 //! A worker's CPU work for a batch (playing its chunks through the terminal
 //! emulator, cutting their text into window codes, compressing text and

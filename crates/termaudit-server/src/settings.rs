@@ -85,7 +85,7 @@ pub struct Settings {
     pub emulation_workers: usize,
     /// `TERMAUDIT_EMULATION_NICE`: how much lower than the server the
     /// emulation's threads run (added to their niceness, 0 to 19), so on a
-    /// busy machine the emulation lags rather than slowing ingest down.
+    /// busy machine the scheduler runs ingest and reads first.
     pub emulation_nice: i32,
     /// `TERMAUDIT_EMULATION_LEASE_SECONDS`: how long a replica's claim on a
     /// recording's emulation lasts unless renewed; a dead replica's
@@ -239,7 +239,7 @@ pub fn variables() -> Vec<Variable> {
             "TERMAUDIT_EMULATION_NICE",
             code(&defaults.emulation_nice),
             "how much lower than the server the emulation's threads run (added to their \
-             niceness, `0` to `19`): on a busy machine the emulation lags, ingest keeps its pace",
+             niceness, `0` to `19`): on a busy machine the scheduler runs ingest and reads first",
         ),
         row(
             "TERMAUDIT_EMULATION_LEASE_SECONDS",
