@@ -51,8 +51,9 @@ pub(super) fn decompress(data: &[u8], size: usize) -> Result<Vec<u8>, StorageErr
         .map_err(corrupt)
 }
 
-/// Decompresses a frame of unrecorded size bound: [`compress`] records the
-/// size in the frame; a frame without it is read as a stream.
+/// Decompresses a whole frame, whose size is not known beside it:
+/// [`compress`] records the size in the frame; a frame without it is read
+/// as a stream.
 pub(super) fn decompress_whole(data: &[u8]) -> Result<Vec<u8>, StorageError> {
     match zstd::zstd_safe::get_frame_content_size(data) {
         Ok(Some(size)) => decompress(data, usize::try_from(size).unwrap_or(usize::MAX)),

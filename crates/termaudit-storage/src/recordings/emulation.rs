@@ -132,7 +132,7 @@ impl EmulationProgress {
     /// The progress as [`Store::emulation_commit`] stores it: the terminal
     /// and snapshots compressed, the text cut into window codes and
     /// compressed. CPU work on a batch of a few MiB at most: the workers do
-    /// it on their blocking threads, beside the play, not on the runtime's.
+    /// it on the emulation's threads, beside the play, not on the runtime's.
     pub fn encode(&self) -> Result<EncodedProgress, StorageError> {
         let mut snapshots = SnapshotColumns::default();
         for snapshot in &self.snapshots {
@@ -143,9 +143,13 @@ impl EmulationProgress {
             snapshots.rows.push(rows);
             snapshots.state.push(compress(snapshot.terminal.init.as_bytes())?);
         }
-        let screen_time = micros_to_db(self.screen_time);
-        let (screen_grams, screen_body) =
-            chunk_text(self.screen.iter().map(|line| (screen_time, line.as_str())))?;
+        let (screen_grams, screen_body) = if self.screen.is_empty() {
+            (Vec::new(), None)
+        } else {
+            let time = micros_to_db(self.screen_time);
+            let (grams, body) = chunk_text(self.screen.iter().map(|line| (time, line.as_str())))?;
+            (grams, Some(body))
+        };
         let (cols, rows) = dims(&self.terminal);
         Ok(EncodedProgress {
             next_seq: db_seq(self.next_seq),
@@ -158,7 +162,8 @@ impl EmulationProgress {
             text_pending: self.text.pending.clone(),
             text_last_time: self.text.last_time.map(micros_to_db),
             lines: TextColumns::new(&self.lines)?,
-            screen: (screen_grams, (!self.screen.is_empty()).then_some(screen_body)),
+            screen_grams,
+            screen_body,
         })
     }
 }
@@ -176,7 +181,8 @@ pub struct EncodedProgress {
     text_last_time: Option<i64>,
     lines: TextColumns,
     /// The current screen's window codes and body (`None`: no lines).
-    screen: (Vec<i32>, Option<Vec<u8>>),
+    screen_grams: Vec<i32>,
+    screen_body: Option<Vec<u8>>,
 }
 
 /// A finished line of a recording's text: the chunk that finished it, its
@@ -388,9 +394,20 @@ impl Store {
         from_seq: u32,
         progress: &EncodedProgress,
     ) -> Result<bool, StorageError> {
-        let EncodedProgress { next_seq, cols, rows, state, snapshots, lines, screen, .. } =
-            progress;
-        let (screen_grams, screen_body) = screen;
+        let EncodedProgress {
+            next_seq,
+            cols,
+            rows,
+            state,
+            output_since,
+            last_snapshot,
+            snapshots,
+            text_pending,
+            text_last_time,
+            lines,
+            screen_grams,
+            screen_body,
+        } = progress;
         let client = self.client().await?;
         let row = client
             .query_one(
@@ -403,16 +420,16 @@ impl Store {
                     cols,
                     rows,
                     state,
-                    &progress.output_since,
-                    &progress.last_snapshot,
+                    output_since,
+                    last_snapshot,
                     &lease.seconds(),
                     &snapshots.after_seq,
                     &snapshots.at_time,
                     &snapshots.cols,
                     &snapshots.rows,
                     &snapshots.state,
-                    &progress.text_pending,
-                    &progress.text_last_time,
+                    text_pending,
+                    text_last_time,
                     &lines.seq,
                     &lines.grams,
                     &lines.body,
