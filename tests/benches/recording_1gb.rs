@@ -51,6 +51,15 @@
 //!
 //!     RECORDING_BENCH_STORE=s3 cargo bench -p termaudit-tests --bench recording_1gb
 //!
+//! RECORDING_BENCH_STORE=s3s-fs does the same against `s3s-fs`, a Rust S3
+//! server over a directory (signatures checked, MD5 of every put), whose
+//! binary `scripts/ensure-s3s-fs.sh` builds once and prints: moto's Python
+//! takes a large share of the two cores the ingest beside the compactor
+//! shares with it, where an object store runs on machines of its own.
+//!
+//!     RECORDING_BENCH_STORE=s3s-fs TERMAUDIT_S3S_FS="$(scripts/ensure-s3s-fs.sh)" \
+//!         cargo bench -p termaudit-tests --bench recording_1gb
+//!
 //! RECORDING_BENCH_STORE=file does the same in a local directory
 //! (`file://`), a store that reads only the range asked for where moto
 //! reads the whole object.
@@ -211,7 +220,7 @@ impl std::fmt::Display for CpuUsed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "this process {:.1} s", self.process)?;
         if let Some(moto) = self.moto {
-            write!(f, ", moto {moto:.1} s")?;
+            write!(f, ", the S3 server {moto:.1} s")?;
         }
         Ok(())
     }
@@ -606,15 +615,22 @@ async fn main() {
     // server, and the bench holds the compactor's lock until it compacts.
     // RECORDING_BENCH_STORE=file: the same in a local directory, a store
     // that reads only the range asked for (moto reads the whole object).
-    let (objects, in_files) = match std::env::var("RECORDING_BENCH_STORE").as_deref() {
-        Ok("s3") => (true, false),
+    let store = std::env::var("RECORDING_BENCH_STORE");
+    let (objects, in_files) = match store.as_deref() {
+        Ok("s3" | "s3s-fs") => (true, false),
         Ok("file") => (true, true),
         Ok("postgres") | Err(_) => (false, false),
-        Ok(other) => panic!("RECORDING_BENCH_STORE={other}: s3, file or postgres"),
+        Ok(other) => panic!("RECORDING_BENCH_STORE={other}: s3, s3s-fs, file or postgres"),
     };
     let files = std::env::temp_dir().join(format!("termaudit-bench-{}", Uuid::new_v4()));
     let (app, moto, compactor_lock) = if objects {
-        let moto = Moto::start().await;
+        let moto = if store.as_deref() == Ok("s3s-fs") {
+            let binary = std::env::var_os("TERMAUDIT_S3S_FS")
+                .expect("TERMAUDIT_S3S_FS: the s3s-fs binary (scripts/ensure-s3s-fs.sh)");
+            Moto::start_s3s_fs(binary.as_ref()).await
+        } else {
+            Moto::start().await
+        };
         let db = Arc::new(termaudit_tests::TestDatabase::create().await);
         let lock = termaudit_tests::moto::hold_compactor(&db).await;
         let configure: termaudit_tests::Configure = if in_files {
@@ -814,7 +830,11 @@ async fn main() {
     if in_files {
         println!("--- the object store (file://{}) ---", files.display());
     } else {
-        println!("--- the object store (moto on {}) ---", moto.endpoint());
+        println!(
+            "--- the object store ({} on {}) ---",
+            store.as_deref().unwrap_or("s3"),
+            moto.endpoint()
+        );
     }
     print_sizes("before compaction", &recording_tables(&db).await, recorded);
 

@@ -5,6 +5,10 @@
 //! never answered), not a killed one. [`Moto::start_with_auth`] checks
 //! credentials (`INITIAL_NO_AUTH_ACTION_COUNT=0`): keys it never issued
 //! are refused.
+//!
+//! [`Moto::start_s3s_fs`] starts `s3s-fs` instead (a Rust S3 server over a
+//! directory, `scripts/ensure-s3s-fs.sh`): for benchmarks, where moto's
+//! Python would take much of the two cores the ingest measured shares.
 
 use std::{
     net::TcpListener,
@@ -20,6 +24,8 @@ use termaudit_storage::{RecordingsStoreUrl, S3Settings};
 pub struct Moto {
     child: Child,
     port: u16,
+    /// s3s-fs's directory (each bucket a folder in it); `None` for moto.
+    root: Option<PathBuf>,
 }
 
 /// The bucket [`Moto::start`] creates.
@@ -50,18 +56,45 @@ impl Moto {
             command.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
         }
         let child = command.spawn().expect("moto_server starts (scripts/ensure-tools.sh)");
-        let moto = Moto { child, port };
-        // Ready once it answers HTTP.
+        let moto = Moto { child, port, root: None };
+        moto.wait_until_answering().await;
+        moto
+    }
+
+    /// `s3s-fs` (the binary at `binary`) on a free loopback port, objects
+    /// in a new temporary directory (removed when dropped), with [`BUCKET`]
+    /// created and the credentials [`Moto::configure`] gives (`test`,
+    /// `test`). Unlike moto it checks every request's signature, so
+    /// [`Moto::keys`] and [`Moto::put_object`] (unsigned) are refused.
+    pub async fn start_s3s_fs(binary: &std::path::Path) -> Moto {
+        let port = free_port();
+        let root = std::env::temp_dir().join(format!("termaudit-s3s-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(root.join(BUCKET)).expect("s3s-fs's directory");
+        let child = Command::new(binary)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", "test", "--secret-key", "test"])
+            .arg(&root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} starts: {e}", binary.display()));
+        let server = Moto { child, port, root: Some(root) };
+        server.wait_until_answering().await;
+        server
+    }
+
+    /// Waits (up to a minute) until the server answers HTTP.
+    async fn wait_until_answering(&self) {
         let client = reqwest::Client::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            if client.get(moto.endpoint()).send().await.is_ok() {
+            if client.get(self.endpoint()).send().await.is_ok() {
                 break;
             }
-            assert!(tokio::time::Instant::now() < deadline, "moto_server did not answer in 60 s");
+            assert!(tokio::time::Instant::now() < deadline, "the S3 server did not answer in 60 s");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        moto
     }
 
     /// The CPU time moto has used so far, in seconds (see
@@ -148,6 +181,9 @@ impl Drop for Moto {
         signal(self.child.id(), "-CONT");
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(root) = &self.root {
+            let _ = std::fs::remove_dir_all(root);
+        }
     }
 }
 

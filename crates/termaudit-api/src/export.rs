@@ -31,9 +31,6 @@ use crate::{
     openapi::Binary,
 };
 
-/// Records taken from the cursor per chunk written, at most.
-const RECORDS_PER_CHUNK: usize = 512;
-
 /// Exports the project's history as CSV (RFC 4180, UTF-8, CRLF, a header
 /// row with every `ExportRecord` field as a column, in order): sessions,
 /// their terminal events and their database events, in one stream ordered
@@ -203,13 +200,16 @@ async fn export(
         patience: AUDIT_PATIENCE,
     };
     let options = ExportOptions { count: false, proofs_into: proofs.then_some(tree_size) };
-    let records = state.store.export(project.id, &project.slug, &filter, options, audit).await?;
     let encoder = if proofs {
         let head = head.as_ref().map(tree_head_dto);
         ExportEncoder::with_proofs(format, serde_json::to_string(&head).unwrap_or_default())
     } else {
         ExportEncoder::new(format)
     };
+    let records = state
+        .store
+        .export(project.id, &project.slug, &filter, options, audit, encoder.clone())
+        .await?;
     Ok(response.streaming(encode(records, encoder)))
 }
 
@@ -220,9 +220,9 @@ enum Step {
     Done,
 }
 
-/// The response body: the format's opening, then the records as they come
-/// (whatever is ready is written together, up to [`RECORDS_PER_CHUNK`]),
-/// then the closing, written only after the end entry is stored.
+/// The response body: the format's opening, then the records' chunks as
+/// the export's reading task encodes them, then the closing, written only
+/// after the end entry is stored.
 ///
 /// A chunk's records count as handed to the connection once the server asks
 /// for the next chunk (it has taken the previous one); a client that goes
@@ -233,60 +233,48 @@ fn encode(
     records: ExportStream,
     encoder: ExportEncoder,
 ) -> impl futures_util::Stream<Item = Result<Bytes, StorageError>> + 'static {
-    let state = (Some(records.ready_chunks(RECORDS_PER_CHUNK)), encoder, 0, Step::Start, 0);
-    stream::unfold(state, |(mut records, mut encoder, mut handed, mut step, size)| async move {
-        if let Some(records) = &records {
-            records.get_ref().delivered(handed);
-        }
-        // Room for a chunk a little larger than the last one: grown from
-        // empty, each chunk's bytes were copied about twice more.
-        let mut out = Vec::with_capacity(size + size / 8);
+    let state = (Some(records), encoder, Step::Start);
+    stream::unfold(state, |(mut records, mut encoder, mut step)| async move {
         loop {
+            let mut out = Vec::new();
             match (step, records.as_mut()) {
                 (Step::Start, _) => {
                     encoder.start(&mut out);
                     step = Step::Records;
                 }
-                (Step::Records, Some(stream)) => match stream.next().await {
-                    Some(chunk) => {
-                        for record in chunk {
-                            match record {
-                                Ok(record) => encoder.record(&record, &mut out),
-                                Err(err) => {
-                                    // The error makes actix-web abort the connection
-                                    // without the chunked body's last chunk, so the
-                                    // client sees an incomplete response, never a
-                                    // shorter file that ends well. The end entry
-                                    // (`failed`) waits for the database in the
-                                    // background when its absence is what failed.
-                                    tracing::error!(error = %err, "the export failed midway");
-                                    return Some((
-                                        Err(err),
-                                        (records, encoder, handed, Step::Done, 0),
-                                    ));
+                (Step::Records, Some(stream)) => {
+                    stream.delivered(encoder.records());
+                    match stream.next().await {
+                        Some(Ok(chunk)) => {
+                            encoder.add_records(chunk.records);
+                            return Some((Ok(chunk.bytes), (records, encoder, step)));
+                        }
+                        Some(Err(err)) => {
+                            // The error makes actix-web abort the connection
+                            // without the chunked body's last chunk, so the
+                            // client sees an incomplete response, never a
+                            // shorter file that ends well. The end entry
+                            // (`failed`) waits for the database in the
+                            // background when its absence is what failed.
+                            tracing::error!(error = %err, "the export failed midway");
+                            return Some((Err(err), (records, encoder, Step::Done)));
+                        }
+                        None => {
+                            encoder.finish(&mut out);
+                            if let Some(stream) = records.take() {
+                                stream.delivered(encoder.records());
+                                if let Err(err) = stream.finish(ExportOutcome::Completed).await {
+                                    tracing::error!(error = %err, "the export could not be audited");
                                 }
                             }
+                            step = Step::Done;
                         }
                     }
-                    None => {
-                        encoder.finish(&mut out);
-                        if let Some(stream) = records.take() {
-                            let stream = stream.into_inner();
-                            stream.delivered(encoder.records());
-                            if let Err(err) = stream.finish(ExportOutcome::Completed).await {
-                                tracing::error!(error = %err, "the export could not be audited");
-                            }
-                        }
-                        step = Step::Done;
-                    }
-                },
-                (Step::Records, None) | (Step::Done, _) if out.is_empty() => return None,
-                (Step::Records, None) | (Step::Done, _) => {}
+                }
+                (Step::Records, None) | (Step::Done, _) => return None,
             }
             if !out.is_empty() {
-                handed = encoder.records();
-                let size = out.len();
-                return Some((Ok(Bytes::from(out)), (records, encoder, handed, step, size)));
+                return Some((Ok(Bytes::from(out)), (records, encoder, step)));
             }
         }
     })

@@ -438,7 +438,7 @@ pub fn write_csv_row<'a>(out: &mut Vec<u8>, cells: impl IntoIterator<Item = &'a 
 /// [`finish`](Self::finish) at the end; each appends to `out`. An export
 /// with no record is still a valid document (CSV: the header; JSON: `[]`;
 /// NDJSON: nothing).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ExportEncoder {
     format: ExportFormat,
     records: u64,
@@ -465,6 +465,13 @@ impl ExportEncoder {
     /// How many records were encoded so far.
     pub fn records(&self) -> u64 {
         self.records
+    }
+
+    /// Counts `records` that another encoder of the same export wrote (the
+    /// one its reading task encodes with), so that this one, which wrote
+    /// the start, writes the end that follows them.
+    pub fn add_records(&mut self, records: u64) {
+        self.records += records;
     }
 
     pub fn start(&mut self, out: &mut Vec<u8>) {

@@ -48,7 +48,16 @@ pub async fn export_history(settings: &Settings, job: &ExportJob) -> anyhow::Res
         patience: AUDIT_PATIENCE,
     };
     let options = ExportOptions { count: true, proofs_into: None };
-    let mut records = store.export(project.id, &project.slug, &job.filter, options, audit).await?;
+    let mut records = store
+        .export(
+            project.id,
+            &project.slug,
+            &job.filter,
+            options,
+            audit,
+            ExportEncoder::new(job.format),
+        )
+        .await?;
 
     let progress = ProgressBar::new(records.total().unwrap_or_default());
     progress.set_style(
@@ -72,14 +81,14 @@ pub async fn export_history(settings: &Settings, job: &ExportJob) -> anyhow::Res
     let mut out = Vec::with_capacity(1 << 16);
     encoder.start(&mut out);
     let result: anyhow::Result<()> = async {
-        while let Some(record) = records.next().await {
-            encoder.record(&record?, &mut out);
-            if out.len() >= 1 << 15 {
-                sink.write_all(&out)?;
-                out.clear();
-                records.delivered(encoder.records());
-                progress.set_position(encoder.records());
-            }
+        sink.write_all(&out)?;
+        out.clear();
+        while let Some(chunk) = records.next().await {
+            let chunk = chunk?;
+            sink.write_all(&chunk.bytes)?;
+            encoder.add_records(chunk.records);
+            records.delivered(encoder.records());
+            progress.set_position(encoder.records());
         }
         encoder.finish(&mut out);
         sink.write_all(&out)?;

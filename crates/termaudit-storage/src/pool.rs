@@ -133,10 +133,14 @@ pub(crate) fn quote_identifier(name: &str) -> String {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// For connections outside the pool ([`Store::dedicated_client`]).
+    url: DatabaseUrl,
     /// The word indexes' most common words, and when they were read.
     common_words: CommonWordsCache,
     /// The exports this process runs (`export_runs.rs`).
     pub(crate) running_exports: RunningExports,
+    /// One permit per export running in this process (`export.rs`).
+    pub(crate) export_slots: Arc<tokio::sync::Semaphore>,
     /// The sessions whose recording got a chunk through this process, for
     /// the emulation workers (which also look at the database for chunks
     /// stored through other replicas).
@@ -169,8 +173,10 @@ impl Store {
             .map_err(|err| StorageError::Unavailable(err.to_string()))?;
         Ok(Self {
             pool,
+            url: url.clone(),
             common_words: CommonWordsCache::default(),
             running_exports: RunningExports::default(),
+            export_slots: Arc::new(tokio::sync::Semaphore::new(crate::export::EXPORTS_AT_ONCE)),
             stored_chunks: tokio::sync::broadcast::channel(STORED_CHUNKS_CAPACITY).0,
             objects: None,
             cache: Arc::default(),
@@ -205,6 +211,17 @@ impl Store {
     pub(crate) fn chunk_stored(&self, session_id: uuid::Uuid) {
         // Nobody listening (no emulation in this process) is fine.
         let _ = self.stored_chunks.send(session_id);
+    }
+
+    /// A connection of its own, outside the pool, set up as pooled ones
+    /// are, whose task runs on the caller's runtime: on an actix-web worker,
+    /// the worker's own thread, where a pooled connection's task runs on
+    /// whichever thread opened it, and every message it reads wakes the
+    /// other.
+    pub(crate) async fn dedicated_client(&self) -> Result<tokio_postgres::Client, StorageError> {
+        let client = self.url.connect().await?;
+        client.batch_execute(ON_CONNECT).await?;
+        Ok(client)
     }
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StorageError> {

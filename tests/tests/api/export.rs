@@ -487,11 +487,10 @@ async fn export_needs_view_history_in_the_project() {
     assert_eq!((status, body.as_str()), (200, "[]\n"));
 }
 
-#[tokio::test]
-async fn a_client_that_goes_away_stops_the_query_and_is_audited() {
-    let f = fixture().await;
+/// Adds 50 000 statements to Bob's session, directly: enough that an
+/// export cannot fit in the sockets' buffers. Returns the connection.
+async fn outgrow_the_sockets(f: &Fixture) -> tokio_postgres::Client {
     let db = f.app.db.connect().await;
-    // Enough statements that the export cannot fit in the sockets' buffers.
     db.batch_execute(
         "INSERT INTO audit_events (project_id, event_type, session_id, details, occurred_at)
          SELECT s.project_id, 'database.statement', s.id,
@@ -501,6 +500,13 @@ async fn a_client_that_goes_away_stops_the_query_and_is_audited() {
     )
     .await
     .expect("seeded");
+    db
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_stops_the_query_and_is_audited() {
+    let f = fixture().await;
+    let db = outgrow_the_sockets(&f).await;
     let response = f.app.get("/api/v1/projects/demo/export?format=ndjson", &f.viewer).await;
     assert_eq!(response.status().as_u16(), 200);
     let mut body = response.bytes_stream();
@@ -552,4 +558,110 @@ async fn a_client_that_goes_away_stops_the_query_and_is_audited() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(left, 0, "the export's connection is closed");
+}
+
+/// The CSV export holds, cell for cell, what the JSON export holds,
+/// neutralised, with `details` the same JSON value; also for legacy events
+/// from before event times were bounded, whose times are RFC 3339 with
+/// microseconds still (1 BC is year 0000, before it `-0001`, after 9999
+/// `+10000`), and for text that needs quoting.
+#[tokio::test]
+async fn csv_holds_what_the_json_export_holds_legacy_times_too() {
+    let f = fixture().await;
+    // Events that were accepted before event times were bounded: written
+    // directly, as such a database still holds them.
+    let legacy = [
+        "4713-11-24 00:00:00+00 BC",
+        "0002-06-30 12:00:00.000001+00 BC",
+        "0001-12-31 23:59:59.999999+00 BC",
+        "0001-01-01 00:00:00+00",
+        "0999-05-05 05:05:05.5+00",
+        "9999-12-31 23:59:59.999999+00",
+        "10000-01-01 00:00:00+00",
+        "262142-12-31 23:59:59.999999+00",
+    ];
+    let db = f.app.db.connect().await;
+    for (i, at) in legacy.iter().enumerate() {
+        db.execute(
+            "INSERT INTO audit_events (project_id, occurred_at, event_type, actor_subject,
+                                       session_id, details)
+             SELECT project_id, $1::text::timestamptz, 'session.legacy_note', '=legacy', id,
+                    jsonb_build_object('n', $2::int, 'text', E'a,\"b\"\\r\\n\\tc', 'nested', '[1, {\"z\": null}]'::jsonb)
+             FROM sessions WHERE user_subject = 'bob'",
+            &[at, &(-(i as i32))],
+        )
+        .await
+        .expect("a legacy event");
+    }
+
+    let (_, csv) = f.export("format=csv").await;
+    let (_, json) = f.export("format=json").await;
+    assert!(csv.ends_with("\r\n") && !csv.replace("\r\n", "").contains("\r\n"));
+    let records: Vec<Value> =
+        serde_json::from_str::<Value>(&json).expect("JSON").as_array().expect("an array").clone();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a row")).collect();
+    assert_eq!(rows.len(), records.len());
+    assert_eq!(rows.len(), 10 + legacy.len());
+    let mut times = Vec::new();
+    for (row, record) in rows.iter().zip(&records) {
+        for (i, column) in COLUMNS.iter().enumerate() {
+            let value = &record[column];
+            if *column == "details" {
+                let details: Value = serde_json::from_str(&row[i]).expect("details are JSON");
+                assert_eq!(&details, value, "details of {record}");
+                continue;
+            }
+            let text = match value {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            assert_eq!(row[i], neutralised(&text), "{column} of {record}");
+        }
+        if record["event_type"] == "session.legacy_note" {
+            times.push(row[1].to_owned());
+        }
+    }
+    assert_eq!(
+        times,
+        [
+            "'-4712-11-24T00:00:00.000000Z",
+            "'-0001-06-30T12:00:00.000001Z",
+            "0000-12-31T23:59:59.999999Z",
+            "0001-01-01T00:00:00.000000Z",
+            "0999-05-05T05:05:05.500000Z",
+            "9999-12-31T23:59:59.999999Z",
+            "'+10000-01-01T00:00:00.000000Z",
+            "'+262142-12-31T23:59:59.999999Z",
+        ]
+    );
+}
+
+/// A process runs at most eight exports at once, each on a connection of
+/// its own: a ninth waits for one of them, and after ten seconds is
+/// refused as unavailable (503, `Retry-After`); once one ends, the next
+/// export runs.
+#[tokio::test]
+async fn a_ninth_export_at_once_waits_then_is_a_503_until_one_ends() {
+    let f = fixture().await;
+    outgrow_the_sockets(&f).await;
+    let mut running = Vec::new();
+    for _ in 0..8 {
+        let response = f.app.get("/api/v1/projects/demo/export.ndjson", &f.viewer).await;
+        assert_eq!(response.status().as_u16(), 200);
+        let mut body = response.bytes_stream();
+        futures_util::StreamExt::next(&mut body).await.expect("a chunk").expect("bytes");
+        running.push(body);
+    }
+    let started = std::time::Instant::now();
+    let refused = f.app.get("/api/v1/projects/demo/export.ndjson", &f.viewer).await;
+    assert!(started.elapsed() >= std::time::Duration::from_secs(9), "it waited for a slot");
+    assert!(refused.headers().contains_key("retry-after"));
+    problem(refused, 503, "service-unavailable").await;
+
+    drop(running.pop());
+    let response = f.app.get("/api/v1/projects/demo/export.ndjson", &f.viewer).await;
+    assert_eq!(response.status().as_u16(), 200, "a slot was freed");
+    drop(running);
 }
