@@ -43,6 +43,7 @@ const USERS: &[(&str, &str, &str, &[Permission])] = &[
 ];
 
 /// Present in the app's state only in demo mode.
+#[derive(Clone)]
 pub struct DemoMode {
     pub issuer: TokenIssuer,
 }

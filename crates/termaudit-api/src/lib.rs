@@ -55,6 +55,7 @@ pub use security_headers::{InvalidOrigin, SecurityHeaders};
 pub use sessions::history_query;
 
 /// What every handler can reach.
+#[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     /// Shared with the in-process gateway, so provider keys are cached once.

@@ -267,14 +267,28 @@ impl Application {
             None => None,
         };
         let routes = gateway.clone();
+        // The requests' connections are split among the workers; the
+        // shared pool serves the background work.
+        let workers = std::thread::available_parallelism().map_or(2, usize::from);
+        let worker_pool = (settings.db_pool_size / workers).max(2);
         let server = actix_web::HttpServer::new(move || {
             let routes = routes.clone();
-            termaudit_api::app(state.clone(), web_dir.clone(), move |cfg| {
+            // Each worker's requests use a pool of its own, whose
+            // connections it opens itself: their tasks run on its thread.
+            let state = match state.store.with_own_pool(worker_pool) {
+                Ok(store) => Arc::new(AppState { store, ..(*state).clone() }),
+                Err(err) => {
+                    tracing::error!(error = %err, "a worker's pool; the shared one serves it");
+                    state.clone()
+                }
+            };
+            termaudit_api::app(state, web_dir.clone(), move |cfg| {
                 if let Some(gateway) = routes {
                     gateway.configure(cfg);
                 }
             })
         })
+        .workers(workers)
         .listen(listener)?
         .shutdown_timeout(30);
         let server = match &gateway {

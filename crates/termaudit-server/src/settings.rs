@@ -64,7 +64,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `TERMAUDIT_WEB_DIR`: the built web app to serve at `/`.
     pub web_dir: Option<PathBuf>,
-    /// `TERMAUDIT_DB_POOL_SIZE`
+    /// `TERMAUDIT_DB_POOL_SIZE`: the shared pool's connections (background
+    /// work), and the requests' together, split among the HTTP workers.
     pub db_pool_size: usize,
     /// `TERMAUDIT_DEMO`: load demo data, offer demo sign-in and (on a
     /// loopback address) demo terminals.
@@ -206,7 +207,11 @@ pub fn variables() -> Vec<Variable> {
             format!("`{DEFAULT_WEB_DIR}` when built"),
             "the web app to serve at `/`",
         ),
-        row("TERMAUDIT_DB_POOL_SIZE", code(&defaults.db_pool_size), "database connections"),
+        row(
+            "TERMAUDIT_DB_POOL_SIZE",
+            code(&defaults.db_pool_size),
+            "database connections for background work; as many again for requests, split among the HTTP workers (a pool each, at least 2 connections)",
+        ),
         row(
             "TERMAUDIT_DEMO",
             code(&defaults.demo),

@@ -129,6 +129,27 @@ pub(crate) fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A pool of at most `max_connections` to `url`, each set up by [`ON_CONNECT`].
+fn pool(url: &DatabaseUrl, max_connections: usize) -> Result<Pool, StorageError> {
+    let manager = Manager::from_config(
+        url.config().clone(),
+        NoTls,
+        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+    );
+    Pool::builder(manager)
+        .max_size(max_connections)
+        .runtime(Runtime::Tokio1)
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .wait_timeout(Some(Duration::from_secs(10)))
+        .post_create(Hook::async_fn(|client, _| {
+            Box::pin(
+                async move { client.batch_execute(ON_CONNECT).await.map_err(HookError::Backend) },
+            )
+        }))
+        .build()
+        .map_err(|err| StorageError::Unavailable(err.to_string()))
+}
+
 /// The handle every other crate uses to reach the database: a connection pool.
 #[derive(Clone)]
 pub struct Store {
@@ -154,25 +175,8 @@ pub struct Store {
 
 impl Store {
     pub fn new(url: &DatabaseUrl, max_connections: usize) -> Result<Self, StorageError> {
-        let manager = Manager::from_config(
-            url.config().clone(),
-            NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(max_connections)
-            .runtime(Runtime::Tokio1)
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .wait_timeout(Some(Duration::from_secs(10)))
-            .post_create(Hook::async_fn(|client, _| {
-                Box::pin(async move {
-                    client.batch_execute(ON_CONNECT).await.map_err(HookError::Backend)
-                })
-            }))
-            .build()
-            .map_err(|err| StorageError::Unavailable(err.to_string()))?;
         Ok(Self {
-            pool,
+            pool: pool(url, max_connections)?,
             url: url.clone(),
             common_words: CommonWordsCache::default(),
             running_exports: RunningExports::default(),
@@ -181,6 +185,13 @@ impl Store {
             objects: None,
             cache: Arc::default(),
         })
+    }
+
+    /// This store with a pool of its own of at most `max_connections`
+    /// (everything else shared): for one actix-web worker, whose
+    /// connections are then opened on, and read by, its own thread.
+    pub fn with_own_pool(&self, max_connections: usize) -> Result<Self, StorageError> {
+        Ok(Self { pool: pool(&self.url, max_connections)?, ..self.clone() })
     }
 
     /// This store, with recordings compacted into `objects` (from

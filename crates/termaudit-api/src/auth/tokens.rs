@@ -100,6 +100,7 @@ impl TokenVerifier {
 }
 
 /// Mints HS256 tokens (the CLI, demo sign-in, tests).
+#[derive(Clone)]
 pub struct TokenIssuer {
     key: EncodingKey,
     issuer: String,
