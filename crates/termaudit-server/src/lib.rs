@@ -278,7 +278,7 @@ impl Application {
             let state = match state.store.with_own_pool(worker_pool) {
                 Ok(store) => Arc::new(AppState { store, ..(*state).clone() }),
                 Err(err) => {
-                    tracing::error!(error = %err, "a worker's pool; the shared one serves it");
+                    tracing::error!(error = %err, "no pool of its own for a worker: it uses the shared one");
                     state.clone()
                 }
             };
