@@ -16,6 +16,7 @@ mod policy;
 mod retention;
 mod search;
 mod sessions;
+mod time;
 
 use serde::{Deserialize, Serialize};
 

@@ -116,16 +116,21 @@ pub struct Session {
     pub recorded: bool,
     #[cfg_attr(feature = "openapi", schema(value_type = crate::SessionStatus, example = "active"))]
     pub status: String,
+    #[serde(serialize_with = "crate::time::rfc3339")]
     pub opened_at: DateTime<Utc>,
     /// The gateway's last sign of life for this session.
+    #[serde(serialize_with = "crate::time::rfc3339")]
     pub last_seen_at: DateTime<Utc>,
     /// When the session last dropped (kept after a reconnect).
+    #[serde(serialize_with = "crate::time::rfc3339_or_null")]
     pub dropped_at: Option<DateTime<Utc>>,
     /// Why it last dropped.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::DropCause>))]
     pub drop_cause: Option<String>,
     /// While dropped: when the reconnect window closes.
+    #[serde(serialize_with = "crate::time::rfc3339_or_null")]
     pub reconnect_deadline: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::time::rfc3339_or_null")]
     pub ended_at: Option<DateTime<Utc>>,
     /// Why the session ended.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::CloseReason>))]

@@ -11,8 +11,9 @@ use crate::{
     words::{QueryDigits, QueryWords, WithPrefix},
 };
 
-/// The text `q` searches in a session, as its trigram, word and digit
-/// indexes (`sessions_text`, `sessions_words`, `sessions_digits`) cover it.
+/// The text `q` searches in a session, as its word and digit indexes
+/// (`sessions_words`, `sessions_digits`) cover it; lower-cased, it is the
+/// column `search_text` and its trigram index (`sessions_search_text`).
 const SESSION_TEXT: &str = "(coalesce(s.reason, '') || ' ' || s.target_name || ' ' || s.user_subject || ' ' || s.user_name)";
 
 /// A free-text filter, as conditions on a session's text and on its activity.
@@ -87,16 +88,14 @@ impl Store {
             Some(self.common_words(client).await?)
         };
         let mut q = None;
-        // `|| ''` keeps the trigram index out of an indexed plan: the
-        // planner, misjudging its cost, would AND it with the word or digit
-        // index and read the long posting lists this avoids.
-        let mut condition = |text_expr: &str, plan: Option<TextPlan>| match plan {
-            None => format!("{text_expr} ILIKE {pattern}"),
+        let mut condition = |side: TextSide, plan: Option<TextPlan>| match plan {
+            None => side.matches(&pattern, true),
             Some(TextPlan::Words(WithPrefix(with_prefix))) => {
                 let q = q.get_or_insert_with(|| c.param(Box::new(text.to_owned())));
                 format!(
-                    "history_words({text_expr}) @@ history_words_query({q}, {with_prefix}) \
-                     AND ({text_expr} || '') ILIKE {pattern}"
+                    "history_words({}) @@ history_words_query({q}, {with_prefix}) AND {}",
+                    side.indexed(),
+                    side.matches(&pattern, false)
                 )
             }
             // `::text` first: a parameter cast straight to `tsquery` would be
@@ -104,8 +103,9 @@ impl Store {
             Some(TextPlan::Digits(query)) => {
                 let query = c.param(Box::new(query));
                 format!(
-                    "history_digits({text_expr}) @@ {query}::text::tsquery \
-                     AND ({text_expr} || '') ILIKE {pattern}"
+                    "history_digits({}) @@ {query}::text::tsquery AND {}",
+                    side.indexed(),
+                    side.matches(&pattern, false)
                 )
             }
         };
@@ -122,9 +122,41 @@ impl Store {
             ),
             None => (None, None),
         };
-        let session = condition(SESSION_TEXT, session_plan);
-        let activity = condition("a.text", activity_plan);
+        let session = condition(TextSide::Session, session_plan);
+        let activity = condition(TextSide::Activity, activity_plan);
         Ok(TextConditions { session, activity })
+    }
+}
+
+/// A side of a free-text search: the session's own text or its activity's.
+#[derive(Clone, Copy)]
+enum TextSide {
+    Session,
+    Activity,
+}
+
+impl TextSide {
+    /// The text the side's word and digit indexes cover.
+    fn indexed(self) -> &'static str {
+        match self {
+            Self::Session => SESSION_TEXT,
+            Self::Activity => "a.text",
+        }
+    }
+
+    /// The exact test: the side's text `ILIKE pattern`. With `trigram`
+    /// false, `|| ''` keeps the trigram index out of the plan: the planner,
+    /// misjudging its cost, would AND it with the word or digit index and
+    /// read the long posting lists those avoid.
+    fn matches(self, pattern: &str, trigram: bool) -> String {
+        let keep_out = if trigram { "" } else { " || ''" };
+        match self {
+            // `ILIKE` is `lower(text) LIKE lower(pattern)` in a UTF-8
+            // database; `search_text` is the session's text lower-cased
+            // when written (V25), so no row is lower-cased here.
+            Self::Session => format!("(s.search_text{keep_out}) LIKE lower({pattern})"),
+            Self::Activity => format!("(a.text{keep_out}) ILIKE {pattern}"),
+        }
     }
 }
 
