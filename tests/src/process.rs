@@ -61,9 +61,10 @@ impl ServerProcess {
         self.child.id()
     }
 
-    /// Waits for the process to end (after a signal sent by its pid).
-    pub fn wait(&mut self) {
-        drop(self.child.wait());
+    /// Waits for the process to end (after a signal sent by its pid); its
+    /// exit status, when it could be waited for.
+    pub fn wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.wait().ok()
     }
 
     /// SIGKILL: no shutdown, no goodbye to the database.

@@ -17,7 +17,9 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 /// `session.revoked` and `session.closed` (data: JSON with `session_id`,
 /// `close_reason`, `revoked_by`, `reason`, `at`). A comment line opens the
 /// stream and keeps it alive every 15 seconds. A gateway that falls behind
-/// gets a `lagged` event and should re-check its sessions' status.
+/// gets a `lagged` event and should re-check its sessions' status. The
+/// stream ends when the replica serving it stops; reconnect (the events
+/// missed meanwhile are not replayed: re-check the sessions' status then).
 #[utoipa::path(
     tag = "control",
     params(ProjectPath),
@@ -49,6 +51,7 @@ pub async fn control_events(
     let opening = futures_util::stream::once(async { ": connected\n\n".to_owned() });
     let body = opening
         .chain(futures_util::stream::select(events, keepalive))
+        .take_until(state.stopping.clone().cancelled_owned())
         .map(|text| Ok::<_, Infallible>(Bytes::from(text)));
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")

@@ -72,6 +72,10 @@ pub struct AppState {
     pub signer: Arc<termaudit_domain::transparency::LogSigner>,
     /// The headers every response carries (the content security policy).
     pub security_headers: SecurityHeaders,
+    /// Cancelled when the server begins to stop: the event streams end
+    /// (their clients reconnect to another replica), so the requests in
+    /// flight can drain instead of holding the stop until a timeout.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {

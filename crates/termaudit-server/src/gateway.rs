@@ -84,6 +84,32 @@ pub async fn run_standalone(
 /// On SIGTERM or SIGINT: ends the shells (their sessions close
 /// `gateway_lost`) while the API still answers, then stops the server.
 pub async fn stop_on_signal(gateway: Gateway, server: actix_web::dev::ServerHandle) {
+    terminated().await;
+    tracing::info!("stopping: ending the gateway's shells");
+    gateway.shutdown(SHUTDOWN_LIMIT).await;
+    server.stop(true).await;
+}
+
+/// [`stop_on_signal`] for `termaudit serve`, whose gateway is optional:
+/// the shells end first, then the API's event streams (`stopping`), and
+/// the server stops once the requests in flight have finished.
+pub async fn stop_serving_on_signal(
+    gateway: Option<Gateway>,
+    stopping: tokio_util::sync::CancellationToken,
+    server: actix_web::dev::ServerHandle,
+) {
+    terminated().await;
+    if let Some(gateway) = gateway {
+        tracing::info!("stopping: ending the gateway's shells");
+        gateway.shutdown(SHUTDOWN_LIMIT).await;
+    }
+    tracing::info!("stopping: ending the event streams, finishing the requests in flight");
+    stopping.cancel();
+    server.stop(true).await;
+}
+
+/// Returns at the first SIGTERM or SIGINT.
+async fn terminated() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut signal) => {
@@ -96,7 +122,4 @@ pub async fn stop_on_signal(gateway: Gateway, server: actix_web::dev::ServerHand
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
     }
-    tracing::info!("stopping: ending the gateway's shells");
-    gateway.shutdown(SHUTDOWN_LIMIT).await;
-    server.stop(true).await;
 }

@@ -186,6 +186,7 @@ impl Application {
         warn_if_owner(&store).await?;
         let (control, _) = tokio::sync::broadcast::channel(1024);
         let (live, _) = tokio::sync::broadcast::channel(4096);
+        let stopping = tokio_util::sync::CancellationToken::new();
         let state = Arc::new(AppState {
             store: store.clone(),
             authenticator: authenticator.clone(),
@@ -197,6 +198,7 @@ impl Application {
                 .then(|| termaudit_api::demo::DemoMode { issuer: TokenIssuer::new(&auth) }),
             signer: signer.clone(),
             security_headers,
+            stopping: stopping.clone(),
         });
         let shutdown = tokio_util::sync::CancellationToken::new();
         let mut background = vec![
@@ -291,22 +293,22 @@ impl Application {
         .workers(workers)
         .listen(listener)?
         .shutdown_timeout(30);
-        let server = match &gateway {
-            Some(gateway) => {
-                // The gateway's shells end before the API they report to stops.
-                let server = server.disable_signals().run();
-                gateway.start();
-                background
-                    .push(tokio::spawn(gateway::stop_on_signal(gateway.clone(), server.handle())));
-                if demo_terminals {
-                    background.push(tokio::spawn(demo::terminals::leave_alice_a_dropped_shell(
-                        gateway.clone(),
-                    )));
-                }
-                server
+        // The signals are ours: the gateway's shells and the event streams
+        // end before the server waits for its requests to finish.
+        let server = server.disable_signals().run();
+        if let Some(gateway) = &gateway {
+            gateway.start();
+            if demo_terminals {
+                background.push(tokio::spawn(demo::terminals::leave_alice_a_dropped_shell(
+                    gateway.clone(),
+                )));
             }
-            None => server.run(),
-        };
+        }
+        background.push(tokio::spawn(gateway::stop_serving_on_signal(
+            gateway.clone(),
+            stopping,
+            server.handle(),
+        )));
         let emulation = tokio::spawn(termaudit_emulation::run(
             store.clone(),
             termaudit_emulation::EmulationOptions {

@@ -5,7 +5,8 @@
 //! while its emulation workers are behind: after a restart every
 //! recording's snapshots are those of a replay from zero. And killed in the
 //! middle of compacting a recording into an S3 object: no row points at a
-//! missing object, and the next server moves the recording.
+//! missing object, and the next server moves the recording. And stopped
+//! with SIGTERM while event streams are open: they end cleanly at once.
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap should fail loudly.
 
@@ -539,4 +540,83 @@ async fn after_a_sigkill_mid_compaction_no_row_points_at_a_missing_object() {
         sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(hex, digest, "the recording reads back from its objects as finalized");
     assert_eq!(text.lines().count() - 1, 8 * EVENTS_PER_CHUNK);
+}
+
+/// Reads `response` until its text holds `what`; the text read.
+async fn read_until(response: &mut reqwest::Response, what: &str) -> String {
+    let mut text = String::new();
+    while !text.contains(what) {
+        let piece = tokio::time::timeout(Duration::from_secs(30), response.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no {what:?} within 30 s: {text:?}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("the stream ended before {what:?}: {text:?}"));
+        text.push_str(&String::from_utf8_lossy(&piece));
+    }
+    text
+}
+
+/// Reads `response` to its end: `Err` when the connection is cut instead.
+async fn read_to_end(response: &mut reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut text = String::new();
+    while let Some(piece) = response.chunk().await? {
+        text.push_str(&String::from_utf8_lossy(&piece));
+    }
+    Ok(text)
+}
+
+#[tokio::test]
+async fn a_sigterm_ends_the_open_event_streams_cleanly_before_the_server_stops() {
+    let Fixture { db, sessions, token: gateway, .. } = fixture(1).await;
+    let session = sessions[0];
+    let client = reqwest::Client::new();
+    let mut server = start(&db).await;
+    assert_eq!(put(&client, &server, &gateway, session, 0).await.unwrap().status(), 201);
+
+    // A gateway's control stream and a live watcher, both open and idle:
+    // left alone, each would notice nothing until its next keepalive.
+    let mut control = client
+        .get(format!("{}/api/v1/projects/ops/control-events", server.address))
+        .bearer_auth(&gateway)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(control.status(), 200);
+    read_until(&mut control, ": connected").await;
+    let mut live = client
+        .get(format!("{}/api/v1/projects/ops/sessions/{session}/recording/live", server.address))
+        .bearer_auth(token("wendy", vec![Permission::ViewRecording]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
+    read_until(&mut live, "event: init").await;
+
+    let signalled = Instant::now();
+    drop(Command::new("kill").args(["-TERM", &server.pid().to_string()]).status());
+    // Each stream ends as a stream ends (the server's last chunk), not cut
+    // by the server's 30 s limit for requests in flight.
+    let live_rest = read_to_end(&mut live).await;
+    let control_rest = read_to_end(&mut control).await;
+    assert!(live_rest.is_ok(), "the live stream was cut: {live_rest:?}");
+    assert!(!live_rest.unwrap().contains("event: end"), "the session has not ended");
+    assert!(control_rest.is_ok(), "the control stream was cut: {control_rest:?}");
+    let status = server.wait().expect("the server's exit status");
+    assert!(status.success(), "the server stopped with {status}");
+    eprintln!("stopped {:?} after SIGTERM", signalled.elapsed());
+
+    // The watch's end is audited, and says why it ended.
+    let direct = db.connect().await;
+    let outcomes: Vec<String> = direct
+        .query(
+            "SELECT details->>'outcome' FROM audit_events
+             WHERE event_type = 'recording.watched' AND details->>'phase' = 'stopped'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(outcomes, ["server_stopped"]);
 }

@@ -66,7 +66,7 @@ const WATCH_LEASE: Duration = Duration::from_secs(45);
 /// comment line every 5 s keeps an idle stream open. A watcher that reads
 /// nothing while its buffer on the server is full (about 1 MiB) for 10 s is
 /// cut: the stream ends without `end`, and the watcher resumes with
-/// `Last-Event-ID`.
+/// `Last-Event-ID`. So it does when the replica serving it stops.
 ///
 /// A finalized recording answers the same way: `init` (the terminal at its
 /// end) and `end` at once. Before the first chunk arrives, the stream waits
@@ -79,8 +79,8 @@ const WATCH_LEASE: Duration = Duration::from_secs(45);
 ///
 /// Audited as `recording.watched`, once when the stream starts and once when
 /// it stops (`details.phase`: `started`, `stopped`, with `outcome`: `ended`,
-/// `disconnected`, `cut`, `failed`, or `lost` when the replica serving it
-/// died and another ended it). While it lasts, the session's detail lists
+/// `disconnected`, `cut`, `failed`, `server_stopped` when the replica
+/// serving it stopped, or `lost` when it died and another ended it). While it lasts, the session's detail lists
 /// the watcher (`watchers`).
 #[utoipa::path(
     tag = "recordings",
@@ -178,6 +178,8 @@ enum Outcome {
     Lost,
     /// Reading the recording failed (logged).
     Failed,
+    /// The replica serving the watch began to stop.
+    ServerStopped,
 }
 
 impl Outcome {
@@ -188,6 +190,7 @@ impl Outcome {
             Self::Cut => "cut",
             Self::Lost => "lost",
             Self::Failed => "failed",
+            Self::ServerStopped => "server_stopped",
         }
     }
 }
@@ -218,12 +221,25 @@ struct Watcher {
 
 impl Watcher {
     async fn run(mut self) {
-        let outcome = match self.follow().await {
-            Ok(()) => Outcome::Ended,
-            Err(Stop::Outcome(outcome)) => outcome,
-            Err(Stop::Storage(err)) => {
+        let stopping = self.state.stopping.clone();
+        let followed = tokio::select! {
+            result = self.follow() => Some(result),
+            () = stopping.cancelled() => None,
+        };
+        let outcome = match followed {
+            Some(Ok(())) => Outcome::Ended,
+            Some(Err(Stop::Outcome(outcome))) => outcome,
+            Some(Err(Stop::Storage(err))) => {
                 tracing::warn!(error = %err, watch = %self.watch.id, "a live stream failed");
                 Outcome::Failed
+            }
+            None => {
+                // What is framed goes out if it fits; the watcher resumes
+                // from the last event it got, on another replica.
+                if !self.out.is_empty() {
+                    let _ = self.tx.try_send(Bytes::from(std::mem::take(&mut self.out)));
+                }
+                Outcome::ServerStopped
             }
         };
         if matches!(outcome, Outcome::Lost) {
