@@ -92,9 +92,9 @@ pub async fn run(records: i64) -> anyhow::Result<()> {
     store.export_copy_csv(project.id, |_| {}).await?;
     let client = reqwest::Client::new();
     println!(
-        "| run | records | bytes | first byte | total | MB/s | records/s | RSS before → peak |"
+        "| run | records | bytes | first byte | total | MB/s | records/s | CPU (this process) | RSS before → peak |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     // COPY before and after the API's runs: the machine's pace drifts
     // within a run, and the ratio is taken against both.
     let copy_before = copy(&store, project.id, records, &peak).await?;
@@ -103,6 +103,7 @@ pub async fn run(records: i64) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let before = rss_kib();
         peak.store(before, Ordering::Relaxed);
+        let cpu = cpu_seconds();
         let started = Instant::now();
         let response = client
             .get(format!("{address}/api/v1/projects/{slug}/export?format={format}"))
@@ -119,15 +120,15 @@ pub async fn run(records: i64) -> anyhow::Result<()> {
         }
         let total = started.elapsed();
         rates.push((format, records as f64 / total.as_secs_f64()));
-        report(
-            &format!("API `{format}`"),
-            records,
+        let measured = Measured {
             bytes,
             first,
             total,
-            before,
-            peak.load(Ordering::Relaxed),
-        );
+            cpu: cpu_seconds() - cpu,
+            rss_before: before,
+            rss_peak: peak.load(Ordering::Relaxed),
+        };
+        report(&format!("API `{format}`"), records, &measured);
     }
     let copy_after = copy(&store, project.id, records, &peak).await?;
     // The rate of both COPYs together: records over their summed times.
@@ -149,6 +150,7 @@ async fn copy(
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = rss_kib();
     peak.store(before, Ordering::Relaxed);
+    let cpu = cpu_seconds();
     let started = Instant::now();
     let mut first = None;
     let bytes = store
@@ -157,35 +159,45 @@ async fn copy(
         })
         .await?;
     let total = started.elapsed();
-    report(
-        "`COPY ... (FORMAT csv)`",
-        records,
+    let measured = Measured {
         bytes,
         first,
         total,
-        before,
-        peak.load(Ordering::Relaxed),
-    );
+        cpu: cpu_seconds() - cpu,
+        rss_before: before,
+        rss_peak: peak.load(Ordering::Relaxed),
+    };
+    report("`COPY ... (FORMAT csv)`", records, &measured);
     Ok(records as f64 / total.as_secs_f64())
 }
 
-fn report(
-    run: &str,
-    records: i64,
+/// This process's CPU time so far (all threads: the server and the
+/// client), in seconds.
+fn cpu_seconds() -> f64 {
+    termaudit_tests::process::cpu_seconds(std::process::id())
+}
+
+/// What one run measured.
+struct Measured {
     bytes: u64,
     first: Option<Duration>,
     total: Duration,
-    before: u64,
-    peak: u64,
-) {
-    let secs = total.as_secs_f64();
+    /// This process's CPU seconds over the run.
+    cpu: f64,
+    rss_before: u64,
+    rss_peak: u64,
+}
+
+fn report(run: &str, records: i64, m: &Measured) {
+    let secs = m.total.as_secs_f64();
     println!(
-        "| {run} | {records} | {:.1} MB | {} ms | {secs:.2} s | {:.1} | {:.0} | {:.1} → {:.1} MiB |",
-        bytes as f64 / 1e6,
-        first.map(|f| f.as_millis()).unwrap_or_default(),
-        bytes as f64 / 1e6 / secs,
+        "| {run} | {records} | {:.1} MB | {} ms | {secs:.2} s | {:.1} | {:.0} | {:.2} s | {:.1} → {:.1} MiB |",
+        m.bytes as f64 / 1e6,
+        m.first.map(|f| f.as_millis()).unwrap_or_default(),
+        m.bytes as f64 / 1e6 / secs,
         records as f64 / secs,
-        before as f64 / 1024.0,
-        peak as f64 / 1024.0,
+        m.cpu,
+        m.rss_before as f64 / 1024.0,
+        m.rss_peak as f64 / 1024.0,
     );
 }
