@@ -323,8 +323,11 @@ pub struct ExportRecord {
     #[serde(serialize_with = "ser_opt_display")]
     pub close_reason: Option<CloseReason>,
     /// The event's details as the audit log holds them; for a session, who
-    /// revoked it and why, and why it last dropped. In CSV, compact JSON text.
-    pub details: serde_json::Value,
+    /// revoked it and why, and why it last dropped. JSON text in
+    /// `serde_json::Value`'s compact form ([`crate::compact_json`]),
+    /// written as it is: the value of JSON records' last key, CSV's cell.
+    #[serde(skip)]
+    pub details: String,
     /// For an event of an export with proofs: its leaf and inclusion proof
     /// (written as the [`PROOF_COLUMNS`]); never for sessions.
     #[serde(skip)]
@@ -387,7 +390,7 @@ impl ExportRecord {
             Cow::Borrowed(if self.recorded { "true" } else { "false" }),
             Cow::Owned(self.ended_at.map(rfc3339).unwrap_or_default()),
             opt(self.close_reason.map(CloseReason::as_str)),
-            Cow::Owned(self.details.to_string()),
+            Cow::Borrowed(self.details.as_str()),
         ]
     }
 }
@@ -536,8 +539,13 @@ fn write_json(out: &mut Vec<u8>, record: &ExportRecord, tree_head: Option<&str>)
     if let Err(err) = serde_json::to_writer(&mut *out, record) {
         debug_assert!(false, "an export record did not serialise: {err}");
     }
+    // The object's closing brace gives way to `details`, JSON text already.
+    out.pop();
+    out.extend_from_slice(b",\"details\":");
+    out.extend_from_slice(record.details.as_bytes());
+    out.push(b'}');
     let Some(tree_head) = tree_head else { return };
-    // The object's closing brace gives way to the proof's keys.
+    // And to the proof's keys.
     out.pop();
     match &record.proof {
         Some(p) => {
@@ -618,7 +626,7 @@ mod tests {
             recorded: true,
             ended_at: None,
             close_reason: Some(CloseReason::Revoked),
-            details: serde_json::json!({"reason": "line1\nline2"}),
+            details: serde_json::json!({"reason": "line1\nline2"}).to_string(),
             proof: None,
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod asciicast;
 mod audit;
+pub mod compact_json;
 mod cursor;
 mod error;
 mod event_time;

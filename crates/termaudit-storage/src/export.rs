@@ -34,9 +34,15 @@ use std::{
 
 use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt};
-use termaudit_domain::{ExportEncoder, ExportFilter, ExportOutcome, ExportRecord, RecordType};
+use termaudit_domain::{
+    ExportEncoder, ExportFilter, ExportOutcome, ExportRecord, RecordType,
+    compact_json::compact_json,
+};
 use tokio::sync::{mpsc, oneshot};
-use tokio_postgres::{IsolationLevel, NoTls, Row, RowStream};
+use tokio_postgres::{
+    IsolationLevel, NoTls, Row, RowStream,
+    types::{FromSql, Type},
+};
 use uuid::Uuid;
 
 use crate::{
@@ -229,7 +235,7 @@ fn record(row: &Row, project: &str) -> Result<ExportRecord, StorageError> {
         event_id: row.try_get(2)?,
         event_type: row.try_get(3)?,
         actor: row.try_get(4)?,
-        details: row.try_get(5)?,
+        details: row.try_get::<_, CompactJson>(5)?.0,
         session_id: row.try_get(6)?,
         target: row.try_get(7)?,
         target_kind: parse_enum_at(row, 8)?,
@@ -245,6 +251,36 @@ fn record(row: &Row, project: &str) -> Result<ExportRecord, StorageError> {
         close_reason: parse_opt_enum_at(row, 18)?,
         proof: None,
     })
+}
+
+/// A `jsonb` (or `json`) column as JSON text in `serde_json::Value`'s
+/// compact form, the export's `details`: rewritten from PostgreSQL's text
+/// without building the `Value` ([`compact_json`]), or by serde_json where
+/// that gives up.
+struct CompactJson(String);
+
+impl<'a> FromSql<'a> for CompactJson {
+    fn from_sql(
+        ty: &Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let raw = match (ty, raw.split_first()) {
+            // jsonb's binary form: a version byte, then the text.
+            (&Type::JSONB, Some((1, text))) => text,
+            (&Type::JSONB, _) => return Err("an unknown jsonb version".into()),
+            _ => raw,
+        };
+        let text = std::str::from_utf8(raw)?;
+        let mut out = String::with_capacity(text.len());
+        if compact_json(text, &mut out).is_err() {
+            out = serde_json::from_str::<serde_json::Value>(text)?.to_string();
+        }
+        Ok(Self(out))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(*ty, Type::JSON | Type::JSONB)
+    }
 }
 
 impl Store {
@@ -376,11 +412,14 @@ async fn fetch(stream: RowStream) -> Result<(Vec<Row>, bool), tokio_postgres::Er
 }
 
 impl ExportJob {
-    /// Rows as records, with their proofs when asked for.
-    async fn batch(&self, rows: &[Row]) -> Result<Vec<ExportRecord>, StorageError> {
+    /// Rows as records, with their proofs leading into a tree of `size`.
+    async fn with_proofs(
+        &self,
+        rows: &[Row],
+        size: u64,
+    ) -> Result<Vec<ExportRecord>, StorageError> {
         let mut batch: Vec<ExportRecord> =
             rows.iter().map(|row| record(row, &self.project)).collect::<Result<_, _>>()?;
-        let Some(size) = self.options.proofs_into else { return Ok(batch) };
         let ids: Vec<i64> = batch.iter().filter_map(|r| r.event_id).collect();
         if ids.is_empty() {
             return Ok(batch);
@@ -398,15 +437,22 @@ impl ExportJob {
         Ok(batch)
     }
 
-    /// Rows as records, encoded into one chunk.
+    /// Rows as records, encoded into one chunk. Without proofs, each
+    /// record is encoded as soon as it is read: a batch of them, grown a
+    /// record at a time, cost fresh pages on every fetch.
     async fn encode(&mut self, rows: &[Row]) -> Result<ExportChunk, StorageError> {
-        let batch = self.batch(rows).await?;
         let mut out = Vec::with_capacity(self.chunk_size + self.chunk_size / 8);
-        for record in &batch {
-            self.encoder.record(record, &mut out);
+        if let Some(size) = self.options.proofs_into {
+            for record in &self.with_proofs(rows, size).await? {
+                self.encoder.record(record, &mut out);
+            }
+        } else {
+            for row in rows {
+                self.encoder.record(&record(row, &self.project)?, &mut out);
+            }
         }
         self.chunk_size = out.len();
-        Ok(ExportChunk { bytes: out.into(), records: batch.len() as u64 })
+        Ok(ExportChunk { bytes: out.into(), records: rows.len() as u64 })
     }
 
     async fn run(

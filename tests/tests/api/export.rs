@@ -638,6 +638,74 @@ async fn csv_holds_what_the_json_export_holds_legacy_times_too() {
     );
 }
 
+/// `details` as JSON text in serde_json's compact form, which is what the
+/// export wrote when it parsed each event's details into a `Value`: no
+/// spaces, keys sorted by their bytes (`jsonb` holds them shortest first),
+/// numbers as serde_json prints them, strings escaped as it escapes them.
+/// Checked byte for byte against that form, in CSV and NDJSON, for details
+/// that take every path: plain, escaped, reordered, nested, odd numbers.
+#[tokio::test]
+async fn details_are_written_in_compact_form_byte_for_byte() {
+    let f = fixture().await;
+    let details = [
+        r#"{"m": 1e-7, "n": 1.50, "error": null, "database": "x", "rows_affected": 18446744073709551615}"#,
+        r#"{"zz": [1, 2.0, -0, 1E+2, 0.1, 18446744073709551616, -9223372036854775809], "a": {"y": [], "x": {}}}"#,
+        r#"{"a\"b": "quote", "a#": "hash", "\u0061": "escaped a", "tab\tkey": "\u0001\b\f\/ é ☃ \ud83d\ude00"}"#,
+        r#"{"statement": "UPDATE t SET note = 'a,b' WHERE id = 7;\r\n-- done", "": true, "k": false}"#,
+        r#"[{"b": 1, "a": 2}, "x", 3]"#,
+        r#""-just a string""#,
+        r#"-12.50"#,
+        r#"{}"#,
+    ];
+    let db = f.app.db.connect().await;
+    for (i, text) in details.iter().enumerate() {
+        db.execute(
+            "INSERT INTO audit_events (project_id, occurred_at, event_type, actor_subject,
+                                       session_id, details)
+             SELECT project_id, opened_at + make_interval(secs => 1 + $1::int), 'test.details',
+                    'tester', id, $2::text::jsonb
+             FROM sessions WHERE user_subject = 'bob'",
+            &[&(i as i32), text],
+        )
+        .await
+        .expect("an event");
+    }
+    // The reference: each event's details read as a `Value` and printed.
+    let expected: Vec<String> = db
+        .query(
+            "SELECT details FROM audit_events WHERE event_type = 'test.details' ORDER BY occurred_at",
+            &[],
+        )
+        .await
+        .expect("the events")
+        .iter()
+        .map(|row| row.get::<_, Value>(0).to_string())
+        .collect();
+    assert_eq!(expected.len(), details.len());
+    assert!(expected[0].starts_with(r#"{"database":"x","error":null,"m":1e-7,"n":1.5,"#));
+
+    let (_, csv) = f.export("format=csv").await;
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let cells: Vec<String> = reader
+        .records()
+        .map(|r| r.expect("a row"))
+        .filter(|row| &row[5] == "test.details")
+        .map(|row| row[19].to_owned())
+        .collect();
+    let neutralised_expected: Vec<String> = expected.iter().map(|e| neutralised(e)).collect();
+    assert_eq!(cells, neutralised_expected);
+
+    let (_, ndjson) = f.export("format=ndjson").await;
+    let lines: Vec<&str> =
+        ndjson.lines().filter(|l| l.contains(r#""event_type":"test.details""#)).collect();
+    assert_eq!(lines.len(), expected.len());
+    for (line, details) in lines.iter().zip(&expected) {
+        assert!(line.ends_with(&format!(r#","details":{details}}}"#)), "{line}");
+        let record: Value = serde_json::from_str(line).expect("a JSON line");
+        assert_eq!(record["details"].to_string(), *details);
+    }
+}
+
 /// A process runs at most eight exports at once, each on a connection of
 /// its own: a ninth waits for one of them, and after ten seconds is
 /// refused as unavailable (503, `Retry-After`); once one ends, the next
