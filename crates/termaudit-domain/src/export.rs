@@ -286,35 +286,35 @@ fn ser_opt_display<T: fmt::Display, S: Serializer>(v: &Option<T>, s: S) -> Resul
 /// record belongs to, as it was when the export read it; they are repeated
 /// on every record so each row stands on its own in a spreadsheet.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ExportRecord {
+pub struct ExportRecord<'a> {
     pub record_type: RecordType,
     /// A session's opening, an event's occurrence.
     #[serde(serialize_with = "ser_time")]
     pub time: DateTime<Utc>,
     /// The project's slug.
-    pub project: String,
+    pub project: &'a str,
     pub session_id: Uuid,
     /// The audit event's id; none for session records.
     pub event_id: Option<i64>,
     /// The audit event's type (`session.revoked`, `database.statement`, ...);
     /// none for session records.
-    pub event_type: Option<String>,
+    pub event_type: Option<&'a str>,
     /// Who did it (the token subject), for events; none for the system.
-    pub actor: Option<String>,
+    pub actor: Option<&'a str>,
     /// The session's user (subject) and display name.
-    pub user: String,
-    pub user_name: String,
+    pub user: &'a str,
+    pub user_name: &'a str,
     /// The target's name and kind as they were when the session opened.
-    pub target: String,
+    pub target: &'a str,
     #[serde(serialize_with = "ser_display")]
     pub target_kind: TargetKind,
-    pub environment: String,
+    pub environment: &'a str,
     #[serde(serialize_with = "ser_display")]
     pub environment_class: EnvironmentClass,
     #[serde(serialize_with = "ser_display")]
     pub mode: SessionMode,
     /// Why the session was opened.
-    pub reason: Option<String>,
+    pub reason: Option<&'a str>,
     #[serde(serialize_with = "ser_display")]
     pub status: SessionStatus,
     pub recorded: bool,
@@ -367,25 +367,25 @@ pub const CSV_COLUMNS: [&str; 20] = [
 pub const PROOF_COLUMNS: [&str; 5] =
     ["leaf_index", "tree_size", "leaf", "inclusion_proof", "tree_head"];
 
-impl ExportRecord {
+impl ExportRecord<'_> {
     /// The record's cells, in [`CSV_COLUMNS`] order, before quoting.
     pub fn csv_cells(&self) -> [Cow<'_, str>; 20] {
         [
             Cow::Borrowed(self.record_type.as_str()),
             Cow::Owned(rfc3339(self.time)),
-            Cow::Borrowed(self.project.as_str()),
+            Cow::Borrowed(self.project),
             Cow::Owned(self.session_id.to_string()),
             Cow::Owned(self.event_id.map(|i| i.to_string()).unwrap_or_default()),
-            opt(self.event_type.as_deref()),
-            opt(self.actor.as_deref()),
-            Cow::Borrowed(self.user.as_str()),
-            Cow::Borrowed(self.user_name.as_str()),
-            Cow::Borrowed(self.target.as_str()),
+            opt(self.event_type),
+            opt(self.actor),
+            Cow::Borrowed(self.user),
+            Cow::Borrowed(self.user_name),
+            Cow::Borrowed(self.target),
             Cow::Borrowed(self.target_kind.as_str()),
-            Cow::Borrowed(self.environment.as_str()),
+            Cow::Borrowed(self.environment),
             Cow::Borrowed(self.environment_class.as_str()),
             Cow::Borrowed(self.mode.as_str()),
-            opt(self.reason.as_deref()),
+            opt(self.reason),
             Cow::Borrowed(self.status.as_str()),
             Cow::Borrowed(if self.recorded { "true" } else { "false" }),
             Cow::Owned(self.ended_at.map(rfc3339).unwrap_or_default()),
@@ -605,23 +605,23 @@ mod tests {
         );
     }
 
-    fn record() -> ExportRecord {
+    fn record() -> ExportRecord<'static> {
         ExportRecord {
             record_type: RecordType::TerminalEvent,
             time: DateTime::from_timestamp(1_767_225_600, 123_456_000).unwrap(),
-            project: "demo".into(),
+            project: "demo",
             session_id: Uuid::nil(),
             event_id: Some(42),
-            event_type: Some("session.revoked".into()),
-            actor: Some("carol".into()),
-            user: "alice".into(),
-            user_name: "Alice \"Ops\", Example".into(),
-            target: "billing-api".into(),
+            event_type: Some("session.revoked"),
+            actor: Some("carol"),
+            user: "alice",
+            user_name: "Alice \"Ops\", Example",
+            target: "billing-api",
             target_kind: TargetKind::Application,
-            environment: "prod-eu".into(),
+            environment: "prod-eu",
             environment_class: EnvironmentClass::Production,
             mode: SessionMode::Shell,
-            reason: Some("=HYPERLINK(\"http://x\")".into()),
+            reason: Some("=HYPERLINK(\"http://x\")"),
             status: SessionStatus::Closed,
             recorded: true,
             ended_at: None,

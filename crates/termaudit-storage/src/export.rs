@@ -221,7 +221,7 @@ fn export_query(
 /// A row of `sql/export.sql` as a record, read by position (its select
 /// list's order): looking 19 names up on every row shows in the export's
 /// profile.
-fn record(row: &Row, project: &str) -> Result<ExportRecord, StorageError> {
+fn record<'r>(row: &'r Row, project: &'r str) -> Result<ExportRecord<'r>, StorageError> {
     let rank: i32 = row.try_get(0)?;
     let record_type = match rank {
         0 => RecordType::Session,
@@ -231,7 +231,7 @@ fn record(row: &Row, project: &str) -> Result<ExportRecord, StorageError> {
     Ok(ExportRecord {
         record_type,
         time: row.try_get(1)?,
-        project: project.to_owned(),
+        project,
         event_id: row.try_get(2)?,
         event_type: row.try_get(3)?,
         actor: row.try_get(4)?,
@@ -413,13 +413,14 @@ async fn fetch(stream: RowStream) -> Result<(Vec<Row>, bool), tokio_postgres::Er
 
 impl ExportJob {
     /// Rows as records, with their proofs leading into a tree of `size`.
-    async fn with_proofs(
+    async fn with_proofs<'r>(
         &self,
-        rows: &[Row],
+        rows: &'r [Row],
+        project: &'r str,
         size: u64,
-    ) -> Result<Vec<ExportRecord>, StorageError> {
+    ) -> Result<Vec<ExportRecord<'r>>, StorageError> {
         let mut batch: Vec<ExportRecord> =
-            rows.iter().map(|row| record(row, &self.project)).collect::<Result<_, _>>()?;
+            rows.iter().map(|row| record(row, project)).collect::<Result<_, _>>()?;
         let ids: Vec<i64> = batch.iter().filter_map(|r| r.event_id).collect();
         if ids.is_empty() {
             return Ok(batch);
@@ -443,7 +444,7 @@ impl ExportJob {
     async fn encode(&mut self, rows: &[Row]) -> Result<ExportChunk, StorageError> {
         let mut out = Vec::with_capacity(self.chunk_size + self.chunk_size / 8);
         if let Some(size) = self.options.proofs_into {
-            for record in &self.with_proofs(rows, size).await? {
+            for record in &self.with_proofs(rows, &self.project, size).await? {
                 self.encoder.record(record, &mut out);
             }
         } else {
