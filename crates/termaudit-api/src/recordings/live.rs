@@ -80,8 +80,8 @@ const WATCH_LEASE: Duration = Duration::from_secs(45);
 /// Audited as `recording.watched`, once when the stream starts and once when
 /// it stops (`details.phase`: `started`, `stopped`, with `outcome`: `ended`,
 /// `disconnected`, `cut`, `failed`, `server_stopped` when the replica
-/// serving it stopped, or `lost` when it died and another ended it). While it lasts, the session's detail lists
-/// the watcher (`watchers`).
+/// serving it stopped, or `lost` when it died and another ended it). While
+/// it lasts, the session's detail lists the watcher (`watchers`).
 #[utoipa::path(
     tag = "recordings",
     params(
