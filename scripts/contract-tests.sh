@@ -16,7 +16,8 @@
 #
 # The tools come from scripts/ensure-tools.sh (test.sh puts them on PATH);
 # nothing is installed here. Needs PostgreSQL on 127.0.0.1:5432 (test.sh
-# starts it) and builds the debug `termaudit` binary when it is missing.
+# starts it) and builds the debug `termaudit` binary unless TERMAUDIT_BIN
+# names one.
 # CONTRACT_SKIP_SCHEMATHESIS=1 runs steps 1-3 only (quick, while working).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +27,16 @@ repo_root="$PWD"
 PATH="$(scripts/ensure-tools.sh):$PATH"
 export PATH
 
-cargo build --quiet --locked -p termaudit-server --bin termaudit
-bin="$repo_root/target/debug/termaudit"
+# The server: TERMAUDIT_BIN when the caller built it (test.sh, whose build
+# of every target enables other dependency features than this package's
+# alone would, so building here would compile the workspace again).
+if [[ -n "${TERMAUDIT_BIN:-}" ]]; then
+    bin="$TERMAUDIT_BIN"
+else
+    cargo build --quiet --locked -p termaudit-server --bin termaudit
+    bin="$repo_root/target/debug/termaudit"
+fi
+[[ -x "$bin" ]] || { echo "contract: no server binary at $bin" >&2; exit 1; }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/termaudit-contract.XXXXXX")"
 database="termaudit_contract_$$"

@@ -33,20 +33,39 @@ fi
 started=$SECONDS
 cargo "$toolchain" fuzz build
 echo "fuzz: built in $((SECONDS - started)) s with $toolchain"
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-for target in $(cargo "$toolchain" fuzz list); do
+# The targets run side by side, one per core: each is one libFuzzer process
+# on one core for its time, so running them one after another would leave
+# the other cores idle.
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+parallel="$(nproc)"
+fuzz_one() {
+    local target="$1"
     mkdir -p "corpus/$target"
-    echo "fuzz: $target for $seconds s"
-    status=0
     cargo "$toolchain" fuzz run "$target" "corpus/$target" "seeds/$target" -- \
-        -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1 || status=$?
+        -max_total_time="$seconds" -print_final_stats=1 >"$logs/$target" 2>&1
+}
+declare -A pids=()
+mapfile -t targets < <(cargo "$toolchain" fuzz list)
+for target in "${targets[@]}"; do
+    # (Polled, not `wait -n`, which would take a status the loop below reads.)
+    while (($(jobs -rp | wc -l) >= parallel)); do sleep 1; done
+    echo "fuzz: $target for $seconds s"
+    fuzz_one "$target" &
+    pids[$target]=$!
+done
+failed=0
+for target in "${targets[@]}"; do
+    status=0
+    wait "${pids[$target]}" || status=$?
     # What libFuzzer says of the run: executions, coverage, memory.
-    grep -E '^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|peak_rss_mb)' "$log" || true
+    echo "fuzz: $target:"
+    grep -E '^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|peak_rss_mb)' "$logs/$target" || true
     if [[ $status != 0 ]]; then
-        tail -n 60 "$log" >&2
+        tail -n 60 "$logs/$target" >&2
         echo "fuzz: $target failed; the reproducer is in fuzz/artifacts/$target/" >&2
-        exit 1
+        failed=1
     fi
 done
+((failed == 0)) || exit 1
 echo "fuzz: done in $((SECONDS - started)) s"
