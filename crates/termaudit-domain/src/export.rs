@@ -6,7 +6,7 @@
 
 use std::{borrow::Cow, fmt, str::FromStr};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
@@ -254,16 +254,61 @@ pub fn export_ended_details(
 /// Times are written as RFC 3339 in UTC with microseconds, the precision
 /// they are stored with, so every time has the same width and sorts as text.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    TimeText::of(t).as_str().to_owned()
+}
+
+/// [`rfc3339`]'s text without an allocation nor `fmt`, for the export's
+/// millions of timestamps: years 0 to 9999 written digit by digit, any
+/// other time (and a leap second) by chrono, whose text this equals.
+enum TimeText {
+    Short([u8; 27]),
+    Long(String),
+}
+
+impl TimeText {
+    fn of(t: DateTime<Utc>) -> Self {
+        let (year, nanos) = (t.year(), t.nanosecond());
+        let Ok(year @ 0..=9999) = u32::try_from(year) else {
+            return Self::Long(t.to_rfc3339_opts(SecondsFormat::Micros, true));
+        };
+        if nanos >= 1_000_000_000 {
+            return Self::Long(t.to_rfc3339_opts(SecondsFormat::Micros, true));
+        }
+        let mut text = *b"0000-00-00T00:00:00.000000Z";
+        for (range, value) in [
+            (0..4, year),
+            (5..7, t.month()),
+            (8..10, t.day()),
+            (11..13, t.hour()),
+            (14..16, t.minute()),
+            (17..19, t.second()),
+            (20..26, nanos / 1000),
+        ] {
+            let mut value = value;
+            for digit in text[range].iter_mut().rev() {
+                *digit = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        Self::Short(text)
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // ASCII digits and separators: always UTF-8.
+            Self::Short(text) => std::str::from_utf8(text).unwrap_or_default(),
+            Self::Long(text) => text,
+        }
+    }
 }
 
 fn ser_time<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&rfc3339(*t))
+    s.serialize_str(TimeText::of(*t).as_str())
 }
 
 fn ser_opt_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
     match t {
-        Some(t) => s.serialize_str(&rfc3339(*t)),
+        Some(t) => ser_time(t, s),
         None => s.serialize_none(),
     }
 }
@@ -368,35 +413,41 @@ pub const PROOF_COLUMNS: [&str; 5] =
     ["leaf_index", "tree_size", "leaf", "inclusion_proof", "tree_head"];
 
 impl ExportRecord<'_> {
-    /// The record's cells, in [`CSV_COLUMNS`] order, before quoting.
-    pub fn csv_cells(&self) -> [Cow<'_, str>; 20] {
-        [
-            Cow::Borrowed(self.record_type.as_str()),
-            Cow::Owned(rfc3339(self.time)),
-            Cow::Borrowed(self.project),
-            Cow::Owned(self.session_id.to_string()),
-            Cow::Owned(self.event_id.map(|i| i.to_string()).unwrap_or_default()),
-            opt(self.event_type),
-            opt(self.actor),
-            Cow::Borrowed(self.user),
-            Cow::Borrowed(self.user_name),
-            Cow::Borrowed(self.target),
-            Cow::Borrowed(self.target_kind.as_str()),
-            Cow::Borrowed(self.environment),
-            Cow::Borrowed(self.environment_class.as_str()),
-            Cow::Borrowed(self.mode.as_str()),
-            opt(self.reason),
-            Cow::Borrowed(self.status.as_str()),
-            Cow::Borrowed(if self.recorded { "true" } else { "false" }),
-            Cow::Owned(self.ended_at.map(rfc3339).unwrap_or_default()),
-            opt(self.close_reason.map(CloseReason::as_str)),
-            Cow::Borrowed(self.details.as_str()),
-        ]
+    /// Appends the record as a CSV row: its cells in [`CSV_COLUMNS`] order
+    /// (times, ids and numbers formatted on the stack), then the
+    /// [`PROOF_COLUMNS`] when given.
+    fn write_csv(&self, out: &mut Vec<u8>, proof: Option<&[String; 5]>) {
+        let time = TimeText::of(self.time);
+        let mut session_id = Uuid::encode_buffer();
+        let mut event_id = itoa::Buffer::new();
+        let ended_at = self.ended_at.map(TimeText::of);
+        let cells = [
+            self.record_type.as_str(),
+            time.as_str(),
+            self.project,
+            self.session_id.hyphenated().encode_lower(&mut session_id),
+            self.event_id.map_or("", |id| event_id.format(id)),
+            self.event_type.unwrap_or_default(),
+            self.actor.unwrap_or_default(),
+            self.user,
+            self.user_name,
+            self.target,
+            self.target_kind.as_str(),
+            self.environment,
+            self.environment_class.as_str(),
+            self.mode.as_str(),
+            self.reason.unwrap_or_default(),
+            self.status.as_str(),
+            if self.recorded { "true" } else { "false" },
+            ended_at.as_ref().map_or("", TimeText::as_str),
+            self.close_reason.map_or("", CloseReason::as_str),
+            self.details.as_str(),
+        ];
+        write_csv_row(
+            out,
+            cells.into_iter().chain(proof.into_iter().flatten().map(String::as_str)),
+        );
     }
-}
-
-fn opt(v: Option<&str>) -> Cow<'_, str> {
-    Cow::Borrowed(v.unwrap_or_default())
 }
 
 /// A cell a spreadsheet would run as a formula (it starts with `=`, `+`,
@@ -491,15 +542,8 @@ impl ExportEncoder {
     pub fn record(&mut self, record: &ExportRecord, out: &mut Vec<u8>) {
         match self.format {
             ExportFormat::Csv => {
-                let cells = record.csv_cells();
                 let proof = self.tree_head.as_ref().map(|head| proof_cells(record, head));
-                write_csv_row(
-                    out,
-                    cells
-                        .iter()
-                        .map(|c| c.as_ref())
-                        .chain(proof.iter().flatten().map(String::as_str)),
-                );
+                record.write_csv(out, proof.as_ref());
             }
             ExportFormat::Json => {
                 out.extend_from_slice(if self.records == 0 { b"\n" } else { b",\n" });
@@ -578,7 +622,56 @@ impl FromStr for ExportInclude {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    fn chronos(t: DateTime<Utc>) -> String {
+        t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
+
+    #[test]
+    fn times_are_chronos_text_at_the_edges() {
+        let seconds = [
+            0,
+            1_767_225_600,
+            -62_167_219_200, // 0000-01-01, the first year written by hand
+            -62_167_219_201, // a second before it, chrono's
+            253_402_300_799, // 9999-12-31T23:59:59, the last
+            253_402_300_800, // 10000-01-01, chrono's
+            DateTime::<Utc>::MIN_UTC.timestamp(),
+            DateTime::<Utc>::MAX_UTC.timestamp() - 1,
+        ];
+        for s in seconds {
+            for n in [0, 999, 1_000, 123_456_789, 999_999_999] {
+                let t = DateTime::from_timestamp(s, n).unwrap();
+                assert_eq!(rfc3339(t), chronos(t), "{s} s {n} ns");
+            }
+        }
+        // A leap second (chrono's nanoseconds past 10^9), chrono's text.
+        let leap = DateTime::from_timestamp(1_483_228_799, 1_500_000_000).unwrap();
+        assert_eq!(rfc3339(leap), chronos(leap));
+    }
+
+    proptest! {
+        #[test]
+        fn times_are_chronos_text(
+            s in DateTime::<Utc>::MIN_UTC.timestamp()..DateTime::<Utc>::MAX_UTC.timestamp(),
+            n in 0..1_000_000_000u32,
+        ) {
+            let t = DateTime::from_timestamp(s, n).unwrap();
+            prop_assert_eq!(rfc3339(t), chronos(t));
+        }
+
+        #[test]
+        fn times_of_these_centuries_are_chronos_text(
+            s in -2_208_988_800i64..4_102_444_800, // 1900 to 2100
+            n in 0..1_000_000_000u32,
+        ) {
+            let t = DateTime::from_timestamp(s, n).unwrap();
+            prop_assert_eq!(rfc3339(t), chronos(t));
+        }
+    }
 
     #[test]
     fn an_exports_end_repeats_its_start_and_says_how_it_ended() {
