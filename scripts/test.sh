@@ -76,8 +76,9 @@ with_lints cargo test --workspace --exclude termaudit-tests --locked
 # against 230 s with two); the browser tests keep every core busy with
 # Chromium, so they run as many as there are cores.
 suites=()
-for main in tests/tests/*/main.rs; do
-    suite="$(basename "$(dirname "$main")")"
+for path in tests/tests/*/main.rs tests/tests/*.rs; do
+    [[ -e $path ]] || continue
+    if [[ $path == */main.rs ]]; then suite="$(basename "$(dirname "$path")")"; else suite="$(basename "$path" .rs)"; fi
     [[ $suite == browser ]] || suites+=(--test "$suite")
 done
 with_lints cargo test -p termaudit-tests --locked --lib "${suites[@]}" -- --test-threads=4
