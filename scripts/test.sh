@@ -71,18 +71,19 @@ stage "build with clippy's lints"
 with_lints cargo build --workspace --all-targets --locked
 stage "cargo test"
 with_lints cargo test --workspace --exclude termaudit-tests --locked
-# The end-to-end suites (tests/tests/*) mostly wait, on PostgreSQL and on the
-# server's timers, so they run four tests at a time (the API suite: 140 s
-# against 230 s with two); the browser tests keep every core busy with
-# Chromium, so they run as many as there are cores.
-suites=()
+# The API suite's tests mostly wait, on PostgreSQL and on the server's
+# timers, so it runs four at a time (140 to 148 s against 230 s with two).
+# The other suites keep the default of one per core: the browser tests keep
+# every core busy with Chromium, and at four a gateway test timed out (its
+# operator not told of a watcher within 10 s: to be understood first).
+others=()
 for path in tests/tests/*/main.rs tests/tests/*.rs; do
     [[ -e $path ]] || continue
     if [[ $path == */main.rs ]]; then suite="$(basename "$(dirname "$path")")"; else suite="$(basename "$path" .rs)"; fi
-    [[ $suite == browser ]] || suites+=(--test "$suite")
+    [[ $suite == api ]] || others+=(--test "$suite")
 done
-with_lints cargo test -p termaudit-tests --locked --lib "${suites[@]}" -- --test-threads=4
-with_lints cargo test -p termaudit-tests --locked --test browser
+with_lints cargo test -p termaudit-tests --locked --test api -- --test-threads=4
+with_lints cargo test -p termaudit-tests --locked --lib "${others[@]}"
 with_lints cargo test -p termaudit-tests --locked --doc
 stage "API contract (validator, Python and TypeScript clients, schemathesis)"
 # Its server is the binary just built.
