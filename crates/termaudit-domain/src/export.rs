@@ -267,13 +267,12 @@ enum TimeText {
 
 impl TimeText {
     fn of(t: DateTime<Utc>) -> Self {
-        let (year, nanos) = (t.year(), t.nanosecond());
-        let Ok(year @ 0..=9999) = u32::try_from(year) else {
+        // Past 10^9 nanoseconds, chrono's way of holding a leap second.
+        let (Ok(year @ 0..=9999), nanos @ 0..=999_999_999) =
+            (u32::try_from(t.year()), t.nanosecond())
+        else {
             return Self::Long(t.to_rfc3339_opts(SecondsFormat::Micros, true));
         };
-        if nanos >= 1_000_000_000 {
-            return Self::Long(t.to_rfc3339_opts(SecondsFormat::Micros, true));
-        }
         let mut text = *b"0000-00-00T00:00:00.000000Z";
         for (range, value) in [
             (0..4, year),
