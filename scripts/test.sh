@@ -74,8 +74,7 @@ with_lints cargo test --workspace --exclude termaudit-tests --locked
 # The API suite's tests mostly wait, on PostgreSQL and on the server's
 # timers, so it runs four at a time (140 to 148 s against 230 s with two).
 # The other suites keep the default of one per core: the browser tests keep
-# every core busy with Chromium, and at four a gateway test timed out (its
-# operator not told of a watcher within 10 s: to be understood first).
+# every core busy with Chromium, and the gateway's take 18 s.
 others=()
 for path in tests/tests/*/main.rs tests/tests/*.rs; do
     [[ -e $path ]] || continue

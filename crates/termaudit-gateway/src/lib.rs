@@ -125,18 +125,37 @@ pub(crate) struct Inner {
     pub(crate) shells: Mutex<HashMap<Uuid, ShellHandle>>,
     target_ids: tokio::sync::Mutex<HashMap<(String, String), Uuid>>,
     listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Per project: wakes its control-stream listener from its backoff.
+    wakers: HashMap<String, Arc<tokio::sync::Notify>>,
+}
+
+impl Inner {
+    /// A shell of `project` opened, so the project exists at the API: its
+    /// control-stream listener, if waiting to retry (say the project was
+    /// created after the gateway started), retries now rather than after its
+    /// backoff, so that revokes and watches reach the shell at once.
+    pub(crate) fn wake_listener(&self, project: &str) {
+        if let Some(wake) = self.wakers.get(project) {
+            wake.notify_one();
+        }
+    }
 }
 
 impl Gateway {
     pub fn new(targets: Targets, api: ApiClient, users: UserAuth) -> Self {
         Self {
             inner: Arc::new(Inner {
-                targets,
                 api,
                 users,
                 shells: Mutex::default(),
                 target_ids: tokio::sync::Mutex::default(),
                 listeners: Mutex::default(),
+                wakers: targets
+                    .projects()
+                    .into_iter()
+                    .map(|project| (project, Arc::default()))
+                    .collect(),
+                targets,
             }),
         }
     }
@@ -144,8 +163,9 @@ impl Gateway {
     /// Starts listening to the control events of the targets' projects.
     pub fn start(&self) {
         let mut listeners = self.inner.listeners.lock().unwrap_or_else(|e| e.into_inner());
-        for project in self.inner.targets.projects() {
-            listeners.push(tokio::spawn(control::listen(self.inner.clone(), project)));
+        for (project, wake) in &self.inner.wakers {
+            let listening = control::listen(self.inner.clone(), project.clone(), wake.clone());
+            listeners.push(tokio::spawn(listening));
         }
     }
 

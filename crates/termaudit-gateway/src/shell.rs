@@ -252,6 +252,7 @@ pub fn spawn(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(session.id, handle.clone());
+    shell.gateway.wake_listener(&shell.project);
     tokio::spawn(shell.run());
     Ok(handle)
 }

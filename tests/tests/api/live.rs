@@ -80,6 +80,11 @@ impl Sse {
         }
     }
 
+    fn of(response: reqwest::Response) -> Self {
+        let body = response.bytes_stream().map(|piece| piece.map(|b| b.to_vec()));
+        Sse { body: Box::pin(body), buffer: String::new(), comments: 0, stop_at_comment: false }
+    }
+
     /// The next event, which must be there.
     async fn expect(&mut self) -> Frame {
         self.next().await.expect("an event before the stream ends")
@@ -103,8 +108,7 @@ async fn watch(app: &TestApp, token: &str, session: Uuid, last: Option<&str>) ->
     let response = request(app, token, session, last).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
-    let body = response.bytes_stream().map(|piece| piece.map(|b| b.to_vec()));
-    Sse { body: Box::pin(body), buffer: String::new(), comments: 0, stop_at_comment: false }
+    Sse::of(response)
 }
 
 async fn put_chunk(app: &TestApp, token: &str, session: Uuid, seq: u32, body: String) {
@@ -264,6 +268,24 @@ async fn chunks_accepted_on_one_replica_reach_a_watcher_on_another() {
     assert_eq!(detail["watchers"].as_array().map(Vec::len), Some(1), "{detail}");
     assert_eq!(detail["watchers"][0]["watcher"]["subject"], "vera");
 
+    // A gateway that (re)connects to the control stream, on either replica,
+    // hears who watches now: how its operator learns of a watch that began
+    // while it was not listening.
+    let control_events = f.a.url(&format!("/api/v1/projects/{PROJECT}/control-events"));
+    let response = f.a.client.get(control_events).bearer_auth(&f.gateway).send().await;
+    let response = response.expect("the control stream");
+    assert_eq!(response.status(), 200);
+    let mut control = Sse::of(response);
+    let watches = control.expect().await;
+    assert_eq!(watches.event, "watches");
+    let watches: Value = serde_json::from_str(&watches.data).unwrap();
+    assert_eq!(watches["watches"].as_array().map(Vec::len), Some(1), "{watches}");
+    let under_way = &watches["watches"][0];
+    assert_eq!(under_way["type"], "watch.started");
+    assert_eq!(under_way["session_id"], f.session.to_string());
+    assert_eq!(under_way["watcher"], detail["watchers"][0]["watcher"]["name"]);
+    assert_eq!(under_way["at"], detail["watchers"][0]["since"], "{detail}");
+
     // The session closes on A: `end` says how, and the stream closes.
     let close =
         f.a.post(&path(f.session, "/close"), &f.gateway, &json!({"reason": "user_exit"})).await;
@@ -285,6 +307,15 @@ async fn chunks_accepted_on_one_replica_reach_a_watcher_on_another() {
     assert_eq!(entries[0].1["phase"], "started");
     assert_eq!(entries[0].1["watch"], entries[1].1["watch"]);
     assert_eq!(entries[1].0, "vera");
+    assert_eq!(under_way["watch_id"], entries[0].1["watch"]);
+    // The gateway heard the watch end, with the id that names it.
+    let stop = loop {
+        let frame = control.expect().await;
+        if frame.event == "watch.stopped" {
+            break serde_json::from_str::<Value>(&frame.data).unwrap();
+        }
+    };
+    assert_eq!(stop["watch_id"], under_way["watch_id"]);
     let detail: Value =
         termaudit_tests::json(f.b.get(&path(f.session, ""), &historian).await, 200).await;
     assert_eq!(detail["watchers"], json!([]), "nobody watches any more");

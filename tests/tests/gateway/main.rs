@@ -19,6 +19,9 @@ use tokio_tungstenite::{
 mod demo;
 
 const PROJECT: &str = "acme";
+/// How long a test waits for what should come at once: a bound for a busy
+/// machine, not a measure of speed (that is the benchmarks').
+const DEADLINE: Duration = Duration::from_secs(30);
 
 /// A server with the gateway inside, an `acme` project recording its
 /// non-production sessions, and its targets: `web` (`/bin/sh` in a temp
@@ -132,13 +135,12 @@ impl Terminal {
 
     async fn output(&mut self, needle: &str) {
         let needle = needle.to_owned();
-        self.read_until(Duration::from_secs(10), move |t| t.screen.contains(&needle)).await;
+        self.read_until(DEADLINE, move |t| t.screen.contains(&needle)).await;
     }
 
     async fn message(&mut self, kind: &str) -> Value {
         let kind = kind.to_owned();
-        self.read_until(Duration::from_secs(10), |t| t.messages.iter().any(|m| m["type"] == kind))
-            .await;
+        self.read_until(DEADLINE, |t| t.messages.iter().any(|m| m["type"] == kind)).await;
         self.messages.iter().find(|m| m["type"] == kind).cloned().expect("the message")
     }
 
@@ -147,7 +149,7 @@ impl Terminal {
     }
 
     async fn closes(&mut self) {
-        self.read_until(Duration::from_secs(5), |t| t.closed).await;
+        self.read_until(DEADLINE, |t| t.closed).await;
     }
 }
 
@@ -176,7 +178,7 @@ async fn download(app: &TestApp, session: &str, token: &str) -> String {
 /// Waits until `session`'s recording is finalized (the gateway sent its
 /// last chunk and said so).
 async fn finalized(app: &TestApp, session: &str, token: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + DEADLINE;
     while get(app, &format!("/sessions/{session}/recording"), token).await["state"] != "available" {
         assert!(Instant::now() < deadline, "the recording was not finalized");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -184,7 +186,7 @@ async fn finalized(app: &TestApp, session: &str, token: &str) {
 }
 
 async fn wait_for_status(app: &TestApp, session: &str, token: &str, status: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + DEADLINE;
     loop {
         let current = get(app, &format!("/sessions/{session}"), token).await;
         if current["status"] == status {
@@ -325,13 +327,13 @@ async fn a_revoked_shell_is_killed_within_a_second_and_the_user_is_told_by_whom(
     let session = opened["session"]["id"].as_str().expect("an id").to_owned();
     assert_eq!(opened["session"]["reason"], "INC-7: restart");
     terminal.type_keys("echo pid=$$\r").await;
-    terminal.read_until(Duration::from_secs(10), |t| shell_pid(&t.screen).is_some()).await;
+    terminal.read_until(DEADLINE, |t| shell_pid(&t.screen).is_some()).await;
     let pid = shell_pid(&terminal.screen).expect("the shell's pid");
     assert!(PathBuf::from(format!("/proc/{pid}")).exists());
     // The last thing the shell prints before the revoke is still on its way
     // to the API (chunks go every 250 ms) when the session ends.
     terminal.type_keys("echo last-$((6*7))-words\r").await;
-    terminal.read_until(Duration::from_secs(10), |t| t.screen.contains("\nlast-42-words")).await;
+    terminal.read_until(DEADLINE, |t| t.screen.contains("\nlast-42-words")).await;
 
     let revoked_at = Instant::now();
     let response = app
@@ -347,7 +349,7 @@ async fn a_revoked_shell_is_killed_within_a_second_and_the_user_is_told_by_whom(
     // fast the push is belongs to the benchmarks, not to a timed assertion:
     // docs/benchmarks.md, "revoke to shell killed".)
     let took = revoked_at.elapsed();
-    assert!(took < Duration::from_secs(5), "the shell ended {took:?} after the revoke");
+    assert!(took < Duration::from_secs(10), "the shell ended {took:?} after the revoke");
     assert_eq!(ended["reason"], "revoked");
     assert_eq!(ended["by"], "carol (test)");
     assert_eq!(ended["detail"], "outside the change window");
@@ -595,7 +597,7 @@ async fn a_revoke_keeps_the_queued_last_statement_and_nothing_typed_after_the_en
     terminal.output("$ ").await;
     terminal.type_keys("echo first-statement;\r").await;
     terminal.output("\nfirst-statement").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + DEADLINE;
     while statements(&app, &session, &carol).await.is_empty() {
         assert!(Instant::now() < deadline, "the first statement was not reported");
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -102,6 +102,7 @@ impl Watch {
             reason: None,
             at: Utc::now(),
             watcher: Some(self.name.clone()),
+            watch_id: Some(self.id),
         }
     }
 }
@@ -209,6 +210,33 @@ impl Store {
                     subject: row.try_get("watcher_subject")?,
                     name: row.try_get("watcher_name")?,
                     since: row.try_get("started_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The watches of `project_id`'s recordings under way, earliest first,
+    /// as the `watch.started` events that began them (`at` their start): what
+    /// a gateway that (re)connects to the control stream has to know.
+    pub async fn project_watches(
+        &self,
+        project_id: Uuid,
+    ) -> Result<Vec<ControlEvent>, StorageError> {
+        let client = self.client().await?;
+        let rows =
+            client.query(include_str!("../sql/watches_of_project.sql"), &[&project_id]).await?;
+        rows.iter()
+            .map(|row| {
+                let watch = Watch {
+                    id: row.try_get("id")?,
+                    project_id,
+                    session_id: row.try_get("session_id")?,
+                    subject: row.try_get("watcher_subject")?,
+                    name: row.try_get("watcher_name")?,
+                };
+                Ok(ControlEvent {
+                    at: row.try_get("started_at")?,
+                    ..watch.control("watch.started")
                 })
             })
             .collect()

@@ -183,7 +183,8 @@ pub const RECORDING_SETTLE: Duration = Duration::seconds(10);
 
 /// The control event a gateway receives when a session it may hold ends
 /// (`session.revoked`, `session.closed`), or when someone starts or stops
-/// watching it live (`watch.started`, `watch.stopped`, with `watcher`).
+/// watching it live (`watch.started`, `watch.stopped`, with `watcher` and
+/// `watch_id`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ControlEvent {
     #[serde(rename = "type")]
@@ -197,6 +198,10 @@ pub struct ControlEvent {
     /// Who started or stopped watching (`watch.*` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watcher: Option<String>,
+    /// Which watch started or stopped (`watch.*` only): a watcher may watch
+    /// from two places at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_id: Option<Uuid>,
 }
 
 pub const CONTROL_CHANNEL: &str = "termaudit_control";
@@ -408,6 +413,7 @@ async fn notify_closed(
         reason: row.revoke_reason.clone(),
         at,
         watcher: None,
+        watch_id: None,
     };
     notify_control(client, &event).await
 }
