@@ -216,6 +216,11 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         "Recordings whose emulation a replica holds a lease on now.",
         lag.leased as f64,
     );
+    gauge(
+        "termaudit_ingest_bulk",
+        "1 while this replica ingests a bulk upload (the emulation and the compactor wait for it).",
+        f64::from(u8::from(state.store.busy_ingesting())),
+    );
     let log = state.store.log_status(None).await?;
     gauge(
         "termaudit_audit_log_pending_entries",
@@ -234,5 +239,11 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
             ran.timestamp() as f64,
         );
     }
+    let yielded = "termaudit_yielded_to_ingest_seconds_total";
+    text.push_str(&format!(
+        "# HELP {yielded} How long this replica's emulation and compactor waited for bulk uploads.\n\
+         # TYPE {yielded} counter\n{yielded} {}\n",
+        state.store.yielded_to_ingest().as_secs_f64()
+    ));
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text))
 }

@@ -20,7 +20,11 @@
 //! memory is bounded whatever the number of recordings. Their CPU work runs
 //! on the emulation's own threads, below the process's priority
 //! ([`threads`]): on a busy machine the scheduler runs the ingest and the
-//! reads first, and the emulation lags meanwhile.
+//! reads first, and the emulation lags meanwhile. While the replica
+//! ingests a bulk upload, which alone keeps a small machine's cores busy,
+//! a worker waits before each batch
+//! ([`EmulationOptions::yield_to_ingest`], 30 s at most while the upload
+//! lasts): a thread busy beside the upload slows it whatever its priority.
 //!
 //! The text the screen showed, which search across recordings reads, is
 //! extracted while playing (`termaudit_domain::asciicast::Transcriber`) and
@@ -76,16 +80,24 @@ pub struct EmulationOptions {
     /// How much lower than the rest of the process the emulation's threads
     /// run (their niceness above the process's, 0 to 19; see [`threads`]).
     pub nice: i32,
+    /// How long a recording's emulation waits, at most, while this replica
+    /// ingests a bulk upload (`Store::busy_ingesting`), so that the upload
+    /// has the cores; past it, the emulation goes on beside the upload.
+    /// Zero: it never waits.
+    pub yield_to_ingest: Duration,
 }
 
 impl EmulationOptions {
     /// How much lower the emulation's threads run by default.
     pub const NICE: i32 = 10;
+    /// How long the emulation waits for a bulk upload by default.
+    pub const YIELD_TO_INGEST: Duration = Duration::from_secs(30);
 
     /// The options for a lease of `lease` with `workers` at once: a look
     /// at the database every second (at most a quarter of the lease), a
     /// caught-up recording kept for a third of the lease, the threads
-    /// [`Self::NICE`] lower.
+    /// [`Self::NICE`] lower, waiting [`Self::YIELD_TO_INGEST`] at most for
+    /// a bulk upload.
     pub fn new(workers: usize, lease: Duration) -> Self {
         Self {
             workers,
@@ -93,6 +105,7 @@ impl EmulationOptions {
             poll: (lease / 4).min(Duration::from_secs(1)),
             linger: lease / 3,
             nice: Self::NICE,
+            yield_to_ingest: Self::YIELD_TO_INGEST,
         }
     }
 }

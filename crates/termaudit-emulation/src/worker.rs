@@ -105,7 +105,12 @@ impl Worker {
         let mut idle = Duration::ZERO;
         // Whether to look at the database before waiting for news.
         let mut look = true;
+        // How long this worker has waited for the replica's bulk upload.
+        let mut deferred = Duration::ZERO;
         loop {
+            if look {
+                self.yield_to_ingest(&mut deferred).await;
+            }
             if self.stop.is_cancelled() {
                 self.store.emulation_release(self.session_id, &self.lease).await?;
                 return Ok(Outcome::Stopped);
@@ -157,6 +162,19 @@ impl Worker {
             }
             look = true;
         }
+    }
+
+    /// Waits while the replica ingests a bulk upload, for what is left of
+    /// the options' `yield_to_ingest` (`deferred` counts what was spent; a
+    /// look that finds the ingest calm gives it all back).
+    async fn yield_to_ingest(&self, deferred: &mut Duration) {
+        let left = self.options.yield_to_ingest.saturating_sub(*deferred);
+        let started = tokio::time::Instant::now();
+        let busy = tokio::select! {
+            busy = self.store.yield_to_ingest(left) => busy,
+            () = self.stop.cancelled() => return,
+        };
+        *deferred = if busy { *deferred + started.elapsed() } else { Duration::ZERO };
     }
 
     /// Plays the stored chunks from the emulator's position, a batch of at

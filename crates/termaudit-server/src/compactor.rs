@@ -18,11 +18,15 @@ const STANDBY: Duration = Duration::from_secs(10);
 /// The longest wait after failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
-pub async fn run(store: Store, url: DatabaseUrl, shutdown: CancellationToken) {
+pub async fn run(
+    store: Store,
+    url: DatabaseUrl,
+    options: CompactOptions,
+    shutdown: CancellationToken,
+) {
     if store.objects().is_none() {
         return;
     }
-    let options = CompactOptions::default();
     loop {
         let lock = tokio::select! {
             _ = shutdown.cancelled() => return,

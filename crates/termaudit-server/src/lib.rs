@@ -181,7 +181,10 @@ impl Application {
         let authenticator = Arc::new(Authenticator::new(&auth)?);
         let signer = Arc::new(secret::signing_key(&settings)?);
         let objects = recordings_objects(&settings).await?;
-        let store = prepare_database(&settings).await?.with_objects(objects);
+        let store = prepare_database(&settings)
+            .await?
+            .with_objects(objects)
+            .with_bulk_ingest(settings.bulk_ingest_bytes_per_second);
         store.register_signing_key(&signer).await?;
         warn_if_owner(&store).await?;
         let (control, _) = tokio::sync::broadcast::channel(1024);
@@ -221,7 +224,15 @@ impl Application {
                 shutdown.clone(),
             )),
             tokio::spawn(end_abandoned_exports(store.clone())),
-            tokio::spawn(compactor::run(store.clone(), database_url(&settings)?, shutdown.clone())),
+            tokio::spawn(compactor::run(
+                store.clone(),
+                database_url(&settings)?,
+                termaudit_storage::CompactOptions {
+                    yield_to_ingest: settings.yield_to_ingest,
+                    ..Default::default()
+                },
+                shutdown.clone(),
+            )),
         ];
         if let Some(oidc) = authenticator.oidc() {
             background.push(tokio::spawn(oidc.clone().keep_fresh()));
@@ -313,6 +324,7 @@ impl Application {
             store.clone(),
             termaudit_emulation::EmulationOptions {
                 nice: settings.emulation_nice,
+                yield_to_ingest: settings.yield_to_ingest,
                 ..termaudit_emulation::EmulationOptions::new(
                     settings.emulation_workers,
                     settings.emulation_lease,

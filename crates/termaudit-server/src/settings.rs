@@ -92,6 +92,15 @@ pub struct Settings {
     /// recording's emulation lasts unless renewed; a dead replica's
     /// recordings are taken over after this.
     pub emulation_lease: std::time::Duration,
+    /// `TERMAUDIT_YIELD_TO_INGEST_SECONDS`: how long the emulation and the
+    /// compactor wait, at most, while this replica ingests a bulk upload
+    /// (chunks of more than 16 MiB a second), before going on beside it;
+    /// `0`: they never wait.
+    pub yield_to_ingest: std::time::Duration,
+    /// `TERMAUDIT_BULK_INGEST_MIB_PER_SECOND`: from how many MiB of chunks
+    /// a second stored through this replica it counts as ingesting a bulk
+    /// upload (for `yield_to_ingest`).
+    pub bulk_ingest_bytes_per_second: u64,
     /// `TERMAUDIT_RECORDINGS_STORE`: where recordings' bytes live once
     /// compacted: PostgreSQL, or an object store.
     pub recordings_store: RecordingsStoreUrl,
@@ -253,6 +262,19 @@ pub fn variables() -> Vec<Variable> {
              replica's recordings are taken over after this",
         ),
         row(
+            "TERMAUDIT_YIELD_TO_INGEST_SECONDS",
+            seconds(Some(defaults.yield_to_ingest)),
+            "how long the emulation and the compactor wait, at most, while this replica ingests \
+             a bulk upload (see the next row; terminals at human speed never come near) before \
+             going on beside it, so that the upload has the cores; `0`: they never wait",
+        ),
+        row(
+            "TERMAUDIT_BULK_INGEST_MIB_PER_SECOND",
+            code(&(defaults.bulk_ingest_bytes_per_second >> 20)),
+            "from how many MiB of recording chunks a second stored through this replica it \
+             counts as ingesting a bulk upload",
+        ),
+        row(
             "TERMAUDIT_RECORDINGS_STORE",
             code(&defaults.recordings_store),
             "where recordings' bytes live: `postgres`, or an object store, `s3://BUCKET/PREFIX` \
@@ -397,6 +419,8 @@ impl Default for Settings {
             emulation_workers: 8,
             emulation_nice: termaudit_emulation::EmulationOptions::NICE,
             emulation_lease: std::time::Duration::from_secs(30),
+            yield_to_ingest: termaudit_emulation::EmulationOptions::YIELD_TO_INGEST,
+            bulk_ingest_bytes_per_second: 16 << 20,
             recordings_store: RecordingsStoreUrl::Postgres,
             s3: S3Settings::default(),
             object_cache_bytes: termaudit_storage::DEFAULT_CACHE_BYTES,
@@ -505,6 +529,19 @@ impl Settings {
                     format!("TERMAUDIT_EMULATION_LEASE_SECONDS must be 2 to 3600, not {v:?}")
                 })?;
             settings.emulation_lease = std::time::Duration::from_secs(seconds);
+        }
+        if let Some(v) = source.get("TERMAUDIT_YIELD_TO_INGEST_SECONDS") {
+            let seconds = v.parse::<u64>().ok().filter(|n| *n <= 3600).with_context(|| {
+                format!("TERMAUDIT_YIELD_TO_INGEST_SECONDS must be 0 to 3600, not {v:?}")
+            })?;
+            settings.yield_to_ingest = std::time::Duration::from_secs(seconds);
+        }
+        if let Some(v) = source.get("TERMAUDIT_BULK_INGEST_MIB_PER_SECOND") {
+            let mib =
+                v.parse::<u64>().ok().filter(|n| (1..=1 << 20).contains(n)).with_context(|| {
+                    format!("TERMAUDIT_BULK_INGEST_MIB_PER_SECOND must be 1 to 1048576, not {v:?}")
+                })?;
+            settings.bulk_ingest_bytes_per_second = mib << 20;
         }
         if let Some(v) = source.get("TERMAUDIT_RECORDINGS_STORE") {
             settings.recordings_store = RecordingsStoreUrl::parse(&v)

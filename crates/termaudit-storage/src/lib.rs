@@ -10,6 +10,7 @@ mod control;
 mod error;
 mod export;
 mod export_runs;
+mod ingest_load;
 mod lock;
 mod migrations;
 mod policy;

@@ -166,6 +166,8 @@ pub struct Store {
     /// the emulation workers (which also look at the database for chunks
     /// stored through other replicas).
     stored_chunks: tokio::sync::broadcast::Sender<uuid::Uuid>,
+    /// The bytes of the chunks stored through this process lately.
+    ingest_load: Arc<crate::ingest_load::IngestLoad>,
     /// The object store recordings are compacted into (`None`: their bytes
     /// stay in PostgreSQL).
     objects: Option<crate::ObjectTarget>,
@@ -182,6 +184,7 @@ impl Store {
             running_exports: RunningExports::default(),
             export_slots: Arc::new(tokio::sync::Semaphore::new(crate::export::EXPORTS_AT_ONCE)),
             stored_chunks: tokio::sync::broadcast::channel(STORED_CHUNKS_CAPACITY).0,
+            ingest_load: Arc::default(),
             objects: None,
             cache: Arc::default(),
         })
@@ -219,9 +222,52 @@ impl Store {
         self.stored_chunks.subscribe()
     }
 
-    pub(crate) fn chunk_stored(&self, session_id: uuid::Uuid) {
+    pub(crate) fn chunk_stored(&self, session_id: uuid::Uuid, bytes: usize) {
+        self.ingest_load.record(bytes, std::time::Instant::now());
         // Nobody listening (no emulation in this process) is fine.
         let _ = self.stored_chunks.send(session_id);
+    }
+
+    /// This store, counting `bytes_per_second` of chunks stored through
+    /// this process as a bulk upload (16 MiB by default; terminals at
+    /// human speed never come near), for [`Store::busy_ingesting`].
+    pub fn with_bulk_ingest(mut self, bytes_per_second: u64) -> Self {
+        self.ingest_load = Arc::new(crate::ingest_load::IngestLoad::new(bytes_per_second));
+        self
+    }
+
+    /// Whether this process is ingesting a bulk upload now (see
+    /// [`Store::with_bulk_ingest`]).
+    pub fn busy_ingesting(&self) -> bool {
+        self.ingest_load.busy(std::time::Instant::now())
+    }
+
+    /// How long the work that waits for a bulk upload
+    /// ([`Store::yield_to_ingest`]) has waited in this process, in all.
+    pub fn yielded_to_ingest(&self) -> std::time::Duration {
+        self.ingest_load.yielded_total()
+    }
+
+    /// Waits while this process is [busy ingesting](Self::busy_ingesting),
+    /// at most `limit`: what work that can wait (the emulation, the
+    /// compactor) does before taking a core, so that a bulk upload has
+    /// them. Returns whether the ingest is still busy.
+    pub async fn yield_to_ingest(&self, limit: std::time::Duration) -> bool {
+        const LOOK: std::time::Duration = std::time::Duration::from_millis(50);
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if !self.busy_ingesting() {
+                return false;
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return true;
+            }
+            let nap = LOOK.min(deadline - now);
+            tokio::time::sleep(nap).await;
+            // Counted as it goes: `/metrics` shows a wait under way.
+            self.ingest_load.yielded(nap);
+        }
     }
 
     /// A connection of its own, outside the pool, set up as pooled ones

@@ -155,6 +155,41 @@ async fn chunks_are_answered_unemulated_and_reads_stay_right_until_a_replica_cat
     assert_eq!(found["matches"].as_array().unwrap().len(), 1, "{found}");
 }
 
+#[tokio::test]
+async fn the_emulation_waits_while_a_bulk_upload_lasts_then_catches_up() {
+    // Any chunk counts as a bulk upload here (the default is 16 MiB a
+    // second); the emulation waits 3 s at most for it.
+    let app = TestApp::spawn_with(Box::new(|s| {
+        s.bulk_ingest_bytes_per_second = 1;
+        s.yield_to_ingest = Duration::from_secs(3);
+    }))
+    .await;
+    app.create_project(PROJECT).await;
+    let gateway = app.token("gateway", PROJECT, &[Permission::Ingest]);
+    let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
+    let chunks = busy_chunks("bulk", 30, 80);
+
+    // While chunks come, the worker the first one woke waits.
+    let yielded = |app| gauge(app, "termaudit_yielded_to_ingest_seconds_total");
+    let mut sent = 0;
+    while sent < chunks.len() && (sent < 5 || yielded(&app).await == 0.0) {
+        let seq = u32::try_from(sent).unwrap();
+        assert_eq!(put_chunk(&app, &gateway, session, seq, &chunks[sent]).await, 201);
+        sent += 1;
+    }
+    assert!(yielded(&app).await > 0.0, "the emulation never waited for {sent} chunks");
+    upload(&app, &gateway, session, &chunks, u32::try_from(sent).unwrap()).await;
+    end_session(&app, session).await;
+
+    // Once the upload is over (or the 3 s are spent), it catches up: the
+    // snapshots a replay from zero keeps, and nothing is behind.
+    wait_until_emulated(&app.db, WITHIN).await.expect("the emulation catches up");
+    let db = app.db.connect().await;
+    let snapshots = assert_snapshots_equal_a_replay_from_zero(&app.store, &db, session).await;
+    assert!(snapshots >= 3, "{snapshots} snapshots");
+    assert_eq!(gauge(&app, "termaudit_emulation_lag_chunks").await, 0.0);
+}
+
 /// Whether `session`'s stored chunks are all emulated.
 async fn emulated(db: &tokio_postgres::Client, session: Uuid) -> bool {
     db.query_one(

@@ -405,6 +405,68 @@ async fn assert_seeks_equal_replay(
     }
 }
 
+/// A compaction pass waits while the replica ingests a bulk upload, for
+/// as long as `yield_to_ingest` allows, then compacts all the same.
+#[tokio::test]
+async fn a_compaction_pass_waits_for_a_bulk_upload_then_goes_on() {
+    let moto = Moto::start().await;
+    let db = std::sync::Arc::new(termaudit_tests::TestDatabase::create().await);
+    // The test runs the passes itself.
+    let lock = termaudit_tests::moto::hold_compactor(&db).await;
+    let configure = moto.configure("yield");
+    let app = TestApp::spawn_on_database(
+        db,
+        Box::new(move |s| {
+            configure(s);
+            // Any chunk counts as a bulk upload here.
+            s.bulk_ingest_bytes_per_second = 1;
+        }),
+    )
+    .await;
+    app.create_project(PROJECT).await;
+    let gateway = app.token("gateway", PROJECT, &[Permission::Ingest]);
+    let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
+    upload(&app, &gateway, session, &busy_cast_of(600, 6), 100).await;
+    end_session(&app, session).await;
+    termaudit_tests::emulation::wait_until_emulated(&app.db, std::time::Duration::from_secs(120))
+        .await
+        .expect("the emulation catches up");
+
+    // Another recording is uploaded while the pass runs.
+    let bulk = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
+    let uploading = tokio::spawn({
+        let (client, gateway) = (app.client.clone(), gateway.clone());
+        let url = app.url(&path(bulk, ""));
+        let mut body = String::from("{\"version\": 2, \"width\": 80, \"height\": 24}\n");
+        async move {
+            for seq in 0u32.. {
+                body.push_str(&format!("[{seq}, \"o\", \"chunk {seq}\\r\\n\"]\n"));
+                let put = client.put(format!("{url}/chunks/{seq}")).bearer_auth(&gateway);
+                let response = put.body(std::mem::take(&mut body)).send().await;
+                assert_eq!(response.expect("the chunk is sent").status(), 201);
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !app.store.busy_ingesting() {
+        assert!(std::time::Instant::now() < deadline, "the upload did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let options = termaudit_storage::CompactOptions {
+        min_object_bytes: 1,
+        yield_to_ingest: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
+    let report = app.store.compact_once(options).await.expect("a pass");
+    uploading.abort();
+    assert!(report.deferred >= options.yield_to_ingest, "{report:?}");
+    assert!(report.objects >= 1, "{report:?}");
+    wait_until_compacted(&app.db, session, std::time::Duration::from_secs(1))
+        .await
+        .expect("nothing of the recording is left in PostgreSQL");
+    lock.release().await.expect("released");
+}
+
 /// From objects a seek starts with one ranged read: the compactor puts
 /// each snapshot right before the chunk after it. The test holds the
 /// compactor's lock (as `recording_1gb` does) so that it compacts once the

@@ -49,6 +49,10 @@ pub struct CompactOptions {
     /// Read each object back and compare it with what was written before
     /// the rows point at it (`termaudit recordings move`).
     pub read_back: bool,
+    /// How long a pass waits, at most, while this process ingests a bulk
+    /// upload ([`Store::busy_ingesting`]) before each object: the upload
+    /// has the cores (and a local object store's CPU) first.
+    pub yield_to_ingest: Duration,
 }
 
 impl Default for CompactOptions {
@@ -59,6 +63,7 @@ impl Default for CompactOptions {
             recordings_per_pass: 32,
             orphan_grace: Duration::from_secs(15 * 60),
             read_back: false,
+            yield_to_ingest: Duration::from_secs(30),
         }
     }
 }
@@ -72,6 +77,8 @@ pub struct CompactReport {
     pub bytes: u64,
     /// Objects deleted (purged recordings' and orphans).
     pub deleted: usize,
+    /// How long the pass waited for a bulk upload.
+    pub deferred: Duration,
 }
 
 impl CompactReport {
@@ -81,6 +88,7 @@ impl CompactReport {
         self.snapshots += other.snapshots;
         self.bytes += other.bytes;
         self.deleted += other.deleted;
+        self.deferred += other.deferred;
     }
 }
 
@@ -169,6 +177,9 @@ impl Store {
         let mut after = (i32::MIN, i32::MIN);
         let mut writing = None;
         loop {
+            let waiting = tokio::time::Instant::now();
+            self.yield_to_ingest(options.yield_to_ingest.saturating_sub(report.deferred)).await;
+            report.deferred += waiting.elapsed();
             let packing = self.pack(session_id, finalized, options, after);
             let packed = match writing.take() {
                 None => packing.await?,
@@ -328,7 +339,7 @@ impl Store {
             chunks: seqs.len(),
             snapshots: afters.len(),
             bytes: size as u64,
-            deleted: 0,
+            ..CompactReport::default()
         }))
     }
 

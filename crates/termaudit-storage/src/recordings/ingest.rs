@@ -182,6 +182,7 @@ impl Store {
         seq: u32,
         body: Bytes,
     ) -> Result<ChunkReceipt, IngestError> {
+        let body_bytes = body.len();
         // The digest of a 4 MiB body takes a few milliseconds: it is taken
         // off the async threads while the checks below query the database.
         let digest = tokio::task::spawn_blocking({
@@ -313,7 +314,7 @@ impl Store {
         .await?;
         notify_live(&*tx, &LiveSignal::Chunk { session_id, seq: db_seq }).await?;
         tx.commit().await?;
-        self.chunk_stored(session_id);
+        self.chunk_stored(session_id, body_bytes);
         Ok(ChunkReceipt {
             seq,
             events: chunk.events,
