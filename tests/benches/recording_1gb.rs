@@ -34,6 +34,10 @@
 //! (`TERMAUDIT_EMULATION_NICE`, default 10; 0 runs them at the server's
 //! priority).
 //!
+//! RECORDING_BENCH_YIELD=N sets how long the emulation and the compactor
+//! wait, at most, while the upload lasts (`TERMAUDIT_YIELD_TO_INGEST_SECONDS`,
+//! default 30; 0: they run beside it from the start).
+//!
 //! RECORDING_BENCH_STORE=s3 stores the recordings in moto's S3 server on
 //! loopback (`tests/src/moto.rs`) and adds, after the phases above (which
 //! then read the recording while its bytes are still in PostgreSQL: the
@@ -603,12 +607,17 @@ async fn main() {
     let workers: Option<usize> =
         std::env::var("RECORDING_BENCH_WORKERS").ok().and_then(|v| v.parse().ok());
     let nice: Option<i32> = std::env::var("RECORDING_BENCH_NICE").ok().and_then(|v| v.parse().ok());
+    let yield_seconds: Option<u64> =
+        std::env::var("RECORDING_BENCH_YIELD").ok().and_then(|v| v.parse().ok());
     let configure_workers = move |s: &mut termaudit_server::Settings| {
         if let Some(workers) = workers {
             s.emulation_workers = workers;
         }
         if let Some(nice) = nice {
             s.emulation_nice = nice;
+        }
+        if let Some(seconds) = yield_seconds {
+            s.yield_to_ingest = Duration::from_secs(seconds);
         }
     };
     // RECORDING_BENCH_STORE=s3: the server stores recordings in moto's S3
