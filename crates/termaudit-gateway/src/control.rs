@@ -1,5 +1,6 @@
 //! The gateway's side of the control-event stream: a server-sent events
-//! client per project that ends the shells the API revoked or closed.
+//! client per project that ends the shells the API revoked or closed, and
+//! tells their operators who starts and stops watching them.
 
 use std::{
     collections::{HashMap, HashSet},
