@@ -82,6 +82,17 @@ pub struct Watch {
 }
 
 impl Watch {
+    /// A row of `recording_watches`.
+    fn from_row(row: &tokio_postgres::Row) -> Result<Self, StorageError> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            project_id: row.try_get("project_id")?,
+            session_id: row.try_get("session_id")?,
+            subject: row.try_get("watcher_subject")?,
+            name: row.try_get("watcher_name")?,
+        })
+    }
+
     /// Its `recording.watched` entry, with `details`.
     fn audit(&self, details: serde_json::Value) -> NewAuditEvent {
         NewAuditEvent::new(self.project_id, AuditEventType::RecordingWatched)
@@ -179,13 +190,7 @@ impl Store {
         let tx = client.transaction().await?;
         let rows = tx.query(include_str!("../sql/watches_expired.sql"), &[&limit]).await?;
         for row in &rows {
-            let watch = Watch {
-                id: row.try_get("id")?,
-                project_id: row.try_get("project_id")?,
-                session_id: row.try_get("session_id")?,
-                subject: row.try_get("watcher_subject")?,
-                name: row.try_get("watcher_name")?,
-            };
+            let watch = Watch::from_row(row)?;
             let details = serde_json::json!({
                 "watch": watch.id,
                 "phase": "stopped",
@@ -227,13 +232,7 @@ impl Store {
             client.query(include_str!("../sql/watches_of_project.sql"), &[&project_id]).await?;
         rows.iter()
             .map(|row| {
-                let watch = Watch {
-                    id: row.try_get("id")?,
-                    project_id,
-                    session_id: row.try_get("session_id")?,
-                    subject: row.try_get("watcher_subject")?,
-                    name: row.try_get("watcher_name")?,
-                };
+                let watch = Watch::from_row(row)?;
                 Ok(ControlEvent {
                     at: row.try_get("started_at")?,
                     ..watch.control("watch.started")
