@@ -20,7 +20,10 @@
 //! - a common word's first page (`q=error`, 20 sessions), the same way;
 //! - the index's size (`recording_text` and, before V22,
 //!   `recording_text_grams`, with their indexes) against the recordings'
-//!   compressed chunks;
+//!   compressed chunks: as the workers grew it (their folds of rows
+//!   leave space that autovacuum lets later rows reuse; the bench machines
+//!   run without it), then after a `VACUUM FULL` (the seeding's last step),
+//!   with what its rows hold;
 //! - how long after a chunk's acceptance its text is searchable: 20 new
 //!   live sessions, each a chunk with a new word, polled every 10 ms.
 
@@ -252,6 +255,20 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
                 client.batch_execute("VACUUM ANALYZE recording_text_grams").await?;
             }
             client.batch_execute("ANALYZE sessions").await?;
+            // The space the workers' folds left (V26: rows of one chunk
+            // replaced by a row of many), which a server's autovacuum lets
+            // later rows reuse and the bench machines' PostgreSQL (without
+            // autovacuum) keeps: measured, then given back, so the sizes
+            // below are what the rows and their indexes take.
+            let grown: i64 = client
+                .query_one("SELECT pg_total_relation_size('recording_text')::int8", &[])
+                .await?
+                .get(0);
+            client.batch_execute("VACUUM FULL ANALYZE recording_text").await?;
+            eprintln!(
+                "recording_text as grown by the workers: {:.1} MiB (before VACUUM FULL)",
+                grown as f64 / 1048576.0
+            );
             eprintln!(
                 "seeded {:.0} MiB: accepted in {:.0} s ({:.1} MiB/s), emulated and indexed {:.0} s after the start",
                 bytes as f64 / 1048576.0,
@@ -311,8 +328,9 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
         );
     }
 
-    // The search's tables as they are: V22's row per chunk, or (before it)
-    // V14's row per line beside V21's window codes.
+    // The search's tables as they are: V22's row per chunk (V26: or of
+    // several chunks), or (before V22) V14's row per line beside V21's
+    // window codes.
     let sizes = client
         .query_one(
             "SELECT pg_total_relation_size('recording_text')::int8
@@ -320,12 +338,16 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
                     coalesce(pg_relation_size(to_regclass('recording_text_grams_gin')), 0)::int8,
                     (SELECT count(*) FROM recording_text),
                     (SELECT coalesce(sum(octet_length(data)), 0)::int8 FROM recording_chunks),
-                    (SELECT coalesce(sum(data_bytes), 0)::int8 FROM recording_chunks)",
+                    (SELECT coalesce(sum(data_bytes), 0)::int8 FROM recording_chunks),
+                    (SELECT coalesce(sum(pg_column_size(body)), 0)::int8 FROM recording_text),
+                    (SELECT coalesce(sum(pg_column_size(grams)), 0)::int8 FROM recording_text),
+                    pg_relation_size('recording_text_pkey')::int8",
             &[],
         )
         .await?;
     let (text, gin, rows, compressed, raw): (i64, i64, i64, i64, i64) =
         (sizes.get(0), sizes.get(1), sizes.get(2), sizes.get(3), sizes.get(4));
+    let (bodies, codes, key): (i64, i64, i64) = (sizes.get(5), sizes.get(6), sizes.get(7));
     let mib = |b: i64| b as f64 / 1048576.0;
     println!(
         "index: the search's tables {:.1} MiB with their indexes ({rows} rows of recording_text; \
@@ -336,6 +358,15 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
         mib(compressed),
         mib(raw),
         text as f64 / compressed.max(1) as f64
+    );
+    println!(
+        "index, what its rows hold: bodies {:.1} MiB, codes {:.1} MiB as stored, with the GIN \
+         and the primary key ({:.1} MiB) {:.1} MiB: {:.2}x the compressed chunks",
+        mib(bodies),
+        mib(codes),
+        mib(key),
+        mib(bodies + codes + gin + key),
+        (bodies + codes + gin + key) as f64 / compressed.max(1) as f64
     );
 
     let mut searchable = Latencies::default();

@@ -107,6 +107,8 @@ impl Worker {
         let mut look = true;
         // How long this worker has waited for the replica's bulk upload.
         let mut deferred = Duration::ZERO;
+        // The text written since the recording's rows were last folded.
+        let mut unfolded = Unfolded::default();
         loop {
             if look {
                 self.yield_to_ingest(&mut deferred).await;
@@ -116,8 +118,12 @@ impl Worker {
                 return Ok(Outcome::Stopped);
             }
             if look {
-                let (played, more) = self.play_batch(emulator).await?;
+                let (played, more) = self.play_batch(emulator, &mut unfolded).await?;
                 emulator = played;
+                if unfolded.bytes >= self.options.text_group_bytes {
+                    let up_to = unfolded.last;
+                    self.fold_text(&mut unfolded, up_to).await?;
+                }
                 if more.is_some() {
                     idle = Duration::ZERO;
                     // A batch that took everything stored leaves nothing to
@@ -134,6 +140,9 @@ impl Worker {
                     return Ok(Outcome::NotMine);
                 }
                 if target.finalized {
+                    // Every row but the last screen's, which the finish
+                    // numbers after the last chunk.
+                    self.fold_text(&mut unfolded, i32::MAX - 1).await?;
                     if self.store.emulation_finish(self.session_id, &self.lease).await? {
                         for hook in &self.hooks {
                             hook.finished(self.session_id, target.next_seq).await;
@@ -181,7 +190,11 @@ impl Worker {
     /// most a few MiB, hands them to the hooks, and records the progress.
     /// Also says whether a batch was played (`None`: nothing stored past the
     /// position) and whether more chunks may be stored after it.
-    async fn play_batch(&self, emulator: Emulator) -> Result<(Emulator, Option<bool>), WorkError> {
+    async fn play_batch(
+        &self,
+        emulator: Emulator,
+        unfolded: &mut Unfolded,
+    ) -> Result<(Emulator, Option<bool>), WorkError> {
         let from = emulator.next_seq();
         let batch = self.store.emulation_chunks(self.session_id, from).await?;
         if batch.chunks.is_empty() {
@@ -210,6 +223,60 @@ impl Worker {
         if !self.store.emulation_commit(self.session_id, &self.lease, from, &encoded).await? {
             return Err(WorkError::LeaseLost);
         }
+        for line in &played.progress.lines {
+            unfolded.bytes += line.text.len() + 1;
+            unfolded.last = unfolded.last.max(i32::try_from(line.seq).unwrap_or(i32::MAX));
+        }
         Ok((emulator, Some(batch.more)))
+    }
+
+    /// Folds the recording's rows of one chunk's text after the last fold
+    /// up to chunk `up_to` into one (`Store::recording_text_fold`), or
+    /// several when they take more than twice the options'
+    /// `text_group_bytes` as stored (a fold holds a few MiB of text in
+    /// memory at most: zstd stores a chunk's lines 2 to 4 times smaller),
+    /// the CPU work on the emulation's threads.
+    async fn fold_text(&self, unfolded: &mut Unfolded, up_to: i32) -> Result<(), WorkError> {
+        let mut after = unfolded.after;
+        let max_bytes = i64::try_from(self.options.text_group_bytes.saturating_mul(2))
+            .unwrap_or(i64::MAX)
+            .max(1);
+        loop {
+            let rows =
+                self.store.recording_text_to_fold(self.session_id, after, up_to, max_bytes).await?;
+            let (last, more) = (rows.last_seq(), rows.more());
+            if rows.len() >= 2 {
+                let folded = self
+                    .threads
+                    .run(move || rows.fold())
+                    .await
+                    .map_err(|_| WorkError::Panicked)??;
+                if !self.store.recording_text_fold(&self.lease, &folded).await? {
+                    return Err(WorkError::LeaseLost);
+                }
+            }
+            match last {
+                Some(last) if more => after = last,
+                _ => break,
+            }
+        }
+        *unfolded = Unfolded { after: up_to.min(unfolded.last), bytes: 0, last: unfolded.last };
+        Ok(())
+    }
+}
+
+/// The recording's text its worker wrote since it last folded it: the
+/// rows of chunks after `after` (-1 until a first fold: a worker that
+/// resumes does not know), `bytes` of lines, up to chunk `last`.
+#[derive(Debug)]
+struct Unfolded {
+    after: i32,
+    bytes: usize,
+    last: i32,
+}
+
+impl Default for Unfolded {
+    fn default() -> Self {
+        Self { after: -1, bytes: 0, last: -1 }
     }
 }

@@ -325,6 +325,7 @@ impl Application {
             termaudit_emulation::EmulationOptions {
                 nice: settings.emulation_nice,
                 yield_to_ingest: settings.yield_to_ingest,
+                text_group_bytes: settings.text_group_bytes,
                 ..termaudit_emulation::EmulationOptions::new(
                     settings.emulation_workers,
                     settings.emulation_lease,

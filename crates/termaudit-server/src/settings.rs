@@ -101,6 +101,10 @@ pub struct Settings {
     /// a second stored through this replica it counts as ingesting a bulk
     /// upload (for `yield_to_ingest`).
     pub bulk_ingest_bytes_per_second: u64,
+    /// `TERMAUDIT_SEARCH_TEXT_GROUP_KIB`: how much of a recording's text
+    /// (what its screen showed, for search) the emulation keeps in rows of
+    /// one chunk before folding them into one row.
+    pub text_group_bytes: usize,
     /// `TERMAUDIT_RECORDINGS_STORE`: where recordings' bytes live once
     /// compacted: PostgreSQL, or an object store.
     pub recordings_store: RecordingsStoreUrl,
@@ -275,6 +279,13 @@ pub fn variables() -> Vec<Variable> {
              counts as ingesting a bulk upload",
         ),
         row(
+            "TERMAUDIT_SEARCH_TEXT_GROUP_KIB",
+            code(&(defaults.text_group_bytes >> 10)),
+            "how many KiB of a recording's text (what its screen showed, which search across \
+             recordings reads) are kept a row per chunk, searchable at once, before they are \
+             folded into one row, smaller and compressed better; the rest when it ends",
+        ),
+        row(
             "TERMAUDIT_RECORDINGS_STORE",
             code(&defaults.recordings_store),
             "where recordings' bytes live: `postgres`, or an object store, `s3://BUCKET/PREFIX` \
@@ -421,6 +432,7 @@ impl Default for Settings {
             emulation_lease: std::time::Duration::from_secs(30),
             yield_to_ingest: termaudit_emulation::EmulationOptions::YIELD_TO_INGEST,
             bulk_ingest_bytes_per_second: 16 << 20,
+            text_group_bytes: termaudit_emulation::EmulationOptions::TEXT_GROUP_BYTES,
             recordings_store: RecordingsStoreUrl::Postgres,
             s3: S3Settings::default(),
             object_cache_bytes: termaudit_storage::DEFAULT_CACHE_BYTES,
@@ -542,6 +554,12 @@ impl Settings {
                     format!("TERMAUDIT_BULK_INGEST_MIB_PER_SECOND must be 1 to 1048576, not {v:?}")
                 })?;
             settings.bulk_ingest_bytes_per_second = mib << 20;
+        }
+        if let Some(v) = source.get("TERMAUDIT_SEARCH_TEXT_GROUP_KIB") {
+            let kib = v.parse::<usize>().ok().filter(|n| (1..=1 << 16).contains(n)).with_context(
+                || format!("TERMAUDIT_SEARCH_TEXT_GROUP_KIB must be 1 to 65536, not {v:?}"),
+            )?;
+            settings.text_group_bytes = kib << 10;
         }
         if let Some(v) = source.get("TERMAUDIT_RECORDINGS_STORE") {
             settings.recordings_store = RecordingsStoreUrl::parse(&v)

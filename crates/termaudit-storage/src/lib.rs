@@ -40,10 +40,10 @@ pub use projects::ProjectRow;
 pub use recordings::{
     BATCH_BYTES, ByteRange, ChunkBatch, ChunkLines, ChunkReceipt, CompactOptions, CompactReport,
     DEFAULT_CACHE_BYTES, EmulationLag, EmulationProgress, EmulationState, EmulationTarget,
-    EncodedProgress, IngestError, LIVE_CHANNEL, Lease, LiveSignal, MAX_CHUNK_BYTES, Marker, MoveTo,
-    ObjectTarget, RecordedSession, RecordingHit, RecordingOverview, RecordingRow,
-    RecordingsStoreUrl, S3Settings, Snapshot, TextLine, TextMatchRow, TranscriptLine, Watch,
-    Watcher, Window, finalize_recording, header_size, purge_recording, purge_recordings,
+    EncodedProgress, FoldedText, IngestError, LIVE_CHANNEL, Lease, LiveSignal, MAX_CHUNK_BYTES,
+    Marker, MoveTo, ObjectTarget, RecordedSession, RecordingHit, RecordingOverview, RecordingRow,
+    RecordingsStoreUrl, S3Settings, Snapshot, TextLine, TextMatchRow, TextToFold, TranscriptLine,
+    Watch, Watcher, Window, finalize_recording, header_size, purge_recording, purge_recordings,
 };
 pub use retention::{
     BatchOutcome, ExpiredRecording, RetentionPreviewRow, RetentionRunRow, SweepKey, SweepLock,

@@ -101,7 +101,10 @@ pub(super) struct Fixture {
 /// A server with the project, a gateway's token and a reader's (who may
 /// download recordings).
 async fn project_with_reader() -> (TestApp, String, String) {
-    let app = TestApp::spawn().await;
+    project_with_reader_on(TestApp::spawn().await).await
+}
+
+async fn project_with_reader_on(app: TestApp) -> (TestApp, String, String) {
     app.create_project(PROJECT).await;
     let gateway = app.token("gateway", PROJECT, &[Permission::Ingest]);
     let reader = app.token(
@@ -113,7 +116,12 @@ async fn project_with_reader() -> (TestApp, String, String) {
 }
 
 pub(super) async fn recorded(casts: &[String]) -> Fixture {
-    let (app, gateway, reader) = project_with_reader().await;
+    recorded_on(TestApp::spawn().await, casts).await
+}
+
+/// [`recorded`] on a server of the caller's.
+pub(super) async fn recorded_on(app: TestApp, casts: &[String]) -> Fixture {
+    let (app, gateway, reader) = project_with_reader_on(app).await;
     let mut sessions = Vec::new();
     for (i, cast) in casts.iter().enumerate() {
         let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
@@ -154,6 +162,196 @@ impl Rng {
 #[tokio::test]
 async fn hits_equal_a_reference_scan_of_the_emulated_text() {
     let f = recorded(&corpus()).await;
+    // Each recording's text ended in one row of its chunks folded together
+    // (V26) and the row of its last screen.
+    let db = f.app.db.connect().await;
+    for (session, _) in &f.sessions {
+        let rows = text_rows(&db, *session).await;
+        assert!(rows.len() <= 2 && rows.iter().filter(|r| r.1.is_some()).count() <= 1, "{rows:?}");
+    }
+    check_hits_against_the_reference(&f).await;
+}
+
+/// The same with the workers folding a recording's text every KiB of it,
+/// while its chunks are still coming (`TERMAUDIT_SEARCH_TEXT_GROUP_KIB`).
+#[tokio::test]
+async fn hits_equal_the_reference_with_text_folded_every_kib() {
+    let app = TestApp::spawn_with(Box::new(|s| s.text_group_bytes = 1024)).await;
+    let f = recorded_on(app, &corpus()).await;
+    let db = f.app.db.connect().await;
+    for (session, _) in &f.sessions {
+        // Rows follow each other: each group's chunks after the row before.
+        let rows = text_rows(&db, *session).await;
+        for pair in rows.windows(2) {
+            assert!(pair[1].1.unwrap_or(pair[1].0) > pair[0].0, "{rows:?}");
+        }
+    }
+    check_hits_against_the_reference(&f).await;
+}
+
+/// A cast of `events` outputs of five lines each, about 250 bytes of text.
+fn rollout_cast(word: &str, events: usize) -> String {
+    let mut cast = String::from("{\"version\": 2, \"width\": 80, \"height\": 5}\n");
+    for i in 0..events {
+        let data: String =
+            (0..5).map(|k| format!("step {i}.{k} of the {word} rollout: ok\r\n")).collect();
+        cast.push_str(&serde_json::to_string(&(i as f64, "o", data)).unwrap());
+        cast.push('\n');
+    }
+    cast
+}
+
+/// A recording's transcript as the storage reads it, and as compared with
+/// [`reference`].
+fn as_reference(lines: &[termaudit_storage::TranscriptLine]) -> Vec<(Micros, String)> {
+    lines.iter().map(|l| (l.time, l.line.clone())).collect()
+}
+
+/// While a live recording's chunks come, its worker folds its rows of
+/// text once they hold `TERMAUDIT_SEARCH_TEXT_GROUP_KIB` (here 1): the
+/// search and the transcript read the same text as before.
+#[tokio::test]
+async fn a_live_recordings_text_is_folded_as_it_grows() {
+    let app = TestApp::spawn_with(Box::new(|s| s.text_group_bytes = 1024)).await;
+    let (app, gateway, reader) = project_with_reader_on(app).await;
+    let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
+    let cast = rollout_cast("canary", 40);
+    // A chunk at a time, each emulated before the next comes: a batch each.
+    let single = recorded_on_chunks(&app, &gateway, session, &cast).await;
+    assert_eq!(single, 20);
+    let db = app.db.connect().await;
+    let rows = text_rows(&db, session).await;
+    let groups = rows.iter().filter(|r| r.1.is_some()).count();
+    // 20 chunks of ~500 bytes of text each, folded every KiB or so.
+    assert!(groups >= 5 && rows.len() < 15, "{rows:?}");
+    assert_eq!(rows.last().map(|r| r.0), Some(i32::MAX), "the live screen: {rows:?}");
+    let transcript = termaudit_tests::emulation::transcript(&app.store, session).await;
+    assert_eq!(as_reference(&transcript), reference(&cast));
+    // Ranks restart with each chunk, groups or not.
+    assert!(transcript.windows(2).all(|w| {
+        if w[0].seq == w[1].seq { w[1].n == w[0].n + 1 } else { w[1].n == 0 && w[1].seq > w[0].seq }
+    }));
+    let url = search_path(PROJECT, "q=step%2017.3%20of");
+    let page: Value = json(app.get(&url, &reader).await, 200).await;
+    assert_eq!(page["items"][0]["matches"][0]["line"], "step 17.3 of the canary rollout: ok");
+    assert_eq!(page["items"][0]["matching_lines"], 1, "{page}");
+    let url = search_path(PROJECT, "q=canary%20rollout");
+    let page: Value = json(app.get(&url, &reader).await, 200).await;
+    assert_eq!(page["items"][0]["matching_lines"], 100, "{page}");
+    assert_eq!(page["items"][0]["matches"][4]["line"], "step 0.4 of the canary rollout: ok");
+}
+
+/// A recording whose rows of text hold more than a fold reads at once
+/// (twice `TERMAUDIT_SEARCH_TEXT_GROUP_KIB` as stored; here the whole
+/// recording waited for a replica that emulates) is folded in several
+/// rows, each of whole chunks, in order.
+#[tokio::test]
+async fn text_beyond_what_a_fold_reads_is_folded_in_pieces() {
+    let stores = TestApp::spawn_with(Box::new(|s| s.emulation_workers = 0)).await;
+    let (stores, gateway, reader) = project_with_reader_on(stores).await;
+    let session = seed_session(&stores, PROJECT, EnvironmentClass::Production, true).await;
+    let cast = rollout_cast("amber", 200);
+    upload(&stores, &gateway, session, &cast, 2).await;
+    end_session(&stores, session).await;
+    let emulates =
+        stores.spawn_replica_with(Box::new(|s| s.text_group_bytes = 1024), Vec::new()).await;
+    wait_until_emulated(&emulates.db, Duration::from_secs(60)).await.unwrap();
+    let db = emulates.db.connect().await;
+    let rows = text_rows(&db, session).await;
+    let stored: Vec<(i32, Vec<u8>)> = text_column(&db, session, "body").await;
+    assert!(rows.iter().filter(|r| r.1.is_some()).count() >= 3, "{rows:?}");
+    // Left of one chunk: the last screen's row, and a piece's lone last row.
+    assert!(rows.iter().filter(|r| r.1.is_none()).count() <= 2, "{rows:?}");
+    for pair in rows.windows(2) {
+        assert!(pair[1].1.unwrap_or(pair[1].0) > pair[0].0, "{rows:?}");
+    }
+    // Each fold read about 2 KiB of bodies (one more row may cross it).
+    assert!(stored.iter().all(|(_, body)| body.len() < 8192), "{rows:?}");
+    let transcript = termaudit_tests::emulation::transcript(&emulates.store, session).await;
+    assert_eq!(as_reference(&transcript), reference(&cast));
+    let url = search_path(PROJECT, "q=step%20170.2%20of");
+    let page: Value = json(emulates.get(&url, &reader).await, 200).await;
+    assert_eq!(page["items"][0]["matches"][0]["line"], "step 170.2 of the amber rollout: ok");
+}
+
+/// Uploads `cast` two events a chunk, waiting for each chunk's emulation
+/// before the next; returns how many chunks.
+async fn recorded_on_chunks(app: &TestApp, gateway: &str, session: Uuid, cast: &str) -> usize {
+    let lines: Vec<&str> = cast.lines().collect();
+    let bodies: Vec<String> = lines[1..]
+        .chunks(2)
+        .enumerate()
+        .map(|(i, c)| if i == 0 { format!("{}\n", lines[0]) } else { String::new() } + &(c.join("\n") + "\n"))
+        .collect();
+    for (seq, body) in bodies.iter().enumerate() {
+        let url = path(session, &format!("/chunks/{seq}"));
+        let response = app
+            .client
+            .put(app.url(&url))
+            .bearer_auth(gateway)
+            .header("content-type", "application/x-asciicast")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        wait_until_emulated(&app.db, Duration::from_secs(60)).await.unwrap();
+    }
+    bodies.len()
+}
+
+/// A transcript read a few rows at a time while the recording's rows are
+/// folded between two reads has every line once.
+#[tokio::test]
+async fn a_transcript_read_across_a_fold_has_every_line_once() {
+    let (app, gateway, reader) = project_with_reader().await;
+    let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
+    let cast = rollout_cast("blue", 40);
+    upload(&app, &gateway, session, &cast, 2).await;
+    wait_until_emulated(&app.db, Duration::from_secs(60)).await.unwrap();
+    let db = app.db.connect().await;
+    assert!(text_rows(&db, session).await.iter().all(|r| r.1.is_none()), "not folded yet");
+    let (mut lines, after) = app.store.recording_transcript_chunks(session, None).await.unwrap();
+    let mut after = after.expect("more rows than a read");
+    // The end folds every row but the last screen's into one.
+    end_session(&app, session).await;
+    wait_until_emulated(&app.db, Duration::from_secs(60)).await.unwrap();
+    let rows = text_rows(&db, session).await;
+    assert!(rows.len() == 2 && rows[0].1.is_some_and(|first| first < after), "{rows:?}");
+    loop {
+        let (round, next) =
+            app.store.recording_transcript_chunks(session, Some(after)).await.unwrap();
+        lines.extend(round);
+        match next {
+            Some(seq) => after = seq,
+            None => break,
+        }
+    }
+    assert_eq!(as_reference(&lines), reference(&cast));
+    let url = path(session, "/transcript");
+    let text = app.get(&url, &reader).await.text().await.unwrap();
+    let expected: String = reference(&cast).iter().map(|(_, line)| format!("{line}\n")).collect();
+    assert_eq!(text, expected);
+}
+
+/// A recording's rows of text: last chunk and, for a group, its first.
+async fn text_rows(db: &tokio_postgres::Client, session: Uuid) -> Vec<(i32, Option<i32>)> {
+    text_column(db, session, "first_seq").await
+}
+
+/// A recording's rows of text, in order: each one's (last) chunk and
+/// `column`.
+pub(super) async fn text_column<T: tokio_postgres::types::FromSqlOwned>(
+    db: &tokio_postgres::Client,
+    session: Uuid,
+    column: &str,
+) -> Vec<(i32, T)> {
+    let sql =
+        format!("SELECT seq, {column} FROM recording_text WHERE session_id = $1 ORDER BY seq");
+    db.query(&sql, &[&session]).await.unwrap().iter().map(|row| (row.get(0), row.get(1))).collect()
+}
+
+async fn check_hits_against_the_reference(f: &Fixture) {
     // A progress bar redrawn 200 times is one line; the full-screen
     // program's last screen is there, its earlier redraws are not.
     let busy = &f.sessions[FIXTURES.len()].1;

@@ -6,14 +6,17 @@
 use std::time::Duration;
 
 use serde_json::{Value, json as value};
-use termaudit_domain::{EnvironmentClass, asciicast::fold_case};
+use termaudit_domain::{
+    EnvironmentClass,
+    asciicast::{fold_case, line_grams},
+};
 use termaudit_storage::TranscriptLine;
 use termaudit_tests::{emulation::wait_until_emulated, json, problem, seed::seed_session};
 use uuid::Uuid;
 
 use super::{
     emulation::gauge,
-    recording_search::{busy_cast, recorded, search_path},
+    recording_search::{busy_cast, recorded, search_path, text_column},
     recordings::{path, upload},
 };
 
@@ -24,6 +27,9 @@ const PROJECT: &str = "demo";
 const V17: &str = include_str!("../../../migrations/V17__recording_text_backfill.sql");
 /// V22, which moves the lines stored a row each (V14) to a row per chunk.
 const V22: &str = include_str!("../../../migrations/V22__recording_text_chunks.sql");
+/// V26, which lets a row hold several chunks' lines (run after V22 as an
+/// upgrade from V21 runs it).
+const V26: &str = include_str!("../../../migrations/V26__recording_text_groups.sql");
 
 /// A recording five minutes long, so its emulation keeps snapshots (at
 /// most a minute apart): 60 lines `{word} step {i} ok`.
@@ -169,17 +175,23 @@ async fn recordings_emulated_before_text_get_it_and_keep_their_snapshots() {
     assert_eq!(left, 0);
 }
 
-/// A recording's chunks' window codes, in order.
+/// A recording's rows' window codes, in order.
 async fn grams(db: &tokio_postgres::Client, session: Uuid) -> Vec<(i32, Vec<i32>)> {
-    db.query(
-        "SELECT seq, grams FROM recording_text WHERE session_id = $1 ORDER BY seq",
-        &[&session],
-    )
-    .await
-    .unwrap()
-    .iter()
-    .map(|row| (row.get(0), row.get(1)))
-    .collect()
+    text_column(db, session, "grams").await
+}
+
+/// The window codes of each chunk's lines, in order, as a worker computes
+/// them for a row of one chunk.
+fn chunk_grams(lines: &[TranscriptLine]) -> Vec<(i32, Vec<i32>)> {
+    lines
+        .chunk_by(|a, b| a.seq == b.seq)
+        .map(|chunk| {
+            let mut codes: Vec<i32> = chunk.iter().flat_map(|l| line_grams(&l.line)).collect();
+            codes.sort_unstable();
+            codes.dedup();
+            (chunk[0].seq, codes)
+        })
+        .collect()
 }
 
 /// A recording's whole text, as the storage reads it.
@@ -199,7 +211,7 @@ async fn lines_stored_a_row_each_move_to_a_row_per_chunk() {
     let mut before = Vec::new();
     for session in sessions {
         let lines = transcript(&f.app.store, session).await;
-        let codes = grams(&db, session).await;
+        let codes = chunk_grams(&lines);
         assert!(!lines.is_empty() && codes.iter().any(|c| c.1.len() > 20), "{codes:?}");
         before.push((lines, codes));
     }
@@ -209,7 +221,13 @@ async fn lines_stored_a_row_each_move_to_a_row_per_chunk() {
     // copy where folding changes it) and a row of codes per chunk.
     let (mut session, mut seq, mut n, mut time, mut line, mut folded) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for (id, (lines, _)) in sessions.iter().zip(&before) {
+    let (mut code_session, mut code_seq, mut code_grams) = (vec![], vec![], vec![]);
+    for (id, (lines, codes)) in sessions.iter().zip(&before) {
+        for (chunk, grams) in codes {
+            code_session.push(*id);
+            code_seq.push(*chunk);
+            code_grams.push(format!("{grams:?}").replace('[', "{").replace(']', "}"));
+        }
         for l in lines {
             session.push(*id);
             seq.push(l.seq);
@@ -222,7 +240,8 @@ async fn lines_stored_a_row_each_move_to_a_row_per_chunk() {
     }
     db.batch_execute(
         "BEGIN;
-         CREATE TABLE v21_grams AS SELECT session_id, project_id, seq, grams FROM recording_text;
+         CREATE TABLE v21_grams (session_id uuid NOT NULL, project_id uuid NOT NULL,
+             seq integer NOT NULL, grams integer[] NOT NULL);
          CREATE TABLE v21_lines (session_id uuid NOT NULL, project_id uuid NOT NULL,
              seq integer NOT NULL, n integer NOT NULL, time_us bigint NOT NULL,
              line text NOT NULL, folded text, PRIMARY KEY (session_id, seq, n));",
@@ -239,11 +258,21 @@ async fn lines_stored_a_row_each_move_to_a_row_per_chunk() {
     )
     .await
     .unwrap();
+    db.execute(
+        "INSERT INTO v21_grams
+         SELECT g.session_id, s.project_id, g.seq, g.grams::int4[]
+         FROM unnest($1::uuid[], $2::int4[], $3::text[]) AS g (session_id, seq, grams)
+         JOIN sessions AS s ON s.id = g.session_id",
+        &[&code_session, &code_seq, &code_grams],
+    )
+    .await
+    .unwrap();
     db.batch_execute(&format!(
         "DROP TABLE recording_text;
          ALTER TABLE v21_lines RENAME TO recording_text;
          ALTER TABLE v21_grams RENAME TO recording_text_grams;
          {V22};
+         {V26};
          COMMIT;"
     ))
     .await

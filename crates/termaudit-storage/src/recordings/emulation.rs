@@ -597,7 +597,7 @@ mod tests {
         expected.dedup();
         assert!(expected.len() > 8192, "{} codes", expected.len());
         assert_eq!(grams, expected);
-        let decoded = text_body::TextBody::decode(&body).expect("decoded");
-        assert!(decoded.lines().map(|(_, l)| l).eq(lines.iter().map(String::as_str)));
+        let decoded = text_body::TextBody::decode(&body, 0).expect("decoded");
+        assert!(decoded.lines().map(|(_, _, l)| l).eq(lines.iter().map(String::as_str)));
     }
 }

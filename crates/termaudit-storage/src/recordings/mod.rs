@@ -40,6 +40,7 @@ mod purge;
 mod read;
 mod text;
 mod text_body;
+mod text_groups;
 mod types;
 
 pub use chunks::BATCH_BYTES;
@@ -57,4 +58,5 @@ pub use objects::{DEFAULT_CACHE_BYTES, ObjectTarget, POSTGRES, RecordingsStoreUr
 pub use purge::{purge_recording, purge_recordings};
 pub use read::{ByteRange, RecordingOverview, Window};
 pub use text::{RecordingHit, TextMatchRow, TranscriptLine};
+pub use text_groups::{FoldedText, TextToFold};
 pub use types::{Marker, RecordedSession, RecordingRow};

@@ -1,7 +1,12 @@
 //! The text the recordings' screens showed (`recording_text`, a row per
 //! chunk since V22, written by the emulation's progress, see
-//! [`super::emulation`] and [`super::text_body`]): search across a
+//! [`super::emulation`] and [`super::text_body`], and folded into rows of
+//! many chunks since V26, see [`super::text_groups`]): search across a
 //! project's recordings, search in one, and its transcript.
+//!
+//! Reads that take a recording's rows a few at a time (`seq > after`)
+//! keep only the lines of chunks after `after`: a fold between two reads
+//! makes a row that holds chunks read already.
 //!
 //! A line matches when [`ScreenQuery::positions`] finds the query in it
 //! (the line folded holds the folded query). Only the lines of the chunks
@@ -9,7 +14,7 @@
 //! GIN), which every chunk with such a line does; they are tested here, as
 //! they are decompressed.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, ops::ControlFlow};
 
 use termaudit_domain::{
     SessionListFilter,
@@ -17,7 +22,7 @@ use termaudit_domain::{
 };
 use uuid::Uuid;
 
-use super::text_body::TextBody;
+use super::text_body::{TextBody, scan_lines};
 use crate::{
     Cursor, Page, StorageError, Store,
     sessions::{SessionRow, list_conditions},
@@ -67,13 +72,15 @@ fn match_row(query: &ScreenQuery, time_us: i64, line: String) -> TextMatchRow {
     TextMatchRow { time: micros_from_db(time_us), positions: query.positions(&line), line }
 }
 
-/// Chunks read per recording in a scan's first round (then 4x more each
-/// round, up to [`MAX_ROUND_CHUNKS`]): a page of hits mostly needs one.
+/// Rows (a chunk's lines, or a group of chunks') read per recording in a
+/// scan's first round (then 4x more each round, up to
+/// [`MAX_ROUND_CHUNKS`]): a page of hits mostly needs one.
 const FIRST_ROUND_CHUNKS: i64 = 2;
 const MAX_ROUND_CHUNKS: i64 = 64;
-/// Chunks read per round of [`Store::recording_transcript_chunks`]: a
+/// Rows read per round of [`Store::recording_transcript_chunks`]: a
 /// round's lines are in memory at once, with the next round's (read while
-/// it is sent), so a few chunks (about 4 MiB of text each at most).
+/// it is sent), so a few rows (a group of chunks holds about 1 MiB of
+/// text, a chunk's lines 4 MiB at most).
 const TRANSCRIPT_CHUNKS_PER_READ: i64 = 4;
 
 /// A recording's matching lines found so far by [`Store::scan_matches`].
@@ -105,6 +112,7 @@ impl Store {
         let mut round = FIRST_ROUND_CHUNKS;
         let client = self.client().await?;
         while !open.is_empty() {
+            let after_of: HashMap<Uuid, i32> = open.iter().copied().collect();
             let (sessions, after): (Vec<Uuid>, Vec<i32>) = open.iter().copied().unzip();
             let rows = client
                 .query(
@@ -122,19 +130,21 @@ impl Store {
                 if hit.count >= cap {
                     continue;
                 }
-                let body = TextBody::decode(row.try_get("body")?)?;
-                for (time_us, line) in body.lines() {
-                    if !fold_case(line).contains(query.folded.as_str()) {
-                        continue;
+                let after = after_of.get(&id).copied().unwrap_or(-1);
+                scan_lines(row.try_get("body")?, seq, |line_seq, time_us, line| {
+                    if line_seq <= after || !fold_case(line).contains(query.folded.as_str()) {
+                        return ControlFlow::Continue(());
                     }
                     hit.count += 1;
                     if hit.matches.len() < keep {
                         hit.matches.push(match_row(query, time_us, line.to_owned()));
                     }
                     if hit.count >= cap {
-                        break;
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
                     }
-                }
+                })?;
             }
             // Recordings go on while their chunks filled the round and
             // their count is below the cap.
@@ -235,12 +245,13 @@ impl Store {
         Ok((hit.matches, hit.count > limit))
     }
 
-    /// The lines of recording `session_id`'s text chunk by chunk: those of
-    /// up to 4 (`TRANSCRIPT_CHUNKS_PER_READ`) whole chunks after chunk `after`
-    /// (`None`: from the first) in the recording's order, and the chunk to
-    /// read after next (`None` once the text is all read). One statement
-    /// a call; the chunks are decompressed off the caller's thread (a
-    /// blocking task), so a response written on it goes on meanwhile.
+    /// The lines of recording `session_id`'s text a few rows at a time: the
+    /// lines of the chunks after chunk `after` (`None`: from the first) in
+    /// up to 4 (`TRANSCRIPT_CHUNKS_PER_READ`) rows, in the recording's
+    /// order, and the chunk to read after next (`None` once the text is all
+    /// read). One statement a call; the rows are decompressed off the
+    /// caller's thread (a blocking task), so a response written on it goes
+    /// on meanwhile.
     pub async fn recording_transcript_chunks(
         &self,
         session_id: Uuid,
@@ -263,16 +274,23 @@ impl Store {
         let next =
             (rows.len() as i64 >= TRANSCRIPT_CHUNKS_PER_READ && last < i32::MAX).then_some(last);
         let lines = tokio::task::spawn_blocking(move || {
-            let mut lines = Vec::new();
+            let mut lines: Vec<TranscriptLine> = Vec::new();
+            let after = after.unwrap_or(-1);
             for row in &rows {
-                let seq: i32 = row.try_get("seq")?;
-                let body = TextBody::decode(row.try_get("body")?)?;
-                lines.extend(body.lines().zip(0..).map(|((time_us, line), n)| TranscriptLine {
-                    seq,
-                    n,
-                    time: micros_from_db(time_us),
-                    line: line.to_owned(),
-                }));
+                let body = TextBody::decode(row.try_get("body")?, row.try_get("seq")?)?;
+                for (seq, time_us, line) in body.lines().filter(|&(seq, _, _)| seq > after) {
+                    // A line's rank among those its chunk finished.
+                    let n = match lines.last() {
+                        Some(previous) if previous.seq == seq => previous.n + 1,
+                        _ => 0,
+                    };
+                    lines.push(TranscriptLine {
+                        seq,
+                        n,
+                        time: micros_from_db(time_us),
+                        line: line.to_owned(),
+                    });
+                }
             }
             Ok::<_, StorageError>(lines)
         })
