@@ -9,8 +9,12 @@
 //! vocabulary of 2 000 words, progress bars redrawn in place, a
 //! full-screen program; every recording prints the
 //! common word "error", and recording `i` prints the rare word `zqx{i}q`
-//! once. The server's emulation workers extract and index the text, as in
-//! production. Then, with the server running:
+//! once. With `BENCH_SEARCH_CAST=FILE` (into
+//! `termaudit_bench_search_{RECORDINGS}_cast`) every recording is instead
+//! that real terminal's recording (its output events, at its size) with
+//! `zqx{i}q` and an `error` line at its end. The server's emulation
+//! workers extract and index the text, as in production. Then, with the
+//! server running:
 //!
 //! - a rare word's search (`GET /recordings/search?q=zqx{i}q`), 200 times,
 //!   each beside the same search straight from the storage query
@@ -96,9 +100,12 @@ fn output(n: u64, kib: usize) -> Vec<(f64, String)> {
     events
 }
 
+/// The header of the synthetic recordings.
+const HEADER: &str = "{\"version\": 2, \"width\": 120, \"height\": 40}";
+
 /// The recording as chunks of about 64 KiB of asciicast lines.
-fn chunks(events: &[(f64, String)]) -> anyhow::Result<Vec<String>> {
-    let mut chunks = vec![String::from("{\"version\": 2, \"width\": 120, \"height\": 40}\n")];
+fn chunks(header: &str, events: &[(f64, String)]) -> anyhow::Result<Vec<String>> {
+    let mut chunks = vec![format!("{header}\n")];
     for (time, data) in events {
         let line = serde_json::to_string(&(time, "o", data))? + "\n";
         if chunks.last().is_some_and(|c| c.len() + line.len() > CHUNK_BYTES) {
@@ -109,6 +116,56 @@ fn chunks(events: &[(f64, String)]) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(chunks)
+}
+
+/// What each recording shows: the synthetic output, or
+/// (`BENCH_SEARCH_CAST=FILE`) a real terminal's recording, every
+/// recording `i` the same with `zqx{i}q` and an `error` line at its end.
+enum Source {
+    Synthetic { kib: usize },
+    Cast { header: String, events: Vec<(f64, String)> },
+}
+
+impl Source {
+    fn from_env() -> anyhow::Result<Self> {
+        let Ok(path) = std::env::var("BENCH_SEARCH_CAST") else {
+            let kib = std::env::var("BENCH_SEARCH_KIB").ok().and_then(|v| v.parse().ok());
+            return Ok(Self::Synthetic { kib: kib.unwrap_or(256) });
+        };
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+        let mut lines = text.lines();
+        let header = lines.next().context("an empty cast")?.to_owned();
+        let mut events = Vec::new();
+        for line in lines.filter(|l| !l.trim().is_empty()) {
+            let (time, code, data): (f64, String, String) =
+                serde_json::from_str(line).with_context(|| format!("a cast line: {line}"))?;
+            if code == "o" {
+                events.push((time, data));
+            }
+        }
+        Ok(Self::Cast { header, events })
+    }
+
+    /// The database's name's suffix: each source its own.
+    fn label(&self) -> &'static str {
+        match self {
+            Self::Synthetic { .. } => "",
+            Self::Cast { .. } => "_cast",
+        }
+    }
+
+    fn recording(&self, n: u64) -> anyhow::Result<Vec<String>> {
+        match self {
+            Self::Synthetic { kib } => chunks(HEADER, &output(n, *kib)),
+            Self::Cast { header, events } => {
+                let mut events = events.clone();
+                let end = events.last().map_or(0.0, |e| e.0);
+                events.push((end + 0.1, format!("$ deploy zqx{n}q\r\n")));
+                events.push((end + 0.2, "deploy: \x1b[31merror\x1b[0m: none\r\n".to_owned()));
+                chunks(header, &events)
+            }
+        }
+    }
 }
 
 struct Bench {
@@ -191,9 +248,8 @@ async fn caught_up(client: &tokio_postgres::Client) -> anyhow::Result<()> {
 }
 
 pub async fn run(recordings: i64) -> anyhow::Result<()> {
-    let kib: usize =
-        std::env::var("BENCH_SEARCH_KIB").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
-    let name = format!("termaudit_bench_search_{recordings}");
+    let source = Source::from_env()?;
+    let name = format!("termaudit_bench_search_{recordings}{}", source.label());
     let url = database(&name).await?;
     let store = Store::new(&url, 8)?;
     let client = url.connect().await?;
@@ -217,15 +273,15 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
                     &[&project.id],
                 )
                 .await?;
-            eprintln!("seeding {recordings} recordings of {kib} KiB through the API...");
+            eprintln!("seeding {recordings} recordings through the API...");
             let started = Instant::now();
             // Several recordings at once, as a fleet of gateways sends them
             // (one at a time left the server waiting on the client).
-            let (api, db, project_id) = (&bench, &client, project.id);
+            let (api, db, project_id, source) = (&bench, &client, project.id, &source);
             let uploads = futures_util::stream::iter(0..recordings)
                 .map(move |n| async move {
                     let id = open(db, project_id).await?;
-                    let chunks = chunks(&output(n as u64, kib))?;
+                    let chunks = source.recording(n as u64)?;
                     api.upload(id, &chunks).await?;
                     api.close(id).await?;
                     anyhow::Ok(chunks.iter().map(String::len).sum::<usize>())
@@ -374,7 +430,7 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
         let id = open(&client, project.id).await?;
         let word = format!("fresh{}x{i}", Uuid::new_v4().simple());
         let events = vec![(0.1, format!("$ echo {word}\r\n{word}\r\n$ "))];
-        bench.upload(id, &chunks(&events)?).await?;
+        bench.upload(id, &chunks(HEADER, &events)?).await?;
         // Accepted: the chunk's PUT was answered.
         let started = Instant::now();
         let deadline = started + Duration::from_secs(60);

@@ -202,17 +202,24 @@ impl Worker {
         }
         let for_hooks = !self.hooks.is_empty();
         let chunks = batch.chunks;
+        let group_bytes = self.options.text_group_bytes;
         let (emulator, played, encoded) = self
             .threads
             .run(move || {
                 let mut emulator = emulator;
                 let played = emulator.play(&chunks, for_hooks);
-                let encoded = played.progress.encode();
+                let encoded = played.progress.encode(group_bytes);
                 (emulator, played, encoded)
             })
             .await
             .map_err(|_| WorkError::Panicked)?;
         let encoded = encoded?;
+        if encoded.writes_groups() && (unfolded.bytes > 0 || !unfolded.known) {
+            // Rows of one chunk before the batch's rows of several (this
+            // worker's, or a worker's before it): folded first.
+            let up_to = i32::try_from(from).unwrap_or(i32::MAX).saturating_sub(1);
+            self.fold_text(unfolded, up_to).await?;
+        }
         for chunk in &played.chunks {
             for hook in &self.hooks {
                 hook.chunk(chunk.clone())
@@ -223,8 +230,8 @@ impl Worker {
         if !self.store.emulation_commit(self.session_id, &self.lease, from, &encoded).await? {
             return Err(WorkError::LeaseLost);
         }
+        unfolded.bytes += encoded.single_chunk_text_bytes();
         for line in &played.progress.lines {
-            unfolded.bytes += line.text.len() + 1;
             unfolded.last = unfolded.last.max(i32::try_from(line.seq).unwrap_or(i32::MAX));
         }
         Ok((emulator, Some(batch.more)))
@@ -260,23 +267,30 @@ impl Worker {
                 _ => break,
             }
         }
-        *unfolded = Unfolded { after: up_to.min(unfolded.last), bytes: 0, last: unfolded.last };
+        *unfolded = Unfolded {
+            after: up_to.min(unfolded.last),
+            bytes: 0,
+            last: unfolded.last,
+            known: true,
+        };
         Ok(())
     }
 }
 
 /// The recording's text its worker wrote since it last folded it: the
 /// rows of chunks after `after` (-1 until a first fold: a worker that
-/// resumes does not know), `bytes` of lines, up to chunk `last`.
+/// resumes does not know), `bytes` of lines, up to chunk `last`; `known`
+/// once a fold has seen what workers before this one left.
 #[derive(Debug)]
 struct Unfolded {
     after: i32,
     bytes: usize,
     last: i32,
+    known: bool,
 }
 
 impl Default for Unfolded {
     fn default() -> Self {
-        Self { after: -1, bytes: 0, last: -1 }
+        Self { after: -1, bytes: 0, last: -1, known: false }
     }
 }

@@ -217,8 +217,9 @@ async fn a_live_recordings_text_is_folded_as_it_grows() {
     let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
     let cast = rollout_cast("canary", 40);
     // A chunk at a time, each emulated before the next comes: a batch each.
-    let single = recorded_on_chunks(&app, &gateway, session, &cast).await;
-    assert_eq!(single, 20);
+    let bodies = two_event_chunks(&cast);
+    assert_eq!(bodies.len(), 20);
+    put_chunks(&app, &gateway, session, &bodies, 0, true).await;
     let db = app.db.connect().await;
     let rows = text_rows(&db, session).await;
     let groups = rows.iter().filter(|r| r.1.is_some()).count();
@@ -241,22 +242,46 @@ async fn a_live_recordings_text_is_folded_as_it_grows() {
     assert_eq!(page["items"][0]["matches"][4]["line"], "step 0.4 of the canary rollout: ok");
 }
 
-/// A recording whose rows of text hold more than a fold reads at once
-/// (twice `TERMAUDIT_SEARCH_TEXT_GROUP_KIB` as stored; here the whole
-/// recording waited for a replica that emulates) is folded in several
-/// rows, each of whole chunks, in order.
+/// A recording whose rows of one chunk's text hold more than a fold reads
+/// at once (twice `TERMAUDIT_SEARCH_TEXT_GROUP_KIB` as stored; here a
+/// replica that kept them a row each died, and one that folds every KiB
+/// takes the recording over as the rest of its chunks come) is folded in
+/// several rows, each of whole chunks, in order.
 #[tokio::test]
 async fn text_beyond_what_a_fold_reads_is_folded_in_pieces() {
-    let stores = TestApp::spawn_with(Box::new(|s| s.emulation_workers = 0)).await;
-    let (stores, gateway, reader) = project_with_reader_on(stores).await;
-    let session = seed_session(&stores, PROJECT, EnvironmentClass::Production, true).await;
+    let lease = Duration::from_secs(2);
+    let keeps = TestApp::spawn_with(Box::new(move |s| {
+        s.text_group_bytes = 64 << 20;
+        s.emulation_lease = lease;
+    }))
+    .await;
+    let (keeps, gateway, reader) = project_with_reader_on(keeps).await;
+    let session = seed_session(&keeps, PROJECT, EnvironmentClass::Production, true).await;
     let cast = rollout_cast("amber", 200);
-    upload(&stores, &gateway, session, &cast, 2).await;
-    end_session(&stores, session).await;
-    let emulates =
-        stores.spawn_replica_with(Box::new(|s| s.text_group_bytes = 1024), Vec::new()).await;
-    wait_until_emulated(&emulates.db, Duration::from_secs(60)).await.unwrap();
+    let bodies = two_event_chunks(&cast);
+    put_chunks(&keeps, &gateway, session, &bodies[..60], 0, false).await;
+    wait_until_emulated(&keeps.db, Duration::from_secs(60)).await.unwrap();
+    keeps.crash().await;
+    let emulates = keeps
+        .spawn_replica_with(
+            Box::new(move |s| {
+                s.text_group_bytes = 1024;
+                s.emulation_lease = lease;
+            }),
+            Vec::new(),
+        )
+        .await;
     let db = emulates.db.connect().await;
+    assert!(text_rows(&db, session).await.iter().all(|r| r.1.is_none()), "a row per chunk");
+    // The rest at once, likely before the new replica's worker starts (the
+    // dead one's lease lasts 2 s): a batch that writes rows of several
+    // chunks, after folding the rows of one chunk before it.
+    put_chunks(&emulates, &gateway, session, &bodies[..90], 60, false).await;
+    // Then a chunk at a time again: rows of one chunk after those of
+    // several, folded without reaching back across them.
+    put_chunks(&emulates, &gateway, session, &bodies, 90, true).await;
+    end_session(&emulates, session).await;
+    wait_until_emulated(&emulates.db, Duration::from_secs(60)).await.unwrap();
     let rows = text_rows(&db, session).await;
     let stored: Vec<(i32, Vec<u8>)> = text_column(&db, session, "body").await;
     assert!(rows.iter().filter(|r| r.1.is_some()).count() >= 3, "{rows:?}");
@@ -274,16 +299,30 @@ async fn text_beyond_what_a_fold_reads_is_folded_in_pieces() {
     assert_eq!(page["items"][0]["matches"][0]["line"], "step 170.2 of the amber rollout: ok");
 }
 
-/// Uploads `cast` two events a chunk, waiting for each chunk's emulation
-/// before the next; returns how many chunks.
-async fn recorded_on_chunks(app: &TestApp, gateway: &str, session: Uuid, cast: &str) -> usize {
+/// `cast` as chunks of two events each (chunk 0 starts with the header).
+fn two_event_chunks(cast: &str) -> Vec<String> {
     let lines: Vec<&str> = cast.lines().collect();
-    let bodies: Vec<String> = lines[1..]
+    lines[1..]
         .chunks(2)
         .enumerate()
-        .map(|(i, c)| if i == 0 { format!("{}\n", lines[0]) } else { String::new() } + &(c.join("\n") + "\n"))
-        .collect();
-    for (seq, body) in bodies.iter().enumerate() {
+        .map(|(i, c)| {
+            let header = if i == 0 { format!("{}\n", lines[0]) } else { String::new() };
+            header + &c.join("\n") + "\n"
+        })
+        .collect()
+}
+
+/// Stores `bodies` as chunks `from ..` of `session`, waiting after each
+/// for the emulation to catch up when `one_by_one`.
+async fn put_chunks(
+    app: &TestApp,
+    gateway: &str,
+    session: Uuid,
+    bodies: &[String],
+    from: usize,
+    one_by_one: bool,
+) {
+    for (seq, body) in bodies.iter().enumerate().skip(from) {
         let url = path(session, &format!("/chunks/{seq}"));
         let response = app
             .client
@@ -295,9 +334,44 @@ async fn recorded_on_chunks(app: &TestApp, gateway: &str, session: Uuid, cast: &
             .await
             .unwrap();
         assert_eq!(response.status(), 201);
-        wait_until_emulated(&app.db, Duration::from_secs(60)).await.unwrap();
+        if one_by_one {
+            wait_until_emulated(&app.db, Duration::from_secs(60)).await.unwrap();
+        }
     }
-    bodies.len()
+}
+
+/// A fold never reaches back across a row of several chunks (rows are
+/// read in their last chunk's order): rows of one chunk left before one,
+/// by a worker that died say, stay as they are.
+#[tokio::test]
+async fn a_fold_never_reaches_across_a_row_of_several_chunks() {
+    let (app, gateway, _) = project_with_reader().await;
+    let session = seed_session(&app, PROJECT, EnvironmentClass::Production, true).await;
+    upload(&app, &gateway, session, &rollout_cast("teal", 40), 2).await;
+    wait_until_emulated(&app.db, Duration::from_secs(60)).await.unwrap();
+    let db = app.db.connect().await;
+    let rows = text_rows(&db, session).await;
+    assert!(rows.len() > 10 && rows.iter().all(|r| r.1.is_none()), "{rows:?}");
+    let middle = rows[rows.len() / 2].0;
+    db.execute(
+        "UPDATE recording_text SET first_seq = seq WHERE session_id = $1 AND seq = $2",
+        &[&session, &middle],
+    )
+    .await
+    .unwrap();
+    let after: Vec<i32> =
+        rows.iter().map(|r| r.0).filter(|&seq| seq > middle && seq < i32::MAX).collect();
+    let to_fold =
+        app.store.recording_text_to_fold(session, -1, i32::MAX - 1, i64::MAX).await.unwrap();
+    assert_eq!(
+        (to_fold.len(), to_fold.last_seq(), to_fold.more()),
+        (after.len(), after.last().copied(), false)
+    );
+    let before = app.store.recording_text_to_fold(session, -1, middle, i64::MAX).await.unwrap();
+    assert!(before.is_empty());
+    // Read by size: the first row always, then those that start within it.
+    let one = app.store.recording_text_to_fold(session, middle, i32::MAX - 1, 1).await.unwrap();
+    assert_eq!((one.len(), one.last_seq(), one.more()), (1, after.first().copied(), true));
 }
 
 /// A transcript read a few rows at a time while the recording's rows are

@@ -131,9 +131,12 @@ pub struct EmulationProgress {
 impl EmulationProgress {
     /// The progress as [`Store::emulation_commit`] stores it: the terminal
     /// and snapshots compressed, the text cut into window codes and
-    /// compressed. CPU work on a batch of a few MiB at most: the workers do
-    /// it on the emulation's threads, beside the play, not on the runtime's.
-    pub fn encode(&self) -> Result<EncodedProgress, StorageError> {
+    /// compressed, the lines of whole chunks that reach `group_bytes`
+    /// together as a row of several chunks (V26: a batch of a backlog is
+    /// written folded at once), the rest a row per chunk. CPU work on a
+    /// batch of a few MiB at most: the workers do it on the emulation's
+    /// threads, beside the play, not on the runtime's.
+    pub fn encode(&self, group_bytes: usize) -> Result<EncodedProgress, StorageError> {
         let mut snapshots = SnapshotColumns::default();
         for snapshot in &self.snapshots {
             let (cols, rows) = dims(&snapshot.terminal);
@@ -161,7 +164,7 @@ impl EmulationProgress {
             snapshots,
             text_pending: self.text.pending.clone(),
             text_last_time: self.text.last_time.map(micros_to_db),
-            lines: TextColumns::new(&self.lines)?,
+            lines: TextColumns::new(&self.lines, group_bytes)?,
             screen_grams,
             screen_body,
         })
@@ -183,6 +186,21 @@ pub struct EncodedProgress {
     /// The current screen's window codes and body (`None`: no lines).
     screen_grams: Vec<i32>,
     screen_body: Option<Vec<u8>>,
+}
+
+impl EncodedProgress {
+    /// Bytes of lines it writes in rows of one chunk, which the worker
+    /// folds once they add up (see [`Store::recording_text_fold`]).
+    pub fn single_chunk_text_bytes(&self) -> usize {
+        self.lines.single_bytes
+    }
+
+    /// Whether it writes rows of several chunks: rows of one chunk written
+    /// before must be folded first, as a fold never reaches behind a row of
+    /// several.
+    pub fn writes_groups(&self) -> bool {
+        self.lines.first_seq.iter().any(Option::is_some)
+    }
 }
 
 /// A finished line of a recording's text: the chunk that finished it, its
@@ -209,27 +227,72 @@ pub struct EmulationLag {
 }
 
 /// The text of the chunks that finished lines, as the arrays one statement
-/// inserts them from: each chunk's seq, the distinct codes of its lines'
-/// windows (see [`text_grams`]) as an array literal (a chunk of short lines
-/// has none), and its lines as one body (see [`text_body`]).
+/// inserts them from: each row's (last) chunk, the first chunk of a row of
+/// several (`None` for a row of one), the distinct codes of its lines'
+/// windows (see [`text_grams`]) as an array literal (a chunk of short
+/// lines has none), and its lines as one body (see [`text_body`]).
 #[derive(Default)]
 struct TextColumns {
     seq: Vec<i32>,
+    first_seq: Vec<Option<i32>>,
     grams: Vec<String>,
     body: Vec<Vec<u8>>,
+    /// Bytes of lines written in rows of one chunk (to be folded later).
+    single_bytes: usize,
 }
 
 impl TextColumns {
-    fn new(lines: &[TextLine]) -> Result<Self, StorageError> {
+    /// A batch whose lines reach `group_bytes` in rows of several whole
+    /// chunks, each of `group_bytes` or more (the last one takes the rest);
+    /// a smaller batch's (a live recording's, at human speed) a row per
+    /// chunk, searchable at once and folded later.
+    fn new(lines: &[TextLine], group_bytes: usize) -> Result<Self, StorageError> {
         let mut columns = Self::default();
-        for chunk in lines.chunk_by(|a, b| a.seq == b.seq) {
+        let chunks: Vec<&[TextLine]> = lines.chunk_by(|a, b| a.seq == b.seq).collect();
+        let size = |chunk: &[TextLine]| chunk.iter().map(|line| line.text.len() + 1).sum::<usize>();
+        let total: usize = chunks.iter().map(|chunk| size(chunk)).sum();
+        if total >= group_bytes.max(1) {
+            let (mut start, mut bytes, mut left) = (0, 0, total);
+            for (i, chunk) in chunks.iter().enumerate() {
+                bytes += size(chunk);
+                left -= size(chunk);
+                if bytes >= group_bytes && (left >= group_bytes || left == 0) {
+                    columns.push_group(&chunks[start..=i])?;
+                    (start, bytes) = (i + 1, 0);
+                }
+            }
+            return Ok(columns);
+        }
+        for chunk in chunks {
             let texts = chunk.iter().map(|line| (micros_to_db(line.time), line.text.as_str()));
             let (grams, body) = chunk_text(texts)?;
             columns.seq.push(db_seq(chunk[0].seq));
+            columns.first_seq.push(None);
             columns.grams.push(array_literal(&grams));
             columns.body.push(body);
+            columns.single_bytes += size(chunk);
         }
         Ok(columns)
+    }
+
+    /// One row of `chunks`' lines.
+    fn push_group(&mut self, chunks: &[&[TextLine]]) -> Result<(), StorageError> {
+        let lines = || chunks.iter().flat_map(|chunk| chunk.iter());
+        let mut set = HashSet::with_hasher(foldhash::fast::RandomState::default());
+        for line in lines() {
+            set.extend(line_grams(&line.text));
+        }
+        let mut grams: Vec<i32> = set.into_iter().collect();
+        grams.sort_unstable();
+        let body = text_body::encode_group(
+            lines().map(|line| (db_seq(line.seq), micros_to_db(line.time), line.text.as_str())),
+        )?;
+        let (Some(first), Some(last)) = (chunks.first(), chunks.last()) else { return Ok(()) };
+        self.seq.push(db_seq(last[0].seq));
+        self.first_seq.push(Some(db_seq(first[0].seq)));
+        self.grams.push(array_literal(&grams));
+        self.body.push(body);
+        Ok(())
     }
 }
 
@@ -435,6 +498,7 @@ impl Store {
                     &lines.body,
                     screen_body,
                     screen_grams,
+                    &lines.first_seq,
                 ],
             )
             .await?;

@@ -68,6 +68,34 @@ fn query_grams(query: &ScreenQuery) -> Vec<i32> {
     grams
 }
 
+/// Tests lines for a query as [`ScreenQuery::positions`] defines a match
+/// (the folded line holds the folded query), without a new string per
+/// line: an ASCII line is folded into a buffer kept from line to line and
+/// searched with `memchr`'s `memmem` (most terminal text is ASCII, and a
+/// search may test megabytes of it for a page).
+struct LineMatcher<'q> {
+    folded: &'q str,
+    finder: memchr::memmem::Finder<'q>,
+    buffer: Vec<u8>,
+}
+
+impl<'q> LineMatcher<'q> {
+    fn new(query: &'q ScreenQuery) -> Self {
+        let folded = query.folded.as_str();
+        Self { folded, finder: memchr::memmem::Finder::new(folded), buffer: Vec::new() }
+    }
+
+    fn matches(&mut self, line: &str) -> bool {
+        if !line.is_ascii() {
+            return fold_case(line).contains(self.folded);
+        }
+        self.buffer.clear();
+        self.buffer.extend_from_slice(line.as_bytes());
+        self.buffer.make_ascii_lowercase();
+        self.finder.find(&self.buffer).is_some()
+    }
+}
+
 fn match_row(query: &ScreenQuery, time_us: i64, line: String) -> TextMatchRow {
     TextMatchRow { time: micros_from_db(time_us), positions: query.positions(&line), line }
 }
@@ -111,6 +139,7 @@ impl Store {
         let mut open: Vec<(Uuid, i32)> = ids.iter().map(|&id| (id, -1)).collect();
         let mut round = FIRST_ROUND_CHUNKS;
         let client = self.client().await?;
+        let mut matcher = LineMatcher::new(query);
         while !open.is_empty() {
             let after_of: HashMap<Uuid, i32> = open.iter().copied().collect();
             let (sessions, after): (Vec<Uuid>, Vec<i32>) = open.iter().copied().unzip();
@@ -132,7 +161,7 @@ impl Store {
                 }
                 let after = after_of.get(&id).copied().unwrap_or(-1);
                 scan_lines(row.try_get("body")?, seq, |line_seq, time_us, line| {
-                    if line_seq <= after || !fold_case(line).contains(query.folded.as_str()) {
+                    if line_seq <= after || !matcher.matches(line) {
                         return ControlFlow::Continue(());
                     }
                     hit.count += 1;
@@ -297,5 +326,33 @@ impl Store {
         .await
         .map_err(|e| StorageError::Corrupt(format!("a transcript's decoding failed: {e}")))??;
         Ok((lines, next))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_matcher_agrees_with_folding_each_line() {
+        let lines = [
+            "ERROR: disk full",
+            "an Error in Ünïcode",
+            "ÜBER error",
+            "plain text",
+            "",
+            "ünï",
+            "tab\there ÜNÏ",
+            "İstanbul ıi",
+        ];
+        for query in ["error", "ünï", "disk FULL", "ı", "i̇", "xyz", "über e"] {
+            let query = ScreenQuery::parse(query, 1).unwrap();
+            let mut matcher = LineMatcher::new(&query);
+            for line in lines {
+                let expected = fold_case(line).contains(query.folded.as_str());
+                assert_eq!(matcher.matches(line), expected, "{query:?} in {line:?}");
+                assert_eq!(expected, !query.positions(line).is_empty(), "{query:?} in {line:?}");
+            }
+        }
     }
 }
