@@ -277,6 +277,7 @@ impl TextColumns {
 
     /// One row of `chunks`' lines.
     fn push_group(&mut self, chunks: &[&[TextLine]]) -> Result<(), StorageError> {
+        let (Some(first), Some(last)) = (chunks.first(), chunks.last()) else { return Ok(()) };
         let lines = || chunks.iter().flat_map(|chunk| chunk.iter());
         let mut set = HashSet::with_hasher(foldhash::fast::RandomState::default());
         for line in lines() {
@@ -287,7 +288,6 @@ impl TextColumns {
         let body = text_body::encode_group(
             lines().map(|line| (db_seq(line.seq), micros_to_db(line.time), line.text.as_str())),
         )?;
-        let (Some(first), Some(last)) = (chunks.first(), chunks.last()) else { return Ok(()) };
         self.seq.push(db_seq(last[0].seq));
         self.first_seq.push(Some(db_seq(first[0].seq)));
         self.grams.push(array_literal(&grams));

@@ -1,11 +1,13 @@
-//! Folding a recording's rows of text together (V26): the emulation
-//! workers write a row per chunk that finished lines, so a line is
-//! searchable within seconds; once a recording's rows hold about a MiB of
-//! text (and when it ends) its worker folds them into one row of several
-//! chunks: one set of window codes instead of one per chunk (a chunk's
-//! codes are mostly its neighbours'), and one body compressed better (see
-//! [`super::text_body`]). Reads see the rows before or the row after,
-//! never both, and never a line twice (see [`super::text`]).
+//! Folding a recording's rows of text together (V26): an emulation
+//! worker's small batch (a live recording's) writes a row per chunk that
+//! finished lines, so a line is searchable within seconds; once a
+//! recording's rows of one chunk hold about a MiB of text (and when it
+//! ends) its worker folds them into one row of several chunks, as it
+//! writes a larger batch at once: one set of window codes instead of one
+//! per chunk (a chunk's codes are mostly its neighbours'), and one body
+//! compressed better (see [`super::text_body`]). Reads see the rows before
+//! or the row after, never both, and never a line twice (see
+//! [`super::text`]).
 
 use std::collections::BTreeSet;
 
@@ -107,13 +109,9 @@ impl Store {
                 &[&session_id, &after, &up_to, &max_bytes],
             )
             .await?;
-        let project_id = match read.first() {
-            Some(row) => row.try_get("project_id")?,
-            None => Uuid::nil(),
-        };
-        let in_range: i64 = match read.first() {
-            Some(row) => row.try_get("in_range")?,
-            None => 0,
+        let (project_id, in_range): (Uuid, i64) = match read.first() {
+            Some(row) => (row.try_get("project_id")?, row.try_get("in_range")?),
+            None => (Uuid::nil(), 0),
         };
         let rows = read
             .iter()
