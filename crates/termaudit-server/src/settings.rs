@@ -102,8 +102,9 @@ pub struct Settings {
     /// upload (for `yield_to_ingest`).
     pub bulk_ingest_bytes_per_second: u64,
     /// `TERMAUDIT_SEARCH_TEXT_GROUP_KIB`: how much of a recording's text
-    /// (what its screen showed, for search) the emulation keeps in rows of
-    /// one chunk before folding them into one row.
+    /// (what its screen showed, for search) makes a row of several chunks
+    /// (a backlog's at once; a live recording's rows of one chunk folded
+    /// when they reach it).
     pub text_group_bytes: usize,
     /// `TERMAUDIT_RECORDINGS_STORE`: where recordings' bytes live once
     /// compacted: PostgreSQL, or an object store.
@@ -282,8 +283,9 @@ pub fn variables() -> Vec<Variable> {
             "TERMAUDIT_SEARCH_TEXT_GROUP_KIB",
             code(&(defaults.text_group_bytes >> 10)),
             "how many KiB of a recording's text (what its screen showed, which search across \
-             recordings reads) are kept a row per chunk, searchable at once, before they are \
-             folded into one row, smaller and compressed better; the rest when it ends",
+             recordings reads) make a row of several chunks, smaller and compressed better: a \
+             backlog is written so at once; a live recording's text is kept a row per chunk, \
+             searchable at once, and folded when it reaches this, the rest when it ends",
         ),
         row(
             "TERMAUDIT_RECORDINGS_STORE",
