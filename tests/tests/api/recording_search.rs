@@ -17,7 +17,7 @@ use termaudit_tests::{
 };
 use uuid::Uuid;
 
-use super::recordings::{FIXTURES, parse, path, read_fixture, upload};
+use super::recordings::{FIXTURES, parse, path, put_chunk, read_fixture, upload};
 
 const PROJECT: &str = "demo";
 
@@ -323,16 +323,8 @@ async fn put_chunks(
     one_by_one: bool,
 ) {
     for (seq, body) in bodies.iter().enumerate().skip(from) {
-        let url = path(session, &format!("/chunks/{seq}"));
-        let response = app
-            .client
-            .put(app.url(&url))
-            .bearer_auth(gateway)
-            .header("content-type", "application/x-asciicast")
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap();
+        let seq = u32::try_from(seq).unwrap();
+        let response = put_chunk(app, gateway, session, seq, body.clone()).await;
         assert_eq!(response.status(), 201);
         if one_by_one {
             wait_until_emulated(&app.db, Duration::from_secs(60)).await.unwrap();

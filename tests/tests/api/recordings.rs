@@ -83,7 +83,7 @@ fn chunks(cast: &str, per_chunk: usize) -> Vec<String> {
     lines.chunks(per_chunk).map(|c| c.join("\n") + "\n").collect()
 }
 
-async fn put_chunk(
+pub(super) async fn put_chunk(
     app: &TestApp,
     token: &str,
     session: Uuid,

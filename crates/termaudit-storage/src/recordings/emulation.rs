@@ -279,12 +279,7 @@ impl TextColumns {
     fn push_group(&mut self, chunks: &[&[TextLine]]) -> Result<(), StorageError> {
         let (Some(first), Some(last)) = (chunks.first(), chunks.last()) else { return Ok(()) };
         let lines = || chunks.iter().flat_map(|chunk| chunk.iter());
-        let mut set = HashSet::with_hasher(foldhash::fast::RandomState::default());
-        for line in lines() {
-            set.extend(line_grams(&line.text));
-        }
-        let mut grams: Vec<i32> = set.into_iter().collect();
-        grams.sort_unstable();
+        let grams = line_codes(lines().map(|line| line.text.as_str()));
         let body = text_body::encode_group(
             lines().map(|line| (db_seq(line.seq), micros_to_db(line.time), line.text.as_str())),
         )?;
@@ -301,16 +296,21 @@ impl TextColumns {
 fn chunk_text<'a>(
     lines: impl Iterator<Item = (i64, &'a str)> + Clone,
 ) -> Result<(Vec<i32>, Vec<u8>), StorageError> {
+    Ok((line_codes(lines.clone().map(|(_, line)| line)), text_body::encode(lines)?))
+}
+
+/// The distinct window codes of `lines`, sorted.
+fn line_codes<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<i32> {
     // A set first: a chunk's lines repeat most of their windows (tens of
     // thousands of codes, a few thousand distinct), and sorting them all
     // was the worker's largest cost after avt's.
     let mut set = HashSet::with_hasher(foldhash::fast::RandomState::default());
-    for (_, line) in lines.clone() {
+    for line in lines {
         set.extend(line_grams(line));
     }
     let mut grams: Vec<i32> = set.into_iter().collect();
     grams.sort_unstable();
-    Ok((grams, text_body::encode(lines)?))
+    grams
 }
 
 /// `{1,2,3}`: PostgreSQL's text form of an integer array.
