@@ -9,11 +9,12 @@
 //! or the row after, never both, and never a line twice (see
 //! [`super::text`]).
 
-use std::collections::BTreeSet;
-
 use uuid::Uuid;
 
-use super::{emulation::Lease, text_body};
+use super::{
+    emulation::{Lease, distinct},
+    text_body,
+};
 use crate::{StorageError, Store};
 
 /// A row of one chunk's lines, read back to be folded.
@@ -25,13 +26,14 @@ struct ChunkRow {
 
 /// Several chunks' rows as one: the union of their codes and one body.
 fn fold(rows: &[ChunkRow]) -> Result<(Vec<i32>, Vec<u8>), StorageError> {
-    let grams: BTreeSet<i32> = rows.iter().flat_map(|row| row.grams.iter().copied()).collect();
+    let mut grams: Vec<i32> = rows.iter().flat_map(|row| row.grams.iter().copied()).collect();
+    distinct(&mut grams);
     let bodies = rows
         .iter()
         .map(|row| text_body::TextBody::decode(&row.body, row.seq))
         .collect::<Result<Vec<_>, _>>()?;
     let body = text_body::encode_group(bodies.iter().flat_map(text_body::TextBody::lines))?;
-    Ok((grams.into_iter().collect(), body))
+    Ok((grams, body))
 }
 
 /// A recording's rows of one chunk's text to fold into one
