@@ -9,6 +9,8 @@
 //! `COPY ... FROM STDIN` (one row per line), and the seek to minute 50 of
 //! the big recording against the same seek in a 1 MiB recording of the same
 //! length (both span 72 minutes: one event every 4 ms, or every 4.3 s).
+//! Each timed bulk write (the ingests, COPY) starts after a `CHECKPOINT`,
+//! so that none pays for writing out what the phase before it left.
 //!
 //!     cargo bench -p termaudit-tests --bench recording_1gb          # release
 //!     cargo test -p termaudit-tests --bench recording_1gb --release  # same
@@ -530,6 +532,13 @@ fn share(chunks: u64, sessions: u64, i: u64) -> u64 {
     chunks / sessions + u64::from(i < chunks % sessions)
 }
 
+/// Writes out what earlier phases left dirty, so that each timed bulk
+/// write (the ingests, COPY) starts from the same state rather than paying
+/// for the phase before it (a gigabyte's WAL, a `VACUUM FULL`).
+async fn checkpoint(db: &termaudit_tests::TestDatabase) {
+    db.connect().await.batch_execute("CHECKPOINT").await.expect("a checkpoint");
+}
+
 /// The recordings' tables, each with its size on disk (indexes and TOAST
 /// included), the ones compaction changes after `VACUUM FULL` (which gives
 /// back the space of deleted bodies). The search text (`recording_text`)
@@ -707,6 +716,7 @@ async fn main() {
         generation.as_secs_f64()
     );
 
+    checkpoint(&app.db).await;
     let lag = LagSampler::start(app.store.clone());
     let cpu = Cpu::start(moto.as_ref());
     let (uploaded, ingest) = upload(&app, &gateway, &recordings, chunks, target).await;
@@ -761,6 +771,7 @@ async fn main() {
     for _ in 0..sessions {
         copy_db.push(app.db.connect().await);
     }
+    checkpoint(&app.db).await;
     let started = Instant::now();
     let copies = copy_db.iter().enumerate().map(|(i, db)| async move {
         let sink = db
@@ -932,6 +943,7 @@ async fn main() {
     }
     let objects_before: i64 =
         db.query_one("SELECT count(*) FROM recording_objects", &[]).await.expect("a count").get(0);
+    checkpoint(&app.db).await;
     let cpu = Cpu::start(Some(&moto));
     let (uploaded, with_compaction) = upload(&app, &gateway, &again, chunks, target).await;
     let second_cpu = cpu.stop(Some(&moto));

@@ -102,6 +102,15 @@ struct Packed {
     snapshots: (Vec<i32>, Vec<i64>, Vec<i32>),
 }
 
+/// An object written, with the ranges its rows are to point at.
+struct Placed {
+    root: String,
+    key: String,
+    size: usize,
+    chunks: (Vec<i32>, Vec<i64>, Vec<i32>),
+    snapshots: (Vec<i32>, Vec<i64>, Vec<i32>),
+}
+
 impl Packed {
     /// The last chunk and snapshot packed in it (`before`'s where it has
     /// none).
@@ -163,9 +172,11 @@ impl Store {
         Ok(report)
     }
 
-    /// Packs a recording's stored bodies into objects, one after another;
-    /// each object's bodies are read from PostgreSQL while the object
-    /// before it is written (one write in flight at most).
+    /// Packs a recording's stored bodies into objects, one after another,
+    /// in a pipeline of one object each: while an object is put to the
+    /// store, the transaction that points the rows at the object before it
+    /// runs, then the bodies of the object after it are read. One put is in
+    /// flight at most, and the database's work hides behind it.
     pub(super) async fn compact_recording(
         &self,
         target: &ObjectTarget,
@@ -175,29 +186,42 @@ impl Store {
         report: &mut CompactReport,
     ) -> Result<(), StorageError> {
         let mut after = (i32::MIN, i32::MIN);
-        let mut writing = None;
-        loop {
+        let mut next = self.pack(session_id, finalized, options, after).await?;
+        // The object put last, whose rows do not point at it yet.
+        let mut put: Option<Placed> = None;
+        while let Some(packed) = next.take() {
             let waiting = tokio::time::Instant::now();
             self.yield_to_ingest(options.yield_to_ingest.saturating_sub(report.deferred)).await;
             report.deferred += waiting.elapsed();
-            let packing = self.pack(session_id, finalized, options, after);
-            let packed = match writing.take() {
-                None => packing.await?,
-                Some(write) => {
-                    let (packed, written) = futures_util::future::join(packing, write).await;
-                    match written? {
-                        Some(written) => report.add(written),
-                        // Purged, or changed under it: the listed object
-                        // goes after its grace; the next pass looks again.
-                        None => return Ok(()),
-                    }
-                    packed?
-                }
-            };
-            let Some(packed) = packed else { return Ok(()) };
             after = packed.last_keys(after);
-            writing = Some(Box::pin(self.write_object(target, session_id, packed, options)));
+            let putting = self.put_object(target, session_id, packed, options);
+            let before = put.take();
+            let pointing_then_packing = async {
+                let pointed = match before {
+                    None => None,
+                    Some(placed) => Some(self.point_rows_at(session_id, placed).await?),
+                };
+                let packed = self.pack(session_id, finalized, options, after).await?;
+                Ok::<_, StorageError>((pointed, packed))
+            };
+            let (placed, rest) = futures_util::future::join(putting, pointing_then_packing).await;
+            let (pointed, packed) = rest?;
+            match pointed {
+                Some(Some(pointed)) => report.add(pointed),
+                // Purged, or changed under it: the listed objects go after
+                // their grace; the next pass looks again.
+                Some(None) => return Ok(()),
+                None => {}
+            }
+            put = Some(placed?);
+            next = packed;
         }
+        if let Some(placed) = put
+            && let Some(pointed) = self.point_rows_at(session_id, placed).await?
+        {
+            report.add(pointed);
+        }
+        Ok(())
     }
 
     /// The next object of recording `session_id`: its chunks and snapshots
@@ -271,16 +295,15 @@ impl Store {
         Ok((!packed.body.is_empty()).then_some(packed))
     }
 
-    /// Steps 1 to 3 of the module's documentation for one object: what it
-    /// holds, or `None` when the transaction found the recording purged or
-    /// its bodies moved.
-    async fn write_object(
+    /// Steps 1 and 2 of the module's documentation for one object: listed
+    /// for deletion, then written (and read back if asked).
+    async fn put_object(
         &self,
         target: &ObjectTarget,
         session_id: Uuid,
         packed: Packed,
         options: CompactOptions,
-    ) -> Result<Option<CompactReport>, StorageError> {
+    ) -> Result<Placed, StorageError> {
         let key = target.new_key(session_id);
         let grace = options.orphan_grace.as_secs_f64();
         self.client()
@@ -290,21 +313,31 @@ impl Store {
                 &[&target.root(), &key, &grace],
             )
             .await?;
-        let size = packed.body.len();
-        let body = Bytes::from(packed.body);
+        let Packed { body, chunks, snapshots } = packed;
+        let size = body.len();
+        let body = Bytes::from(body);
         target.write(&key, body.clone()).await?;
         if options.read_back && target.read(&key, 0..size as u64).await? != body {
             return Err(StorageError::Corrupt(format!("the object {key} reads back different")));
         }
+        Ok(Placed { root: target.root().to_owned(), key, size, chunks, snapshots })
+    }
 
+    /// Step 3 for an object written: what it holds, or `None` when the
+    /// transaction found the recording purged or its bodies moved.
+    async fn point_rows_at(
+        &self,
+        session_id: Uuid,
+        placed: Placed,
+    ) -> Result<Option<CompactReport>, StorageError> {
+        let Placed { root, key, size, chunks, snapshots } = placed;
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let held = tx
             .query_opt(include_str!("../sql/recording_lock_unpurged.sql"), &[&session_id])
             .await?;
-        let claimed = tx
-            .query_opt(include_str!("../sql/recording_object_claim.sql"), &[&target.root(), &key])
-            .await?;
+        let claimed =
+            tx.query_opt(include_str!("../sql/recording_object_claim.sql"), &[&root, &key]).await?;
         if held.is_none() || claimed.is_none() {
             return Ok(None);
         }
@@ -312,25 +345,25 @@ impl Store {
         let object_id: i64 = tx
             .query_one(
                 include_str!("../sql/recording_object_insert.sql"),
-                &[&session_id, &target.root(), &key, &size_bytes],
+                &[&session_id, &root, &key, &size_bytes],
             )
             .await?
             .try_get(0)?;
-        let (seqs, offsets, lengths) = &packed.chunks;
-        let chunks = tx
+        let (seqs, offsets, lengths) = &chunks;
+        let repointed_chunks = tx
             .execute(
                 include_str!("../sql/recording_chunks_repoint.sql"),
                 &[&session_id, &object_id, seqs, offsets, lengths],
             )
             .await?;
-        let (afters, offsets, lengths) = &packed.snapshots;
-        let snapshots = tx
+        let (afters, offsets, lengths) = &snapshots;
+        let repointed_snapshots = tx
             .execute(
                 include_str!("../sql/recording_snapshots_repoint.sql"),
                 &[&session_id, &object_id, afters, offsets, lengths],
             )
             .await?;
-        if chunks != seqs.len() as u64 || snapshots != afters.len() as u64 {
+        if repointed_chunks != seqs.len() as u64 || repointed_snapshots != afters.len() as u64 {
             return Ok(None);
         }
         tx.commit().await?;
