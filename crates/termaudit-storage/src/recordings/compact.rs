@@ -92,23 +92,25 @@ impl CompactReport {
     }
 }
 
+/// Rows' keys with their byte offsets and lengths in an object.
+type Ranges = (Vec<i32>, Vec<i64>, Vec<i32>);
+
 /// Bodies packed into one object: their keys and byte ranges in it. Each
 /// snapshot lies right before the chunk after it (when that chunk is in the
 /// same object), so a seek reads both with one ranged read.
 #[derive(Default)]
 struct Packed {
     body: Vec<u8>,
-    chunks: (Vec<i32>, Vec<i64>, Vec<i32>),
-    snapshots: (Vec<i32>, Vec<i64>, Vec<i32>),
+    chunks: Ranges,
+    snapshots: Ranges,
 }
 
 /// An object written, with the ranges its rows are to point at.
 struct Placed {
-    root: String,
     key: String,
     size: usize,
-    chunks: (Vec<i32>, Vec<i64>, Vec<i32>),
-    snapshots: (Vec<i32>, Vec<i64>, Vec<i32>),
+    chunks: Ranges,
+    snapshots: Ranges,
 }
 
 impl Packed {
@@ -128,7 +130,7 @@ impl Packed {
         Ok(())
     }
 
-    fn add(list: &mut (Vec<i32>, Vec<i64>, Vec<i32>), body: &mut Vec<u8>, key: i32, data: &[u8]) {
+    fn add(list: &mut Ranges, body: &mut Vec<u8>, key: i32, data: &[u8]) {
         list.0.push(key);
         list.1.push(i64::try_from(body.len()).unwrap_or(i64::MAX));
         list.2.push(i32::try_from(data.len()).unwrap_or(i32::MAX));
@@ -199,7 +201,7 @@ impl Store {
             let pointing_then_packing = async {
                 let pointed = match before {
                     None => None,
-                    Some(placed) => Some(self.point_rows_at(session_id, placed).await?),
+                    Some(placed) => Some(self.point_rows_at(target, session_id, placed).await?),
                 };
                 let packed = self.pack(session_id, finalized, options, after).await?;
                 Ok::<_, StorageError>((pointed, packed))
@@ -217,7 +219,7 @@ impl Store {
             next = packed;
         }
         if let Some(placed) = put
-            && let Some(pointed) = self.point_rows_at(session_id, placed).await?
+            && let Some(pointed) = self.point_rows_at(target, session_id, placed).await?
         {
             report.add(pointed);
         }
@@ -320,17 +322,19 @@ impl Store {
         if options.read_back && target.read(&key, 0..size as u64).await? != body {
             return Err(StorageError::Corrupt(format!("the object {key} reads back different")));
         }
-        Ok(Placed { root: target.root().to_owned(), key, size, chunks, snapshots })
+        Ok(Placed { key, size, chunks, snapshots })
     }
 
     /// Step 3 for an object written: what it holds, or `None` when the
     /// transaction found the recording purged or its bodies moved.
     async fn point_rows_at(
         &self,
+        target: &ObjectTarget,
         session_id: Uuid,
         placed: Placed,
     ) -> Result<Option<CompactReport>, StorageError> {
-        let Placed { root, key, size, chunks, snapshots } = placed;
+        let Placed { key, size, chunks, snapshots } = placed;
+        let root = target.root();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let held = tx
