@@ -6,7 +6,7 @@ use tokio_postgres::NoTls;
 use crate::{
     StorageError,
     export_runs::RunningExports,
-    words::{CommonWords, CommonWordsCache},
+    words::{CommonWords, CommonWordsCache, TextSample},
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -310,6 +310,8 @@ impl Store {
                 "session_activity_words" => words.activity.extend(list),
                 "sessions_digits" => words.sessions_digits.extend(list),
                 "session_activity_digits" => words.activity_digits.extend(list),
+                "sessions.search_text" => words.sessions_sample = TextSample::new(list),
+                "session_activity.text" => words.activity_sample = TextSample::new(list),
                 _ => {}
             }
         }

@@ -320,3 +320,43 @@ async fn free_text_equals_ilike_over_random_texts_and_queries() {
     let url = termaudit_storage::DatabaseUrl::parse(&f.app.db.app_url()).unwrap();
     check(termaudit_storage::Store::new(&url, 2).unwrap(), "after ANALYZE", Random(seed ^ 2)).await;
 }
+
+/// V28 wrote `history_words_query` again in PL/pgSQL (its SQL body was
+/// planned at every call): it must return what V7's function returns, which
+/// is inlined here as V7 wrote it.
+#[tokio::test]
+async fn the_word_condition_is_v7s_over_random_queries() {
+    const V7: &str = "SELECT string_agg('''' || left(piece, 64) || '''' || CASE WHEN i = n THEN ':*' ELSE '' END, ' & ')::tsquery
+        FROM (SELECT piece, i, count(*) OVER () AS n
+              FROM unnest(regexp_split_to_array(lower($1), '[\\x01-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7f]+'))
+                   WITH ORDINALITY AS p (piece, i)) AS pieces
+        WHERE i > 1 AND piece <> '' AND (i < n OR $2)";
+    let f = fixture().await;
+    let db = f.app.db.connect().await;
+    let mut r = Random(0x0dd_ba11);
+    let long = format!("a {} b-{}", "x".repeat(70), "É".repeat(66));
+    let mut queries: Vec<String> =
+        ["replication", "INC-123456:", "a b-c_d", "-", "--", "x-", "-x", "a\u{a0}b c", &long]
+            .iter()
+            .map(|q| q.to_string())
+            .collect();
+    queries.extend((0..300).map(|_| random_text(&mut r)));
+    let mut some = 0;
+    for q in &queries {
+        for with_prefix in [false, true] {
+            let now: Option<String> = db
+                .query_one("SELECT history_words_query($1, $2)::text", &[q, &with_prefix])
+                .await
+                .unwrap()
+                .get(0);
+            let v7: Option<String> = db
+                .query_one(&format!("SELECT ({V7})::text"), &[q, &with_prefix])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(now, v7, "q={q:?} with_prefix={with_prefix}");
+            some += usize::from(now.is_some());
+        }
+    }
+    assert!(some > 200, "many random queries have words ({some})");
+}

@@ -8,7 +8,7 @@ use super::lifecycle::SessionRow;
 use crate::{
     Cursor, Page, StorageError, Store,
     sql::{Conditions, contains_pattern},
-    words::{QueryDigits, QueryWords, WithPrefix},
+    words::{QueryDigits, QueryWords, TextSample, WithPrefix},
 };
 
 /// The text `q` searches in a session, as its word and digit indexes
@@ -16,14 +16,79 @@ use crate::{
 /// column `search_text` and its trigram index (`sessions_search_text`).
 const SESSION_TEXT: &str = "(coalesce(s.reason, '') || ' ' || s.target_name || ' ' || s.user_subject || ' ' || s.user_name)";
 
-/// A free-text filter, as conditions on a session's text and on its activity.
-struct TextConditions {
-    session: String,
-    activity: String,
+/// The most statements of the history list a connection keeps prepared.
+const MAX_STATEMENTS: usize = 256;
+
+/// A free-text filter: each side of the union that finds its matches,
+/// the session's own text and its activity's.
+struct TextSides {
+    session: SideCondition,
+    activity: SideCondition,
+}
+
+/// The condition of one side of a free-text search on a session (`s`).
+struct SideCondition {
+    /// Whether the side finds every match through an index before the
+    /// newest are sorted out (rather than walking the newest sessions).
+    fenced: bool,
+    text: String,
+}
+
+/// One side of a free-text search: a newest-first page of the sessions
+/// `columns` (aliased `s`) matching `w` and the side's condition.
+fn side(columns: &str, w: &str, condition: &SideCondition, order: &str) -> String {
+    let SideCondition { fenced, text } = condition;
+    if *fenced {
+        // `OFFSET 0` keeps the subquery whole: it is planned for all its
+        // rows, so through the index the condition names, whatever the
+        // generic plan guesses of the values.
+        format!("SELECT * FROM ({columns} WHERE {w} AND {text} OFFSET 0) s {order}")
+    } else {
+        format!("{columns} WHERE {w} AND {text} {order}")
+    }
+}
+
+/// Runs `statement` with a generic plan, whatever `plan_cache_mode` the
+/// connection has otherwise, and without JIT compilation: a generic plan
+/// costs what it cannot see at its worst (166 000 units for a rare word's
+/// page at ten million sessions, over `jit_above_cost`), and compiling its
+/// expressions took 31 ms of a 33 ms page. (The choice is made when the
+/// plan is, and kept with it.) The three requests go out together: each of
+/// tokio-postgres's futures hands its messages to the connection on its
+/// first poll, and `join3` polls them in order, so setting the mode costs
+/// no round trip, and the `RESET` is sent (and runs) even if the query
+/// fails or this future is dropped.
+async fn query_generic(
+    client: &deadpool_postgres::Object,
+    statement: &tokio_postgres::Statement,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<tokio_postgres::Row>, StorageError> {
+    let (set, rows, reset) = futures_util::future::join3(
+        client.batch_execute("SET plan_cache_mode = force_generic_plan; SET jit = off"),
+        client.query(statement, params),
+        client.batch_execute("RESET plan_cache_mode; RESET jit"),
+    )
+    .await;
+    set?;
+    reset?;
+    Ok(rows?)
 }
 
 impl Store {
     /// One page of a project's sessions, newest first.
+    ///
+    /// Each shape of the statement (which filters, which index for the free
+    /// text) is prepared once per connection and run with a generic plan:
+    /// planning the free-text union took more than running it (0.4 to 0.9 ms
+    /// of about 1.2 at a million sessions). A generic plan cannot look at
+    /// the values, so the statement itself fixes every choice the planner
+    /// made from them: the values of closed sets (status, class, mode) and
+    /// the limit are written into it (see [`history_conditions`]), and each
+    /// free-text side is either a walk of the newest sessions testing each
+    /// one, for a pattern common in that side's text, or a look-up in the
+    /// word, digit or trigram index fenced off (`OFFSET 0`) so that it
+    /// finds every match before the newest are sorted out (see
+    /// [`TextPlan`]).
     pub async fn sessions(
         &self,
         project_id: Uuid,
@@ -34,30 +99,36 @@ impl Store {
         let mut c = list_conditions(project_id, filter, after)?;
         let client = self.client().await?;
         let text = match filter.text.as_deref() {
-            Some(text) => Some(self.text_conditions(&client, &mut c, text).await?),
+            Some(text) => Some(self.text_sides(&client, &mut c, text).await?),
             None => None,
         };
-        let limit_param = c.param(Box::new(limit as i64 + 1));
         let columns = include_str!("../sql/session_columns.sql");
-        let order = format!("ORDER BY s.opened_at DESC, s.id DESC LIMIT {limit_param}");
+        let order = format!("ORDER BY s.opened_at DESC, s.id DESC LIMIT {}", limit + 1);
+        let w = c.where_clause();
         let sql = match text {
-            None => format!("{columns} WHERE {} {order}", c.where_clause()),
+            None => format!("{columns} WHERE {w} {order}"),
             // Free text matches the session's own text or its activity. As
             // one `... OR EXISTS (...)` the planner can use neither trigram
             // index and walks the whole history for a rare word (seconds at
             // ten million sessions); as a union of two newest-first pages
-            // each side picks its own plan: the word or trigram index for a
-            // rare word, the time index for a common one.
-            Some(TextConditions { session, activity }) => format!(
-                "SELECT * FROM (
-                     ({columns} WHERE {w} AND {session} {order})
-                     UNION
-                     ({columns} WHERE {w} AND EXISTS (SELECT 1 FROM session_activity a WHERE a.session_id = s.id AND {activity}) {order})
-                 ) s {order}",
-                w = c.where_clause()
+            // each side has its own plan. A session both sides find is
+            // one row of the page: both pages come newest first, so they
+            // are merged in order and a repeated id dropped, rather than
+            // every column of every row hashed as `UNION` does.
+            Some(TextSides { session, activity }) => format!(
+                "SELECT DISTINCT ON (s.opened_at, s.id) * FROM (({}) UNION ALL ({})) s {order}",
+                side(columns, &w, &session, &order),
+                side(columns, &w, &activity, &order),
             ),
         };
-        let rows = client.query(&sql, &c.params()).await?;
+        // A client choosing its filters and limit could make a connection
+        // keep a great many statements (and PostgreSQL their plans): a few
+        // hundred shapes are kept, then they are prepared afresh.
+        if client.statement_cache.size() >= MAX_STATEMENTS {
+            client.statement_cache.clear();
+        }
+        let statement = client.prepare_cached(&sql).await?;
+        let rows = query_generic(&client, &statement, &c.params()).await?;
         let mut items: Vec<SessionRow> =
             rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
         let next = if items.len() > limit {
@@ -70,61 +141,70 @@ impl Store {
     }
 
     /// The free-text conditions on a session's text and on its activity:
-    /// `ILIKE '%q%'`, with the word index as a pre-filter where `q` has a
-    /// word that must be whole (or start a word) in every match and that
-    /// is rare in that index, else the digit index where `q` has a rare run
-    /// of digits (see [`crate::words`]).
-    async fn text_conditions(
+    /// `ILIKE '%q%'`, found through the word index where `q` has a word that
+    /// must be whole (or start a word) in every match and that is rare in
+    /// that index, else the digit index where `q` has a rare run of digits
+    /// (see [`crate::words`]), else the trigram index or a walk of the
+    /// newest sessions, as `q` is rare or common in a sample of the side's
+    /// texts.
+    async fn text_sides(
         &self,
         client: &deadpool_postgres::Object,
         c: &mut Conditions,
         text: &str,
-    ) -> Result<TextConditions, StorageError> {
+    ) -> Result<TextSides, StorageError> {
         let pattern = c.param(Box::new(contains_pattern(text)));
         let (words, digits) = (QueryWords::of(text), QueryDigits::of(text));
-        let common = if words.is_empty() && digits.is_empty() {
-            None
-        } else {
-            Some(self.common_words(client).await?)
-        };
-        let mut q = None;
-        let mut condition = |side: TextSide, plan: Option<TextPlan>| match plan {
-            None => side.matches(&pattern, true),
-            Some(TextPlan::Words(WithPrefix(with_prefix))) => {
-                let q = q.get_or_insert_with(|| c.param(Box::new(text.to_owned())));
-                format!(
-                    "history_words({}) @@ history_words_query({q}, {with_prefix}) AND {}",
-                    side.indexed(),
-                    side.matches(&pattern, false)
-                )
-            }
-            // `::text` first: a parameter cast straight to `tsquery` would be
-            // typed `tsquery`, which a Rust string cannot be sent as.
-            Some(TextPlan::Digits(query)) => {
-                let query = c.param(Box::new(query));
-                format!(
-                    "history_digits({}) @@ {query}::text::tsquery AND {}",
-                    side.indexed(),
-                    side.matches(&pattern, false)
-                )
-            }
-        };
-        let plan = |words_common, digits_common| {
+        let common = self.common_words(client).await?;
+        let plan = |words_common, digits_common, sample: &TextSample| {
             words
                 .plan(words_common)
                 .map(TextPlan::Words)
                 .or_else(|| digits.plan(digits_common).map(TextPlan::Digits))
+                .unwrap_or_else(|| {
+                    if sample.is_common(text) { TextPlan::Walk } else { TextPlan::Trigrams }
+                })
         };
-        let (session_plan, activity_plan) = match &common {
-            Some(common) => (
-                plan(&common.sessions, &common.sessions_digits),
-                plan(&common.activity, &common.activity_digits),
-            ),
-            None => (None, None),
+        let session_plan = plan(&common.sessions, &common.sessions_digits, &common.sessions_sample);
+        let activity_plan =
+            plan(&common.activity, &common.activity_digits, &common.activity_sample);
+        let mut q = None;
+        let mut condition = |side: TextSide, plan: TextPlan| {
+            let condition = match plan {
+                TextPlan::Walk => {
+                    return SideCondition { fenced: false, text: side.matches(&pattern, false) };
+                }
+                TextPlan::Trigrams => side.matches(&pattern, true),
+                TextPlan::Words(WithPrefix(with_prefix)) => {
+                    let q = q.get_or_insert_with(|| c.param(Box::new(text.to_owned())));
+                    format!(
+                        "history_words({}) @@ history_words_query({q}, {with_prefix}) AND {}",
+                        side.indexed(),
+                        side.matches(&pattern, false)
+                    )
+                }
+                // `::text` first: a parameter cast straight to `tsquery` would
+                // be typed `tsquery`, which a Rust string cannot be sent as.
+                TextPlan::Digits(query) => {
+                    let query = c.param(Box::new(query));
+                    format!(
+                        "history_digits({}) @@ {query}::text::tsquery AND {}",
+                        side.indexed(),
+                        side.matches(&pattern, false)
+                    )
+                }
+            };
+            SideCondition { fenced: true, text: condition }
         };
         let session = condition(TextSide::Session, session_plan);
-        let activity = condition(TextSide::Activity, activity_plan);
-        Ok(TextConditions { session, activity })
+        let SideCondition { fenced, text: activity } = condition(TextSide::Activity, activity_plan);
+        let activity = SideCondition {
+            fenced,
+            text: format!(
+                "EXISTS (SELECT 1 FROM session_activity a WHERE a.session_id = s.id AND {activity})"
+            ),
+        };
+        Ok(TextSides { session, activity })
     }
 }
 
@@ -160,11 +240,18 @@ impl TextSide {
     }
 }
 
-/// Which index pre-filters a side of a free-text search.
+/// How a side of a free-text search finds its matches.
 enum TextPlan {
+    /// The word index, with `history_words_query(q, with_prefix)`.
     Words(WithPrefix),
     /// The digit index, with this `tsquery`.
     Digits(String),
+    /// The trigram index: `q` has no rare word or run of digits, and is
+    /// rare in the side's sample.
+    Trigrams,
+    /// The newest sessions, each tested: `q` is common in the side's
+    /// sample, so a page's matches are among the newest few thousand.
+    Walk,
 }
 
 /// The conditions of a page of the history list (sessions aliased `s`):
@@ -201,15 +288,26 @@ pub(crate) fn list_conditions(
 /// and the export alike.
 pub(crate) fn history_conditions(filter: &HistoryFilter, c: &mut Conditions) -> Vec<String> {
     let mut clauses = Vec::new();
+    // The values of a closed set are written into the statement: the plan
+    // of a statement kept for every value (see `Store::sessions`) can then
+    // still rely on them (the open sessions' partial index is usable only
+    // where `status` is known to be open).
+    let mut one_of = |column: &str, value: &'static str| {
+        debug_assert!(value.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{value}");
+        clauses.push(format!("s.{column} = '{value}'"));
+    };
+    if let Some(status) = filter.status {
+        one_of("status", status.as_str());
+    }
+    if let Some(class) = filter.environment_class {
+        one_of("environment_class", class.as_str());
+    }
+    if let Some(mode) = filter.mode {
+        one_of("mode", mode.as_str());
+    }
     let mut equal = |column: &str, value: Box<dyn tokio_postgres::types::ToSql + Sync + Send>| {
         clauses.push(format!("s.{column} = {}", c.param(value)));
     };
-    if let Some(status) = filter.status {
-        equal("status", Box::new(status.as_str()));
-    }
-    if let Some(class) = filter.environment_class {
-        equal("environment_class", Box::new(class.as_str()));
-    }
     if let Some(environment) = &filter.environment {
         equal("environment", Box::new(environment.clone()));
     }
@@ -218,9 +316,6 @@ pub(crate) fn history_conditions(filter: &HistoryFilter, c: &mut Conditions) -> 
     }
     if let Some(user) = &filter.user_subject {
         equal("user_subject", Box::new(user.clone()));
-    }
-    if let Some(mode) = filter.mode {
-        equal("mode", Box::new(mode.as_str()));
     }
     clauses
 }
