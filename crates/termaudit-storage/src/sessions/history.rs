@@ -233,8 +233,13 @@ impl TextSide {
         match self {
             // `ILIKE` is `lower(text) LIKE lower(pattern)` in a UTF-8
             // database; `search_text` is the session's text lower-cased
-            // when written (V25), so no row is lower-cased here.
-            Self::Session => format!("(s.search_text{keep_out}) LIKE lower({pattern})"),
+            // when written (V25), so no row is lower-cased here. The
+            // pattern is lower-cased once, by an initplan: in a generic
+            // plan `lower($n)` would run again for every row tested (a
+            // walk tests hundreds; 0.1 ms of a 0.5 ms page).
+            Self::Session => {
+                format!("(s.search_text{keep_out}) LIKE (SELECT lower({pattern}))")
+            }
             Self::Activity => format!("(a.text{keep_out}) ILIKE {pattern}"),
         }
     }
