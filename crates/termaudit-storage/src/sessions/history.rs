@@ -198,10 +198,16 @@ impl Store {
         };
         let session = condition(TextSide::Session, session_plan);
         let SideCondition { fenced, text: activity } = condition(TextSide::Activity, activity_plan);
+        // A walk tests each session's activity as it goes: `OFFSET 0` keeps
+        // the `EXISTS` a probe per session (PostgreSQL makes no semi-join of
+        // a subquery with an offset), where a generic plan would otherwise
+        // hash the matches of the whole activity first (950 ms for
+        // `kubectl` at a million sessions, against 2 ms probed).
+        let probe = if fenced { "" } else { " OFFSET 0" };
         let activity = SideCondition {
             fenced,
             text: format!(
-                "EXISTS (SELECT 1 FROM session_activity a WHERE a.session_id = s.id AND {activity})"
+                "EXISTS (SELECT 1 FROM session_activity a WHERE a.session_id = s.id AND {activity}{probe})"
             ),
         };
         Ok(TextSides { session, activity })
