@@ -73,6 +73,9 @@ fn scenarios() -> Vec<(&'static str, MakeQuery)> {
         ("q common words (\"check replication lag\")", |_, _| "q=check%20replication%20lag".into()),
         ("q one change in a command (\"CHG-...\")", |s, i| format!("q={}", pick(&s.changes, i))),
         ("q common in commands (\"kubectl\": every command has it)", |_, _| "q=kubectl".into()),
+        ("q common in commands + deep cursor", |s, i| {
+            format!("q=kubectl&cursor={}", pick(&s.cursors, i).encode())
+        }),
         ("deep cursor page (anywhere in 2 years)", |s, i| {
             format!("cursor={}", pick(&s.cursors, i).encode())
         }),

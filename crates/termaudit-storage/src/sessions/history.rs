@@ -1,7 +1,7 @@
 //! The history list: a project's sessions, filtered and paged newest
 //! first, with free text over the session and its activity.
 
-use termaudit_domain::{HistoryFilter, SessionListFilter};
+use termaudit_domain::{HistoryFilter, SessionListFilter, SessionStatus};
 use uuid::Uuid;
 
 use super::lifecycle::SessionRow;
@@ -26,25 +26,50 @@ struct TextSides {
     activity: SideCondition,
 }
 
-/// The condition of one side of a free-text search on a session (`s`).
-struct SideCondition {
-    /// Whether the side finds every match through an index before the
-    /// newest are sorted out (rather than walking the newest sessions).
-    fenced: bool,
-    text: String,
+/// How one side of a free-text search finds the sessions (`s`) it matches.
+enum SideCondition {
+    /// Every match found through an index before the newest are sorted
+    /// out; the condition on `s`.
+    Fenced(String),
+    /// The newest sessions walked, each tested; the condition on `s`.
+    Walk(String),
+    /// The project's activity (`a`) walked in the list's order, newest
+    /// session first, each row tested: every condition of the side, on `a`
+    /// and its session `s` (see [`ListConditions::on_activity`]).
+    ActivityWalk(String),
 }
 
 /// One side of a free-text search: a newest-first page of the sessions
-/// `columns` (aliased `s`) matching `w` and the side's condition.
-fn side(columns: &str, w: &str, condition: &SideCondition, order: &str) -> String {
-    let SideCondition { fenced, text } = condition;
-    if *fenced {
+/// `columns` (aliased `s`) matching `w` and the side's condition (a walk of
+/// the activity: its own conditions only).
+fn side(columns: &str, w: &str, condition: &SideCondition, limit: usize) -> String {
+    let order = format!("ORDER BY s.opened_at DESC, s.id DESC LIMIT {limit}");
+    match condition {
         // `OFFSET 0` keeps the subquery whole: it is planned for all its
         // rows, so through the index the condition names, whatever the
         // generic plan guesses of the values.
-        format!("SELECT * FROM ({columns} WHERE {w} AND {text} OFFSET 0) s {order}")
-    } else {
-        format!("{columns} WHERE {w} AND {text} {order}")
+        SideCondition::Fenced(text) => {
+            format!("SELECT * FROM ({columns} WHERE {w} AND {text} OFFSET 0) s {order}")
+        }
+        SideCondition::Walk(text) => format!("{columns} WHERE {w} AND {text} {order}"),
+        // The activity's copy of its session's opening time and id orders
+        // it as the sessions are, so the walk reads the activity's index in
+        // order, and a session with several matching rows is one row of the
+        // page. (Joined on the opening time too, the planner would take it
+        // for a second, independent condition and expect next to no rows:
+        // it sorted every match, 290 ms for `kubectl` at a million.)
+        SideCondition::ActivityWalk(text) => {
+            debug_assert!(columns.starts_with("SELECT "), "{columns}");
+            let columns = columns.replacen(
+                "SELECT ",
+                "SELECT DISTINCT ON (a.session_opened_at, a.session_id) ",
+                1,
+            );
+            format!(
+                "{columns} JOIN session_activity a ON a.session_id = s.id WHERE {text} \
+                 ORDER BY a.session_opened_at DESC, a.session_id DESC LIMIT {limit}"
+            )
+        }
     }
 }
 
@@ -84,11 +109,11 @@ impl Store {
     /// the values, so the statement itself fixes every choice the planner
     /// made from them: the values of closed sets (status, class, mode) and
     /// the limit are written into it (see [`history_conditions`]), and each
-    /// free-text side is either a walk of the newest sessions testing each
-    /// one, for a pattern common in that side's text, or a look-up in the
-    /// word, digit or trigram index fenced off (`OFFSET 0`) so that it
-    /// finds every match before the newest are sorted out (see
-    /// [`TextPlan`]).
+    /// free-text side is either a walk of the newest sessions (or of their
+    /// activity) testing each one, for a pattern common in that side's
+    /// text, or a look-up in the word, digit or trigram index fenced off
+    /// (`OFFSET 0`) so that it finds every match before the newest are
+    /// sorted out (see [`TextPlan`]).
     pub async fn sessions(
         &self,
         project_id: Uuid,
@@ -96,10 +121,12 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<SessionRow>, StorageError> {
-        let mut c = list_conditions(project_id, filter, after)?;
+        let list = ListConditions::new(project_id, filter, after)?;
+        let activity_walk = walks_activity(&filter.sessions).then(|| list.on_activity());
+        let mut c = list.into_conditions();
         let client = self.client().await?;
         let text = match filter.text.as_deref() {
-            Some(text) => Some(self.text_sides(&client, &mut c, text).await?),
+            Some(text) => Some(self.text_sides(&client, &mut c, text, activity_walk).await?),
             None => None,
         };
         let columns = include_str!("../sql/session_columns.sql");
@@ -117,8 +144,8 @@ impl Store {
             // every column of every row hashed as `UNION` does.
             Some(TextSides { session, activity }) => format!(
                 "SELECT DISTINCT ON (s.opened_at, s.id) * FROM (({}) UNION ALL ({})) s {order}",
-                side(columns, &w, &session, &order),
-                side(columns, &w, &activity, &order),
+                side(columns, &w, &session, limit + 1),
+                side(columns, &w, &activity, limit + 1),
             ),
         };
         // A client choosing its filters and limit could make a connection
@@ -146,12 +173,16 @@ impl Store {
     /// that index, else the digit index where `q` has a rare run of digits
     /// (see [`crate::words`]), else the trigram index or a walk of the
     /// newest sessions, as `q` is rare or common in a sample of the side's
-    /// texts.
+    /// texts. A walk of the activity goes through the project's activity
+    /// in the list's order, with the page's conditions `activity_walk` (on
+    /// the activity `a` and its session `s`), where those are given (see
+    /// [`walks_activity`]).
     async fn text_sides(
         &self,
         client: &deadpool_postgres::Object,
         c: &mut Conditions,
         text: &str,
+        activity_walk: Option<String>,
     ) -> Result<TextSides, StorageError> {
         let pattern = c.param(Box::new(contains_pattern(text)));
         let (words, digits) = (QueryWords::of(text), QueryDigits::of(text));
@@ -169,6 +200,23 @@ impl Store {
         let activity_plan =
             plan(&common.activity, &common.activity_digits, &common.activity_sample);
         let mut q = None;
+        let activity_walk = match (&activity_plan, activity_walk) {
+            (TextPlan::Walk, Some(conditions)) => {
+                // `strpos(...) > 0` is `ILIKE` here (in a UTF-8 database
+                // `ILIKE` is `lower(text) LIKE lower(pattern)`, and `q`'s
+                // pattern is `%q%` escaped), but the planner takes it to
+                // pass a third of the rows where it takes `ILIKE` with an
+                // unknown pattern to pass one in 200: with the page's
+                // other conditions multiplied in, it would expect a few
+                // matches in a million rows, and fetch and sort them all
+                // (600 ms for `kubectl` with a cursor and a mode at a
+                // million sessions) rather than walk to the page's 50.
+                // The walk is taken for a `q` in 1 in 128 rows or more.
+                let q = q.get_or_insert_with(|| c.param(Box::new(text.to_owned())));
+                Some(format!("{conditions} AND strpos(lower(a.text), (SELECT lower({q}))) > 0"))
+            }
+            _ => None,
+        };
         let mut condition = |side: TextSide, plan: TextPlan| {
             let fenced = !matches!(plan, TextPlan::Walk);
             let test = match plan {
@@ -193,10 +241,14 @@ impl Store {
                     )
                 }
             };
-            SideCondition { fenced, text: side.of_session(&test, fenced) }
+            let text = side.of_session(&test, fenced);
+            if fenced { SideCondition::Fenced(text) } else { SideCondition::Walk(text) }
         };
         let session = condition(TextSide::Session, session_plan);
-        let activity = condition(TextSide::Activity, activity_plan);
+        let activity = match activity_walk {
+            Some(walk) => SideCondition::ActivityWalk(walk),
+            None => condition(TextSide::Activity, activity_plan),
+        };
         Ok(TextSides { session, activity })
     }
 }
@@ -271,33 +323,105 @@ enum TextPlan {
     Walk,
 }
 
-/// The conditions of a page of the history list (sessions aliased `s`):
-/// project `project_id`, `filter` but its free text, after `after`; its
-/// project id is parameter `$1`.
+/// Whether a walk of the activity in the list's order finds a page's
+/// sessions sooner than a walk of the sessions probing each one's activity:
+/// unless the filter keeps few sessions (one user, target or environment,
+/// the open ones), whose activity would be walked past to reach them.
+fn walks_activity(filter: &HistoryFilter) -> bool {
+    let HistoryFilter {
+        status,
+        environment_class: _,
+        environment,
+        target_id,
+        user_subject,
+        mode: _,
+    } = filter;
+    environment.is_none()
+        && target_id.is_none()
+        && user_subject.is_none()
+        && matches!(status, None | Some(SessionStatus::Closed))
+}
+
+/// The conditions of a page of the history list: which sessions (the
+/// filter but its free text) and where the page lies in the list (the
+/// project, the time range and the cursor), the latter written on whichever
+/// columns hold a session's project, opening time and id. The project id is
+/// parameter `$1`.
+pub(crate) struct ListConditions {
+    /// Every condition's parameters, and no clause yet.
+    params: Conditions,
+    /// On the sessions (`s`).
+    filters: Vec<String>,
+    /// The placeholders of the time range's ends and of the cursor's time and id.
+    from: Option<String>,
+    to: Option<String>,
+    after: Option<(String, String)>,
+}
+
+impl ListConditions {
+    pub(crate) fn new(
+        project_id: Uuid,
+        filter: &SessionListFilter,
+        after: Option<&Cursor>,
+    ) -> Result<Self, StorageError> {
+        let mut params = Conditions::new();
+        let project = params.param(Box::new(project_id));
+        debug_assert_eq!(project, "$1");
+        let mut filters = history_conditions(&filter.sessions, &mut params);
+        if let Some(recorded) = filter.recorded {
+            filters.push(format!("s.recorded = {}", params.param(Box::new(recorded))));
+        }
+        let from = filter.opened_from.map(|from| params.param(Box::new(from)));
+        let to = filter.opened_to.map(|to| params.param(Box::new(to)));
+        let after = match after {
+            Some(cursor) => {
+                let id = cursor.uuid().map_err(|_| StorageError::InvalidCursor)?;
+                Some((params.param(Box::new(cursor.time)), params.param(Box::new(id))))
+            }
+            None => None,
+        };
+        Ok(Self { params, filters, from, to, after })
+    }
+
+    /// Where the page lies, on the columns `project`, `time` and `id`.
+    fn place(&self, project: &str, time: &str, id: &str) -> Vec<String> {
+        let mut place = vec![format!("{project} = $1")];
+        place.extend(self.from.iter().map(|from| format!("{time} >= {from}")));
+        place.extend(self.to.iter().map(|to| format!("{time} < {to}")));
+        place.extend(self.after.iter().map(|(t, i)| format!("({time}, {id}) < ({t}, {i})")));
+        place
+    }
+
+    /// The conditions for a walk of the activity (`a`) joined to its
+    /// sessions (`s`): the place on the activity's copy of its session's
+    /// project and opening time, so that the walk starts where the page
+    /// does, and the filters on the sessions. (Not the place on the
+    /// sessions as well: the planner would count each bound twice.)
+    fn on_activity(&self) -> String {
+        let mut conditions = self.place("a.project_id", "a.session_opened_at", "a.session_id");
+        conditions.extend(self.filters.iter().cloned());
+        conditions.join(" AND ")
+    }
+
+    /// The parameters with every condition on the sessions `s`.
+    pub(crate) fn into_conditions(self) -> Conditions {
+        let place = self.place("s.project_id", "s.opened_at", "s.id");
+        let Self { mut params, filters, .. } = self;
+        for clause in place.into_iter().chain(filters) {
+            params.and(clause);
+        }
+        params
+    }
+}
+
+/// The conditions of a page of the history list on sessions aliased `s`
+/// (see [`ListConditions`]).
 pub(crate) fn list_conditions(
     project_id: Uuid,
     filter: &SessionListFilter,
     after: Option<&Cursor>,
 ) -> Result<Conditions, StorageError> {
-    let mut c = Conditions::new();
-    c.push("s.project_id = {}", vec![Box::new(project_id)]);
-    for clause in history_conditions(&filter.sessions, &mut c) {
-        c.and(clause);
-    }
-    if let Some(from) = filter.opened_from {
-        c.push("s.opened_at >= {}", vec![Box::new(from)]);
-    }
-    if let Some(to) = filter.opened_to {
-        c.push("s.opened_at < {}", vec![Box::new(to)]);
-    }
-    if let Some(recorded) = filter.recorded {
-        c.push("s.recorded = {}", vec![Box::new(recorded)]);
-    }
-    if let Some(cursor) = after {
-        let id = cursor.uuid().map_err(|_| StorageError::InvalidCursor)?;
-        c.push("(s.opened_at, s.id) < ({}, {})", vec![Box::new(cursor.time), Box::new(id)]);
-    }
-    Ok(c)
+    Ok(ListConditions::new(project_id, filter, after)?.into_conditions())
 }
 
 /// The conditions `filter` puts on sessions (aliased `s`), their parameters
