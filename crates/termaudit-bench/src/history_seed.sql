@@ -2,7 +2,9 @@
 -- spread over two years, over 40 targets (half production), 500 users and
 -- four modes; 0.1% active, 1% dropped (still in their grace window), the rest
 -- closed; every session has a reason with its own ticket number, and one in
--- ten has a command in its activity with its own change number.
+-- ten has a command in its activity with its own change number. Session ids
+-- are UUIDv7 (the opening time's milliseconds, then random bits), as the
+-- server writes them.
 --
 -- The sessions indexes are dropped for the load and built again afterwards
 -- from their own definitions (as the migrations made them): one sorted build
@@ -39,7 +41,9 @@ END $$;
 INSERT INTO sessions (id, project_id, target_id, target_name, target_kind, environment,
                       environment_class, mode, reason, user_subject, user_name, recorded, status,
                       drop_cause, opened_at, last_seen_at, dropped_at, ended_at, close_reason)
-SELECT gen_random_uuid(), '{project}', t.id, t.name, t.kind, t.environment, t.environment_class,
+SELECT (lpad(to_hex((extract(epoch FROM opened) * 1000)::bigint), 12, '0') || '7'
+        || substr(md5(g::text), 1, 3) || '8' || substr(md5(g::text), 4, 15))::uuid,
+       '{project}', t.id, t.name, t.kind, t.environment, t.environment_class,
        (ARRAY['shell', 'database', 'runbook', 'command'])[1 + g % 4],
        'INC-' || g || ': ' || (ARRAY['fix stuck orders', 'rotate credentials', 'check replication lag',
                                      'restart workers', 'inspect failed payments'])[1 + g % 5],
