@@ -43,7 +43,7 @@ enum SideCondition {
 /// `columns` (aliased `s`) matching `w` and the side's condition (a walk of
 /// the activity: its own conditions only).
 fn side(columns: &str, w: &str, condition: &SideCondition, limit: usize) -> String {
-    let order = format!("ORDER BY s.opened_at DESC, s.id DESC LIMIT {limit}");
+    let order = newest_first(limit);
     match condition {
         // `OFFSET 0` keeps the subquery whole: it is planned for all its
         // rows, so through the index the condition names, whatever the
@@ -71,6 +71,11 @@ fn side(columns: &str, w: &str, condition: &SideCondition, limit: usize) -> Stri
             )
         }
     }
+}
+
+/// The list's order, newest first, and at most `limit` sessions.
+fn newest_first(limit: usize) -> String {
+    format!("ORDER BY s.opened_at DESC, s.id DESC LIMIT {limit}")
 }
 
 /// Runs `statement` with a generic plan, whatever `plan_cache_mode` the
@@ -122,7 +127,8 @@ impl Store {
         limit: usize,
     ) -> Result<Page<SessionRow>, StorageError> {
         let list = ListConditions::new(project_id, filter, after)?;
-        let activity_walk = walks_activity(&filter.sessions).then(|| list.on_activity());
+        let activity_walk =
+            (filter.text.is_some() && walks_activity(&filter.sessions)).then(|| list.on_activity());
         let mut c = list.into_conditions();
         let client = self.client().await?;
         let text = match filter.text.as_deref() {
@@ -130,7 +136,7 @@ impl Store {
             None => None,
         };
         let columns = include_str!("../sql/session_columns.sql");
-        let order = format!("ORDER BY s.opened_at DESC, s.id DESC LIMIT {}", limit + 1);
+        let order = newest_first(limit + 1);
         let w = c.where_clause();
         let sql = match text {
             None => format!("{columns} WHERE {w} {order}"),
@@ -347,7 +353,7 @@ fn walks_activity(filter: &HistoryFilter) -> bool {
 /// project, the time range and the cursor), the latter written on whichever
 /// columns hold a session's project, opening time and id. The project id is
 /// parameter `$1`.
-pub(crate) struct ListConditions {
+struct ListConditions {
     /// Every condition's parameters, and no clause yet.
     params: Conditions,
     /// On the sessions (`s`).
@@ -359,7 +365,7 @@ pub(crate) struct ListConditions {
 }
 
 impl ListConditions {
-    pub(crate) fn new(
+    fn new(
         project_id: Uuid,
         filter: &SessionListFilter,
         after: Option<&Cursor>,
@@ -404,7 +410,7 @@ impl ListConditions {
     }
 
     /// The parameters with every condition on the sessions `s`.
-    pub(crate) fn into_conditions(self) -> Conditions {
+    fn into_conditions(self) -> Conditions {
         let place = self.place("s.project_id", "s.opened_at", "s.id");
         let Self { mut params, filters, .. } = self;
         for clause in place.into_iter().chain(filters) {
