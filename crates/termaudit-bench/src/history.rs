@@ -7,7 +7,8 @@
 //! the same page straight from the storage query (`Store::sessions`: the SQL
 //! and its rows, nothing else), so both see the same machine at the same
 //! moment. Then requests per second on loopback, from the bench's own HTTP
-//! client, against the same storage query from as many concurrent tasks.
+//! client, against the same storage query from as many concurrent tasks,
+//! the two taking turns.
 
 use std::{
     sync::{
@@ -26,7 +27,7 @@ use termaudit_domain::{Permission, ProjectName, ProjectSlug};
 use termaudit_storage::{Cursor, Store};
 use uuid::Uuid;
 
-use crate::{Latencies, database, serve, token};
+use crate::{Latencies, database, http, serve, token};
 
 const SLUG: &str = "history";
 const REQUESTS: usize = 500;
@@ -164,6 +165,9 @@ pub async fn run(sessions: i64) -> anyhow::Result<()> {
         for i in 0..REQUESTS + 10 {
             let query = make(&samples, i);
             let HistoryQuery { filter, cursor, .. } = history_page(&query)?;
+            // The API goes first: it pays for reading a deep page from disk
+            // (or the OS's cache) into PostgreSQL's buffers, as a user would;
+            // the storage query then measures the plan on warm pages.
             let started = Instant::now();
             let response = client
                 .get(format!("{base}?limit={PAGE}&{query}"))
@@ -199,85 +203,208 @@ pub async fn run(sessions: i64) -> anyhow::Result<()> {
 }
 
 /// Requests per second for the first page, unfiltered: the server under
-/// [`CONNECTIONS`] tasks of this process's own HTTP client, each sending its
-/// next request as soon as the last one's body is read (no external tool),
-/// then the storage query alone from as many tasks.
+/// [`CONNECTIONS`] connections of this process's own HTTP client
+/// ([`http::Connection`]), each sending its next request as soon as it has
+/// read the last response, against the storage query alone from as many
+/// tasks. The two take turns, a second each, [`SLICES`] times: a machine
+/// whose neighbours come and go then slows both alike, where two stages
+/// of ten seconds one after the other each met a different machine.
 async fn throughput(store: &Store, project: Uuid, base: &str, token: &str) -> anyhow::Result<()> {
     println!();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(CONNECTIONS).build()?;
-    // Parsed and built once, as a load generator does: the client's work
-    // shares the two cores with the server's.
     let url = reqwest::Url::parse(&format!("{base}?limit={PAGE}"))?;
-    let authorization = reqwest::header::HeaderValue::try_from(format!("Bearer {token}"))?;
-    let api = requests_per_second(move || {
-        let request =
-            client.get(url.clone()).header(reqwest::header::AUTHORIZATION, &authorization);
-        async move {
-            let response = request.send().await?;
-            anyhow::ensure!(
-                response.status().is_success(),
-                "the API answered {}",
-                response.status()
-            );
-            response.bytes().await?;
-            Ok(())
-        }
-    })
-    .await?;
-    let store = store.clone();
-    let sql = requests_per_second(move || {
-        let store = store.clone();
-        async move {
-            store.sessions(project, &Default::default(), None, PAGE).await?;
-            Ok(())
-        }
-    })
-    .await?;
-    println!("| first page, {CONNECTIONS} tasks, {SECONDS} s | requests/s |");
-    println!("| --- | ---: |");
-    println!("| API (HTTP/1.1 keep-alive, the bench's own client) | {api:.0} |");
-    println!("| storage query alone (pool of 16) | {sql:.0} |");
-    println!("| ratio API / storage query | {:.2} |", api / sql);
+    let address = url.socket_addrs(|| None)?.into_iter().next().context("no address")?;
+    let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+    let request = http::get_request(address, &path, &format!("Bearer {token}"));
+    let mut connections = Vec::new();
+    for _ in 0..CONNECTIONS {
+        connections.push(http::Connection::open(address, request.clone()).await?);
+    }
+    // The page the load generator reads is the page reqwest reads.
+    let expected = reqwest::Client::new().get(url).bearer_auth(token).send().await?;
+    anyhow::ensure!(expected.status().is_success(), "the API answered {}", expected.status());
+    let expected = expected.bytes().await?.len();
+    let read = connections[0].send().await?;
+    anyhow::ensure!(read == expected, "the load generator read {read} bytes, reqwest {expected}");
+    let mut queries: Vec<_> =
+        (0..CONNECTIONS).map(|_| StorageQuery { store: store.clone(), project }).collect();
+    // A slice of each to warm up, not counted.
+    (connections, _) = slice(connections).await?;
+    (queries, _) = slice(queries).await?;
+    let (mut api, mut sql) = (Rate::default(), Rate::default());
+    for _ in 0..SLICES {
+        let (rate_api, rate_sql);
+        (connections, rate_api) = slice(connections).await?;
+        (queries, rate_sql) = slice(queries).await?;
+        api += rate_api;
+        sql += rate_sql;
+    }
+    println!(
+        "| first page, {CONNECTIONS} tasks, {SLICES} turns of a second each | requests/s | machine CPU per request | machine busy |"
+    );
+    println!("| --- | ---: | ---: | ---: |");
+    for (name, rate) in [
+        ("API (HTTP/1.1 keep-alive, the bench's own client)", &api),
+        ("storage query alone (pool of 16)", &sql),
+    ] {
+        println!(
+            "| {name} | {:.0} | {:.0} µs | {:.0}% |",
+            rate.per_second(),
+            rate.cpu_per_request(),
+            rate.busy() * 100.0
+        );
+    }
+    println!(
+        "| ratio API / storage query | {:.2} | {:.2} (storage / API) | |",
+        api.per_second() / sql.per_second(),
+        sql.cpu_per_request() / api.cpu_per_request()
+    );
     Ok(())
 }
 
-const CONNECTIONS: usize = 16;
-const SECONDS: u64 = 10;
+/// One request of a throughput stage, sent again and again by one task.
+trait Load: Send + 'static {
+    fn once(&mut self) -> impl std::future::Future<Output = anyhow::Result<()>> + Send;
+}
 
-/// How many times per second [`CONNECTIONS`] tasks complete `request`, each
-/// starting its next as soon as its last is done, over [`SECONDS`] (after a
-/// second of warming up, not counted).
-async fn requests_per_second<F, Fut>(request: F) -> anyhow::Result<f64>
-where
-    F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
-{
-    let counting = Arc::new(AtomicBool::new(false));
+impl Load for http::Connection {
+    async fn once(&mut self) -> anyhow::Result<()> {
+        self.send().await.map(drop)
+    }
+}
+
+/// The first page straight from the storage layer.
+struct StorageQuery {
+    store: Store,
+    project: Uuid,
+}
+
+impl Load for StorageQuery {
+    async fn once(&mut self) -> anyhow::Result<()> {
+        self.store.sessions(self.project, &Default::default(), None, PAGE).await?;
+        Ok(())
+    }
+}
+
+const CONNECTIONS: usize = 16;
+/// How many turns each side of the throughput stage takes.
+const SLICES: u32 = 10;
+const SLICE: Duration = Duration::from_secs(1);
+
+/// What turns of a throughput stage measured, added up.
+#[derive(Debug, Default, Clone, Copy)]
+struct Rate {
+    requests: u64,
+    elapsed: Duration,
+    cpu: CpuTimes,
+}
+
+impl Rate {
+    fn per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The machine's CPU time (every process's, the kernel's included) per
+    /// request, in microseconds: what a change to the per-request work
+    /// moves, when the machine is busy throughout.
+    fn cpu_per_request(&self) -> f64 {
+        self.cpu.busy.as_secs_f64() * 1e6 / self.requests.max(1) as f64
+    }
+
+    /// The share of the machine's CPU time that was busy.
+    fn busy(&self) -> f64 {
+        self.cpu.busy.as_secs_f64() / (self.cpu.busy + self.cpu.idle).as_secs_f64().max(1e-9)
+    }
+}
+
+impl std::ops::AddAssign for Rate {
+    fn add_assign(&mut self, other: Self) {
+        self.requests += other.requests;
+        self.elapsed += other.elapsed;
+        self.cpu.busy += other.cpu.busy;
+        self.cpu.idle += other.cpu.idle;
+    }
+}
+
+/// Runs one task per `load` for a [`SLICE`], each starting its next request
+/// as soon as its last is done, and gives the loads back with what was
+/// counted: the requests completed within the slice, not those in flight
+/// at its end (they are waited for).
+async fn slice<L: Load>(loads: Vec<L>) -> anyhow::Result<(Vec<L>, Rate)> {
     let done = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..CONNECTIONS {
-        let (counting, done, count) = (counting.clone(), done.clone(), count.clone());
-        let request = request.clone();
-        tasks.push(tokio::spawn(async move {
-            while !done.load(Ordering::Relaxed) {
-                request().await?;
-                if counting.load(Ordering::Relaxed) {
+    let (started, cpu) = (Instant::now(), CpuTimes::now()?);
+    let tasks: Vec<_> = loads
+        .into_iter()
+        .map(|mut load| {
+            let (done, count) = (done.clone(), count.clone());
+            tokio::spawn(async move {
+                while !done.load(Ordering::Relaxed) {
+                    load.once().await?;
                     count.fetch_add(1, Ordering::Relaxed);
                 }
-            }
-            anyhow::Ok(())
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    counting.store(true, Ordering::Relaxed);
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(SECONDS)).await;
-    let counted = count.load(Ordering::Relaxed);
-    let elapsed = started.elapsed();
+                anyhow::Ok(load)
+            })
+        })
+        .collect();
+    tokio::time::sleep(SLICE).await;
     done.store(true, Ordering::Relaxed);
+    let rate = Rate {
+        requests: count.load(Ordering::Relaxed),
+        elapsed: started.elapsed(),
+        cpu: CpuTimes::now()?.since(&cpu),
+    };
+    let mut loads = Vec::with_capacity(tasks.len());
     for task in tasks {
-        task.await??;
+        loads.push(task.await??);
     }
-    Ok(counted as f64 / elapsed.as_secs_f64())
+    Ok((loads, rate))
+}
+
+/// The machine's CPU time so far, from `/proc/stat`'s first line.
+#[derive(Debug, Default, Clone, Copy)]
+struct CpuTimes {
+    /// user, nice, system, irq and softirq.
+    busy: Duration,
+    /// idle, iowait and steal (time the hypervisor gave to others).
+    idle: Duration,
+}
+
+impl CpuTimes {
+    fn now() -> anyhow::Result<Self> {
+        let stat = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
+        Self::parse(stat.lines().next().unwrap_or_default())
+    }
+
+    fn parse(line: &str) -> anyhow::Result<Self> {
+        let ticks: Vec<u64> = line
+            .strip_prefix("cpu ")
+            .context("/proc/stat's first line is not `cpu`")?
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_, _>>()?;
+        anyhow::ensure!(ticks.len() >= 8, "/proc/stat's `cpu` line is short: {line:?}");
+        // USER_HZ, 100 on every Linux architecture this runs on.
+        let time = |indices: &[usize]| {
+            Duration::from_millis(10 * indices.iter().map(|&i| ticks[i]).sum::<u64>())
+        };
+        Ok(Self { busy: time(&[0, 1, 2, 5, 6]), idle: time(&[3, 4, 7]) })
+    }
+
+    fn since(&self, before: &Self) -> Self {
+        Self { busy: self.busy - before.busy, idle: self.idle - before.idle }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_times_read_busy_and_idle_ticks() {
+        let times = CpuTimes::parse("cpu  137596 1 23142 108273 3017 5 6407 144 0 0").unwrap();
+        assert_eq!(times.busy, Duration::from_millis(10 * (137_596 + 1 + 23_142 + 5 + 6_407)));
+        assert_eq!(times.idle, Duration::from_millis(10 * (108_273 + 3_017 + 144)));
+        assert!(CpuTimes::parse("cpu0 1 2 3 4 5 6 7 8").is_err());
+        assert!(CpuTimes::parse("cpu  1 2 3").is_err());
+    }
 }

@@ -25,6 +25,7 @@
 
 mod export;
 mod history;
+mod http;
 mod log;
 mod search;
 mod sweep;
