@@ -12,7 +12,11 @@
 //! once. With `BENCH_SEARCH_CAST=FILE` (into
 //! `termaudit_bench_search_{RECORDINGS}_cast`) every recording is instead
 //! that real terminal's recording (its output events, at its size) with
-//! `zqx{i}q` and an `error` line at its end. The server's emulation
+//! `zqx{i}q` and an `error` line at its end. With
+//! `BENCH_SEARCH_SECRET_KIB=K` (into `..._secret{K}`) each synthetic
+//! recording starts with K KiB of random base64, a key as `kubectl get
+//! secret -o yaml` shows it: text that holds nearly every three-character
+//! window of its case-folded alphabet. The server's emulation
 //! workers extract and index the text, as in production. Then, with the
 //! server running:
 //!
@@ -65,8 +69,10 @@ fn word(i: u64) -> String {
     )
 }
 
-/// Recording `n`'s output events (time in seconds, data), about `kib` KiB.
-fn output(n: u64, kib: usize) -> Vec<(f64, String)> {
+/// Recording `n`'s output events (time in seconds, data), about `kib` KiB,
+/// after (not counted in them) `secret_kib` KiB of random base64 (a key printed by `kubectl get
+/// secret -o yaml`, 76 characters a line).
+fn output(n: u64, kib: usize, secret_kib: usize) -> Vec<(f64, String)> {
     let mut events = Vec::new();
     let mut bytes = 0;
     let mut seed = n.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
@@ -77,6 +83,20 @@ fn output(n: u64, kib: usize) -> Vec<(f64, String)> {
         seed
     };
     let mut time = 0.0;
+    if secret_kib > 0 {
+        const BASE64: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        events.push((
+            time,
+            "$ kubectl get secret app-tls -o yaml\r\ndata:\r\n  tls.key: |\r\n".to_owned(),
+        ));
+        for _ in 0..secret_kib * 1024 / 82 {
+            let mut data = "    ".to_owned();
+            data.extend((0..76).map(|_| BASE64[(next() % 64) as usize] as char));
+            data.push_str("\r\n");
+            events.push((time, data));
+        }
+    }
     let mut line = 0u64;
     while bytes < kib * 1024 {
         time += 0.05;
@@ -122,15 +142,18 @@ fn chunks(header: &str, events: &[(f64, String)]) -> anyhow::Result<Vec<String>>
 /// (`BENCH_SEARCH_CAST=FILE`) a real terminal's recording, every
 /// recording `i` the same with `zqx{i}q` and an `error` line at its end.
 enum Source {
-    Synthetic { kib: usize },
+    Synthetic { kib: usize, secret_kib: usize },
     Cast { header: String, events: Vec<(f64, String)> },
 }
 
 impl Source {
     fn from_env() -> anyhow::Result<Self> {
         let Ok(path) = std::env::var("BENCH_SEARCH_CAST") else {
-            let kib = std::env::var("BENCH_SEARCH_KIB").ok().and_then(|v| v.parse().ok());
-            return Ok(Self::Synthetic { kib: kib.unwrap_or(256) });
+            let kib = |name| std::env::var(name).ok().and_then(|v| v.parse().ok());
+            return Ok(Self::Synthetic {
+                kib: kib("BENCH_SEARCH_KIB").unwrap_or(256),
+                secret_kib: kib("BENCH_SEARCH_SECRET_KIB").unwrap_or(0),
+            });
         };
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
         let mut lines = text.lines();
@@ -147,16 +170,17 @@ impl Source {
     }
 
     /// The database's name's suffix: each source its own.
-    fn label(&self) -> &'static str {
+    fn label(&self) -> String {
         match self {
-            Self::Synthetic { .. } => "",
-            Self::Cast { .. } => "_cast",
+            Self::Synthetic { secret_kib: 0, .. } => String::new(),
+            Self::Synthetic { secret_kib, .. } => format!("_secret{secret_kib}"),
+            Self::Cast { .. } => "_cast".to_owned(),
         }
     }
 
     fn recording(&self, n: u64) -> anyhow::Result<Vec<String>> {
         match self {
-            Self::Synthetic { kib } => chunks(HEADER, &output(n, *kib)),
+            Self::Synthetic { kib, secret_kib } => chunks(HEADER, &output(n, *kib, *secret_kib)),
             Self::Cast { header, events } => {
                 let mut events = events.clone();
                 let end = events.last().map_or(0.0, |e| e.0);
