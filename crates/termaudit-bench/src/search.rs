@@ -69,9 +69,10 @@ fn word(i: u64) -> String {
     )
 }
 
-/// Recording `n`'s output events (time in seconds, data), about `kib` KiB,
-/// after (not counted in them) `secret_kib` KiB of random base64 (a key printed by `kubectl get
-/// secret -o yaml`, 76 characters a line).
+/// Recording `n`'s output events (time in seconds, data): `secret_kib` KiB
+/// of random base64 (a key as `kubectl get secret -o yaml` prints it, 76
+/// characters a line), then about `kib` KiB of logs, progress bars and a
+/// full-screen program.
 fn output(n: u64, kib: usize, secret_kib: usize) -> Vec<(f64, String)> {
     let mut events = Vec::new();
     let mut bytes = 0;
