@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 use termaudit_domain::{
     EnvironmentClass, Permission,
-    asciicast::{EventCode, Micros, Replay, ScreenQuery, Transcriber},
+    asciicast::{DENSE_MARK, EventCode, Micros, Replay, ScreenQuery, Transcriber, is_dense},
 };
 use termaudit_tests::{
     TestApp,
@@ -139,7 +139,35 @@ fn corpus() -> Vec<String> {
     let mut casts: Vec<String> = FIXTURES.iter().map(|name| read_fixture(name)).collect();
     casts.push(busy_cast("kernel"));
     casts.push(busy_cast("firmware"));
+    casts.push(secret_cast(1));
+    casts.push(secret_cast(2));
     casts
+}
+
+/// A cast of `kubectl get secret -o yaml` printing a key of random base64
+/// (different for each `seed`), 76 characters a line, some lines with
+/// words before or after the key: lines indexed as dense.
+fn secret_cast(seed: u64) -> String {
+    const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut key = |n: usize| -> String {
+        (0..n).map(|_| char::from(BASE64[rng.below(BASE64.len())])).collect()
+    };
+    let mut events = vec!["$ kubectl get secret app-tls -o yaml\r\ndata:\r\n".to_owned()];
+    events.push(format!("  tls.crt: {}\r\n  tls.key: |\r\n", key(48)));
+    for i in 0..40 {
+        match i % 10 {
+            3 => events.push(format!("    {} # rotated ÜBER 世界\r\n", key(40))),
+            _ => events.push(format!("    {}\r\n", key(76))),
+        }
+    }
+    events.push("$ exit\r\n".to_owned());
+    let mut cast = String::from("{\"version\": 2, \"width\": 100, \"height\": 6}\n");
+    for (i, data) in events.iter().enumerate() {
+        cast.push_str(&serde_json::to_string(&(i as f64 / 10.0, "o", data)).unwrap());
+        cast.push('\n');
+    }
+    cast
 }
 
 /// A matching line as compared: time, text, positions.
@@ -168,6 +196,12 @@ async fn hits_equal_a_reference_scan_of_the_emulated_text() {
     for (session, _) in &f.sessions {
         let rows = text_rows(&db, *session).await;
         assert!(rows.len() <= 2 && rows.iter().filter(|r| r.1.is_some()).count() <= 1, "{rows:?}");
+    }
+    // The keys' rows are marked dense; no other row is.
+    for (i, (session, _)) in f.sessions.iter().enumerate() {
+        let codes: Vec<(i32, Vec<i32>)> = text_column(&db, *session, "grams").await;
+        let marked = codes.iter().any(|(_, codes)| codes.contains(&DENSE_MARK));
+        assert_eq!(marked, i >= f.sessions.len() - 2, "session {i}");
     }
     check_hits_against_the_reference(&f).await;
 }
@@ -435,6 +469,26 @@ async fn check_hits_against_the_reference(f: &Fixture) {
         "kernel".to_owned(),
         "%_\\".to_owned(),
     ];
+    // Within the keys (lines indexed as dense), three to twelve characters
+    // (under five, every row showing a key is read), across a key's edges,
+    // upper-cased.
+    let (_, secret) = &f.sessions[f.sessions.len() - 1];
+    let line = |needle: &str| {
+        let (_, line) = secret.iter().find(|(_, l)| l.contains(needle)).expect(needle);
+        assert!(is_dense(line), "{line}");
+        line.trim()
+    };
+    let key: Vec<char> = secret
+        .iter()
+        .map(|(_, l)| l.trim())
+        .find(|l| l.len() == 76)
+        .map_or_else(|| panic!("no line of a key in {secret:?}"), |l| l.chars().collect());
+    for (start, len) in [(0, 3), (10, 4), (20, 5), (30, 7), (60, 12), (70, 6)] {
+        queries.push(key[start..start + len].iter().collect());
+    }
+    queries.push(key[40..50].iter().collect::<String>().to_uppercase());
+    queries.push(line("tls.crt")[..16].to_owned());
+    queries.push(line("# rotated")[34..].to_owned());
     while queries.len() < 40 {
         let (_, lines) = &f.sessions[rng.below(f.sessions.len())];
         let (_, line) = &lines[rng.below(lines.len())];

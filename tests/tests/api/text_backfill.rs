@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json as value};
 use termaudit_domain::{
     EnvironmentClass,
-    asciicast::{fold_case, line_grams},
+    asciicast::{fold_case, line_codes},
 };
 use termaudit_storage::TranscriptLine;
 use termaudit_tests::{emulation::wait_until_emulated, json, problem, seed::seed_session};
@@ -186,7 +186,10 @@ fn chunk_grams(lines: &[TranscriptLine]) -> Vec<(i32, Vec<i32>)> {
     lines
         .chunk_by(|a, b| a.seq == b.seq)
         .map(|chunk| {
-            let mut codes: Vec<i32> = chunk.iter().flat_map(|l| line_grams(&l.line)).collect();
+            let mut codes: Vec<i32> = Vec::new();
+            for line in chunk {
+                line_codes(&line.line, |code| codes.push(code));
+            }
             codes.sort_unstable();
             codes.dedup();
             (chunk[0].seq, codes)

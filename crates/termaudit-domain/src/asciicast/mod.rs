@@ -36,6 +36,7 @@
 //! seconds with at most six decimals and trailing zeros trimmed, keeping at
 //! least one decimal (`0.0`, `1.5`, `12.000003`), as asciinema writes them.
 
+mod codes;
 mod decoder;
 mod error;
 mod event;
@@ -46,6 +47,10 @@ mod text;
 mod time;
 mod transcript;
 
+pub use codes::{
+    DENSE_CODES_CAP, DENSE_MARK, DENSE_QUERY_CHARS, DENSE_RUN, QueryCodes, is_dense, line_codes,
+    line_grams, text_grams,
+};
 pub use decoder::Decoder;
 pub use error::CastError;
 pub use event::{Event, EventCode, Resize, ResizeError, first_out_of_order};
@@ -56,7 +61,6 @@ pub use text::{EscapeStripper, strip_escapes};
 pub use time::{Micros, TimeError};
 pub use transcript::{
     ScreenLine, ScreenQuery, Transcriber, TranscriptCarry, find_folded, fold_case, fold_char,
-    line_grams, text_grams,
 };
 
 #[cfg(test)]

@@ -296,41 +296,6 @@ pub fn fold_char(c: char) -> char {
     }
 }
 
-/// The modulus of a [`text_grams`] code: a prime below `i32::MAX`.
-const GRAM_MODULUS: u64 = 2_147_483_629;
-
-/// The codes of the three-character windows of `folded` (a line or a query
-/// after [`fold_case`]), in order, repeats included: a line holds the query
-/// only if it holds every code of the query (a query shorter than three
-/// characters has none). A chunk's lines keep the set of their codes
-/// (`recording_text_grams`, V21), so a search reads only the lines of the
-/// chunks holding every code of the query.
-///
-/// Each code is `((c1 * 2^21 + c2) mod P * 2^21 + c3) mod P` of the
-/// windows' code points, `P` = 2147483629: V21 computes the same in SQL
-/// for the lines stored before it (`ascii(substr(..))`). Distinct windows
-/// may share a code; that only lets a chunk through that the line test
-/// then rejects.
-pub fn text_grams(folded: &str) -> impl Iterator<Item = i32> + '_ {
-    grams_of(folded.chars())
-}
-
-/// [`text_grams`] of `line` after [`fold_case`], folding as it goes.
-pub fn line_grams(line: &str) -> impl Iterator<Item = i32> + '_ {
-    grams_of(line.chars().map(fold_char))
-}
-
-fn grams_of(chars: impl Iterator<Item = char>) -> impl Iterator<Item = i32> {
-    let mut chars = chars.map(u64::from);
-    let mut window = [chars.next(), chars.next()];
-    chars.filter_map(move |c3| {
-        let (Some(c1), Some(c2)) = (window[0], window[1]) else { return None };
-        window = [Some(c2), Some(c3)];
-        let code = ((c1 * (1 << 21) + c2) % GRAM_MODULUS * (1 << 21) + c3) % GRAM_MODULUS;
-        i32::try_from(code).ok()
-    })
-}
-
 /// Where `needle` (folded already) occurs in `line`, as character offsets,
 /// left to right, without overlaps.
 pub fn find_folded(line: &str, needle: &str) -> Vec<usize> {
@@ -416,38 +381,6 @@ mod tests {
         for bad in ["", "  ", "\"\"", "a\u{0}b", "ab", &"x".repeat(201)] {
             assert!(ScreenQuery::parse(bad, 3).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn a_line_holds_every_gram_of_a_query_it_holds() {
-        let grams = |text: &str| text_grams(text).collect::<Vec<_>>();
-        assert!(grams("ab").is_empty() && grams("").is_empty());
-        let abc = (((97u64 << 21) + 98) * (1 << 21) + 99) % 2_147_483_629;
-        assert_eq!(grams("abc"), [i32::try_from(abc).expect("below the modulus")]);
-        assert_eq!(grams("abcab").len(), 3);
-        let line = fold_case("2026-12-06T05:31 ERROR: Disk FULL on /dev/sda 日本語のテキスト 🚀!");
-        let held: std::collections::HashSet<i32> = text_grams(&line).collect();
-        for query in ["disk full", "error", "日本語", "テキスト 🚀", "t05", "a 日"] {
-            let query = fold_case(query);
-            assert!(line.contains(&query), "{query}");
-            assert!(text_grams(&query).all(|g| held.contains(&g)), "{query}");
-        }
-        assert!(!text_grams("disk empty").all(|g| held.contains(&g)));
-    }
-
-    #[test]
-    fn a_lines_grams_are_those_of_its_folded_text() {
-        for line in
-            ["plain ascii", "MiXeD CaSe 123", "Ünïcode ÜBER über", "日本語 🚀 ΣΑΣ", "ab", ""]
-        {
-            assert_eq!(
-                line_grams(line).collect::<Vec<_>>(),
-                text_grams(&fold_case(line)).collect::<Vec<_>>(),
-                "{line}"
-            );
-        }
-        assert_eq!(fold_case("DISK Full"), "disk full");
-        assert_eq!(fold_case("ÜBER Full"), "über full");
     }
 
     #[test]

@@ -14,7 +14,8 @@
 use std::{collections::HashSet, fmt::Write as _, time::Duration};
 
 use termaudit_domain::asciicast::{
-    Micros, SnapshotSchedule, TerminalSnapshot, TranscriptCarry, line_grams,
+    DENSE_CODES_CAP, Micros, SnapshotSchedule, TerminalSnapshot, TranscriptCarry, line_codes,
+    line_grams,
 };
 use uuid::Uuid;
 
@@ -228,9 +229,9 @@ pub struct EmulationLag {
 
 /// The text of the chunks that finished lines, as the arrays one statement
 /// inserts them from: each row's (last) chunk, the first chunk of a row of
-/// several (`None` for a row of one), the distinct codes of its lines'
-/// windows (see [`text_grams`]) as an array literal (a chunk of short
-/// lines has none), and its lines as one body (see [`text_body`]).
+/// several (`None` for a row of one), the distinct codes of its lines
+/// (see [`line_codes`]) as an array literal (a chunk of short lines has
+/// none), and its lines as one body (see [`text_body`]).
 #[derive(Default)]
 struct TextColumns {
     seq: Vec<i32>,
@@ -279,7 +280,7 @@ impl TextColumns {
     fn push_group(&mut self, chunks: &[&[TextLine]]) -> Result<(), StorageError> {
         let (Some(first), Some(last)) = (chunks.first(), chunks.last()) else { return Ok(()) };
         let lines = || chunks.iter().flat_map(|chunk| chunk.iter());
-        let grams = line_codes(lines().map(|line| line.text.as_str()));
+        let grams = lines_codes(|| lines().map(|line| line.text.as_str()));
         let body = text_body::encode_group(
             lines().map(|line| (db_seq(line.seq), micros_to_db(line.time), line.text.as_str())),
         )?;
@@ -296,17 +297,29 @@ impl TextColumns {
 fn chunk_text<'a>(
     lines: impl Iterator<Item = (i64, &'a str)> + Clone,
 ) -> Result<(Vec<i32>, Vec<u8>), StorageError> {
-    Ok((line_codes(lines.clone().map(|(_, line)| line)), text_body::encode(lines)?))
+    Ok((lines_codes(|| lines.clone().map(|(_, line)| line)), text_body::encode(lines)?))
 }
 
-/// The distinct window codes of `lines`, sorted.
-fn line_codes<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<i32> {
+/// The distinct codes a row of `lines()` is indexed by, sorted: those of
+/// each line (see [`line_codes`]), or, when they hold more than
+/// [`DENSE_CODES_CAP`] dense codes, the lines' three-character codes.
+pub(crate) fn lines_codes<'a, I: Iterator<Item = &'a str>>(lines: impl Fn() -> I) -> Vec<i32> {
     // A set first: a chunk's lines repeat most of their windows (tens of
     // thousands of codes, a few thousand distinct), and sorting them all
     // was the worker's largest cost after avt's.
     let mut set = HashSet::with_hasher(foldhash::fast::RandomState::default());
-    for line in lines {
-        set.extend(line_grams(line));
+    let mut dense = 0;
+    for line in lines() {
+        line_codes(line, |code| {
+            dense += usize::from(set.insert(code) && code < 0);
+        });
+        if dense > DENSE_CODES_CAP {
+            set.clear();
+            for line in lines() {
+                set.extend(line_grams(line));
+            }
+            break;
+        }
     }
     let mut grams: Vec<i32> = set.into_iter().collect();
     grams.sort_unstable();
@@ -632,11 +645,48 @@ impl Store {
     }
 }
 
+/// Lines of random base64 (76 characters, as a key is printed), for
+/// tests of dense lines.
+#[cfg(test)]
+pub(crate) fn key_lines(seed: u64, lines: usize) -> Vec<String> {
+    const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut state = seed | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        char::from(BASE64[(state % 64) as usize])
+    };
+    (0..lines).map(|_| (0..76).map(|_| next()).collect()).collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use termaudit_domain::asciicast::{fold_case, text_grams};
+    use termaudit_domain::asciicast::{DENSE_MARK, fold_case, text_grams};
 
     use super::*;
+
+    #[test]
+    fn a_rows_dense_codes_are_capped_by_its_lines_grams() {
+        let grams = |lines: &[String]| {
+            let mut codes: Vec<i32> = lines.iter().flat_map(|l| line_grams(l)).collect();
+            distinct(&mut codes);
+            codes
+        };
+        // 1 000 lines of a key: about 49 000 dense codes, kept.
+        let mut lines = key_lines(7, 1000);
+        lines.push("2026-01-01 info: rotated".to_owned());
+        let codes = lines_codes(|| lines.iter().map(String::as_str));
+        let dense = codes.iter().filter(|&&c| c < 0).count();
+        assert!(codes.contains(&DENSE_MARK) && (40_000..DENSE_CODES_CAP).contains(&dense));
+        // Its three-character codes are the plain line's alone.
+        let positive: Vec<i32> = codes.iter().copied().filter(|&c| c >= 0).collect();
+        assert_eq!(positive, grams(&lines[1000..]));
+        // 3 000: past the cap, the row keeps its lines' three-character codes.
+        let mut lines = key_lines(8, 3000);
+        lines.push("2026-01-01 info: rotated".to_owned());
+        assert_eq!(lines_codes(|| lines.iter().map(String::as_str)), grams(&lines));
+    }
 
     #[test]
     fn a_chunks_codes_are_the_distinct_codes_of_its_folded_lines_sorted() {

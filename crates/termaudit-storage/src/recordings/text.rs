@@ -9,16 +9,16 @@
 //! makes a row that holds chunks read already.
 //!
 //! A line matches when [`ScreenQuery::positions`] finds the query in it
-//! (the line folded holds the folded query). Only the lines of the chunks
-//! whose window codes hold every code of the query are read (the codes'
-//! GIN), which every chunk with such a line does; they are tested here, as
-//! they are decompressed.
+//! (the line folded holds the folded query). Only the lines of the rows
+//! whose codes hold the query's three-character codes or its dense ones
+//! are read (the codes' GIN, see [`QueryCodes`]), which every row with such
+//! a line does; they are tested here, as they are decompressed.
 
 use std::{collections::HashMap, ops::ControlFlow};
 
 use termaudit_domain::{
     SessionListFilter,
-    asciicast::{Micros, ScreenQuery, fold_case, text_grams},
+    asciicast::{Micros, QueryCodes, ScreenQuery, fold_case},
 };
 use uuid::Uuid;
 
@@ -59,14 +59,6 @@ pub struct TranscriptLine {
 
 /// Matching lines are counted up to this per recording.
 pub const MATCHING_LINES_CAP: i64 = 100;
-
-/// The query's distinct window codes (none under three characters: every
-/// chunk's codes hold them).
-fn query_grams(query: &ScreenQuery) -> Vec<i32> {
-    let mut grams: Vec<i32> = text_grams(&query.folded).collect();
-    super::emulation::distinct(&mut grams);
-    grams
-}
 
 /// Tests lines for a query as [`ScreenQuery::positions`] defines a match
 /// (the folded line holds the folded query), without a new string per
@@ -133,7 +125,7 @@ impl Store {
         keep: usize,
         cap: usize,
     ) -> Result<HashMap<Uuid, Scanned>, StorageError> {
-        let grams = query_grams(query);
+        let codes = QueryCodes::of(&query.folded);
         let mut scanned: HashMap<Uuid, Scanned> = HashMap::new();
         // Recordings still read, and the last chunk read of each.
         let mut open: Vec<(Uuid, i32)> = ids.iter().map(|&id| (id, -1)).collect();
@@ -146,7 +138,7 @@ impl Store {
             let rows = client
                 .query(
                     include_str!("../sql/recording_text_candidates.sql"),
-                    &[&sessions, &after, &grams, &round],
+                    &[&sessions, &after, &codes.grams, &round, &codes.dense],
                 )
                 .await?;
             let mut read: HashMap<Uuid, (i64, i32)> = HashMap::new();
@@ -203,7 +195,7 @@ impl Store {
         limit: usize,
         per_hit: usize,
     ) -> Result<Page<RecordingHit>, StorageError> {
-        let grams = query_grams(query);
+        let codes = QueryCodes::of(&query.folded);
         let cap = usize::try_from(MATCHING_LINES_CAP).unwrap_or(usize::MAX);
         let mut items: Vec<RecordingHit> = Vec::new();
         let mut cursor = after.cloned();
@@ -215,13 +207,15 @@ impl Store {
             let wanted = limit + 1 - items.len();
             let mut c = list_conditions(project_id, filter, cursor.as_ref())?;
             // `$1`: the project id.
-            let codes = c.param(Box::new(grams.clone()));
+            let grams = c.param(Box::new(codes.grams.clone()));
+            let dense = c.param(Box::new(codes.dense.clone()));
             // `recording_text_codes_read`: what testing a row's codes
             // costs, for the planner (V27), so a rare word goes through the
             // GIN however few rows the table has.
             c.and(format!(
                 "s.id IN (SELECT t.session_id FROM recording_text t \
-                 WHERE t.project_id = $1 AND t.grams @> {codes}::int4[] \
+                 WHERE t.project_id = $1 \
+                 AND (t.grams @> {grams}::int4[] OR t.grams @> {dense}::int4[]) \
                  AND recording_text_codes_read(t.seq))"
             ));
             let limit_param = c.param(Box::new(wanted as i64));

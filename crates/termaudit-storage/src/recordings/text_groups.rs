@@ -9,10 +9,11 @@
 //! or the row after, never both, and never a line twice (see
 //! [`super::text`]).
 
+use termaudit_domain::asciicast::DENSE_CODES_CAP;
 use uuid::Uuid;
 
 use super::{
-    emulation::{Lease, distinct},
+    emulation::{Lease, distinct, lines_codes},
     text_body,
 };
 use crate::{StorageError, Store};
@@ -24,7 +25,9 @@ struct ChunkRow {
     body: Vec<u8>,
 }
 
-/// Several chunks' rows as one: the union of their codes and one body.
+/// Several chunks' rows as one: the union of their codes (or, when that
+/// holds more than [`DENSE_CODES_CAP`] dense codes, the codes of their
+/// lines as one row, see [`lines_codes`]) and one body.
 fn fold(rows: &[ChunkRow]) -> Result<(Vec<i32>, Vec<u8>), StorageError> {
     let mut grams: Vec<i32> = rows.iter().flat_map(|row| row.grams.iter().copied()).collect();
     distinct(&mut grams);
@@ -32,7 +35,11 @@ fn fold(rows: &[ChunkRow]) -> Result<(Vec<i32>, Vec<u8>), StorageError> {
         .iter()
         .map(|row| text_body::TextBody::decode(&row.body, row.seq))
         .collect::<Result<Vec<_>, _>>()?;
-    let body = text_body::encode_group(bodies.iter().flat_map(text_body::TextBody::lines))?;
+    let lines = || bodies.iter().flat_map(text_body::TextBody::lines);
+    if grams.iter().take_while(|&&code| code < 0).count() > DENSE_CODES_CAP {
+        grams = lines_codes(|| lines().map(|(_, _, line)| line));
+    }
+    let body = text_body::encode_group(lines())?;
     Ok((grams, body))
 }
 
@@ -179,7 +186,9 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use termaudit_domain::asciicast::DENSE_MARK;
+
+    use super::{super::emulation::key_lines, *};
 
     #[test]
     fn a_fold_keeps_every_line_with_its_chunk_and_every_code() {
@@ -203,5 +212,26 @@ mod tests {
         let expected =
             [(3, 10, "one"), (3, 10, "two"), (4, 12, "three"), (9, 20, ""), (9, 21, "ünï")];
         assert_eq!(read, expected.map(|(s, t, l)| (s, t, l.to_owned())));
+    }
+
+    #[test]
+    fn a_fold_past_the_dense_cap_keeps_its_lines_grams() {
+        let row = |seq: i32, lines: &[String]| {
+            let lines = || lines.iter().map(|l| (0, l.as_str()));
+            let grams = lines_codes(|| lines().map(|(_, l)| l));
+            ChunkRow { seq, grams, body: text_body::encode(lines()).unwrap() }
+        };
+        let keys = [key_lines(1, 1200), key_lines(2, 1200)];
+        let rows = [row(1, &keys[0]), row(2, &keys[1])];
+        assert!(rows.iter().all(|r| r.grams.contains(&DENSE_MARK)));
+        // Each row under the cap, the two past it: the fold's codes are
+        // those of its lines as one row.
+        let (grams, _) = fold(&rows).unwrap();
+        let all: Vec<String> = keys.concat();
+        assert_eq!(grams, lines_codes(|| all.iter().map(String::as_str)));
+        assert!(!grams.contains(&DENSE_MARK));
+        // Under the cap, the union of the rows' codes.
+        let (grams, _) = fold(&rows[..1]).unwrap();
+        assert_eq!(grams, rows[0].grams);
     }
 }
