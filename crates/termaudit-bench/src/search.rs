@@ -410,18 +410,20 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
     }
 
     // The search's tables as they are: V22's row per chunk (V26: or of
-    // several chunks), or (before V22) V14's row per line beside V21's
-    // window codes.
+    // several chunks; V30: dense codes apart, with their own GIN), or
+    // (before V22) V14's row per line beside V21's window codes.
     let sizes = client
         .query_one(
             "SELECT pg_total_relation_size('recording_text')::int8
                     + coalesce(pg_total_relation_size(to_regclass('recording_text_grams')), 0)::int8,
-                    coalesce(pg_relation_size(to_regclass('recording_text_grams_gin')), 0)::int8,
+                    coalesce(pg_relation_size(to_regclass('recording_text_grams_gin')), 0)::int8
+                    + coalesce(pg_relation_size(to_regclass('recording_text_dense_gin')), 0)::int8,
                     (SELECT count(*) FROM recording_text),
                     (SELECT coalesce(sum(octet_length(data)), 0)::int8 FROM recording_chunks),
                     (SELECT coalesce(sum(data_bytes), 0)::int8 FROM recording_chunks),
                     (SELECT coalesce(sum(pg_column_size(body)), 0)::int8 FROM recording_text),
-                    (SELECT coalesce(sum(pg_column_size(grams)), 0)::int8 FROM recording_text),
+                    (SELECT coalesce(sum(pg_column_size(grams) + pg_column_size(dense)), 0)::int8
+                     FROM recording_text),
                     pg_relation_size('recording_text_pkey')::int8",
             &[],
         )
@@ -432,7 +434,7 @@ pub async fn run(recordings: i64) -> anyhow::Result<()> {
     let mib = |b: i64| b as f64 / 1048576.0;
     println!(
         "index: the search's tables {:.1} MiB with their indexes ({rows} rows of recording_text; \
-         window codes' GIN {:.1} MiB) against {:.1} MiB of compressed chunks ({:.1} MiB \
+         window codes' GINs {:.1} MiB) against {:.1} MiB of compressed chunks ({:.1} MiB \
          uncompressed): {:.2}x",
         mib(text),
         mib(gin),

@@ -197,11 +197,15 @@ async fn hits_equal_a_reference_scan_of_the_emulated_text() {
         let rows = text_rows(&db, *session).await;
         assert!(rows.len() <= 2 && rows.iter().filter(|r| r.1.is_some()).count() <= 1, "{rows:?}");
     }
-    // The keys' rows are marked dense; no other row is.
+    // The keys' rows are marked dense (their dense codes apart, V30); no
+    // other row is, and no row's three-character codes are negative.
     for (i, (session, _)) in f.sessions.iter().enumerate() {
-        let codes: Vec<(i32, Vec<i32>)> = text_column(&db, *session, "grams").await;
-        let marked = codes.iter().any(|(_, codes)| codes.contains(&DENSE_MARK));
+        let dense: Vec<(i32, Vec<i32>)> = text_column(&db, *session, "dense").await;
+        let marked = dense.iter().any(|(_, codes)| codes.contains(&DENSE_MARK));
         assert_eq!(marked, i >= f.sessions.len() - 2, "session {i}");
+        assert!(dense.iter().all(|(_, codes)| codes.iter().all(|&c| c < 0)));
+        let grams: Vec<(i32, Vec<i32>)> = text_column(&db, *session, "grams").await;
+        assert!(grams.iter().all(|(_, codes)| codes.iter().all(|&c| c >= 0)));
     }
     check_hits_against_the_reference(&f).await;
 }

@@ -30,6 +30,8 @@ const V22: &str = include_str!("../../../migrations/V22__recording_text_chunks.s
 /// V26, which lets a row hold several chunks' lines (run after V22 as an
 /// upgrade from V21 runs it).
 const V26: &str = include_str!("../../../migrations/V26__recording_text_groups.sql");
+/// V30, which keeps the codes of dense lines in a column of their own.
+const V30: &str = include_str!("../../../migrations/V30__recording_text_dense.sql");
 
 /// A recording five minutes long, so its emulation keeps snapshots (at
 /// most a minute apart): 60 lines `{word} step {i} ok`.
@@ -180,15 +182,16 @@ async fn grams(db: &tokio_postgres::Client, session: Uuid) -> Vec<(i32, Vec<i32>
     text_column(db, session, "grams").await
 }
 
-/// The window codes of each chunk's lines, in order, as a worker computes
-/// them for a row of one chunk.
+/// The three-character codes of each chunk's lines (`grams`; dense
+/// lines' codes go to `dense`, V30), in order, as a worker computes them
+/// for a row of one chunk.
 fn chunk_grams(lines: &[TranscriptLine]) -> Vec<(i32, Vec<i32>)> {
     lines
         .chunk_by(|a, b| a.seq == b.seq)
         .map(|chunk| {
             let mut codes: Vec<i32> = Vec::new();
             for line in chunk {
-                line_codes(&line.line, |code| codes.push(code));
+                line_codes(&line.line, |code| codes.extend((code >= 0).then_some(code)));
             }
             codes.sort_unstable();
             codes.dedup();
@@ -276,6 +279,7 @@ async fn lines_stored_a_row_each_move_to_a_row_per_chunk() {
          ALTER TABLE v21_grams RENAME TO recording_text_grams;
          {V22};
          {V26};
+         {V30};
          COMMIT;"
     ))
     .await

@@ -1,6 +1,6 @@
 //! The codes the search across recordings indexes a recording's lines by
-//! (`recording_text.grams`, with a GIN), and the codes a query looks them
-//! up by: a row of lines is read for a query only if its codes hold the
+//! (`recording_text.grams`, and `recording_text.dense` for the negative
+//! ones, V30, each with a GIN), and the codes a query looks them up by: a row of lines is read for a query only if its codes hold the
 //! query's, which they do whenever one of its lines holds the query.
 //!
 //! A line's codes are those of its folded text's three-character windows

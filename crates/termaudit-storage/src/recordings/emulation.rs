@@ -147,12 +147,13 @@ impl EmulationProgress {
             snapshots.rows.push(rows);
             snapshots.state.push(compress(snapshot.terminal.init.as_bytes())?);
         }
-        let (screen_grams, screen_body) = if self.screen.is_empty() {
-            (Vec::new(), None)
+        let (screen_grams, screen_dense, screen_body) = if self.screen.is_empty() {
+            (Vec::new(), Vec::new(), None)
         } else {
             let time = micros_to_db(self.screen_time);
-            let (grams, body) = chunk_text(self.screen.iter().map(|line| (time, line.as_str())))?;
-            (grams, Some(body))
+            let (codes, body) = chunk_text(self.screen.iter().map(|line| (time, line.as_str())))?;
+            let (grams, dense) = split_codes(codes);
+            (grams, dense, Some(body))
         };
         let (cols, rows) = dims(&self.terminal);
         Ok(EncodedProgress {
@@ -167,6 +168,7 @@ impl EmulationProgress {
             text_last_time: self.text.last_time.map(micros_to_db),
             lines: TextColumns::new(&self.lines, group_bytes)?,
             screen_grams,
+            screen_dense,
             screen_body,
         })
     }
@@ -186,6 +188,7 @@ pub struct EncodedProgress {
     lines: TextColumns,
     /// The current screen's window codes and body (`None`: no lines).
     screen_grams: Vec<i32>,
+    screen_dense: Vec<i32>,
     screen_body: Option<Vec<u8>>,
 }
 
@@ -230,13 +233,15 @@ pub struct EmulationLag {
 /// The text of the chunks that finished lines, as the arrays one statement
 /// inserts them from: each row's (last) chunk, the first chunk of a row of
 /// several (`None` for a row of one), the distinct codes of its lines
-/// (see [`line_codes`]) as an array literal (a chunk of short lines has
-/// none), and its lines as one body (see [`text_body`]).
+/// (see [`line_codes`]) as array literals, three-character and dense
+/// apart (see [`split_codes`]; a chunk of short lines has none), and its
+/// lines as one body (see [`text_body`]).
 #[derive(Default)]
 struct TextColumns {
     seq: Vec<i32>,
     first_seq: Vec<Option<i32>>,
     grams: Vec<String>,
+    dense: Vec<String>,
     body: Vec<Vec<u8>>,
     /// Bytes of lines written in rows of one chunk (to be folded later).
     single_bytes: usize,
@@ -266,10 +271,10 @@ impl TextColumns {
         }
         for chunk in chunks {
             let texts = chunk.iter().map(|line| (micros_to_db(line.time), line.text.as_str()));
-            let (grams, body) = chunk_text(texts)?;
+            let (codes, body) = chunk_text(texts)?;
             columns.seq.push(db_seq(chunk[0].seq));
             columns.first_seq.push(None);
-            columns.grams.push(array_literal(&grams));
+            columns.push_codes(codes);
             columns.body.push(body);
             columns.single_bytes += size(chunk);
         }
@@ -280,15 +285,21 @@ impl TextColumns {
     fn push_group(&mut self, chunks: &[&[TextLine]]) -> Result<(), StorageError> {
         let (Some(first), Some(last)) = (chunks.first(), chunks.last()) else { return Ok(()) };
         let lines = || chunks.iter().flat_map(|chunk| chunk.iter());
-        let grams = lines_codes(|| lines().map(|line| line.text.as_str()));
+        let codes = lines_codes(|| lines().map(|line| line.text.as_str()));
         let body = text_body::encode_group(
             lines().map(|line| (db_seq(line.seq), micros_to_db(line.time), line.text.as_str())),
         )?;
         self.seq.push(db_seq(last[0].seq));
         self.first_seq.push(Some(db_seq(first[0].seq)));
-        self.grams.push(array_literal(&grams));
+        self.push_codes(codes);
         self.body.push(body);
         Ok(())
+    }
+
+    fn push_codes(&mut self, codes: Vec<i32>) {
+        let (grams, dense) = split_codes(codes);
+        self.grams.push(array_literal(&grams));
+        self.dense.push(array_literal(&dense));
     }
 }
 
@@ -324,6 +335,13 @@ pub(crate) fn lines_codes<'a, I: Iterator<Item = &'a str>>(lines: impl Fn() -> I
     let mut grams: Vec<i32> = set.into_iter().collect();
     grams.sort_unstable();
     grams
+}
+
+/// A row's codes, sorted, as its two columns (V30): the three-character
+/// codes (`grams`, not negative) and the dense ones (`dense`, negative).
+pub(crate) fn split_codes(mut codes: Vec<i32>) -> (Vec<i32>, Vec<i32>) {
+    let grams = codes.split_off(codes.partition_point(|&code| code < 0));
+    (grams, codes)
 }
 
 /// `{1,2,3}`: PostgreSQL's text form of an integer array.
@@ -482,6 +500,7 @@ impl Store {
             text_last_time,
             lines,
             screen_grams,
+            screen_dense,
             screen_body,
         } = progress;
         let client = self.client().await?;
@@ -512,6 +531,8 @@ impl Store {
                     screen_body,
                     screen_grams,
                     &lines.first_seq,
+                    screen_dense,
+                    &lines.dense,
                 ],
             )
             .await?;

@@ -10,9 +10,9 @@
 //!
 //! A line matches when [`ScreenQuery::positions`] finds the query in it
 //! (the line folded holds the folded query). Only the lines of the rows
-//! whose codes hold the query's three-character codes or its dense ones
-//! are read (the codes' GIN, see [`QueryCodes`]), which every row with such
-//! a line does; they are tested here, as they are decompressed.
+//! whose codes hold the query's three-character codes (`grams`) or its
+//! dense ones (`dense`, V30) are read (the columns' GINs, see
+//! [`QueryCodes`]), which every row with such a line does; they are tested here, as they are decompressed.
 
 use std::{collections::HashMap, ops::ControlFlow};
 
@@ -215,7 +215,7 @@ impl Store {
             c.and(format!(
                 "s.id IN (SELECT t.session_id FROM recording_text t \
                  WHERE t.project_id = $1 \
-                 AND (t.grams @> {grams}::int4[] OR t.grams @> {dense}::int4[]) \
+                 AND (t.grams @> {grams}::int4[] OR t.dense @> {dense}::int4[]) \
                  AND recording_text_codes_read(t.seq))"
             ));
             let limit_param = c.param(Box::new(wanted as i64));

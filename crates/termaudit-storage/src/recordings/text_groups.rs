@@ -13,7 +13,7 @@ use termaudit_domain::asciicast::DENSE_CODES_CAP;
 use uuid::Uuid;
 
 use super::{
-    emulation::{Lease, distinct, lines_codes},
+    emulation::{Lease, distinct, lines_codes, split_codes},
     text_body,
 };
 use crate::{StorageError, Store};
@@ -21,6 +21,7 @@ use crate::{StorageError, Store};
 /// A row of one chunk's lines, read back to be folded.
 struct ChunkRow {
     seq: i32,
+    /// Its codes, both columns' (see [`split_codes`]).
     grams: Vec<i32>,
     body: Vec<u8>,
 }
@@ -125,11 +126,9 @@ impl Store {
         let rows = read
             .iter()
             .map(|row| {
-                Ok(ChunkRow {
-                    seq: row.try_get("seq")?,
-                    grams: row.try_get("grams")?,
-                    body: row.try_get("body")?,
-                })
+                let mut grams: Vec<i32> = row.try_get("dense")?;
+                grams.extend(row.try_get::<_, Vec<i32>>("grams")?);
+                Ok(ChunkRow { seq: row.try_get("seq")?, grams, body: row.try_get("body")? })
             })
             .collect::<Result<Vec<_>, StorageError>>()?;
         let more = in_range > rows.len() as i64;
@@ -147,6 +146,7 @@ impl Store {
         folded: &FoldedText,
     ) -> Result<bool, StorageError> {
         let FoldedText { session_id, project_id, seqs, grams, body } = folded;
+        let (grams, dense) = split_codes(grams.clone());
         let (Some(first_seq), Some(last_seq)) = (seqs.first(), seqs.last()) else {
             return Ok(true);
         };
@@ -174,9 +174,10 @@ impl Store {
             return Ok(true);
         }
         tx.execute(
-            "INSERT INTO recording_text (session_id, project_id, seq, first_seq, grams, body) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[session_id, project_id, last_seq, first_seq, grams, body],
+            "INSERT INTO recording_text \
+             (session_id, project_id, seq, first_seq, grams, dense, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[session_id, project_id, last_seq, first_seq, &grams, &dense, body],
         )
         .await?;
         tx.commit().await?;

@@ -1,10 +1,11 @@
 -- Records the emulation of recording $1 up to chunk $4 - 1, from $3, with
 -- the snapshots of the chunks played ($11.. $15, arrays in the same order),
--- the text the chunks finished ($18.. $20, $23: each row's (last) chunk,
--- window codes as an array literal, lines as one body, see
--- recordings/text_body.rs, and the first chunk of a row of several, V26)
--- and the screen after them ($21, $22: its body, NULL when it shows no
--- line, and its codes), which replaces the recording's previous screen,
+-- the text the chunks finished ($18.. $20, $23, $25: each row's (last)
+-- chunk, three-character codes as an array literal, lines as one body, see
+-- recordings/text_body.rs, the first chunk of a row of several, V26, and
+-- dense codes as an array literal, V30) and the screen after them ($21,
+-- $22, $24: its body, NULL when it shows no line, and its codes), which
+-- replaces the recording's previous screen,
 -- and renews the lease of holder $2 for $10 seconds; returns whether it
 -- did. The text goes to recording_text (V22), a row per chunk.
 -- Changes nothing unless $2 still holds the lease and the position is still
@@ -34,18 +35,19 @@ WITH moved AS (
 ), project AS (
     SELECT m.session_id, s.project_id FROM moved AS m JOIN sessions AS s ON s.id = m.session_id
 ), finished AS (
-    INSERT INTO recording_text (session_id, project_id, seq, first_seq, grams, body)
-    SELECT p.session_id, p.project_id, c.seq, c.first_seq, c.grams::int4[], c.body
+    INSERT INTO recording_text (session_id, project_id, seq, first_seq, grams, dense, body)
+    SELECT p.session_id, p.project_id, c.seq, c.first_seq, c.grams::int4[], c.dense::int4[], c.body
     FROM project AS p,
-         unnest($18::int4[], $19::text[], $20::bytea[], $23::int4[])
-             AS c (seq, grams, body, first_seq)
+         unnest($18::int4[], $19::text[], $20::bytea[], $23::int4[], $25::text[])
+             AS c (seq, grams, body, first_seq, dense)
     ON CONFLICT (session_id, seq) DO NOTHING
 ), screen AS (
-    INSERT INTO recording_text (session_id, project_id, seq, grams, body)
-    SELECT p.session_id, p.project_id, 2147483647, $22::int4[], $21::bytea
+    INSERT INTO recording_text (session_id, project_id, seq, grams, dense, body)
+    SELECT p.session_id, p.project_id, 2147483647, $22::int4[], $24::int4[], $21::bytea
     FROM project AS p
     WHERE $21::bytea IS NOT NULL
-    ON CONFLICT (session_id, seq) DO UPDATE SET grams = excluded.grams, body = excluded.body
+    ON CONFLICT (session_id, seq) DO UPDATE
+        SET grams = excluded.grams, dense = excluded.dense, body = excluded.body
 ), no_screen AS (
     DELETE FROM recording_text AS t
     USING moved AS m

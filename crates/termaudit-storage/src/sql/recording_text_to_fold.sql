@@ -16,7 +16,7 @@ WITH sized AS (
           WHERE g.session_id = $1 AND g.seq <= $3 AND g.first_seq IS NOT NULL
       ), -1)
 )
-SELECT t.project_id, t.seq, t.grams, t.body, s.in_range
+SELECT t.project_id, t.seq, t.grams, t.dense, t.body, s.in_range
 FROM sized AS s
 JOIN recording_text AS t ON t.session_id = $1 AND t.seq = s.seq
 WHERE s.before < $4
