@@ -1,7 +1,8 @@
 //! The codes the search across recordings indexes a recording's lines by
 //! (`recording_text.grams`, and `recording_text.dense` for the negative
-//! ones, V30, each with a GIN), and the codes a query looks them up by: a row of lines is read for a query only if its codes hold the
-//! query's, which they do whenever one of its lines holds the query.
+//! ones, V30, each with a GIN), and the codes a query looks them up by: a
+//! row of lines is read for a query only if its codes hold the query's,
+//! which they do whenever one of its lines holds the query.
 //!
 //! A line's codes are those of its folded text's three-character windows
 //! ([`text_grams`]), unless the line is *dense* ([`is_dense`]: it shows a
@@ -13,7 +14,7 @@
 //! thousands of codes that select nothing to the index. A dense line is
 //! indexed instead by [`DENSE_MARK`] and the *minimizers* of its
 //! four-character windows: of each two neighbouring windows, the one whose
-//! code orders first ([`minimizers`]), about two codes for three
+//! code orders first (`minimizers`), about two codes for three
 //! characters, in a space of their own (negative). A query of five
 //! characters or more has two neighbouring windows at each place, so
 //! every line holding it holds its minimizers: the query's dense codes are

@@ -186,7 +186,8 @@ pub struct EncodedProgress {
     text_pending: String,
     text_last_time: Option<i64>,
     lines: TextColumns,
-    /// The current screen's window codes and body (`None`: no lines).
+    /// The current screen's codes, three-character and dense (see
+    /// [`split_codes`]), and body (`None`: no lines).
     screen_grams: Vec<i32>,
     screen_dense: Vec<i32>,
     screen_body: Option<Vec<u8>>,

@@ -12,7 +12,8 @@
 //! (the line folded holds the folded query). Only the lines of the rows
 //! whose codes hold the query's three-character codes (`grams`) or its
 //! dense ones (`dense`, V30) are read (the columns' GINs, see
-//! [`QueryCodes`]), which every row with such a line does; they are tested here, as they are decompressed.
+//! [`QueryCodes`]), which every row with such a line does; they are
+//! tested here, as they are decompressed.
 
 use std::{collections::HashMap, ops::ControlFlow};
 
