@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde_json::Value;
 use termaudit_domain::{
     EnvironmentClass, Permission,
-    asciicast::{DENSE_MARK, EventCode, Micros, Replay, ScreenQuery, Transcriber, is_dense},
+    asciicast::{
+        DENSE_MARK, EventCode, Micros, Replay, ScreenQuery, Transcriber, is_dense, line_grams,
+    },
 };
 use termaudit_tests::{
     TestApp,
@@ -225,6 +227,51 @@ async fn hits_equal_the_reference_with_text_folded_every_kib() {
         }
     }
     check_hits_against_the_reference(&f).await;
+}
+
+/// The sessions a search across recordings finds for `query`.
+async fn sessions_found(f: &Fixture, query: &str) -> Vec<String> {
+    let hits = search_all(&f.app, &f.reader, query, 5).await;
+    hits.iter().map(|hit| hit["session"]["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Rows stored before keys' lines were told apart (V30) hold every line's
+/// three-character codes in `grams` and nothing in `dense`: what their
+/// keys showed is still found, through `grams`.
+#[tokio::test]
+async fn keys_stored_before_v30_are_found_by_their_three_character_codes() {
+    let f = recorded(&[secret_cast(3), busy_cast("other")]).await;
+    let (session, lines) = &f.sessions[0];
+    let id = session.to_string();
+    let key = lines.iter().map(|(_, l)| l.trim()).find(|l| l.len() == 76).expect("a key's line");
+    let queries = [key[5..8].to_owned(), key[20..27].to_owned(), key[40..52].to_uppercase()];
+    for query in &queries {
+        assert!(sessions_found(&f, query).await.contains(&id), "{query}");
+    }
+    let db = f.app.db.connect().await;
+    let rewrite = |grams: Vec<i32>| {
+        let db = &db;
+        async move {
+            db.execute(
+                "UPDATE recording_text SET grams = $2, dense = '{}' WHERE session_id = $1",
+                &[session, &grams],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let mut grams: Vec<i32> = lines.iter().flat_map(|(_, l)| line_grams(l)).collect();
+    grams.sort_unstable();
+    grams.dedup();
+    assert!(rewrite(grams).await > 0);
+    for query in &queries {
+        assert!(sessions_found(&f, query).await.contains(&id), "{query} in rows as before V30");
+    }
+    // Without codes the rows are never read: the codes are what finds them.
+    rewrite(Vec::new()).await;
+    for query in &queries {
+        assert!(!sessions_found(&f, query).await.contains(&id), "{query} without codes");
+    }
 }
 
 /// A cast of `events` outputs of five lines each, about 250 bytes of text.
