@@ -152,8 +152,8 @@ impl EmulationProgress {
         } else {
             let time = micros_to_db(self.screen_time);
             let (codes, body) = chunk_text(self.screen.iter().map(|line| (time, line.as_str())))?;
-            let (grams, dense) = split_codes(codes);
-            (grams, dense, Some(body))
+            let (grams, dense) = split_codes(&codes);
+            (grams.to_vec(), dense.to_vec(), Some(body))
         };
         let (cols, rows) = dims(&self.terminal);
         Ok(EncodedProgress {
@@ -275,7 +275,7 @@ impl TextColumns {
             let (codes, body) = chunk_text(texts)?;
             columns.seq.push(db_seq(chunk[0].seq));
             columns.first_seq.push(None);
-            columns.push_codes(codes);
+            columns.push_codes(&codes);
             columns.body.push(body);
             columns.single_bytes += size(chunk);
         }
@@ -292,15 +292,15 @@ impl TextColumns {
         )?;
         self.seq.push(db_seq(last[0].seq));
         self.first_seq.push(Some(db_seq(first[0].seq)));
-        self.push_codes(codes);
+        self.push_codes(&codes);
         self.body.push(body);
         Ok(())
     }
 
-    fn push_codes(&mut self, codes: Vec<i32>) {
+    fn push_codes(&mut self, codes: &[i32]) {
         let (grams, dense) = split_codes(codes);
-        self.grams.push(array_literal(&grams));
-        self.dense.push(array_literal(&dense));
+        self.grams.push(array_literal(grams));
+        self.dense.push(array_literal(dense));
     }
 }
 
@@ -340,9 +340,9 @@ pub(crate) fn lines_codes<'a, I: Iterator<Item = &'a str>>(lines: impl Fn() -> I
 
 /// A row's codes, sorted, as its two columns (V30): the three-character
 /// codes (`grams`, not negative) and the dense ones (`dense`, negative).
-pub(crate) fn split_codes(mut codes: Vec<i32>) -> (Vec<i32>, Vec<i32>) {
-    let grams = codes.split_off(codes.partition_point(|&code| code < 0));
-    (grams, codes)
+pub(crate) fn split_codes(codes: &[i32]) -> (&[i32], &[i32]) {
+    let (dense, grams) = codes.split_at(codes.partition_point(|&code| code < 0));
+    (grams, dense)
 }
 
 /// `{1,2,3}`: PostgreSQL's text form of an integer array.

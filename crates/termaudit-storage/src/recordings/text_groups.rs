@@ -37,7 +37,7 @@ fn fold(rows: &[ChunkRow]) -> Result<(Vec<i32>, Vec<u8>), StorageError> {
         .map(|row| text_body::TextBody::decode(&row.body, row.seq))
         .collect::<Result<Vec<_>, _>>()?;
     let lines = || bodies.iter().flat_map(text_body::TextBody::lines);
-    if grams.iter().take_while(|&&code| code < 0).count() > DENSE_CODES_CAP {
+    if split_codes(&grams).1.len() > DENSE_CODES_CAP {
         grams = lines_codes(|| lines().map(|(_, _, line)| line));
     }
     let body = text_body::encode_group(lines())?;
@@ -146,7 +146,7 @@ impl Store {
         folded: &FoldedText,
     ) -> Result<bool, StorageError> {
         let FoldedText { session_id, project_id, seqs, grams, body } = folded;
-        let (grams, dense) = split_codes(grams.clone());
+        let (grams, dense) = split_codes(grams);
         let (Some(first_seq), Some(last_seq)) = (seqs.first(), seqs.last()) else {
             return Ok(true);
         };
